@@ -1,0 +1,97 @@
+import { Agent, Dispatcher, request } from 'undici';
+
+/** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+/** Past this, a response body is abandoned rather than read to the end. */
+const RESPONSE_DRAIN_LIMIT_BYTES = 1024 * 1024;
+
+export interface SendOutcome {
+  startedAt: Date;
+  durationMs: number;
+  /** null when no HTTP response arrived (refused, timed out, DNS, TLS). */
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+/**
+ * One HTTP POST of a signed body: no redirects followed, one time budget for connect + send + the whole
+ * response, and every failure returned as data (the workflow owns retries).
+ */
+export class WebhookSender {
+  constructor(private readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 })) {}
+
+  async send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendOutcome> {
+    const startedAt = new Date();
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
+        body,
+        signal,
+        dispatcher: this.dispatcher,
+      });
+      const responseExcerpt = await readExcerpt(response.body);
+      const { statusCode } = response;
+      let error: string | null = null;
+      if (statusCode >= 300 && statusCode < 400) {
+        const location = response.headers.location;
+        error = `redirect (${statusCode}${location ? ` to ${String(location).slice(0, 200)}` : ''}) not followed`;
+      } else if (statusCode < 200 || statusCode >= 300) {
+        error = `receiver answered ${statusCode}`;
+      }
+      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt };
+    } catch (cause) {
+      const error = signal.aborted ? `no complete response within ${timeoutMs} ms` : describeNetworkError(cause);
+      return { startedAt, durationMs: elapsed(), statusCode: null, error, responseExcerpt: null };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let total = 0;
+  for await (const chunk of body) {
+    if (keptBytes < RESPONSE_EXCERPT_BYTES) {
+      const part = chunk.subarray(0, RESPONSE_EXCERPT_BYTES - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    total += chunk.length;
+    if (total > RESPONSE_DRAIN_LIMIT_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  if (keptBytes === 0) return null;
+  // A cut inside a multi-byte character decodes to U+FFFD; the excerpt is for humans, not parsers.
+  return Buffer.concat(kept).toString('utf8');
+}
+
+function describeNetworkError(cause: unknown): string {
+  const error = cause as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = error.code ?? error.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset before a complete response';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `DNS lookup failed (${code})`;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect timed out';
+    default:
+      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL')) return `TLS error (${code})`;
+      return `request failed: ${(error.message ?? String(cause)).slice(0, 300)}`;
+  }
+}

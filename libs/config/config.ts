@@ -1,0 +1,111 @@
+import { resolve } from 'node:path';
+import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { parseDuration } from './durations';
+import { projectRoot } from './project-root';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface AppConfig {
+  port: number;
+  databaseUrl: string | undefined;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  temporalCliPath: string | undefined;
+  dataDir: string;
+  apiKeys: string[];
+  delivery: DeliveryPolicy;
+}
+
+type Env = Record<string, string | undefined>;
+
+function readPort(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(name, `"${raw}" is not a TCP port (0-65535)`);
+  return port;
+}
+
+function readDuration(env: Env, name: string, fallbackMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  const value = parseDuration(raw);
+  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 10s, 5m or 24h`);
+  return value;
+}
+
+function readSchedule(env: Env, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw.split(',').map((entry, index) => {
+    const value = parseDuration(entry);
+    if (value === undefined) {
+      throw new ConfigError(name, `entry ${index + 1} "${entry.trim()}" is not a duration such as 0s, 1m or 12h`);
+    }
+    return value;
+  });
+}
+
+function readUrl(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL`);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL`);
+  return raw;
+}
+
+function readHostPort(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[^\s:/]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `"${raw}" is not host:port`);
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const apiKeys = (env.API_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key.length > 0);
+  const shortKey = apiKeys.find((key) => key.length < 16);
+  if (shortKey !== undefined) throw new ConfigError('API_KEYS', 'every key must be at least 16 characters');
+
+  const retryScheduleMs = readSchedule(env, 'WEBHOOK_RETRY_SCHEDULE', SEED_DELIVERY_POLICY.retryScheduleMs);
+  const attemptTimeoutMs = readDuration(env, 'WEBHOOK_ATTEMPT_TIMEOUT', SEED_DELIVERY_POLICY.attemptTimeoutMs);
+  if (attemptTimeoutMs <= 0) throw new ConfigError('WEBHOOK_ATTEMPT_TIMEOUT', 'must be above 0');
+  const ttlMs = readDuration(env, 'WEBHOOK_TTL', SEED_DELIVERY_POLICY.ttlMs);
+  if (ttlMs <= 0) throw new ConfigError('WEBHOOK_TTL', 'must be above 0');
+
+  return {
+    port: readPort(env, 'PORT', 3000),
+    databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    temporalAddress: readHostPort(env, 'TEMPORAL_ADDRESS'),
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    temporalTaskQueue: env.TEMPORAL_TASK_QUEUE || 'webhook-delivery',
+    temporalCliPath: env.TEMPORAL_CLI_PATH || undefined,
+    dataDir: resolve(projectRoot(), env.DATA_DIR || '.data'),
+    apiKeys,
+    delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+  };
+}
+
+/** Processes that cannot run without these fail at start with the variable named. */
+export function requireSetting<T>(value: T | undefined, variable: string): T {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+    throw new ConfigError(variable, 'is required (npm start sets it for the embedded default)');
+  }
+  return value;
+}

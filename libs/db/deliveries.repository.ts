@@ -1,0 +1,221 @@
+import { Pool } from 'pg';
+import { StoredEvent } from '../contracts/envelope';
+import { DeliveryToStart, EVENT_COLUMNS, toStoredEvent } from './events.repository';
+import { Page, toPage } from './page';
+import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
+
+export type DeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'];
+
+export interface DeliveryView {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  tenant_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  failure_reason: string | null;
+  redrive_count: number;
+  delivered_at: Date | null;
+  dead_lettered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AttemptView {
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  response_excerpt: string | null;
+  succeeded: boolean;
+}
+
+export interface DeliveryFilter {
+  tenantId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  subscriptionId?: string;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+  succeeded: boolean;
+}
+
+/** The state the workflow decided after an attempt or a signal. */
+export interface DeliveryStateChange {
+  status: Exclude<DeliveryStatus, 'pending' | 'delivered'>;
+  nextAttemptAt?: Date | null;
+  failureReason?: string | null;
+}
+
+export interface AttemptContext {
+  delivery: { id: string; status: DeliveryStatus; subscription_id: string };
+  event: StoredEvent;
+  subscription: SubscriptionTarget | undefined;
+}
+
+const VIEW_COLUMNS = `d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.status, d.attempt_count,
+  d.next_attempt_at, d.last_status_code, d.last_error, d.failure_reason, d.redrive_count, d.delivered_at,
+  d.dead_lettered_at, d.created_at, d.updated_at`;
+
+export class DeliveriesRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly subscriptions: SubscriptionsRepository,
+  ) {}
+
+  async get(id: string): Promise<DeliveryView | undefined> {
+    const { rows } = await this.pool.query<DeliveryView>(`SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.id = $1::text`, [id]);
+    return rows[0];
+  }
+
+  async attempts(deliveryId: string): Promise<AttemptView[]> {
+    const { rows } = await this.pool.query<AttemptView>(
+      `SELECT attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded
+         FROM delivery_attempts WHERE delivery_id = $1::text ORDER BY attempt`,
+      [deliveryId],
+    );
+    return rows;
+  }
+
+  async listByEvent(eventId: string): Promise<DeliveryView[]> {
+    const { rows } = await this.pool.query<DeliveryView>(
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text ORDER BY d.id`,
+      [eventId],
+    );
+    return rows;
+  }
+
+  async list(filter: DeliveryFilter, afterId: string | undefined, limit: number): Promise<Page<DeliveryView>> {
+    const { rows } = await this.pool.query<DeliveryView>(
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d
+        WHERE ($1::text IS NULL OR d.tenant_id = $1::text)
+          AND ($2::text IS NULL OR d.status = $2::text)
+          AND ($3::text IS NULL OR d.event_type = $3::text)
+          AND ($4::text IS NULL OR d.subscription_id = $4::text)
+          AND ($5::text IS NULL OR d.id < $5::text)
+        ORDER BY d.id DESC LIMIT $6::int`,
+      [filter.tenantId ?? null, filter.status ?? null, filter.eventType ?? null, filter.subscriptionId ?? null, afterId ?? null, limit + 1],
+    );
+    return toPage(rows, limit);
+  }
+
+  /** Everything one attempt needs, read fresh so the receiver always gets the current URL and secrets. */
+  async attemptContext(deliveryId: string): Promise<AttemptContext | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT d.id AS delivery_id, d.status, d.subscription_id, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1::text`,
+      [deliveryId],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return {
+      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id },
+      event: toStoredEvent(row),
+      subscription: await this.subscriptions.target(row.subscription_id),
+    };
+  }
+
+  /** Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row. */
+  async recordAttempt(record: AttemptRecord): Promise<void> {
+    await this.pool.query(
+      `WITH attempt AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded)
+         VALUES ($1::text, $2::int, $3::timestamptz, $4::int, $5::int, $6::text, $7::text, $8::boolean)
+         ON CONFLICT (delivery_id, attempt) DO UPDATE SET
+           started_at = EXCLUDED.started_at, duration_ms = EXCLUDED.duration_ms, status_code = EXCLUDED.status_code,
+           error = EXCLUDED.error, response_excerpt = EXCLUDED.response_excerpt, succeeded = EXCLUDED.succeeded
+       )
+       UPDATE deliveries SET
+         attempt_count = GREATEST(attempt_count, $2::int),
+         last_status_code = $5::int,
+         last_error = $6::text,
+         status = CASE WHEN $8::boolean THEN 'delivered' ELSE 'attempting' END,
+         delivered_at = CASE WHEN $8::boolean THEN now() ELSE delivered_at END,
+         next_attempt_at = NULL,
+         failure_reason = NULL,
+         updated_at = now()
+       WHERE id = $1::text`,
+      [
+        record.deliveryId,
+        record.attempt,
+        record.startedAt,
+        record.durationMs,
+        record.statusCode,
+        record.error,
+        record.responseExcerpt,
+        record.succeeded,
+      ],
+    );
+  }
+
+  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<void> {
+    await this.pool.query(
+      `UPDATE deliveries SET
+         status = $2::text,
+         next_attempt_at = $3::timestamptz,
+         failure_reason = $4::text,
+         dead_lettered_at = CASE WHEN $2::text = 'dead_lettered' THEN COALESCE(dead_lettered_at, now()) ELSE NULL END,
+         updated_at = now()
+       WHERE id = $1::text`,
+      [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null],
+    );
+  }
+
+  /** Rows committed by a publish whose workflow start never happened (process died, Temporal unreachable). */
+  async unstarted(olderThanMs: number, limit: number): Promise<DeliveryToStart[]> {
+    const { rows } = await this.pool.query<DeliveryToStart>(
+      `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.workflow_started_at IS NULL AND d.created_at < now() - make_interval(secs => $1::int / 1000.0)
+        ORDER BY d.created_at LIMIT $2::int`,
+      [olderThanMs, limit],
+    );
+    return rows;
+  }
+
+  async markStarted(deliveryIds: string[]): Promise<void> {
+    if (deliveryIds.length === 0) return;
+    await this.pool.query(
+      `UPDATE deliveries SET workflow_started_at = now() WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL`,
+      [deliveryIds],
+    );
+  }
+
+  /**
+   * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
+   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run.
+   */
+  async beginRedrive(deliveryId: string): Promise<(DeliveryToStart & { attempt_count: number }) | undefined> {
+    const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number }>(
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now()
+         FROM events e
+        WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id
+        RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count`,
+      [deliveryId],
+    );
+    return rows[0];
+  }
+
+  /** Puts a claimed redrive back when Temporal refused the new run. */
+  async abortRedrive(deliveryId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now()
+        WHERE id = $1::text AND status = 'pending'`,
+      [deliveryId],
+    );
+  }
+}

@@ -1,0 +1,79 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/**
+ * Finds or builds, once, the two Temporal servers the project runs: the `temporal` CLI (dev server) and the
+ * Java time-skipping test server. Both are cached outside the repo; undefined means "let the SDK download it".
+ */
+export const TOOLCHAIN_CACHE_DIR = process.env.INTELLIAUTH_CACHE_DIR || join(homedir(), '.cache', 'intelliauth-webhooks');
+
+/** The newest CLI tag whose go.mod has no replace directive, which `go install pkg@version` requires. */
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+export const TEST_SERVER_ARTIFACT = { groupId: 'io.temporal', artifactId: 'temporal-test-server', version: '1.38.0' };
+
+type Say = (message: string) => void;
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function temporalCliPath(configured: string | undefined, say: Say): string | undefined {
+  if (configured) {
+    if (!existsSync(configured)) throw new Error(`TEMPORAL_CLI_PATH: ${configured} does not exist`);
+    return configured;
+  }
+  const fromPath = onPath('temporal');
+  if (fromPath) return fromPath;
+  const binDir = join(TOOLCHAIN_CACHE_DIR, 'bin');
+  const cached = join(binDir, 'temporal');
+  if (existsSync(cached)) return cached;
+  if (!onPath('go')) {
+    say('temporal CLI not found and Go is not installed: the Temporal SDK will download the dev server');
+    return undefined;
+  }
+  say(`building the temporal CLI once with go install ${TEMPORAL_CLI_MODULE} into ${binDir} (a few minutes)...`);
+  mkdirSync(binDir, { recursive: true });
+  const build = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], { env: { ...process.env, GOBIN: binDir }, stdio: 'inherit' });
+  if (build.status !== 0 || !existsSync(cached)) throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${build.status})`);
+  return cached;
+}
+
+export function timeSkippingServerPath(say: Say): string | undefined {
+  if (process.env.TEMPORAL_TEST_SERVER_PATH) return process.env.TEMPORAL_TEST_SERVER_PATH;
+  const dir = join(TOOLCHAIN_CACHE_DIR, `test-server-${TEST_SERVER_ARTIFACT.version}`);
+  const launcher = join(dir, 'temporal-test-server');
+  if (existsSync(launcher)) return launcher;
+  if (!onPath('mvn') || !onPath('java')) {
+    say('Maven or Java missing: the Temporal SDK will download the time-skipping test server');
+    return undefined;
+  }
+  say(`resolving ${TEST_SERVER_ARTIFACT.groupId}:${TEST_SERVER_ARTIFACT.artifactId}:${TEST_SERVER_ARTIFACT.version} from Maven Central into ${dir}...`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'pom.xml'),
+    `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.intelliauth</groupId><artifactId>temporal-test-server-launcher</artifactId><version>1</version>
+  <dependencies><dependency>
+    <groupId>${TEST_SERVER_ARTIFACT.groupId}</groupId><artifactId>${TEST_SERVER_ARTIFACT.artifactId}</artifactId><version>${TEST_SERVER_ARTIFACT.version}</version>
+  </dependency></dependencies>
+</project>
+`,
+  );
+  const classpathFile = join(dir, 'classpath.txt');
+  execFileSync('mvn', ['-q', '-B', '-f', join(dir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`], {
+    stdio: 'inherit',
+  });
+  const classpath = readFileSync(classpathFile, 'utf8').trim();
+  if (!classpath) throw new Error('Maven resolved an empty classpath for the Temporal test server');
+  // The SDK starts an existing-path test server as `<launcher> <port> --enable-time-skipping`.
+  writeFileSync(launcher, `#!/bin/sh\nexec java -cp '${classpath}' io.temporal.testserver.TestServer "$@"\n`);
+  chmodSync(launcher, 0o755);
+  return launcher;
+}

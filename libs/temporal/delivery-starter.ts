@@ -1,0 +1,138 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { DeliveryPolicy } from '../contracts/delivery-policy';
+import { DeliveriesRepository } from '../db/deliveries.repository';
+import { DeliveryToStart } from '../db/events.repository';
+import { CancelRequest, cancelSignal, DeliveryWorkflowInput, retryNowSignal, searchAttributes } from '../../workflows/definitions';
+import type { deliveryWorkflow } from '../../workflows/delivery.workflow';
+
+/** By name, so the api never loads workflow code; the type keeps args and result checked. */
+const DELIVERY_WORKFLOW = 'deliveryWorkflow';
+type DeliveryWorkflow = typeof deliveryWorkflow;
+
+export class DeliveryNotActiveError extends Error {
+  constructor(readonly deliveryId: string) {
+    super(`delivery ${deliveryId} has ended; a dead letter can be redriven`);
+  }
+}
+
+export class DeliveryStillRunningError extends Error {
+  constructor(readonly deliveryId: string) {
+    super(`delivery ${deliveryId} still has a running workflow`);
+  }
+}
+
+export interface StartFailureLog {
+  warn(message: string): void;
+}
+
+/**
+ * The one place that turns delivery rows into workflow runs and operator actions into signals, for the api
+ * (fast path after commit), the worker's outbox sweeper and redrives alike.
+ */
+export class DeliveryStarter {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly policy: DeliveryPolicy,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly log: StartFailureLog,
+  ) {}
+
+  /**
+   * Starts each delivery's workflow unless it exists (running: USE_EXISTING; closed: REJECT_DUPLICATE) and marks
+   * the rows; a start that fails stays unmarked for the sweeper. Returns how many are now known to Temporal.
+   */
+  async startAll(rows: DeliveryToStart[]): Promise<number> {
+    const started: string[] = [];
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          await this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, this.startOptions(row, this.firstRunInput(row)));
+          started.push(row.id);
+        } catch (error) {
+          if (error instanceof WorkflowExecutionAlreadyStartedError) started.push(row.id);
+          else this.log.warn(`workflow start for delivery ${row.id} failed, the outbox sweeper will retry: ${(error as Error).message}`);
+        }
+      }),
+    );
+    await this.deliveries.markStarted(started);
+    return started.length;
+  }
+
+  /** A new run under the same workflow id, with a fresh schedule and TTL window counted from now. */
+  async redrive(row: DeliveryToStart & { attempt_count: number }): Promise<void> {
+    const input: DeliveryWorkflowInput = {
+      ...this.firstRunInput(row),
+      deadline: new Date(Date.now() + this.policy.ttlMs).toISOString(),
+      firstAttempt: row.attempt_count + 1,
+    };
+    try {
+      await this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
+        ...this.startOptions(row, input),
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new DeliveryStillRunningError(row.id);
+      throw error;
+    }
+    await this.deliveries.markStarted([row.id]);
+  }
+
+  /** Signals go through signal-with-start so a delivery whose workflow the outbox has not started yet still obeys. */
+  async cancel(row: DeliveryToStart & { attempt_count: number }, request: CancelRequest): Promise<void> {
+    await this.signalWithStart(row, cancelSignal.name, [request]);
+  }
+
+  async retryNow(row: DeliveryToStart & { attempt_count: number }): Promise<void> {
+    await this.signalWithStart(row, retryNowSignal.name, []);
+  }
+
+  private async signalWithStart(row: DeliveryToStart & { attempt_count: number }, signal: string, signalArgs: unknown[]): Promise<void> {
+    try {
+      await this.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
+        ...this.startOptions(row, { ...this.firstRunInput(row), firstAttempt: row.attempt_count + 1 }),
+        signal,
+        signalArgs,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError) {
+        throw new DeliveryNotActiveError(row.id);
+      }
+      throw error;
+    }
+    await this.deliveries.markStarted([row.id]);
+  }
+
+  private firstRunInput(row: DeliveryToStart): DeliveryWorkflowInput {
+    return {
+      deliveryId: row.id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      tenantId: row.tenant_id,
+      subscriptionId: row.subscription_id,
+      deadline: new Date(row.occurred_at.getTime() + this.policy.ttlMs).toISOString(),
+      retryScheduleMs: this.policy.retryScheduleMs,
+      attemptTimeoutMs: this.policy.attemptTimeoutMs,
+      firstAttempt: 1,
+    };
+  }
+
+  private startOptions(row: DeliveryToStart, input: DeliveryWorkflowInput) {
+    return {
+      taskQueue: this.taskQueue,
+      workflowId: row.workflow_id,
+      args: [input] as [DeliveryWorkflowInput],
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+      typedSearchAttributes: [
+        { key: searchAttributes.tenantId, value: row.tenant_id },
+        { key: searchAttributes.eventType, value: row.event_type },
+        { key: searchAttributes.eventId, value: row.event_id },
+        { key: searchAttributes.subscriptionId, value: row.subscription_id },
+        { key: searchAttributes.deliveryStatus, value: 'pending' },
+      ],
+      staticSummary: `${row.event_type} → ${row.subscription_id}`,
+    };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What the api, the worker and operators share about the delivery workflow: its input, its state, its
+ * signals and query, and its search attributes. Sandbox-safe: no Node builtins.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export interface DeliveryWorkflowInput {
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** ISO time after which no attempt starts (occurred_at + TTL, or redrive time + TTL). */
+  deadline: string;
+  /** Entry n is the wait before attempt n+1 of this run; travels in the input so config changes never touch running workflows. */
+  retryScheduleMs: number[];
+  attemptTimeoutMs: number;
+  /** Attempt numbers continue across redrives, so the receiver's header and the attempt log never repeat a number. */
+  firstAttempt: number;
+}
+
+export type WorkflowDeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
+
+export interface DeliveryState {
+  status: WorkflowDeliveryStatus;
+  /** Attempts made in this run. */
+  attemptsThisRun: number;
+  lastAttempt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deadline: string;
+  failureReason: string | null;
+}
+
+export interface DeliveryResult {
+  status: 'delivered' | 'dead_lettered' | 'cancelled';
+  attemptsThisRun: number;
+  failureReason: string | null;
+}
+
+export interface CancelRequest {
+  reason?: string;
+  requestedBy?: string;
+}
+
+/** Names kept short and plain so operators can type them in the Temporal UI and `temporal workflow signal`. */
+export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+export const retryNowSignal = defineSignal<[]>('retryNow');
+export const stateQuery = defineQuery<DeliveryState>('state');
+
+export const searchAttributes = {
+  tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
+  eventType: defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD),
+  eventId: defineSearchAttributeKey('EventId', SearchAttributeType.KEYWORD),
+  subscriptionId: defineSearchAttributeKey('SubscriptionId', SearchAttributeType.KEYWORD),
+  deliveryStatus: defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD),
+} as const;
+
+export const SEARCH_ATTRIBUTE_KEYS = Object.values(searchAttributes);

@@ -1,0 +1,117 @@
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { DeliveryActivities } from '../activities/delivery.activities';
+import { planAttempt } from '../libs/contracts/delivery-policy';
+import {
+  CancelRequest,
+  cancelSignal,
+  DeliveryResult,
+  DeliveryState,
+  DeliveryWorkflowInput,
+  retryNowSignal,
+  searchAttributes,
+  stateQuery,
+  WorkflowDeliveryStatus,
+} from './definitions';
+
+/** Infrastructure faults (Postgres down, worker lost) are retried until they pass; a receiver's answer never is. */
+const INFRASTRUCTURE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+
+/**
+ * One event x subscription: attempt at once, then wait the schedule's durable timers (interruptible by
+ * `retryNow` and `cancel`), until delivered, exhausted, expired, stopped or cancelled.
+ */
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
+  const { attemptDelivery } = proxyActivities<DeliveryActivities>({
+    // The attempt enforces its own timeout; this bound only catches a worker that died mid-attempt.
+    startToCloseTimeout: input.attemptTimeoutMs + 30_000,
+    retry: INFRASTRUCTURE_RETRY,
+  });
+  const { recordDeliveryState } = proxyActivities<DeliveryActivities>({ startToCloseTimeout: '30s', retry: INFRASTRUCTURE_RETRY });
+
+  const deadlineMs = Date.parse(input.deadline);
+  const state: DeliveryState = {
+    status: 'pending',
+    attemptsThisRun: 0,
+    lastAttempt: input.firstAttempt > 1 ? input.firstAttempt - 1 : null,
+    lastStatusCode: null,
+    lastError: null,
+    nextAttemptAt: null,
+    deadline: input.deadline,
+    failureReason: null,
+  };
+  let cancelRequest: CancelRequest | undefined;
+  let retryRequested = false;
+
+  setHandler(cancelSignal, (request) => {
+    cancelRequest ??= request ?? {};
+  });
+  setHandler(retryNowSignal, () => {
+    retryRequested = true;
+  });
+  setHandler(stateQuery, () => state);
+
+  function showStatus(status: WorkflowDeliveryStatus): void {
+    if (state.status === status) return;
+    state.status = status;
+    upsertSearchAttributes([{ key: searchAttributes.deliveryStatus, value: status }]);
+  }
+
+  async function finish(status: DeliveryResult['status'], failureReason: string | null): Promise<DeliveryResult> {
+    state.nextAttemptAt = null;
+    state.failureReason = failureReason;
+    // The attempt activity already recorded a delivery; every other ending is written here.
+    if (status !== 'delivered') {
+      await recordDeliveryState({ deliveryId: input.deliveryId, status, nextAttemptAt: null, failureReason });
+    }
+    showStatus(status);
+    return { status, attemptsThisRun: state.attemptsThisRun, failureReason };
+  }
+
+  const cancelReason = (): string => `cancelled${cancelRequest?.reason ? `: ${cancelRequest.reason}` : ''}`;
+
+  try {
+    for (let slot = 0; ; slot++) {
+      if (cancelRequest) return await finish('cancelled', cancelReason());
+      const plan = planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs);
+      if (plan.kind === 'dead_letter') return await finish('dead_lettered', plan.reason);
+
+      if (plan.delayMs > 0) {
+        state.nextAttemptAt = new Date(plan.atMs).toISOString();
+        await recordDeliveryState({ deliveryId: input.deliveryId, status: 'retry_scheduled', nextAttemptAt: state.nextAttemptAt, failureReason: null });
+        showStatus('retry_scheduled');
+        await condition(() => retryRequested || cancelRequest !== undefined, plan.delayMs);
+        retryRequested = false;
+        if (cancelRequest) return await finish('cancelled', cancelReason());
+      }
+
+      const attempt = input.firstAttempt + slot;
+      state.nextAttemptAt = null;
+      showStatus('attempting');
+      const outcome = await attemptDelivery({
+        deliveryId: input.deliveryId,
+        attempt,
+        attemptTimeoutMs: input.attemptTimeoutMs,
+        deadline: input.deadline,
+      });
+      if (outcome.kind === 'stopped') return await finish('dead_lettered', outcome.reason);
+      state.attemptsThisRun += 1;
+      state.lastAttempt = attempt;
+      state.lastStatusCode = outcome.statusCode;
+      state.lastError = outcome.error;
+      if (outcome.kind === 'delivered') return await finish('delivered', null);
+    }
+  } catch (error) {
+    // A cancellation requested from the Temporal UI (or handle.cancel()) still leaves a recorded ending.
+    if (isCancellation(error)) {
+      return await CancellationScope.nonCancellable(() => finish('cancelled', 'cancelled: workflow cancellation requested'));
+    }
+    throw error;
+  }
+}

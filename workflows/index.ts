@@ -1,0 +1,2 @@
+// The worker's workflowsPath entry: every workflow type the task queue runs, and nothing else.
+export { deliveryWorkflow } from './delivery.workflow';
