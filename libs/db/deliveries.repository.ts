@@ -175,6 +175,16 @@ export class DeliveriesRepository {
     );
   }
 
+  /** A delivery with what an operator action needs to signal (or start) its workflow. */
+  async forOperation(id: string): Promise<(DeliveryToStart & { attempt_count: number; status: DeliveryStatus }) | undefined> {
+    const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number; status: DeliveryStatus }>(
+      `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.status
+         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1::text`,
+      [id],
+    );
+    return rows[0];
+  }
+
   /** Rows committed by a publish whose workflow start never happened (process died, Temporal unreachable). */
   async unstarted(olderThanMs: number, limit: number): Promise<DeliveryToStart[]> {
     const { rows } = await this.pool.query<DeliveryToStart>(

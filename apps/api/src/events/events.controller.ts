@@ -1,0 +1,37 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { EventsRepository } from '../../../../libs/db/events.repository';
+import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
+import { ApiError } from '../common/api-error';
+import { ApiErrors, JsonBody } from '../common/openapi';
+import { publishEventSchema } from './event.schemas';
+import { PublishService } from './publish.service';
+
+@ApiTags('events')
+@Controller('v1/events')
+export class EventsController {
+  constructor(
+    private readonly publisher: PublishService,
+    private readonly events: EventsRepository,
+    private readonly deliveries: DeliveriesRepository,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @JsonBody(publishEventSchema)
+  @ApiErrors(400, 409, 413, 422)
+  async publish(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { result, replayed } = await this.publisher.publish(body);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return result;
+  }
+
+  @Get(':eventId')
+  @ApiErrors(404)
+  async get(@Param('eventId') eventId: string) {
+    const record = await this.events.get(eventId);
+    if (!record) throw ApiError.notFound('event', eventId);
+    return { ...record.event, received_at: record.received_at, deliveries: await this.deliveries.listByEvent(eventId) };
+  }
+}

@@ -1,0 +1,95 @@
+import { HttpStatus, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
+import { StoredEvent } from '../../../../libs/contracts/envelope';
+import { newEventId } from '../../../../libs/contracts/ids';
+import { EventsRepository } from '../../../../libs/db/events.repository';
+import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { StartQueue } from '../../../../libs/temporal/start-queue';
+import { ApiError } from '../common/api-error';
+import { requireEventType } from '../common/event-types';
+import { BodyValidator } from '../common/validation';
+import { PublishEventBody, publishEventSchema } from './event.schemas';
+
+/** How far ahead of the server clock occurred_at may be (publisher clock skew). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+export interface PublishResult {
+  event_id: string;
+  deliveries: Array<{ id: string; subscription_id: string }>;
+}
+
+const validator = new BodyValidator<PublishEventBody>(publishEventSchema);
+
+@Injectable()
+export class PublishService implements OnApplicationShutdown {
+  private readonly startQueue: StartQueue;
+
+  constructor(
+    private readonly events: EventsRepository,
+    starter: DeliveryStarter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.startQueue = new StartQueue(starter);
+  }
+
+  /** Validates, stores event + deliveries in one transaction, and hands the workflow starts to the queue. */
+  async publish(body: unknown): Promise<{ result: PublishResult; replayed: boolean }> {
+    if (body !== null && typeof body === 'object' && 'delivery' in body) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', 'delivery is set by the service on each attempt; remove it from the event', [
+        { field: 'delivery', problem: 'is set by the service' },
+      ]);
+    }
+    const input = validator.parse(body, 'event');
+    const eventType = requireEventType(input.event_type);
+    const occurredAt = this.occurredAt(input.occurred_at);
+    const event: StoredEvent = {
+      event_id: input.event_id ?? newEventId(),
+      event_type: eventType,
+      occurred_at: occurredAt.toISOString(),
+      tenant: input.tenant,
+      data: input.data,
+    };
+    if (input.actor !== undefined) event.actor = input.actor;
+
+    const outcome = await this.events.publish(event, contentHash(input));
+    if (outcome.kind === 'conflict') {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'event_conflict',
+        `event ${event.event_id} was already published with different content; publish a changed event under a new event_id`,
+      );
+    }
+    if (outcome.kind === 'created') this.startQueue.push(outcome.deliveries);
+    return {
+      replayed: outcome.kind === 'replayed',
+      result: { event_id: event.event_id, deliveries: outcome.deliveries.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) },
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.startQueue.drain();
+  }
+
+  private occurredAt(text: string | undefined): Date {
+    const now = Date.now();
+    if (text === undefined) return new Date(now);
+    const at = Date.parse(text);
+    if (at < now - this.config.delivery.ttlMs || at > now + MAX_FUTURE_SKEW_MS) {
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'occurred_at_out_of_range',
+        `occurred_at must lie between ${new Date(now - this.config.delivery.ttlMs).toISOString()} (the delivery TTL ago) and ${new Date(now + MAX_FUTURE_SKEW_MS).toISOString()} (5 minutes ahead)`,
+      );
+    }
+    return new Date(at);
+  }
+}
+
+/** The request as sent, minus event_id: a retried publish must match it exactly (key order aside) to be idempotent. */
+function contentHash(input: PublishEventBody): string {
+  const { event_id: _ignored, ...content } = input;
+  return createHash('sha256').update(canonicalize(content) ?? '', 'utf8').digest('hex');
+}

@@ -1,0 +1,34 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+/** The publish contract caps an event (and so every request body) at 256 KiB. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false });
+}
+
+/**
+ * What both main.ts and the e2e tests apply to the Nest app: the OpenAPI document at /docs-json and its browsable page at /docs.
+ */
+export function configureHttpApp(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app as unknown as INestApplication,
+    new DocumentBuilder()
+      .setTitle('IntelliAuth Webhooks')
+      .setDescription('Publish IntelliAuth events, manage webhook subscriptions, inspect deliveries and redrive dead letters.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app as unknown as INestApplication, document);
+  app.enableShutdownHooks();
+}
+
+export async function createApiApp(module: unknown): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), { bufferLogs: false });
+  configureHttpApp(app);
+  return app;
+}

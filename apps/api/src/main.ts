@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadConfig, requireSetting } from '../../../libs/config/config';
+import { migrate } from '../../../libs/db/migrate';
+import { AppModule } from './app.module';
+import { createApiApp } from './http-app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
+  const app = await createApiApp(AppModule);
+  await app.listen(config.port, '0.0.0.0');
+  new Logger('api').log(`REST API on http://127.0.0.1:${config.port}/v1, OpenAPI page on http://127.0.0.1:${config.port}/docs`);
+}
+
+main().catch((error: Error) => {
+  console.error(`api failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig, requireSetting } from '../../../libs/config/config';
+import { migrate } from '../../../libs/db/migrate';
+import { WorkerModule } from './worker.module';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
+  // Nest owns SIGINT/SIGTERM (enableShutdownHooks) and drains the worker; the Runtime must not race it.
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  const app = await NestFactory.createApplicationContext(WorkerModule);
+  app.enableShutdownHooks();
+  new Logger('worker').log('started');
+}
+
+main().catch((error: Error) => {
+  console.error(`worker failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown } from '@nestjs/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createDeliveryActivities } from '../../../activities/delivery.activities';
+import { WebhookSender } from '../../../activities/webhook-sender';
+import { AppConfig, requireSetting } from '../../../libs/config/config';
+import { APP_CONFIG } from '../../../libs/config/config.module';
+import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
+
+/** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
+export const SHUTDOWN_GRACE = '20s';
+
+@Injectable()
+export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('worker');
+  private connection?: NativeConnection;
+  private worker?: Worker;
+  private running?: Promise<void>;
+  private readonly sender = new WebhookSender();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly deliveries: DeliveriesRepository,
+  ) {}
+
+  /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
+  async onModuleInit(): Promise<void> {
+    this.connection = await NativeConnection.connect({ address: requireSetting(this.config.temporalAddress, 'TEMPORAL_ADDRESS') });
+    this.worker = await Worker.create({
+      connection: this.connection,
+      namespace: this.config.temporalNamespace,
+      taskQueue: this.config.temporalTaskQueue,
+      workflowsPath: require.resolve('../../../workflows/index'),
+      activities: createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender }),
+      shutdownGraceTime: SHUTDOWN_GRACE,
+      maxConcurrentActivityTaskExecutions: 200,
+      // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
+      maxCachedWorkflows: 2000,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const worker = this.worker as Worker;
+    this.running = worker.run();
+    this.running.catch((error: Error) => {
+      this.logger.error(`Temporal worker failed: ${error.message}`);
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    });
+    this.logger.log(`polling task queue ${this.config.temporalTaskQueue} on ${this.config.temporalAddress}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.worker?.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running?.catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sender.close();
+    await this.connection?.close();
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '../../../libs/config/config.module';
+import { DatabaseModule } from '../../../libs/db/database.module';
+import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
+import { OutboxSweeperService } from './outbox-sweeper.service';
+import { TemporalWorkerService } from './temporal-worker.service';
+
+@Module({
+  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  providers: [TemporalWorkerService, OutboxSweeperService],
+})
+export class WorkerModule {}
