@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  // Type checking is done once by `tsc -p tsconfig.json --noEmit` in scripts/test.js; here only transpile.
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  testTimeout: 120_000,
+  // Two cores: one Temporal time-skipping server or e2e stack per jest worker.
+  maxWorkers: 2,
+  // Temporal's native runtime can keep handles open after teardown (sdk-typescript #928).
+  forceExit: true,
+};

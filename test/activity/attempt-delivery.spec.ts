@@ -1,0 +1,171 @@
+import { createHmac } from 'node:crypto';
+import { Pool } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { WebhookSender } from '../../activities/webhook-sender';
+import { StoredEvent } from '../../libs/contracts/envelope';
+import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
+import { EventsRepository } from '../../libs/db/events.repository';
+import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
+import { generateSigningSecret } from '../../libs/signing/signing';
+import { testPool, uniqueTenant } from '../helpers/database';
+import { closedPort, TestReceiver } from '../helpers/receiver';
+
+let pool: Pool;
+let subscriptions: SubscriptionsRepository;
+let events: EventsRepository;
+let deliveries: DeliveriesRepository;
+let sender: WebhookSender;
+let activities: DeliveryActivities;
+const receivers: TestReceiver[] = [];
+
+beforeAll(() => {
+  pool = testPool();
+  subscriptions = new SubscriptionsRepository(pool);
+  events = new EventsRepository(pool);
+  deliveries = new DeliveriesRepository(pool, subscriptions);
+  sender = new WebhookSender();
+  activities = createDeliveryActivities({ deliveries, sender });
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.stop()));
+  await sender.close();
+  await pool.end();
+});
+
+async function receiver(r: TestReceiver): Promise<string> {
+  receivers.push(r);
+  return r.start();
+}
+
+/** A subscription to `url` and one published event, through the real repositories; returns the delivery. */
+async function deliveryTo(url: string) {
+  const tenantId = uniqueTenant();
+  const secret = generateSigningSecret();
+  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*'], description: null, signingSecret: secret });
+  const event: StoredEvent = {
+    event_id: newEventId(),
+    event_type: 'user.signed_up',
+    occurred_at: new Date().toISOString(),
+    tenant: { id: tenantId, slug: 'acme' },
+    actor: { kind: 'user', id: 'usr_1', email: 'anita@example.com' },
+    data: { user: { id: 'usr_1', name: 'Anita Singh' } },
+  };
+  const outcome = await events.publish(event, 'hash');
+  if (outcome.kind !== 'created') throw new Error('expected a new event');
+  return { deliveryId: outcome.deliveries[0].id, subscription, secret, event };
+}
+
+const attempt = (deliveryId: string, number = 1, attemptTimeoutMs = 10_000) =>
+  activities.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs, deadline: new Date(Date.now() + 3_600_000).toISOString() });
+
+describe('attemptDelivery against real receivers on 127.0.0.1', () => {
+  it('delivers on a 2xx with the seed body and both signatures, verified independently', async () => {
+    const r = new TestReceiver(() => ({ status: 204 }));
+    const { deliveryId, subscription, secret, event } = await deliveryTo(await receiver(r));
+
+    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'delivered', statusCode: 204, error: null });
+
+    expect(r.requests).toHaveLength(1);
+    const [request] = r.requests;
+    expect(request.method).toBe('POST');
+    expect(JSON.parse(request.body)).toEqual({ ...event, delivery: { attempt: 1, subscription_id: subscription.id } });
+    expect(Object.keys(JSON.parse(request.body))).toEqual(['event_id', 'event_type', 'occurred_at', 'tenant', 'actor', 'data', 'delivery']);
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['x-intelliauth-event-id']).toBe(event.event_id);
+    expect(request.headers['x-intelliauth-event-type']).toBe('user.signed_up');
+    expect(request.headers['x-intelliauth-delivery-attempt']).toBe('1');
+    expect(Math.abs(Number(request.headers['x-intelliauth-timestamp']) - Date.now() / 1000)).toBeLessThan(5);
+    const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
+    expect(new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toEqual(JSON.parse(request.body));
+
+    const stored = await deliveries.get(deliveryId);
+    expect(stored).toMatchObject({ status: 'delivered', attempt_count: 1, last_status_code: 204 });
+    expect(await deliveries.attempts(deliveryId)).toEqual([
+      expect.objectContaining({ attempt: 1, status_code: 204, succeeded: true, error: null }),
+    ]);
+  });
+
+  it('fails on a 500 and keeps a short excerpt of the answer', async () => {
+    const r = new TestReceiver(() => ({ status: 500, body: `boom ${'x'.repeat(5000)}` }));
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: 500, error: 'receiver answered 500' });
+    const [recorded] = await deliveries.attempts(deliveryId);
+    expect(recorded).toMatchObject({ succeeded: false, status_code: 500 });
+    expect(recorded.response_excerpt!.startsWith('boom x')).toBe(true);
+    expect(recorded.response_excerpt!.length).toBeLessThanOrEqual(1024);
+  });
+
+  it('fails at about 10 s when the receiver answers after 11 s', async () => {
+    const r = new TestReceiver(() => ({ status: 200, delayMs: 11_000 }));
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    const started = Date.now();
+    expect(await attempt(deliveryId, 1, 10_000)).toEqual({ kind: 'failed', statusCode: null, error: 'no complete response within 10000 ms' });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(9_900);
+    expect(took).toBeLessThan(10_900);
+    const [recorded] = await deliveries.attempts(deliveryId);
+    expect(recorded.duration_ms).toBeGreaterThanOrEqual(9_900);
+  }, 30_000);
+
+  it('fails when the connection is refused', async () => {
+    const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await closedPort()}/hook`);
+    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused' });
+  });
+
+  it('never follows a 302: a failed attempt, and the target receives nothing', async () => {
+    const target = new TestReceiver();
+    const targetUrl = await receiver(target);
+    const r = new TestReceiver(() => ({ status: 302, headers: { location: targetUrl } }));
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    const outcome = await attempt(deliveryId, 1);
+    expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed` });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(target.requests).toHaveLength(0);
+  });
+
+  it('records a retried attempt once (the activity ran twice for the same attempt number)', async () => {
+    const r = TestReceiver.answering(500, 200);
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    await attempt(deliveryId, 1);
+    await attempt(deliveryId, 1);
+    const rows = await deliveries.attempts(deliveryId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ attempt: 1, status_code: 200, succeeded: true });
+  });
+
+  it('does not send again once the delivery is recorded as delivered', async () => {
+    const r = TestReceiver.answering(200);
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    await attempt(deliveryId, 1);
+    expect(await attempt(deliveryId, 2)).toEqual({ kind: 'delivered', statusCode: null, error: null });
+    expect(r.requests).toHaveLength(1);
+  });
+
+  it('stops without sending when the subscription was disabled or deleted, or the deadline passed', async () => {
+    const r = TestReceiver.answering(200);
+    const url = await receiver(r);
+    const disabled = await deliveryTo(url);
+    await subscriptions.update(disabled.subscription.id, { enabled: false });
+    expect(await attempt(disabled.deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
+    const deleted = await deliveryTo(url);
+    await subscriptions.softDelete(deleted.subscription.id);
+    expect(await attempt(deleted.deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_deleted' });
+    const late = await deliveryTo(url);
+    const expired = await activities.attemptDelivery({ deliveryId: late.deliveryId, attempt: 1, attemptTimeoutMs: 10_000, deadline: new Date(Date.now() - 1).toISOString() });
+    expect(expired).toEqual({ kind: 'stopped', reason: 'expired' });
+    expect(r.requests).toHaveLength(0);
+  });
+
+  it('sends the subscription’s current URL, not the one it had at publish time', async () => {
+    const before = new TestReceiver();
+    const after = new TestReceiver();
+    const { deliveryId, subscription } = await deliveryTo(await receiver(before));
+    await subscriptions.update(subscription.id, { url: await receiver(after) });
+    await attempt(deliveryId);
+    expect(before.requests).toHaveLength(0);
+    expect(after.requests).toHaveLength(1);
+  });
+});

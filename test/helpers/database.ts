@@ -1,0 +1,19 @@
+import { Pool } from 'pg';
+import { createPool } from '../../libs/db/pool';
+
+/** The Postgres that scripts/test.js started (or DATABASE_URL), already migrated. */
+export function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the suite with npm test');
+  return url;
+}
+
+export function testPool(): Pool {
+  return createPool(testDatabaseUrl(), 5);
+}
+
+let counter = 0;
+/** A tenant id no other test uses, so suites sharing one database never see each other's rows. */
+export function uniqueTenant(): string {
+  return `tnt_${process.pid}_${Date.now().toString(36)}_${++counter}`;
+}

@@ -1,0 +1,37 @@
+import { ConfigError, loadConfig } from '../../libs/config/config';
+import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+
+describe('configuration', () => {
+  it('defaults to the seed contract and port 3000', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.delivery).toEqual(SEED_DELIVERY_POLICY);
+    expect(config.dataDir).toMatch(/\.data$/);
+    expect(config.apiKeys).toEqual([]);
+  });
+
+  it('reads a shorter schedule, timeout and TTL for staging and tests', () => {
+    const config = loadConfig({ WEBHOOK_RETRY_SCHEDULE: '0s, 500ms,2s', WEBHOOK_ATTEMPT_TIMEOUT: '2s', WEBHOOK_TTL: '1h', API_KEYS: 'key-one-0123456789, key-two-0123456789' });
+    expect(config.delivery).toEqual({ retryScheduleMs: [0, 500, 2000], attemptTimeoutMs: 2000, ttlMs: 3_600_000 });
+    expect(config.apiKeys).toEqual(['key-one-0123456789', 'key-two-0123456789']);
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT/],
+    ['PORT', '70000', /PORT/],
+    ['WEBHOOK_RETRY_SCHEDULE', '0s,soon', /WEBHOOK_RETRY_SCHEDULE: entry 2 "soon"/],
+    ['WEBHOOK_ATTEMPT_TIMEOUT', '10', /WEBHOOK_ATTEMPT_TIMEOUT/],
+    ['WEBHOOK_TTL', '0s', /WEBHOOK_TTL/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL/],
+    ['TEMPORAL_ADDRESS', 'http://localhost:7233', /TEMPORAL_ADDRESS/],
+    ['API_KEYS', 'short', /API_KEYS/],
+  ])('refuses %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('never repeats a database password in its error', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).toThrow(/\*\*\*/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).not.toThrow(/hunter2/);
+  });
+});

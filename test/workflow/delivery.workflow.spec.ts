@@ -1,0 +1,173 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../../activities/delivery.activities';
+import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
+import { deliveryWorkflow } from '../../workflows/delivery.workflow';
+import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleDeliveryWorkflows()]);
+});
+afterAll(() => env?.teardown());
+
+/** Scripted attempt outcomes on the server's (skipped) clock; the real activity has its own tests. */
+class ScriptedReceiver {
+  readonly attempts: Array<{ at: number; input: AttemptInput }> = [];
+  readonly states: RecordStateInput[] = [];
+  constructor(private readonly outcomes: Array<AttemptOutcome['kind']>) {}
+
+  activities() {
+    return {
+      attemptDelivery: async (input: AttemptInput): Promise<AttemptOutcome> => {
+        this.attempts.push({ at: await env.currentTimeMs(), input });
+        const kind = this.outcomes[this.attempts.length - 1] ?? 'failed';
+        if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
+        return kind === 'delivered' ? { kind, statusCode: 200, error: null } : { kind, statusCode: 500, error: 'receiver answered 500' };
+      },
+      recordDeliveryState: async (input: RecordStateInput): Promise<void> => {
+        this.states.push(input);
+      },
+    };
+  }
+
+  gaps(): number[] {
+    return this.attempts.slice(1).map((attempt, i) => attempt.at - this.attempts[i].at);
+  }
+}
+
+let queueNumber = 0;
+
+async function withWorker<T>(receiver: ScriptedReceiver, body: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `delivery-test-${++queueNumber}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: receiver.activities() });
+  return worker.runUntil(body(taskQueue));
+}
+
+async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<DeliveryWorkflowInput> {
+  const now = await env.currentTimeMs();
+  return {
+    deliveryId: `whdlv_test_${queueNumber}`,
+    eventId: 'evt_test',
+    eventType: 'user.signed_up',
+    tenantId: 'tnt_test',
+    subscriptionId: 'whsub_test',
+    deadline: new Date(now + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    firstAttempt: 1,
+    ...overrides,
+  };
+}
+
+async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
+  it('delivers on attempt 1 without waiting', async () => {
+    const receiver = new ScriptedReceiver(['delivered']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(result).toEqual({ status: 'delivered', attemptsThisRun: 1, failureReason: null });
+    expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([1]);
+    expect(receiver.states).toEqual([]);
+  });
+
+  it('delivers on attempt 3 after two failures, the attempts 1m and 5m apart', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(result.status).toBe('delivered');
+    expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([1, 2, 3]);
+    const [first, second] = receiver.gaps();
+    expect(first).toBeGreaterThanOrEqual(MINUTE);
+    expect(first).toBeLessThan(MINUTE + 5_000);
+    expect(second).toBeGreaterThanOrEqual(5 * MINUTE);
+    expect(second).toBeLessThan(5 * MINUTE + 5_000);
+    expect(receiver.states.map((s) => s.status)).toEqual(['retry_scheduled', 'retry_scheduled']);
+  });
+
+  it('dead-letters after six failures, about 14h36m after the first attempt', async () => {
+    const receiver = new ScriptedReceiver([]);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 6, failureReason: 'exhausted' });
+    const span = receiver.attempts[5].at - receiver.attempts[0].at;
+    expect(span).toBeGreaterThanOrEqual(14 * HOUR + 36 * MINUTE);
+    expect(span).toBeLessThan(14 * HOUR + 37 * MINUTE);
+    expect(receiver.states.at(-1)).toEqual({ deliveryId: expect.any(String), status: 'dead_lettered', nextAttemptAt: null, failureReason: 'exhausted' });
+  });
+
+  it('expires an event that occurred 23h ago instead of retrying past its deadline', async () => {
+    const receiver = new ScriptedReceiver([]);
+    const now = await env.currentTimeMs();
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input({ deadline: new Date(now - 23 * HOUR + 24 * HOUR).toISOString() })],
+      }),
+    );
+    // Attempts at 0, +1m, +6m, +36m; the next (+2h) would land at 25h36m after occurred_at.
+    expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 4, failureReason: 'expired' });
+    expect(receiver.attempts.at(-1)!.at - now).toBeLessThan(HOUR);
+  });
+
+  it('stops when the subscription was disabled, with that reason', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'stopped']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' });
+  });
+
+  it('cancels during a wait: no further attempt, recorded as cancelled', async () => {
+    const receiver = new ScriptedReceiver([]);
+    const result = await withWorker(receiver, async (taskQueue) => {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      const state = await handle.query(stateQuery);
+      expect(state).toMatchObject({ attemptsThisRun: 1, lastAttempt: 1, lastStatusCode: 500, nextAttemptAt: expect.any(String) });
+      await handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'test' });
+      return handle.result();
+    });
+    expect(result).toEqual({ status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: receiver retired' });
+    expect(receiver.attempts).toHaveLength(1);
+    expect(receiver.states.at(-1)).toMatchObject({ status: 'cancelled', failureReason: 'cancelled: receiver retired' });
+  });
+
+  it('retryNow skips the wait', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const result = await withWorker(receiver, async (taskQueue) => {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await handle.signal(retryNowSignal);
+      await until(() => receiver.attempts.length === 2);
+      return handle.result();
+    });
+    expect(result.status).toBe('delivered');
+    expect(receiver.gaps()[0]).toBeLessThan(MINUTE);
+  });
+
+  it('continues attempt numbers after a redrive', async () => {
+    const receiver = new ScriptedReceiver(['delivered']);
+    await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ firstAttempt: 7 })] }),
+    );
+    expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([7]);
+  });
+});
