@@ -3,8 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  // Type checking is done once by `tsc -p tsconfig.json --noEmit` in scripts/test.js; here only transpile.
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  // Type checking is done once by `tsc -p tsconfig.json --noEmit` in scripts/test.js; here only transpile
+  // (isolatedModules), including the one ESM-only package Fastify's static files plugin pulls in.
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   testTimeout: 120_000,
   // Two cores: one Temporal time-skipping server or e2e stack per jest worker.
   maxWorkers: 2,

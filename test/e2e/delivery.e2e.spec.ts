@@ -1,0 +1,176 @@
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { deliveryWorkflowId } from '../../libs/contracts/ids';
+import { searchAttributes } from '../../workflows/definitions';
+import { uniqueTenant } from '../helpers/database';
+import { eventually, TestReceiver } from '../helpers/receiver';
+import { Stack, startStack } from '../helpers/stack';
+
+/** A short schedule (the seed's shape, seconds instead of minutes) so retries happen within the test. */
+const SHORT_POLICY = { retryScheduleMs: [0, 1_000, 1_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
+
+let stack: Stack;
+const receivers: TestReceiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(SHORT_POLICY);
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.stop()));
+  await stack?.stop();
+});
+
+async function subscribe(receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) {
+  receivers.push(receiver);
+  const url = await receiver.start();
+  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: eventTypes, description: 'e2e' });
+  expect(created.status).toBe(201);
+  return created.body as { id: string; secret: string };
+}
+
+const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
+  event_type: 'user.signed_up',
+  tenant: { id: tenantId, slug: 'banking-cymmetri' },
+  actor: { kind: 'user', id: 'usr_01', email: 'anita@example.com' },
+  data: { user: { id: 'usr_01', email: 'anita@example.com', name: 'Anita Singh' } },
+  ...extra,
+});
+
+const deliveryOf = (id: string) => stack.request('GET', `/v1/deliveries/${id}`).then((r) => r.body);
+
+describe('publish to delivery, end to end (api + Postgres + Temporal dev server + worker + receiver)', () => {
+  it('delivers the exact body and headers, and the query API and search attributes show it delivered', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = new TestReceiver();
+    const subscription = await subscribe(receiver, tenantId);
+    const occurredAt = new Date(Date.now() - 60_000).toISOString();
+
+    const published = await stack.request('POST', '/v1/events', event(tenantId, { occurred_at: occurredAt }));
+    expect(published.status).toBe(202);
+    expect(published.body).toEqual({ event_id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: [{ id: expect.any(String), subscription_id: subscription.id }] });
+    const eventId = published.body.event_id;
+    const deliveryId = published.body.deliveries[0].id;
+
+    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
+    const [request] = receiver.requests;
+    expect(request.body).toBe(
+      JSON.stringify({
+        event_id: eventId,
+        event_type: 'user.signed_up',
+        occurred_at: occurredAt,
+        tenant: { id: tenantId, slug: 'banking-cymmetri' },
+        actor: { kind: 'user', id: 'usr_01', email: 'anita@example.com' },
+        data: { user: { id: 'usr_01', email: 'anita@example.com', name: 'Anita Singh' } },
+        delivery: { attempt: 1, subscription_id: subscription.id },
+      }),
+    );
+    expect(request.headers).toMatchObject({
+      'content-type': 'application/json',
+      'x-intelliauth-event-id': eventId,
+      'x-intelliauth-event-type': 'user.signed_up',
+      'x-intelliauth-delivery-attempt': '1',
+      'webhook-id': eventId,
+    });
+    const key = Buffer.from(subscription.secret.slice('whsec_'.length), 'base64');
+    expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
+    expect(() => new Webhook(subscription.secret).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
+
+    const delivered = await eventually(async () => {
+      const d = await deliveryOf(deliveryId);
+      return d.status === 'delivered' ? d : undefined;
+    });
+    expect(delivered).toMatchObject({ id: deliveryId, event_id: eventId, subscription_id: subscription.id, attempt_count: 1, last_status_code: 200 });
+    expect(delivered.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true, duration_ms: expect.any(Number) })]);
+
+    const byEvent = await stack.request('GET', `/v1/events/${eventId}`);
+    expect(byEvent.body).toMatchObject({ event_id: eventId, tenant: { id: tenantId }, deliveries: [{ id: deliveryId, subscription_id: subscription.id, status: 'delivered' }] });
+
+    const handle = stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, subscription.id));
+    const attributes = await eventually(async () => {
+      const description = await handle.describe();
+      return description.typedSearchAttributes.get(searchAttributes.deliveryStatus) === 'delivered' ? description.typedSearchAttributes : undefined;
+    });
+    expect(attributes.get(searchAttributes.tenantId)).toBe(tenantId);
+    expect(attributes.get(searchAttributes.eventType)).toBe('user.signed_up');
+    expect(attributes.get(searchAttributes.subscriptionId)).toBe(subscription.id);
+  });
+
+  it('publishing the same event twice creates one delivery and answers the same; different content is a 409', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = new TestReceiver();
+    await subscribe(receiver, tenantId);
+    const body = event(tenantId, { event_id: `evt_dup_${tenantId}` });
+
+    const first = await stack.request('POST', '/v1/events', body);
+    const second = await stack.request('POST', '/v1/events', body);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+
+    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(receiver.requests).toHaveLength(1);
+
+    const changed = await stack.request('POST', '/v1/events', { ...body, data: { user: { id: 'usr_other' } } });
+    expect(changed.status).toBe(409);
+    expect(changed.body.error.code).toBe('event_conflict');
+  });
+
+  it('shows three attempts through the query API when the receiver fails twice, then answers 200', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = TestReceiver.answering(500, 503, 200);
+    await subscribe(receiver, tenantId);
+    const published = await stack.request('POST', '/v1/events', event(tenantId));
+    const deliveryId = published.body.deliveries[0].id;
+
+    const delivered = await eventually(async () => {
+      const d = await deliveryOf(deliveryId);
+      return d.status === 'delivered' ? d : undefined;
+    }, 30_000);
+    expect(delivered.attempt_count).toBe(3);
+    expect(delivered.attempts.map((a: { attempt: number; status_code: number; succeeded: boolean }) => [a.attempt, a.status_code, a.succeeded])).toEqual([
+      [1, 500, false],
+      [2, 503, false],
+      [3, 200, true],
+    ]);
+    expect(delivered.attempts[1].error).toBe('receiver answered 503');
+    expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2', '3']);
+    expect(receiver.requests[2].at - receiver.requests[1].at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('delivers only to subscriptions whose filter matches, and lists deliveries by filter with cursor paging', async () => {
+    const tenantId = uniqueTenant();
+    const users = new TestReceiver();
+    const everything = new TestReceiver();
+    const security = new TestReceiver();
+    const usersSub = await subscribe(users, tenantId, ['user.signed_up']);
+    const everythingSub = await subscribe(everything, tenantId, ['*']);
+    await subscribe(security, tenantId, ['security.*']);
+    const other = uniqueTenant();
+    const otherReceiver = new TestReceiver();
+    await subscribe(otherReceiver, other, ['*']);
+
+    for (let i = 0; i < 3; i++) expect((await stack.request('POST', '/v1/events', event(tenantId))).body.deliveries).toHaveLength(2);
+    await eventually(() => users.requests.length === 3 && everything.requests.length === 3, 20_000, 'six deliveries');
+    expect(security.requests).toHaveLength(0);
+    expect(otherReceiver.requests).toHaveLength(0);
+
+    const firstPage = await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=4`);
+    expect(firstPage.body.data).toHaveLength(4);
+    const secondPage = await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=4&cursor=${firstPage.body.next_cursor}`);
+    expect(secondPage.body.data).toHaveLength(2);
+    expect(secondPage.body.next_cursor).toBeNull();
+    const ids = [...firstPage.body.data, ...secondPage.body.data].map((d: { id: string }) => d.id);
+    expect(new Set(ids).size).toBe(6);
+
+    const bySubscription = await stack.request('GET', `/v1/deliveries?subscription_id=${usersSub.id}&event_type=user.signed_up`);
+    expect(bySubscription.body.data).toHaveLength(3);
+    expect(bySubscription.body.data.every((d: { subscription_id: string }) => d.subscription_id === usersSub.id)).toBe(true);
+    const delivered = await eventually(async () => {
+      const page = await stack.request('GET', `/v1/deliveries?subscription_id=${everythingSub.id}&status=delivered`);
+      return page.body.data.length === 3 ? page : undefined;
+    });
+    expect(delivered.body.data.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
+  });
+});

@@ -1,0 +1,90 @@
+import { uniqueTenant } from '../helpers/database';
+import { eventually, TestReceiver } from '../helpers/receiver';
+import { Stack, startStack } from '../helpers/stack';
+
+/** Waits long enough that only an operator's signal moves a delivery on within the test. */
+const SLOW_POLICY = { retryScheduleMs: [0, 3_600_000, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
+
+let stack: Stack;
+const receivers: TestReceiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(SLOW_POLICY);
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.stop()));
+  await stack?.stop();
+});
+
+async function publishTo(receiver: TestReceiver): Promise<{ tenantId: string; deliveryId: string }> {
+  receivers.push(receiver);
+  const tenantId = uniqueTenant();
+  const url = await receiver.start();
+  await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
+  const published = await stack.request('POST', '/v1/events', { event_type: 'security.brute_force_detected', tenant: { id: tenantId }, data: { ip: '203.0.113.9' } });
+  return { tenantId, deliveryId: published.body.deliveries[0].id };
+}
+
+const statusOf = async (deliveryId: string, status: string) => {
+  const delivery = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
+  return delivery.status === status ? delivery : undefined;
+};
+
+describe('operator actions through the API', () => {
+  it('cancels a delivery waiting for its retry', async () => {
+    const receiver = TestReceiver.answering(500);
+    const { deliveryId } = await publishTo(receiver);
+    const waiting = await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    expect(new Date(waiting.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+
+    const cancel = await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { reason: 'tenant offboarded' });
+    expect(cancel.status).toBe(202);
+    const cancelled = await eventually(() => statusOf(deliveryId, 'cancelled'), 20_000, 'cancelled');
+    expect(cancelled.failure_reason).toBe('cancelled: tenant offboarded');
+    expect(cancelled.next_attempt_at).toBeNull();
+    expect(receiver.requests).toHaveLength(1);
+
+    const again = await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('delivery_not_active');
+  });
+
+  it('retries now, dead-letters after the last attempt, then a redrive delivers under the same workflow id', async () => {
+    const receiver = TestReceiver.answering(500);
+    const { tenantId, deliveryId } = await publishTo(receiver);
+    for (let attempt = 1; attempt < SLOW_POLICY.retryScheduleMs.length; attempt++) {
+      await eventually(async () => (await statusOf(deliveryId, 'retry_scheduled'))?.attempt_count === attempt, 20_000, `attempt ${attempt} recorded`);
+      expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).status).toBe(202);
+    }
+    const dead = await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'dead_lettered');
+    expect(dead).toMatchObject({ attempt_count: 3, failure_reason: 'exhausted', dead_lettered_at: expect.any(String) });
+    expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).body.error.code).toBe('delivery_not_active');
+
+    const letters = await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}`);
+    expect(letters.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
+
+    receiver.respondWith(() => ({ status: 200 }));
+    const redrive = await eventually(async () => {
+      const answer = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
+      return answer.status === 202 ? answer : undefined; // 409 delivery_still_running while the old run closes
+    }, 10_000, 'redrive accepted');
+    expect(redrive.body).toEqual({ id: deliveryId, status: 'pending' });
+    const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after redrive');
+    expect(delivered).toMatchObject({ attempt_count: 4, redrive_count: 1, failure_reason: null });
+    expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2', '3', '4']);
+    expect(new Set(receiver.requests.map((r) => r.headers['x-intelliauth-event-id'])).size).toBe(1);
+
+    expect((await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}`)).body.data).toEqual([]);
+    const twice = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe('not_dead_lettered');
+  });
+
+  it('answers 404 for operations on unknown ids', async () => {
+    for (const path of ['/v1/deliveries/whdlv_nope/cancel', '/v1/deliveries/whdlv_nope/retry', '/v1/dead-letters/whdlv_nope/redrive']) {
+      const answer = await stack.request('POST', path, {});
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toMatch(/_not_found$/);
+    }
+  });
+});

@@ -1,0 +1,85 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test, TestingModule } from '@nestjs/testing';
+import { Client } from '@temporalio/client';
+import { AddressInfo } from 'node:net';
+import { AppModule } from '../../apps/api/src/app.module';
+import { configureHttpApp, createHttpAdapter } from '../../apps/api/src/http-app';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { AppConfig, loadConfig } from '../../libs/config/config';
+import { APP_CONFIG } from '../../libs/config/config.module';
+import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
+import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
+import { testDatabaseUrl } from './database';
+import { installQuietRuntime } from './time-skipping';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface Stack {
+  baseUrl: string;
+  apiKey: string;
+  config: AppConfig;
+  temporal: Client;
+  request<T = any>(method: string, path: string, body?: unknown, options?: { apiKey?: string | null; rawBody?: string; contentType?: string }): Promise<ApiResponse<T>>;
+  stop(): Promise<void>;
+}
+
+let stackNumber = 0;
+
+/**
+ * The real product in-process: the api (Nest on Fastify, listening on 127.0.0.1) and, unless told otherwise,
+ * the worker (Nest context with the Temporal worker and the outbox sweeper) on a task queue of its own, both
+ * against the suite's Postgres and Temporal dev server.
+ */
+export async function startStack(delivery: DeliveryPolicy, options: { worker?: boolean } = {}): Promise<Stack> {
+  installQuietRuntime();
+  const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!temporalAddress) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the suite with npm test');
+  const apiKey = `test-service-key-${process.pid}-${++stackNumber}`;
+  const config: AppConfig = {
+    ...loadConfig({}),
+    port: 0,
+    databaseUrl: testDatabaseUrl(),
+    temporalAddress,
+    temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,
+    apiKeys: [apiKey],
+    delivery,
+  };
+
+  const apiModule = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+  const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: ['error', 'warn'] });
+  configureHttpApp(app);
+  await app.listen(0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+
+  let worker: TestingModule | undefined;
+  if (options.worker !== false) {
+    worker = await Test.createTestingModule({ imports: [WorkerModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    worker.useLogger(['error', 'warn']);
+    await worker.init();
+  }
+
+  return {
+    baseUrl,
+    apiKey,
+    config,
+    temporal: app.get<Client>(TEMPORAL_CLIENT),
+    async request(method, path, body, requestOptions = {}) {
+      const headers: Record<string, string> = {};
+      const key = requestOptions.apiKey === undefined ? apiKey : requestOptions.apiKey;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      const payload = requestOptions.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+      if (payload !== undefined) headers['content-type'] = requestOptions.contentType ?? 'application/json';
+      const response = await fetch(`${baseUrl}${path}`, { method, headers, body: payload });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop() {
+      await worker?.close();
+      await app.close();
+    },
+  };
+}
