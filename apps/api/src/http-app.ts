@@ -14,6 +14,8 @@ export function createHttpAdapter(): FastifyAdapter {
  * What both main.ts and the e2e tests apply to the Nest app: the OpenAPI document at /docs-json and its browsable page at /docs.
  */
 export function configureHttpApp(app: NestFastifyApplication): void {
+  // Every body this API takes is JSON; a text body is answered 415 rather than parsed into a string.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   const document = SwaggerModule.createDocument(
     app as unknown as INestApplication,
     new DocumentBuilder()
