@@ -30,7 +30,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      extraArgs: ['--log-level', 'error'],
+      // WAL with synchronous=NORMAL survives a killed process (not a power cut) and is several times faster than
+      // the default rollback journal for the dev server's many small writes.
+      extraArgs: ['--log-level', 'error', ...(options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : [])],
     },
   });
   const address = env.connection.options.address;

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { deliveryWorkflowId } from '../../libs/contracts/ids';
+import { deliveryWorkflowId, newEventId } from '../../libs/contracts/ids';
+import { EventsRepository } from '../../libs/db/events.repository';
 import { searchAttributes } from '../../workflows/definitions';
-import { uniqueTenant } from '../helpers/database';
+import { testPool, uniqueTenant } from '../helpers/database';
 import { eventually, TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
@@ -137,6 +138,25 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     expect(delivered.attempts[1].error).toBe('receiver answered 503');
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2', '3']);
     expect(receiver.requests[2].at - receiver.requests[1].at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('delivers an event committed without a workflow start (the api died after its commit): the outbox sweeper starts it', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = new TestReceiver();
+    await subscribe(receiver, tenantId);
+    const pool = testPool();
+    try {
+      const stored = await new EventsRepository(pool).publish(
+        { event_id: newEventId(), event_type: 'user.deleted', occurred_at: new Date().toISOString(), tenant: { id: tenantId }, data: {} },
+        'committed-then-crashed',
+      );
+      if (stored.kind !== 'created') throw new Error('expected a new event');
+      await eventually(() => receiver.requests.length === 1, 30_000, 'the sweeper to start the delivery');
+      const row = await pool.query('SELECT workflow_started_at FROM deliveries WHERE id = $1::text', [stored.deliveries[0].id]);
+      expect(row.rows[0].workflow_started_at).toBeInstanceOf(Date);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('delivers only to subscriptions whose filter matches, and lists deliveries by filter with cursor paging', async () => {

@@ -150,6 +150,18 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     expect(receiver.states.at(-1)).toMatchObject({ status: 'cancelled', failureReason: 'cancelled: receiver retired' });
   });
 
+  it('records a cancellation requested from the Temporal UI (workflow cancel) as cancelled', async () => {
+    const receiver = new ScriptedReceiver([]);
+    const result = await withWorker(receiver, async (taskQueue) => {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await handle.cancel();
+      return handle.result();
+    });
+    expect(result).toMatchObject({ status: 'cancelled', failureReason: 'cancelled: workflow cancellation requested' });
+    expect(receiver.states.at(-1)).toMatchObject({ status: 'cancelled' });
+  });
+
   it('retryNow skips the wait', async () => {
     const receiver = new ScriptedReceiver(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {

@@ -1,0 +1,143 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { AppConfig } from '../config/config';
+import { projectRoot } from '../config/project-root';
+import { migrate } from '../db/migrate';
+import { RunningPostgres, startEmbeddedPostgres } from './postgres';
+import { RunningTemporal, startTemporalDevServer } from './temporal-server';
+import { temporalCliPath } from './toolchain';
+
+export interface LaunchOptions {
+  config: AppConfig;
+  apiKey: string;
+  postgresDir: string;
+  postgresPort: number;
+  temporalPort?: number;
+  temporalUiPort?: number;
+  /** SQLite file for the dev server; undefined keeps workflows in memory. */
+  temporalDbFile?: string;
+  say: (message: string) => void;
+  /** Called when the api or the worker exits on its own. */
+  onUnexpectedExit: (name: string, status: string) => void;
+  /** Where child output goes; defaults to this process's stdout/stderr with a [name] prefix. */
+  childOutput?: 'inherit' | 'ignore';
+}
+
+export interface Launched {
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl: string | undefined;
+  apiUrl: string;
+  api: ChildProcess;
+  worker: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function prefixLines(name: string, chunk: Buffer): string {
+  return chunk
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => `[${name}] ${line}\n`)
+    .join('');
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Waits until the api answers its health check, so whoever prints the key prints one that works. */
+async function apiAnswering(apiUrl: string, gaveUp: () => boolean): Promise<void> {
+  for (let tries = 0; tries < 600 && !gaveUp(); tries++) {
+    try {
+      if ((await fetch(`${apiUrl}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * The embedded default as processes: Postgres (embedded unless DATABASE_URL), a Temporal dev server (unless
+ * TEMPORAL_ADDRESS), migrations, then the api and the worker as child processes. Used by `npm start` and the bench.
+ */
+export async function launchEmbedded(options: LaunchOptions): Promise<Launched> {
+  const { config, say } = options;
+  // The caller owns Ctrl-C: the SDK runtime (which runs the dev server) must not exit the process before cleanup.
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  let postgres: RunningPostgres | undefined;
+  let temporal: RunningTemporal | undefined;
+  const children: ChildProcess[] = [];
+  let stopping = false;
+
+  const stop = async () => {
+    stopping = true;
+    // Api and worker first (the worker finishes attempts in flight and records them), Postgres last.
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map(exited));
+    await temporal?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (databaseUrl === undefined) {
+      say(`starting embedded Postgres (data in ${options.postgresDir})...`);
+      postgres = await startEmbeddedPostgres(options.postgresDir, options.postgresPort);
+      databaseUrl = postgres.url;
+    }
+    await migrate(databaseUrl);
+
+    let temporalAddress = config.temporalAddress;
+    if (temporalAddress === undefined) {
+      say(`starting the Temporal dev server (${options.temporalDbFile ? `workflows kept in ${options.temporalDbFile}` : 'in memory'})...`);
+      temporal = await startTemporalDevServer({
+        cliPath: temporalCliPath(config.temporalCliPath, say),
+        dbFilename: options.temporalDbFile,
+        port: options.temporalPort,
+        uiPort: options.temporalUiPort,
+      });
+      temporalAddress = temporal.address;
+    }
+
+    const env = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      API_KEYS: config.apiKeys.length > 0 ? config.apiKeys.join(',') : options.apiKey,
+      PORT: String(config.port),
+    };
+    const run = (name: 'api' | 'worker') => {
+      const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
+        env,
+        stdio: ['ignore', options.childOutput === 'ignore' ? 'ignore' : 'pipe', options.childOutput === 'ignore' ? 'ignore' : 'pipe'],
+      });
+      child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefixLines(name, chunk)));
+      child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefixLines(name, chunk)));
+      child.once('exit', (code, signal) => {
+        if (!stopping) options.onUnexpectedExit(name, String(signal ?? code));
+      });
+      children.push(child);
+      return child;
+    };
+    const worker = run('worker');
+    const api = run('api');
+    const apiUrl = `http://127.0.0.1:${config.port}`;
+    await apiAnswering(apiUrl, () => stopping);
+    return {
+      databaseUrl,
+      temporalAddress,
+      temporalUiUrl: temporal && options.temporalUiPort ? `http://127.0.0.1:${options.temporalUiPort}` : undefined,
+      apiUrl,
+      api,
+      worker,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
