@@ -93,7 +93,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 
       const attempt = input.firstAttempt + slot;
       state.nextAttemptAt = null;
-      showStatus('attempting');
+      // The first attempt follows the start at once; marking it would cost a history event per delivery for nothing.
+      if (slot > 0) showStatus('attempting');
       const outcome = await attemptDelivery({
         deliveryId: input.deliveryId,
         attempt,
