@@ -93,8 +93,9 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 
       const attempt = input.firstAttempt + slot;
       state.nextAttemptAt = null;
-      // The first attempt follows the start at once; marking it would cost a history event per delivery for nothing.
-      if (slot > 0) showStatus('attempting');
+      // An attempt straight after the start stays "pending" for search: marking it would cost every delivery a
+      // history event for a state that lasts milliseconds.
+      if (state.status !== 'pending') showStatus('attempting');
       const outcome = await attemptDelivery({
         deliveryId: input.deliveryId,
         attempt,
