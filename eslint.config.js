@@ -1,0 +1,49 @@
+// @ts-check
+const { builtinModules } = require('node:module');
+const js = require('@eslint/js');
+const tseslint = require('typescript-eslint');
+
+/** Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O, no Nest, no pg, no activity code. */
+const forbiddenInWorkflows = [
+  ...builtinModules.filter((name) => !['assert', 'url', 'util'].includes(name)).flatMap((name) => [name, `node:${name}`]),
+];
+
+module.exports = tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: __dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      // A shutdown handler may read a variable that is assigned once, later.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic: no Node builtins' })),
+          patterns: [
+            { group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'], message: 'workflow code must not do I/O or use Nest' },
+            { group: ['**/libs/db/**', '**/libs/temporal/**', '**/libs/embedded/**'], message: 'workflow code must not reach the database or clients' },
+            { group: ['**/activities/**'], allowTypeImports: true, message: 'import activity types only (import type)' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'use uuid4() from @temporalio/workflow' }],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);
