@@ -3,7 +3,8 @@
  * dev server with its SQLite file), publishing BENCH_EVENTS events to BENCH_SUBSCRIPTIONS subscriptions of one
  * tenant, all pointing at a receiver on 127.0.0.1 that answers 200. Prints deliveries/s, publish latency,
  * publish-to-delivery latency, api/worker memory and history size, then the plain HTTP POST rate to the same
- * receiver measured in the same run. Everything stays on 127.0.0.1 and stops by itself.
+ * receiver measured in the same run. BENCH_RATE paces the publishers (events/s) so publish-to-delivery latency is
+ * measured below saturation instead of as a backlog. Everything stays on 127.0.0.1 and stops by itself.
  */
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -21,6 +22,8 @@ const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS || 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 16);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS || 15 * 60_000);
 const PORT = Number(process.env.BENCH_PORT || 3900);
+/** Events per second to publish at; unset publishes as fast as the api answers (a backlog, not a latency test). */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
     temporalDbFile: join(dataDir, 'temporal.db'),
     say: (message) => console.log(`[bench] ${message}`),
     onUnexpectedExit: (name, status) => {
-      console.error(`[bench] ${name} exited (${status}); aborting`);
+      console.error(`[bench] ${name} exited (${status}); everything else was stopped, aborting`);
       process.exit(1);
     },
     childOutput: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
@@ -99,7 +102,10 @@ async function main(): Promise<void> {
     received = 0;
 
     const expected = EVENTS * SUBSCRIPTIONS;
-    console.log(`[bench] publishing ${EVENTS} events to ${SUBSCRIPTIONS} subscriptions (${expected} deliveries), ${CONCURRENCY} publishers in parallel`);
+    console.log(
+      `[bench] publishing ${EVENTS} events to ${SUBSCRIPTIONS} subscriptions (${expected} deliveries), ${CONCURRENCY} publishers in parallel` +
+        (RATE ? `, paced at ${RATE} events/s` : ', unpaced'),
+    );
 
     const publishLatencies: number[] = [];
     const publishedAt = new Map<string, number>();
@@ -114,6 +120,10 @@ async function main(): Promise<void> {
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < EVENTS) {
           const n = next++;
+          if (RATE) {
+            const due = started + (n * 1000) / RATE;
+            if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+          }
           const eventId = `evt_bench_${n}`;
           const sentAt = performance.now();
           publishedAt.set(eventId, sentAt);

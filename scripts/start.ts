@@ -59,8 +59,8 @@ async function main(): Promise<void> {
     temporalDbFile: join(config.dataDir, 'temporal.db'),
     say,
     onUnexpectedExit: (name, status) => {
-      console.error(`[start] ${name} exited (${status}); stopping the rest`);
-      void stop(1);
+      console.error(`[start] ${name} exited (${status}); everything else was stopped`);
+      process.exit(1);
     },
   });
   if (stopping) return;

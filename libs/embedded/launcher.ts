@@ -18,7 +18,7 @@ export interface LaunchOptions {
   /** SQLite file for the dev server; undefined keeps workflows in memory. */
   temporalDbFile?: string;
   say: (message: string) => void;
-  /** Called when the api or the worker exits on its own. */
+  /** Called when the api or the worker exited on its own, after everything else was stopped. */
   onUnexpectedExit: (name: string, status: string) => void;
   /** Where child output goes; defaults to this process's stdout/stderr with a [name] prefix. */
   childOutput?: 'inherit' | 'ignore';
@@ -73,13 +73,17 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
   const children: ChildProcess[] = [];
   let stopping = false;
 
-  const stop = async () => {
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
     stopping = true;
-    // Api and worker first (the worker finishes attempts in flight and records them), Postgres last.
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map(exited));
-    await temporal?.stop().catch(() => undefined);
-    await postgres?.stop().catch(() => undefined);
+    stopped ??= (async () => {
+      // Api and worker first (the worker finishes attempts in flight and records them), Postgres last.
+      for (const child of children) child.kill('SIGTERM');
+      await Promise.all(children.map(exited));
+      await temporal?.stop().catch(() => undefined);
+      await postgres?.stop().catch(() => undefined);
+    })();
+    return stopped;
   };
 
   try {
@@ -118,7 +122,8 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefixLines(name, chunk)));
       child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefixLines(name, chunk)));
       child.once('exit', (code, signal) => {
-        if (!stopping) options.onUnexpectedExit(name, String(signal ?? code));
+        // One part gone leaves the product broken: stop the rest (nothing orphaned), then tell the caller.
+        if (!stopping) void stop().then(() => options.onUnexpectedExit(name, String(signal ?? code)));
       });
       children.push(child);
       return child;
