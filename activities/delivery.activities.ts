@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { renderDeliveryBody } from '../libs/contracts/envelope';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
-import { deliveryHeaders } from '../libs/signing/signing';
+import { sendSignedDelivery } from './signed-delivery';
 import { WebhookSender } from './webhook-sender';
 
 export interface AttemptInput {
@@ -44,19 +43,9 @@ export function createDeliveryActivities({ deliveries, sender }: DeliveryActivit
       if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
       if (Date.now() > Date.parse(input.deadline)) return { kind: 'stopped', reason: 'expired' };
 
-      const body = renderDeliveryBody(context.event, { attempt: input.attempt, subscriptionId: subscription.id });
-      const headers = deliveryHeaders({
-        secrets: subscription.signingSecrets,
-        eventId: context.event.event_id,
-        eventType: context.event.event_type,
-        attempt: input.attempt,
-        timestampSeconds: Math.floor(Date.now() / 1000),
-        body,
-      });
-      const sent = await sender.send(subscription.url, headers, body, input.attemptTimeoutMs);
-      const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
-      await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, succeeded });
-      return { kind: succeeded ? 'delivered' : 'failed', statusCode: sent.statusCode, error: sent.error };
+      const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+      await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent });
+      return { kind: sent.succeeded ? 'delivered' : 'failed', statusCode: sent.statusCode, error: sent.error };
     },
 
     async recordDeliveryState(input: RecordStateInput): Promise<void> {

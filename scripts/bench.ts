@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       subscriptionIds.push((await call('POST', '/v1/subscriptions', { tenant_id: tenantId, url: receiverUrl, event_types: ['user.*'] })).id);
     }
     // Warm-up: one delivery end to end, so the figures start once the worker has bundled its workflows and polls.
-    await call('POST', '/v1/events', { event_id: 'evt_warmup', event_type: 'user.signed_in', tenant: { id: tenantId }, data: {} });
+    await call('POST', '/v1/events', { event_id: 'evt_warmup', event_type: 'user.signed_in', tenant: { id: tenantId }, data: { user: { id: 'usr_warmup' } } });
     const warmupDeadline = performance.now() + 120_000;
     while (received < SUBSCRIPTIONS && performance.now() < warmupDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
     arrivals.clear();

@@ -45,9 +45,15 @@ export interface CancelRequest {
   requestedBy?: string;
 }
 
+/** Sent by the service when a subscription is disabled or deleted: a waiting delivery ends as a dead letter. */
+export interface StopRequest {
+  reason: 'subscription_disabled' | 'subscription_deleted';
+}
+
 /** Names kept short and plain so operators can type them in the Temporal UI and `temporal workflow signal`. */
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const retryNowSignal = defineSignal<[]>('retryNow');
+export const stopSignal = defineSignal<[StopRequest]>('stop');
 export const stateQuery = defineQuery<DeliveryState>('state');
 
 export const searchAttributes = {

@@ -17,6 +17,8 @@ import {
   retryNowSignal,
   searchAttributes,
   stateQuery,
+  StopRequest,
+  stopSignal,
   WorkflowDeliveryStatus,
 } from './definitions';
 
@@ -25,7 +27,7 @@ const INFRASTRUCTURE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, max
 
 /**
  * One event x subscription: attempt at once, then wait the schedule's durable timers (interruptible by
- * `retryNow` and `cancel`), until delivered, exhausted, expired, stopped or cancelled.
+ * `retryNow`, `cancel` and `stop`), until delivered, exhausted, expired, stopped or cancelled.
  */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
   const { attemptDelivery } = proxyActivities<DeliveryActivities>({
@@ -47,10 +49,14 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     failureReason: null,
   };
   let cancelRequest: CancelRequest | undefined;
+  let stopRequest: StopRequest | undefined;
   let retryRequested = false;
 
   setHandler(cancelSignal, (request) => {
     cancelRequest ??= request ?? {};
+  });
+  setHandler(stopSignal, (request) => {
+    stopRequest ??= request;
   });
   setHandler(retryNowSignal, () => {
     retryRequested = true;
@@ -74,11 +80,17 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     return { status, attemptsThisRun: state.attemptsThisRun, failureReason };
   }
 
-  const cancelReason = (): string => `cancelled${cancelRequest?.reason ? `: ${cancelRequest.reason}` : ''}`;
+  /** The ending a signal asked for, if any (a function, since handlers change it between awaits). */
+  function requestedEnding(): { status: 'cancelled' | 'dead_lettered'; reason: string } | undefined {
+    if (cancelRequest) return { status: 'cancelled', reason: `cancelled${cancelRequest.reason ? `: ${cancelRequest.reason}` : ''}` };
+    if (stopRequest) return { status: 'dead_lettered', reason: stopRequest.reason };
+    return undefined;
+  }
 
   try {
     for (let slot = 0; ; slot++) {
-      if (cancelRequest) return await finish('cancelled', cancelReason());
+      let ending = requestedEnding();
+      if (ending) return await finish(ending.status, ending.reason);
       const plan = planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs);
       if (plan.kind === 'dead_letter') return await finish('dead_lettered', plan.reason);
 
@@ -86,9 +98,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         state.nextAttemptAt = new Date(plan.atMs).toISOString();
         await recordDeliveryState({ deliveryId: input.deliveryId, status: 'retry_scheduled', nextAttemptAt: state.nextAttemptAt, failureReason: null });
         showStatus('retry_scheduled');
-        await condition(() => retryRequested || cancelRequest !== undefined, plan.delayMs);
+        await condition(() => retryRequested || requestedEnding() !== undefined, plan.delayMs);
         retryRequested = false;
-        if (cancelRequest) return await finish('cancelled', cancelReason());
+        ending = requestedEnding();
+        if (ending) return await finish(ending.status, ending.reason);
       }
 
       const attempt = input.firstAttempt + slot;

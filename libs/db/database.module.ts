@@ -2,8 +2,11 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig, requireSetting } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { ApiKeysRepository } from './api-keys.repository';
+import { BulkRedrivesRepository } from './bulk-redrives.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
+import { OperatorActionsRepository } from './operator-actions.repository';
 import { createPool } from './pool';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
@@ -19,13 +22,24 @@ export const PG_POOL = Symbol('PG_POOL');
     },
     { provide: SubscriptionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new SubscriptionsRepository(pool) },
     { provide: EventsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventsRepository(pool) },
+    { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
+    { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
+    { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
     {
       provide: DeliveriesRepository,
       inject: [PG_POOL, SubscriptionsRepository],
       useFactory: (pool: Pool, subscriptions: SubscriptionsRepository) => new DeliveriesRepository(pool, subscriptions),
     },
   ],
-  exports: [PG_POOL, SubscriptionsRepository, EventsRepository, DeliveriesRepository],
+  exports: [
+    PG_POOL,
+    SubscriptionsRepository,
+    EventsRepository,
+    DeliveriesRepository,
+    ApiKeysRepository,
+    OperatorActionsRepository,
+    BulkRedrivesRepository,
+  ],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}

@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { StoredEvent } from '../contracts/envelope';
 import { DeliveryToStart, EVENT_COLUMNS, toStoredEvent } from './events.repository';
 import { Page, toPage } from './page';
-import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
+import { SubscriptionsRepository, SubscriptionTarget, TenantScope } from './subscriptions.repository';
 
 export type DeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'];
@@ -41,7 +41,14 @@ export interface DeliveryFilter {
   status?: DeliveryStatus;
   eventType?: string;
   subscriptionId?: string;
+  failureReason?: string;
+  /** Dead-lettered at or after / before these times. */
+  deadLetteredFrom?: Date;
+  deadLetteredTo?: Date;
 }
+
+/** A delivery with what an operator action needs to signal (or start) its workflow. */
+export type DeliveryForOperation = DeliveryToStart & { attempt_count: number; status: DeliveryStatus };
 
 export interface AttemptRecord {
   deliveryId: string;
@@ -71,14 +78,38 @@ const VIEW_COLUMNS = `d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_
   d.next_attempt_at, d.last_status_code, d.last_error, d.failure_reason, d.redrive_count, d.delivered_at,
   d.dead_lettered_at, d.created_at, d.updated_at`;
 
+/** Parameters $1..$7 of FILTER_CONDITIONS. */
+const FILTER_CONDITIONS = `($1::text IS NULL OR d.tenant_id = $1::text)
+  AND ($2::text IS NULL OR d.status = $2::text)
+  AND ($3::text IS NULL OR d.event_type = $3::text)
+  AND ($4::text IS NULL OR d.subscription_id = $4::text)
+  AND ($5::text IS NULL OR d.failure_reason = $5::text)
+  AND ($6::timestamptz IS NULL OR d.dead_lettered_at >= $6::timestamptz)
+  AND ($7::timestamptz IS NULL OR d.dead_lettered_at < $7::timestamptz)`;
+
+function filterParams(filter: DeliveryFilter): unknown[] {
+  return [
+    filter.tenantId ?? null,
+    filter.status ?? null,
+    filter.eventType ?? null,
+    filter.subscriptionId ?? null,
+    filter.failureReason ?? null,
+    filter.deadLetteredFrom ?? null,
+    filter.deadLetteredTo ?? null,
+  ];
+}
+
 export class DeliveriesRepository {
   constructor(
     private readonly pool: Pool,
     private readonly subscriptions: SubscriptionsRepository,
   ) {}
 
-  async get(id: string): Promise<DeliveryView | undefined> {
-    const { rows } = await this.pool.query<DeliveryView>(`SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.id = $1::text`, [id]);
+  async get(id: string, scope: TenantScope): Promise<DeliveryView | undefined> {
+    const { rows } = await this.pool.query<DeliveryView>(
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.id = $1::text AND ($2::text IS NULL OR d.tenant_id = $2::text)`,
+      [id, scope ?? null],
+    );
     return rows[0];
   }
 
@@ -102,15 +133,33 @@ export class DeliveriesRepository {
   async list(filter: DeliveryFilter, afterId: string | undefined, limit: number): Promise<Page<DeliveryView>> {
     const { rows } = await this.pool.query<DeliveryView>(
       `SELECT ${VIEW_COLUMNS} FROM deliveries d
-        WHERE ($1::text IS NULL OR d.tenant_id = $1::text)
-          AND ($2::text IS NULL OR d.status = $2::text)
-          AND ($3::text IS NULL OR d.event_type = $3::text)
-          AND ($4::text IS NULL OR d.subscription_id = $4::text)
-          AND ($5::text IS NULL OR d.id < $5::text)
-        ORDER BY d.id DESC LIMIT $6::int`,
-      [filter.tenantId ?? null, filter.status ?? null, filter.eventType ?? null, filter.subscriptionId ?? null, afterId ?? null, limit + 1],
+        WHERE ${FILTER_CONDITIONS} AND ($8::text IS NULL OR d.id < $8::text)
+        ORDER BY d.id DESC LIMIT $9::int`,
+      [...filterParams(filter), afterId ?? null, limit + 1],
     );
     return toPage(rows, limit);
+  }
+
+  /** Dead letters matching a bulk redrive's filter, oldest id first, dead-lettered no later than the cutoff. */
+  async deadLettersForBulkRedrive(filter: DeliveryFilter, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT d.id FROM deliveries d
+        WHERE ${FILTER_CONDITIONS} AND d.dead_lettered_at <= $8::timestamptz AND ($9::text IS NULL OR d.id > $9::text)
+        ORDER BY d.id LIMIT $10::int`,
+      [...filterParams({ ...filter, status: 'dead_lettered' }), cutoff, afterId, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Deliveries of a subscription whose workflow may still be waiting to attempt. */
+  async activeForSubscription(subscriptionId: string): Promise<DeliveryForOperation[]> {
+    const { rows } = await this.pool.query<DeliveryForOperation>(
+      `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.status
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.subscription_id = $1::text AND d.status IN ('pending', 'attempting', 'retry_scheduled')`,
+      [subscriptionId],
+    );
+    return rows;
   }
 
   /** Everything one attempt needs, read fresh so the receiver always gets the current URL and secrets. */
@@ -175,12 +224,11 @@ export class DeliveriesRepository {
     );
   }
 
-  /** A delivery with what an operator action needs to signal (or start) its workflow. */
-  async forOperation(id: string): Promise<(DeliveryToStart & { attempt_count: number; status: DeliveryStatus }) | undefined> {
-    const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number; status: DeliveryStatus }>(
+  async forOperation(id: string, scope: TenantScope): Promise<DeliveryForOperation | undefined> {
+    const { rows } = await this.pool.query<DeliveryForOperation>(
       `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.status
-         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1::text`,
-      [id],
+         FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1::text AND ($2::text IS NULL OR d.tenant_id = $2::text)`,
+      [id, scope ?? null],
     );
     return rows[0];
   }
@@ -209,13 +257,13 @@ export class DeliveriesRepository {
    * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
    * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run.
    */
-  async beginRedrive(deliveryId: string): Promise<(DeliveryToStart & { attempt_count: number }) | undefined> {
+  async beginRedrive(deliveryId: string, scope: TenantScope): Promise<(DeliveryToStart & { attempt_count: number }) | undefined> {
     const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number }>(
       `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now()
          FROM events e
-        WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id
+        WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id AND ($2::text IS NULL OR d.tenant_id = $2::text)
         RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count`,
-      [deliveryId],
+      [deliveryId, scope ?? null],
     );
     return rows[0];
   }

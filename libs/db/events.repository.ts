@@ -3,6 +3,7 @@ import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
 import { deliveryWorkflowId, newDeliveryId } from '../contracts/ids';
 import { withTransaction } from './pool';
+import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
 export interface DeliveryToStart {
@@ -85,8 +86,11 @@ export class EventsRepository {
     return rows;
   }
 
-  async get(eventId: string): Promise<EventRecord | undefined> {
-    const { rows } = await this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1::text`, [eventId]);
+  async get(eventId: string, scope: TenantScope): Promise<EventRecord | undefined> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1::text AND ($2::text IS NULL OR tenant_id = $2::text)`,
+      [eventId, scope ?? null],
+    );
     return rows[0] && toEventRecord(rows[0]);
   }
 }

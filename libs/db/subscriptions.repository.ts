@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
+import { withTransaction } from './pool';
 
 export interface SubscriptionView {
   id: string;
@@ -16,9 +17,11 @@ export interface SubscriptionView {
 /** What an attempt needs: where to send and with which secrets; deleted rows included so the attempt can stop cleanly. */
 export interface SubscriptionTarget {
   id: string;
+  tenantId: string;
   url: string;
   enabled: boolean;
   deleted: boolean;
+  /** Valid signing secrets, newest first. */
   signingSecrets: string[];
 }
 
@@ -35,28 +38,37 @@ export interface SubscriptionChanges {
   url?: string;
   eventTypes?: string[];
   description?: string | null;
-  enabled?: boolean;
 }
 
+/** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
+export type TenantScope = string | undefined;
+
 const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, disabled_reason, created_at, updated_at';
+const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 export class SubscriptionsRepository {
   constructor(private readonly pool: Pool) {}
 
   async create(subscription: NewSubscription): Promise<SubscriptionView> {
-    const { rows } = await this.pool.query<SubscriptionView>(
-      `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, signing_secret)
-       VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::text)
-       RETURNING ${VIEW_COLUMNS}`,
-      [subscription.id, subscription.tenantId, subscription.url, subscription.eventTypes, subscription.description, subscription.signingSecret],
-    );
-    return rows[0];
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<SubscriptionView>(
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text)
+         RETURNING ${VIEW_COLUMNS}`,
+        [subscription.id, subscription.tenantId, subscription.url, subscription.eventTypes, subscription.description],
+      );
+      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [
+        subscription.id,
+        subscription.signingSecret,
+      ]);
+      return rows[0];
+    });
   }
 
-  async get(id: string): Promise<SubscriptionView | undefined> {
+  async get(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
-      `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL`,
-      [id],
+      `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
+      [id, scope ?? null],
     );
     return rows[0];
   }
@@ -71,46 +83,72 @@ export class SubscriptionsRepository {
     return toPage(rows, limit);
   }
 
-  async update(id: string, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
+  async update(id: string, scope: TenantScope, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `UPDATE subscriptions SET
-          url = COALESCE($2::text, url),
-          event_types = COALESCE($3::text[], event_types),
-          description = CASE WHEN $4::boolean THEN $5::text ELSE description END,
-          enabled = COALESCE($6::boolean, enabled),
-          disabled_reason = CASE WHEN $6::boolean IS NULL THEN disabled_reason
-                                 WHEN $6::boolean THEN NULL ELSE 'disabled_by_operator' END,
+          url = COALESCE($3::text, url),
+          event_types = COALESCE($4::text[], event_types),
+          description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           updated_at = now()
-        WHERE id = $1::text AND deleted_at IS NULL
+        WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
-      [
-        id,
-        changes.url ?? null,
-        changes.eventTypes ?? null,
-        changes.description !== undefined,
-        changes.description ?? null,
-        changes.enabled ?? null,
-      ],
+      [id, scope ?? null, changes.url ?? null, changes.eventTypes ?? null, changes.description !== undefined, changes.description ?? null],
     );
     return rows[0];
   }
 
-  async softDelete(id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
-        WHERE id = $1::text AND deleted_at IS NULL`,
-      [id],
+  /** Enables (reason cleared) or disables with a reason. */
+  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null): Promise<SubscriptionView | undefined> {
+    const { rows } = await this.pool.query<SubscriptionView>(
+      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END, updated_at = now()
+        WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
+        RETURNING ${VIEW_COLUMNS}`,
+      [id, scope ?? null, enabled, reason],
     );
-    return rowCount === 1;
+    return rows[0];
+  }
+
+  async softDelete(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
+    const { rows } = await this.pool.query<SubscriptionView>(
+      `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
+        WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
+        RETURNING ${VIEW_COLUMNS}`,
+      [id, scope ?? null],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Adds a new secret and lets every older one expire after the grace period (at once for 0; a secret already
+   * expiring sooner keeps its earlier end). Returns undefined when the subscription is not in scope.
+   */
+  async rotateSecret(id: string, scope: TenantScope, newSecret: string, graceSeconds: number): Promise<{ previousValidUntil: Date } | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const found = await client.query(`SELECT id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`, [id, scope ?? null]);
+      if (found.rowCount === 0) return undefined;
+      const { rows } = await client.query<{ until: Date }>(`SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`, [graceSeconds]);
+      const until = rows[0].until;
+      await client.query(
+        `UPDATE subscription_secrets SET expires_at = LEAST(COALESCE(expires_at, $2::timestamptz), $2::timestamptz)
+          WHERE subscription_id = $1::text`,
+        [id, until],
+      );
+      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, newSecret]);
+      await client.query(`UPDATE subscriptions SET updated_at = now() WHERE id = $1::text`, [id]);
+      return { previousValidUntil: until };
+    });
   }
 
   async target(id: string): Promise<SubscriptionTarget | undefined> {
-    const { rows } = await this.pool.query<{ id: string; url: string; enabled: boolean; deleted: boolean; signing_secret: string }>(
-      `SELECT id, url, enabled, deleted_at IS NOT NULL AS deleted, signing_secret FROM subscriptions WHERE id = $1::text`,
+    const { rows } = await this.pool.query<{ id: string; tenant_id: string; url: string; enabled: boolean; deleted: boolean; secrets: string[] | null }>(
+      `SELECT s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+              (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
+                WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets
+         FROM subscriptions s WHERE s.id = $1::text`,
       [id],
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { id: row.id, url: row.url, enabled: row.enabled, deleted: row.deleted, signingSecrets: [row.signing_secret] };
+    return { id: row.id, tenantId: row.tenant_id, url: row.url, enabled: row.enabled, deleted: row.deleted, signingSecrets: row.secrets ?? [] };
   }
 }

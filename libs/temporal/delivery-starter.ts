@@ -1,8 +1,10 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
-import { DeliveriesRepository } from '../db/deliveries.repository';
+import { DeliveriesRepository, DeliveryStatus } from '../db/deliveries.repository';
+import type { TenantScope } from '../db/subscriptions.repository';
 import { DeliveryToStart } from '../db/events.repository';
-import { CancelRequest, cancelSignal, DeliveryWorkflowInput, retryNowSignal, searchAttributes } from '../../workflows/definitions';
+import { CancelRequest, cancelSignal, DeliveryWorkflowInput, retryNowSignal, searchAttributes, StopRequest, stopSignal } from '../../workflows/definitions';
+import type { bulkRedriveWorkflow } from '../../workflows/bulk-redrive.workflow';
 import type { deliveryWorkflow } from '../../workflows/delivery.workflow';
 
 /** By name, so the api never loads workflow code; the type keeps args and result checked. */
@@ -15,11 +17,11 @@ export class DeliveryNotActiveError extends Error {
   }
 }
 
-export class DeliveryStillRunningError extends Error {
-  constructor(readonly deliveryId: string) {
-    super(`delivery ${deliveryId} still has a running workflow`);
-  }
-}
+export type RedriveOutcome =
+  | { kind: 'redriven'; tenantId: string }
+  | { kind: 'missing' }
+  | { kind: 'still_running' }
+  | { kind: 'not_dead_lettered'; status: DeliveryStatus };
 
 export interface StartFailureLog {
   warn(message: string): void;
@@ -59,24 +61,45 @@ export class DeliveryStarter {
     return started.length;
   }
 
-  /** A new run under the same workflow id, with a fresh schedule and TTL window counted from now. */
-  async redrive(row: DeliveryToStart & { attempt_count: number }): Promise<void> {
+  /**
+   * Redrives a dead letter: claims it (a conditional update, so concurrent or repeated redrives, single or bulk,
+   * never start a delivery twice), then starts a new run under the same workflow id with a fresh schedule and a
+   * TTL window counted from now. A run Temporal refuses puts the claim back.
+   */
+  async redriveDeadLetter(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
+    const claimed = await this.deliveries.beginRedrive(deliveryId, scope);
+    if (!claimed) {
+      const existing = await this.deliveries.get(deliveryId, scope);
+      return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
+    }
     const input: DeliveryWorkflowInput = {
-      ...this.firstRunInput(row),
+      ...this.firstRunInput(claimed),
       deadline: new Date(Date.now() + this.policy.ttlMs).toISOString(),
-      firstAttempt: row.attempt_count + 1,
+      firstAttempt: claimed.attempt_count + 1,
     };
     try {
       await this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
-        ...this.startOptions(row, input),
+        ...this.startOptions(claimed, input),
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new DeliveryStillRunningError(row.id);
+      await this.deliveries.abortRedrive(deliveryId);
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }
-    await this.deliveries.markStarted([row.id]);
+    await this.deliveries.markStarted([deliveryId]);
+    return { kind: 'redriven', tenantId: claimed.tenant_id };
+  }
+
+  /** Starts the background job of a bulk redrive (one workflow per job id). */
+  async startBulkRedrive(bulkRedriveId: string): Promise<void> {
+    await this.client.workflow.start<typeof bulkRedriveWorkflow>('bulkRedriveWorkflow', {
+      taskQueue: this.taskQueue,
+      workflowId: `bulk-redrive:${bulkRedriveId}`,
+      args: [{ bulkRedriveId }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
   }
 
   /** Signals go through signal-with-start so a delivery whose workflow the outbox has not started yet still obeys. */
@@ -86,6 +109,15 @@ export class DeliveryStarter {
 
   async retryNow(row: DeliveryToStart & { attempt_count: number }): Promise<void> {
     await this.signalWithStart(row, retryNowSignal.name, []);
+  }
+
+  /** Ends a waiting delivery whose subscription went away; one already ended (or never started) is left as it is. */
+  async stop(row: DeliveryToStart, request: StopRequest): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
   }
 
   private async signalWithStart(row: DeliveryToStart & { attempt_count: number }, signal: string, signalArgs: unknown[]): Promise<void> {

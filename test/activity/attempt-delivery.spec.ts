@@ -81,7 +81,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
     expect(new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toEqual(JSON.parse(request.body));
 
-    const stored = await deliveries.get(deliveryId);
+    const stored = await deliveries.get(deliveryId, undefined);
     expect(stored).toMatchObject({ status: 'delivered', attempt_count: 1, last_status_code: 204 });
     expect(await deliveries.attempts(deliveryId)).toEqual([
       expect.objectContaining({ attempt: 1, status_code: 204, succeeded: true, error: null }),
@@ -148,10 +148,10 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const r = TestReceiver.answering(200);
     const url = await receiver(r);
     const disabled = await deliveryTo(url);
-    await subscriptions.update(disabled.subscription.id, { enabled: false });
+    await subscriptions.setEnabled(disabled.subscription.id, undefined, false, 'disabled_by_operator');
     expect(await attempt(disabled.deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
     const deleted = await deliveryTo(url);
-    await subscriptions.softDelete(deleted.subscription.id);
+    await subscriptions.softDelete(deleted.subscription.id, undefined);
     expect(await attempt(deleted.deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_deleted' });
     const late = await deliveryTo(url);
     const expired = await activities.attemptDelivery({ deliveryId: late.deliveryId, attempt: 1, attemptTimeoutMs: 10_000, deadline: new Date(Date.now() - 1).toISOString() });
@@ -163,7 +163,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const before = new TestReceiver();
     const after = new TestReceiver();
     const { deliveryId, subscription } = await deliveryTo(await receiver(before));
-    await subscriptions.update(subscription.id, { url: await receiver(after) });
+    await subscriptions.update(subscription.id, undefined, { url: await receiver(after) });
     await attempt(deliveryId);
     expect(before.requests).toHaveLength(0);
     expect(after.requests).toHaveLength(1);

@@ -1,29 +1,53 @@
-import { Module } from '@nestjs/common';
+import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { WebhookSender } from '../../../activities/webhook-sender';
 import { ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
-import { ApiKeyGuard } from './common/api-key.guard';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { Authenticator } from './auth/authenticator';
 import { ErrorFilter } from './common/error.filter';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { DeadLettersService } from './dead-letters/dead-letters.service';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import { EventTypesController } from './event-types/event-types.controller';
 import { EventsController } from './events/events.controller';
 import { PublishService } from './events/publish.service';
 import { HealthController } from './health/health.controller';
+import { OperatorActionsController } from './operator-actions/operator-actions.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 
 @Module({
   imports: [ConfigModule, DatabaseModule, TemporalClientModule],
-  controllers: [HealthController, EventTypesController, SubscriptionsController, EventsController, DeliveriesController, DeadLettersController],
+  controllers: [
+    HealthController,
+    EventTypesController,
+    SubscriptionsController,
+    EventsController,
+    DeliveriesController,
+    DeadLettersController,
+    ApiKeysController,
+    OperatorActionsController,
+  ],
   providers: [
+    Authenticator,
     SubscriptionsService,
     PublishService,
     DeliveriesService,
+    DeadLettersService,
+    // Test sends go out through the same sender class as the worker's attempts.
+    { provide: WebhookSender, useFactory: () => new WebhookSender() },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },
   ],
 })
-export class AppModule {}
+export class AppModule implements OnApplicationShutdown {
+  constructor(private readonly sender: WebhookSender) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.sender.close();
+  }
+}

@@ -1,10 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown } from '@nestjs/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
+import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
+import { DeliveryStarter } from '../../../libs/temporal/delivery-starter';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -20,6 +23,8 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliveries: DeliveriesRepository,
+    private readonly bulkRedrives: BulkRedrivesRepository,
+    private readonly starter: DeliveryStarter,
   ) {}
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -30,7 +35,10 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       namespace: this.config.temporalNamespace,
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
-      activities: createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender }),
+      activities: {
+        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender }),
+        ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, starter: this.starter }),
+      },
       shutdownGraceTime: SHUTDOWN_GRACE,
       maxConcurrentActivityTaskExecutions: 200,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.

@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { decodeCursor } from '../../../../libs/db/page';
+import { Principal, tenantFor } from '../auth/principal';
 import { ApiError } from './api-error';
 
 export interface PageRequest {
@@ -36,10 +37,15 @@ export function queryText(query: Record<string, unknown>, name: string, pattern:
   return value;
 }
 
-export function requiredQueryText(query: Record<string, unknown>, name: string, pattern: RegExp, hint: string): string {
-  const value = queryText(query, name, pattern, hint);
-  if (value === undefined) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} is required`);
-  return value;
-}
-
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const EVENT_TYPE_PATTERN = /^[a-z_]+\.[a-z_]+$/;
+export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
+
+/** The tenant a list is limited to: the `tenant_id` parameter for service keys (required when `required`), the key's own for tenant keys. */
+export function listTenant(principal: Principal, query: Record<string, unknown>, required: boolean): string | undefined {
+  const requested = queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id');
+  if (required && requested === undefined && principal.kind === 'service') {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', 'tenant_id is required with a service key');
+  }
+  return tenantFor(principal, requested);
+}

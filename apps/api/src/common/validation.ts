@@ -55,3 +55,18 @@ export class BodyValidator<T> {
     throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${summary}`, details);
   }
 }
+
+/** A JSON Schema check for part of a request that passed its structural check (422: well-formed, but not acceptable). */
+export function checkAgainstSchema(schema: Record<string, unknown>, value: unknown, path: string, code: string, what: string): void {
+  let check = compiledSchemas.get(schema);
+  if (!check) {
+    check = ajv.compile(schema);
+    compiledSchemas.set(schema, check);
+  }
+  if (check(value)) return;
+  const details = fieldProblems(check.errors).map((problem) => ({ ...problem, field: problem.field === '(body)' ? path : `${path}.${problem.field}` }));
+  const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');
+  throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, code, `${what}: ${summary}`, details);
+}
+
+const compiledSchemas = new WeakMap<object, ValidateFunction>();

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DELIVERY_STATUSES, DeliveryStatus } from '../../../../libs/db/deliveries.repository';
+import { Caller } from '../auth/api-key.guard';
+import { Principal } from '../auth/principal';
 import { ApiErrors, JsonBody } from '../common/openapi';
-import { pageRequest, queryText, TENANT_ID_PATTERN } from '../common/paging';
+import { EVENT_TYPE_PATTERN, listTenant, pageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { cancelDeliverySchema, DeliveriesService } from './deliveries.service';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
@@ -19,14 +21,14 @@ export class DeliveriesController {
   @ApiQuery({ name: 'subscription_id', required: false })
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'cursor', required: false })
-  @ApiErrors(400)
-  list(@Query() query: Record<string, string>) {
+  @ApiErrors(400, 403)
+  list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deliveries.list(
       {
-        tenantId: queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'),
+        tenantId: listTenant(caller, query, false),
         status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
-        eventType: queryText(query, 'event_type', /^[a-z_]+\.[a-z_]+$/, 'must be a catalogue event type'),
-        subscriptionId: queryText(query, 'subscription_id', /^whsub_[0-9A-Z]{26}$/, 'must be a whsub_ id'),
+        eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
+        subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
       },
       pageRequest(query),
     );
@@ -34,22 +36,22 @@ export class DeliveriesController {
 
   @Get(':id')
   @ApiErrors(404)
-  get(@Param('id') id: string) {
-    return this.deliveries.get(id);
+  get(@Caller() caller: Principal, @Param('id') id: string) {
+    return this.deliveries.get(caller, id);
   }
 
   @Post(':id/cancel')
   @HttpCode(202)
   @JsonBody(cancelDeliverySchema)
   @ApiErrors(404, 409)
-  cancel(@Param('id') id: string, @Body() body: unknown) {
-    return this.deliveries.cancel(id, body);
+  cancel(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown) {
+    return this.deliveries.cancel(caller, id, body);
   }
 
   @Post(':id/retry')
   @HttpCode(202)
   @ApiErrors(404, 409)
-  retry(@Param('id') id: string) {
-    return this.deliveries.retryNow(id);
+  retry(@Caller() caller: Principal, @Param('id') id: string) {
+    return this.deliveries.retryNow(caller, id);
   }
 }

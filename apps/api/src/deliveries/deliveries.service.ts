@@ -1,11 +1,16 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { DeliveriesRepository, DeliveryFilter, DeliveryStatus } from '../../../../libs/db/deliveries.repository';
-import { DeliveryNotActiveError, DeliveryStarter, DeliveryStillRunningError } from '../../../../libs/temporal/delivery-starter';
+import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation, DeliveryStatus } from '../../../../libs/db/deliveries.repository';
+import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { DeliveryNotActiveError, DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import type { StopRequest } from '../../../../workflows/definitions';
+import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
+/** Signals sent at once when a subscription goes away with many deliveries waiting. */
+const STOP_CONCURRENCY = 16;
 
 export const cancelDeliverySchema = {
   type: 'object',
@@ -22,61 +27,73 @@ export class DeliveriesService {
   constructor(
     private readonly deliveries: DeliveriesRepository,
     private readonly starter: DeliveryStarter,
+    private readonly audit: OperatorActionsRepository,
   ) {}
 
-  async get(id: string) {
-    const delivery = await this.deliveries.get(id);
+  async get(principal: Principal, id: string) {
+    const delivery = await this.deliveries.get(id, scopeOf(principal));
     if (!delivery) throw ApiError.notFound('delivery', id);
     return { ...delivery, attempts: await this.deliveries.attempts(id) };
   }
 
+  /** The filter's tenant is already limited to the caller's (see tenantFor). */
   list(filter: DeliveryFilter, page: PageRequest) {
     return this.deliveries.list(filter, page.afterId, page.limit);
   }
 
-  async cancel(id: string, body: unknown) {
+  async cancel(principal: Principal, id: string, body: unknown) {
     const { reason } = cancelValidator.parse(body ?? {});
-    return this.operate(id, (row) => this.starter.cancel(row, { reason, requestedBy: 'api' }), 'cancel_requested');
+    const row = await this.activeDelivery(principal, id);
+    await this.signal(row, () => this.starter.cancel(row, { reason, requestedBy: principal.actor }));
+    await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
+    return { id, status: 'cancel_requested' };
   }
 
-  async retryNow(id: string) {
-    return this.operate(id, (row) => this.starter.retryNow(row), 'retry_requested');
+  async retryNow(principal: Principal, id: string) {
+    const row = await this.activeDelivery(principal, id);
+    await this.signal(row, () => this.starter.retryNow(row));
+    await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
+    return { id, status: 'retry_requested' };
   }
 
   /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
-  async redrive(id: string) {
-    const claimed = await this.deliveries.beginRedrive(id);
-    if (!claimed) {
-      const existing = await this.deliveries.get(id);
-      if (!existing) throw ApiError.notFound('dead_letter', id);
-      throw new ApiError(HttpStatus.CONFLICT, 'not_dead_lettered', `delivery ${id} is ${existing.status}, not dead-lettered; nothing to redrive`);
-    }
-    try {
-      await this.starter.redrive(claimed);
-    } catch (error) {
-      await this.deliveries.abortRedrive(id);
-      if (error instanceof DeliveryStillRunningError) {
+  async redrive(principal: Principal, id: string) {
+    const outcome = await this.starter.redriveDeadLetter(id, scopeOf(principal));
+    switch (outcome.kind) {
+      case 'missing':
+        throw ApiError.notFound('dead_letter', id);
+      case 'still_running':
         throw new ApiError(HttpStatus.CONFLICT, 'delivery_still_running', `delivery ${id} is still finishing its previous run; retry the redrive in a moment`);
-      }
-      throw error;
+      case 'not_dead_lettered':
+        throw new ApiError(HttpStatus.CONFLICT, 'not_dead_lettered', `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`);
+      case 'redriven':
+        await this.audit.record({ tenantId: outcome.tenantId, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor });
+        return { id, status: 'pending' as const };
     }
-    return { id, status: 'pending' as const };
   }
 
-  private async operate(
-    id: string,
-    action: (row: NonNullable<Awaited<ReturnType<DeliveriesRepository['forOperation']>>>) => Promise<void>,
-    outcome: string,
-  ) {
-    const row = await this.deliveries.forOperation(id);
+  /** Ends every waiting delivery of a subscription that was disabled or deleted, as a dead letter with that reason. */
+  async stopWaiting(subscriptionId: string, request: StopRequest): Promise<number> {
+    const rows = await this.deliveries.activeForSubscription(subscriptionId);
+    for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
+      await Promise.all(rows.slice(i, i + STOP_CONCURRENCY).map((row) => this.starter.stop(row, request)));
+    }
+    return rows.length;
+  }
+
+  private async activeDelivery(principal: Principal, id: string): Promise<DeliveryForOperation> {
+    const row = await this.deliveries.forOperation(id, scopeOf(principal));
     if (!row) throw ApiError.notFound('delivery', id);
     if (ENDED.has(row.status)) throw notActive(id, row.status);
+    return row;
+  }
+
+  private async signal(row: DeliveryForOperation, send: () => Promise<void>): Promise<void> {
     try {
-      await action(row);
+      await send();
     } catch (error) {
-      if (error instanceof DeliveryNotActiveError) throw notActive(id, 'finished');
+      if (error instanceof DeliveryNotActiveError) throw notActive(row.id, 'finished');
       throw error;
     }
-    return { id, status: outcome };
   }
 }

@@ -3,6 +3,8 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { EventsRepository } from '../../../../libs/db/events.repository';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
+import { Caller } from '../auth/api-key.guard';
+import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ApiErrors, JsonBody } from '../common/openapi';
 import { publishEventSchema } from './event.schemas';
@@ -20,17 +22,17 @@ export class EventsController {
   @Post()
   @HttpCode(202)
   @JsonBody(publishEventSchema)
-  @ApiErrors(400, 409, 413, 422)
-  async publish(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { result, replayed } = await this.publisher.publish(body);
+  @ApiErrors(400, 403, 409, 413, 422)
+  async publish(@Caller() caller: Principal, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { result, replayed } = await this.publisher.publish(caller, body);
     if (replayed) void reply.header('idempotent-replayed', 'true');
     return result;
   }
 
   @Get(':eventId')
   @ApiErrors(404)
-  async get(@Param('eventId') eventId: string) {
-    const record = await this.events.get(eventId);
+  async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
+    const record = await this.events.get(eventId, scopeOf(caller));
     if (!record) throw ApiError.notFound('event', eventId);
     return { ...record.event, received_at: record.received_at, deliveries: await this.deliveries.listByEvent(eventId) };
   }

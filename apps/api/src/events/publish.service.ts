@@ -10,7 +10,9 @@ import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
 import { StartQueue } from '../../../../libs/temporal/start-queue';
 import { ApiError } from '../common/api-error';
 import { requireEventType } from '../common/event-types';
-import { BodyValidator } from '../common/validation';
+import { BodyValidator, checkAgainstSchema } from '../common/validation';
+import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
+import { Principal, requireServiceKey } from '../auth/principal';
 import { PublishEventBody, publishEventSchema } from './event.schemas';
 
 /** How far ahead of the server clock occurred_at may be (publisher clock skew). */
@@ -36,7 +38,8 @@ export class PublishService implements OnApplicationShutdown {
   }
 
   /** Validates, stores event + deliveries in one transaction, and hands the workflow starts to the queue. */
-  async publish(body: unknown): Promise<{ result: PublishResult; replayed: boolean }> {
+  async publish(principal: Principal, body: unknown): Promise<{ result: PublishResult; replayed: boolean }> {
+    requireServiceKey(principal, 'publishing events');
     if (body !== null && typeof body === 'object' && 'delivery' in body) {
       throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', 'delivery is set by the service on each attempt; remove it from the event', [
         { field: 'delivery', problem: 'is set by the service' },
@@ -44,6 +47,7 @@ export class PublishService implements OnApplicationShutdown {
     }
     const input = validator.parse(body, 'event');
     const eventType = requireEventType(input.event_type);
+    checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
     const occurredAt = this.occurredAt(input.occurred_at);
     const event: StoredEvent = {
       event_id: input.event_id ?? newEventId(),

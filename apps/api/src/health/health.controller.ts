@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../../../libs/db/database.module';
-import { PublicRoute } from '../common/api-key.guard';
+import { PublicRoute } from '../auth/api-key.guard';
 
 @ApiExcludeController()
 @Controller('healthz')

@@ -47,3 +47,29 @@ export interface UpdateSubscriptionBody {
   description?: string | null;
   enabled?: boolean;
 }
+
+export const rotateSecretSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    grace_period_seconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 604_800,
+      description: 'how long the previous secrets keep signing: default 86400 (24 h), at most 7 days, 0 for a leaked secret',
+    },
+  },
+} as const;
+
+export const disableSubscriptionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+} as const;
+
+export const testSendSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['event_type'],
+  properties: { event_type: { type: 'string', minLength: 1, maxLength: 100 } },
+} as const;

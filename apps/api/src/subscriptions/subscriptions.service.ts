@@ -1,21 +1,38 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { ulid } from 'ulid';
+import { sendSignedDelivery } from '../../../../activities/signed-delivery';
+import { WebhookSender } from '../../../../activities/webhook-sender';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
+import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { newSubscriptionId } from '../../../../libs/contracts/ids';
+import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
+import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { requireEventTypeFilters } from '../common/event-types';
+import { requireEventType, requireEventTypeFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
+import { DeliveriesService } from '../deliveries/deliveries.service';
 import {
   CreateSubscriptionBody,
   createSubscriptionSchema,
+  disableSubscriptionSchema,
+  rotateSecretSchema,
+  testSendSchema,
   UpdateSubscriptionBody,
   updateSubscriptionSchema,
 } from './subscription.schemas';
 
 const createValidator = new BodyValidator<CreateSubscriptionBody>(createSubscriptionSchema);
 const updateValidator = new BodyValidator<UpdateSubscriptionBody>(updateSubscriptionSchema);
+const rotateValidator = new BodyValidator<{ grace_period_seconds?: number }>(rotateSecretSchema);
+const disableValidator = new BodyValidator<{ reason?: string }>(disableSubscriptionSchema);
+const testValidator = new BodyValidator<{ event_type: string }>(testSendSchema);
+
+export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
 
 /** A receiver URL: absolute http(s), no embedded credentials (they would sit in logs and the UI). */
 export function requireReceiverUrl(value: string): string {
@@ -38,14 +55,21 @@ export type CreatedSubscription = SubscriptionView & { secret: string };
 
 @Injectable()
 export class SubscriptionsService {
-  constructor(private readonly subscriptions: SubscriptionsRepository) {}
+  constructor(
+    private readonly subscriptions: SubscriptionsRepository,
+    private readonly deliveries: DeliveriesService,
+    private readonly audit: OperatorActionsRepository,
+    private readonly sender: WebhookSender,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  async create(body: unknown): Promise<CreatedSubscription> {
+  async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
+    const tenantId = tenantFor(principal, input.tenant_id) as string;
     const secret = generateSigningSecret();
     const created = await this.subscriptions.create({
       id: newSubscriptionId(),
-      tenantId: input.tenant_id,
+      tenantId,
       url: requireReceiverUrl(input.url),
       eventTypes: requireEventTypeFilters(input.event_types),
       description: input.description ?? null,
@@ -58,25 +82,96 @@ export class SubscriptionsService {
     return this.subscriptions.listByTenant(tenantId, page.afterId, page.limit);
   }
 
-  async get(id: string): Promise<SubscriptionView> {
-    const found = await this.subscriptions.get(id);
-    if (!found) throw ApiError.notFound('subscription', id);
-    return found;
+  async get(principal: Principal, id: string): Promise<SubscriptionView> {
+    return this.found(id, await this.subscriptions.get(id, scopeOf(principal)));
   }
 
-  async update(id: string, body: unknown): Promise<SubscriptionView> {
+  async update(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const input = updateValidator.parse(body);
-    const updated = await this.subscriptions.update(id, {
-      url: input.url === undefined ? undefined : requireReceiverUrl(input.url),
-      eventTypes: input.event_types === undefined ? undefined : requireEventTypeFilters(input.event_types),
-      description: input.description,
-      enabled: input.enabled,
-    });
-    if (!updated) throw ApiError.notFound('subscription', id);
-    return updated;
+    const { enabled, ...fields } = input;
+    let updated: SubscriptionView | undefined;
+    if (Object.keys(fields).length > 0) {
+      updated = this.found(
+        id,
+        await this.subscriptions.update(id, scopeOf(principal), {
+          url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url),
+          eventTypes: fields.event_types === undefined ? undefined : requireEventTypeFilters(fields.event_types),
+          description: fields.description,
+        }),
+      );
+    }
+    if (enabled === undefined) return updated ?? this.get(principal, id);
+    return enabled ? this.enable(principal, id) : this.disable(principal, id, {});
   }
 
-  async delete(id: string): Promise<void> {
-    if (!(await this.subscriptions.softDelete(id))) throw ApiError.notFound('subscription', id);
+  /** Disabling stops new deliveries at once and ends the waiting ones as dead letters (`subscription_disabled`). */
+  async disable(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
+    const { reason } = disableValidator.parse(body ?? {});
+    const disabled = this.found(id, await this.subscriptions.setEnabled(id, scopeOf(principal), false, reason ?? 'disabled_by_operator'));
+    const stopped = await this.deliveries.stopWaiting(id, { reason: 'subscription_disabled' });
+    await this.record(principal, disabled, 'subscription.disable', { reason: disabled.disabled_reason, waiting_deliveries_stopped: stopped });
+    return disabled;
+  }
+
+  /** Re-enabling takes new events again; deliveries stopped by the disable stay dead letters until redriven. */
+  async enable(principal: Principal, id: string): Promise<SubscriptionView> {
+    const enabled = this.found(id, await this.subscriptions.setEnabled(id, scopeOf(principal), true, null));
+    await this.record(principal, enabled, 'subscription.enable');
+    return enabled;
+  }
+
+  async delete(principal: Principal, id: string): Promise<void> {
+    const deleted = this.found(id, await this.subscriptions.softDelete(id, scopeOf(principal)));
+    const stopped = await this.deliveries.stopWaiting(id, { reason: 'subscription_deleted' });
+    await this.record(principal, deleted, 'subscription.delete', { waiting_deliveries_stopped: stopped });
+  }
+
+  /** A new secret, shown once; the previous ones keep signing for the grace period (0: stop at once). */
+  async rotateSecret(principal: Principal, id: string, body: unknown) {
+    const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parse(body ?? {});
+    const secret = generateSigningSecret();
+    const rotated = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace);
+    if (!rotated) throw ApiError.notFound('subscription', id);
+    const subscription = await this.get(principal, id);
+    await this.record(principal, subscription, 'subscription.rotate_secret', { grace_period_seconds: grace });
+    return { id, secret, previous_secrets_valid_until: rotated.previousValidUntil };
+  }
+
+  /**
+   * Sends a signed example event of a type to the subscription through the delivery path itself (same body,
+   * headers, signing and outbound rules), records nothing, and reports what the receiver did.
+   */
+  async testSend(principal: Principal, id: string, body: unknown) {
+    const eventType = requireEventType(testValidator.parse(body).event_type);
+    const subscription = await this.get(principal, id);
+    const target = await this.subscriptions.target(id);
+    if (!target) throw ApiError.notFound('subscription', id);
+    const event = {
+      event_id: `evt_test_${ulid()}`,
+      event_type: eventType,
+      occurred_at: new Date().toISOString(),
+      tenant: { id: subscription.tenant_id },
+      actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
+      data: eventTypeDefinition(eventType).example,
+    };
+    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    return {
+      delivered: sent.succeeded,
+      status_code: sent.statusCode,
+      error: sent.error,
+      duration_ms: sent.durationMs,
+      response_excerpt: sent.responseExcerpt,
+      event_id: event.event_id,
+      body: JSON.parse(sent.body),
+    };
+  }
+
+  private found(id: string, subscription: SubscriptionView | undefined): SubscriptionView {
+    if (!subscription) throw ApiError.notFound('subscription', id);
+    return subscription;
+  }
+
+  private record(principal: Principal, subscription: SubscriptionView, action: Parameters<OperatorActionsRepository['record']>[0]['action'], details?: Record<string, unknown>) {
+    return this.audit.record({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details });
   }
 }

@@ -1,0 +1,34 @@
+import { renderDeliveryBody, StoredEvent } from '../libs/contracts/envelope';
+import { SubscriptionTarget } from '../libs/db/subscriptions.repository';
+import { deliveryHeaders } from '../libs/signing/signing';
+import { SendOutcome, WebhookSender } from './webhook-sender';
+
+export interface SignedDeliveryOutcome extends SendOutcome {
+  succeeded: boolean;
+  body: string;
+}
+
+/**
+ * Renders, signs and POSTs one attempt of an event to a subscription: the single path shared by real deliveries
+ * (the attempt activity) and test sends, so both carry the same body, headers and outbound rules.
+ */
+export async function sendSignedDelivery(
+  sender: WebhookSender,
+  subscription: SubscriptionTarget,
+  event: StoredEvent,
+  attempt: number,
+  timeoutMs: number,
+): Promise<SignedDeliveryOutcome> {
+  const body = renderDeliveryBody(event, { attempt, subscriptionId: subscription.id });
+  const headers = deliveryHeaders({
+    secrets: subscription.signingSecrets,
+    eventId: event.event_id,
+    eventType: event.event_type,
+    attempt,
+    timestampSeconds: Math.floor(Date.now() / 1000),
+    body,
+  });
+  const sent = await sender.send(subscription.url, headers, body, timeoutMs);
+  const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
+  return { ...sent, succeeded, body };
+}

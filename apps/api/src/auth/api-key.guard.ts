@@ -1,0 +1,43 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Metadata } from '@grpc/grpc-js';
+import { Authenticator } from './authenticator';
+import { Principal } from './principal';
+
+const PUBLIC_ROUTE = 'publicRoute';
+/** Marks a route that answers without an API key (health checks). */
+export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
+
+const PRINCIPAL = Symbol('principal');
+type WithPrincipal = { [PRINCIPAL]?: Principal };
+
+/** REST (`Authorization` header) and gRPC (`authorization` metadata) both authenticate here. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authenticator: Authenticator,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
+    if (context.getType() === 'rpc') {
+      const metadata = context.switchToRpc().getContext<Metadata>();
+      const [authorization] = metadata.get('authorization');
+      (metadata as unknown as WithPrincipal)[PRINCIPAL] = await this.authenticator.authenticate(authorization?.toString());
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> } & WithPrincipal>();
+    request[PRINCIPAL] = await this.authenticator.authenticate(request.headers.authorization);
+    return true;
+  }
+}
+
+/** The authenticated caller of a REST route or gRPC method. */
+export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const holder =
+    context.getType() === 'rpc' ? context.switchToRpc().getContext<WithPrincipal>() : context.switchToHttp().getRequest<WithPrincipal>();
+  const principal = holder[PRINCIPAL];
+  if (!principal) throw new Error('route reached without authentication');
+  return principal;
+});

@@ -1,0 +1,32 @@
+import { HttpStatus } from '@nestjs/common';
+import type { TenantScope } from '../../../../libs/db/subscriptions.repository';
+import { ApiError } from '../common/api-error';
+
+/**
+ * Who is calling. Service keys (configuration) act for every tenant; a tenant key sees and changes only its own
+ * tenant's subscriptions, events, deliveries, dead letters and keys, and does not publish.
+ */
+export type Principal = { kind: 'service'; actor: string } | { kind: 'tenant'; tenantId: string; keyId: string; actor: string };
+
+/** The tenant a query is limited to: none for service keys, the key's own for tenant keys. */
+export function scopeOf(principal: Principal): TenantScope {
+  return principal.kind === 'tenant' ? principal.tenantId : undefined;
+}
+
+/**
+ * A tenant id named in a body or query: a tenant key may name only its own (and may leave it out); a service key
+ * names whichever it acts for.
+ */
+export function tenantFor(principal: Principal, requested: string | undefined): string | undefined {
+  if (principal.kind === 'service') return requested;
+  if (requested !== undefined && requested !== principal.tenantId) {
+    throw new ApiError(HttpStatus.FORBIDDEN, 'permission_denied', `this key belongs to tenant ${principal.tenantId}; name that tenant or leave tenant_id out`);
+  }
+  return principal.tenantId;
+}
+
+export function requireServiceKey(principal: Principal, what: string): void {
+  if (principal.kind !== 'service') {
+    throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `${what} needs a service key; tenant keys cannot do it`);
+  }
+}

@@ -1,0 +1,70 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { BulkRedrivesRepository, StoredFilter, toDeliveryFilter } from '../../../../libs/db/bulk-redrives.repository';
+import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
+import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { ApiError } from '../common/api-error';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../common/paging';
+import { BodyValidator } from '../common/validation';
+
+const REASON_PATTERN = /^[a-z_]{1,64}$/;
+const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const deadLetterFilterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tenant_id: { type: 'string', pattern: TENANT_ID_PATTERN.source },
+    subscription_id: { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source },
+    event_type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
+    reason: { type: 'string', pattern: REASON_PATTERN.source, description: 'exhausted, expired, subscription_disabled, subscription_deleted' },
+    from: { type: 'string', format: 'date-time', description: 'dead-lettered at or after' },
+    to: { type: 'string', format: 'date-time', description: 'dead-lettered before' },
+  },
+} as const;
+const bulkValidator = new BodyValidator<StoredFilter>(deadLetterFilterSchema);
+
+@Injectable()
+export class DeadLettersService {
+  constructor(
+    private readonly deliveries: DeliveriesRepository,
+    private readonly bulkRedrives: BulkRedrivesRepository,
+    private readonly starter: DeliveryStarter,
+    private readonly audit: OperatorActionsRepository,
+  ) {}
+
+  /** The same filter from a query string (list) or a body (bulk redrive), limited to the caller's tenant. */
+  filterFromQuery(principal: Principal, query: Record<string, unknown>): StoredFilter {
+    const filter: StoredFilter = {
+      tenant_id: tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id')),
+      subscription_id: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
+      event_type: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
+      reason: queryText(query, 'reason', REASON_PATTERN, 'must be a failure reason such as exhausted or expired'),
+      from: queryText(query, 'from', TIME_PATTERN, 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z'),
+      to: queryText(query, 'to', TIME_PATTERN, 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z'),
+    };
+    return Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined));
+  }
+
+  list(filter: StoredFilter, page: PageRequest) {
+    return this.deliveries.list({ ...toDeliveryFilter(filter), status: 'dead_lettered' }, page.afterId, page.limit);
+  }
+
+  /** Starts a background redrive of every dead letter matching the filter (dead-lettered before now). */
+  async bulkRedrive(principal: Principal, body: unknown) {
+    const requested = bulkValidator.parse(body ?? {});
+    const filter: StoredFilter = { ...requested, tenant_id: tenantFor(principal, requested.tenant_id) };
+    if (filter.tenant_id === undefined) delete filter.tenant_id;
+    const job = await this.bulkRedrives.create(filter, principal.actor);
+    await this.starter.startBulkRedrive(job.id);
+    await this.audit.record({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } });
+    return job;
+  }
+
+  async bulkRedriveStatus(principal: Principal, id: string) {
+    const job = await this.bulkRedrives.get(id, scopeOf(principal));
+    if (!job) throw new ApiError(HttpStatus.NOT_FOUND, 'bulk_redrive_not_found', `no bulk redrive with id ${JSON.stringify(id)}`);
+    return job;
+  }
+}
