@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-bench-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
   const apiKey = 'bench-service-key-0123456789';
-  const config = { ...loadConfig({ ...process.env, DATA_DIR: dataDir }), port: PORT, apiKeys: [apiKey] };
+  const config = { ...loadConfig({ ...process.env, DATA_DIR: dataDir }), port: PORT, grpcPort: PORT + 1, apiKeys: [apiKey] };
 
   // The receiver: answers 200 at once and notes when each event arrived.
   const arrivals = new Map<string, number[]>();

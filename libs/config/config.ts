@@ -15,6 +15,7 @@ export class ConfigError extends Error {
 
 export interface AppConfig {
   port: number;
+  grpcPort: number;
   databaseUrl: string | undefined;
   temporalAddress: string | undefined;
   temporalNamespace: string;
@@ -91,6 +92,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   return {
     port: readPort(env, 'PORT', 3000),
+    grpcPort: readPort(env, 'GRPC_PORT', 50051),
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     temporalAddress: readHostPort(env, 'TEMPORAL_ADDRESS'),
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',

@@ -113,6 +113,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       TEMPORAL_ADDRESS: temporalAddress,
       API_KEYS: config.apiKeys.length > 0 ? config.apiKeys.join(',') : options.apiKey,
       PORT: String(config.port),
+      GRPC_PORT: String(config.grpcPort),
     };
     const run = (name: 'api' | 'worker') => {
       const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')], {

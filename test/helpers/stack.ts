@@ -3,13 +3,14 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
 import { AddressInfo } from 'node:net';
 import { AppModule } from '../../apps/api/src/app.module';
-import { configureHttpApp, createHttpAdapter } from '../../apps/api/src/http-app';
+import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { AppConfig, loadConfig } from '../../libs/config/config';
 import { APP_CONFIG } from '../../libs/config/config.module';
 import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
 import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
 import { testDatabaseUrl } from './database';
+import { closedPort } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 
 export interface ApiResponse<T = any> {
@@ -20,6 +21,7 @@ export interface ApiResponse<T = any> {
 
 export interface Stack {
   baseUrl: string;
+  grpcAddress: string;
   apiKey: string;
   config: AppConfig;
   temporal: Client;
@@ -42,6 +44,7 @@ export async function startStack(delivery: DeliveryPolicy, options: { worker?: b
   const config: AppConfig = {
     ...loadConfig({}),
     port: 0,
+    grpcPort: await closedPort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress,
     temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,
@@ -52,7 +55,9 @@ export async function startStack(delivery: DeliveryPolicy, options: { worker?: b
   const apiModule = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
   const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: ['error', 'warn'] });
   configureHttpApp(app);
+  connectGrpc(app, config.grpcPort);
   await app.listen(0, '127.0.0.1');
+  await app.startAllMicroservices();
   const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
 
   let worker: TestingModule | undefined;
@@ -64,6 +69,7 @@ export async function startStack(delivery: DeliveryPolicy, options: { worker?: b
 
   return {
     baseUrl,
+    grpcAddress: `127.0.0.1:${config.grpcPort}`,
     apiKey,
     config,
     temporal: app.get<Client>(TEMPORAL_CLIENT),

@@ -14,7 +14,9 @@ import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import { EventTypesController } from './event-types/event-types.controller';
 import { EventsController } from './events/events.controller';
+import { EventsService } from './events/events.service';
 import { PublishService } from './events/publish.service';
+import { WebhooksGrpcController } from './grpc/webhooks.grpc.controller';
 import { HealthController } from './health/health.controller';
 import { OperatorActionsController } from './operator-actions/operator-actions.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
@@ -31,11 +33,13 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     DeadLettersController,
     ApiKeysController,
     OperatorActionsController,
+    WebhooksGrpcController,
   ],
   providers: [
     Authenticator,
     SubscriptionsService,
     PublishService,
+    EventsService,
     DeliveriesService,
     DeadLettersService,
     // Test sends go out through the same sender class as the worker's attempts.

@@ -1,7 +1,37 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Server } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { join } from 'node:path';
+import { projectRoot } from '../../../libs/config/project-root';
+
+export const PROTO_PATH = join(projectRoot(), 'proto', 'intelliauth', 'webhooks', 'v1', 'webhooks.proto');
+export const GRPC_PACKAGE = 'intelliauth.webhooks.v1';
+
+/**
+ * gRPC beside REST in the same Nest application (same guards, filters and services), with server reflection so a
+ * generic client (grpcurl, Postman) can discover it.
+ */
+export function connectGrpc(app: NestFastifyApplication, port: number): void {
+  app.connectMicroservice<MicroserviceOptions>(
+    {
+      transport: Transport.GRPC,
+      options: {
+        package: GRPC_PACKAGE,
+        protoPath: PROTO_PATH,
+        url: `0.0.0.0:${port}`,
+        loader: { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true },
+        onLoadPackageDefinition: (definition: PackageDefinition, server: Pick<Server, 'addService'>) =>
+          new ReflectionService(definition).addToServer(server),
+      },
+    },
+    { inheritAppConfig: true },
+  );
+}
 
 /** The publish contract caps an event (and so every request body) at 256 KiB. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -29,8 +59,9 @@ export function configureHttpApp(app: NestFastifyApplication): void {
   app.enableShutdownHooks();
 }
 
-export async function createApiApp(module: unknown): Promise<NestFastifyApplication> {
+export async function createApiApp(module: unknown, grpcPort: number): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), { bufferLogs: false });
   configureHttpApp(app);
+  connectGrpc(app, grpcPort);
   return app;
 }

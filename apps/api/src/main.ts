@@ -8,9 +8,11 @@ import { createApiApp } from './http-app';
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
-  const app = await createApiApp(AppModule);
+  const app = await createApiApp(AppModule, config.grpcPort);
+  // Nest's order for hybrid apps: lifecycle hooks complete on listen(), then the gRPC server starts taking calls.
   await app.listen(config.port, '0.0.0.0');
-  new Logger('api').log(`REST API on http://127.0.0.1:${config.port}/v1, OpenAPI page on http://127.0.0.1:${config.port}/docs`);
+  await app.startAllMicroservices();
+  new Logger('api').log(`REST API on http://127.0.0.1:${config.port}/v1 (OpenAPI page /docs), gRPC on 127.0.0.1:${config.grpcPort}`);
 }
 
 main().catch((error: Error) => {

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyReply } from 'fastify';
+import { Observable, throwError } from 'rxjs';
 import { ApiError } from './api-error';
 
 /**
@@ -19,13 +21,44 @@ function fromParsingFailure(status: number, message: string): ApiError | undefin
   }
 }
 
+/** The canonical gRPC code for each HTTP status this API answers with. */
+function grpcCode(error: ApiError): GrpcStatus {
+  switch (error.status) {
+    case HttpStatus.BAD_REQUEST:
+    case HttpStatus.UNPROCESSABLE_ENTITY:
+    case HttpStatus.PAYLOAD_TOO_LARGE:
+      return GrpcStatus.INVALID_ARGUMENT;
+    case HttpStatus.UNAUTHORIZED:
+      return GrpcStatus.UNAUTHENTICATED;
+    case HttpStatus.FORBIDDEN:
+      return GrpcStatus.PERMISSION_DENIED;
+    case HttpStatus.NOT_FOUND:
+      return GrpcStatus.NOT_FOUND;
+    case HttpStatus.CONFLICT:
+      return error.code === 'event_conflict' ? GrpcStatus.ALREADY_EXISTS : GrpcStatus.FAILED_PRECONDITION;
+    case HttpStatus.TOO_MANY_REQUESTS:
+      return GrpcStatus.RESOURCE_EXHAUSTED;
+    default:
+      return GrpcStatus.INTERNAL;
+  }
+}
+
+/** The same machine-readable code as REST: first word of the message, and alone in the `error-code` trailer. */
+function toGrpcError(error: ApiError) {
+  const metadata = new Metadata();
+  metadata.set('error-code', error.code);
+  if (error.details !== undefined) metadata.set('error-details-bin', Buffer.from(JSON.stringify(error.details), 'utf8'));
+  return { code: grpcCode(error), message: `${error.code}: ${error.message}`, details: `${error.code}: ${error.message}`, metadata };
+}
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('ErrorFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
     const error = this.toApiError(exception);
+    if (host.getType() === 'rpc') return throwError(() => toGrpcError(error));
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     void reply.status(error.status).send(error.toBody());
   }
 

@@ -1,13 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DELIVERY_STATUSES, DeliveryStatus } from '../../../../libs/db/deliveries.repository';
+import { DELIVERY_STATUSES } from '../../../../libs/db/deliveries.repository';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { ApiErrors, JsonBody } from '../common/openapi';
-import { EVENT_TYPE_PATTERN, listTenant, pageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { pageRequest } from '../common/paging';
 import { cancelDeliverySchema, DeliveriesService } from './deliveries.service';
 
-const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 
 @ApiTags('deliveries')
 @Controller('v1/deliveries')
@@ -23,15 +22,7 @@ export class DeliveriesController {
   @ApiQuery({ name: 'cursor', required: false })
   @ApiErrors(400, 403)
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
-    return this.deliveries.list(
-      {
-        tenantId: listTenant(caller, query, false),
-        status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
-        eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
-        subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
-      },
-      pageRequest(query),
-    );
+    return this.deliveries.list(this.deliveries.filterFromQuery(caller, query), pageRequest(query));
   }
 
   @Get(':id')

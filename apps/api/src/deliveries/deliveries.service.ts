@@ -1,13 +1,20 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation, DeliveryStatus } from '../../../../libs/db/deliveries.repository';
+import {
+  DELIVERY_STATUSES,
+  DeliveriesRepository,
+  DeliveryFilter,
+  DeliveryForOperation,
+  DeliveryStatus,
+} from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeliveryNotActiveError, DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
 import type { StopRequest } from '../../../../workflows/definitions';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { PageRequest } from '../common/paging';
+import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 
+const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
 /** Signals sent at once when a subscription goes away with many deliveries waiting. */
 const STOP_CONCURRENCY = 16;
@@ -36,7 +43,16 @@ export class DeliveriesService {
     return { ...delivery, attempts: await this.deliveries.attempts(id) };
   }
 
-  /** The filter's tenant is already limited to the caller's (see tenantFor). */
+  /** Query parameters (REST) or request fields (gRPC) as a filter limited to the caller's tenant. */
+  filterFromQuery(principal: Principal, query: Record<string, unknown>): DeliveryFilter {
+    return {
+      tenantId: listTenant(principal, query, false),
+      status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
+      eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
+      subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
+    };
+  }
+
   list(filter: DeliveryFilter, page: PageRequest) {
     return this.deliveries.list(filter, page.afterId, page.limit);
   }

@@ -1,13 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { EventsRepository } from '../../../../libs/db/events.repository';
-import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { Caller } from '../auth/api-key.guard';
-import { Principal, scopeOf } from '../auth/principal';
-import { ApiError } from '../common/api-error';
+import { Principal } from '../auth/principal';
 import { ApiErrors, JsonBody } from '../common/openapi';
 import { publishEventSchema } from './event.schemas';
+import { EventsService } from './events.service';
 import { PublishService } from './publish.service';
 
 @ApiTags('events')
@@ -15,8 +13,7 @@ import { PublishService } from './publish.service';
 export class EventsController {
   constructor(
     private readonly publisher: PublishService,
-    private readonly events: EventsRepository,
-    private readonly deliveries: DeliveriesRepository,
+    private readonly events: EventsService,
   ) {}
 
   @Post()
@@ -32,8 +29,7 @@ export class EventsController {
   @Get(':eventId')
   @ApiErrors(404)
   async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
-    const record = await this.events.get(eventId, scopeOf(caller));
-    if (!record) throw ApiError.notFound('event', eventId);
-    return { ...record.event, received_at: record.received_at, deliveries: await this.deliveries.listByEvent(eventId) };
+    const { event, received_at, deliveries } = await this.events.get(caller, eventId);
+    return { ...event, received_at, deliveries };
   }
 }

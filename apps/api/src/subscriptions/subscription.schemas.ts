@@ -13,9 +13,9 @@ const eventTypes = {
 export const createSubscriptionSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['tenant_id', 'url', 'event_types'],
+  required: ['url', 'event_types'],
   properties: {
-    tenant_id: tenantId,
+    tenant_id: { ...tenantId, description: 'required with a service key; a tenant key may leave it out' },
     url,
     event_types: eventTypes,
     description: { type: 'string', maxLength: 1024 },
@@ -35,7 +35,7 @@ export const updateSubscriptionSchema = {
 } as const;
 
 export interface CreateSubscriptionBody {
-  tenant_id: string;
+  tenant_id?: string;
   url: string;
   event_types: string[];
   description?: string;

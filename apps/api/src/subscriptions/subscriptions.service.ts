@@ -65,7 +65,12 @@ export class SubscriptionsService {
 
   async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
-    const tenantId = tenantFor(principal, input.tenant_id) as string;
+    const tenantId = tenantFor(principal, input.tenant_id);
+    if (tenantId === undefined) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', 'the request body is invalid: tenant_id is required with a service key', [
+        { field: 'tenant_id', problem: 'is required' },
+      ]);
+    }
     const secret = generateSigningSecret();
     const created = await this.subscriptions.create({
       id: newSubscriptionId(),
