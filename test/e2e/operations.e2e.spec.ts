@@ -80,6 +80,35 @@ describe('operator actions through the API', () => {
     expect(twice.body.error.code).toBe('not_dead_lettered');
   });
 
+  it('obeys signals sent through the Temporal client exactly as the README operator section says', async () => {
+    const receiver = TestReceiver.answering(500, 200);
+    const { tenantId, deliveryId } = await publishTo(receiver);
+    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const delivery = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
+    const workflowId = `delivery:${delivery.event_id}:${delivery.subscription_id}`;
+
+    // Find it by its search attributes, as in the Web UI's list.
+    const found = await eventually(async () => {
+      for await (const execution of stack.temporal.workflow.list({ query: `TenantId = "${tenantId}" AND DeliveryStatus = "retry_scheduled"` })) {
+        if (execution.workflowId === workflowId) return execution;
+      }
+      return undefined;
+    }, 20_000, 'the workflow in the visibility list');
+    expect(found.workflowId).toBe(workflowId);
+
+    const handle = stack.temporal.workflow.getHandle(workflowId);
+    expect(await handle.query('state')).toMatchObject({ status: 'retry_scheduled', attemptsThisRun: 1, lastStatusCode: 500 });
+    await handle.signal('retryNow');
+    await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after retryNow');
+    expect(receiver.requests).toHaveLength(2);
+
+    const second = await publishTo(TestReceiver.answering(500));
+    await eventually(() => statusOf(second.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const secondDelivery = (await stack.request('GET', `/v1/deliveries/${second.deliveryId}`)).body;
+    await stack.temporal.workflow.getHandle(`delivery:${secondDelivery.event_id}:${secondDelivery.subscription_id}`).signal('cancel', { reason: 'receiver retired' });
+    expect((await eventually(() => statusOf(second.deliveryId, 'cancelled'), 20_000, 'cancelled')).failure_reason).toBe('cancelled: receiver retired');
+  });
+
   it('answers 404 for operations on unknown ids', async () => {
     for (const path of ['/v1/deliveries/whdlv_nope/cancel', '/v1/deliveries/whdlv_nope/retry', '/v1/dead-letters/whdlv_nope/redrive']) {
       const answer = await stack.request('POST', path, {});
