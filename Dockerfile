@@ -27,8 +27,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # node-pg-migrate reads the .sql files from <project root>/libs/db/migrations on every start.
 COPY libs/db/migrations ./libs/db/migrations
+# The gRPC server loads its service definition from the .proto at start.
+COPY proto ./proto
 # The node image's unprivileged `node` user, numeric so runAsNonRoot-style checks can verify it.
 USER 1000:1000
-# 3000: REST API and OpenAPI page (PORT); 50051: gRPC (GRPC_PORT), once the api serves it.
+# 3000: REST API and OpenAPI page (PORT); 50051: gRPC (GRPC_PORT).
 EXPOSE 3000 50051
 CMD ["node", "dist/apps/api/src/main.js"]
