@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
+import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { sendSignedDelivery } from './signed-delivery';
 import { WebhookSender } from './webhook-sender';
 
@@ -13,8 +14,12 @@ export interface AttemptInput {
 export type StopReason = 'subscription_disabled' | 'subscription_deleted' | 'expired';
 
 export type AttemptOutcome =
-  | { kind: 'delivered' | 'failed'; statusCode: number | null; error: string | null }
+  | { kind: 'delivered'; statusCode: number | null; error: null }
+  | { kind: 'failed'; statusCode: number | null; error: string | null; retryAfterMs?: number | null }
   | { kind: 'stopped'; reason: StopReason };
+
+/** The receiver's own word that the endpoint is gone for good (Standard Webhooks): disable the subscription. */
+export const GONE = 410;
 
 export interface RecordStateInput {
   deliveryId: string;
@@ -26,9 +31,10 @@ export interface RecordStateInput {
 export interface DeliveryActivityDependencies {
   deliveries: DeliveriesRepository;
   sender: WebhookSender;
+  disabler: Pick<SubscriptionDisabler, 'disable'>;
 }
 
-export function createDeliveryActivities({ deliveries, sender }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({ deliveries, sender, disabler }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
@@ -45,7 +51,12 @@ export function createDeliveryActivities({ deliveries, sender }: DeliveryActivit
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent });
-      return { kind: sent.succeeded ? 'delivered' : 'failed', statusCode: sent.statusCode, error: sent.error };
+      if (sent.succeeded) return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+      if (sent.statusCode === GONE) {
+        await disabler.disable(subscription.id, undefined, 'receiver answered 410 Gone', 'receiver');
+        return { kind: 'stopped', reason: 'subscription_disabled' };
+      }
+      return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
     },
 
     async recordDeliveryState(input: RecordStateInput): Promise<void> {

@@ -12,6 +12,17 @@ export interface SendOutcome {
   statusCode: number | null;
   error: string | null;
   responseExcerpt: string | null;
+  /** A 429's or 503's Retry-After, in ms from now (seconds or an HTTP date); null otherwise. */
+  retryAfterMs: number | null;
+}
+
+/** `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`, as ms from now; null when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return null;
+  if (/^\s*\d{1,9}\s*$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
 /**
@@ -43,10 +54,11 @@ export class WebhookSender {
       } else if (statusCode < 200 || statusCode >= 300) {
         error = `receiver answered ${statusCode}`;
       }
-      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt };
+      const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers['retry-after']) : null;
+      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt, retryAfterMs };
     } catch (cause) {
       const error = signal.aborted ? `no complete response within ${timeoutMs} ms` : describeNetworkError(cause);
-      return { startedAt, durationMs: elapsed(), statusCode: null, error, responseExcerpt: null };
+      return { startedAt, durationMs: elapsed(), statusCode: null, error, responseExcerpt: null, retryAfterMs: null };
     }
   }
 

@@ -7,7 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { DeliveryActivities } from '../activities/delivery.activities';
-import { planAttempt } from '../libs/contracts/delivery-policy';
+import { planAttempt, withRetryAfter } from '../libs/contracts/delivery-policy';
 import {
   CancelRequest,
   cancelSignal,
@@ -51,6 +51,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   let cancelRequest: CancelRequest | undefined;
   let stopRequest: StopRequest | undefined;
   let retryRequested = false;
+  /** The last failed attempt's Retry-After (429/503), which may move the next attempt later. */
+  let retryAfterMs: number | null = null;
 
   setHandler(cancelSignal, (request) => {
     cancelRequest ??= request ?? {};
@@ -91,7 +93,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     for (let slot = 0; ; slot++) {
       let ending = requestedEnding();
       if (ending) return await finish(ending.status, ending.reason);
-      const plan = planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs);
+      const plan = withRetryAfter(planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs), retryAfterMs, Date.now(), deadlineMs);
       if (plan.kind === 'dead_letter') return await finish('dead_lettered', plan.reason);
 
       if (plan.delayMs > 0) {
@@ -121,6 +123,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       state.lastStatusCode = outcome.statusCode;
       state.lastError = outcome.error;
       if (outcome.kind === 'delivered') return await finish('delivered', null);
+      retryAfterMs = outcome.retryAfterMs ?? null;
     }
   } catch (error) {
     // A cancellation requested from the Temporal UI (or handle.cancel()) still leaves a recorded ending.

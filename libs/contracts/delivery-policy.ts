@@ -39,3 +39,13 @@ export function planAttempt(schedule: readonly number[], slot: number, nowMs: nu
 export function deadlineFor(occurredAtMs: number, ttlMs: number): number {
   return occurredAtMs + ttlMs;
 }
+
+/**
+ * A receiver's `Retry-After` (on 429 or 503) moves the next attempt later, never earlier: clamped between the
+ * scheduled delay and twice it, and never past the deadline (the scheduled attempt itself always fits).
+ */
+export function withRetryAfter(plan: NextAttemptPlan, retryAfterMs: number | null | undefined, nowMs: number, deadlineMs: number): NextAttemptPlan {
+  if (plan.kind !== 'attempt' || retryAfterMs === null || retryAfterMs === undefined || retryAfterMs <= plan.delayMs) return plan;
+  const delayMs = Math.max(plan.delayMs, Math.min(retryAfterMs, 2 * plan.delayMs, deadlineMs - nowMs));
+  return { kind: 'attempt', delayMs, atMs: nowMs + delayMs };
+}

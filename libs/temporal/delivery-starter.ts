@@ -17,6 +17,9 @@ export class DeliveryNotActiveError extends Error {
   }
 }
 
+/** Signals sent at once when a subscription goes away with many deliveries waiting. */
+const STOP_CONCURRENCY = 16;
+
 export type RedriveOutcome =
   | { kind: 'redriven'; tenantId: string }
   | { kind: 'missing' }
@@ -111,13 +114,24 @@ export class DeliveryStarter {
     await this.signalWithStart(row, retryNowSignal.name, []);
   }
 
-  /** Ends a waiting delivery whose subscription went away; one already ended (or never started) is left as it is. */
-  async stop(row: DeliveryToStart, request: StopRequest): Promise<void> {
-    try {
-      await this.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
+  /**
+   * Ends every waiting delivery of a subscription that was disabled or deleted, as a dead letter with that reason.
+   * One already ended (or never started: its attempt checks the subscription) is left as it is.
+   */
+  async stopWaitingDeliveries(subscriptionId: string, request: StopRequest): Promise<number> {
+    const rows = await this.deliveries.activeForSubscription(subscriptionId);
+    for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
+      await Promise.all(
+        rows.slice(i, i + STOP_CONCURRENCY).map(async (row) => {
+          try {
+            await this.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
+          } catch (error) {
+            if (!(error instanceof WorkflowNotFoundError)) throw error;
+          }
+        }),
+      );
     }
+    return rows.length;
   }
 
   private async signalWithStart(row: DeliveryToStart & { attempt_count: number }, signal: string, signalArgs: unknown[]): Promise<void> {

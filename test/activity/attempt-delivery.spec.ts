@@ -9,6 +9,12 @@ import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../libs/signing/signing';
+import { Client } from '@temporalio/client';
+import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
+import { connectTemporalClient } from '../../libs/temporal/client';
+import { DeliveryStarter } from '../../libs/temporal/delivery-starter';
+import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { testPool, uniqueTenant } from '../helpers/database';
 import { closedPort, TestReceiver } from '../helpers/receiver';
 
@@ -18,19 +24,23 @@ let events: EventsRepository;
 let deliveries: DeliveriesRepository;
 let sender: WebhookSender;
 let activities: DeliveryActivities;
+let temporal: Client;
 const receivers: TestReceiver[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool);
   events = new EventsRepository(pool);
   deliveries = new DeliveriesRepository(pool, subscriptions);
   sender = new WebhookSender();
-  activities = createDeliveryActivities({ deliveries, sender });
+  temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
+  const starter = new DeliveryStarter(temporal, 'attempt-activity-test', SEED_DELIVERY_POLICY, deliveries, { warn: () => undefined });
+  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, starter, new OperatorActionsRepository(pool)) });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));
   await sender.close();
+  await temporal.connection.close();
   await pool.end();
 });
 
@@ -91,7 +101,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
   it('fails on a 500 and keeps a short excerpt of the answer', async () => {
     const r = new TestReceiver(() => ({ status: 500, body: `boom ${'x'.repeat(5000)}` }));
     const { deliveryId } = await deliveryTo(await receiver(r));
-    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: 500, error: 'receiver answered 500' });
+    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: 500, error: 'receiver answered 500', retryAfterMs: null });
     const [recorded] = await deliveries.attempts(deliveryId);
     expect(recorded).toMatchObject({ succeeded: false, status_code: 500 });
     expect(recorded.response_excerpt!.startsWith('boom x')).toBe(true);
@@ -102,7 +112,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const r = new TestReceiver(() => ({ status: 200, delayMs: 11_000 }));
     const { deliveryId } = await deliveryTo(await receiver(r));
     const started = Date.now();
-    expect(await attempt(deliveryId, 1, 10_000)).toEqual({ kind: 'failed', statusCode: null, error: 'no complete response within 10000 ms' });
+    expect(await attempt(deliveryId, 1, 10_000)).toEqual({ kind: 'failed', statusCode: null, error: 'no complete response within 10000 ms', retryAfterMs: null });
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(9_900);
     expect(took).toBeLessThan(10_900);
@@ -112,7 +122,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
 
   it('fails when the connection is refused', async () => {
     const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await closedPort()}/hook`);
-    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused' });
+    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused', retryAfterMs: null });
   });
 
   it('never follows a 302: a failed attempt, and the target receives nothing', async () => {
@@ -121,9 +131,30 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const r = new TestReceiver(() => ({ status: 302, headers: { location: targetUrl } }));
     const { deliveryId } = await deliveryTo(await receiver(r));
     const outcome = await attempt(deliveryId, 1);
-    expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed` });
+    expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed`, retryAfterMs: null });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(target.requests).toHaveLength(0);
+  });
+
+  it('passes on a 429’s or 503’s Retry-After, in seconds or as an HTTP date', async () => {
+    const seconds = new TestReceiver(() => ({ status: 429, headers: { 'retry-after': '120' } }));
+    expect(await attempt((await deliveryTo(await receiver(seconds))).deliveryId)).toMatchObject({ kind: 'failed', statusCode: 429, retryAfterMs: 120_000 });
+    const date = new TestReceiver(() => ({ status: 503, headers: { 'retry-after': new Date(Date.now() + 600_000).toUTCString() } }));
+    const outcome = await attempt((await deliveryTo(await receiver(date))).deliveryId);
+    expect(outcome).toMatchObject({ kind: 'failed', statusCode: 503 });
+    expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(590_000);
+    const ignored = new TestReceiver(() => ({ status: 500, headers: { 'retry-after': '120' } }));
+    expect(await attempt((await deliveryTo(await receiver(ignored))).deliveryId)).toMatchObject({ kind: 'failed', statusCode: 500, retryAfterMs: null });
+  });
+
+  it('disables the subscription on 410 Gone, with the reason recorded and visible to operators', async () => {
+    const r = new TestReceiver(() => ({ status: 410 }));
+    const { deliveryId, subscription } = await deliveryTo(await receiver(r));
+    expect(await attempt(deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
+    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({ enabled: false, disabled_reason: 'receiver answered 410 Gone' });
+    expect(await deliveries.attempts(deliveryId)).toEqual([expect.objectContaining({ status_code: 410, succeeded: false })]);
+    const audit = await new OperatorActionsRepository(pool).list({ targetId: subscription.id }, undefined, 10);
+    expect(audit.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'receiver', details: expect.objectContaining({ reason: 'receiver answered 410 Gone' }) })]);
   });
 
   it('records a retried attempt once (the activity ran twice for the same attempt number)', async () => {

@@ -1,4 +1,5 @@
-import { deadlineFor, planAttempt, SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { parseRetryAfter } from '../../activities/webhook-sender';
+import { deadlineFor, planAttempt, SEED_DELIVERY_POLICY, withRetryAfter } from '../../libs/contracts/delivery-policy';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -37,5 +38,34 @@ describe('delivery policy', () => {
       now = plan.atMs;
     }
     expect(now).toBe(14 * HOUR + 36 * MINUTE);
+  });
+});
+
+describe('Retry-After', () => {
+  const deadline = 24 * HOUR;
+  const scheduled = (delayMs: number, now: number) => ({ kind: 'attempt' as const, delayMs, atMs: now + delayMs });
+
+  it('moves the next attempt later, never earlier, and at most to twice the scheduled delay', () => {
+    expect(withRetryAfter(scheduled(MINUTE, 0), 90_000, 0, deadline)).toEqual(scheduled(90_000, 0));
+    expect(withRetryAfter(scheduled(MINUTE, 0), 10 * MINUTE, 0, deadline)).toEqual(scheduled(2 * MINUTE, 0));
+    expect(withRetryAfter(scheduled(5 * MINUTE, 0), MINUTE, 0, deadline)).toEqual(scheduled(5 * MINUTE, 0));
+    expect(withRetryAfter(scheduled(MINUTE, 0), null, 0, deadline)).toEqual(scheduled(MINUTE, 0));
+  });
+
+  it('never pushes past the deadline, and leaves a dead letter a dead letter', () => {
+    const now = 21 * HOUR;
+    expect(withRetryAfter(scheduled(2 * HOUR, now), 4 * HOUR, now, deadline)).toEqual(scheduled(3 * HOUR, now));
+    expect(withRetryAfter({ kind: 'dead_letter', reason: 'exhausted' }, HOUR, now, deadline)).toEqual({ kind: 'dead_letter', reason: 'exhausted' });
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates, and nothing else', () => {
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Thu, 26 Nov 2026 12:05:00 GMT', now)).toBe(300_000);
+    expect(parseRetryAfter('Thu, 26 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(undefined, now)).toBeNull();
   });
 });

@@ -21,7 +21,10 @@ afterAll(() => env?.teardown());
 class ScriptedReceiver {
   readonly attempts: Array<{ at: number; input: AttemptInput }> = [];
   readonly states: RecordStateInput[] = [];
-  constructor(private readonly outcomes: Array<AttemptOutcome['kind']>) {}
+  constructor(
+    private readonly outcomes: Array<AttemptOutcome['kind']>,
+    private readonly retryAfterMs: number | null = null,
+  ) {}
 
   activities() {
     return {
@@ -29,7 +32,8 @@ class ScriptedReceiver {
         this.attempts.push({ at: await env.currentTimeMs(), input });
         const kind = this.outcomes[this.attempts.length - 1] ?? 'failed';
         if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
-        return kind === 'delivered' ? { kind, statusCode: 200, error: null } : { kind, statusCode: 500, error: 'receiver answered 500' };
+        if (kind === 'delivered') return { kind, statusCode: 200, error: null };
+        return { kind: 'failed', statusCode: this.retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs: this.retryAfterMs };
       },
       recordDeliveryState: async (input: RecordStateInput): Promise<void> => {
         this.states.push(input);
@@ -173,6 +177,18 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     });
     expect(result.status).toBe('delivered');
     expect(receiver.gaps()[0]).toBeLessThan(MINUTE);
+  });
+
+  it('waits a 429’s Retry-After instead of the schedule, clamped to twice the scheduled delay', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered'], 4 * MINUTE);
+    await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    const [first, second] = receiver.gaps();
+    expect(first).toBeGreaterThanOrEqual(2 * MINUTE); // 1m scheduled, 4m asked, 2m allowed
+    expect(first).toBeLessThan(2 * MINUTE + 5_000);
+    expect(second).toBeGreaterThanOrEqual(5 * MINUTE); // 5m scheduled: 4m asked is earlier, so the schedule stands
+    expect(second).toBeLessThan(5 * MINUTE + 5_000);
   });
 
   it('continues attempt numbers after a redrive', async () => {

@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../../../libs/config/config.module';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { DeliveryStarter } from '../../../libs/temporal/delivery-starter';
+import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -25,6 +26,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly starter: DeliveryStarter,
+    private readonly disabler: SubscriptionDisabler,
   ) {}
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -36,7 +38,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender }),
+        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, starter: this.starter }),
       },
       shutdownGraceTime: SHUTDOWN_GRACE,

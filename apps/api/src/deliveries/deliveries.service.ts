@@ -8,7 +8,6 @@ import {
 } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeliveryNotActiveError, DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
-import type { StopRequest } from '../../../../workflows/definitions';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
@@ -16,8 +15,6 @@ import { BodyValidator } from '../common/validation';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
-/** Signals sent at once when a subscription goes away with many deliveries waiting. */
-const STOP_CONCURRENCY = 16;
 
 export const cancelDeliverySchema = {
   type: 'object',
@@ -86,15 +83,6 @@ export class DeliveriesService {
         await this.audit.record({ tenantId: outcome.tenantId, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor });
         return { id, status: 'pending' as const };
     }
-  }
-
-  /** Ends every waiting delivery of a subscription that was disabled or deleted, as a dead letter with that reason. */
-  async stopWaiting(subscriptionId: string, request: StopRequest): Promise<number> {
-    const rows = await this.deliveries.activeForSubscription(subscriptionId);
-    for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
-      await Promise.all(rows.slice(i, i + STOP_CONCURRENCY).map((row) => this.starter.stop(row, request)));
-    }
-    return rows.length;
   }
 
   private async activeDelivery(principal: Principal, id: string): Promise<DeliveryForOperation> {

@@ -10,12 +10,13 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { Page } from '../../../../libs/db/page';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
+import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { requireEventType, requireEventTypeFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
-import { DeliveriesService } from '../deliveries/deliveries.service';
 import {
   CreateSubscriptionBody,
   createSubscriptionSchema,
@@ -57,7 +58,8 @@ export type CreatedSubscription = SubscriptionView & { secret: string };
 export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
-    private readonly deliveries: DeliveriesService,
+    private readonly starter: DeliveryStarter,
+    private readonly disabler: SubscriptionDisabler,
     private readonly audit: OperatorActionsRepository,
     private readonly sender: WebhookSender,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -112,10 +114,7 @@ export class SubscriptionsService {
   /** Disabling stops new deliveries at once and ends the waiting ones as dead letters (`subscription_disabled`). */
   async disable(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const { reason } = disableValidator.parse(body ?? {});
-    const disabled = this.found(id, await this.subscriptions.setEnabled(id, scopeOf(principal), false, reason ?? 'disabled_by_operator'));
-    const stopped = await this.deliveries.stopWaiting(id, { reason: 'subscription_disabled' });
-    await this.record(principal, disabled, 'subscription.disable', { reason: disabled.disabled_reason, waiting_deliveries_stopped: stopped });
-    return disabled;
+    return this.found(id, await this.disabler.disable(id, scopeOf(principal), reason ?? 'disabled_by_operator', principal.actor));
   }
 
   /** Re-enabling takes new events again; deliveries stopped by the disable stay dead letters until redriven. */
@@ -127,7 +126,7 @@ export class SubscriptionsService {
 
   async delete(principal: Principal, id: string): Promise<void> {
     const deleted = this.found(id, await this.subscriptions.softDelete(id, scopeOf(principal)));
-    const stopped = await this.deliveries.stopWaiting(id, { reason: 'subscription_deleted' });
+    const stopped = await this.starter.stopWaitingDeliveries(id, { reason: 'subscription_deleted' });
     await this.record(principal, deleted, 'subscription.delete', { waiting_deliveries_stopped: stopped });
   }
 

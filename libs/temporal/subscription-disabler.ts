@@ -1,0 +1,30 @@
+import { OperatorActionsRepository } from '../db/operator-actions.repository';
+import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
+import { DeliveryStarter } from './delivery-starter';
+
+/**
+ * Disabling a subscription, whoever asks (an operator through the API, or the receiver itself answering 410 Gone):
+ * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), and the audit log says who.
+ */
+export class SubscriptionDisabler {
+  constructor(
+    private readonly subscriptions: SubscriptionsRepository,
+    private readonly starter: DeliveryStarter,
+    private readonly audit: OperatorActionsRepository,
+  ) {}
+
+  async disable(id: string, scope: TenantScope, reason: string, actor: string): Promise<SubscriptionView | undefined> {
+    const disabled = await this.subscriptions.setEnabled(id, scope, false, reason);
+    if (!disabled) return undefined;
+    const stopped = await this.starter.stopWaitingDeliveries(id, { reason: 'subscription_disabled' });
+    await this.audit.record({
+      tenantId: disabled.tenant_id,
+      action: 'subscription.disable',
+      targetType: 'subscription',
+      targetId: id,
+      actor,
+      details: { reason, waiting_deliveries_stopped: stopped },
+    });
+    return disabled;
+  }
+}
