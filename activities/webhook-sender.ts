@@ -1,4 +1,6 @@
-import { Agent, Dispatcher, request } from 'undici';
+import { Agent, request } from 'undici';
+import { OutboundPolicy } from '../libs/outbound/address-policy';
+import { guardedConnector, Resolver } from '../libs/outbound/guarded-connector';
 
 /** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
@@ -25,12 +27,31 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
+export interface WebhookSenderOptions {
+  /** Which addresses may be connected to (WEBHOOK_ALLOWED_TARGETS); judged at connect time, after DNS. */
+  policy: OutboundPolicy;
+  /** Hostname resolution; the system resolver unless a test injects one. */
+  lookup?: Resolver;
+}
+
 /**
  * One HTTP POST of a signed body: no redirects followed, one time budget for connect + send + the whole
- * response, and every failure returned as data (the workflow owns retries).
+ * response, every connection judged by the outbound policy (SSRF guard) on the address actually connected to,
+ * and every failure returned as data (the workflow owns retries).
  */
 export class WebhookSender {
-  constructor(private readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 })) {}
+  private readonly dispatcher: Agent;
+  /** The policy this sender enforces, so the API judges URLs at create time by the same rules. */
+  readonly policy: OutboundPolicy;
+
+  constructor(options: WebhookSenderOptions) {
+    this.policy = options.policy;
+    this.dispatcher = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: 64,
+      connect: guardedConnector({ policy: options.policy, resolver: options.lookup }),
+    });
+  }
 
   async send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendOutcome> {
     const startedAt = new Date();
@@ -92,6 +113,9 @@ function describeNetworkError(cause: unknown): string {
   const error = cause as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = error.code ?? error.cause?.code;
   switch (code) {
+    case 'ERR_OUTBOUND_REFUSED':
+      // The SSRF guard's own message: which address, and why it is not allowed.
+      return ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300);
     case 'ECONNREFUSED':
       return 'connection refused';
     case 'ECONNRESET':

@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       process.exit(1);
     },
     childOutput: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
+    // The bench's receiver is on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
+    outboundAllowlist: [...new Set([...config.outboundAllowlist, '127.0.0.1/32'])],
   });
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   const call = async (method: 'POST' | 'GET', path: string, body?: unknown) => {

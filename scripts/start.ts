@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     `Temporal      ${launched.temporalAddress}` + (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
     `Postgres      ${launched.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
     `Data          ${config.dataDir}`,
+    `Outbound      private addresses refused; ` +
+      (launched.outboundAllowlist.length > 0 ? `allowed: ${launched.outboundAllowlist.join(', ')}` : 'none allowed') +
+      ` (WEBHOOK_ALLOWED_TARGETS${launched.outboundAllowlistDefaulted ? ', embedded default' : ''})`,
     `Schedule      ${delivery.retryScheduleMs.map((ms) => `${ms / 1000}s`).join(', ')}; attempt timeout ${delivery.attemptTimeoutMs / 1000}s; TTL ${delivery.ttlMs / 3_600_000}h`,
     'Ctrl-C stops everything started here.',
   ];

@@ -32,7 +32,7 @@ async function main() {
   const { migrate } = require(join(root, 'dist/libs/db/migrate'));
 
   const cleanups = [];
-  const env = { ...process.env };
+  const env = { ...process.env, TEST_SECRETS_MASTER_KEYS: `test:${require('node:crypto').randomBytes(32).toString('base64')}` };
   try {
     if (!process.env.DATABASE_URL) {
       const dir = mkdtempSync(join(tmpdir(), 'iaw-test-pg-'));

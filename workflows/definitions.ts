@@ -11,8 +11,13 @@ export interface DeliveryWorkflowInput {
   eventType: string;
   tenantId: string;
   subscriptionId: string;
-  /** ISO time after which no attempt starts (occurred_at + TTL, or redrive time + TTL). */
+  /** ISO time after which no attempt starts: occurred_at + TTL. */
   deadline: string;
+  /**
+   * Set on a redrive run: its deadline is this long after the run starts, on the workflow's own clock, so the
+   * window does not depend on the clock of whoever asked for the redrive.
+   */
+  redriveWindowMs?: number;
   /** Entry n is the wait before attempt n+1 of this run; travels in the input so config changes never touch running workflows. */
   retryScheduleMs: number[];
   attemptTimeoutMs: number;

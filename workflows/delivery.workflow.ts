@@ -37,7 +37,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   });
   const { recordDeliveryState } = proxyActivities<DeliveryActivities>({ startToCloseTimeout: '30s', retry: INFRASTRUCTURE_RETRY });
 
-  const deadlineMs = Date.parse(input.deadline);
+  const deadlineMs = input.redriveWindowMs === undefined ? Date.parse(input.deadline) : Date.now() + input.redriveWindowMs;
+  const deadline = new Date(deadlineMs).toISOString();
   const state: DeliveryState = {
     status: 'pending',
     attemptsThisRun: 0,
@@ -45,7 +46,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     lastStatusCode: null,
     lastError: null,
     nextAttemptAt: null,
-    deadline: input.deadline,
+    deadline,
     failureReason: null,
   };
   let cancelRequest: CancelRequest | undefined;
@@ -115,7 +116,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         deliveryId: input.deliveryId,
         attempt,
         attemptTimeoutMs: input.attemptTimeoutMs,
-        deadline: input.deadline,
+        deadline,
       });
       if (outcome.kind === 'stopped') return await finish('dead_lettered', outcome.reason);
       state.attemptsThisRun += 1;

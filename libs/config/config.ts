@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
+import { SecretBox } from '../secrets/secret-box';
 import { parseDuration } from './durations';
 import { projectRoot } from './project-root';
 
@@ -23,6 +25,12 @@ export interface AppConfig {
   temporalCliPath: string | undefined;
   dataDir: string;
   apiKeys: string[];
+  /** WEBHOOK_ALLOWED_TARGETS: CIDRs and exact hostnames webhooks may reach although private (normalised); empty refuses every private address. */
+  outboundAllowlist: string[];
+  /** SECRETS_MASTER_KEYS: the keyring that seals signing secrets at rest (validated here, opened by SecretBox). */
+  secretsMasterKeys: string | undefined;
+  /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
+  publishRatePerTenant: number;
   delivery: DeliveryPolicy;
 }
 
@@ -69,10 +77,40 @@ function readUrl(env: Env, name: string, protocols: string[]): string | undefine
   return raw;
 }
 
+function readAllowlist(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  try {
+    return parseAllowlist(raw.split(',')).entries;
+  } catch (error) {
+    if (error instanceof AllowlistEntryError) throw new ConfigError(name, `${error.message}; expected comma-separated CIDRs (10.0.0.0/8, fd00::/8), addresses or exact hostnames`);
+    throw error;
+  }
+}
+
 function readHostPort(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   if (!/^[^\s:/]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `"${raw}" is not host:port`);
+  return raw;
+}
+
+function readCount(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number (0 turns the limit off)`);
+  return Number(raw.trim());
+}
+
+function readMasterKeys(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    SecretBox.parse(raw);
+  } catch (error) {
+    // The message names the entry's shape, never its key material.
+    throw new ConfigError(name, `${(error as Error).message}; expected id:base64-of-32-bytes[,id:…], newest first`);
+  }
   return raw;
 }
 
@@ -100,6 +138,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     temporalCliPath: env.TEMPORAL_CLI_PATH || undefined,
     dataDir: resolve(projectRoot(), env.DATA_DIR || '.data'),
     apiKeys,
+    outboundAllowlist: readAllowlist(env, 'WEBHOOK_ALLOWED_TARGETS'),
+    secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
+    publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
   };
 }

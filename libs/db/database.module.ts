@@ -1,6 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig, requireSetting } from '../config/config';
+import { SecretBox } from '../secrets/secret-box';
 import { APP_CONFIG } from '../config/config.module';
 import { ApiKeysRepository } from './api-keys.repository';
 import { BulkRedrivesRepository } from './bulk-redrives.repository';
@@ -20,7 +21,12 @@ export const PG_POOL = Symbol('PG_POOL');
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig): Pool => createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20),
     },
-    { provide: SubscriptionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new SubscriptionsRepository(pool) },
+    {
+      provide: SubscriptionsRepository,
+      inject: [PG_POOL, APP_CONFIG],
+      useFactory: (pool: Pool, config: AppConfig) =>
+        new SubscriptionsRepository(pool, SecretBox.parse(requireSetting(config.secretsMasterKeys, 'SECRETS_MASTER_KEYS'))),
+    },
     { provide: EventsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventsRepository(pool) },
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
     { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },

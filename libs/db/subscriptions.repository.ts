@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
+import { SecretBox } from '../secrets/secret-box';
 import { withTransaction } from './pool';
 
 export interface SubscriptionView {
@@ -47,7 +48,11 @@ const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, dis
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 export class SubscriptionsRepository {
-  constructor(private readonly pool: Pool) {}
+  /** Signing secrets are stored sealed by `box`, and opened only to sign an attempt. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly box: SecretBox,
+  ) {}
 
   async create(subscription: NewSubscription): Promise<SubscriptionView> {
     return withTransaction(this.pool, async (client) => {
@@ -59,7 +64,7 @@ export class SubscriptionsRepository {
       );
       await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [
         subscription.id,
-        subscription.signingSecret,
+        this.box.seal(subscription.signingSecret),
       ]);
       return rows[0];
     });
@@ -133,7 +138,7 @@ export class SubscriptionsRepository {
           WHERE subscription_id = $1::text`,
         [id, until],
       );
-      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, newSecret]);
+      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, this.box.seal(newSecret)]);
       await client.query(`UPDATE subscriptions SET updated_at = now() WHERE id = $1::text`, [id]);
       return { previousValidUntil: until };
     });
@@ -149,6 +154,43 @@ export class SubscriptionsRepository {
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { id: row.id, tenantId: row.tenant_id, url: row.url, enabled: row.enabled, deleted: row.deleted, signingSecrets: row.secrets ?? [] };
+    return {
+      id: row.id,
+      tenantId: row.tenant_id,
+      url: row.url,
+      enabled: row.enabled,
+      deleted: row.deleted,
+      signingSecrets: (row.secrets ?? []).map((stored) => this.box.reveal(stored)),
+    };
+  }
+
+  /**
+   * Seals with the current master key every secret still in clear (rows from before encryption) or sealed with an
+   * older key. Run at worker start, so rotating the master key is: add the new key first, restart, drop the old.
+   */
+  async resealSecrets(): Promise<{ resealed: number; unreadable: number }> {
+    const { rows } = await this.pool.query<{ subscription_id: string; secret: string }>(
+      `SELECT subscription_id, secret FROM subscription_secrets WHERE secret NOT LIKE $1::text`,
+      [`v1:${this.box.currentKeyId}:%`],
+    );
+    let resealed = 0;
+    let unreadable = 0;
+    for (const row of rows) {
+      let secret: string;
+      try {
+        secret = this.box.reveal(row.secret);
+      } catch {
+        // Sealed under a key no longer in the keyring: left as is, and reported.
+        unreadable += 1;
+        continue;
+      }
+      const { rowCount } = await this.pool.query(
+        // Matched on the stored value itself: a concurrent rotation or reseal of the same row wins, not this one.
+        `UPDATE subscription_secrets SET secret = $3::text WHERE subscription_id = $1::text AND secret = $2::text`,
+        [row.subscription_id, row.secret, this.box.seal(secret)],
+      );
+      resealed += rowCount ?? 0;
+    }
+    return { resealed, unreadable };
   }
 }

@@ -10,6 +10,8 @@ interface EmbeddedPostgresServer {
 }
 type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresServer;
 
+let signalHooksRemoved = false;
+
 export interface RunningPostgres {
   url: string;
   stop(): Promise<void>;
@@ -31,7 +33,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   // would pull Postgres away from a worker still finishing its attempts. The caller stops it, last.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module
   const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+  if (!signalHooksRemoved) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+    signalHooksRemoved = true;
+  }
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

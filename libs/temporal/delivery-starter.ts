@@ -78,6 +78,7 @@ export class DeliveryStarter {
     const input: DeliveryWorkflowInput = {
       ...this.firstRunInput(claimed),
       deadline: new Date(Date.now() + this.policy.ttlMs).toISOString(),
+      redriveWindowMs: this.policy.ttlMs,
       firstAttempt: claimed.attempt_count + 1,
     };
     try {

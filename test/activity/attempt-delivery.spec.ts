@@ -9,13 +9,15 @@ import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../libs/signing/signing';
+import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { connectTemporalClient } from '../../libs/temporal/client';
 import { DeliveryStarter } from '../../libs/temporal/delivery-starter';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
-import { testPool, uniqueTenant } from '../helpers/database';
+import { OutboundPolicy } from '../../libs/outbound/address-policy';
+import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { closedPort, TestReceiver } from '../helpers/receiver';
 
 let pool: Pool;
@@ -29,10 +31,11 @@ const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
   pool = testPool();
-  subscriptions = new SubscriptionsRepository(pool);
+  subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
   events = new EventsRepository(pool);
   deliveries = new DeliveriesRepository(pool, subscriptions);
-  sender = new WebhookSender();
+  // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
+  sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
   const starter = new DeliveryStarter(temporal, 'attempt-activity-test', SEED_DELIVERY_POLICY, deliveries, { warn: () => undefined });
   activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, starter, new OperatorActionsRepository(pool)) });

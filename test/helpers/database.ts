@@ -17,3 +17,10 @@ let counter = 0;
 export function uniqueTenant(): string {
   return `tnt_${process.pid}_${Date.now().toString(36)}_${++counter}`;
 }
+
+/** One master key for the whole run (scripts/test.js makes it): every suite shares the database and its secrets. */
+export function testMasterKeys(): string {
+  const keys = process.env.TEST_SECRETS_MASTER_KEYS;
+  if (!keys) throw new Error('TEST_SECRETS_MASTER_KEYS is not set: run the suite with npm test');
+  return keys;
+}

@@ -1,3 +1,4 @@
+import { LogLevel } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
@@ -9,7 +10,7 @@ import { AppConfig, loadConfig } from '../../libs/config/config';
 import { APP_CONFIG } from '../../libs/config/config.module';
 import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
 import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
-import { testDatabaseUrl } from './database';
+import { testDatabaseUrl, testMasterKeys } from './database';
 import { closedPort } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 
@@ -36,7 +37,11 @@ let stackNumber = 0;
  * the worker (Nest context with the Temporal worker and the outbox sweeper) on a task queue of its own, both
  * against the suite's Postgres and Temporal dev server.
  */
-export async function startStack(delivery: DeliveryPolicy, options: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  delivery: DeliveryPolicy,
+  options: { worker?: boolean; logLevels?: LogLevel[]; config?: Partial<AppConfig> } = {},
+): Promise<Stack> {
+  const logLevels = options.logLevels ?? ['error', 'warn'];
   installQuietRuntime();
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
   if (!temporalAddress) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the suite with npm test');
@@ -49,11 +54,15 @@ export async function startStack(delivery: DeliveryPolicy, options: { worker?: b
     temporalAddress,
     temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,
     apiKeys: [apiKey],
+    // The suite's receivers live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
+    outboundAllowlist: ['127.0.0.1/32', '::1/128'],
+    secretsMasterKeys: testMasterKeys(),
     delivery,
+    ...options.config,
   };
 
   const apiModule = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
-  const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: ['error', 'warn'] });
+  const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: logLevels });
   configureHttpApp(app);
   connectGrpc(app, config.grpcPort);
   await app.listen(0, '127.0.0.1');
@@ -63,7 +72,7 @@ export async function startStack(delivery: DeliveryPolicy, options: { worker?: b
   let worker: TestingModule | undefined;
   if (options.worker !== false) {
     worker = await Test.createTestingModule({ imports: [WorkerModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
-    worker.useLogger(['error', 'warn']);
+    worker.useLogger(logLevels);
     await worker.init();
   }
 

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../../libs/config/config';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { SecretBox } from '../../libs/secrets/secret-box';
 
 describe('configuration', () => {
   it('defaults to the seed contract and port 3000', () => {
@@ -33,5 +34,29 @@ describe('configuration', () => {
   it('never repeats a database password in its error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).not.toThrow(/hunter2/);
+  });
+});
+
+describe('SECRETS_MASTER_KEYS', () => {
+  it('takes id:base64-of-32-bytes entries, newest first', () => {
+    const keys = `${SecretBox.generateKeyEntry('new')},${SecretBox.generateKeyEntry('old')}`;
+    expect(loadConfig({ SECRETS_MASTER_KEYS: keys }).secretsMasterKeys).toBe(keys);
+  });
+
+  it.each(['k1', 'k1:c2hvcnQ=', 'bad id!:' + Buffer.alloc(32).toString('base64')])('refuses %s without echoing key material', (value) => {
+    expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).toThrow(/SECRETS_MASTER_KEYS/);
+    expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).not.toThrow(/c2hvcnQ/);
+  });
+
+  it('seals and opens with the newest key, and opens what an older key sealed', () => {
+    const oldEntry = SecretBox.generateKeyEntry('old');
+    const older = SecretBox.parse(oldEntry);
+    const sealed = older.seal('whsec_abc');
+    expect(sealed.startsWith('v1:old:')).toBe(true);
+    expect(sealed).not.toContain('whsec_abc');
+    const rotated = SecretBox.parse(`${SecretBox.generateKeyEntry('new')},${oldEntry}`);
+    expect(rotated.open(sealed)).toBe('whsec_abc');
+    expect(rotated.seal('whsec_abc').startsWith('v1:new:')).toBe(true);
+    expect(() => SecretBox.parse(SecretBox.generateKeyEntry('other')).open(sealed)).toThrow(/not in SECRETS_MASTER_KEYS/);
   });
 });

@@ -199,3 +199,19 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([7]);
   });
 });
+
+describe('redrive window', () => {
+  it('counts a redrive run’s deadline from the run’s own start, not from the deadline in its input', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        // An input deadline already in the past (a requester's clock behind the server's) must not expire the run.
+        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: SEED_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
+      }),
+    );
+    expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });
+    expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([7, 8]);
+  });
+});

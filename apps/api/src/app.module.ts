@@ -1,8 +1,10 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { WebhookSender } from '../../../activities/webhook-sender';
-import { ConfigModule } from '../../../libs/config/config.module';
+import { AppConfig } from '../../../libs/config/config';
+import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
@@ -15,6 +17,7 @@ import { DeliveriesService } from './deliveries/deliveries.service';
 import { EventTypesController } from './event-types/event-types.controller';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
+import { PublishRateLimiter } from './events/publish-rate-limiter';
 import { PublishService } from './events/publish.service';
 import { WebhooksGrpcController } from './grpc/webhooks.grpc.controller';
 import { HealthController } from './health/health.controller';
@@ -39,11 +42,12 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     Authenticator,
     SubscriptionsService,
     PublishService,
+    PublishRateLimiter,
     EventsService,
     DeliveriesService,
     DeadLettersService,
-    // Test sends go out through the same sender class as the worker's attempts.
-    { provide: WebhookSender, useFactory: () => new WebhookSender() },
+    // Test sends go out through the same sender class as the worker's attempts, behind the same SSRF guard.
+    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) }), inject: [APP_CONFIG] },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },
   ],

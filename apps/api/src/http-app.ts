@@ -4,10 +4,14 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Server } from '@grpc/grpc-js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../../libs/config/project-root';
+import { PathParamsPipe } from './common/validation';
 
 export const PROTO_PATH = join(projectRoot(), 'proto', 'intelliauth', 'webhooks', 'v1', 'webhooks.proto');
 export const GRPC_PACKAGE = 'intelliauth.webhooks.v1';
@@ -36,8 +40,38 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
 /** The publish contract caps an event (and so every request body) at 256 KiB. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
+/**
+ * The errors Fastify's router answers itself, before Nest (and so the error filter) sees the request: a path that
+ * is not valid percent-encoded UTF-8 (`/v1/events/%ED%A0%80`, a lone `%`) and a path parameter over the router's
+ * 100 characters. They get the API's error shape too.
+ */
+function routerError(error: { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+  const [status, code, message] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'path_too_long', 'a path parameter is over 100 characters; no id of this API is that long']
+    : error.code === 'FST_ERR_BAD_URL' ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
+    : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
+  void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify has a request (request line and headers over 16 KiB, e.g. a huge
+ * query string; malformed HTTP): Fastify's default answer has its own body shape, this one has the API's.
+ */
+function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request did not arrive in time; send it again']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request line and headers are over 16 KiB; shorten the query string or the headers']
+    : [400, 'malformed_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false });
+  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false, frameworkErrors: routerError, clientErrorHandler: clientError });
 }
 
 /**
@@ -46,6 +80,8 @@ export function createHttpAdapter(): FastifyAdapter {
 export function configureHttpApp(app: NestFastifyApplication): void {
   // Every body this API takes is JSON; a text body is answered 415 rather than parsed into a string.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // An id with NUL in the path (`/v1/events/evt_%00`) is a 400 here, not a Postgres encoding error (500) later.
+  app.useGlobalPipes(new PathParamsPipe());
   const document = SwaggerModule.createDocument(
     app as unknown as INestApplication,
     new DocumentBuilder()

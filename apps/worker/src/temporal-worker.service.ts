@@ -5,6 +5,7 @@ import { createDeliveryActivities } from '../../../activities/delivery.activitie
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
+import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { DeliveryStarter } from '../../../libs/temporal/delivery-starter';
@@ -19,7 +20,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   private connection?: NativeConnection;
   private worker?: Worker;
   private running?: Promise<void>;
-  private readonly sender = new WebhookSender();
+  private readonly sender: WebhookSender;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -27,7 +28,10 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly starter: DeliveryStarter,
     private readonly disabler: SubscriptionDisabler,
-  ) {}
+  ) {
+    // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
+    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) });
+  }
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {

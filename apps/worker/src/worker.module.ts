@@ -3,10 +3,11 @@ import { ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { OutboxSweeperService } from './outbox-sweeper.service';
+import { SecretResealService } from './secret-reseal.service';
 import { TemporalWorkerService } from './temporal-worker.service';
 
 @Module({
   imports: [ConfigModule, DatabaseModule, TemporalClientModule],
-  providers: [TemporalWorkerService, OutboxSweeperService],
+  providers: [TemporalWorkerService, OutboxSweeperService, SecretResealService],
 })
 export class WorkerModule {}

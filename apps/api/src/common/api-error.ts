@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Response headers that go with this error (Retry-After on 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -43,11 +43,40 @@ function grpcCode(error: ApiError): GrpcStatus {
   }
 }
 
+/**
+ * Messages echo what was sent (an id, a field name, an event type). Bounded, every answer stays readable, and a
+ * gRPC status (the message and details travel as HTTP/2 trailers) cannot outgrow the header limits: a 1 MB id
+ * echoed in full left the call hanging until its deadline, and the calls after it on the same connection too.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 1_000;
+export const MAX_GRPC_DETAILS_BYTES = 16 * 1024;
+
+function bounded(error: ApiError): ApiError {
+  if (error.message.length <= MAX_ERROR_MESSAGE_LENGTH) return error;
+  let cut = MAX_ERROR_MESSAGE_LENGTH - 1;
+  if (/[\ud800-\udbff]/.test(error.message[cut - 1])) cut -= 1; // never split a surrogate pair
+  return new ApiError(error.status, error.code, `${error.message.slice(0, cut)}…`, error.details, error.headers);
+}
+
+/** The details as JSON, or for a list too long for a trailer as many leading entries as fit. */
+function grpcDetails(details: unknown): Buffer | undefined {
+  const all = Buffer.from(JSON.stringify(details), 'utf8');
+  if (all.length <= MAX_GRPC_DETAILS_BYTES) return all;
+  if (!Array.isArray(details)) return undefined;
+  for (let count = details.length - 1; count > 0; count = Math.floor(count / 2)) {
+    const some = Buffer.from(JSON.stringify(details.slice(0, count)), 'utf8');
+    if (some.length <= MAX_GRPC_DETAILS_BYTES) return some;
+  }
+  return undefined;
+}
+
 /** The same machine-readable code as REST: first word of the message, and alone in the `error-code` trailer. */
 function toGrpcError(error: ApiError) {
   const metadata = new Metadata();
   metadata.set('error-code', error.code);
-  if (error.details !== undefined) metadata.set('error-details-bin', Buffer.from(JSON.stringify(error.details), 'utf8'));
+  for (const [name, value] of Object.entries(error.headers)) metadata.set(name.toLowerCase(), value);
+  const details = error.details === undefined ? undefined : grpcDetails(error.details);
+  if (details !== undefined) metadata.set('error-details-bin', details);
   return { code: grpcCode(error), message: `${error.code}: ${error.message}`, details: `${error.code}: ${error.message}`, metadata };
 }
 
@@ -56,10 +85,10 @@ export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('ErrorFilter');
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
-    const error = this.toApiError(exception);
+    const error = bounded(this.toApiError(exception));
     if (host.getType() === 'rpc') return throwError(() => toGrpcError(error));
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    void reply.status(error.status).send(error.toBody());
+    void reply.headers(error.headers).status(error.status).send(error.toBody());
   }
 
   private toApiError(exception: unknown): ApiError {

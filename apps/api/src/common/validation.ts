@@ -1,10 +1,72 @@
-import { HttpStatus } from '@nestjs/common';
-import Ajv, { ErrorObject, JSONSchemaType, ValidateFunction } from 'ajv';
+import { ArgumentMetadata, HttpStatus, PipeTransform } from '@nestjs/common';
+import Ajv, { ErrorObject, FormatDefinition, JSONSchemaType, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
 import { ApiError } from './api-error';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats(ajv, ['date-time', 'uri']);
+addFormats(ajv, ['uri']);
+// RFC 3339 as ajv-formats checks it, and a time JavaScript can represent: ajv-formats also takes a leap second
+// (23:59:60) and offsets such as +05, which Date.parse turns into NaN, an Invalid Date that fails deep inside
+// (toISOString, the Postgres driver) as a 500 instead of here as a 400.
+const rfc3339DateTime = fullFormats['date-time'] as FormatDefinition<string>;
+ajv.addFormat('date-time', {
+  type: 'string',
+  validate: (text: string) => (rfc3339DateTime.validate as (text: string) => boolean)(text) && Number.isFinite(Date.parse(text)),
+  compare: rfc3339DateTime.compare,
+});
+
+/** How deeply a request body may nest objects and arrays; deeper ones are refused before anything recurses over them. */
+export const MAX_JSON_DEPTH = 64;
+
+/** U+0000 (Postgres text and jsonb cannot hold it) or a surrogate without its pair (UTF-8 cannot encode it). */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE_TEXT.test(text);
+}
+
+const TEXT_PROBLEM = 'must not contain NUL (U+0000) or unpaired surrogate characters';
+
+/**
+ * The first part of a parsed JSON body that cannot be stored and sent on as it came: a string or key with NUL or a
+ * lone surrogate, a number JSON cannot carry (1e400 parses as Infinity), or nesting deeper than MAX_JSON_DEPTH.
+ * Iterative, so a hostile nesting depth cannot overflow the stack here.
+ */
+export function unstorableJson(root: unknown, maxDepth = MAX_JSON_DEPTH): FieldProblem | undefined {
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value: root, path: [] }];
+  while (pending.length > 0) {
+    const { value, path } = pending.pop() as { value: unknown; path: string[] };
+    const field = path.join('.') || '(body)';
+    if (typeof value === 'string') {
+      if (!isStorableText(value)) return { field, problem: TEXT_PROBLEM };
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return { field, problem: 'must be a finite number within the range of a double' };
+    } else if (value !== null && typeof value === 'object') {
+      if (path.length >= maxDepth) return { field, problem: `nests objects or arrays more than ${maxDepth} levels deep` };
+      for (const [key, child] of Object.entries(value)) {
+        if (!isStorableText(key)) return { field, problem: 'has a key with NUL (U+0000) or unpaired surrogate characters' };
+        pending.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** An id taken from a path or a gRPC request: one with NUL cannot exist, and Postgres refuses to even compare it. */
+export function requireStorableId(value: string, name: string): string {
+  if (!isStorableText(value)) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_id', `${name} ${TEXT_PROBLEM}; no id does`);
+  return value;
+}
+
+/** Global pipe: every REST path parameter goes through requireStorableId before a route handler sees it. */
+export class PathParamsPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'param' && typeof value === 'string') requireStorableId(value, metadata.data ?? 'the path');
+    return value;
+  }
+}
 
 export interface FieldProblem {
   field: string;
@@ -49,6 +111,8 @@ export class BodyValidator<T> {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} must be a JSON object`);
     }
+    const unstorable = unstorableJson(value);
+    if (unstorable) throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${unstorable.field} ${unstorable.problem}`, [unstorable]);
     if (this.check(value)) return value;
     const details = fieldProblems(this.check.errors);
     const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');

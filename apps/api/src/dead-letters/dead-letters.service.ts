@@ -25,6 +25,14 @@ export const deadLetterFilterSchema = {
 } as const;
 const bulkValidator = new BodyValidator<StoredFilter>(deadLetterFilterSchema);
 
+/** A time parameter: RFC 3339 in shape and a real date (2026-99-99 has the shape). */
+function queryTime(query: Record<string, unknown>, name: string): string | undefined {
+  const hint = 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z';
+  const value = queryText(query, name, TIME_PATTERN, hint);
+  if (value !== undefined && !Number.isFinite(Date.parse(value))) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} ${hint}`);
+  return value;
+}
+
 @Injectable()
 export class DeadLettersService {
   constructor(
@@ -41,8 +49,8 @@ export class DeadLettersService {
       subscription_id: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
       event_type: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       reason: queryText(query, 'reason', REASON_PATTERN, 'must be a failure reason such as exhausted or expired'),
-      from: queryText(query, 'from', TIME_PATTERN, 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z'),
-      to: queryText(query, 'to', TIME_PATTERN, 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z'),
+      from: queryTime(query, 'from'),
+      to: queryTime(query, 'to'),
     };
     return Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined));
   }

@@ -14,6 +14,7 @@ import { BodyValidator, checkAgainstSchema } from '../common/validation';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { Principal, requireServiceKey } from '../auth/principal';
 import { PublishEventBody, publishEventSchema } from './event.schemas';
+import { PublishRateLimiter } from './publish-rate-limiter';
 
 /** How far ahead of the server clock occurred_at may be (publisher clock skew). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
@@ -31,6 +32,7 @@ export class PublishService implements OnApplicationShutdown {
 
   constructor(
     private readonly events: EventsRepository,
+    private readonly rateLimiter: PublishRateLimiter,
     starter: DeliveryStarter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -46,6 +48,7 @@ export class PublishService implements OnApplicationShutdown {
       ]);
     }
     const input = validator.parse(body, 'event');
+    await this.rateLimiter.admit(input.tenant.id);
     const eventType = requireEventType(input.event_type);
     checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
     const occurredAt = this.occurredAt(input.occurred_at);

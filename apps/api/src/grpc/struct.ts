@@ -1,3 +1,7 @@
+import { HttpStatus } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import { MAX_JSON_DEPTH } from '../common/validation';
+
 /**
  * google.protobuf.Struct as @grpc/proto-loader hands it over (`{ fields: { k: { stringValue } } }`), to and from
  * plain JSON, so gRPC requests reach the services in exactly the shape REST bodies do.
@@ -15,11 +19,22 @@ export interface Struct {
   fields?: Record<string, StructValue>;
 }
 
-export function structToJson(struct: Struct): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(struct.fields ?? {}).map(([key, value]) => [key, valueToJson(value)]));
+/**
+ * Nesting deeper than the JSON body check allows is refused here already, so a hostile Struct cannot make this
+ * recursion (or anything after it) overflow the stack.
+ */
+export function structToJson(struct: Struct, depth = 0): Record<string, unknown> {
+  if (depth > MAX_JSON_DEPTH) tooDeep();
+  return Object.fromEntries(Object.entries(struct.fields ?? {}).map(([key, value]) => [key, valueToJson(value, depth + 1)]));
 }
 
-function valueToJson(value: StructValue): unknown {
+function tooDeep(): never {
+  throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the event is invalid: a Struct nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`, [
+    { field: '(body)', problem: `nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep` },
+  ]);
+}
+
+function valueToJson(value: StructValue, depth: number): unknown {
   switch (value.kind) {
     case 'numberValue':
       return value.numberValue;
@@ -28,9 +43,10 @@ function valueToJson(value: StructValue): unknown {
     case 'boolValue':
       return value.boolValue;
     case 'structValue':
-      return structToJson(value.structValue ?? {});
+      return structToJson(value.structValue ?? {}, depth);
     case 'listValue':
-      return (value.listValue?.values ?? []).map(valueToJson);
+      if (depth > MAX_JSON_DEPTH) tooDeep();
+      return (value.listValue?.values ?? []).map((item) => valueToJson(item, depth + 1));
     default:
       return null;
   }

@@ -1,12 +1,15 @@
-import { Controller } from '@nestjs/common';
+import { Controller, HttpStatus } from '@nestjs/common';
 import { GrpcMethod, Payload } from '@nestjs/microservices';
 import { DeliveryView } from '../../../../libs/db/deliveries.repository';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
+import { ApiError } from '../common/api-error';
 import { pageRequest } from '../common/paging';
+import { requireStorableId } from '../common/validation';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
 import { PublishService } from '../events/publish.service';
+import { BODY_LIMIT_BYTES } from '../http-app';
 import { jsonToStruct, Struct, structToJson } from './struct';
 
 /** proto3 has no "unset" for strings and numbers: "" and 0 mean absent, as REST's missing fields do. */
@@ -55,13 +58,18 @@ export class WebhooksGrpcController {
       actor: request.actor && structToJson(request.actor),
       data: request.data && structToJson(request.data),
     };
-    const { result, replayed } = await this.publisher.publish(caller, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)));
+    const event = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+    // The same 256 KiB cap as a REST body (413 there): an event is as large whichever way it arrives.
+    if (Buffer.byteLength(JSON.stringify(event), 'utf8') > BODY_LIMIT_BYTES) {
+      throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'payload_too_large', 'the event is over the 256 KiB limit; send a smaller data object');
+    }
+    const { result, replayed } = await this.publisher.publish(caller, event);
     return { ...result, replayed };
   }
 
   @GrpcMethod('WebhooksService', 'GetEvent')
   async getEvent(@Payload() request: { event_id?: string }, @Caller() caller: Principal) {
-    const { event, received_at, deliveries } = await this.events.get(caller, request.event_id ?? '');
+    const { event, received_at, deliveries } = await this.events.get(caller, requireStorableId(request.event_id ?? '', 'event_id'));
     return {
       ...toMessage({ event_id: event.event_id, event_type: event.event_type, occurred_at: event.occurred_at, tenant: event.tenant, received_at }),
       actor: event.actor && jsonToStruct(event.actor),
@@ -72,7 +80,7 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'GetDelivery')
   async getDelivery(@Payload() request: { id?: string }, @Caller() caller: Principal) {
-    return deliveryMessage(await this.deliveries.get(caller, request.id ?? ''));
+    return deliveryMessage(await this.deliveries.get(caller, requireStorableId(request.id ?? '', 'id')));
   }
 
   @GrpcMethod('WebhooksService', 'ListDeliveries')
@@ -84,16 +92,16 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'CancelDelivery')
   cancelDelivery(@Payload() request: { id?: string; reason?: string }, @Caller() caller: Principal) {
-    return this.deliveries.cancel(caller, request.id ?? '', present(request.reason) ? { reason: request.reason } : {});
+    return this.deliveries.cancel(caller, requireStorableId(request.id ?? '', 'id'), present(request.reason) ? { reason: request.reason } : {});
   }
 
   @GrpcMethod('WebhooksService', 'RetryDelivery')
   retryDelivery(@Payload() request: { id?: string }, @Caller() caller: Principal) {
-    return this.deliveries.retryNow(caller, request.id ?? '');
+    return this.deliveries.retryNow(caller, requireStorableId(request.id ?? '', 'id'));
   }
 
   @GrpcMethod('WebhooksService', 'RedriveDeadLetter')
   redriveDeadLetter(@Payload() request: { id?: string }, @Caller() caller: Principal) {
-    return this.deliveries.redrive(caller, request.id ?? '');
+    return this.deliveries.redrive(caller, requireStorableId(request.id ?? '', 'id'));
   }
 }

@@ -8,6 +8,7 @@ import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
+import { OutboundPolicy } from '../../../../libs/outbound/address-policy';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
@@ -35,8 +36,12 @@ const testValidator = new BodyValidator<{ event_type: string }>(testSendSchema);
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
 
-/** A receiver URL: absolute http(s), no embedded credentials (they would sit in logs and the UI). */
-export function requireReceiverUrl(value: string): string {
+/**
+ * A receiver URL: absolute http(s), no embedded credentials (they would sit in logs and the UI), and not an IP
+ * literal the outbound policy refuses (private, loopback, metadata…, in any encoding) unless allowlisted.
+ * Hostnames are not resolved here: the addresses they resolve to are judged at each attempt's connect.
+ */
+export function requireReceiverUrl(value: string, policy: OutboundPolicy): string {
   let parsed: URL;
   try {
     parsed = new URL(value);
@@ -48,6 +53,16 @@ export function requireReceiverUrl(value: string): string {
   }
   if (parsed.username || parsed.password) {
     throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', 'url must not carry credentials; authenticate receivers by the signature');
+  }
+  // The WHATWG parser already turned 0x7f.1, 2130706433, 127.1… into 127.0.0.1; the policy parses any form anyway.
+  const verdict = policy.checkHost(parsed.hostname);
+  if (verdict !== undefined && !verdict.allowed) {
+    const address = verdict.embeddedIPv4 ? `${verdict.address} (IPv4 ${verdict.embeddedIPv4})` : verdict.address;
+    throw new ApiError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'refused_url',
+      `url host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata or other non-public addresses unless the operator allows them in WEBHOOK_ALLOWED_TARGETS`,
+    );
   }
   return value;
 }
@@ -77,7 +92,7 @@ export class SubscriptionsService {
     const created = await this.subscriptions.create({
       id: newSubscriptionId(),
       tenantId,
-      url: requireReceiverUrl(input.url),
+      url: requireReceiverUrl(input.url, this.sender.policy),
       eventTypes: requireEventTypeFilters(input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
@@ -101,7 +116,7 @@ export class SubscriptionsService {
       updated = this.found(
         id,
         await this.subscriptions.update(id, scopeOf(principal), {
-          url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url),
+          url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
           eventTypes: fields.event_types === undefined ? undefined : requireEventTypeFilters(fields.event_types),
           description: fields.description,
         }),

@@ -1,0 +1,230 @@
+/**
+ * `npm run record-histories`: runs the real workflow code (deliveryWorkflow, bulkRedriveWorkflow) once per path on
+ * the Java time-skipping test server, with scripted activities, and saves each run's history as
+ * test/replay/histories/<path>.json. test/replay/replay.spec.ts replays them all against the current workflow code,
+ * so a change to a workflow's command sequence that would break running workflows fails the test suite.
+ *
+ * Re-record only together with a versioning step (patched / deprecatePatch), never to make a failing replay pass:
+ * see the README, "Workflow determinism and versioning". Needs the built workflows (npm run build) and the test
+ * server (TEMPORAL_TEST_SERVER_PATH, else the cached one, else the SDK's download).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { History, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import * as proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../activities/delivery.activities';
+import { projectRoot } from '../libs/config/project-root';
+import { SEED_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
+import { timeSkippingServerPath } from '../libs/embedded/toolchain';
+import { bulkRedriveWorkflow } from '../workflows/bulk-redrive.workflow';
+import {
+  cancelSignal,
+  DeliveryResult,
+  DeliveryWorkflowInput,
+  retryNowSignal,
+  SEARCH_ATTRIBUTE_KEYS,
+  stateQuery,
+  stopSignal,
+} from '../workflows/definitions';
+import { deliveryWorkflow } from '../workflows/delivery.workflow';
+
+const HOUR = 3_600_000;
+const HISTORIES_DIR = join(projectRoot(__dirname), 'test', 'replay', 'histories');
+/** The workflow id each history was recorded (and is replayed) under. */
+const replayWorkflowId = (path: string) => `replay:${path}`;
+
+type Kind = AttemptOutcome['kind'];
+
+/**
+ * The SDK's `historyToJSON` (proto JSON, the format of `temporal workflow show --output json`). Where npm gave
+ * @temporalio/common its own copy of protobufjs 8 (here, because @grpc/proto-loader's protobufjs 7 holds the
+ * root node_modules slot), that function throws "type must be a Type": it hands a Type built by
+ * @temporalio/proto's copy to the other copy's protojson. The fallback runs the same two steps with the
+ * protojson of the copy @temporalio/proto is built with, so the output is the same.
+ */
+function historyJSON(history: History): string {
+  try {
+    return historyToJSON(history);
+  } catch (error) {
+    if (!(error instanceof TypeError && error.message === 'type must be a Type')) throw error;
+    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as { toJson(type: unknown, message: unknown): unknown };
+    const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+    return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+  }
+}
+
+/** Attempt outcomes in order (missing ones fail); every recordDeliveryState call is accepted. */
+function scriptedDeliveryActivities(outcomes: Kind[], retryAfterMs: number | null = null) {
+  let attempts = 0;
+  return {
+    attemptDelivery: async (_input: AttemptInput): Promise<AttemptOutcome> => {
+      const kind = outcomes[attempts++] ?? 'failed';
+      if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
+      if (kind === 'delivered') return { kind, statusCode: 200, error: null };
+      return { kind: 'failed', statusCode: retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs };
+    },
+    recordDeliveryState: async (_input: RecordStateInput): Promise<void> => undefined,
+  };
+}
+
+interface Context {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  workflowId: string;
+  input(overrides?: Partial<DeliveryWorkflowInput>): Promise<DeliveryWorkflowInput>;
+}
+
+interface Path {
+  name: string;
+  activities: object;
+  /** Runs the workflow to its end and returns its handle; throws when the path did not end as it should. */
+  run(ctx: Context): Promise<WorkflowHandle>;
+}
+
+function expectResult(name: string, actual: DeliveryResult, expected: Partial<DeliveryResult>): void {
+  for (const [key, value] of Object.entries(expected)) {
+    if ((actual as unknown as Record<string, unknown>)[key] !== value) {
+      throw new Error(`${name}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+    }
+  }
+}
+
+async function waitForRetryScheduled(handle: WorkflowHandle<typeof deliveryWorkflow>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if ((await handle.query(stateQuery)).status === 'retry_scheduled') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${handle.workflowId}: never reached retry_scheduled`);
+}
+
+/** A delivery run to its end without interference. */
+function straight(name: string, outcomes: Kind[], expected: Partial<DeliveryResult>, options: { retryAfterMs?: number; input?: (now: number) => Partial<DeliveryWorkflowInput> } = {}): Path {
+  return {
+    name,
+    activities: scriptedDeliveryActivities(outcomes, options.retryAfterMs ?? null),
+    async run({ env, taskQueue, workflowId, input }) {
+      const now = await env.currentTimeMs();
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, args: [await input(options.input?.(now))] });
+      expectResult(name, await handle.result(), expected);
+      return handle;
+    },
+  };
+}
+
+/** A delivery whose first attempt fails; `interfere` acts while it waits for the second. */
+function interrupted(
+  name: string,
+  outcomes: Kind[],
+  expected: Partial<DeliveryResult>,
+  interfere: (handle: WorkflowHandle<typeof deliveryWorkflow>) => Promise<void>,
+): Path {
+  return {
+    name,
+    activities: scriptedDeliveryActivities(outcomes),
+    async run({ env, taskQueue, workflowId, input }) {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, args: [await input()] });
+      await waitForRetryScheduled(handle);
+      await interfere(handle);
+      expectResult(name, await handle.result(), expected);
+      return handle;
+    },
+  };
+}
+
+/** Every path the replay test expects, one history each (test/replay/replay.spec.ts lists the same names). */
+const PATHS: Path[] = [
+  straight('delivered', ['delivered'], { status: 'delivered', attemptsThisRun: 1 }),
+  straight('retried', ['failed', 'failed', 'delivered'], { status: 'delivered', attemptsThisRun: 3 }),
+  straight('dead-lettered', [], { status: 'dead_lettered', attemptsThisRun: 6, failureReason: 'exhausted' }),
+  // occurred 23h ago: attempts at 0, +1m, +6m, +36m, and the next (+2h) would pass occurred_at + 24h.
+  straight('expired', [], { status: 'dead_lettered', attemptsThisRun: 4, failureReason: 'expired' }, { input: (now) => ({ deadline: new Date(now + HOUR).toISOString() }) }),
+  interrupted('cancelled', [], { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: receiver retired' }, (handle) =>
+    handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'record-histories' }),
+  ),
+  interrupted('retried-now', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, (handle) => handle.signal(retryNowSignal)),
+  // A redrive: a new run of the same workflow id whose attempt numbers continue after the dead letter's six.
+  straight('redriven', ['delivered'], { status: 'delivered', attemptsThisRun: 1 }, { input: () => ({ firstAttempt: 7 }) }),
+  interrupted('stopped', [], { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' }, (handle) =>
+    handle.signal(stopSignal, { reason: 'subscription_disabled' }),
+  ),
+  // The attempt itself finds the subscription disabled (or the receiver answered 410 Gone).
+  straight('stopped-at-attempt', ['failed', 'stopped'], { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' }),
+  // A 429 asking for 4m after the 1m slot: the wait is clamped to 2m.
+  straight('retry-after', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, { retryAfterMs: 4 * 60_000 }),
+  interrupted('workflow-cancelled', [], { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: workflow cancellation requested' }, (handle) =>
+    handle.cancel().then(() => undefined),
+  ),
+  {
+    name: 'bulk-redrive',
+    activities: (() => {
+      let batches = 0;
+      return { redriveBatch: async (_input: { bulkRedriveId: string; batchSize: number }) => ({ done: ++batches >= 2 }) };
+    })(),
+    async run({ env, taskQueue, workflowId }) {
+      const handle = await env.client.workflow.start(bulkRedriveWorkflow, { taskQueue, workflowId, args: [{ bulkRedriveId: 'bulkrd_replay' }] });
+      await handle.result();
+      return handle;
+    },
+  },
+];
+
+async function createEnv(): Promise<TestWorkflowEnvironment> {
+  const path = timeSkippingServerPath((message) => console.log(`[record-histories] ${message}`));
+  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, 2 /* KEYWORD */])),
+  });
+  return env;
+}
+
+async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, path: Path): Promise<void> {
+  const taskQueue = `record-${path.name}`;
+  const workflowId = replayWorkflowId(path.name);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: path.activities });
+  const input = async (overrides: Partial<DeliveryWorkflowInput> = {}): Promise<DeliveryWorkflowInput> => ({
+    deliveryId: `whdlv_replay_${path.name}`,
+    eventId: 'evt_replay',
+    eventType: 'user.signed_up',
+    tenantId: 'tnt_replay',
+    subscriptionId: 'whsub_replay',
+    deadline: new Date((await env.currentTimeMs()) + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    firstAttempt: 1,
+    ...overrides,
+  });
+  const handle = await worker.runUntil(path.run({ env, taskQueue, workflowId, input }));
+  const history = await handle.fetchHistory();
+  const file = join(HISTORIES_DIR, `${path.name}.json`);
+  writeFileSync(file, `${historyJSON(history)}\n`);
+  console.log(`[record-histories] ${path.name}: ${history.events?.length ?? 0} events -> ${file}`);
+}
+
+async function main(): Promise<void> {
+  // Quiet: the test server lacks a capability the SDK core warns about once per worker.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const [env, bundle] = await Promise.all([
+    createEnv(),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: new DefaultLogger('WARN') }),
+  ]);
+  try {
+    for (const path of PATHS) await record(env, bundle, path);
+  } finally {
+    await env.teardown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`[record-histories] failed: ${error.stack ?? error.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,122 @@
+import { Pool } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { newSubscriptionId } from '../../libs/contracts/ids';
+import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
+import { SecretBox } from '../../libs/secrets/secret-box';
+import { generateSigningSecret } from '../../libs/signing/signing';
+import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
+import { closedPort, eventually, TestReceiver } from '../helpers/receiver';
+import { Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { AppConfig, loadConfig } from '../../libs/config/config';
+import { Launched, launchEmbedded } from '../../libs/embedded/launcher';
+import { connectTemporalClient } from '../../libs/temporal/client';
+
+let launched: Launched;
+let pool: Pool;
+let temporal: Client;
+const logged: string[] = [];
+const apiKey = `service-key-${randomBytes(12).toString('hex')}`;
+
+async function request(method: string, path: string, body?: unknown, key = apiKey) {
+  const response = await fetch(`${launched.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+beforeAll(async () => {
+  // The product as npm start runs it (api and worker processes), against the suite's Postgres and Temporal, with
+  // every line both processes print kept for inspection.
+  const config: AppConfig = {
+    ...loadConfig({}),
+    port: await closedPort(),
+    grpcPort: await closedPort(),
+    databaseUrl: testDatabaseUrl(),
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
+    temporalTaskQueue: `secrets-at-rest-${process.pid}`,
+    apiKeys: [apiKey],
+    secretsMasterKeys: testMasterKeys(),
+    delivery: { retryScheduleMs: [0, 500], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 },
+  };
+  launched = await launchEmbedded({
+    config,
+    apiKey,
+    postgresDir: '/nonexistent',
+    postgresPort: 0,
+    say: (line) => logged.push(line),
+    onUnexpectedExit: (name, status) => logged.push(`${name} exited ${status}`),
+    onChildOutput: (_name, text) => logged.push(text),
+  });
+  pool = testPool();
+  temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
+});
+afterAll(async () => {
+  await launched?.stop();
+  await pool?.end();
+  await temporal?.connection.close();
+});
+
+describe('secrets at rest', () => {
+  it('leaves no signing secret and no API key in clear in any table, in the api’s and worker’s logs or in workflow histories after a full run', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = TestReceiver.answering(500, 200);
+    const url = await receiver.start();
+    try {
+      const tenantKey = (await request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'console' })).body.key as string;
+      const created = await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] }, tenantKey);
+      const rotated = await request('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, { grace_period_seconds: 3600 });
+      const secrets = [created.body.secret as string, rotated.body.secret as string];
+      const published = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+      const deliveryId = published.body.deliveries[0].id;
+      await eventually(async () => (await request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', 30_000, 'delivered');
+      await request('POST', `/v1/subscriptions/${created.body.id}/test`, { event_type: 'user.updated' });
+      await request('GET', '/v1/deliveries', undefined, 'a-wrong-key-that-is-long-enough');
+
+      // The secrets worked: the receiver's copy verifies with either one.
+      const last = receiver.requests.at(-1)!;
+      for (const secret of secrets) expect(() => new Webhook(secret).verify(last.body, last.headers as Record<string, string>)).not.toThrow();
+
+      const tables = (await pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.map((r) => r.tablename);
+      expect(tables).toEqual(expect.arrayContaining(['subscriptions', 'subscription_secrets', 'api_keys', 'events', 'deliveries', 'delivery_attempts', 'operator_actions']));
+      let dump = '';
+      for (const table of tables) dump += JSON.stringify((await pool.query(`SELECT * FROM "${table}"`)).rows);
+      const sealed = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [created.body.id])).rows;
+      expect(sealed.every((row: { secret: string }) => row.secret.startsWith('v1:'))).toBe(true);
+
+      const history = JSON.stringify(await temporal.workflow.getHandle(`delivery:${published.body.event_id}:${created.body.id}`).fetchHistory());
+      const logs = logged.join('');
+      expect(logs.length).toBeGreaterThan(100);
+      for (const [where, text] of [['database', dump], ['logs', logs], ['history', history]] as const) {
+        expect({ where, whsec: text.includes('whsec_') }).toEqual({ where, whsec: false });
+        for (const secret of [...secrets, ...secrets.map((s) => s.slice('whsec_'.length)), tenantKey, apiKey]) {
+          expect({ where, found: text.includes(secret) }).toEqual({ where, found: false });
+        }
+      }
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('rotates the master key: secrets sealed with the old key are resealed with the new one and still sign', async () => {
+    const oldKeys = testMasterKeys();
+    const rotatedKeys = `${SecretBox.generateKeyEntry('next')},${oldKeys}`;
+    const before = new SubscriptionsRepository(pool, SecretBox.parse(oldKeys));
+    const secret = generateSigningSecret();
+    const id = newSubscriptionId();
+    await before.create({ id, tenantId: uniqueTenant(), url: 'https://hooks.example.com/x', eventTypes: ['*'], description: null, signingSecret: secret });
+
+    const after = new SubscriptionsRepository(pool, SecretBox.parse(rotatedKeys));
+    const { resealed } = await after.resealSecrets();
+    expect(resealed).toBeGreaterThanOrEqual(1);
+    const stored = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [id])).rows[0].secret as string;
+    expect(stored.startsWith('v1:next:')).toBe(true);
+    const newKeyOnly = rotatedKeys.split(',')[0];
+    expect((await new SubscriptionsRepository(pool, SecretBox.parse(newKeyOnly)).target(id))?.signingSecrets).toEqual([secret]);
+    // Put the shared test database back on the suite's key for the suites still running.
+    expect((await new SubscriptionsRepository(pool, SecretBox.parse(`${oldKeys},${newKeyOnly}`)).resealSecrets()).resealed).toBeGreaterThanOrEqual(1);
+  });
+});
