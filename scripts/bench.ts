@@ -15,6 +15,7 @@ import { Agent, request } from 'undici';
 import { Connection, Client } from '@temporalio/client';
 import { loadConfig } from '../libs/config/config';
 import { deliveryWorkflowId } from '../libs/contracts/ids';
+import { freePort } from '../libs/embedded/free-port';
 import { launchEmbedded } from '../libs/embedded/launcher';
 
 const EVENTS = Number(process.env.BENCH_EVENTS || 1000);
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     config,
     apiKey,
     postgresDir: join(dataDir, 'postgres'),
-    postgresPort: 45000 + Math.floor(Math.random() * 5000),
+    postgresPort: await freePort(),
     temporalPort: undefined,
     temporalDbFile: join(dataDir, 'temporal.db'),
     say: (message) => console.log(`[bench] ${message}`),

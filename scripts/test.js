@@ -30,6 +30,7 @@ async function main() {
   const { startTemporalDevServer } = require(join(root, 'dist/libs/embedded/temporal-server'));
   const { temporalCliPath, timeSkippingServerPath } = require(join(root, 'dist/libs/embedded/toolchain'));
   const { migrate } = require(join(root, 'dist/libs/db/migrate'));
+  const { freePort } = require(join(root, 'dist/libs/embedded/free-port'));
 
   const cleanups = [];
   const env = { ...process.env, TEST_SECRETS_MASTER_KEYS: `test:${require('node:crypto').randomBytes(32).toString('base64')}` };
@@ -38,7 +39,7 @@ async function main() {
       const dir = mkdtempSync(join(tmpdir(), 'iaw-test-pg-'));
       chmodSync(dir, 0o755); // Postgres runs as an unprivileged user when we are root
       say(`starting embedded Postgres in ${dir}...`);
-      const postgres = await startEmbeddedPostgres(join(dir, 'data'), 40000 + Math.floor(Math.random() * 10000));
+      const postgres = await startEmbeddedPostgres(join(dir, 'data'), await freePort());
       cleanups.push(async () => {
         await postgres.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { AppConfig, loadConfig } from '../../libs/config/config';
 import { projectRoot } from '../../libs/config/project-root';
 import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
+import { freePort } from '../../libs/embedded/free-port';
 import { appEnvironment } from '../../libs/embedded/launcher';
 import { RunningPostgres, startEmbeddedPostgres } from '../../libs/embedded/postgres';
 import { RunningTemporal, startTemporalDevServer } from '../../libs/embedded/temporal-server';
@@ -24,7 +25,7 @@ type Part = 'api' | 'worker';
  */
 export class FaultHarness {
   readonly apiKey = `fault-service-key-${Date.now()}`;
-  readonly apiPort = 30000 + Math.floor(Math.random() * 5000);
+  apiPort = 0;
   readonly pool: Pool;
   private readonly processes = new Map<Part, ChildProcess>();
   private readonly output: string[] = [];
@@ -43,8 +44,8 @@ export class FaultHarness {
   static async start(delivery: AppConfig['delivery']): Promise<FaultHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'iaw-faults-'));
     chmodSync(dir, 0o755); // embedded Postgres runs as an unprivileged user under root
-    const postgresPort = 35000 + Math.floor(Math.random() * 5000);
-    const temporalPort = 40000 + Math.floor(Math.random() * 5000);
+    const postgresPort = await freePort();
+    const temporalPort = await freePort();
     const postgres = await startEmbeddedPostgres(join(dir, 'postgres'), postgresPort);
     await migrate(postgres.url);
     const temporal = await startTemporalDevServer({ cliPath: temporalCliPath(undefined, () => undefined), dbFilename: join(dir, 'temporal.db'), port: temporalPort });
@@ -57,7 +58,8 @@ export class FaultHarness {
       delivery,
     };
     const harness = new FaultHarness(dir, config, postgres, temporal, postgresPort, temporalPort);
-    Object.assign(harness.config, { port: harness.apiPort, grpcPort: harness.apiPort + 1, apiKeys: [harness.apiKey] });
+    harness.apiPort = await freePort();
+    Object.assign(harness.config, { port: harness.apiPort, grpcPort: await freePort(), apiKeys: [harness.apiKey] });
     await Promise.all([harness.startPart('worker'), harness.startPart('api')]);
     return harness;
   }
