@@ -61,14 +61,25 @@ async function main() {
     const testServer = timeSkippingServerPath(say);
     if (testServer) env.TEMPORAL_TEST_SERVER_PATH = testServer;
 
-    say('running jest...');
-    const jest = spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...process.argv.slice(2)], {
-      cwd: root,
-      env,
-      stdio: 'inherit',
-    });
-    const code = await new Promise((resolve) => jest.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
-    process.exitCode = code;
+    const jest = (args) =>
+      new Promise((resolve) =>
+        spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...args], { cwd: root, env, stdio: 'inherit' }).on('exit', (status, signal) =>
+          resolve(status ?? (signal ? 1 : 0)),
+        ),
+      );
+    const args = process.argv.slice(2);
+    if (args.length > 0) {
+      say('running jest...');
+      process.exitCode = await jest(args);
+    } else {
+      // The fault scenarios each start a whole product of their own: they run after the rest, one at a time, so
+      // they never starve the other suites' servers of CPU.
+      say('running jest (all suites but the fault scenarios)...');
+      const main = await jest(['--testPathIgnorePatterns', '/test/faults/']);
+      say('running jest (fault scenarios, one at a time)...');
+      const faults = await jest(['--runInBand', 'test/faults']);
+      process.exitCode = main || faults;
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
   }

@@ -126,7 +126,9 @@ describe('POST /v1/events', () => {
         const answer = await send('POST', '/v1/events', { body: text, contentType });
         const where = `POST /v1/events ${text.slice(0, 300)}`;
         if (Buffer.byteLength(text) > BODY_LIMIT) {
-          if (answer.status !== 413) throw new Error(`${where}: a ${Buffer.byteLength(text)}-byte body answered ${answer.status}, not 413`);
+          // A media type the API does not parse is refused as such (415) before its size matters.
+          const allowed = contentType.includes('vnd.api') ? [413, 415] : [413];
+          if (!allowed.includes(answer.status)) throw new Error(`${where}: a ${Buffer.byteLength(text)}-byte body answered ${answer.status}, not ${allowed.join(' or ')}`);
         }
         if (expectSuccessOrClientError(answer, where, [202])) {
           const problem = contentType.includes('vnd.api') ? 'not JSON content' : obviousEnvelopeProblem(body, now, TTL_MS);
