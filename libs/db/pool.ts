@@ -7,18 +7,28 @@ export function createPool(databaseUrl: string, max = 10): Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction on one borrowed client; rolls back and rethrows on any error. */
+/**
+ * Runs `work` in one transaction on one borrowed client; rolls back and rethrows on any error. A connection the
+ * server ends mid-transaction (Postgres restarting, an administrator's pg_terminate_backend) fails the statement in
+ * progress and is thrown away, never returned to the pool.
+ */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg emits 'error' on a borrowed client whose connection dies between two statements; with no listener that
+  // event would end the process.
+  let connectionLost: Error | undefined;
+  const onConnectionLost = (error: Error) => (connectionLost = error);
+  client.on('error', onConnectionLost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: Error) => (connectionLost ??= rollbackError));
     throw error;
   } finally {
-    client.release();
+    client.off('error', onConnectionLost);
+    client.release(connectionLost);
   }
 }

@@ -29,6 +29,9 @@ export class FaultHarness {
   readonly pool: Pool;
   private readonly processes = new Map<Part, ChildProcess>();
   private readonly output: string[] = [];
+  /** Children being stopped on purpose; any other exit is a crash the scenario must report. */
+  private readonly stopping = new WeakSet<ChildProcess>();
+  private readonly crashes: string[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -77,7 +80,10 @@ export class FaultHarness {
     const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'apps', part, 'src', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(`[${part}] ${chunk}`));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[${part}] ${chunk}`));
-    child.once('exit', (code, signal) => this.output.push(`[${part}] exited (${signal ?? code})\n`));
+    child.once('exit', (code, signal) => {
+      this.output.push(`[${part}] exited (${signal ?? code})\n`);
+      if (!this.stopping.has(child)) this.crashes.push(`${part} exited by itself (${signal ?? code}); its last output:\n${this.output.filter((line) => line.startsWith(`[${part}]`)).slice(-30).join('')}`);
+    });
     this.processes.set(part, child);
     if (part === 'api') await this.until(async () => (await fetch(`${this.apiUrl}/healthz`).catch(() => undefined))?.ok === true, 60_000, 'the api');
     else await this.until(() => this.output.some((line) => line.includes('[worker]') && line.includes('polling task queue')) , 60_000, 'the worker');
@@ -101,6 +107,7 @@ export class FaultHarness {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // Forget the worker's earlier "polling" line so a restart waits for its own.
     if (part === 'worker') this.output.splice(0, this.output.length, ...this.output.filter((line) => !line.includes('polling task queue')));
+    this.stopping.add(child);
     child.kill(signal);
     await exited;
   }
@@ -121,14 +128,22 @@ export class FaultHarness {
       method,
       headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
+      // A request the api never answers fails like a refused one, so a publisher retries instead of waiting forever.
+      signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
+  /** Throws when the api or the worker died without being told to: a scenario must not wait on a dead part. */
+  assertNoCrash(): void {
+    if (this.crashes.length) throw new Error(this.crashes.join('\n'));
+  }
+
   async until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
+      this.assertNoCrash();
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.output.slice(-20).join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -68,6 +68,7 @@ async function publishMany(harness: FaultHarness, tenantId: string, count: numbe
             published.push({ eventId, eventType });
             break;
           }
+          harness.assertNoCrash();
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
         await onProgress?.(published.length);

@@ -32,27 +32,30 @@ function expectNothingLost(report: FaultReport) {
   expect(report.delivered + report.deadLettered).toBe(report.deliveries);
 }
 
+/** Longer than a scenario's own waits, so a stuck scenario reports what it waited for rather than a bare jest timeout. */
+const SCENARIO_TIMEOUT_MS = 480_000;
+
 describe('faults (short form of npm run faults)', () => {
   it('worker SIGKILLed twice mid-run: every delivery ends as its receiver deserved', async () => {
     const report = await runScenario('worker-kill', { FAULT_EVENTS: '40', FAULT_KILLS: '2' });
     expectNothingLost(report);
     expect(report.notes).toContain('2 worker kills');
-  }, 300_000);
+  }, SCENARIO_TIMEOUT_MS);
 
   it('api SIGKILLed between commit and start: the sweeper starts every committed delivery', async () => {
     expectNothingLost(await runScenario('api-kill', { FAULT_EVENTS: '120' }));
-  }, 300_000);
+  }, SCENARIO_TIMEOUT_MS);
 
   it('Temporal dev server and Postgres restarted mid-run: every open workflow finishes, nothing delivered twice', async () => {
     const report = await runScenario('restarts', { FAULT_EVENTS: '90' });
     expectNothingLost(report);
     expect(report.deliveredTwice).toBe(0);
-  }, 300_000);
+  }, SCENARIO_TIMEOUT_MS);
 
   it('SIGTERM to the worker lets the attempts in flight finish and record their outcome', async () => {
     const report = await runScenario('graceful', { FAULT_EVENTS: '6' });
     expectNothingLost(report);
     expect(report.finishedBeforeExit).toBeGreaterThanOrEqual(report.inFlightAtTerm as number);
     expect(report.extraReceipts).toBe(0);
-  }, 300_000);
+  }, SCENARIO_TIMEOUT_MS);
 });
