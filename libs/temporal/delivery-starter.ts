@@ -20,6 +20,9 @@ export class DeliveryNotActiveError extends Error {
 /** Signals sent at once when a subscription goes away with many deliveries waiting. */
 const STOP_CONCURRENCY = 16;
 
+/** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */
+const PREVIOUS_RUN_GRACE_MS = 5_000;
+
 export type RedriveOutcome =
   | { kind: 'redriven'; tenantId: string }
   | { kind: 'missing' }
@@ -81,11 +84,18 @@ export class DeliveryStarter {
       redriveWindowMs: this.policy.ttlMs,
       firstAttempt: claimed.attempt_count + 1,
     };
-    try {
-      await this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
+    const startRun = () =>
+      this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
         ...this.startOptions(claimed, input),
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+    try {
+      await startRun().catch(async (error: unknown) => {
+        // The row turns dead_lettered one workflow task before its run closes: a redrive sent in that moment waits
+        // for the close instead of bouncing the operator.
+        if (error instanceof WorkflowExecutionAlreadyStartedError && (await this.previousRunCloses(claimed.workflow_id))) return startRun();
+        throw error;
       });
     } catch (error) {
       await this.deliveries.abortRedrive(deliveryId);
@@ -133,6 +143,17 @@ export class DeliveryStarter {
       );
     }
     return rows.length;
+  }
+
+  /** Whether the workflow's current run closes within PREVIOUS_RUN_GRACE_MS. */
+  private async previousRunCloses(workflowId: string): Promise<boolean> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    const deadline = Date.now() + PREVIOUS_RUN_GRACE_MS;
+    while (Date.now() < deadline) {
+      if ((await handle.describe()).status.name !== 'RUNNING') return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
   }
 
   private async signalWithStart(row: DeliveryToStart & { attempt_count: number }, signal: string, signalArgs: unknown[]): Promise<void> {

@@ -1,4 +1,5 @@
-import { uniqueTenant } from '../helpers/database';
+import { Pool } from 'pg';
+import { testPool, uniqueTenant } from '../helpers/database';
 import { eventually, TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
@@ -6,14 +7,17 @@ import { Stack, startStack } from '../helpers/stack';
 const SLOW_POLICY = { retryScheduleMs: [0, 3_600_000, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;
+let pool: Pool;
 const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
   stack = await startStack(SLOW_POLICY);
+  pool = testPool();
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));
   await stack?.stop();
+  await pool?.end();
 });
 
 async function publishTo(receiver: TestReceiver): Promise<{ tenantId: string; deliveryId: string }> {
@@ -64,11 +68,9 @@ describe('operator actions through the API', () => {
     expect(letters.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
 
     receiver.respondWith(() => ({ status: 200 }));
-    const redrive = await eventually(async () => {
-      const answer = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
-      return answer.status === 202 ? answer : undefined; // 409 delivery_still_running while the old run closes
-    }, 10_000, 'redrive accepted');
-    expect(redrive.body).toEqual({ id: deliveryId, status: 'pending' });
+    // At once: the run that dead-lettered it may not have closed yet, and the redrive waits for that.
+    const redrive = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
+    expect(redrive).toMatchObject({ status: 202, body: { id: deliveryId, status: 'pending' } });
     const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after redrive');
     expect(delivered).toMatchObject({ attempt_count: 4, redrive_count: 1, failure_reason: null });
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2', '3', '4']);
@@ -78,6 +80,27 @@ describe('operator actions through the API', () => {
     const twice = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
     expect(twice.status).toBe(409);
     expect(twice.body.error.code).toBe('not_dead_lettered');
+  });
+
+  it('redrives a dead letter whose run is still closing once it closes, and refuses one whose run stays open', async () => {
+    // The row says dead_lettered while its run is still open: the window between the activity that records the dead
+    // letter and the workflow's close, here held open by a run waiting on an hour-long retry.
+    const markDeadLettered = (id: string) => pool.query(`UPDATE deliveries SET status = 'dead_lettered', failure_reason = 'exhausted' WHERE id = $1::text`, [id]);
+    const closing = await publishTo(TestReceiver.answering(500));
+    await eventually(() => statusOf(closing.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    await markDeadLettered(closing.deliveryId);
+    const workflowId = (await pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM deliveries WHERE id = $1::text`, [closing.deliveryId])).rows[0].workflow_id;
+    setTimeout(() => void stack.temporal.workflow.getHandle(workflowId).terminate('closing run'), 1_000);
+    const redriven = await stack.request('POST', `/v1/dead-letters/${closing.deliveryId}/redrive`);
+    expect(redriven).toMatchObject({ status: 202, body: { status: 'pending' } });
+    expect((await stack.temporal.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
+
+    const open = await publishTo(TestReceiver.answering(500));
+    await eventually(() => statusOf(open.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    await markDeadLettered(open.deliveryId);
+    const refused = await stack.request('POST', `/v1/dead-letters/${open.deliveryId}/redrive`);
+    expect(refused).toMatchObject({ status: 409, body: { error: { code: 'delivery_still_running' } } });
+    expect(await statusOf(open.deliveryId, 'dead_lettered')).toMatchObject({ redrive_count: 0 });
   });
 
   it('obeys signals sent through the Temporal client exactly as the README operator section says', async () => {
