@@ -11,19 +11,14 @@ import { Stack, startStack } from '../helpers/stack';
 const SHORT_POLICY = { retryScheduleMs: [0, 1_000, 1_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;
-const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
   stack = await startStack(SHORT_POLICY);
 });
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function subscribe(receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) {
-  receivers.push(receiver);
-  const url = await receiver.start();
+  const url = await stack.startReceiver(receiver);
   const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: eventTypes, description: 'e2e' });
   expect(created.status).toBe(201);
   return created.body as { id: string; secret: string };

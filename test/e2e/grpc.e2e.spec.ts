@@ -4,12 +4,11 @@ import { dirname, join } from 'node:path';
 import { PROTO_PATH } from '../../apps/api/src/http-app';
 import { uniqueTenant } from '../helpers/database';
 import { eventually, TestReceiver } from '../helpers/receiver';
-import { Stack, startStack } from '../helpers/stack';
+import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 let stack: Stack;
 let client: any;
 let reflection: any;
-const receivers: TestReceiver[] = [];
 
 /** A client generated at run time from the repository's .proto, as any gRPC user would. */
 function makeClient(address: string) {
@@ -48,21 +47,19 @@ async function failure(promise: Promise<unknown>): Promise<{ code: status; error
 const struct = (object: Record<string, string>) => ({ fields: Object.fromEntries(Object.entries(object).map(([k, v]) => [k, { stringValue: v }])) });
 
 beforeAll(async () => {
-  stack = await startStack({ retryScheduleMs: [0, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 });
+  stack = await startStack(WAITING_POLICY);
   client = makeClient(stack.grpcAddress);
   reflection = makeReflectionClient(stack.grpcAddress);
 });
 afterAll(async () => {
   client?.close();
   reflection?.close();
-  await Promise.all(receivers.map((r) => r.stop()));
   await stack?.stop();
 });
 
 async function subscribedTenant(receiver: TestReceiver) {
-  receivers.push(receiver);
   const tenantId = uniqueTenant();
-  const url = await receiver.start();
+  const url = await stack.startReceiver(receiver);
   const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
   return { tenantId, subscriptionId: subscription.body.id as string };
 }

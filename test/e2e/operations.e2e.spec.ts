@@ -8,22 +8,19 @@ const SLOW_POLICY = { retryScheduleMs: [0, 3_600_000, 3_600_000], attemptTimeout
 
 let stack: Stack;
 let pool: Pool;
-const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
   stack = await startStack(SLOW_POLICY);
   pool = testPool();
 });
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
   await stack?.stop();
   await pool?.end();
 });
 
 async function publishTo(receiver: TestReceiver): Promise<{ tenantId: string; deliveryId: string }> {
-  receivers.push(receiver);
   const tenantId = uniqueTenant();
-  const url = await receiver.start();
+  const url = await stack.startReceiver(receiver);
   await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
   const published = await stack.request('POST', '/v1/events', { event_type: 'security.brute_force_detected', tenant: { id: tenantId }, data: { ip: '203.0.113.9' } });
   return { tenantId, deliveryId: published.body.deliveries[0].id };

@@ -2,23 +2,18 @@ import { Webhook } from 'standardwebhooks';
 import { EVENT_TYPES } from '../../libs/contracts/catalogue';
 import { uniqueTenant } from '../helpers/database';
 import { eventually, TestReceiver } from '../helpers/receiver';
-import { Stack, startStack } from '../helpers/stack';
+import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** A failed attempt waits an hour, so only the test's own actions move deliveries on. */
 let stack: Stack;
-const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ retryScheduleMs: [0, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 });
+  stack = await startStack(WAITING_POLICY);
 });
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function subscribed(receiver: TestReceiver, tenantId = uniqueTenant()) {
-  receivers.push(receiver);
-  const url = await receiver.start();
+  const url = await stack.startReceiver(receiver);
   const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
   return { tenantId, id: created.body.id as string, secret: created.body.secret as string };
 }

@@ -1,18 +1,14 @@
 import { uniqueTenant } from '../helpers/database';
 import { eventually, TestReceiver } from '../helpers/receiver';
-import { Stack, startStack } from '../helpers/stack';
+import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** Deliveries fail once and then wait an hour, so each tenant has a waiting delivery and a dead letter to reach for. */
 let stack: Stack;
-const receivers: TestReceiver[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ retryScheduleMs: [0, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 });
+  stack = await startStack(WAITING_POLICY);
 });
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await stack?.stop();
-});
+afterAll(() => stack?.stop());
 
 interface TenantFixture {
   tenantId: string;
@@ -28,8 +24,7 @@ interface TenantFixture {
 async function tenantWithData(): Promise<TenantFixture> {
   const tenantId = uniqueTenant();
   const receiver = TestReceiver.answering(500);
-  receivers.push(receiver);
-  const url = await receiver.start();
+  const url = await stack.startReceiver(receiver);
   const key = await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'admin console' });
   expect(key.status).toBe(201);
   const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });

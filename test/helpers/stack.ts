@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../../libs/config/config.module';
 import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
 import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
 import { testDatabaseUrl, testMasterKeys } from './database';
-import { closedPort } from './receiver';
+import { closedPort, TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 
 export interface ApiResponse<T = any> {
@@ -27,8 +27,14 @@ export interface Stack {
   config: AppConfig;
   temporal: Client;
   request<T = any>(method: string, path: string, body?: unknown, options?: { apiKey?: string | null; rawBody?: string; contentType?: string }): Promise<ApiResponse<T>>;
+  /** Starts a receiver that stops with the stack; answers its URL. */
+  startReceiver(receiver: TestReceiver): Promise<string>;
+  /** Stops the worker, the api and every receiver started through startReceiver. */
   stop(): Promise<void>;
 }
+
+/** The first attempt at once, then an hour's wait: only a test's own actions move a failed delivery on. */
+export const WAITING_POLICY: DeliveryPolicy = { retryScheduleMs: [0, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stackNumber = 0;
 
@@ -76,6 +82,7 @@ export async function startStack(
     await worker.init();
   }
 
+  const receivers: TestReceiver[] = [];
   return {
     baseUrl,
     grpcAddress: `127.0.0.1:${config.grpcPort}`,
@@ -92,9 +99,14 @@ export async function startStack(
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
     },
+    startReceiver(receiver) {
+      receivers.push(receiver);
+      return receiver.start();
+    },
     async stop() {
       await worker?.close();
       await app.close();
+      await Promise.all(receivers.map((receiver) => receiver.stop()));
     },
   };
 }
