@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
-import { deliveryWorkflowId, newDeliveryId } from '../contracts/ids';
+import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
 import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
@@ -31,35 +31,55 @@ export interface EventRecord {
   received_at: Date;
 }
 
+/** Delivery ids drawn for a publish before knowing how many subscriptions match: most events fan out to a few. */
+const TYPICAL_FAN_OUT = 4;
+
 export class EventsRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Stores the event and one delivery per matching enabled subscription in one statement (atomic, and one round
-   * trip: the publish path's cost is this and the subscription lookup). A second publish of the same event_id
-   * waits on the first one's row lock, then reads what it committed.
+   * Stores the event and one delivery per matching enabled subscription in one statement: atomic, and one round
+   * trip, which is most of a publish's cost. A second publish of the same event_id waits on the first one's row
+   * lock, then reads what it committed.
    */
   async publish(event: StoredEvent, contentHash: string): Promise<PublishOutcome> {
-    const matching = await this.pool.query<{ id: string }>(
-      `SELECT id FROM subscriptions
-        WHERE tenant_id = $1::text AND enabled AND deleted_at IS NULL AND event_types && $2::text[]
-        ORDER BY id`,
-      [event.tenant.id, filterEntriesMatching(event.event_type)],
+    let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT);
+    // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
+    while (!stored.fits) stored = await this.store(event, contentHash, stored.matching);
+    if (stored.created) return { kind: 'created', deliveries: stored.deliveries };
+    const existing = await this.pool.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
+    if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
+    const { rows: deliveries } = await this.pool.query<PublishedDelivery>(
+      `SELECT id, subscription_id FROM deliveries WHERE event_id = $1::text ORDER BY subscription_id`,
+      [event.event_id],
     );
-    const subscriptionIds = matching.rows.map((row) => row.id);
-    const { rows } = await this.pool.query<{ created: boolean; deliveries: PublishedDelivery[] }>(
-      `WITH event AS (
+    return { kind: 'replayed', deliveries };
+  }
+
+  /**
+   * The publish statement, given `idCount` delivery ids drawn up front (ULIDs are made here, not in SQL): when more
+   * subscriptions match than that, it writes nothing and answers `fits: false` with how many matched.
+   */
+  private async store(event: StoredEvent, contentHash: string, idCount: number) {
+    const { rows } = await this.pool.query<{ fits: boolean; matching: number; created: boolean; deliveries: PublishedDelivery[] }>(
+      `WITH matching AS (
+         SELECT id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
+          WHERE tenant_id = $2::text AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
+       ), fits AS (
+         SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
+       ), event AS (
          INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash)
-         VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text FROM fits WHERE fits.ok
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), delivery AS (
          INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
-         SELECT d.id, event.id, d.subscription_id, $2::text, $4::text, d.workflow_id
-           FROM event, unnest($9::text[], $10::text[], $11::text[]) AS d (id, subscription_id, workflow_id)
+         SELECT ($10::text[])[m.n], event.id, m.id, $2::text, $4::text, $11::text || m.id
+           FROM event, matching m
          RETURNING id, subscription_id
        )
-       SELECT EXISTS (SELECT 1 FROM event) AS created,
-              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries`,
+       SELECT fits.ok AS fits, fits.matching, EXISTS (SELECT 1 FROM event) AS created,
+              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries
+         FROM fits`,
       [
         event.event_id,
         event.tenant.id,
@@ -69,19 +89,12 @@ export class EventsRepository {
         event.actor === undefined ? null : JSON.stringify(event.actor),
         JSON.stringify(event.data),
         contentHash,
-        subscriptionIds.map(() => newDeliveryId()),
-        subscriptionIds,
-        subscriptionIds.map((subscriptionId) => deliveryWorkflowId(event.event_id, subscriptionId)),
+        filterEntriesMatching(event.event_type),
+        Array.from({ length: idCount }, newDeliveryId),
+        deliveryWorkflowIdPrefix(event.event_id),
       ],
     );
-    if (rows[0].created) return { kind: 'created', deliveries: rows[0].deliveries };
-    const existing = await this.pool.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
-    if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
-    const { rows: deliveries } = await this.pool.query<PublishedDelivery>(
-      `SELECT id, subscription_id FROM deliveries WHERE event_id = $1::text ORDER BY subscription_id`,
-      [event.event_id],
-    );
-    return { kind: 'replayed', deliveries };
+    return rows[0];
   }
 
   async get(eventId: string, scope: TenantScope): Promise<EventRecord | undefined> {

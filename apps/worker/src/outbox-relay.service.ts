@@ -6,8 +6,15 @@ import { APP_CONFIG } from '../../../libs/config/config.module';
 import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository } from '../../../libs/db/outbox.repository';
 import { FirstRunStarter } from '../../../libs/temporal/first-run-starter';
 
-/** Rows claimed and started per pass: about what the worker's free workflow-task slots take eagerly at once. */
-const BATCH = 64;
+/**
+ * Rows claimed and started per round, adapted to what the worker takes eagerly: every eager start holds one of the
+ * worker's workflow-task slots until its task is completed on the server, so when the server falls behind, slots
+ * run out and starts fall back to the normal path, which costs the server one more write each. An eager miss
+ * halves the window (and pauses the relay briefly), a round of eager starts widens it: the backlog then waits in
+ * the outbox, not in Temporal.
+ */
+const WINDOW = { initial: 32, min: 4, max: 128, step: 4 };
+const PAUSE_AFTER_EAGER_MISS_MS = 100;
 /** A claim's lease: rows of a relay that died mid-pass are taken again after this. */
 const CLAIM_LEASE_MS = 30_000;
 /** The safety net: a pass this often even with no notification (a lost LISTEN connection, an expired lease). */
@@ -28,6 +35,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private timer?: NodeJS.Timeout;
   private pass?: Promise<void>;
   private wokenDuringPass = false;
+  private window = WINDOW.initial;
   private stopped = false;
 
   constructor(
@@ -64,14 +72,20 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private async relay(): Promise<void> {
     for (;;) {
       this.wokenDuringPass = false;
-      const rows = await this.outbox.claim(BATCH, CLAIM_LEASE_MS);
+      const claimedUpTo = this.window;
+      const rows = await this.outbox.claim(claimedUpTo, CLAIM_LEASE_MS);
       if (rows.length === 0) return;
-      const { started, failed } = await this.starter.start(rows);
+      const { started, failed, eager } = await this.starter.start(rows);
+      if (process.env.RELAY_DEBUG) console.log(`relay pass: ${rows.length} claimed, ${started.length} started, ${eager} eager, window ${this.window}`);
       await this.outbox.markStarted(started);
       await this.outbox.release(failed);
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.
       if (failed.length > 0 || this.stopped) return;
-      if (rows.length < BATCH && !this.wokenDuringPass) return;
+      if (eager < started.length) {
+        this.window = Math.max(WINDOW.min, Math.floor(this.window / 2));
+        await sleep(PAUSE_AFTER_EAGER_MISS_MS);
+      } else if (rows.length === claimedUpTo) this.window = Math.min(WINDOW.max, this.window + WINDOW.step);
+      if (rows.length < claimedUpTo && !this.wokenDuringPass) return;
     }
   }
 
