@@ -76,7 +76,6 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       const rows = await this.outbox.claim(claimedUpTo, CLAIM_LEASE_MS);
       if (rows.length === 0) return;
       const { started, failed, eager } = await this.starter.start(rows);
-      if (process.env.RELAY_DEBUG) console.log(`relay pass: ${rows.length} claimed, ${started.length} started, ${eager} eager, window ${this.window}`);
       await this.outbox.markStarted(started);
       await this.outbox.release(failed);
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.
