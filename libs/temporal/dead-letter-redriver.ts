@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DeliveryPolicy } from '../contracts/delivery-policy';
-import { DeliveriesRepository, DeliveryStatus } from '../db/deliveries.repository';
-import { OutboxRepository } from '../db/outbox.repository';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DeliveryStatus } from '../db/deliveries.repository';
 import type { TenantScope } from '../db/subscriptions.repository';
 import { BULK_REDRIVE_WORKFLOW, BulkRedriveWorkflow, DELIVERY_WORKFLOW, DeliveryWorkflow, DeliveryWorkflowInput } from '../../workflows/definitions';
-import { deliveryStartOptions, firstRunInput } from './delivery-run-options';
+import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
 
 /** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */
 const PREVIOUS_RUN_GRACE_MS = 5_000;
@@ -18,13 +16,7 @@ export type RedriveOutcome =
 
 /** Redrives of dead letters, one (the api) or many (the bulk-redrive workflow's activity). */
 export class DeadLetterRedriver {
-  constructor(
-    private readonly client: Client,
-    private readonly taskQueue: string,
-    private readonly policy: DeliveryPolicy,
-    private readonly deliveries: DeliveriesRepository,
-    private readonly outbox: OutboxRepository,
-  ) {}
+  constructor(private readonly runs: DeliveryRuns) {}
 
   /**
    * Claims a dead letter (a conditional update, so concurrent or repeated redrives, single or bulk, never start a
@@ -32,20 +24,20 @@ export class DeadLetterRedriver {
    * counted from now. A run Temporal refuses puts the claim back.
    */
   async redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
-    const claimed = await this.deliveries.beginRedrive(deliveryId, scope);
+    const claimed = await this.runs.deliveries.beginRedrive(deliveryId, scope);
     if (!claimed) {
-      const existing = await this.deliveries.get(deliveryId, scope);
+      const existing = await this.runs.deliveries.get(deliveryId, scope);
       return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
     }
     const input: DeliveryWorkflowInput = {
-      ...firstRunInput(claimed, this.policy),
-      deadline: new Date(Date.now() + this.policy.ttlMs).toISOString(),
-      redriveWindowMs: this.policy.ttlMs,
+      ...firstRunInput(claimed, this.runs.policy),
+      deadline: new Date(Date.now() + this.runs.policy.ttlMs).toISOString(),
+      redriveWindowMs: this.runs.policy.ttlMs,
       firstAttempt: claimed.attempt_count + 1,
     };
     const startRun = () =>
-      this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(claimed, input, this.taskQueue),
+      this.runs.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
+        ...deliveryStartOptions(claimed, input, this.runs.taskQueue),
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
@@ -57,18 +49,18 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.deliveries.abortRedrive(deliveryId);
+      await this.runs.deliveries.abortRedrive(deliveryId);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }
-    await this.outbox.markStarted([deliveryId]);
+    await this.runs.outbox.markStarted([deliveryId]);
     return { kind: 'redriven', tenantId: claimed.tenant_id };
   }
 
   /** Starts the background job of a bulk redrive (one workflow per job id). */
   async startBulk(bulkRedriveId: string): Promise<void> {
-    await this.client.workflow.start<BulkRedriveWorkflow>(BULK_REDRIVE_WORKFLOW, {
-      taskQueue: this.taskQueue,
+    await this.runs.client.workflow.start<BulkRedriveWorkflow>(BULK_REDRIVE_WORKFLOW, {
+      taskQueue: this.runs.taskQueue,
       workflowId: `bulk-redrive:${bulkRedriveId}`,
       args: [{ bulkRedriveId }],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -77,7 +69,7 @@ export class DeadLetterRedriver {
 
   /** Whether the workflow's current run closes within PREVIOUS_RUN_GRACE_MS. */
   private async previousRunCloses(workflowId: string): Promise<boolean> {
-    const handle = this.client.workflow.getHandle(workflowId);
+    const handle = this.runs.client.workflow.getHandle(workflowId);
     const deadline = Date.now() + PREVIOUS_RUN_GRACE_MS;
     while (Date.now() < deadline) {
       if ((await handle.describe()).status.name !== 'RUNNING') return true;

@@ -1,7 +1,18 @@
-import { WorkflowStartOptions } from '@temporalio/client';
+import { Client, WorkflowStartOptions } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
+import { DeliveriesRepository } from '../db/deliveries.repository';
 import { DeliveryToStart } from '../db/events.repository';
+import { OutboxRepository } from '../db/outbox.repository';
 import { DeliveryWorkflow, DeliveryWorkflowInput, searchAttributes, workflowTaskTimeoutMs } from '../../workflows/definitions';
+
+/** What the operator-side clients of delivery runs share: the redriver and the signals. */
+export interface DeliveryRuns {
+  client: Client;
+  taskQueue: string;
+  policy: DeliveryPolicy;
+  deliveries: DeliveriesRepository;
+  outbox: OutboxRepository;
+}
 
 /** The input of a delivery's first run: ids only (the attempt reads the current URL and secrets), and the policy as of now. */
 export function firstRunInput(row: DeliveryToStart, policy: DeliveryPolicy): DeliveryWorkflowInput {

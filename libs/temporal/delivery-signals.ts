@@ -1,9 +1,7 @@
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { DeliveryPolicy } from '../contracts/delivery-policy';
-import { DeliveriesRepository, DeliveryForOperation } from '../db/deliveries.repository';
-import { OutboxRepository } from '../db/outbox.repository';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { DeliveryForOperation } from '../db/deliveries.repository';
 import { CancelRequest, cancelSignal, DELIVERY_WORKFLOW, DeliveryWorkflow, retryNowSignal, StopRequest, stopSignal } from '../../workflows/definitions';
-import { deliveryStartOptions, firstRunInput } from './delivery-run-options';
+import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
 
 export class DeliveryNotActiveError extends Error {
   constructor(readonly deliveryId: string) {
@@ -16,13 +14,7 @@ const STOP_CONCURRENCY = 16;
 
 /** Operator actions on running deliveries, as signals to their workflows. */
 export class DeliverySignals {
-  constructor(
-    private readonly client: Client,
-    private readonly taskQueue: string,
-    private readonly policy: DeliveryPolicy,
-    private readonly deliveries: DeliveriesRepository,
-    private readonly outbox: OutboxRepository,
-  ) {}
+  constructor(private readonly runs: DeliveryRuns) {}
 
   async cancel(row: DeliveryForOperation, request: CancelRequest): Promise<void> {
     await this.signalWithStart(row, cancelSignal.name, [request]);
@@ -37,12 +29,12 @@ export class DeliverySignals {
    * One already ended (or never started: its attempt checks the subscription) is left as it is.
    */
   async stopWaitingDeliveries(subscriptionId: string, request: StopRequest): Promise<number> {
-    const rows = await this.deliveries.activeForSubscription(subscriptionId);
+    const rows = await this.runs.deliveries.activeForSubscription(subscriptionId);
     for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
       await Promise.all(
         rows.slice(i, i + STOP_CONCURRENCY).map(async (row) => {
           try {
-            await this.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
+            await this.runs.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
           } catch (error) {
             if (!(error instanceof WorkflowNotFoundError)) throw error;
           }
@@ -55,8 +47,8 @@ export class DeliverySignals {
   /** Through signal-with-start, so a delivery whose workflow the outbox relay has not started yet still obeys. */
   private async signalWithStart(row: DeliveryForOperation, signal: string, signalArgs: unknown[]): Promise<void> {
     try {
-      await this.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(row, { ...firstRunInput(row, this.policy), firstAttempt: row.attempt_count + 1 }, this.taskQueue),
+      await this.runs.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
+        ...deliveryStartOptions(row, { ...firstRunInput(row, this.runs.policy), firstAttempt: row.attempt_count + 1 }, this.runs.taskQueue),
         signal,
         signalArgs,
       });
@@ -66,6 +58,6 @@ export class DeliverySignals {
       }
       throw error;
     }
-    await this.outbox.markStarted([row.id]);
+    await this.runs.outbox.markStarted([row.id]);
   }
 }

@@ -8,12 +8,13 @@ import { OutboxRepository } from '../db/outbox.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 import { connectTemporalClient } from './client';
 import { DeadLetterRedriver } from './dead-letter-redriver';
+import { DeliveryRuns } from './delivery-run-options';
 import { DeliverySignals } from './delivery-signals';
 import { SubscriptionDisabler } from './subscription-disabler';
 
 export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
 
-const clientParts = [TEMPORAL_CLIENT, APP_CONFIG, DeliveriesRepository, OutboxRepository];
+const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
 
 @Global()
 @Module({
@@ -25,17 +26,18 @@ const clientParts = [TEMPORAL_CLIENT, APP_CONFIG, DeliveriesRepository, OutboxRe
         connectTemporalClient(requireSetting(config.temporalAddress, 'TEMPORAL_ADDRESS'), config.temporalNamespace),
     },
     {
-      provide: DeliverySignals,
-      inject: clientParts,
-      useFactory: (client: Client, config: AppConfig, deliveries: DeliveriesRepository, outbox: OutboxRepository) =>
-        new DeliverySignals(client, config.temporalTaskQueue, config.delivery, deliveries, outbox),
+      provide: DELIVERY_RUNS,
+      inject: [TEMPORAL_CLIENT, APP_CONFIG, DeliveriesRepository, OutboxRepository],
+      useFactory: (client: Client, config: AppConfig, deliveries: DeliveriesRepository, outbox: OutboxRepository): DeliveryRuns => ({
+        client,
+        taskQueue: config.temporalTaskQueue,
+        policy: config.delivery,
+        deliveries,
+        outbox,
+      }),
     },
-    {
-      provide: DeadLetterRedriver,
-      inject: clientParts,
-      useFactory: (client: Client, config: AppConfig, deliveries: DeliveriesRepository, outbox: OutboxRepository) =>
-        new DeadLetterRedriver(client, config.temporalTaskQueue, config.delivery, deliveries, outbox),
-    },
+    { provide: DeliverySignals, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeliverySignals(runs) },
+    { provide: DeadLetterRedriver, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeadLetterRedriver(runs) },
     {
       provide: SubscriptionDisabler,
       inject: [SubscriptionsRepository, DeliverySignals, OperatorActionsRepository],

@@ -38,7 +38,7 @@ beforeAll(async () => {
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
-  const signals = new DeliverySignals(temporal, 'attempt-activity-test', SEED_DELIVERY_POLICY, deliveries, new OutboxRepository(pool));
+  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
   activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
 });
 afterAll(async () => {

@@ -59,8 +59,9 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     );
     if (published.kind !== 'created') throw new Error('expected a new event');
     const outbox = new OutboxRepository(pool);
-    const signals = new DeliverySignals(env.client, taskQueue, SEED_DELIVERY_POLICY, deliveries, outbox);
-    const redriver = new DeadLetterRedriver(env.client, taskQueue, SEED_DELIVERY_POLICY, deliveries, outbox);
+    const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
+    const signals = new DeliverySignals(runs);
+    const redriver = new DeadLetterRedriver(runs);
     const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
