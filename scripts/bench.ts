@@ -179,7 +179,7 @@ class Bench {
    * Publishes `events` events to the tenant (paced at `rate` events/s when given), waits for `expected` receipts,
    * and reads CPU and memory around it.
    */
-  async drive(mode: string, options: { tenantId: string; events: number; expected: number; rate?: number; until?: () => Promise<boolean> }): Promise<{
+  async drive(mode: string, options: { tenantId: string; events: number; expected: number; rate?: number; until?: () => Promise<boolean>; progress?: () => string }): Promise<{
     base: ModeResult;
     publishedAt: Map<string, number>;
   }> {
@@ -198,8 +198,7 @@ class Bench {
     };
     const cpuBefore = this.cpu();
     const started = performance.now();
-    let progressDone = () => `delivered ${this.receiver.received}/${expected}`;
-    if (options.until) progressDone = () => 'waiting for every delivery to park';
+    const progressDone = options.progress ?? (() => `delivered ${this.receiver.received}/${expected}`);
     const progress = setInterval(() => {
       sampleMemory();
       const seconds = (performance.now() - started) / 1000;
@@ -325,6 +324,7 @@ class Bench {
         lastCount = await parked();
         return lastCount >= expected;
       },
+      progress: () => `parked ${lastCount}/${expected}`,
     });
     await sleep(2000);
     const memory = this.rss();
