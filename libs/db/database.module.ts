@@ -9,6 +9,7 @@ import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
 import { createPool } from './pool';
+import { RetentionRepository } from './retention.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
 export const PG_POOL = Symbol('PG_POOL');
@@ -31,6 +32,7 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
     { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
     { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
+    { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     {
       provide: DeliveriesRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -45,6 +47,7 @@ export const PG_POOL = Symbol('PG_POOL');
     ApiKeysRepository,
     OperatorActionsRepository,
     BulkRedrivesRepository,
+    RetentionRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

@@ -89,6 +89,9 @@ export function appEnvironment(config: AppConfig, options: { apiKey?: string; ou
     WEBHOOK_ATTEMPT_TIMEOUT: `${config.delivery.attemptTimeoutMs}ms`,
     WEBHOOK_TTL: `${config.delivery.ttlMs}ms`,
     PUBLISH_RATE_LIMIT: String(config.publishRatePerTenant),
+    RETENTION: `${config.retention.retentionMs}ms`,
+    DEAD_LETTER_RETENTION: `${config.retention.deadLetterRetentionMs}ms`,
+    RETENTION_PURGE_INTERVAL: `${config.retention.purgeIntervalMs}ms`,
   };
 }
 

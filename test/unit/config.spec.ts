@@ -26,9 +26,24 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL/],
     ['TEMPORAL_ADDRESS', 'http://localhost:7233', /TEMPORAL_ADDRESS/],
     ['API_KEYS', 'short', /API_KEYS/],
+    ['RETENTION', '30', /RETENTION: "30" is not a duration/],
+    ['RETENTION', 'forever', /RETENTION/],
+    ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
+    ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
+    ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {
+    expect(loadConfig({}).retention).toEqual({ retentionMs: 30 * 86_400_000, deadLetterRetentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000, batchSize: 1000 });
+  });
+
+  it('reads retentions as durations, 0 keeping everything', () => {
+    const config = loadConfig({ RETENTION: '7d', DEAD_LETTER_RETENTION: '0', RETENTION_PURGE_INTERVAL: '15m' });
+    expect(config.retention).toMatchObject({ retentionMs: 7 * 86_400_000, deadLetterRetentionMs: 0, purgeIntervalMs: 900_000 });
+    expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
   });
 
   it('never repeats a database password in its error', () => {

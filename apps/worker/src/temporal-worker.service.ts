@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit, Befor
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
+import { createRetentionActivities } from '../../../activities/retention.activities';
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
+import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { DeliveryStarter } from '../../../libs/temporal/delivery-starter';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 
@@ -28,6 +30,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly starter: DeliveryStarter,
     private readonly disabler: SubscriptionDisabler,
+    private readonly retention: RetentionRepository,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
     this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) });
@@ -44,6 +47,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       activities: {
         ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, starter: this.starter }),
+        ...createRetentionActivities({ retention: this.retention }),
       },
       shutdownGraceTime: SHUTDOWN_GRACE,
       maxConcurrentActivityTaskExecutions: 200,
