@@ -143,6 +143,24 @@ function appProcess(name: 'api' | 'worker', env: NodeJS.ProcessEnv, output: 'pip
   };
 }
 
+/** The stop() of every launch still running in this process. */
+const live = new Set<() => Promise<void>>();
+let signalsGuarded = false;
+
+/**
+ * The parts run in process groups of their own, so a signal that ends this process does not reach them. For a
+ * program with no handler of its own for SIGINT, SIGTERM or SIGHUP (the bench, the faults; npm start has its own),
+ * that signal stops every launch in order, then exits 130.
+ */
+function guardSignals(): void {
+  if (signalsGuarded) return;
+  signalsGuarded = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => void Promise.all([...live].map((stop) => stop())).finally(() => process.exit(130)));
+  }
+}
+
 /**
  * The embedded default as supervised processes, each in a process group of its own (a terminal's Ctrl-C reaches
  * only the caller, which calls stop()): Postgres (embedded unless DATABASE_URL), a Temporal dev server (unless
@@ -164,7 +182,10 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       await Promise.all([supervisor.stop('api'), supervisor.stop('worker')]);
       await supervisor.stop('temporal').catch(() => undefined);
       await supervisor.stop('postgres').catch(() => undefined);
+      live.delete(stop);
     })());
+  live.add(stop);
+  guardSignals();
   const started = async (name: PartName, start: () => Promise<RunningProcess>) => {
     await supervisor.start(name, start);
     const pid = supervisor.running(name)?.child?.pid;
