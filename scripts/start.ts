@@ -38,18 +38,18 @@ async function main(): Promise<void> {
 
   let launched: Launched | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    say('stopping: api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...');
+    say(`${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`);
     await launched?.stop();
     say(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exit(code);
   };
   // Every part runs in a process group of its own, so a terminal's Ctrl-C (SIGINT to the foreground group) reaches
   // this process alone; npm forwards it too, so it may arrive twice. Closing the terminal sends SIGHUP.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0, signal));
 
   launched = await launchEmbedded({
     config,

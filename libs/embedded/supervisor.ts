@@ -91,7 +91,13 @@ export class Supervisor {
     part.current = running;
     // A part stopped while it was restarting: stop() stops this process once the restart has finished.
     if (part.stopped) return;
-    running.child?.once('exit', (code, signal) => {
+    const child = running.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      // Gone already (between its readiness check and now): as much an exit as one seen later.
+      this.exited(name, part, describeExit(child.exitCode, child.signalCode));
+      return;
+    }
+    child?.once('exit', (code, signal) => {
       if (!part.stopped && part.current === running) this.exited(name, part, describeExit(code, signal));
     });
     for (const resolve of part.waiters.splice(0)) resolve();

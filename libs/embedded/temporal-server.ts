@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/definitions';
 import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
-import { freePort } from './free-port';
+import { assertPortFree, freePort } from './free-port';
 
 export interface RunningTemporal extends RunningProcess {
   address: string;
@@ -57,6 +57,8 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   if (!options.cliPath) return startThroughSdk(options, namespace);
   const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
+  await assertPortFree(port, 'the Temporal dev server');
+  if (options.uiPort !== undefined) await assertPortFree(options.uiPort, "the Temporal dev server's Web UI");
   const args = [
     'server',
     'start-dev',
