@@ -33,6 +33,19 @@ export interface AppConfig {
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
   retention: RetentionPolicy;
+  worker: WorkerTuning;
+}
+
+/** The worker's slots and cache (README: "Worker tuning"). */
+export interface WorkerTuning {
+  /** Workflow tasks at once; each one is held while its local attempt runs (up to the attempt timeout). */
+  workflowTaskSlots: number;
+  /** Local activities (attempts and state records) at once. */
+  localActivitySlots: number;
+  /** Activity tasks at once: bulk redrives, and attempts of runs started before attempts became local. */
+  activitySlots: number;
+  /** Workflows kept in memory between tasks (waiting deliveries beyond it are replayed from history when they wake). */
+  cachedWorkflows: number;
 }
 
 /** What the retention-purge schedule deletes from Postgres; 0 keeps everything of that kind. */
@@ -127,6 +140,13 @@ function readCount(env: Env, name: string, fallback: number): number {
   return Number(raw.trim());
 }
 
+function readSlots(env: Env, name: string, fallback: number, minimum: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,6}$/.test(raw.trim()) || Number(raw.trim()) < minimum) throw new ConfigError(name, `"${raw}" is not a whole number of at least ${minimum}`);
+  return Number(raw.trim());
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -175,6 +195,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),
       purgeIntervalMs,
       batchSize: 1_000,
+    },
+    worker: {
+      workflowTaskSlots: readSlots(env, 'WORKER_WORKFLOW_TASK_SLOTS', 100, 2),
+      localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 100, 1),
+      activitySlots: readSlots(env, 'WORKER_ACTIVITY_SLOTS', 100, 1),
+      cachedWorkflows: readSlots(env, 'WORKER_CACHED_WORKFLOWS', 1000, 0),
     },
   };
 }
