@@ -1,5 +1,5 @@
 /**
- * `npm run record-histories`: runs the real workflow code (deliveryWorkflow, bulkRedriveWorkflow) once per path on
+ * `npm run record-histories`: runs the real workflow code (deliveryWorkflow, bulkRedriveWorkflow, retentionPurgeWorkflow) once per path on
  * the Java time-skipping test server, with scripted activities, and saves each run's history as
  * test/replay/histories/<path>.json. test/replay/replay.spec.ts replays them all against the current workflow code,
  * so a change to a workflow's command sequence that would break running workflows fails the test suite.
@@ -22,6 +22,7 @@ import { projectRoot } from '../libs/config/project-root';
 import { SEED_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
 import { timeSkippingServerPath } from '../libs/embedded/toolchain';
 import { bulkRedriveWorkflow } from '../workflows/bulk-redrive.workflow';
+import { retentionPurgeWorkflow } from '../workflows/retention.workflow';
 import {
   cancelSignal,
   DeliveryResult,
@@ -174,6 +175,19 @@ const PATHS: Path[] = [
       return handle;
     },
   },
+  {
+    // Two full batches of deliveries, then a short one; one short batch of events.
+    name: 'retention-purge',
+    activities: (() => {
+      const deliveries = [2, 2, 1];
+      return { purgeDeliveriesBatch: async () => deliveries.shift() ?? 0, purgeEventsBatch: async () => 1 };
+    })(),
+    async run({ env, taskQueue, workflowId }) {
+      const handle = await env.client.workflow.start(retentionPurgeWorkflow, { taskQueue, workflowId, args: [{ retentionMs: 86_400_000, deadLetterRetentionMs: 86_400_000, batchSize: 2 }] });
+      await handle.result();
+      return handle;
+    },
+  },
 ];
 
 async function createEnv(): Promise<TestWorkflowEnvironment> {
@@ -219,7 +233,9 @@ async function main(): Promise<void> {
     bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: new DefaultLogger('WARN') }),
   ]);
   try {
-    for (const path of PATHS) await record(env, bundle, path);
+    // `npm run record-histories -- <path>…` records only those paths (a new one), leaving the other files as they are.
+    const only = process.argv.slice(2);
+    for (const path of PATHS) if (only.length === 0 || only.includes(path.name)) await record(env, bundle, path);
   } finally {
     await env.teardown();
   }

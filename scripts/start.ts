@@ -38,16 +38,18 @@ async function main(): Promise<void> {
 
   let launched: Launched | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
-    say('stopping...');
+    const started = Date.now();
+    say(`${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`);
     await launched?.stop();
-    say('stopped');
+    say(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // Every part runs in a process group of its own, so a terminal's Ctrl-C (SIGINT to the foreground group) reaches
+  // this process alone; npm forwards it too, so it may arrive twice. Closing the terminal sends SIGHUP.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0, signal));
 
   launched = await launchEmbedded({
     config,
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
     temporalDbFile: join(config.dataDir, 'temporal.db'),
     say,
     onUnexpectedExit: (name, status) => {
-      console.error(`[start] ${name} exited (${status}); everything else was stopped`);
+      console.error(`[start] ${name} keeps exiting by itself (last: ${status}); gave up and stopped everything else. See its output above.`);
       process.exit(1);
     },
   });
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
       (launched.outboundAllowlist.length > 0 ? `allowed: ${launched.outboundAllowlist.join(', ')}` : 'none allowed') +
       ` (WEBHOOK_ALLOWED_TARGETS${launched.outboundAllowlistDefaulted ? ', embedded default' : ''})`,
     `Schedule      ${delivery.retryScheduleMs.map((ms) => `${ms / 1000}s`).join(', ')}; attempt timeout ${delivery.attemptTimeoutMs / 1000}s; TTL ${delivery.ttlMs / 3_600_000}h`,
-    'Ctrl-C stops everything started here.',
+    'A part that exits by itself is restarted; Ctrl-C stops everything started here.',
   ];
   console.log(`\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
 }

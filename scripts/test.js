@@ -57,6 +57,14 @@ async function main() {
   const { freePort } = require(join(root, 'dist/libs/embedded/free-port'));
 
   const cleanups = [];
+  let cleaned;
+  const cleanUp = () =>
+    (cleaned ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
+    })());
+  // Postgres and the dev server run in process groups of their own: Ctrl-C reaches this process (and jest), not
+  // them, so they are stopped here.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
   const env = { ...process.env, TEST_SECRETS_MASTER_KEYS: `test:${require('node:crypto').randomBytes(32).toString('base64')}` };
   try {
     if (!process.env.DATABASE_URL) {
@@ -106,7 +114,7 @@ async function main() {
       process.exitCode = main || faults;
     }
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
+    await cleanUp();
   }
 }
 

@@ -32,6 +32,7 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  retention: RetentionPolicy;
   worker: WorkerTuning;
 }
 
@@ -46,6 +47,20 @@ export interface WorkerTuning {
   /** Workflows kept in memory between tasks (waiting deliveries beyond it are replayed from history when they wake). */
   cachedWorkflows: number;
 }
+
+/** What the retention-purge schedule deletes from Postgres; 0 keeps everything of that kind. */
+export interface RetentionPolicy {
+  /** RETENTION: events, and deliveries that ended delivered or cancelled (with their attempts), older than this. */
+  retentionMs: number;
+  /** DEAD_LETTER_RETENTION: dead letters (with their attempts), counted from when they were dead-lettered. */
+  deadLetterRetentionMs: number;
+  /** RETENTION_PURGE_INTERVAL: how often the Temporal Schedule runs the purge. */
+  purgeIntervalMs: number;
+  /** Rows deleted per statement, so a purge never holds many locks or one long transaction. */
+  batchSize: number;
+}
+
+const THIRTY_DAYS_MS = 30 * 86_400_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -62,6 +77,16 @@ function readDuration(env: Env, name: string, fallbackMs: number): number {
   if (raw === undefined || raw === '') return fallbackMs;
   const value = parseDuration(raw);
   if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 10s, 5m or 24h`);
+  return value;
+}
+
+/** A duration where 0 (any unit, or a bare 0) means "keep everything". */
+function readRetention(env: Env, name: string, fallbackMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  if (raw.trim() === '0') return 0;
+  const value = parseDuration(raw);
+  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 keeps everything)`);
   return value;
 }
 
@@ -147,6 +172,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (attemptTimeoutMs <= 0) throw new ConfigError('WEBHOOK_ATTEMPT_TIMEOUT', 'must be above 0');
   const ttlMs = readDuration(env, 'WEBHOOK_TTL', SEED_DELIVERY_POLICY.ttlMs);
   if (ttlMs <= 0) throw new ConfigError('WEBHOOK_TTL', 'must be above 0');
+  const purgeIntervalMs = readDuration(env, 'RETENTION_PURGE_INTERVAL', 3_600_000);
+  // Temporal Schedules take intervals in whole seconds.
+  if (purgeIntervalMs < 1_000) throw new ConfigError('RETENTION_PURGE_INTERVAL', 'must be at least 1s');
 
   return {
     port: readPort(env, 'PORT', 3000),
@@ -162,6 +190,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    retention: {
+      retentionMs: readRetention(env, 'RETENTION', THIRTY_DAYS_MS),
+      deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),
+      purgeIntervalMs,
+      batchSize: 1_000,
+    },
     worker: {
       workflowTaskSlots: readSlots(env, 'WORKER_WORKFLOW_TASK_SLOTS', 100, 2),
       localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 100, 1),

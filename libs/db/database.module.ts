@@ -10,6 +10,7 @@ import { EventsRepository } from './events.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
+import { RetentionRepository } from './retention.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
 export const PG_POOL = Symbol('PG_POOL');
@@ -33,6 +34,7 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
     { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
+    { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     {
       provide: DeliveriesRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -48,6 +50,7 @@ export const PG_POOL = Symbol('PG_POOL');
     OperatorActionsRepository,
     BulkRedrivesRepository,
     OutboxRepository,
+    RetentionRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

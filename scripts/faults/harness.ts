@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -6,121 +5,111 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { AppConfig, loadConfig } from '../../libs/config/config';
-import { projectRoot } from '../../libs/config/project-root';
-import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
 import { freePort } from '../../libs/embedded/free-port';
-import { appEnvironment } from '../../libs/embedded/launcher';
-import { RunningPostgres, startEmbeddedPostgres } from '../../libs/embedded/postgres';
-import { RunningTemporal, startTemporalDevServer } from '../../libs/embedded/temporal-server';
-import { temporalCliPath } from '../../libs/embedded/toolchain';
+import { Launched, launchEmbedded, PartName } from '../../libs/embedded/launcher';
 import { SecretBox } from '../../libs/secrets/secret-box';
 
-type Part = 'api' | 'worker';
-
 /**
- * The whole product on 127.0.0.1, each part a process of its own that a fault scenario can kill, stop or restart:
- * embedded Postgres (restartable on the same folder and port), a Temporal dev server with its SQLite file
- * (restartable, so open workflows survive), the api and the worker.
+ * The whole product on 127.0.0.1 under the launcher's supervision (as `npm start` runs it), each part a process of
+ * its own that a fault scenario can kill (the launcher restarts it), stop or restart: embedded Postgres (on the same
+ * folder and port), a Temporal dev server with its SQLite file (so open workflows survive), the api and the worker.
  */
 export class FaultHarness {
-  readonly apiKey = `fault-service-key-${Date.now()}`;
-  apiPort = 0;
   readonly pool: Pool;
-  private readonly processes = new Map<Part, ChildProcess>();
-  private readonly output: string[] = [];
-  /** Children being stopped on purpose; any other exit is a crash the scenario must report. */
-  private readonly stopping = new WeakSet<ChildProcess>();
-  private readonly crashes: string[] = [];
+  private readonly output: string[];
+  /** Exits the scenario caused (kill); any other exit of a part is a crash the scenario must report. */
+  private readonly expectedExits: Map<string, number>;
+  private readonly crashes: string[];
+  /** Parts stopped on purpose (terminate), which startPart starts again. */
+  private readonly stopped = new Set<PartName>();
 
   private constructor(
+    readonly apiKey: string,
     private readonly dir: string,
-    private readonly config: AppConfig,
-    private postgres: RunningPostgres,
-    private temporal: RunningTemporal,
-    private readonly postgresPort: number,
-    private readonly temporalPort: number,
+    private readonly launched: Launched,
+    observed: { output: string[]; expectedExits: Map<string, number>; crashes: string[] },
   ) {
-    this.pool = createPool(postgres.url, 5);
+    this.pool = createPool(launched.databaseUrl, 5);
+    ({ output: this.output, expectedExits: this.expectedExits, crashes: this.crashes } = observed);
   }
 
   static async start(delivery: AppConfig['delivery']): Promise<FaultHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'iaw-faults-'));
     chmodSync(dir, 0o755); // embedded Postgres runs as an unprivileged user under root
-    const postgresPort = await freePort();
-    const temporalPort = await freePort();
-    const postgres = await startEmbeddedPostgres(join(dir, 'postgres'), postgresPort);
-    await migrate(postgres.url);
-    const temporal = await startTemporalDevServer({ cliPath: temporalCliPath(undefined, () => undefined), dbFilename: join(dir, 'temporal.db'), port: temporalPort });
+    const apiKey = `fault-service-key-${Date.now()}`;
     const config: AppConfig = {
       ...loadConfig({}),
       dataDir: dir,
-      databaseUrl: postgres.url,
-      temporalAddress: temporal.address,
+      port: await freePort(),
+      grpcPort: await freePort(),
+      apiKeys: [apiKey],
       secretsMasterKeys: SecretBox.generateKeyEntry('faults'),
       delivery,
     };
-    const harness = new FaultHarness(dir, config, postgres, temporal, postgresPort, temporalPort);
-    harness.apiPort = await freePort();
-    Object.assign(harness.config, { port: harness.apiPort, grpcPort: await freePort(), apiKeys: [harness.apiKey] });
-    await Promise.all([harness.startPart('worker'), harness.startPart('api')]);
-    return harness;
+    const observed = { output: [] as string[], expectedExits: new Map<string, number>(), crashes: [] as string[] };
+    const lastOutput = (part: string) => observed.output.filter((line) => line.startsWith(`[${part}]`)).slice(-30).join('');
+    const launched = await launchEmbedded({
+      config,
+      apiKey,
+      postgresDir: join(dir, 'postgres'),
+      postgresPort: await freePort(),
+      temporalPort: await freePort(),
+      temporalDbFile: join(dir, 'temporal.db'),
+      say: (message) => {
+        observed.output.push(`[launcher] ${message}\n`);
+        const part = /^(\w+) exited by itself/.exec(message)?.[1];
+        if (part === undefined) return;
+        const expected = observed.expectedExits.get(part) ?? 0;
+        if (expected > 0) observed.expectedExits.set(part, expected - 1);
+        else observed.crashes.push(`${message}; its last output:\n${lastOutput(part)}`);
+      },
+      onUnexpectedExit: (name, status) => observed.crashes.push(`the launcher gave up on ${name} (${status})`),
+      onChildOutput: (name, text) => observed.output.push(`[${name}] ${text}`),
+      outboundAllowlist: ['127.0.0.1/32'],
+      // Scenarios kill the worker many times a minute on purpose.
+      restartPolicy: { maxRestarts: 1_000 },
+    });
+    return new FaultHarness(apiKey, dir, launched, observed);
   }
 
   get apiUrl(): string {
-    return `http://127.0.0.1:${this.apiPort}`;
+    return this.launched.apiUrl;
   }
 
   get temporalAddress(): string {
-    return this.temporal.address;
+    return this.launched.temporalAddress;
   }
 
-  async startPart(part: Part): Promise<void> {
-    const env = appEnvironment(this.config, { outboundAllowlist: ['127.0.0.1/32'] });
-    const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'apps', part, 'src', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (chunk: Buffer) => this.output.push(`[${part}] ${chunk}`));
-    child.stderr?.on('data', (chunk: Buffer) => this.output.push(`[${part}] ${chunk}`));
-    child.once('exit', (code, signal) => {
-      this.output.push(`[${part}] exited (${signal ?? code})\n`);
-      if (!this.stopping.has(child)) this.crashes.push(`${part} exited by itself (${signal ?? code}); its last output:\n${this.output.filter((line) => line.startsWith(`[${part}]`)).slice(-30).join('')}`);
-    });
-    this.processes.set(part, child);
-    if (part === 'api') await this.until(async () => (await fetch(`${this.apiUrl}/healthz`).catch(() => undefined))?.ok === true, 60_000, 'the api');
-    else await this.until(() => this.output.some((line) => line.includes('[worker]') && line.includes('polling task queue')) , 60_000, 'the worker');
+  /** SIGKILL: no shutdown hook runs, attempts in flight are lost mid-way; the launcher restarts the part. */
+  async kill(part: 'api' | 'worker'): Promise<void> {
+    this.expectedExits.set(part, (this.expectedExits.get(part) ?? 0) + 1);
+    await this.launched.signal(part, 'SIGKILL');
   }
 
-  /** SIGKILL: no shutdown hook runs, attempts in flight are lost mid-way. */
-  async kill(part: Part): Promise<void> {
-    await this.signal(part, 'SIGKILL');
-  }
-
-  /** SIGTERM: the graceful path (the worker lets attempts in flight finish). */
-  async terminate(part: Part): Promise<number> {
+  /** SIGTERM, on purpose (not restarted): the graceful path (the worker lets attempts in flight finish). */
+  async terminate(part: 'api' | 'worker'): Promise<number> {
     const started = Date.now();
-    await this.signal(part, 'SIGTERM');
+    this.stopped.add(part);
+    await this.launched.stopPart(part);
     return Date.now() - started;
   }
 
-  private async signal(part: Part, signal: NodeJS.Signals): Promise<void> {
-    const child = this.processes.get(part);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // Forget the worker's earlier "polling" line so a restart waits for its own.
-    if (part === 'worker') this.output.splice(0, this.output.length, ...this.output.filter((line) => !line.includes('polling task queue')));
-    this.stopping.add(child);
-    child.kill(signal);
-    await exited;
+  /** Starts a part stopped with terminate, or waits for the launcher to have restarted a killed one. */
+  async startPart(part: 'api' | 'worker'): Promise<void> {
+    if (this.stopped.delete(part)) await this.launched.startPart(part);
+    else await this.launched.whenRunning(part);
   }
 
   async restartTemporal(): Promise<void> {
-    await this.temporal.stop();
-    this.temporal = await startTemporalDevServer({ cliPath: temporalCliPath(undefined, () => undefined), dbFilename: join(this.dir, 'temporal.db'), port: this.temporalPort });
+    await this.launched.stopPart('temporal');
+    await this.launched.startPart('temporal');
   }
 
   async restartPostgres(downForMs: number): Promise<void> {
-    await this.postgres.stop();
+    await this.launched.stopPart('postgres');
     await new Promise((resolve) => setTimeout(resolve, downForMs));
-    this.postgres = await startEmbeddedPostgres(join(this.dir, 'postgres'), this.postgresPort);
+    await this.launched.startPart('postgres');
   }
 
   async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -150,10 +139,8 @@ export class FaultHarness {
   }
 
   async stop(): Promise<void> {
-    for (const part of ['api', 'worker'] as const) await this.signal(part, 'SIGTERM');
     await this.pool.end().catch(() => undefined);
-    await this.temporal.stop().catch(() => undefined);
-    await this.postgres.stop().catch(() => undefined);
+    await this.launched.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,5 @@
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
+import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
 
 /**
@@ -29,4 +30,27 @@ export function testMasterKeys(): string {
   const keys = process.env.TEST_SECRETS_MASTER_KEYS;
   if (!keys) throw new Error('TEST_SECRETS_MASTER_KEYS is not set: run the suite with npm test');
   return keys;
+}
+
+/**
+ * A migrated database of its own in the suite's Postgres, for a suite whose work spans the whole database (the
+ * retention purge deletes old rows of every tenant) and so must not share it with suites running beside it.
+ */
+export async function createIsolatedDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = () => new Client({ connectionString: testDatabaseUrl() });
+  const create = admin();
+  await create.connect();
+  await create.query(`CREATE DATABASE ${name}`).finally(() => create.end());
+  const url = new URL(testDatabaseUrl());
+  url.pathname = `/${name}`;
+  await migrate(url.toString());
+  return {
+    url: url.toString(),
+    async drop() {
+      const drop = admin();
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => drop.end());
+    },
+  };
 }

@@ -24,6 +24,7 @@ const EXPECTED_PATHS = [
   'expired',
   'redriven',
   'retried',
+  'retention-purge',
   'retried-now',
   'retry-after',
   'stopped',
@@ -83,7 +84,7 @@ describe('recorded workflow histories replay against the current workflow code',
       const last = history.events?.at(-1);
       expect({ path, type: first?.workflowExecutionStartedEventAttributes?.workflowType?.name }).toEqual({
         path,
-        type: path.endsWith('bulk-redrive') ? 'bulkRedriveWorkflow' : 'deliveryWorkflow',
+        type: path.endsWith('bulk-redrive') ? 'bulkRedriveWorkflow' : path.endsWith('retention-purge') ? 'retentionPurgeWorkflow' : 'deliveryWorkflow',
       });
       expect({ path, completed: Boolean(last?.workflowExecutionCompletedEventAttributes) }).toEqual({ path, completed: true });
     }

@@ -29,6 +29,11 @@ describe('configuration', () => {
     ['WORKER_WORKFLOW_TASK_SLOTS', '1', /WORKER_WORKFLOW_TASK_SLOTS: "1" is not a whole number of at least 2/],
     ['WORKER_LOCAL_ACTIVITY_SLOTS', 'many', /WORKER_LOCAL_ACTIVITY_SLOTS/],
     ['WORKER_CACHED_WORKFLOWS', '-5', /WORKER_CACHED_WORKFLOWS/],
+    ['RETENTION', '30', /RETENTION: "30" is not a duration/],
+    ['RETENTION', 'forever', /RETENTION/],
+    ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
+    ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
+    ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -37,6 +42,16 @@ describe('configuration', () => {
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
     expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 100, localActivitySlots: 100, activitySlots: 100, cachedWorkflows: 1000 });
     expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
+  });
+
+  it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {
+    expect(loadConfig({}).retention).toEqual({ retentionMs: 30 * 86_400_000, deadLetterRetentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000, batchSize: 1000 });
+  });
+
+  it('reads retentions as durations, 0 keeping everything', () => {
+    const config = loadConfig({ RETENTION: '7d', DEAD_LETTER_RETENTION: '0', RETENTION_PURGE_INTERVAL: '15m' });
+    expect(config.retention).toMatchObject({ retentionMs: 7 * 86_400_000, deadLetterRetentionMs: 0, purgeIntervalMs: 900_000 });
+    expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
   });
 
   it('never repeats a database password in its error', () => {

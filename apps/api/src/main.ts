@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig, requireSetting } from '../../../libs/config/config';
 import { migrate } from '../../../libs/db/migrate';
+import { reportReadyToLauncher } from '../../../libs/embedded/launcher-channel';
 import { AppModule } from './app.module';
 import { createApiApp } from './http-app';
 
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   await app.listen(config.port, '0.0.0.0');
   await app.startAllMicroservices();
   new Logger('api').log(`REST API on http://127.0.0.1:${config.port}/v1 (OpenAPI page /docs), gRPC on 127.0.0.1:${config.grpcPort}`);
+  reportReadyToLauncher();
 }
 
 main().catch((error: Error) => {

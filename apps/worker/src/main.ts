@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, requireSetting } from '../../../libs/config/config';
 import { migrate } from '../../../libs/db/migrate';
+import { reportReadyToLauncher } from '../../../libs/embedded/launcher-channel';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule);
   app.enableShutdownHooks();
   new Logger('worker').log('started');
+  reportReadyToLauncher();
 }
 
 main().catch((error: Error) => {

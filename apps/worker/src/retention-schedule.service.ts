@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOptionsStartWorkflowAction, ScheduleSpec } from '@temporalio/client';
+import type { PurgeBatchInput } from '../../../activities/retention.activities';
+import { AppConfig } from '../../../libs/config/config';
+import { APP_CONFIG } from '../../../libs/config/config.module';
+import { TEMPORAL_CLIENT } from '../../../libs/temporal/temporal-client.module';
+import type { retentionPurgeWorkflow } from '../../../workflows/retention.workflow';
+
+const DEFAULT_TASK_QUEUE = 'webhook-delivery';
+
+/** One schedule per task queue (per deployment sharing a namespace): `retention-purge` for the default one. */
+export function retentionScheduleId(taskQueue: string): string {
+  return taskQueue === DEFAULT_TASK_QUEUE ? 'retention-purge' : `retention-purge:${taskQueue}`;
+}
+
+/**
+ * Creates the Temporal Schedule that runs the retention purge, or brings an existing one up to this configuration,
+ * at every worker start. Several workers starting at once all end with the same schedule: one creates it, the
+ * others see ScheduleAlreadyRunning and update it to the same content. An operator's pause in the Temporal UI
+ * survives (the update keeps the schedule's state). RETENTION=0 and DEAD_LETTER_RETENTION=0 delete it.
+ */
+@Injectable()
+export class RetentionScheduleService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('retention');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { retentionMs, deadLetterRetentionMs, purgeIntervalMs, batchSize } = this.config.retention;
+    const scheduleId = retentionScheduleId(this.config.temporalTaskQueue);
+    if (retentionMs === 0 && deadLetterRetentionMs === 0) {
+      await this.client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .then(() => this.logger.log(`RETENTION and DEAD_LETTER_RETENTION are 0: schedule ${scheduleId} deleted, everything is kept`))
+        .catch((error: unknown) => {
+          if (!(error instanceof ScheduleNotFoundError)) throw error;
+        });
+      return;
+    }
+    const input: PurgeBatchInput = { retentionMs, deadLetterRetentionMs, batchSize };
+    const spec: ScheduleSpec = { intervals: [{ every: purgeIntervalMs }] };
+    const action: ScheduleOptionsStartWorkflowAction<typeof retentionPurgeWorkflow> = {
+      type: 'startWorkflow',
+      workflowType: 'retentionPurgeWorkflow',
+      workflowId: scheduleId,
+      taskQueue: this.config.temporalTaskQueue,
+      args: [input],
+    };
+    // After an outage, one purge catches up; the missed ones would only repeat it.
+    const policies = { overlap: 'SKIP', catchupWindow: Math.max(purgeIntervalMs, 60_000) } as const;
+    try {
+      await this.client.schedule.create({ scheduleId, spec, action, policies, memo: { purpose: 'Deletes events, deliveries and attempts past RETENTION / DEAD_LETTER_RETENTION' } });
+      this.logger.log(`schedule ${scheduleId} created: purge every ${purgeIntervalMs / 1000} s`);
+    } catch (error) {
+      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+      await this.client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
+import { eventually, TestReceiver } from '../helpers/receiver';
+
+/**
+ * `npm start` supervises what it started: a part that exits by itself is restarted with backoff while the others
+ * keep running. Publishers never notice a worker crash: the api keeps answering, and every event is delivered.
+ */
+let settings: LauncherSettings | undefined;
+let launcher: LauncherProcess | undefined;
+const receiver = new TestReceiver();
+let url = '';
+
+beforeAll(async () => {
+  settings = await launcherSettings();
+  url = await receiver.start();
+  launcher = await LauncherProcess.start(settings);
+}, 300_000);
+
+afterAll(async () => {
+  await launcher?.close();
+  await receiver.stop();
+  removeDataDir(settings);
+});
+
+async function subscribe(launcher: LauncherProcess, tenantId: string): Promise<void> {
+  const subscription = await launcher.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
+  expect(subscription.status).toBe(201);
+}
+
+function publish(launcher: LauncherProcess, tenantId: string, n: number) {
+  return launcher
+    .request('POST', '/v1/events', { event_id: `evt_supervised_${tenantId}_${n}`, event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } })
+    .then(
+      (answer) => answer.status,
+      (error: Error) => `${error.name}: ${error.message}`,
+    );
+}
+
+async function untilDelivered(launcher: LauncherProcess, eventIds: string[]): Promise<void> {
+  await eventually(
+    async () => {
+      const delivered = new Set(receiver.requests.map((request) => String(request.headers['x-intelliauth-event-id'])));
+      return eventIds.every((id) => delivered.has(id)) || undefined;
+    },
+    180_000,
+    'every event to reach the receiver',
+  );
+  for (const id of eventIds) {
+    const event = await launcher.request('GET', `/v1/events/${id}`);
+    expect(event.body.deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered']);
+  }
+}
+
+/** SIGKILLs a part the launcher reports, and waits until the launcher says it is back with another pid. */
+async function killAndAwaitBack(launcher: LauncherProcess, part: string): Promise<number> {
+  const pid = launcher.partPid(part);
+  if (pid === undefined) throw new Error(`npm start reported no pid for ${part}`);
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await eventually(() => (launcher.partPid(part) !== pid ? true : undefined), 120_000, `${part} to be back after SIGKILL of pid ${pid}`);
+  return Date.now() - killedAt;
+}
+
+describe('npm start supervises its parts', () => {
+  it('restarts a worker SIGKILLed 5 times during a stream of publishes: every publish answered 202, every event delivered', async () => {
+    const tenantId = `tnt_supervised_${Date.now()}`;
+    await subscribe(launcher!, tenantId);
+    const statuses: Array<number | string> = [];
+    let killing = true;
+    // The stream: one publish every 100 ms until the kills are over, each answer kept.
+    const stream = (async () => {
+      for (let n = 0; killing && n < 5_000; n++) {
+        statuses.push(await publish(launcher!, tenantId, n));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const backAfterMs: number[] = [];
+    for (let kill = 0; kill < 5; kill++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      backAfterMs.push(await killAndAwaitBack(launcher!, 'worker'));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    killing = false;
+    await stream;
+    console.log(`worker SIGKILLed 5 times; back (restarted and polling) after ${backAfterMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}; ${statuses.length} publishes meanwhile`);
+
+    expect(statuses.filter((status) => status !== 202)).toEqual([]);
+    expect(launcher!.output).toMatch(/\[start\] worker exited by itself \(signal SIGKILL\); restarting it in \d+ ms/);
+    await untilDelivered(launcher!, statuses.map((_, n) => `evt_supervised_${tenantId}_${n}`));
+  }, 600_000);
+
+  it('restarts the embedded Temporal dev server and Postgres when they are killed, on their data', async () => {
+    const tenantId = `tnt_supervised_servers_${Date.now()}`;
+    await subscribe(launcher!, tenantId);
+    expect(await publish(launcher!, tenantId, 0)).toBe(202);
+    const temporalBack = await killAndAwaitBack(launcher!, 'temporal');
+    expect(await publish(launcher!, tenantId, 1)).toBe(202);
+    const postgresBack = await killAndAwaitBack(launcher!, 'postgres');
+    console.log(`Temporal dev server back after ${(temporalBack / 1000).toFixed(1)} s, Postgres after ${(postgresBack / 1000).toFixed(1)} s`);
+    // The api's pool reconnects on the next request; a publisher retries with the same event_id.
+    await eventually(async () => ((await publish(launcher!, tenantId, 2)) === 202 ? true : undefined), 60_000, 'a publish after Postgres came back');
+    await untilDelivered(launcher!, [0, 1, 2].map((n) => `evt_supervised_${tenantId}_${n}`));
+    expect(launcher!.output).toMatch(/\[start\] temporal exited by itself \(signal SIGKILL\)/);
+    expect(launcher!.output).toMatch(/\[start\] postgres exited by itself \(signal SIGKILL\)/);
+  }, 600_000);
+});
