@@ -197,8 +197,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       batchSize: 1_000,
     },
     worker: {
-      workflowTaskSlots: readSlots(env, 'WORKER_WORKFLOW_TASK_SLOTS', 100, 2),
-      localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 100, 1),
+      workflowTaskSlots: readSlots(env, 'WORKER_WORKFLOW_TASK_SLOTS', 300, 2),
+      localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 300, 1),
       activitySlots: readSlots(env, 'WORKER_ACTIVITY_SLOTS', 100, 1),
       cachedWorkflows: readSlots(env, 'WORKER_CACHED_WORKFLOWS', 1000, 0),
     },

@@ -40,7 +40,7 @@ describe('configuration', () => {
   });
 
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
-    expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 100, localActivitySlots: 100, activitySlots: 100, cachedWorkflows: 1000 });
+    expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 300, localActivitySlots: 300, activitySlots: 100, cachedWorkflows: 1000 });
     expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
   });
 
