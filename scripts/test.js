@@ -60,6 +60,8 @@ async function main() {
     }
     const testServer = timeSkippingServerPath(say);
     if (testServer) env.TEMPORAL_TEST_SERVER_PATH = testServer;
+    // schemathesis and the OpenAPI validator (Python), grpcurl and buf (Go): installed once, cached.
+    Object.assign(env, require('./contract-tools').contractTools(say));
 
     const jest = (args) =>
       new Promise((resolve) =>
