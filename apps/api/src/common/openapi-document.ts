@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { isDeepStrictEqual } from 'node:util';
-import { webhooksSection } from '../event-types/event-type.schemas';
+import { WEBHOOK_HEADERS, webhooksSection } from '../event-types/event-type.schemas';
 import { registeredComponents } from './openapi';
 
 /** Every subschema equal to a named component becomes a reference to it, so generated clients share one type per shape. */
@@ -39,7 +39,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const schemas = Object.fromEntries([...components].map(([name, schema]) => [name, referenceComponents(schema, components, schema)]));
   return {
     ...(referenceComponents(document, components) as OpenAPIObject),
-    components: { ...document.components, schemas: schemas as never },
+    components: { ...document.components, schemas: schemas as never, parameters: WEBHOOK_HEADERS as never },
     webhooks: referenceComponents(webhooksSection(), components) as never,
   } as OpenAPIObject;
 }

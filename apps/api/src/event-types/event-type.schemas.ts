@@ -67,7 +67,7 @@ function webhookEvent(eventType: EventType, data: Component): Component {
         event_type: { type: 'string', const: eventType },
         occurred_at: dateTime,
         tenant,
-        actor: { ...actor, additionalProperties: true },
+        actor,
         data: data.ref,
         delivery: objectOf({ attempt: { type: 'integer', minimum: 1 }, subscription_id: { type: 'string' } }),
       },
@@ -103,10 +103,21 @@ export const WebhookEventComponent = component('WebhookEvent', {
  */
 export const publishEventDocumentSchema = {
   ...withCatalogue(publishEventSchema),
-  oneOf: EVENT_TYPES.map((type) => ({ properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref } })),
+  oneOf: EVENT_TYPES.map((type) => ({ required: ['event_type', 'data'], properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref } })),
 };
 
 const header = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'header', required: true, description, schema });
+
+/** The headers of every delivery, as `components.parameters` (the event type's own is per webhook). */
+export const WEBHOOK_HEADERS: Record<string, object> = {
+  WebhookId: header('webhook-id', 'Standard Webhooks: the event_id'),
+  WebhookTimestamp: header('webhook-timestamp', 'Standard Webhooks: Unix seconds when this attempt was signed', { type: 'string', pattern: '^[0-9]+$' }),
+  WebhookSignature: header('webhook-signature', 'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret', { type: 'string', pattern: '^v1,' }),
+  IntelliAuthSignature: header('X-IntelliAuth-Signature', 'hex HMAC-SHA256 of the exact body bytes (newest secret)', { type: 'string', pattern: '^[0-9a-f]{64}$' }),
+  IntelliAuthEventId: header('X-IntelliAuth-Event-Id', 'the event_id'),
+  IntelliAuthDeliveryAttempt: header('X-IntelliAuth-Delivery-Attempt', '1, 2, 3…; numbering continues across redrives', { type: 'string', pattern: '^[1-9][0-9]*$' }),
+  IntelliAuthTimestamp: header('X-IntelliAuth-Timestamp', 'Unix seconds when this attempt was sent', { type: 'string', pattern: '^[0-9]+$' }),
+};
 
 /** OpenAPI 3.1 `webhooks`: one POST per event type, its body and headers, and what the receiver should answer. */
 export function webhooksSection(): Record<string, unknown> {
@@ -120,14 +131,8 @@ export function webhooksSection(): Record<string, unknown> {
           description: 'Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).',
           tags: ['webhooks'],
           parameters: [
-            header('webhook-id', 'Standard Webhooks: the event_id'),
-            header('webhook-timestamp', 'Standard Webhooks: Unix seconds when this attempt was signed', { type: 'string', pattern: '^[0-9]+$' }),
-            header('webhook-signature', 'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret', { type: 'string', pattern: '^v1,' }),
-            header('X-IntelliAuth-Signature', 'hex HMAC-SHA256 of the exact body bytes (newest secret)', { type: 'string', pattern: '^[0-9a-f]{64}$' }),
-            header('X-IntelliAuth-Event-Id', 'the event_id'),
+            ...Object.keys(WEBHOOK_HEADERS).map((name) => ({ $ref: `#/components/parameters/${name}` })),
             header('X-IntelliAuth-Event-Type', 'the event type', { type: 'string', const: type }),
-            header('X-IntelliAuth-Delivery-Attempt', '1, 2, 3…; numbering continues across redrives', { type: 'string', pattern: '^[1-9][0-9]*$' }),
-            header('X-IntelliAuth-Timestamp', 'Unix seconds when this attempt was sent', { type: 'string', pattern: '^[0-9]+$' }),
           ],
           requestBody: { required: true, content: { 'application/json': { schema: webhookComponents.get(type)!.ref } } },
           responses: {

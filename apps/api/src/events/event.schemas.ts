@@ -29,6 +29,7 @@ export const publishEventSchema = {
     },
     actor: {
       type: 'object',
+      additionalProperties: true,
       required: ['kind'],
       properties: {
         kind: { type: 'string', minLength: 1, maxLength: 64 },
@@ -36,7 +37,7 @@ export const publishEventSchema = {
         email: { type: 'string', maxLength: 320 },
       },
     },
-    data: { type: 'object', description: 'the event payload, delivered as sent' },
+    data: { type: 'object', additionalProperties: true, description: 'the event payload, delivered as sent' },
   },
 } as const;
 
