@@ -7,7 +7,6 @@ import type { Server } from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { HTTPMethod } from 'find-my-way';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -15,13 +14,14 @@ import { projectRoot } from '../../../libs/config/project-root';
 import { ApiError } from './common/api-error';
 import { buildOpenApiDocument } from './common/openapi-document';
 import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
+import { reflectionService } from './grpc/reflection';
 
 export const PROTO_PATH = join(projectRoot(), 'proto', 'intelliauth', 'webhooks', 'v1', 'webhooks.proto');
 export const GRPC_PACKAGE = 'intelliauth.webhooks.v1';
 
 /**
  * gRPC beside REST in the same Nest application (same guards, filters and services), with server reflection so a
- * generic client (grpcurl, Postman) can discover it.
+ * generic client (grpcurl, Postman) can discover it and every message it takes.
  */
 export function connectGrpc(app: NestFastifyApplication, port: number): void {
   app.connectMicroservice<MicroserviceOptions>(
@@ -32,8 +32,7 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
         protoPath: PROTO_PATH,
         url: `0.0.0.0:${port}`,
         loader: { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true },
-        onLoadPackageDefinition: (definition: PackageDefinition, server: Pick<Server, 'addService'>) =>
-          new ReflectionService(definition).addToServer(server),
+        onLoadPackageDefinition: (_definition: PackageDefinition, server: Pick<Server, 'addService'>) => reflectionService().addToServer(server),
       },
     },
     { inheritAppConfig: true },
