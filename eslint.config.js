@@ -42,6 +42,11 @@ module.exports = tseslint.config(
     },
   },
   {
+    // The receiver package's own tests run on Node's test runner, with Node's globals.
+    files: ['packages/*/test/**/*.js'],
+    languageOptions: { globals: { Buffer: 'readonly', TextEncoder: 'readonly', Headers: 'readonly' } },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
