@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uniqueTenant } from '../helpers/database';
+import { isolatedDatabase, uniqueTenant } from '../helpers/database';
 import { loopbackOnlySender } from '../helpers/loopback-sender';
 import { eventually, TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
@@ -12,7 +12,8 @@ import { contractTool } from './tools';
  * Schemathesis against the real api with every check and a fixed seed. Real ids are seeded first (a waiting
  * delivery, a dead letter, an event, subscriptions, a tenant key, a bulk redrive, a cursor) so the operations
  * behind ids answer with real resources too, not only 404s. The run's api has no worker and a sender that
- * reaches loopback only: the URLs schemathesis makes up are never contacted.
+ * reaches loopback only, and both stacks use a database of their own: no worker of another suite ever sees the
+ * subscriptions and events schemathesis makes up, so their URLs are never contacted.
  */
 const SEED = 20261101;
 const MAX_EXAMPLES = 25;
@@ -108,21 +109,25 @@ function run(command: string, args: string[], cwd: string): Promise<{ status: nu
 
 let stack: Stack | undefined;
 let dir: string;
+let database: { url: string; drop: () => Promise<void> } | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'iaw-schemathesis-'));
-  const seeding = await startStack(WAITING_POLICY);
+  database = await isolatedDatabase('contract');
+  const config = { databaseUrl: database.url };
+  const seeding = await startStack(WAITING_POLICY, { config });
   let seeds: Omit<Seeds, 'apiKey'>;
   try {
     seeds = await seed(seeding);
   } finally {
     await seeding.stop();
   }
-  stack = await startStack(WAITING_POLICY, { worker: false, sender: loopbackOnlySender() });
+  stack = await startStack(WAITING_POLICY, { worker: false, sender: loopbackOnlySender(), config });
   writeFileSync(join(dir, 'schemathesis.toml'), configuration({ ...seeds, apiKey: stack.apiKey }));
 }, 180_000);
 afterAll(async () => {
   await stack?.stop();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
 
 /** The Postgres that scripts/test.js started (or DATABASE_URL), already migrated. */
@@ -23,4 +24,24 @@ export function testMasterKeys(): string {
   const keys = process.env.TEST_SECRETS_MASTER_KEYS;
   if (!keys) throw new Error('TEST_SECRETS_MASTER_KEYS is not set: run the suite with npm test');
   return keys;
+}
+
+/**
+ * A database of its own on the suite's Postgres, migrated: for a suite whose rows no other suite's worker may act
+ * on (the contract test's made-up subscriptions and events).
+ */
+export async function isolatedDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const database = `iaw_${name}_${process.pid}_${Date.now().toString(36)}`;
+  const admin = createPool(testDatabaseUrl(), 1);
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(testDatabaseUrl());
+  url.pathname = `/${database}`;
+  await migrate(url.toString());
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
 }

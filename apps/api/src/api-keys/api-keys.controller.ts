@@ -34,6 +34,7 @@ export class ApiKeysController {
     summary: 'Create a tenant key; answers the key, once',
     status: 201,
     response: CreatedApiKey,
+    links: { revokeApiKey: { tenantId: '$request.path.tenantId', keyId: '$response.body#/id' } },
     body: { schema: createKeySchema, required: false, example: { name: 'admin console' } },
     errors: [403, 413, 415],
   })

@@ -57,6 +57,8 @@ export interface OperationSpec {
   /** Error statuses beyond 401 (every route) and 400 / 414 (every route with a path parameter). */
   errors?: number[];
   responseHeaders?: Record<string, { description: string; schema: object }>;
+  /** OpenAPI links from the success answer: where its ids lead (operationId → parameter → runtime expression). */
+  links?: Record<string, Record<string, string>>;
 }
 
 /**
@@ -73,6 +75,9 @@ export function Operation(spec: OperationSpec): MethodDecorator {
       description: spec.responseDescription ?? (spec.response ? spec.response.name : 'done; no body'),
       ...(spec.response ? { schema: spec.response.ref } : {}),
       ...(spec.responseHeaders ? { headers: spec.responseHeaders as never } : {}),
+      ...(spec.links
+        ? { links: Object.fromEntries(Object.entries(spec.links).map(([operationId, parameters]) => [operationId, { operationId, parameters }])) as never }
+        : {}),
     }),
     ...[...errors].sort().map((status) => ApiResponse({ status, description: ERROR_MEANINGS[status], schema: ErrorComponent.ref })),
   ];

@@ -41,6 +41,7 @@ export class DeadLettersController {
     summary: 'Redrive every dead letter matching the filter, in the background; answers the job to poll',
     status: 202,
     response: BulkRedrive,
+    links: { getBulkRedrive: { id: '$response.body#/id' } },
     body: { schema: deadLetterFilterSchema, required: false, example: { tenant_id: 'tnt_acme', reason: 'exhausted' } },
     errors: [400, 403, 413, 415],
   })

@@ -28,6 +28,7 @@ export class EventsController {
     summary: 'Publish an event (service keys): stores it and one delivery per matching subscription, idempotent on event_id',
     status: 202,
     response: PublishResult,
+    links: { getEvent: { eventId: '$response.body#/event_id' }, getDelivery: { id: '$response.body#/deliveries/0/id' } },
     responseDescription: 'stored; the deliveries run from here. The same event_id with the same content answers the same again, with idempotent-replayed: true',
     responseHeaders: { 'idempotent-replayed': { description: '"true" when an earlier publish of this event_id answered already', schema: { type: 'string', enum: ['true'] } } },
     body: {

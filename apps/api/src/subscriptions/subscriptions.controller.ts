@@ -37,6 +37,7 @@ export class SubscriptionsController {
     summary: 'Subscribe a URL to event types; answers the signing secret, once',
     status: 201,
     response: CreatedSubscription,
+    links: Object.fromEntries(['getSubscription', 'updateSubscription', 'deleteSubscription', 'rotateSubscriptionSecret', 'testSubscription'].map((operationId) => [operationId, { id: '$response.body#/id' }])),
     body: {
       // tenant_id is required here although a tenant key may leave it out (its own tenant): a client following
       // the document always names the tenant, and a service key must.
