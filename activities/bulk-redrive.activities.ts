@@ -1,17 +1,17 @@
 import { BulkRedrivesRepository, toDeliveryFilter } from '../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
-import { DeliveryStarter } from '../libs/temporal/delivery-starter';
+import type { DeadLetterRedriver } from '../libs/temporal/dead-letter-redriver';
 
 export interface BulkRedriveActivityDependencies {
   bulkRedrives: BulkRedrivesRepository;
   deliveries: DeliveriesRepository;
-  starter: DeliveryStarter;
+  redriver: Pick<DeadLetterRedriver, 'redrive'>;
 }
 
 /** Redrives started at once within a batch. */
 const PARALLEL_REDRIVES = 10;
 
-export function createBulkRedriveActivities({ bulkRedrives, deliveries, starter }: BulkRedriveActivityDependencies) {
+export function createBulkRedriveActivities({ bulkRedrives, deliveries, redriver }: BulkRedriveActivityDependencies) {
   return {
     /**
      * Redrives the next batch of dead letters matching the job's filter and records the progress. Running a batch
@@ -23,7 +23,7 @@ export function createBulkRedriveActivities({ bulkRedrives, deliveries, starter 
       const ids = await deliveries.deadLettersForBulkRedrive(toDeliveryFilter(position.filter), position.cutoff, position.lastId, input.batchSize);
       const progress = { matched: ids.length, redriven: 0, skipped: 0, failed: 0, lastId: ids.at(-1) ?? null, done: ids.length < input.batchSize };
       for (let i = 0; i < ids.length; i += PARALLEL_REDRIVES) {
-        const outcomes = await Promise.allSettled(ids.slice(i, i + PARALLEL_REDRIVES).map((id) => starter.redriveDeadLetter(id, undefined)));
+        const outcomes = await Promise.allSettled(ids.slice(i, i + PARALLEL_REDRIVES).map((id) => redriver.redrive(id, undefined)));
         for (const outcome of outcomes) {
           if (outcome.status === 'rejected' || outcome.value.kind === 'still_running') progress.failed += 1;
           else if (outcome.value.kind === 'redriven') progress.redriven += 1;

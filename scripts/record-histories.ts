@@ -30,10 +30,13 @@ import {
   SEARCH_ATTRIBUTE_KEYS,
   stateQuery,
   stopSignal,
+  workflowTaskTimeoutMs,
 } from '../workflows/definitions';
 import { deliveryWorkflow } from '../workflows/delivery.workflow';
 
 const HOUR = 3_600_000;
+/** As the product starts its runs (libs/temporal/delivery-run-options.ts). */
+const TASK_TIMEOUT_MS = workflowTaskTimeoutMs(SEED_DELIVERY_POLICY.attemptTimeoutMs);
 const HISTORIES_DIR = join(projectRoot(__dirname), 'test', 'replay', 'histories');
 /** The workflow id each history was recorded (and is replayed) under. */
 const replayWorkflowId = (path: string) => `replay:${path}`;
@@ -109,7 +112,7 @@ function straight(name: string, outcomes: Kind[], expected: Partial<DeliveryResu
     activities: scriptedDeliveryActivities(outcomes, options.retryAfterMs ?? null),
     async run({ env, taskQueue, workflowId, input }) {
       const now = await env.currentTimeMs();
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, args: [await input(options.input?.(now))] });
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, workflowTaskTimeout: TASK_TIMEOUT_MS, args: [await input(options.input?.(now))] });
       expectResult(name, await handle.result(), expected);
       return handle;
     },
@@ -127,7 +130,7 @@ function interrupted(
     name,
     activities: scriptedDeliveryActivities(outcomes),
     async run({ env, taskQueue, workflowId, input }) {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, args: [await input()] });
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, workflowTaskTimeout: TASK_TIMEOUT_MS, args: [await input()] });
       await waitForRetryScheduled(handle);
       await interfere(handle);
       expectResult(name, await handle.result(), expected);
@@ -197,6 +200,7 @@ async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSo
     retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
     attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
+    localAttempts: true,
     ...overrides,
   });
   const handle = await worker.runUntil(path.run({ env, taskQueue, workflowId, input }));

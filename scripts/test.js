@@ -17,6 +17,30 @@ function run(command, args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/** jest runs at most this many workers (jest.config.js maxWorkers), numbered from 1 in JEST_WORKER_ID. */
+const JEST_WORKERS = 2;
+
+/**
+ * One database per jest worker, copied from the migrated one: every worker process's outbox relay claims any
+ * unstarted delivery of its database, so suites running side by side must not share one (test/helpers/database.ts).
+ */
+async function createWorkerDatabases(databaseUrl) {
+  const { Client } = require('pg');
+  const { URL } = require('node:url');
+  const admin = new Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    const base = new URL(databaseUrl).pathname.slice(1);
+    for (let worker = 1; worker <= JEST_WORKERS; worker++) {
+      const name = `${base}_jest${worker}`;
+      await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
+      await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${base}"`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 async function main() {
   say('type-checking and building...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
@@ -52,6 +76,7 @@ async function main() {
       env.TEST_DATABASE_URL = process.env.DATABASE_URL;
     }
     await migrate(env.TEST_DATABASE_URL);
+    await createWorkerDatabases(env.TEST_DATABASE_URL);
 
     if (!process.env.TEMPORAL_ADDRESS) {
       say('starting a Temporal dev server (in memory)...');

@@ -23,6 +23,13 @@ export interface DeliveryWorkflowInput {
   attemptTimeoutMs: number;
   /** Attempt numbers continue across redrives, so the receiver's header and the attempt log never repeat a number. */
   firstAttempt: number;
+  /**
+   * Set on every run started since attempts became local activities (inside the workflow task: no activity task
+   * round trip, three history events fewer per attempt). A run without it was started by an earlier release and
+   * keeps regular activity tasks, so its history replays unchanged. The flag travels in the input, like the
+   * schedule, instead of a patched() marker that would cost every delivery one more history event.
+   */
+  localAttempts?: boolean;
 }
 
 export type WorkflowDeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
@@ -45,6 +52,20 @@ export interface DeliveryResult {
   failureReason: string | null;
 }
 
+/**
+ * The workflow task timeout a run needs so that one local attempt (its HTTP budget plus the reads and the record
+ * around it) finishes within 80 % of it, the share after which the SDK would heartbeat the task. Capped at the
+ * server's 120 s maximum; longer attempts then cost heartbeat events, never a failure.
+ */
+export function workflowTaskTimeoutMs(attemptTimeoutMs: number): number {
+  return Math.min(120_000, Math.ceil((localAttemptTimeoutMs(attemptTimeoutMs) / 0.8) / 1000) * 1000);
+}
+
+/** The local attempt's own start-to-close bound: the HTTP budget plus room for its Postgres reads and record. */
+export function localAttemptTimeoutMs(attemptTimeoutMs: number): number {
+  return attemptTimeoutMs + 5_000;
+}
+
 export interface CancelRequest {
   reason?: string;
   requestedBy?: string;
@@ -60,6 +81,15 @@ export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const retryNowSignal = defineSignal<[]>('retryNow');
 export const stopSignal = defineSignal<[StopRequest]>('stop');
 export const stateQuery = defineQuery<DeliveryState>('state');
+
+/**
+ * The workflow types as the client sees them: started by name, so client code never loads workflow code, with
+ * these signatures keeping arguments and results checked.
+ */
+export const DELIVERY_WORKFLOW = 'deliveryWorkflow';
+export type DeliveryWorkflow = (input: DeliveryWorkflowInput) => Promise<DeliveryResult>;
+export const BULK_REDRIVE_WORKFLOW = 'bulkRedriveWorkflow';
+export type BulkRedriveWorkflow = (input: { bulkRedriveId: string }) => Promise<void>;
 
 export const searchAttributes = {
   tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),

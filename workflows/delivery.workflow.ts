@@ -3,6 +3,7 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -14,6 +15,7 @@ import {
   DeliveryResult,
   DeliveryState,
   DeliveryWorkflowInput,
+  localAttemptTimeoutMs,
   retryNowSignal,
   searchAttributes,
   stateQuery,
@@ -26,16 +28,38 @@ import {
 const INFRASTRUCTURE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 
 /**
- * One event x subscription: attempt at once, then wait the schedule's durable timers (interruptible by
- * `retryNow`, `cancel` and `stop`), until delivered, exhausted, expired, stopped or cancelled.
+ * A local activity retried after an infrastructure fault waits inside the workflow task only while the backoff is
+ * this short; longer waits become a durable timer and a new workflow task, so Postgres being down never holds a
+ * task (and its slot) for minutes.
  */
-export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
+const LOCAL_RETRY_THRESHOLD = '4s';
+
+/** Regular activity tasks: how runs started before attempts became local keep running (and replaying). */
+function activityTasks(input: DeliveryWorkflowInput): DeliveryActivities {
   const { attemptDelivery } = proxyActivities<DeliveryActivities>({
     // The attempt enforces its own timeout; this bound only catches a worker that died mid-attempt.
     startToCloseTimeout: input.attemptTimeoutMs + 30_000,
     retry: INFRASTRUCTURE_RETRY,
   });
   const { recordDeliveryState } = proxyActivities<DeliveryActivities>({ startToCloseTimeout: '30s', retry: INFRASTRUCTURE_RETRY });
+  return { attemptDelivery, recordDeliveryState };
+}
+
+/** Local activities: run inside the workflow task, recorded as one marker each. */
+function localActivities(input: DeliveryWorkflowInput): DeliveryActivities {
+  return proxyLocalActivities<DeliveryActivities>({
+    startToCloseTimeout: localAttemptTimeoutMs(input.attemptTimeoutMs),
+    retry: INFRASTRUCTURE_RETRY,
+    localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  });
+}
+
+/**
+ * One event x subscription: attempt at once, then wait the schedule's durable timers (interruptible by
+ * `retryNow`, `cancel` and `stop`), until delivered, exhausted, expired, stopped or cancelled.
+ */
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
+  const { attemptDelivery, recordDeliveryState } = input.localAttempts ? localActivities(input) : activityTasks(input);
 
   const deadlineMs = input.redriveWindowMs === undefined ? Date.parse(input.deadline) : Date.now() + input.redriveWindowMs;
   const deadline = new Date(deadlineMs).toISOString();

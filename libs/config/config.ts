@@ -32,6 +32,19 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  worker: WorkerTuning;
+}
+
+/** The worker's slots and cache (README: "Worker tuning"). */
+export interface WorkerTuning {
+  /** Workflow tasks at once; each one is held while its local attempt runs (up to the attempt timeout). */
+  workflowTaskSlots: number;
+  /** Local activities (attempts and state records) at once. */
+  localActivitySlots: number;
+  /** Activity tasks at once: bulk redrives, and attempts of runs started before attempts became local. */
+  activitySlots: number;
+  /** Workflows kept in memory between tasks (waiting deliveries beyond it are replayed from history when they wake). */
+  cachedWorkflows: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -102,6 +115,13 @@ function readCount(env: Env, name: string, fallback: number): number {
   return Number(raw.trim());
 }
 
+function readSlots(env: Env, name: string, fallback: number, minimum: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,6}$/.test(raw.trim()) || Number(raw.trim()) < minimum) throw new ConfigError(name, `"${raw}" is not a whole number of at least ${minimum}`);
+  return Number(raw.trim());
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -142,6 +162,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    worker: {
+      workflowTaskSlots: readSlots(env, 'WORKER_WORKFLOW_TASK_SLOTS', 100, 2),
+      localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 100, 1),
+      activitySlots: readSlots(env, 'WORKER_ACTIVITY_SLOTS', 100, 1),
+      cachedWorkflows: readSlots(env, 'WORKER_CACHED_WORKFLOWS', 1000, 0),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { BulkRedrivesRepository } from './bulk-redrives.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
+import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
@@ -31,6 +32,7 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
     { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
     { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
+    { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     {
       provide: DeliveriesRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -45,6 +47,7 @@ export const PG_POOL = Symbol('PG_POOL');
     ApiKeysRepository,
     OperatorActionsRepository,
     BulkRedrivesRepository,
+    OutboxRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

@@ -233,26 +233,6 @@ export class DeliveriesRepository {
     return rows[0];
   }
 
-  /** Rows committed by a publish whose workflow start never happened (process died, Temporal unreachable). */
-  async unstarted(olderThanMs: number, limit: number): Promise<DeliveryToStart[]> {
-    const { rows } = await this.pool.query<DeliveryToStart>(
-      `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.workflow_started_at IS NULL AND d.created_at < now() - make_interval(secs => $1::int / 1000.0)
-        ORDER BY d.created_at LIMIT $2::int`,
-      [olderThanMs, limit],
-    );
-    return rows;
-  }
-
-  async markStarted(deliveryIds: string[]): Promise<void> {
-    if (deliveryIds.length === 0) return;
-    await this.pool.query(
-      `UPDATE deliveries SET workflow_started_at = now() WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL`,
-      [deliveryIds],
-    );
-  }
-
   /**
    * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
    * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run.

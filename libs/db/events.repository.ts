@@ -1,8 +1,7 @@
-import { Pool, PoolClient } from 'pg';
+import { Pool } from 'pg';
 import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
-import { deliveryWorkflowId, newDeliveryId } from '../contracts/ids';
-import { withTransaction } from './pool';
+import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
 import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
@@ -16,9 +15,15 @@ export interface DeliveryToStart {
   occurred_at: Date;
 }
 
+/** A delivery as the publish answer names it. */
+export interface PublishedDelivery {
+  id: string;
+  subscription_id: string;
+}
+
 export type PublishOutcome =
-  | { kind: 'created'; deliveries: DeliveryToStart[] }
-  | { kind: 'replayed'; deliveries: DeliveryToStart[] }
+  | { kind: 'created'; deliveries: PublishedDelivery[] }
+  | { kind: 'replayed'; deliveries: PublishedDelivery[] }
   | { kind: 'conflict' };
 
 export interface EventRecord {
@@ -26,64 +31,70 @@ export interface EventRecord {
   received_at: Date;
 }
 
+/** Delivery ids drawn for a publish before knowing how many subscriptions match: most events fan out to a few. */
+const TYPICAL_FAN_OUT = 4;
+
 export class EventsRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
-   * Stores the event and one delivery per matching enabled subscription in one transaction. A second
-   * publish of the same event_id waits on the first one's row lock, then reads what it committed.
+   * Stores the event and one delivery per matching enabled subscription in one statement: atomic, and one round
+   * trip, which is most of a publish's cost. A second publish of the same event_id waits on the first one's row
+   * lock, then reads what it committed.
    */
   async publish(event: StoredEvent, contentHash: string): Promise<PublishOutcome> {
-    return withTransaction(this.pool, async (client) => {
-      const inserted = await client.query(
-        `INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash)
-         VALUES ($1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text)
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [
-          event.event_id,
-          event.tenant.id,
-          event.tenant.slug ?? null,
-          event.event_type,
-          event.occurred_at,
-          event.actor === undefined ? null : JSON.stringify(event.actor),
-          JSON.stringify(event.data),
-          contentHash,
-        ],
-      );
-      if (inserted.rowCount === 0) {
-        const existing = await client.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
-        if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
-        return { kind: 'replayed', deliveries: await this.deliveriesOf(client, event.event_id) };
-      }
-      const matching = await client.query<{ id: string }>(
-        `SELECT id FROM subscriptions
-          WHERE tenant_id = $1::text AND enabled AND deleted_at IS NULL AND event_types && $2::text[]
-          ORDER BY id`,
-        [event.tenant.id, filterEntriesMatching(event.event_type)],
-      );
-      if (matching.rows.length === 0) return { kind: 'created', deliveries: [] };
-      const subscriptionIds = matching.rows.map((row) => row.id);
-      const deliveryIds = subscriptionIds.map(() => newDeliveryId());
-      const workflowIds = subscriptionIds.map((subscriptionId) => deliveryWorkflowId(event.event_id, subscriptionId));
-      const { rows } = await client.query<DeliveryToStart>(
-        `INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
-         SELECT d.id, $1::text, d.subscription_id, $2::text, $3::text, d.workflow_id
-           FROM unnest($4::text[], $5::text[], $6::text[]) AS d (id, subscription_id, workflow_id)
-         RETURNING id, event_id, subscription_id, tenant_id, event_type, workflow_id, $7::timestamptz AS occurred_at`,
-        [event.event_id, event.tenant.id, event.event_type, deliveryIds, subscriptionIds, workflowIds, event.occurred_at],
-      );
-      return { kind: 'created', deliveries: rows };
-    });
+    let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT);
+    // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
+    while (!stored.fits) stored = await this.store(event, contentHash, stored.matching);
+    if (stored.created) return { kind: 'created', deliveries: stored.deliveries };
+    const existing = await this.pool.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
+    if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
+    const { rows: deliveries } = await this.pool.query<PublishedDelivery>(
+      `SELECT id, subscription_id FROM deliveries WHERE event_id = $1::text ORDER BY subscription_id`,
+      [event.event_id],
+    );
+    return { kind: 'replayed', deliveries };
   }
 
-  private async deliveriesOf(client: PoolClient, eventId: string): Promise<DeliveryToStart[]> {
-    const { rows } = await client.query<DeliveryToStart>(
-      `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.event_id = $1::text ORDER BY d.subscription_id`,
-      [eventId],
+  /**
+   * The publish statement, given `idCount` delivery ids drawn up front (ULIDs are made here, not in SQL): when more
+   * subscriptions match than that, it writes nothing and answers `fits: false` with how many matched.
+   */
+  private async store(event: StoredEvent, contentHash: string, idCount: number) {
+    const { rows } = await this.pool.query<{ fits: boolean; matching: number; created: boolean; deliveries: PublishedDelivery[] }>(
+      `WITH matching AS (
+         SELECT id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
+          WHERE tenant_id = $2::text AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
+       ), fits AS (
+         SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
+       ), event AS (
+         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text FROM fits WHERE fits.ok
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       ), delivery AS (
+         INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
+         SELECT ($10::text[])[m.n], event.id, m.id, $2::text, $4::text, $11::text || m.id
+           FROM event, matching m
+         RETURNING id, subscription_id
+       )
+       SELECT fits.ok AS fits, fits.matching, EXISTS (SELECT 1 FROM event) AS created,
+              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries
+         FROM fits`,
+      [
+        event.event_id,
+        event.tenant.id,
+        event.tenant.slug ?? null,
+        event.event_type,
+        event.occurred_at,
+        event.actor === undefined ? null : JSON.stringify(event.actor),
+        JSON.stringify(event.data),
+        contentHash,
+        filterEntriesMatching(event.event_type),
+        Array.from({ length: idCount }, newDeliveryId),
+        deliveryWorkflowIdPrefix(event.event_id),
+      ],
     );
-    return rows;
+    return rows[0];
   }
 
   async get(eventId: string, scope: TenantScope): Promise<EventRecord | undefined> {

@@ -1,6 +1,6 @@
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
-import { DeliveryStarter } from './delivery-starter';
+import { DeliverySignals } from './delivery-signals';
 
 /**
  * Disabling a subscription, whoever asks (an operator through the API, or the receiver itself answering 410 Gone):
@@ -9,14 +9,14 @@ import { DeliveryStarter } from './delivery-starter';
 export class SubscriptionDisabler {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
-    private readonly starter: DeliveryStarter,
+    private readonly signals: DeliverySignals,
     private readonly audit: OperatorActionsRepository,
   ) {}
 
   async disable(id: string, scope: TenantScope, reason: string, actor: string): Promise<SubscriptionView | undefined> {
     const disabled = await this.subscriptions.setEnabled(id, scope, false, reason);
     if (!disabled) return undefined;
-    const stopped = await this.starter.stopWaitingDeliveries(id, { reason: 'subscription_disabled' });
+    const stopped = await this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' });
     await this.audit.record({
       tenantId: disabled.tenant_id,
       action: 'subscription.disable',

@@ -166,7 +166,7 @@ export function workerKills(events: number, kills: number): Promise<FaultReport>
   });
 }
 
-/** The api SIGKILLed while publishes are in flight: committed deliveries whose start never happened are the sweeper's. */
+/** The api SIGKILLed while publishes are in flight: every delivery it committed is started by the worker's outbox relay. */
 export function apiKill(events: number): Promise<FaultReport> {
   return withHarness(async (harness, receiver, base) => {
     const startedAt = Date.now();

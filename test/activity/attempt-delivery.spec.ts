@@ -14,7 +14,8 @@ import { Client } from '@temporalio/client';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { connectTemporalClient } from '../../libs/temporal/client';
-import { DeliveryStarter } from '../../libs/temporal/delivery-starter';
+import { OutboxRepository } from '../../libs/db/outbox.repository';
+import { DeliverySignals } from '../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
@@ -37,8 +38,8 @@ beforeAll(async () => {
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
-  const starter = new DeliveryStarter(temporal, 'attempt-activity-test', SEED_DELIVERY_POLICY, deliveries, { warn: () => undefined });
-  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, starter, new OperatorActionsRepository(pool)) });
+  const signals = new DeliverySignals(temporal, 'attempt-activity-test', SEED_DELIVERY_POLICY, deliveries, new OutboxRepository(pool));
+  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));

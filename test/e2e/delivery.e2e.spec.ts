@@ -135,7 +135,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     expect(receiver.requests[2].at - receiver.requests[1].at).toBeGreaterThanOrEqual(900);
   });
 
-  it('delivers an event committed without a workflow start (the api died after its commit): the outbox sweeper starts it', async () => {
+  it('delivers an event committed by any writer, with no api involved: the outbox relay starts it', async () => {
     const tenantId = uniqueTenant();
     const receiver = new TestReceiver();
     await subscribe(receiver, tenantId);
@@ -146,8 +146,43 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
         'committed-then-crashed',
       );
       if (stored.kind !== 'created') throw new Error('expected a new event');
-      await eventually(() => receiver.requests.length === 1, 30_000, 'the sweeper to start the delivery');
-      const row = await pool.query('SELECT workflow_started_at FROM deliveries WHERE id = $1::text', [stored.deliveries[0].id]);
+      await eventually(() => receiver.requests.length === 1, 30_000, 'the relay to start the delivery');
+      const row = await pool.query('SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text', [stored.deliveries[0].id]);
+      expect(row.rows[0]).toEqual({ workflow_started_at: expect.any(Date), start_claimed_until: null });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('starts a delivery whose claim was left by a relay that died, once the claim has expired', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = new TestReceiver();
+    await subscribe(receiver, tenantId);
+    const pool = testPool();
+    try {
+      // The claim a dead relay leaves: committed in the same transaction as the rows, so no live relay takes them first.
+      const client = await pool.connect();
+      const eventId = newEventId();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO events (id, tenant_id, event_type, occurred_at, data, content_hash) VALUES ($1::text, $2::text, 'user.deleted', now(), '{}', 'left-claimed')`,
+          [eventId, tenantId],
+        );
+        await client.query(
+          `INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id, start_claimed_until)
+           SELECT 'whdlv_' || $1::text, $1::text, s.id, $2::text, 'user.deleted', 'delivery:' || $1::text || ':' || s.id, now() + interval '3 seconds'
+             FROM subscriptions s WHERE s.tenant_id = $2::text`,
+          [eventId, tenantId],
+        );
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const committedAt = Date.now();
+      await eventually(() => receiver.requests.length === 1, 30_000, 'a relay pass to take the expired claim');
+      expect(receiver.requests[0].at - committedAt).toBeGreaterThanOrEqual(2_500);
+      const row = await pool.query('SELECT workflow_started_at FROM deliveries WHERE event_id = $1::text', [eventId]);
       expect(row.rows[0].workflow_started_at).toBeInstanceOf(Date);
     } finally {
       await pool.end();

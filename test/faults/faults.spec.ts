@@ -42,7 +42,7 @@ describe('faults (short form of npm run faults)', () => {
     expect(report.notes).toContain('2 worker kills');
   }, SCENARIO_TIMEOUT_MS);
 
-  it('api SIGKILLed between commit and start: the sweeper starts every committed delivery', async () => {
+  it('api SIGKILLed mid-publish: the outbox relay starts every delivery it committed', async () => {
     expectNothingLost(await runScenario('api-kill', { FAULT_EVENTS: '120' }));
   }, SCENARIO_TIMEOUT_MS);
 

@@ -2,11 +2,17 @@ import { Pool } from 'pg';
 import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
 
-/** The Postgres that scripts/test.js started (or DATABASE_URL), already migrated. */
+/**
+ * This jest worker's own database on the Postgres that scripts/test.js started (or DATABASE_URL), copied from the
+ * migrated one: a worker's outbox relay starts every unstarted delivery of its database, so two workers' suites
+ * must not share one.
+ */
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the suite with npm test');
-  return url;
+  const workerUrl = new URL(url);
+  workerUrl.pathname = `${workerUrl.pathname}_jest${process.env.JEST_WORKER_ID ?? '1'}`;
+  return workerUrl.toString();
 }
 
 export function testPool(): Pool {

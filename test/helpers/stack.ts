@@ -11,6 +11,8 @@ import { AppConfig, loadConfig } from '../../libs/config/config';
 import { APP_CONFIG } from '../../libs/config/config.module';
 import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
 import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
+import { PG_POOL } from '../../libs/db/database.module';
+import { Pool } from 'pg';
 import { testDatabaseUrl, testMasterKeys } from './database';
 import { closedPort, TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
@@ -41,7 +43,7 @@ let stackNumber = 0;
 
 /**
  * The real product in-process: the api (Nest on Fastify, listening on 127.0.0.1) and, unless told otherwise,
- * the worker (Nest context with the Temporal worker and the outbox sweeper) on a task queue of its own, both
+ * the worker (Nest context with the Temporal worker and the outbox relay) on a task queue of its own, both
  * against the suite's Postgres and Temporal dev server.
  */
 export async function startStack(
@@ -109,6 +111,9 @@ export async function startStack(
     },
     async stop() {
       await worker?.close();
+      // An api-only stack's deliveries are never meant to run: marked started, so the next suite's outbox relay in
+      // this process (same database) does not send them to receivers that are gone or whose port was reused.
+      if (!worker) await app.get<Pool>(PG_POOL).query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL');
       await app.close();
       await Promise.all(receivers.map((receiver) => receiver.stop()));
     },

@@ -53,8 +53,9 @@ function parseHistory(json: unknown): History {
 }
 
 /**
- * histories/*.json is the current set (one per path, as recorded last); histories/<patch id>/*.json are sets kept
- * from before a patched() change, so its old branch keeps replaying; they go when deprecatePatch removes that branch.
+ * histories/*.json is the current set (one per path, as recorded last); histories/<shape>/*.json are sets kept from
+ * an earlier shape of the workflow, so its branch keeps replaying; they go when that branch is removed.
+ * activity-task-attempts/: runs started before attempts became local activities (no `localAttempts` in the input).
  */
 const recorded = readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.json'))
@@ -86,6 +87,14 @@ describe('recorded workflow histories replay against the current workflow code',
       });
       expect({ path, completed: Boolean(last?.workflowExecutionCompletedEventAttributes) }).toEqual({ path, completed: true });
     }
+  });
+
+  it('covers both shapes of the delivery workflow: attempts as local activities, and as activity tasks', () => {
+    const eventTypes = (path: string) =>
+      (recorded.find((r) => r.path === path)?.history.events ?? []).map((event) => Object.keys(event).find((key) => key.endsWith('EventAttributes')));
+    expect(eventTypes('delivered')).toContain('markerRecordedEventAttributes');
+    expect(eventTypes('delivered')).not.toContain('activityTaskScheduledEventAttributes');
+    expect(eventTypes('activity-task-attempts/delivered')).toContain('activityTaskScheduledEventAttributes');
   });
 
   it('replays every history without a determinism or replay error', async () => {

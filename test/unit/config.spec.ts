@@ -26,9 +26,17 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL/],
     ['TEMPORAL_ADDRESS', 'http://localhost:7233', /TEMPORAL_ADDRESS/],
     ['API_KEYS', 'short', /API_KEYS/],
+    ['WORKER_WORKFLOW_TASK_SLOTS', '1', /WORKER_WORKFLOW_TASK_SLOTS: "1" is not a whole number of at least 2/],
+    ['WORKER_LOCAL_ACTIVITY_SLOTS', 'many', /WORKER_LOCAL_ACTIVITY_SLOTS/],
+    ['WORKER_CACHED_WORKFLOWS', '-5', /WORKER_CACHED_WORKFLOWS/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('reads the worker tuning, with defaults sized for slow receivers', () => {
+    expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 100, localActivitySlots: 100, activitySlots: 100, cachedWorkflows: 1000 });
+    expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
   });
 
   it('never repeats a database password in its error', () => {

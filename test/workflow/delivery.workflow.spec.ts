@@ -66,8 +66,18 @@ async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<De
     retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
     attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
+    localAttempts: true,
     ...overrides,
   };
+}
+
+/** The event types of a finished run's history, in order. */
+async function historyShape(workflowId: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).map((event) => {
+    const attributes = Object.keys(event).find((key) => key.endsWith('EventAttributes') && (event as Record<string, unknown>)[key]);
+    return (attributes ?? 'unknown').replace(/EventAttributes$/, '');
+  });
 }
 
 async function until(check: () => Promise<boolean> | boolean): Promise<void> {
@@ -197,6 +207,56 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ firstAttempt: 7 })] }),
     );
     expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([7]);
+  });
+});
+
+describe('the attempt inside the workflow task (local activities)', () => {
+  it('costs a delivered-at-once delivery seven history events: one marker for the attempt, one upsert of its final status', async () => {
+    const receiver = new ScriptedReceiver(['delivered']);
+    await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(await historyShape(`wf-${queueNumber}`)).toEqual([
+      'workflowExecutionStarted',
+      'workflowTaskScheduled',
+      'workflowTaskStarted',
+      'workflowTaskCompleted',
+      'markerRecorded',
+      'upsertWorkflowSearchAttributes',
+      'workflowExecutionCompleted',
+    ]);
+  });
+
+  it('keeps activity tasks for a run started before attempts became local (no localAttempts in its input)', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ localAttempts: undefined })] }),
+    );
+    expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });
+    const shape = await historyShape(`wf-${queueNumber}`);
+    expect(shape.filter((type) => type === 'activityTaskScheduled')).toHaveLength(3); // attempt, retry_scheduled record, attempt
+    expect(shape).not.toContain('markerRecorded');
+  });
+
+  it('retries an infrastructure fault inside the task while the backoff is short, then on a durable timer', async () => {
+    // Postgres down for the first four tries of attempt 1: retries after 1 s, 2 s (inside the task), then 4 s and 8 s
+    // exceed the local retry threshold and become timers, so no task is held for the whole outage.
+    let tries = 0;
+    const activities = {
+      ...new ScriptedReceiver(['delivered']).activities(),
+      attemptDelivery: async (): Promise<AttemptOutcome> => {
+        if (++tries <= 4) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        return { kind: 'delivered', statusCode: 200, error: null };
+      },
+    };
+    const taskQueue = `delivery-test-${++queueNumber}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+    const result = await worker.runUntil(
+      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+    );
+    expect(result).toEqual({ status: 'delivered', attemptsThisRun: 1, failureReason: null });
+    expect(tries).toBe(5);
+    expect((await historyShape(`wf-${queueNumber}`)).filter((type) => type === 'timerStarted').length).toBeGreaterThanOrEqual(1);
   });
 });
 

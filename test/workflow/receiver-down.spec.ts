@@ -12,7 +12,10 @@ import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository'
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
-import { DeliveryStarter } from '../../libs/temporal/delivery-starter';
+import { OutboxRepository } from '../../libs/db/outbox.repository';
+import { DeadLetterRedriver } from '../../libs/temporal/dead-letter-redriver';
+import { DeliverySignals } from '../../libs/temporal/delivery-signals';
+import { FirstRunStarter } from '../../libs/temporal/first-run-starter';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
@@ -44,7 +47,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function scenario(receiver: TestReceiver, run: (starter: DeliveryStarter, deliveryId: string, workflowId: string) => Promise<void>) {
+async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriver, deliveryId: string, workflowId: string) => Promise<void>) {
   const url = await receiver.start();
   try {
     const tenantId = uniqueTenant();
@@ -55,13 +58,15 @@ async function scenario(receiver: TestReceiver, run: (starter: DeliveryStarter, 
       'receiver-down',
     );
     if (published.kind !== 'created') throw new Error('expected a new event');
-    const starter = new DeliveryStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, deliveries, { warn: () => undefined });
-    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, starter, new OperatorActionsRepository(pool)) });
+    const outbox = new OutboxRepository(pool);
+    const signals = new DeliverySignals(env.client, taskQueue, SEED_DELIVERY_POLICY, deliveries, outbox);
+    const redriver = new DeadLetterRedriver(env.client, taskQueue, SEED_DELIVERY_POLICY, deliveries, outbox);
+    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-    const [row] = published.deliveries;
+    const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      await starter.startAll([row]);
-      await run(starter, row.id, row.workflow_id);
+      expect(await new FirstRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([row])).toMatchObject({ started: [row.id] });
+      await run(redriver, row.id, row.workflow_id);
     });
   } finally {
     await receiver.stop();
@@ -74,7 +79,7 @@ describe('receiver down (time-skipping, real activity)', () => {
   it('is delivered with no operator action when the receiver returns within the schedule', async () => {
     // Down for attempts 1-3 (the first 36 minutes), back for attempt 4.
     const receiver = new TestReceiver((_i, request) => ({ status: attemptOf(request) < 4 ? 503 : 200 }));
-    await scenario(receiver, async (_starter, deliveryId, workflowId) => {
+    await scenario(receiver, async (_redriver, deliveryId, workflowId) => {
       expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'delivered', attemptsThisRun: 4 });
       expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'delivered', attempt_count: 4 });
     });
@@ -84,11 +89,11 @@ describe('receiver down (time-skipping, real activity)', () => {
   it('is dead-lettered when the receiver stays down past the whole schedule, and a redrive then delivers it', async () => {
     let up = false;
     const receiver = new TestReceiver(() => ({ status: up ? 200 : 503 }));
-    await scenario(receiver, async (starter, deliveryId, workflowId) => {
+    await scenario(receiver, async (redriver, deliveryId, workflowId) => {
       expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'dead_lettered', failureReason: 'exhausted', attemptsThisRun: 6 });
       expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'dead_lettered', failure_reason: 'exhausted', attempt_count: 6 });
       up = true;
-      expect(await starter.redriveDeadLetter(deliveryId, undefined)).toMatchObject({ kind: 'redriven' });
+      expect(await redriver.redrive(deliveryId, undefined)).toMatchObject({ kind: 'redriven' });
       expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'delivered', attemptsThisRun: 1 });
       expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'delivered', attempt_count: 7, redrive_count: 1 });
     });

@@ -1,15 +1,16 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { WebhookSender } from '../../../activities/webhook-sender';
-import { AppConfig, requireSetting } from '../../../libs/config/config';
+import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
-import { DeliveryStarter } from '../../../libs/temporal/delivery-starter';
+import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
+import { WORKER_CONNECTION } from './worker-connection';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -17,16 +18,16 @@ export const SHUTDOWN_GRACE = '20s';
 @Injectable()
 export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('worker');
-  private connection?: NativeConnection;
   private worker?: Worker;
   private running?: Promise<void>;
   private readonly sender: WebhookSender;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WORKER_CONNECTION) private readonly connection: NativeConnection,
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
-    private readonly starter: DeliveryStarter,
+    private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
@@ -35,7 +36,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {
-    this.connection = await NativeConnection.connect({ address: requireSetting(this.config.temporalAddress, 'TEMPORAL_ADDRESS') });
+    const tuning = this.config.worker;
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.config.temporalNamespace,
@@ -43,12 +44,15 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
         ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
-        ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, starter: this.starter }),
+        ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
       },
       shutdownGraceTime: SHUTDOWN_GRACE,
-      maxConcurrentActivityTaskExecutions: 200,
+      // A local attempt holds its workflow task slot (and a local activity slot) for as long as the receiver takes.
+      maxConcurrentWorkflowTaskExecutions: tuning.workflowTaskSlots,
+      maxConcurrentLocalActivityExecutions: tuning.localActivitySlots,
+      maxConcurrentActivityTaskExecutions: tuning.activitySlots,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
-      maxCachedWorkflows: 2000,
+      maxCachedWorkflows: tuning.cachedWorkflows,
     });
   }
 
@@ -70,6 +74,6 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
 
   async onApplicationShutdown(): Promise<void> {
     await this.sender.close();
-    await this.connection?.close();
+    await this.connection.close();
   }
 }

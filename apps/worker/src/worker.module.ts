@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
-import { OutboxSweeperService } from './outbox-sweeper.service';
+import { OutboxRelayService } from './outbox-relay.service';
 import { SecretResealService } from './secret-reseal.service';
 import { TemporalWorkerService } from './temporal-worker.service';
+import { workerConnectionProviders } from './worker-connection';
 
 @Module({
   imports: [ConfigModule, DatabaseModule, TemporalClientModule],
-  providers: [TemporalWorkerService, OutboxSweeperService, SecretResealService],
+  providers: [...workerConnectionProviders, TemporalWorkerService, OutboxRelayService, SecretResealService],
 })
 export class WorkerModule {}

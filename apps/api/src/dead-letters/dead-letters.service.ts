@@ -2,7 +2,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { BulkRedrivesRepository, StoredFilter, toDeliveryFilter } from '../../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
-import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../common/paging';
@@ -26,7 +26,7 @@ export class DeadLettersService {
   constructor(
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
-    private readonly starter: DeliveryStarter,
+    private readonly redriver: DeadLetterRedriver,
     private readonly audit: OperatorActionsRepository,
   ) {}
 
@@ -53,7 +53,7 @@ export class DeadLettersService {
     const filter: StoredFilter = { ...requested, tenant_id: tenantFor(principal, requested.tenant_id) };
     if (filter.tenant_id === undefined) delete filter.tenant_id;
     const job = await this.bulkRedrives.create(filter, principal.actor);
-    await this.starter.startBulkRedrive(job.id);
+    await this.redriver.startBulk(job.id);
     await this.audit.record({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } });
     return job;
   }

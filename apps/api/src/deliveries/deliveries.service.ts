@@ -7,7 +7,8 @@ import {
   DeliveryStatus,
 } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
-import { DeliveryNotActiveError, DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
+import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
@@ -26,7 +27,8 @@ const notActive = (id: string, status: string) =>
 export class DeliveriesService {
   constructor(
     private readonly deliveries: DeliveriesRepository,
-    private readonly starter: DeliveryStarter,
+    private readonly signals: DeliverySignals,
+    private readonly redriver: DeadLetterRedriver,
     private readonly audit: OperatorActionsRepository,
   ) {}
 
@@ -53,21 +55,21 @@ export class DeliveriesService {
   async cancel(principal: Principal, id: string, body: unknown) {
     const { reason } = cancelValidator.parseOptional(body);
     const row = await this.activeDelivery(principal, id);
-    await this.signal(row, () => this.starter.cancel(row, { reason, requestedBy: principal.actor }));
+    await this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor }));
     await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
     return { id, status: 'cancel_requested' };
   }
 
   async retryNow(principal: Principal, id: string) {
     const row = await this.activeDelivery(principal, id);
-    await this.signal(row, () => this.starter.retryNow(row));
+    await this.signal(row, () => this.signals.retryNow(row));
     await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
     return { id, status: 'retry_requested' };
   }
 
   /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
   async redrive(principal: Principal, id: string) {
-    const outcome = await this.starter.redriveDeadLetter(id, scopeOf(principal));
+    const outcome = await this.redriver.redrive(id, scopeOf(principal));
     switch (outcome.kind) {
       case 'missing':
         throw ApiError.notFound('dead_letter', id);

@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../../../../libs/config/config';
@@ -6,8 +6,6 @@ import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { StoredEvent } from '../../../../libs/contracts/envelope';
 import { newEventId } from '../../../../libs/contracts/ids';
 import { EventsRepository } from '../../../../libs/db/events.repository';
-import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
-import { StartQueue } from '../../../../libs/temporal/start-queue';
 import { ApiError } from '../common/api-error';
 import { requireEventType } from '../common/event-types';
 import { BodyValidator, checkAgainstSchema } from '../common/validation';
@@ -27,19 +25,17 @@ export interface PublishResult {
 const validator = new BodyValidator<PublishEventBody>(publishEventSchema);
 
 @Injectable()
-export class PublishService implements OnApplicationShutdown {
-  private readonly startQueue: StartQueue;
-
+export class PublishService {
   constructor(
     private readonly events: EventsRepository,
     private readonly rateLimiter: PublishRateLimiter,
-    starter: DeliveryStarter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.startQueue = new StartQueue(starter);
-  }
+  ) {}
 
-  /** Validates, stores event + deliveries in one transaction, and hands the workflow starts to the queue. */
+  /**
+   * Validates and stores the event with its deliveries (the outbox) in one transaction; nothing here waits on
+   * Temporal: the worker's outbox relay starts the workflows as soon as the rows are committed.
+   */
   async publish(principal: Principal, body: unknown): Promise<{ result: PublishResult; replayed: boolean }> {
     requireServiceKey(principal, 'publishing events');
     if (body !== null && typeof body === 'object' && 'delivery' in body) {
@@ -69,15 +65,10 @@ export class PublishService implements OnApplicationShutdown {
         `event ${event.event_id} was already published with different content; publish a changed event under a new event_id`,
       );
     }
-    if (outcome.kind === 'created') this.startQueue.push(outcome.deliveries);
     return {
       replayed: outcome.kind === 'replayed',
       result: { event_id: event.event_id, deliveries: outcome.deliveries.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) },
     };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.startQueue.drain();
   }
 
   private occurredAt(text: string | undefined): Date {

@@ -11,7 +11,7 @@ import { Page } from '../../../../libs/db/page';
 import { OutboundPolicy } from '../../../../libs/outbound/address-policy';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
-import { DeliveryStarter } from '../../../../libs/temporal/delivery-starter';
+import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
@@ -73,7 +73,7 @@ export type CreatedSubscription = SubscriptionView & { secret: string };
 export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
-    private readonly starter: DeliveryStarter,
+    private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly audit: OperatorActionsRepository,
     private readonly sender: WebhookSender,
@@ -141,7 +141,7 @@ export class SubscriptionsService {
 
   async delete(principal: Principal, id: string): Promise<void> {
     const deleted = this.found(id, await this.subscriptions.softDelete(id, scopeOf(principal)));
-    const stopped = await this.starter.stopWaitingDeliveries(id, { reason: 'subscription_deleted' });
+    const stopped = await this.signals.stopWaitingDeliveries(id, { reason: 'subscription_deleted' });
     await this.record(principal, deleted, 'subscription.delete', { waiting_deliveries_stopped: stopped });
   }
 

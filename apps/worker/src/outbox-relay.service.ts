@@ -1,0 +1,117 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client as PgClient } from 'pg';
+import { AppConfig, requireSetting } from '../../../libs/config/config';
+import { APP_CONFIG } from '../../../libs/config/config.module';
+import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository } from '../../../libs/db/outbox.repository';
+import { FirstRunStarter } from '../../../libs/temporal/first-run-starter';
+
+/**
+ * Rows claimed and started per round, adapted to what the worker takes eagerly: every eager start holds one of the
+ * worker's workflow-task slots until its task is completed on the server, so when the server falls behind, slots
+ * run out and starts fall back to the normal path, which costs the server one more write each. An eager miss
+ * halves the window (and pauses the relay briefly), a round of eager starts widens it: the backlog then waits in
+ * the outbox, not in Temporal.
+ */
+const WINDOW = { initial: 32, min: 4, max: 128, step: 4 };
+const PAUSE_AFTER_EAGER_MISS_MS = 100;
+/** A claim's lease: rows of a relay that died mid-pass are taken again after this. */
+const CLAIM_LEASE_MS = 30_000;
+/** The safety net: a pass this often even with no notification (a lost LISTEN connection, an expired lease). */
+const SWEEP_EVERY_MS = 2_000;
+const RELISTEN_AFTER_MS = 1_000;
+
+/**
+ * Turns committed deliveries into workflow runs: woken by Postgres NOTIFY on every publish commit, and by a timer
+ * as the safety net, it claims unstarted rows (several workers share the outbox through SKIP LOCKED claims with a
+ * lease), starts them eagerly on this worker and marks them started. An answered publish is never lost: whatever a
+ * pass did not start, the next one (here or in another worker) does.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('outbox-relay');
+  private listener?: PgClient;
+  private listening?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private pass?: Promise<void>;
+  private wokenDuringPass = false;
+  private window = WINDOW.initial;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: OutboxRepository,
+    private readonly starter: FirstRunStarter,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.listening = this.keepListening();
+    this.timer = setInterval(() => this.wake(), SWEEP_EVERY_MS);
+    this.wake();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.listener?.end().catch(() => undefined);
+    await Promise.all([this.listening, this.pass]);
+  }
+
+  /** Starts a pass, or has the running one go round once more so rows committed meanwhile are not left to the timer. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pass) {
+      this.wokenDuringPass = true;
+      return;
+    }
+    this.pass = this.relay()
+      .catch((error: Error) => this.logger.warn(`outbox pass failed, the next one retries: ${error.message}`))
+      .finally(() => (this.pass = undefined));
+  }
+
+  private async relay(): Promise<void> {
+    for (;;) {
+      this.wokenDuringPass = false;
+      const claimedUpTo = this.window;
+      const rows = await this.outbox.claim(claimedUpTo, CLAIM_LEASE_MS);
+      if (rows.length === 0) return;
+      const { started, failed, eager } = await this.starter.start(rows);
+      await this.outbox.markStarted(started);
+      await this.outbox.release(failed);
+      // Temporal refusing starts: leave the rest to the timer instead of spinning on it.
+      if (failed.length > 0 || this.stopped) return;
+      if (eager < started.length) {
+        this.window = Math.max(WINDOW.min, Math.floor(this.window / 2));
+        await sleep(PAUSE_AFTER_EAGER_MISS_MS);
+      } else if (rows.length === claimedUpTo) this.window = Math.min(WINDOW.max, this.window + WINDOW.step);
+      if (rows.length < claimedUpTo && !this.wokenDuringPass) return;
+    }
+  }
+
+  /** LISTENs on its own connection; a lost one (Postgres restart) is replaced, and meanwhile the timer's passes start what is committed. */
+  private async keepListening(): Promise<void> {
+    while (!this.stopped) {
+      const listener = new PgClient({ connectionString: requireSetting(this.config.databaseUrl, 'DATABASE_URL'), application_name: 'intelliauth-webhooks-relay' });
+      const lost = new Promise<void>((resolve) => {
+        listener.on('error', () => resolve());
+        listener.once('end', () => resolve());
+      });
+      listener.on('notification', () => this.wake());
+      try {
+        await listener.connect();
+        await listener.query(`LISTEN ${DELIVERIES_COMMITTED_CHANNEL}`);
+        this.listener = listener;
+        if (this.stopped) break;
+        // Rows committed while nobody was listening.
+        this.wake();
+        await lost;
+      } catch (error) {
+        this.logger.warn(`LISTEN ${DELIVERIES_COMMITTED_CHANNEL} failed, retrying: ${(error as Error).message}`);
+      } finally {
+        this.listener = undefined;
+        await listener.end().catch(() => undefined);
+      }
+      if (!this.stopped) await sleep(RELISTEN_AFTER_MS);
+    }
+  }
+}

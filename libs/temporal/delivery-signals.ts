@@ -1,0 +1,71 @@
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { DeliveryPolicy } from '../contracts/delivery-policy';
+import { DeliveriesRepository, DeliveryForOperation } from '../db/deliveries.repository';
+import { OutboxRepository } from '../db/outbox.repository';
+import { CancelRequest, cancelSignal, DELIVERY_WORKFLOW, DeliveryWorkflow, retryNowSignal, StopRequest, stopSignal } from '../../workflows/definitions';
+import { deliveryStartOptions, firstRunInput } from './delivery-run-options';
+
+export class DeliveryNotActiveError extends Error {
+  constructor(readonly deliveryId: string) {
+    super(`delivery ${deliveryId} has ended; a dead letter can be redriven`);
+  }
+}
+
+/** Signals sent at once when a subscription goes away with many deliveries waiting. */
+const STOP_CONCURRENCY = 16;
+
+/** Operator actions on running deliveries, as signals to their workflows. */
+export class DeliverySignals {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly policy: DeliveryPolicy,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly outbox: OutboxRepository,
+  ) {}
+
+  async cancel(row: DeliveryForOperation, request: CancelRequest): Promise<void> {
+    await this.signalWithStart(row, cancelSignal.name, [request]);
+  }
+
+  async retryNow(row: DeliveryForOperation): Promise<void> {
+    await this.signalWithStart(row, retryNowSignal.name, []);
+  }
+
+  /**
+   * Ends every waiting delivery of a subscription that was disabled or deleted, as a dead letter with that reason.
+   * One already ended (or never started: its attempt checks the subscription) is left as it is.
+   */
+  async stopWaitingDeliveries(subscriptionId: string, request: StopRequest): Promise<number> {
+    const rows = await this.deliveries.activeForSubscription(subscriptionId);
+    for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
+      await Promise.all(
+        rows.slice(i, i + STOP_CONCURRENCY).map(async (row) => {
+          try {
+            await this.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
+          } catch (error) {
+            if (!(error instanceof WorkflowNotFoundError)) throw error;
+          }
+        }),
+      );
+    }
+    return rows.length;
+  }
+
+  /** Through signal-with-start, so a delivery whose workflow the outbox relay has not started yet still obeys. */
+  private async signalWithStart(row: DeliveryForOperation, signal: string, signalArgs: unknown[]): Promise<void> {
+    try {
+      await this.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
+        ...deliveryStartOptions(row, { ...firstRunInput(row, this.policy), firstAttempt: row.attempt_count + 1 }, this.taskQueue),
+        signal,
+        signalArgs,
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError || error instanceof WorkflowNotFoundError) {
+        throw new DeliveryNotActiveError(row.id);
+      }
+      throw error;
+    }
+    await this.outbox.markStarted([row.id]);
+  }
+}
