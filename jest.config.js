@@ -7,6 +7,11 @@ module.exports = {
   // (isolatedModules), including the one ESM-only package Fastify's static files plugin pulls in.
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  // The two packages by their published names, as their README examples import them.
+  moduleNameMapper: {
+    '^@intelliauth/webhooks-client$': '<rootDir>/packages/client/src',
+    '^@intelliauth/webhooks-receiver$': '<rootDir>/packages/receiver/src',
+  },
   testTimeout: 120_000,
   // Two cores: one Temporal time-skipping server or e2e stack per jest worker.
   maxWorkers: 2,

@@ -47,6 +47,9 @@ async function main() {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
   say('linting (workflow code may not import Node builtins, Nest, pg or activity code)...');
   run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+  say('building the client package, building and testing the receiver package on its own...');
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'packages/client/tsconfig.json', '--noEmit']);
+  run('npm', ['test', '--prefix', 'packages/receiver']);
 
   const { Runtime, DefaultLogger } = require('@temporalio/worker');
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
@@ -93,6 +96,8 @@ async function main() {
     }
     const testServer = timeSkippingServerPath(say);
     if (testServer) env.TEMPORAL_TEST_SERVER_PATH = testServer;
+    // schemathesis and the OpenAPI validator (Python), grpcurl and buf (Go): installed once, cached.
+    Object.assign(env, require('./contract-tools').contractTools(say));
 
     const jest = (args) =>
       new Promise((resolve) =>

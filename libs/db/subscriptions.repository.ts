@@ -78,12 +78,13 @@ export class SubscriptionsRepository {
     return rows[0];
   }
 
-  async listByTenant(tenantId: string, afterId: string | undefined, limit: number): Promise<Page<SubscriptionView>> {
+  /** One tenant's subscriptions, or every tenant's (tenantId undefined), newest first. */
+  async list(tenantId: string | undefined, afterId: string | undefined, limit: number): Promise<Page<SubscriptionView>> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `SELECT ${VIEW_COLUMNS} FROM subscriptions
-        WHERE tenant_id = $1::text AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
+        WHERE ($1::text IS NULL OR tenant_id = $1::text) AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
         ORDER BY id DESC LIMIT $3::int`,
-      [tenantId, afterId ?? null, limit + 1],
+      [tenantId ?? null, afterId ?? null, limit + 1],
     );
     return toPage(rows, limit);
   }

@@ -73,7 +73,10 @@ describe('subscriptions', () => {
     await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://x.example', event_types: [] }), 400, 'validation_failed');
     await expectError(stack.request('PATCH', '/v1/subscriptions/whsub_nope', {}), 400, 'validation_failed');
     await expectError(stack.request('PATCH', '/v1/subscriptions/whsub_nope', { enabled: false }), 404, 'subscription_not_found');
-    await expectError(stack.request('GET', '/v1/subscriptions'), 400, 'invalid_query');
+    // A service key lists every tenant's subscriptions when it names none (it was a 400 the document did not state).
+    const everyTenant = await stack.request('GET', '/v1/subscriptions?limit=200');
+    expect(everyTenant.status).toBe(200);
+    expect(Array.isArray(everyTenant.body.data)).toBe(true);
     await expectError(stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}&limit=0`), 400, 'invalid_query');
     await expectError(stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}&cursor=bogus`), 400, 'invalid_query');
     expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data).toEqual([]);
@@ -138,6 +141,37 @@ describe('publish: bad input gets a clear error and leaves nothing behind', () =
   });
 });
 
+describe('what the OpenAPI document states, the server does', () => {
+  it('answers 405 with Allow and the error shape for a method a known path does not take', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', '/v1/events', 'POST'],
+      ['DELETE', '/v1/deliveries/whdlv_x', 'GET'],
+      ['OPTIONS', '/v1/subscriptions/whsub_x/test', 'POST'],
+    ]) {
+      const answer = await stack.request(method, path);
+      expect([method, path, answer.status, answer.body.error.code]).toEqual([method, path, 405, 'method_not_allowed']);
+      expect(answer.headers.get('allow')?.split(', ')).toContain(allow);
+    }
+    await expectError(stack.request('PUT', '/v1/nothing-here'), 404, 'route_not_found');
+  });
+
+  it('refuses a JSON null where a body may be left out (was taken as no body)', async () => {
+    const tenantId = uniqueTenant();
+    const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: 'https://hooks.example.com/x', event_types: ['*'] });
+    for (const path of [`/v1/subscriptions/${subscription.body.id}/disable`, `/v1/subscriptions/${subscription.body.id}/rotate-secret`, `/v1/tenants/${tenantId}/api-keys`, '/v1/dead-letters/redrive', '/v1/deliveries/whdlv_x/cancel']) {
+      await expectError(stack.request('POST', path, undefined, { rawBody: 'null' }), 400, 'validation_failed');
+    }
+    expect((await stack.request('POST', `/v1/subscriptions/${subscription.body.id}/disable`)).status).toBe(200);
+    expect((await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`)).status).toBe(201);
+  });
+
+  it('takes a path id as long as the ids it issues (an event_id of 128 characters was a 414)', async () => {
+    const eventId = `evt_${'a'.repeat(124)}`;
+    expect((await stack.request('POST', '/v1/events', validEvent(uniqueTenant(), { event_id: eventId }))).status).toBe(202);
+    expect((await stack.request('GET', `/v1/events/${eventId}`)).body.event_id).toBe(eventId);
+  });
+});
+
 describe('documentation', () => {
   it('serves the OpenAPI document and its browsable page', async () => {
     const document = (await fetch(`${stack.baseUrl}/docs-json`).then((r) => r.json())) as any;
@@ -145,7 +179,10 @@ describe('documentation', () => {
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining(['/v1/events', '/v1/events/{eventId}', '/v1/subscriptions', '/v1/deliveries/{id}/cancel', '/v1/dead-letters/{id}/redrive']),
     );
-    expect(document.paths['/v1/events'].post.requestBody.content['application/json'].schema.required).toEqual(['event_type', 'tenant', 'data']);
+    const publishBody = document.paths['/v1/events'].post.requestBody;
+    expect(publishBody.required).toBe(true);
+    expect(publishBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PublishEventRequest' });
+    expect(document.components.schemas.PublishEventRequest.required).toEqual(['event_type', 'tenant', 'data']);
     const page = await fetch(`${stack.baseUrl}/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger');

@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
 import { AddressInfo } from 'node:net';
+import { WebhookSender } from '../../activities/webhook-sender';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
@@ -47,7 +48,7 @@ let stackNumber = 0;
  */
 export async function startStack(
   delivery: DeliveryPolicy,
-  options: { worker?: boolean; logLevels?: LogLevel[]; config?: Partial<AppConfig> } = {},
+  options: { worker?: boolean; logLevels?: LogLevel[]; config?: Partial<AppConfig>; sender?: WebhookSender } = {},
 ): Promise<Stack> {
   const logLevels = options.logLevels ?? ['error', 'warn'];
   installQuietRuntime();
@@ -69,7 +70,10 @@ export async function startStack(
     ...options.config,
   };
 
-  const apiModule = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+  const apiBuilder = Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config);
+  // The api's own sender (test sends); the worker's is built from the config.
+  if (options.sender) apiBuilder.overrideProvider(WebhookSender).useValue(options.sender);
+  const apiModule = await apiBuilder.compile();
   const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: logLevels });
   configureHttpApp(app);
   connectGrpc(app, config.grpcPort);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { deliveryHeaders, generateSigningSecret } from '../../libs/signing/signing';
-import { verifyWebhook, WebhookVerificationError } from '../../libs/receiver/verify-webhook';
+import { verifyWebhook, WebhookVerificationError } from '@intelliauth/webhooks-receiver';
 
 const body = JSON.stringify({ event_id: 'evt_1', event_type: 'user.updated', occurred_at: '2026-05-17T08:00:00.000Z', tenant: { id: 't' }, data: {} });
 const now = 1_800_000_000;

@@ -1,24 +1,27 @@
-import { INestApplication } from '@nestjs/common';
+import { HttpStatus, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { Server } from '@grpc/grpc-js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { HTTPMethod } from 'find-my-way';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../../libs/config/project-root';
-import { PathParamsPipe } from './common/validation';
+import { ApiError } from './common/api-error';
+import { buildOpenApiDocument } from './common/openapi-document';
+import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
+import { reflectionService } from './grpc/reflection';
 
 export const PROTO_PATH = join(projectRoot(), 'proto', 'intelliauth', 'webhooks', 'v1', 'webhooks.proto');
 export const GRPC_PACKAGE = 'intelliauth.webhooks.v1';
 
 /**
  * gRPC beside REST in the same Nest application (same guards, filters and services), with server reflection so a
- * generic client (grpcurl, Postman) can discover it.
+ * generic client (grpcurl, Postman) can discover it and every message it takes.
  */
 export function connectGrpc(app: NestFastifyApplication, port: number): void {
   app.connectMicroservice<MicroserviceOptions>(
@@ -29,8 +32,7 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
         protoPath: PROTO_PATH,
         url: `0.0.0.0:${port}`,
         loader: { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true },
-        onLoadPackageDefinition: (definition: PackageDefinition, server: Pick<Server, 'addService'>) =>
-          new ReflectionService(definition).addToServer(server),
+        onLoadPackageDefinition: (_definition: PackageDefinition, server: Pick<Server, 'addService'>) => reflectionService().addToServer(server),
       },
     },
     { inheritAppConfig: true },
@@ -42,12 +44,12 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * The errors Fastify's router answers itself, before Nest (and so the error filter) sees the request: a path that
- * is not valid percent-encoded UTF-8 (`/v1/events/%ED%A0%80`, a lone `%`) and a path parameter over the router's
- * 100 characters. They get the API's error shape too.
+ * is not valid percent-encoded UTF-8 (`/v1/events/%ED%A0%80`, a lone `%`) and a path parameter over
+ * MAX_PATH_PARAM_LENGTH characters. They get the API's error shape too.
  */
 function routerError(error: { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
   const [status, code, message] =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'path_too_long', 'a path parameter is over 100 characters; no id of this API is that long']
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'path_too_long', `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is that long`]
     : error.code === 'FST_ERR_BAD_URL' ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
     : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
   void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
@@ -71,7 +73,30 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false, frameworkErrors: routerError, clientErrorHandler: clientError });
+  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH }, logger: false, frameworkErrors: routerError, clientErrorHandler: clientError });
+}
+
+/**
+ * A known path asked with a method it does not have answers 405 with `Allow` (RFC 9110), not 404: every route
+ * Fastify registers (Nest's and the docs') goes into a second router that only answers which methods a path has.
+ */
+function answerUnknownMethods(fastify: FastifyInstance): void {
+  const known = FindMyWay();
+  const methods = new Set<string>();
+  fastify.addHook('onRoute', (route) => {
+    for (const method of ([] as string[]).concat(route.method)) {
+      methods.add(method);
+      known.on(method as HTTPMethod, route.url, () => undefined);
+    }
+  });
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== undefined) return;
+    const path = request.url.split('?')[0];
+    const allowed = [...methods].filter((method) => known.find(method as HTTPMethod, path) !== null);
+    if (allowed.length === 0) return;
+    const error = new ApiError(HttpStatus.METHOD_NOT_ALLOWED, 'method_not_allowed', `${request.method} is not an operation of this path; it takes ${allowed.join(', ')}`);
+    return reply.code(error.status).header('allow', allowed.join(', ')).send(error.toBody());
+  });
 }
 
 /**
@@ -80,17 +105,10 @@ export function createHttpAdapter(): FastifyAdapter {
 export function configureHttpApp(app: NestFastifyApplication): void {
   // Every body this API takes is JSON; a text body is answered 415 rather than parsed into a string.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  answerUnknownMethods(app.getHttpAdapter().getInstance());
   // An id with NUL in the path (`/v1/events/evt_%00`) is a 400 here, not a Postgres encoding error (500) later.
   app.useGlobalPipes(new PathParamsPipe());
-  const document = SwaggerModule.createDocument(
-    app as unknown as INestApplication,
-    new DocumentBuilder()
-      .setTitle('IntelliAuth Webhooks')
-      .setDescription('Publish IntelliAuth events, manage webhook subscriptions, inspect deliveries and redrive dead letters.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app as unknown as INestApplication);
   SwaggerModule.setup('docs', app as unknown as INestApplication, document);
   app.enableShutdownHooks();
 }

@@ -5,14 +5,15 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { Caller } from '../auth/api-key.guard';
 import { Principal, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { ApiErrors, JsonBody } from '../common/openapi';
+import { component, IdParam, Operation } from '../common/openapi';
+import { TENANT_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
+import { apiKeyListSchema, apiKeySchema, createdApiKeySchema, createKeySchema } from './api-key.schemas';
 
-const createKeySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200, description: 'what the key is for' } },
-} as const;
+component('ApiKey', apiKeySchema);
+const CreatedApiKey = component('CreatedApiKey', createdApiKeySchema);
+const ApiKeyList = component('ApiKeyList', apiKeyListSchema);
+const TenantId = () => IdParam('tenantId', 'a tenant id', TENANT_ID_PATTERN);
 const createKeyValidator = new BodyValidator<{ name?: string }>(createKeySchema);
 
 /**
@@ -28,25 +29,36 @@ export class ApiKeysController {
   ) {}
 
   @Post()
-  @JsonBody(createKeySchema)
-  @ApiErrors(400, 403)
+  @Operation({
+    operationId: 'createApiKey',
+    summary: 'Create a tenant key; answers the key, once',
+    status: 201,
+    response: CreatedApiKey,
+    links: { revokeApiKey: { tenantId: '$request.path.tenantId', keyId: '$response.body#/id' } },
+    body: { schema: createKeySchema, required: false, example: { name: 'admin console' } },
+    errors: [403, 413, 415],
+  })
+  @TenantId()
   async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Body() body: unknown) {
     const tenant = tenantFor(caller, tenantId) as string;
-    const { name } = createKeyValidator.parse(body ?? {});
+    const { name } = createKeyValidator.parseOptional(body);
     const created = await this.apiKeys.create(tenant, name ?? null, caller.actor);
     await this.audit.record({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: created.id, actor: caller.actor, details: { prefix: created.prefix } });
     return created;
   }
 
   @Get()
-  @ApiErrors(403)
+  @Operation({ operationId: 'listApiKeys', summary: "List a tenant's keys (prefixes only, never a key)", status: 200, response: ApiKeyList, errors: [403] })
+  @TenantId()
   list(@Caller() caller: Principal, @Param('tenantId') tenantId: string) {
     return this.apiKeys.list(tenantFor(caller, tenantId) as string).then((data) => ({ data }));
   }
 
   @Delete(':keyId')
   @HttpCode(204)
-  @ApiErrors(403, 404)
+  @Operation({ operationId: 'revokeApiKey', summary: 'Revoke a tenant key', status: 204, errors: [403, 404] })
+  @TenantId()
+  @IdParam('keyId', 'a key id (key_…)')
   async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
     const tenant = tenantFor(caller, tenantId) as string;
     if (!(await this.apiKeys.revoke(tenant, keyId))) throw ApiError.notFound('api_key', keyId);

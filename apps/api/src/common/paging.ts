@@ -41,11 +41,7 @@ export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const EVENT_TYPE_PATTERN = /^[a-z_]+\.[a-z_]+$/;
 export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
 
-/** The tenant a list is limited to: the `tenant_id` parameter for service keys (required when `required`), the key's own for tenant keys. */
-export function listTenant(principal: Principal, query: Record<string, unknown>, required: boolean): string | undefined {
-  const requested = queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id');
-  if (required && requested === undefined && principal.kind === 'service') {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', 'tenant_id is required with a service key');
-  }
-  return tenantFor(principal, requested);
+/** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
+export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {
+  return tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'));
 }

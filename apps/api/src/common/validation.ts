@@ -16,6 +16,9 @@ ajv.addFormat('date-time', {
   compare: rfc3339DateTime.compare,
 });
 
+/** The longest id of this API, and so of a path parameter: an event_id (evt_ and up to 124 characters) or a tenant id. */
+export const MAX_PATH_PARAM_LENGTH = 128;
+
 /** How deeply a request body may nest objects and arrays; deeper ones are refused before anything recurses over them. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -117,6 +120,11 @@ export class BodyValidator<T> {
     const details = fieldProblems(this.check.errors);
     const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');
     throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${summary}`, details);
+  }
+
+  /** A body the request may leave out: none at all reads as {}, but a JSON null (like any non-object) is refused. */
+  parseOptional(value: unknown): T {
+    return this.parse(value === undefined ? {} : value);
   }
 }
 

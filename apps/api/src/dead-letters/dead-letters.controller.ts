@@ -1,11 +1,19 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
-import { ApiErrors, JsonBody } from '../common/openapi';
+import { component, IdParam, Operation, QueryParam } from '../common/openapi';
 import { pageRequest } from '../common/paging';
 import { DeliveriesService } from '../deliveries/deliveries.service';
-import { deadLetterFilterSchema, DeadLettersService } from './dead-letters.service';
+import { DeliveryFilters, DeliveryId } from '../deliveries/deliveries.controller';
+import { deliveryPageSchema, redrivenSchema } from '../deliveries/delivery.schemas';
+import { bulkRedriveSchema, deadLetterFilterSchema } from './dead-letter.schemas';
+import { DeadLettersService } from './dead-letters.service';
+
+const BulkRedrive = component('BulkRedrive', bulkRedriveSchema);
+const DeliveryPage = component('DeliveryPage', deliveryPageSchema);
+const Redriven = component('Redriven', redrivenSchema);
+const time = { type: 'string', format: 'date-time' };
 
 /** Dead letters are deliveries whose status is dead_lettered; each item's id is the delivery id redrive takes. */
 @ApiTags('dead-letters')
@@ -17,36 +25,41 @@ export class DeadLettersController {
   ) {}
 
   @Get()
-  @ApiQuery({ name: 'tenant_id', required: false })
-  @ApiQuery({ name: 'subscription_id', required: false })
-  @ApiQuery({ name: 'event_type', required: false })
-  @ApiQuery({ name: 'reason', required: false })
-  @ApiQuery({ name: 'from', required: false, description: 'dead-lettered at or after (RFC 3339)' })
-  @ApiQuery({ name: 'to', required: false, description: 'dead-lettered before (RFC 3339)' })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiErrors(400, 403)
+  @Operation({ operationId: 'listDeadLetters', summary: 'List dead-lettered deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
+  @DeliveryFilters()
+  @QueryParam('reason', deadLetterFilterSchema.properties.reason)
+  @QueryParam('from', time, 'dead-lettered at or after (RFC 3339)')
+  @QueryParam('to', time, 'dead-lettered before (RFC 3339)')
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deadLetters.list(this.deadLetters.filterFromQuery(caller, query), pageRequest(query));
   }
 
   @Post('redrive')
   @HttpCode(202)
-  @JsonBody(deadLetterFilterSchema)
-  @ApiErrors(400, 403)
+  @Operation({
+    operationId: 'bulkRedriveDeadLetters',
+    summary: 'Redrive every dead letter matching the filter, in the background; answers the job to poll',
+    status: 202,
+    response: BulkRedrive,
+    links: { getBulkRedrive: { id: '$response.body#/id' } },
+    body: { schema: deadLetterFilterSchema, required: false, example: { tenant_id: 'tnt_acme', reason: 'exhausted' } },
+    errors: [400, 403, 413, 415],
+  })
   bulkRedrive(@Caller() caller: Principal, @Body() body: unknown) {
     return this.deadLetters.bulkRedrive(caller, body);
   }
 
   @Get('redrives/:id')
-  @ApiErrors(404)
+  @Operation({ operationId: 'getBulkRedrive', summary: 'Where a bulk redrive stands: matched, redriven, skipped, failed', status: 200, response: BulkRedrive, errors: [404] })
+  @IdParam('id', 'a bulk redrive id (redrv_…)')
   bulkRedriveStatus(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deadLetters.bulkRedriveStatus(caller, id);
   }
 
   @Post(':id/redrive')
   @HttpCode(202)
-  @ApiErrors(404, 409)
+  @Operation({ operationId: 'redriveDeadLetter', summary: 'Redrive one dead letter: a new run of its workflow with a fresh schedule', status: 202, response: Redriven, errors: [404, 409] })
+  @DeliveryId()
   redrive(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.redrive(caller, id);
   }

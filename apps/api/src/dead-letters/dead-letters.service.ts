@@ -7,22 +7,10 @@ import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
+import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 
-const REASON_PATTERN = /^[a-z_]{1,64}$/;
 const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-export const deadLetterFilterSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    tenant_id: { type: 'string', pattern: TENANT_ID_PATTERN.source },
-    subscription_id: { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source },
-    event_type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
-    reason: { type: 'string', pattern: REASON_PATTERN.source, description: 'exhausted, expired, subscription_disabled, subscription_deleted' },
-    from: { type: 'string', format: 'date-time', description: 'dead-lettered at or after' },
-    to: { type: 'string', format: 'date-time', description: 'dead-lettered before' },
-  },
-} as const;
 const bulkValidator = new BodyValidator<StoredFilter>(deadLetterFilterSchema);
 
 /** A time parameter: RFC 3339 in shape and a real date (2026-99-99 has the shape). */
@@ -61,7 +49,7 @@ export class DeadLettersService {
 
   /** Starts a background redrive of every dead letter matching the filter (dead-lettered before now). */
   async bulkRedrive(principal: Principal, body: unknown) {
-    const requested = bulkValidator.parse(body ?? {});
+    const requested = bulkValidator.parseOptional(body);
     const filter: StoredFilter = { ...requested, tenant_id: tenantFor(principal, requested.tenant_id) };
     if (filter.tenant_id === undefined) delete filter.tenant_id;
     const job = await this.bulkRedrives.create(filter, principal.actor);

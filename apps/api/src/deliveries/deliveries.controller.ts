@@ -1,12 +1,38 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DELIVERY_STATUSES } from '../../../../libs/db/deliveries.repository';
+import { applyDecorators, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
-import { ApiErrors, JsonBody } from '../common/openapi';
-import { pageRequest } from '../common/paging';
-import { cancelDeliverySchema, DeliveriesService } from './deliveries.service';
+import { component, IdParam, Operation, Paged, QueryParam } from '../common/openapi';
+import { EVENT_TYPE_PATTERN, pageRequest, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { DeliveriesService } from './deliveries.service';
+import {
+  attemptSchema,
+  cancelDeliverySchema,
+  cancelRequestedSchema,
+  deliveryDetailSchema,
+  deliveryPageSchema,
+  deliverySchema,
+  deliveryStatusSchema,
+  retryRequestedSchema,
+} from './delivery.schemas';
 
+component('Delivery', deliverySchema);
+component('Attempt', attemptSchema);
+component('DeliveryStatus', deliveryStatusSchema);
+const DeliveryDetail = component('DeliveryDetail', deliveryDetailSchema);
+const DeliveryPage = component('DeliveryPage', deliveryPageSchema);
+const CancelRequested = component('CancelRequested', cancelRequestedSchema);
+const RetryRequested = component('RetryRequested', retryRequestedSchema);
+
+/** The filters of the delivery list (and, with reason and from/to, of the dead-letter list). */
+export const DeliveryFilters = (): MethodDecorator =>
+  applyDecorators(
+    Paged({ tenant: true }),
+    QueryParam('event_type', { type: 'string', pattern: EVENT_TYPE_PATTERN.source }),
+    QueryParam('subscription_id', { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source }),
+  ) as MethodDecorator;
+
+export const DeliveryId = () => IdParam('id', 'a delivery id (whdlv_…)');
 
 @ApiTags('deliveries')
 @Controller('v1/deliveries')
@@ -14,34 +40,39 @@ export class DeliveriesController {
   constructor(private readonly deliveries: DeliveriesService) {}
 
   @Get()
-  @ApiQuery({ name: 'tenant_id', required: false })
-  @ApiQuery({ name: 'status', required: false, enum: DELIVERY_STATUSES })
-  @ApiQuery({ name: 'event_type', required: false })
-  @ApiQuery({ name: 'subscription_id', required: false })
-  @ApiQuery({ name: 'limit', required: false })
-  @ApiQuery({ name: 'cursor', required: false })
-  @ApiErrors(400, 403)
+  @Operation({ operationId: 'listDeliveries', summary: 'List deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
+  @QueryParam('status', deliveryStatusSchema)
+  @DeliveryFilters()
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deliveries.list(this.deliveries.filterFromQuery(caller, query), pageRequest(query));
   }
 
   @Get(':id')
-  @ApiErrors(404)
+  @Operation({ operationId: 'getDelivery', summary: 'Get a delivery: status, every attempt, next attempt time, failure reason', status: 200, response: DeliveryDetail, errors: [404] })
+  @DeliveryId()
   get(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.get(caller, id);
   }
 
   @Post(':id/cancel')
   @HttpCode(202)
-  @JsonBody(cancelDeliverySchema)
-  @ApiErrors(404, 409)
+  @Operation({
+    operationId: 'cancelDelivery',
+    summary: 'Cancel a waiting or attempting delivery (signals its workflow)',
+    status: 202,
+    response: CancelRequested,
+    body: { schema: cancelDeliverySchema, required: false, example: { reason: 'receiver retired' } },
+    errors: [404, 409, 413, 415],
+  })
+  @DeliveryId()
   cancel(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown) {
     return this.deliveries.cancel(caller, id, body);
   }
 
   @Post(':id/retry')
   @HttpCode(202)
-  @ApiErrors(404, 409)
+  @Operation({ operationId: 'retryDelivery', summary: 'Skip the wait: the next attempt starts now (signals its workflow)', status: 202, response: RetryRequested, errors: [404, 409] })
+  @DeliveryId()
   retry(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.retryNow(caller, id);
   }

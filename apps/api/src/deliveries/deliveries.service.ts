@@ -13,15 +13,11 @@ import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
+import { cancelDeliverySchema } from './delivery.schemas';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
 
-export const cancelDeliverySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { reason: { type: 'string', maxLength: 500 } },
-} as const;
 const cancelValidator = new BodyValidator<{ reason?: string }>(cancelDeliverySchema);
 
 const notActive = (id: string, status: string) =>
@@ -45,7 +41,7 @@ export class DeliveriesService {
   /** Query parameters (REST) or request fields (gRPC) as a filter limited to the caller's tenant. */
   filterFromQuery(principal: Principal, query: Record<string, unknown>): DeliveryFilter {
     return {
-      tenantId: listTenant(principal, query, false),
+      tenantId: listTenant(principal, query),
       status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
       eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
@@ -57,7 +53,7 @@ export class DeliveriesService {
   }
 
   async cancel(principal: Principal, id: string, body: unknown) {
-    const { reason } = cancelValidator.parse(body ?? {});
+    const { reason } = cancelValidator.parseOptional(body);
     const row = await this.activeDelivery(principal, id);
     await this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor }));
     await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });

@@ -1,4 +1,6 @@
 import type { EventActor, EventTenant } from '../../../../libs/contracts/envelope';
+import { anyObject, dateTime, objectOf } from '../common/schema-parts';
+import { deliverySchema } from '../deliveries/delivery.schemas';
 
 export const publishEventSchema = {
   type: 'object',
@@ -27,6 +29,7 @@ export const publishEventSchema = {
     },
     actor: {
       type: 'object',
+      additionalProperties: true,
       required: ['kind'],
       properties: {
         kind: { type: 'string', minLength: 1, maxLength: 64 },
@@ -34,7 +37,7 @@ export const publishEventSchema = {
         email: { type: 'string', maxLength: 320 },
       },
     },
-    data: { type: 'object', description: 'the event payload, delivered as sent' },
+    data: { type: 'object', additionalProperties: true, description: 'the event payload, delivered as sent' },
   },
 } as const;
 
@@ -46,3 +49,32 @@ export interface PublishEventBody {
   actor?: EventActor;
   data: Record<string, unknown>;
 }
+
+// ---- responses ----
+
+export const publishResultSchema = objectOf({
+  event_id: { type: 'string' },
+  deliveries: {
+    type: 'array',
+    description: 'one per enabled subscription of the tenant that matches the event type',
+    items: objectOf({ id: { type: 'string', pattern: '^whdlv_' }, subscription_id: { type: 'string' } }),
+  },
+});
+
+const tenantSchema = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
+const actorSchema = { type: 'object', additionalProperties: true, required: ['kind'], properties: { kind: { type: 'string' }, id: { type: 'string' }, email: { type: 'string' } } } as const;
+
+/** A stored event as GET /v1/events/{eventId} answers it: the envelope as published, when it arrived, and its deliveries. */
+export const eventSchema = objectOf(
+  {
+    event_id: { type: 'string' },
+    event_type: { type: 'string' },
+    occurred_at: dateTime,
+    tenant: tenantSchema,
+    actor: actorSchema,
+    data: anyObject,
+    received_at: dateTime,
+    deliveries: { type: 'array', items: deliverySchema },
+  },
+  ['actor'],
+);

@@ -3,10 +3,15 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
-import { ApiErrors, JsonBody } from '../common/openapi';
-import { publishEventSchema } from './event.schemas';
+import { component, IdParam, Operation } from '../common/openapi';
+import { publishEventDocumentSchema } from '../event-types/event-type.schemas';
+import { eventSchema, publishResultSchema } from './event.schemas';
 import { EventsService } from './events.service';
 import { PublishService } from './publish.service';
+
+const PublishResult = component('PublishResult', publishResultSchema);
+const Event = component('Event', eventSchema);
+component('PublishEventRequest', publishEventDocumentSchema);
 
 @ApiTags('events')
 @Controller('v1/events')
@@ -18,8 +23,26 @@ export class EventsController {
 
   @Post()
   @HttpCode(202)
-  @JsonBody(publishEventSchema)
-  @ApiErrors(400, 403, 409, 413, 422)
+  @Operation({
+    operationId: 'publishEvent',
+    summary: 'Publish an event (service keys): stores it and one delivery per matching subscription, idempotent on event_id',
+    status: 202,
+    response: PublishResult,
+    links: { getEvent: { eventId: '$response.body#/event_id' }, getDelivery: { id: '$response.body#/deliveries/0/id' } },
+    responseDescription: 'stored; the deliveries run from here. The same event_id with the same content answers the same again, with idempotent-replayed: true',
+    responseHeaders: { 'idempotent-replayed': { description: '"true" when an earlier publish of this event_id answered already', schema: { type: 'string', enum: ['true'] } } },
+    body: {
+      schema: publishEventDocumentSchema,
+      required: true,
+      example: {
+        event_type: 'user.signed_up',
+        tenant: { id: 'tnt_acme', slug: 'acme' },
+        actor: { kind: 'user', id: 'usr_1', email: 'anita@example.com' },
+        data: { user: { id: 'usr_1', email: 'anita@example.com' } },
+      },
+    },
+    errors: [400, 403, 409, 413, 415, 422, 429],
+  })
   async publish(@Caller() caller: Principal, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { result, replayed } = await this.publisher.publish(caller, body);
     if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -27,7 +50,8 @@ export class EventsController {
   }
 
   @Get(':eventId')
-  @ApiErrors(404)
+  @Operation({ operationId: 'getEvent', summary: 'Get an event as published, with its deliveries and their status', status: 200, response: Event, errors: [404] })
+  @IdParam('eventId', 'an event id (evt_…)')
   async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
     const { event, received_at, deliveries } = await this.events.get(caller, eventId);
     return { ...event, received_at, deliveries };

@@ -1,3 +1,6 @@
+import { SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { anyObject, dateTime, nullableInteger, nullableString, objectOf } from '../common/schema-parts';
+
 export const MAX_URL_LENGTH = 2048;
 
 const tenantId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
@@ -9,6 +12,8 @@ const eventTypes = {
   items: { type: 'string', minLength: 1, maxLength: 100 },
   description: 'catalogue names, "category.*" or "*"',
 } as const;
+
+const signingSecret = { type: 'string', pattern: '^whsec_', description: 'the signing secret, shown this once: keep it in the receiver' } as const;
 
 export const createSubscriptionSchema = {
   type: 'object',
@@ -73,3 +78,39 @@ export const testSendSchema = {
   required: ['event_type'],
   properties: { event_type: { type: 'string', minLength: 1, maxLength: 100 } },
 } as const;
+
+// ---- responses ----
+
+export const subscriptionSchema = objectOf({
+  id: { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source },
+  tenant_id: { type: 'string' },
+  url: { type: 'string' },
+  event_types: { type: 'array', items: { type: 'string' } },
+  description: nullableString,
+  enabled: { type: 'boolean' },
+  disabled_reason: { ...nullableString, description: 'why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…)' },
+  created_at: dateTime,
+  updated_at: dateTime,
+});
+
+export const createdSubscriptionSchema = {
+  ...subscriptionSchema,
+  required: [...subscriptionSchema.required, 'secret'],
+  properties: { ...subscriptionSchema.properties, secret: signingSecret },
+} as const;
+
+export const rotatedSecretSchema = objectOf({
+  id: { type: 'string' },
+  secret: signingSecret,
+  previous_secrets_valid_until: { ...dateTime, description: 'the secrets held before keep signing until then' },
+});
+
+export const testSendResultSchema = objectOf({
+  delivered: { type: 'boolean', description: 'the receiver answered 2xx within the attempt timeout' },
+  status_code: { ...nullableInteger, description: 'null when no HTTP answer came' },
+  error: nullableString,
+  duration_ms: { type: 'integer' },
+  response_excerpt: { ...nullableString, description: 'the first KiB of the answer' },
+  event_id: { type: 'string', description: 'evt_test_…: a fresh id, stored nowhere' },
+  body: { ...anyObject, description: 'the body that was sent: a WebhookEvent' },
+});

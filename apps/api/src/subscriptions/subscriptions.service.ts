@@ -100,8 +100,8 @@ export class SubscriptionsService {
     return { ...created, secret };
   }
 
-  list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionView>> {
-    return this.subscriptions.listByTenant(tenantId, page.afterId, page.limit);
+  list(tenantId: string | undefined, page: PageRequest): Promise<Page<SubscriptionView>> {
+    return this.subscriptions.list(tenantId, page.afterId, page.limit);
   }
 
   async get(principal: Principal, id: string): Promise<SubscriptionView> {
@@ -128,7 +128,7 @@ export class SubscriptionsService {
 
   /** Disabling stops new deliveries at once and ends the waiting ones as dead letters (`subscription_disabled`). */
   async disable(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
-    const { reason } = disableValidator.parse(body ?? {});
+    const { reason } = disableValidator.parseOptional(body);
     return this.found(id, await this.disabler.disable(id, scopeOf(principal), reason ?? 'disabled_by_operator', principal.actor));
   }
 
@@ -147,7 +147,7 @@ export class SubscriptionsService {
 
   /** A new secret, shown once; the previous ones keep signing for the grace period (0: stop at once). */
   async rotateSecret(principal: Principal, id: string, body: unknown) {
-    const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parse(body ?? {});
+    const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parseOptional(body);
     const secret = generateSigningSecret();
     const rotated = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace);
     if (!rotated) throw ApiError.notFound('subscription', id);

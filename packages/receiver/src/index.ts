@@ -1,6 +1,6 @@
 /**
- * Verifies an IntelliAuth webhook on the receiving side. No dependencies beyond Node's crypto: copy this file into
- * a receiver, or import it. Give it the raw body exactly as received (not re-serialized JSON), the headers and the
+ * @intelliauth/webhooks-receiver: verifies an IntelliAuth webhook on the receiving side. No dependencies beyond
+ * Node's crypto. Give it the raw body exactly as received (not re-serialized JSON), the headers and the
  * subscription's signing secret(s); it returns the parsed event or throws a WebhookVerificationError.
  *
  * It accepts the Standard Webhooks headers (webhook-id / webhook-timestamp / webhook-signature, which sign the
@@ -44,10 +44,13 @@ export interface VerifyOptions {
   nowSeconds?: () => number;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
+/** Node's `request.headers` (any case), or a Fetch API `Headers` (Next.js route handlers, Deno, Bun, workers). */
+export type WebhookHeaders = Record<string, string | string[] | undefined> | { get(name: string): string | null };
 
-function header(headers: Headers, name: string): string | undefined {
-  const direct = headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+function header(headers: WebhookHeaders, name: string): string | undefined {
+  if (typeof headers.get === 'function') return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  const record = headers as Record<string, string | string[] | undefined>;
+  const direct = record[name] ?? Object.entries(record).find(([key]) => key.toLowerCase() === name)?.[1];
   return Array.isArray(direct) ? direct[0] : direct;
 }
 
@@ -62,8 +65,8 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function verifyWebhook(rawBody: string | Buffer, headers: Headers, secrets: string | string[], options: VerifyOptions = {}): VerifiedEvent {
-  const body = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
+export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secrets: string | string[], options: VerifyOptions = {}): VerifiedEvent {
+  const body = typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8');
   const keys = (Array.isArray(secrets) ? secrets : [secrets]).map(keyOf);
   const tolerance = options.toleranceSeconds ?? 300;
   const now = options.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
