@@ -205,7 +205,6 @@ class Bench {
       process.stdout.write(`\r[bench] ${mode}: ${fmt(seconds, 0)}s  published ${published}/${events}  ${progressDone()}        `);
     }, 1000);
     let next = 0;
-    const runId = `${tenantId}`;
     await Promise.all(
       Array.from({ length: PUBLISHERS }, async () => {
         while (next < events) {
@@ -214,7 +213,7 @@ class Bench {
             const due = started + (n * 1000) / rate;
             if (due > performance.now()) await sleep(due - performance.now());
           }
-          const eventId = `evt_${runId}_${n}`;
+          const eventId = `evt_${tenantId}_${n}`;
           const sentAt = performance.now();
           publishedAt.set(eventId, sentAt);
           await this.call('POST', '/v1/events', {

@@ -44,26 +44,21 @@ export async function runProbe(options: { temporalAddress: string; workflows: nu
   const [temporalPid] = childrenMatching(process.pid, /start-dev/);
   const run = worker.run();
   try {
-    const start = async (n: number) =>
-      client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(
-          {
-            id: `whdlv_probe_${n}`,
-            event_id: `evt_probe_${taskQueue}_${n}`,
-            subscription_id: 'whsub_probe',
-            tenant_id: 'tnt_probe',
-            event_type: 'user.signed_in',
-            workflow_id: `probe:${taskQueue}:${n}`,
-            occurred_at: new Date(),
-          },
-          firstRunInput(
-            { id: `whdlv_probe_${n}`, event_id: `evt_probe_${n}`, subscription_id: 'whsub_probe', tenant_id: 'tnt_probe', event_type: 'user.signed_in', workflow_id: '', occurred_at: new Date() },
-            SEED_DELIVERY_POLICY,
-          ),
-          taskQueue,
-        ),
+    const start = async (n: number) => {
+      const row = {
+        id: `whdlv_probe_${n}`,
+        event_id: `evt_probe_${taskQueue}_${n}`,
+        subscription_id: 'whsub_probe',
+        tenant_id: 'tnt_probe',
+        event_type: 'user.signed_in',
+        workflow_id: `probe:${taskQueue}:${n}`,
+        occurred_at: new Date(),
+      };
+      return client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
+        ...deliveryStartOptions(row, firstRunInput(row, SEED_DELIVERY_POLICY), taskQueue),
         requestEagerStart: true,
       });
+    };
     await start(-1); // warm-up: the bundle loaded and the pollers up before the clock starts
     while (attempts < 1) await new Promise((resolve) => setTimeout(resolve, 20));
     attempts = 0;
