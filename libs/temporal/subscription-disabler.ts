@@ -14,17 +14,18 @@ export class SubscriptionDisabler {
   ) {}
 
   async disable(id: string, scope: TenantScope, reason: string, actor: string): Promise<SubscriptionView | undefined> {
-    const disabled = await this.subscriptions.setEnabled(id, scope, false, reason);
-    if (!disabled) return undefined;
-    const stopped = await this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' });
-    await this.audit.record({
-      tenantId: disabled.tenant_id,
-      action: 'subscription.disable',
-      targetType: 'subscription',
-      targetId: id,
-      actor,
-      details: { reason, waiting_deliveries_stopped: stopped },
-    });
-    return disabled;
+    const audited = await this.audit.audited(
+      (client) => this.subscriptions.setEnabled(id, scope, false, reason, client),
+      (disabled) => ({ tenantId: disabled.tenant_id, action: 'subscription.disable', targetType: 'subscription', targetId: id, actor, details: { reason } }),
+    );
+    if (!audited) return undefined;
+    // Committed first: a process that dies here leaves waiting deliveries that stop at their next attempt, which
+    // reads the subscription disabled.
+    await this.audit.carryOut(
+      audited.actionId,
+      () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' }),
+      (stopped) => ({ waiting_deliveries_stopped: stopped }),
+    );
+    return audited.result;
   }
 }
