@@ -1,5 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
+import { GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
+import { WorkerMetrics } from '../libs/observability/metrics';
+import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { sendSignedDelivery } from './signed-delivery';
 import { WebhookSender } from './webhook-sender';
@@ -32,9 +35,10 @@ export interface DeliveryActivityDependencies {
   deliveries: DeliveriesRepository;
   sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
+  metrics: WorkerMetrics;
 }
 
-export function createDeliveryActivities({ deliveries, sender, disabler }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({ deliveries, sender, disabler, metrics }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
@@ -51,9 +55,14 @@ export function createDeliveryActivities({ deliveries, sender, disabler }: Deliv
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent });
-      if (sent.succeeded) return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+      metrics.attempted(context.event.event_type, sent.succeeded, attemptStatusClass(sent.statusCode, sent.networkFailure), sent.durationMs);
+      if (input.attempt === 1) metrics.firstAttemptLatency.observe(Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000);
+      if (sent.succeeded) {
+        metrics.ended('delivered', null);
+        return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+      }
       if (sent.statusCode === GONE) {
-        await disabler.disable(subscription.id, undefined, 'receiver answered 410 Gone', 'receiver');
+        await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver');
         return { kind: 'stopped', reason: 'subscription_disabled' };
       }
       return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
@@ -65,6 +74,7 @@ export function createDeliveryActivities({ deliveries, sender, disabler }: Deliv
         nextAttemptAt: input.nextAttemptAt === null ? null : new Date(input.nextAttemptAt),
         failureReason: input.failureReason,
       });
+      if (input.status !== 'retry_scheduled') metrics.ended(input.status, input.failureReason);
     },
   };
 }

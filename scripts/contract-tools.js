@@ -3,7 +3,8 @@
  * The tools the contract tests drive, installed once and cached under ~/.cache/intelliauth-webhooks (or
  * INTELLIAUTH_CACHE_DIR), so a second run only checks that they are there:
  * - a Python virtual environment with test/contract/requirements.txt (schemathesis, the OpenAPI validator, the
- *   Standard Webhooks library the Python receiver example uses), named after that file's hash;
+ *   Standard Webhooks library the Python receiver example uses, the Prometheus client whose parser reads /metrics),
+ *   named after that file's hash;
  * - grpcurl and buf, built with `go install` (both are Go modules).
  * `node scripts/contract-tools.js` installs and prints them; scripts/test.js calls contractTools() before jest.
  */

@@ -34,6 +34,10 @@ export interface AppConfig {
   delivery: DeliveryPolicy;
   retention: RetentionPolicy;
   worker: WorkerTuning;
+  /** WORKER_METRICS_PORT: the worker's own endpoint (/metrics with the Temporal SDK's metrics, /healthz, /readyz); 0 takes a free port. */
+  workerMetricsPort: number;
+  /** WORKER_SDK_METRICS_PORT: where the Temporal SDK runtime's Prometheus exporter listens, on 127.0.0.1 only (the worker's /metrics carries its output); 0 turns it off. */
+  workerSdkMetricsPort: number;
 }
 
 /** The worker's slots and cache (README: "Worker tuning"). */
@@ -202,6 +206,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       activitySlots: readSlots(env, 'WORKER_ACTIVITY_SLOTS', 100, 1),
       cachedWorkflows: readSlots(env, 'WORKER_CACHED_WORKFLOWS', 1000, 0),
     },
+    workerMetricsPort: readPort(env, 'WORKER_METRICS_PORT', 9091),
+    workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
   };
 }
 

@@ -71,7 +71,7 @@ export interface DeliveryStateChange {
 }
 
 export interface AttemptContext {
-  delivery: { id: string; status: DeliveryStatus; subscription_id: string };
+  delivery: { id: string; status: DeliveryStatus; subscription_id: string; created_at: Date };
   event: StoredEvent;
   subscription: SubscriptionTarget | undefined;
 }
@@ -167,14 +167,14 @@ export class DeliveriesRepository {
   /** Everything one attempt needs, read fresh so the receiver always gets the current URL and secrets. */
   async attemptContext(deliveryId: string): Promise<AttemptContext | undefined> {
     const { rows } = await this.pool.query(
-      `SELECT d.id AS delivery_id, d.status, d.subscription_id, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+      `SELECT d.id AS delivery_id, d.status, d.subscription_id, d.created_at AS delivery_created_at, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
          FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1::text`,
       [deliveryId],
     );
     const row = rows[0];
     if (row === undefined) return undefined;
     return {
-      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id },
+      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id, created_at: row.delivery_created_at },
       event: toStoredEvent(row),
       subscription: await this.subscriptions.target(row.subscription_id),
     };

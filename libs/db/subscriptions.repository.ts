@@ -47,6 +47,9 @@ export type TenantScope = string | undefined;
 const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, disabled_reason, created_at, updated_at';
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
+/** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
+export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
+
 export class SubscriptionsRepository {
   /** Signing secrets are stored sealed by `box`, and opened only to sign an attempt. */
   constructor(

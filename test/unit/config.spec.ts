@@ -29,6 +29,8 @@ describe('configuration', () => {
     ['WORKER_WORKFLOW_TASK_SLOTS', '1', /WORKER_WORKFLOW_TASK_SLOTS: "1" is not a whole number of at least 2/],
     ['WORKER_LOCAL_ACTIVITY_SLOTS', 'many', /WORKER_LOCAL_ACTIVITY_SLOTS/],
     ['WORKER_CACHED_WORKFLOWS', '-5', /WORKER_CACHED_WORKFLOWS/],
+    ['WORKER_METRICS_PORT', 'metrics', /WORKER_METRICS_PORT: "metrics" is not a TCP port/],
+    ['WORKER_SDK_METRICS_PORT', '99999', /WORKER_SDK_METRICS_PORT/],
     ['RETENTION', '30', /RETENTION: "30" is not a duration/],
     ['RETENTION', 'forever', /RETENTION/],
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
@@ -42,6 +44,11 @@ describe('configuration', () => {
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
     expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 300, localActivitySlots: 300, activitySlots: 100, cachedWorkflows: 1000 });
     expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
+  });
+
+  it('serves the worker endpoint on 9091 and the Temporal SDK exporter beside it on 9092 by default', () => {
+    expect(loadConfig({})).toMatchObject({ workerMetricsPort: 9091, workerSdkMetricsPort: 9092 });
+    expect(loadConfig({ WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '19092' })).toMatchObject({ workerMetricsPort: 0, workerSdkMetricsPort: 19092 });
   });
 
   it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {

@@ -4,6 +4,7 @@ import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { ApiMetrics } from '../../../libs/observability/metrics';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -21,6 +22,7 @@ import { PublishRateLimiter } from './events/publish-rate-limiter';
 import { PublishService } from './events/publish.service';
 import { WebhooksGrpcController } from './grpc/webhooks.grpc.controller';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './health/metrics.controller';
 import { OperatorActionsController } from './operator-actions/operator-actions.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
@@ -29,6 +31,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
   imports: [ConfigModule, DatabaseModule, TemporalClientModule],
   controllers: [
     HealthController,
+    MetricsController,
     EventTypesController,
     SubscriptionsController,
     EventsController,
@@ -40,6 +43,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
   ],
   providers: [
     Authenticator,
+    { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
     SubscriptionsService,
     PublishService,
     PublishRateLimiter,

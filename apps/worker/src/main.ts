@@ -10,8 +10,10 @@ import { WorkerModule } from './worker.module';
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
-  // Nest owns SIGINT/SIGTERM (enableShutdownHooks) and drains the worker; the Runtime must not race it.
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  // Nest owns SIGINT/SIGTERM (enableShutdownHooks) and drains the worker; the Runtime must not race it. Its
+  // Prometheus exporter listens on loopback only: the worker's own /metrics serves its output.
+  const sdkMetrics = config.workerSdkMetricsPort === 0 ? undefined : { prometheus: { bindAddress: `127.0.0.1:${config.workerSdkMetricsPort}` } };
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN'), telemetryOptions: { metrics: sdkMetrics } });
   const app = await NestFactory.createApplicationContext(WorkerModule);
   app.enableShutdownHooks();
   new Logger('worker').log('started');

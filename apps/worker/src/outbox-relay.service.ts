@@ -4,6 +4,7 @@ import { Client as PgClient } from 'pg';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository, START_CLAIM_LEASE_MS } from '../../../libs/db/outbox.repository';
+import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
 /**
@@ -40,6 +41,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: OutboxRepository,
     private readonly starter: OutboxRunStarter,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -74,6 +76,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
       if (rows.length === 0) return;
       const { started, failed, eager } = await this.starter.start(rows);
+      this.metrics.outboxStarts.inc({ outcome: 'eager' }, eager);
+      this.metrics.outboxStarts.inc({ outcome: 'normal' }, started.length - eager);
+      this.metrics.outboxStarts.inc({ outcome: 'failed' }, failed.length);
       await this.outbox.markStarted(started);
       await this.outbox.release(failed);
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.

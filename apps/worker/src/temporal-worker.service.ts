@@ -10,6 +10,7 @@ import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
+import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
@@ -32,6 +33,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
     private readonly retention: RetentionRepository,
+    private readonly metrics: WorkerMetrics,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
     this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) });
@@ -46,7 +48,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
+        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler, metrics: this.metrics }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),
       },
@@ -69,6 +71,11 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       process.kill(process.pid, 'SIGTERM');
     });
     this.logger.log(`polling task queue ${this.config.temporalTaskQueue} on ${this.config.temporalAddress}`);
+  }
+
+  /** Whether this worker polls its task queue (RUNNING), or is starting, draining or stopped. */
+  state(): string {
+    return this.worker?.getState() ?? 'INITIALIZED';
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -2,14 +2,24 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
+import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRelayService } from './outbox-relay.service';
 import { RetentionScheduleService } from './retention-schedule.service';
 import { SecretResealService } from './secret-reseal.service';
 import { TemporalWorkerService } from './temporal-worker.service';
 import { workerConnectionProviders } from './worker-connection';
+import { WorkerEndpointService } from './worker-endpoint.service';
 
 @Module({
   imports: [ConfigModule, DatabaseModule, TemporalClientModule],
-  providers: [...workerConnectionProviders, TemporalWorkerService, OutboxRelayService, SecretResealService, RetentionScheduleService],
+  providers: [
+    ...workerConnectionProviders,
+    { provide: WorkerMetrics, useFactory: () => new WorkerMetrics() },
+    TemporalWorkerService,
+    WorkerEndpointService,
+    OutboxRelayService,
+    SecretResealService,
+    RetentionScheduleService,
+  ],
 })
 export class WorkerModule {}
