@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Logger } from 'pino';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
 import { GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
 import { WorkerMetrics } from '../libs/observability/metrics';
@@ -36,9 +37,11 @@ export interface DeliveryActivityDependencies {
   sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
   metrics: WorkerMetrics;
+  /** One line per attempt, with the ids an operator searches by. */
+  log: Pick<Logger, 'info'>;
 }
 
-export function createDeliveryActivities({ deliveries, sender, disabler, metrics }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({ deliveries, sender, disabler, metrics, log }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
@@ -55,7 +58,23 @@ export function createDeliveryActivities({ deliveries, sender, disabler, metrics
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent });
-      metrics.attempted(context.event.event_type, sent.succeeded, attemptStatusClass(sent.statusCode, sent.networkFailure), sent.durationMs);
+      const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
+      metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
+      log.info(
+        {
+          delivery_id: input.deliveryId,
+          event_id: context.event.event_id,
+          event_type: context.event.event_type,
+          tenant_id: subscription.tenantId,
+          attempt: input.attempt,
+          outcome: sent.succeeded ? 'delivered' : 'failed',
+          status_code: sent.statusCode,
+          status_class: statusClass,
+          duration_ms: sent.durationMs,
+          error: sent.error,
+        },
+        'attempt',
+      );
       if (input.attempt === 1) metrics.firstAttemptLatency.observe(Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000);
       if (sent.succeeded) {
         metrics.ended('delivered', null);

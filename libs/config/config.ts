@@ -38,7 +38,14 @@ export interface AppConfig {
   workerMetricsPort: number;
   /** WORKER_SDK_METRICS_PORT: where the Temporal SDK runtime's Prometheus exporter listens, on 127.0.0.1 only (the worker's /metrics carries its output); 0 turns it off. */
   workerSdkMetricsPort: number;
+  /** LOG_LEVEL: trace, debug, info, warn, error, fatal or silent. */
+  logLevel: LogLevel;
+  /** LOG_FORMAT: json (one JSON object per line) or pretty; unset, pretty when stdout is a terminal and json otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
 }
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The worker's slots and cache (README: "Worker tuning"). */
 export interface WorkerTuning {
@@ -151,6 +158,13 @@ function readSlots(env: Env, name: string, fallback: number, minimum: number): n
   return Number(raw.trim());
 }
 
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(choices as readonly string[]).includes(raw)) throw new ConfigError(name, `"${raw}" is not one of ${choices.join(', ')}`);
+  return raw as T;
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -208,6 +222,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     workerMetricsPort: readPort(env, 'WORKER_METRICS_PORT', 9091),
     workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS) ?? 'info',
+    logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
   };
 }
 

@@ -99,6 +99,9 @@ export function appEnvironment(config: AppConfig, options: { apiKey?: string; ou
     GRPC_PORT: String(config.grpcPort),
     WORKER_METRICS_PORT: String(config.workerMetricsPort),
     WORKER_SDK_METRICS_PORT: String(config.workerSdkMetricsPort),
+    // The children write to the launcher's pipes: pretty lines when the launcher itself writes to a terminal.
+    LOG_LEVEL: config.logLevel,
+    LOG_FORMAT: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     TEMPORAL_NAMESPACE: config.temporalNamespace,
     TEMPORAL_TASK_QUEUE: config.temporalTaskQueue,
     WEBHOOK_RETRY_SCHEDULE: config.delivery.retryScheduleMs.map((ms) => `${ms}ms`).join(','),

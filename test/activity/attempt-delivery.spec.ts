@@ -20,7 +20,7 @@ import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler'
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { closedPort, TestReceiver } from '../helpers/receiver';
-import { WorkerMetrics } from '../../libs/observability/metrics';
+import { testObservers } from '../helpers/observers';
 
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
@@ -40,7 +40,7 @@ beforeAll(async () => {
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
   const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
-  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), metrics: new WorkerMetrics() });
+  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), ...testObservers() });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));

@@ -15,7 +15,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
-import { WorkerMetrics } from '../../libs/observability/metrics';
+import { testObservers } from '../helpers/observers';
 
 /**
  * The SSRF guard at connect time, against real listeners on loopback only. Hostnames resolve through a fake
@@ -223,7 +223,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   });
 
   const activitiesWith = (allowlist: string[]): DeliveryActivities =>
-    createDeliveryActivities({ deliveries, sender: sender(allowlist), disabler: { disable: async () => undefined } as never, metrics: new WorkerMetrics() });
+    createDeliveryActivities({ deliveries, sender: sender(allowlist), disabler: { disable: async () => undefined } as never, ...testObservers() });
 
   async function deliveryTo(url: string): Promise<string> {
     const tenantId = uniqueTenant();

@@ -72,6 +72,8 @@ export async function startStack(
     // The worker endpoint on a free port; the SDK's exporter belongs to the process's Runtime, not to a stack.
     workerMetricsPort: 0,
     workerSdkMetricsPort: 0,
+    // Nest's own lines follow logLevels; the product's pino lines (one per request, one per attempt) stay quiet.
+    logLevel: 'warn',
     delivery,
     ...options.config,
   };

@@ -31,6 +31,8 @@ describe('configuration', () => {
     ['WORKER_CACHED_WORKFLOWS', '-5', /WORKER_CACHED_WORKFLOWS/],
     ['WORKER_METRICS_PORT', 'metrics', /WORKER_METRICS_PORT: "metrics" is not a TCP port/],
     ['WORKER_SDK_METRICS_PORT', '99999', /WORKER_SDK_METRICS_PORT/],
+    ['LOG_LEVEL', 'verbose', /LOG_LEVEL: "verbose" is not one of trace, debug, info, warn, error, fatal, silent/],
+    ['LOG_FORMAT', 'xml', /LOG_FORMAT: "xml" is not one of json, pretty/],
     ['RETENTION', '30', /RETENTION: "30" is not a duration/],
     ['RETENTION', 'forever', /RETENTION/],
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
@@ -49,6 +51,11 @@ describe('configuration', () => {
   it('serves the worker endpoint on 9091 and the Temporal SDK exporter beside it on 9092 by default', () => {
     expect(loadConfig({})).toMatchObject({ workerMetricsPort: 9091, workerSdkMetricsPort: 9092 });
     expect(loadConfig({ WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '19092' })).toMatchObject({ workerMetricsPort: 0, workerSdkMetricsPort: 19092 });
+  });
+
+  it('logs at info, in a format chosen by the terminal unless LOG_FORMAT says', () => {
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', logFormat: undefined });
+    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' })).toMatchObject({ logLevel: 'debug', logFormat: 'json' });
   });
 
   it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {

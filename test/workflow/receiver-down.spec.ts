@@ -20,7 +20,7 @@ import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler'
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
 import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
-import { WorkerMetrics } from '../../libs/observability/metrics';
+import { testObservers } from '../helpers/observers';
 
 /**
  * A receiver that is down for a while, on the seed's real schedule (time-skipping server), with the real attempt
@@ -63,7 +63,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), metrics: new WorkerMetrics() });
+    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), ...testObservers() });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {

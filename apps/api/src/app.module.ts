@@ -1,9 +1,11 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { loggerParams } from '../../../libs/observability/logging';
 import { ApiMetrics } from '../../../libs/observability/metrics';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
@@ -28,7 +30,12 @@ import { SubscriptionsController } from './subscriptions/subscriptions.controlle
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'api') }),
+    DatabaseModule,
+    TemporalClientModule,
+  ],
   controllers: [
     HealthController,
     MetricsController,

@@ -10,6 +10,7 @@ import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
+import { serviceLogger } from '../../../libs/observability/logging';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
@@ -48,7 +49,13 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler, metrics: this.metrics }),
+        ...createDeliveryActivities({
+          deliveries: this.deliveries,
+          sender: this.sender,
+          disabler: this.disabler,
+          metrics: this.metrics,
+          log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
+        }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),
       },

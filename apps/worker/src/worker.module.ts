@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '../../../libs/config/config.module';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from '../../../libs/config/config';
+import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
+import { loggerParams } from '../../../libs/observability/logging';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
@@ -11,7 +14,12 @@ import { workerConnectionProviders } from './worker-connection';
 import { WorkerEndpointService } from './worker-endpoint.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'worker') }),
+    DatabaseModule,
+    TemporalClientModule,
+  ],
   providers: [
     ...workerConnectionProviders,
     { provide: WorkerMetrics, useFactory: () => new WorkerMetrics() },
