@@ -42,6 +42,15 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** LOG_FORMAT: json (one JSON object per line) or pretty; unset, pretty when stdout is a terminal and json otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
+  portal: PortalSettings;
+}
+
+/** The tenant portal (README: "Tenant portal"). */
+export interface PortalSettings {
+  /** PORTAL_SESSION_TTL: how long a portal session's one-time token, and the session it is exchanged for, last. */
+  sessionTtlMs: number;
+  /** PORTAL_FRAME_ANCESTORS: the CSP frame-ancestors sources allowed to embed the portal in an iframe. */
+  frameAncestors: string;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -165,6 +174,16 @@ function readChoice<T extends string>(env: Env, name: string, choices: readonly 
   return raw as T;
 }
 
+/** CSP frame-ancestors sources: 'self', 'none', or origins (https://console.example.com, https://*.example.com). */
+function readFrameAncestors(env: Env, name: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return "'self'";
+  const sources = raw.trim().split(/\s+/);
+  const bad = sources.find((source) => !/^('self'|'none'|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/.test(source));
+  if (bad !== undefined) throw new ConfigError(name, `"${bad}" is not a frame-ancestors source; expected 'self', 'none' or origins such as https://console.example.com, space-separated`);
+  return sources.join(' ');
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -193,6 +212,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const purgeIntervalMs = readDuration(env, 'RETENTION_PURGE_INTERVAL', 3_600_000);
   // Temporal Schedules take intervals in whole seconds.
   if (purgeIntervalMs < 1_000) throw new ConfigError('RETENTION_PURGE_INTERVAL', 'must be at least 1s');
+  const portalSessionTtlMs = readDuration(env, 'PORTAL_SESSION_TTL', 3_600_000);
+  if (portalSessionTtlMs < 60_000) throw new ConfigError('PORTAL_SESSION_TTL', 'must be at least 1m');
 
   return {
     port: readPort(env, 'PORT', 3000),
@@ -224,6 +245,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS) ?? 'info',
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
+    portal: { sessionTtlMs: portalSessionTtlMs, frameAncestors: readFrameAncestors(env, 'PORTAL_FRAME_ANCESTORS') },
   };
 }
 

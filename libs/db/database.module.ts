@@ -11,6 +11,7 @@ import { GaugesRepository } from './gauges.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
+import { PortalSessionsRepository } from './portal-sessions.repository';
 import { RetentionRepository } from './retention.repository';
 import { SubscriptionsRepository } from './subscriptions.repository';
 
@@ -33,6 +34,7 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: EventsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventsRepository(pool) },
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
     { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
+    { provide: PortalSessionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new PortalSessionsRepository(pool) },
     { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
@@ -50,6 +52,7 @@ export const PG_POOL = Symbol('PG_POOL');
     DeliveriesRepository,
     ApiKeysRepository,
     OperatorActionsRepository,
+    PortalSessionsRepository,
     BulkRedrivesRepository,
     OutboxRepository,
     RetentionRepository,

@@ -101,6 +101,12 @@ function filterParams(filter: DeliveryFilter): unknown[] {
   ];
 }
 
+export interface HourOfAttempts {
+  hour: Date;
+  succeeded: number;
+  failed: number;
+}
+
 export class DeliveriesRepository {
   constructor(
     private readonly pool: Pool,
@@ -120,6 +126,21 @@ export class DeliveriesRepository {
       `SELECT attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded
          FROM delivery_attempts WHERE delivery_id = $1::text ORDER BY attempt`,
       [deliveryId],
+    );
+    return rows;
+  }
+
+  /** A subscription's attempts in each of the last 24 hours (UTC, the current hour last), by outcome. */
+  async attemptsPerHour(subscriptionId: string): Promise<HourOfAttempts[]> {
+    const { rows } = await this.pool.query<HourOfAttempts>(
+      `WITH since AS (SELECT date_trunc('hour', now(), 'UTC') - interval '23 hours' AS at)
+       SELECT h.hour, (count(a.started_at) FILTER (WHERE a.succeeded))::integer AS succeeded, (count(a.started_at) FILTER (WHERE NOT a.succeeded))::integer AS failed
+         FROM since, generate_series(since.at, since.at + interval '23 hours', interval '1 hour') AS h(hour)
+         LEFT JOIN (SELECT a.started_at, a.succeeded FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id, since
+                     WHERE d.subscription_id = $1::text AND a.started_at >= since.at) a
+           ON date_trunc('hour', a.started_at, 'UTC') = h.hour
+        GROUP BY h.hour ORDER BY h.hour`,
+      [subscriptionId],
     );
     return rows;
   }

@@ -13,12 +13,14 @@ export type OperatorAction =
   | 'subscription.enable'
   | 'subscription.delete'
   | 'api_key.create'
-  | 'api_key.revoke';
+  | 'api_key.revoke'
+  | 'portal_session.create'
+  | 'portal_session.revoke';
 
 export interface OperatorActionRecord {
   tenantId: string | null;
   action: OperatorAction;
-  targetType: 'delivery' | 'subscription' | 'api_key' | 'bulk_redrive';
+  targetType: 'delivery' | 'subscription' | 'api_key' | 'bulk_redrive' | 'portal_session';
   targetId: string;
   actor: string;
   details?: Record<string, unknown>;

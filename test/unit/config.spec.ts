@@ -68,6 +68,15 @@ describe('configuration', () => {
     expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
   });
 
+  it('gives portal sessions an hour and lets only the portal itself frame it, unless told', () => {
+    expect(loadConfig({}).portal).toEqual({ sessionTtlMs: 3_600_000, frameAncestors: "'self'" });
+    const config = loadConfig({ PORTAL_SESSION_TTL: '15m', PORTAL_FRAME_ANCESTORS: " 'self'  https://console.example.com https://*.example.org:8443 " });
+    expect(config.portal).toEqual({ sessionTtlMs: 900_000, frameAncestors: "'self' https://console.example.com https://*.example.org:8443" });
+    expect(() => loadConfig({ PORTAL_SESSION_TTL: '10s' })).toThrow(/PORTAL_SESSION_TTL: must be at least 1m/);
+    expect(() => loadConfig({ PORTAL_SESSION_TTL: 'soon' })).toThrow(/PORTAL_SESSION_TTL/);
+    expect(() => loadConfig({ PORTAL_FRAME_ANCESTORS: "https://ok.example.com 'unsafe-inline'" })).toThrow(/PORTAL_FRAME_ANCESTORS: "'unsafe-inline'" is not a frame-ancestors source/);
+  });
+
   it('never repeats a database password in its error', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).toThrow(/\*\*\*/);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@db:port/x' })).not.toThrow(/hunter2/);

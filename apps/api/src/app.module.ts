@@ -26,6 +26,8 @@ import { WebhooksGrpcController } from './grpc/webhooks.grpc.controller';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './health/metrics.controller';
 import { OperatorActionsController } from './operator-actions/operator-actions.controller';
+import { PortalController } from './portal/portal.controller';
+import { PortalSessionsController } from './portal-sessions/portal-sessions.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 
@@ -45,6 +47,8 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     DeliveriesController,
     DeadLettersController,
     ApiKeysController,
+    PortalSessionsController,
+    PortalController,
     OperatorActionsController,
     WebhooksGrpcController,
   ],

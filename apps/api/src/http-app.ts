@@ -17,6 +17,9 @@ import { ApiError } from './common/api-error';
 import { buildOpenApiDocument } from './common/openapi-document';
 import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
 import { reflectionService } from './grpc/reflection';
+import { servePortal } from './portal/static-files';
+import { AppConfig } from '../../../libs/config/config';
+import { APP_CONFIG } from '../../../libs/config/config.module';
 
 export const PROTO_PATH = join(projectRoot(), 'proto', 'intelliauth', 'webhooks', 'v1', 'webhooks.proto');
 export const GRPC_PACKAGE = 'intelliauth.webhooks.v1';
@@ -110,7 +113,8 @@ function answerUnknownMethods(fastify: FastifyInstance): void {
 }
 
 /**
- * What both main.ts and the e2e tests apply to the Nest app: the OpenAPI document at /docs-json and its browsable page at /docs.
+ * What both main.ts and the e2e tests apply to the Nest app: the OpenAPI document at /docs-json and its browsable page at
+ * /docs, and the tenant portal's files at /portal/.
  */
 export function configureHttpApp(app: NestFastifyApplication): void {
   // Every body this API takes is JSON; a text body is answered 415 rather than parsed into a string.
@@ -125,6 +129,7 @@ export function configureHttpApp(app: NestFastifyApplication): void {
   app.useGlobalPipes(new PathParamsPipe());
   const document = buildOpenApiDocument(app as unknown as INestApplication);
   SwaggerModule.setup('docs', app as unknown as INestApplication, document);
+  servePortal(app, app.get<AppConfig>(APP_CONFIG));
   app.enableShutdownHooks();
 }
 

@@ -3,7 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '../../../../libs/db/api-keys.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Caller } from '../auth/api-key.guard';
-import { Principal, tenantFor } from '../auth/principal';
+import { Principal, requireApiKey, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { component, IdParam, Operation } from '../common/openapi';
 import { TENANT_ID_PATTERN } from '../common/paging';
@@ -40,6 +40,7 @@ export class ApiKeysController {
   })
   @TenantId()
   async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Body() body: unknown) {
+    requireApiKey(caller, 'creating a tenant key');
     const tenant = tenantFor(caller, tenantId) as string;
     const { name } = createKeyValidator.parseOptional(body);
     const created = await this.audit.audited(

@@ -2,6 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMet
 import { Reflector } from '@nestjs/core';
 import type { Metadata } from '@grpc/grpc-js';
 import { Authenticator } from './authenticator';
+import { PORTAL_HEADER } from './portal-cookie';
 import { Principal } from './principal';
 
 const PUBLIC_ROUTE = 'publicRoute';
@@ -11,7 +12,7 @@ export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 const PRINCIPAL = Symbol('principal');
 type WithPrincipal = { [PRINCIPAL]?: Principal };
 
-/** REST (`Authorization` header) and gRPC (`authorization` metadata) both authenticate here. */
+/** REST (`Authorization` header, or the portal's cookie and header) and gRPC (`authorization` metadata) both authenticate here. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -24,11 +25,12 @@ export class ApiKeyGuard implements CanActivate {
     if (context.getType() === 'rpc') {
       const metadata = context.switchToRpc().getContext<Metadata>();
       const [authorization] = metadata.get('authorization');
-      (metadata as unknown as WithPrincipal)[PRINCIPAL] = await this.authenticator.authenticate(authorization?.toString());
+      (metadata as unknown as WithPrincipal)[PRINCIPAL] = await this.authenticator.authenticate({ authorization: authorization?.toString() });
       return true;
     }
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> } & WithPrincipal>();
-    request[PRINCIPAL] = await this.authenticator.authenticate(request.headers.authorization);
+    const { authorization, cookie } = request.headers;
+    request[PRINCIPAL] = await this.authenticator.authenticate({ authorization, cookie, portalHeader: request.headers[PORTAL_HEADER.toLowerCase()] });
     return true;
   }
 }

@@ -2,12 +2,22 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { ApiKeysRepository, hashApiKey } from '../../../../libs/db/api-keys.repository';
+import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.repository';
 import { ApiError } from '../common/api-error';
+import { PORTAL_HEADER, portalCookie } from './portal-cookie';
 import { Principal } from './principal';
 
+/** What a REST request carries that may authenticate it; gRPC calls carry only `authorization`. */
+export interface Credentials {
+  authorization: string | undefined;
+  cookie?: string;
+  portalHeader?: string;
+}
+
 /**
- * Turns `Bearer <key>` into a principal, for REST and gRPC alike. Keys are compared as SHA-256 digests looked up by
- * value, so no comparison walks a secret byte by byte, and no key is kept in memory or in the database in clear.
+ * Turns `Bearer <key>` into a principal, for REST and gRPC alike, or a REST request's portal cookie into its
+ * tenant's principal. Keys are compared as SHA-256 digests looked up by value, so no comparison walks a secret
+ * byte by byte, and no key is kept in memory or in the database in clear.
  */
 @Injectable()
 export class Authenticator {
@@ -16,18 +26,35 @@ export class Authenticator {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly portalSessions: PortalSessionsRepository,
   ) {
     this.serviceKeys = new Map(config.apiKeys.map((key) => [hashApiKey(key), `service_key:${hashApiKey(key).slice(0, 8)}`]));
   }
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  async authenticate({ authorization, cookie, portalHeader }: Credentials): Promise<Principal> {
+    const session = authorization === undefined ? portalCookie(cookie) : undefined;
+    if (session !== undefined) return this.portalPrincipal(session, portalHeader);
     const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
     if (!match) throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'send an API key as Authorization: Bearer <key>');
     const digest = hashApiKey(match[1]);
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
     const tenantKey = await this.apiKeys.findActive(digest);
-    if (tenantKey) return { kind: 'tenant', tenantId: tenantKey.tenant_id, keyId: tenantKey.id, actor: `tenant_key:${tenantKey.id}` };
+    if (tenantKey) return { kind: 'tenant', tenantId: tenantKey.tenant_id, via: 'api_key', credentialId: tenantKey.id, actor: `tenant_key:${tenantKey.id}` };
     throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'the API key is not valid (or was revoked)');
+  }
+
+  /**
+   * The cookie counts only with the portal's custom header: a page of another origin can make a browser send the
+   * cookie (SameSite=Strict already stops that across sites), but not add a header without a CORS preflight,
+   * which this API never grants.
+   */
+  private async portalPrincipal(secret: string, portalHeader: string | undefined): Promise<Principal> {
+    if (portalHeader !== '1') {
+      throw new ApiError(HttpStatus.UNAUTHORIZED, 'portal_header_required', `a portal session cookie counts only with the ${PORTAL_HEADER}: 1 header`);
+    }
+    const session = await this.portalSessions.findActive(secret);
+    if (!session) throw new ApiError(HttpStatus.UNAUTHORIZED, 'portal_session_ended', 'the portal session expired or was revoked; open a new one from the admin console');
+    return { kind: 'tenant', tenantId: session.tenant_id, via: 'portal_session', credentialId: session.id, actor: `portal_session:${session.id}` };
   }
 }

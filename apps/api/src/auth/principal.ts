@@ -4,9 +4,12 @@ import { ApiError } from '../common/api-error';
 
 /**
  * Who is calling. Service keys (configuration) act for every tenant; a tenant key sees and changes only its own
- * tenant's subscriptions, events, deliveries, dead letters and keys, and does not publish.
+ * tenant's subscriptions, events, deliveries, dead letters and keys, and does not publish. A portal session (the
+ * tenant portal's cookie) acts like its tenant's key, except that it cannot mint credentials (keys, sessions).
  */
-export type Principal = { kind: 'service'; actor: string } | { kind: 'tenant'; tenantId: string; keyId: string; actor: string };
+export type Principal =
+  | { kind: 'service'; actor: string }
+  | { kind: 'tenant'; tenantId: string; via: 'api_key' | 'portal_session'; credentialId: string; actor: string };
 
 /** The tenant a query is limited to: none for service keys, the key's own for tenant keys. */
 export function scopeOf(principal: Principal): TenantScope {
@@ -28,5 +31,12 @@ export function tenantFor(principal: Principal, requested: string | undefined): 
 export function requireServiceKey(principal: Principal, what: string): void {
   if (principal.kind !== 'service') {
     throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `${what} needs a service key; tenant keys cannot do it`);
+  }
+}
+
+/** Keys and portal sessions are credentials: a portal session, which a browser holds, may not create more of them. */
+export function requireApiKey(principal: Principal, what: string): void {
+  if (principal.kind === 'tenant' && principal.via === 'portal_session') {
+    throw new ApiError(HttpStatus.FORBIDDEN, 'api_key_required', `${what} needs a service key or a tenant key; a portal session cannot do it`);
   }
 }

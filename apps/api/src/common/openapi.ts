@@ -35,8 +35,8 @@ export const ErrorComponent = component('Error', errorSchema);
 /** What each error status of this API means; every one of them answers the Error component. */
 const ERROR_MEANINGS: Record<number, string> = {
   400: 'the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)',
-  401: 'missing or invalid API key (unauthorized)',
-  403: 'the key may not do this (permission_denied, service_key_required)',
+  401: 'missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended',
+  403: 'the key may not do this (permission_denied, service_key_required, api_key_required)',
   404: 'no such resource, or one of another tenant',
   409: 'the resource is not in a state that allows this',
   413: 'the request body is over 256 KiB (payload_too_large)',

@@ -7,9 +7,9 @@ export const operatorActionSchema = objectOf({
   id: { type: 'string', pattern: '^opa_' },
   tenant_id: nullableString,
   action: { type: 'string', examples: ['delivery.cancel', 'subscription.rotate_secret'] },
-  target_type: { type: 'string', enum: ['delivery', 'subscription', 'api_key', 'bulk_redrive'] },
+  target_type: { type: 'string', enum: ['delivery', 'subscription', 'api_key', 'bulk_redrive', 'portal_session'] },
   target_id: { type: 'string' },
-  actor: { type: 'string', description: 'service_key:<fingerprint>, tenant_key:<key id> or receiver' },
+  actor: { type: 'string', description: 'service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver' },
   details: anyObject,
   created_at: dateTime,
 });

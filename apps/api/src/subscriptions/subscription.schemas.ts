@@ -114,3 +114,18 @@ export const testSendResultSchema = objectOf({
   event_id: { type: 'string', description: 'evt_test_…: a fresh id, stored nowhere' },
   body: { ...anyObject, description: 'the body that was sent: a WebhookEvent' },
 });
+
+export const attemptStatsSchema = objectOf({
+  subscription_id: { type: 'string' },
+  hours: {
+    type: 'array',
+    minItems: 24,
+    maxItems: 24,
+    description: 'the last 24 hours (UTC), oldest first, the current hour last',
+    items: objectOf({
+      hour: { ...dateTime, description: 'the start of the hour' },
+      succeeded: { type: 'integer', minimum: 0, description: 'attempts answered 2xx in time' },
+      failed: { type: 'integer', minimum: 0, description: 'attempts that failed (any other outcome)' },
+    }),
+  },
+});

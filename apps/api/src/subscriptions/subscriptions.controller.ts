@@ -7,6 +7,7 @@ import { listTenant, pageRequest, SUBSCRIPTION_ID_PATTERN } from '../common/pagi
 import { pageOf } from '../common/schema-parts';
 import { withCatalogue } from '../event-types/event-type.schemas';
 import {
+  attemptStatsSchema,
   createdSubscriptionSchema,
   createSubscriptionSchema,
   disableSubscriptionSchema,
@@ -23,6 +24,7 @@ const CreatedSubscription = component('CreatedSubscription', createdSubscription
 const SubscriptionPage = component('SubscriptionPage', pageOf(subscriptionSchema));
 const RotatedSecret = component('RotatedSecret', rotatedSecretSchema);
 const TestSendResult = component('TestSendResult', testSendResultSchema);
+const AttemptStats = component('AttemptStats', attemptStatsSchema);
 const SubscriptionId = () => IdParam('id', 'a subscription id (whsub_…)', SUBSCRIPTION_ID_PATTERN);
 import { SubscriptionsService } from './subscriptions.service';
 
@@ -37,7 +39,7 @@ export class SubscriptionsController {
     summary: 'Subscribe a URL to event types; answers the signing secret, once',
     status: 201,
     response: CreatedSubscription,
-    links: Object.fromEntries(['getSubscription', 'updateSubscription', 'deleteSubscription', 'rotateSubscriptionSecret', 'testSubscription'].map((operationId) => [operationId, { id: '$response.body#/id' }])),
+    links: Object.fromEntries(['getSubscription', 'getSubscriptionAttemptStats', 'updateSubscription', 'deleteSubscription', 'rotateSubscriptionSecret', 'testSubscription'].map((operationId) => [operationId, { id: '$response.body#/id' }])),
     body: {
       // tenant_id is required here although a tenant key may leave it out (its own tenant): a client following
       // the document always names the tenant, and a service key must.
@@ -63,6 +65,13 @@ export class SubscriptionsController {
   @SubscriptionId()
   get(@Caller() caller: Principal, @Param('id') id: string) {
     return this.subscriptions.get(caller, id);
+  }
+
+  @Get(':id/attempt-stats')
+  @Operation({ operationId: 'getSubscriptionAttemptStats', summary: "A subscription's attempts per hour over the last 24 h, by outcome", status: 200, response: AttemptStats, errors: [404] })
+  @SubscriptionId()
+  attemptStats(@Caller() caller: Principal, @Param('id') id: string) {
+    return this.subscriptions.attemptStats(caller, id);
   }
 
   @Patch(':id')

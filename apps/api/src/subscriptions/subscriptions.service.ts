@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
+import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
 import { OutboundPolicy } from '../../../../libs/outbound/address-policy';
@@ -74,6 +75,7 @@ export type CreatedSubscription = SubscriptionView & { secret: string };
 export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
+    private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly audit: OperatorActionsRepository,
@@ -107,6 +109,11 @@ export class SubscriptionsService {
 
   async get(principal: Principal, id: string): Promise<SubscriptionView> {
     return this.found(id, await this.subscriptions.get(id, scopeOf(principal)));
+  }
+
+  async attemptStats(principal: Principal, id: string) {
+    await this.get(principal, id);
+    return { subscription_id: id, hours: await this.deliveries.attemptsPerHour(id) };
   }
 
   async update(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {

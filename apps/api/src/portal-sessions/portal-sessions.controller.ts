@@ -1,0 +1,64 @@
+import { Controller, Delete, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
+import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.repository';
+import { Caller } from '../auth/api-key.guard';
+import { Principal, requireApiKey, tenantFor } from '../auth/principal';
+import { ApiError } from '../common/api-error';
+import { component, IdParam, Operation } from '../common/openapi';
+import { TENANT_ID_PATTERN } from '../common/paging';
+import { createdPortalSessionSchema } from './portal-session.schemas';
+
+const CreatedPortalSession = component('CreatedPortalSession', createdPortalSessionSchema);
+const TenantId = () => IdParam('tenantId', 'a tenant id', TENANT_ID_PATTERN);
+
+/**
+ * Portal sessions: a one-time URL into the tenant portal for one tenant, for an admin console to open. A service
+ * key opens one for any tenant, a tenant key for its own; a portal session cannot open another.
+ */
+@ApiTags('portal-sessions')
+@Controller('v1/tenants/:tenantId/portal-sessions')
+export class PortalSessionsController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: PortalSessionsRepository,
+    private readonly audit: OperatorActionsRepository,
+  ) {}
+
+  @Post()
+  @Operation({
+    operationId: 'createPortalSession',
+    summary: 'Open a portal session for a tenant; answers its one-time URL (valid PORTAL_SESSION_TTL, exchanged once)',
+    status: 201,
+    response: CreatedPortalSession,
+    links: { revokePortalSession: { tenantId: '$request.path.tenantId', sessionId: '$response.body#/id' } },
+    errors: [403],
+  })
+  @TenantId()
+  async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string) {
+    requireApiKey(caller, 'opening a portal session');
+    const tenant = tenantFor(caller, tenantId) as string;
+    const created = await this.audit.audited(
+      (client) => this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client),
+      (session) => ({ tenantId: tenant, action: 'portal_session.create', targetType: 'portal_session', targetId: session.id, actor: caller.actor }),
+    );
+    const { id, tenant_id, created_at, expires_at, token } = created!.result;
+    return { id, tenant_id, url: `/portal/#token=${token}`, created_at, expires_at };
+  }
+
+  @Delete(':sessionId')
+  @HttpCode(204)
+  @Operation({ operationId: 'revokePortalSession', summary: 'Revoke a portal session: its token is refused and its browser session ends', status: 204, errors: [403, 404] })
+  @TenantId()
+  @IdParam('sessionId', 'a portal session id (psn_…)')
+  async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('sessionId') sessionId: string): Promise<void> {
+    const tenant = tenantFor(caller, tenantId) as string;
+    const revoked = await this.audit.audited(
+      async (client) => (await this.sessions.revoke(tenant, sessionId, client)) || undefined,
+      () => ({ tenantId: tenant, action: 'portal_session.revoke', targetType: 'portal_session', targetId: sessionId, actor: caller.actor }),
+    );
+    if (!revoked) throw ApiError.notFound('portal_session', sessionId);
+  }
+}
