@@ -45,6 +45,9 @@ async function main() {
   say('type-checking and building...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+  say('type-checking and building the tenant portal (vite)...');
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'apps/portal/tsconfig.json']);
+  run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/portal/vite.config.ts']);
   say('linting (workflow code may not import Node builtins, Nest, pg or activity code)...');
   run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
   say('building the client package, building and testing the receiver package on its own...');

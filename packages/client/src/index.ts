@@ -23,3 +23,11 @@ export function createWebhooksClient({ baseUrl, apiKey, headers, ...options }: W
 }
 
 export type WebhooksClient = ReturnType<typeof createWebhooksClient>;
+
+/**
+ * The client a page of the tenant portal uses: same origin, no key. The browser sends the portal session's
+ * httpOnly cookie, and every call adds the portal header without which the API ignores that cookie.
+ */
+export function createPortalClient(baseUrl = '') {
+  return createClient<paths>({ baseUrl, credentials: 'same-origin', headers: { 'x-intelliauth-portal': '1' } });
+}

@@ -54,6 +54,23 @@ export interface paths {
         patch: operations["updateSubscription"];
         trace?: never;
     };
+    "/v1/subscriptions/{id}/attempt-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscription's attempts per hour over the last 24 h, by outcome */
+        get: operations["getSubscriptionAttemptStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions/{id}/disable": {
         parameters: {
             query?: never;
@@ -322,6 +339,40 @@ export interface paths {
         post?: never;
         /** Revoke a tenant key */
         delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open a portal session for a tenant; answers its one-time URL (valid PORTAL_SESSION_TTL, exchanged once) */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/portal-sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a portal session: its token is refused and its browser session ends */
+        delete: operations["revokePortalSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3146,9 +3197,9 @@ export interface components {
                  */
                 action: string;
                 /** @enum {string} */
-                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive";
+                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive" | "portal_session";
                 target_id: string;
-                /** @description service_key:<fingerprint>, tenant_key:<key id> or receiver */
+                /** @description service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver */
                 actor: string;
                 details: {
                     [key: string]: unknown;
@@ -3158,6 +3209,20 @@ export interface components {
             }[];
             /** @description pass as `cursor` for the next page; null on the last page */
             next_cursor: string | null;
+        };
+        CreatedPortalSession: {
+            /** @description revoke the session with this id */
+            id: string;
+            tenant_id: string;
+            /** @description relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer */
+            url: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the token must be exchanged before this, and the session ends then
+             */
+            expires_at: string;
         };
         Subscription: {
             id: string;
@@ -3220,6 +3285,21 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        AttemptStats: {
+            subscription_id: string;
+            /** @description the last 24 hours (UTC), oldest first, the current hour last */
+            hours: {
+                /**
+                 * Format: date-time
+                 * @description the start of the hour
+                 */
+                hour: string;
+                /** @description attempts answered 2xx in time */
+                succeeded: number;
+                /** @description attempts that failed (any other outcome) */
+                failed: number;
+            }[];
+        };
     };
     responses: never;
     parameters: {
@@ -3262,7 +3342,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventTypeList"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3306,7 +3386,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3315,7 +3395,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3365,7 +3445,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,7 +3454,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3442,7 +3522,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3499,7 +3579,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3569,7 +3649,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3625,6 +3705,65 @@ export interface operations {
             };
         };
     };
+    getSubscriptionAttemptStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AttemptStats */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptStats"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is over 128 characters (path_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     disableSubscription: {
         parameters: {
             query?: never;
@@ -3661,7 +3800,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3738,7 +3877,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3804,7 +3943,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3887,7 +4026,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3976,7 +4115,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3985,7 +4124,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4071,7 +4210,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4136,7 +4275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4145,7 +4284,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4186,7 +4325,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4251,7 +4390,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4337,7 +4476,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4415,7 +4554,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4424,7 +4563,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4482,7 +4621,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4491,7 +4630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4550,7 +4689,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4609,7 +4748,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4677,7 +4816,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4686,7 +4825,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4743,7 +4882,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4752,7 +4891,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4824,7 +4963,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4833,7 +4972,142 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description a path parameter is over 128 characters (path_too_long)
+             *
+             *     a path parameter is over 128 characters (path_too_long)
+             */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CreatedPortalSession */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedPortalSession"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is over 128 characters (path_too_long) */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokePortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a tenant id */
+                tenantId: string;
+                /** @description a portal session id (psn_…) */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             *
+             *     the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4903,7 +5177,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description missing or invalid API key (unauthorized) */
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4912,7 +5186,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the key may not do this (permission_denied, service_key_required) */
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,235 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ok, type Schemas } from '../api';
+import { href, navigate, type Route } from '../router';
+import { Failure, Json, Loading, Pager, Section, Status, Time, useAction, useLoad } from '../ui';
+import { useCatalogue } from './catalogue';
+
+type Delivery = Schemas['Delivery'];
+const STATUSES = ['pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'];
+const WAITING = new Set(['pending', 'attempting', 'retry_scheduled']);
+
+/** Status, event type and subscription filters, kept in the route so a filtered list can be linked to. */
+export function Filters({ route, page, statuses, extra }: { route: Route; page: string; statuses: boolean; extra?: ComponentChildren }) {
+  const catalogue = useCatalogue();
+  const subscriptions = useLoad(() => ok(api.GET('/v1/subscriptions', { params: { query: { limit: 200 } } })), []);
+  const query = Object.fromEntries(route.query);
+  const set = (name: string, value: string) => navigate(page, { ...query, [name]: value || undefined });
+  return (
+    <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+      {statuses && (
+        <label>
+          Status
+          <select value={query.status ?? ''} onChange={(e) => set('status', e.currentTarget.value)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace(/_/g, ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <label>
+        Event type
+        <select value={query.event_type ?? ''} onChange={(e) => set('event_type', e.currentTarget.value)}>
+          <option value="">any</option>
+          {(catalogue.data ?? []).map((t) => (
+            <option key={t.name} value={t.name}>
+              {t.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Subscription
+        <select value={query.subscription_id ?? ''} onChange={(e) => set('subscription_id', e.currentTarget.value)}>
+          <option value="">any</option>
+          {(subscriptions.data?.data ?? []).map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.url}
+            </option>
+          ))}
+        </select>
+      </label>
+      {extra}
+    </form>
+  );
+}
+
+export function DeliveryTable({ deliveries, action }: { deliveries: Delivery[]; action?: (delivery: Delivery) => ComponentChildren }) {
+  if (deliveries.length === 0) return <p>Nothing matches.</p>;
+  return (
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Delivery</th>
+            <th scope="col">Event</th>
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">Created</th>
+            {action && <th scope="col">Action</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {deliveries.map((d) => (
+            <tr key={d.id}>
+              <td>
+                <a href={href(`deliveries/${d.id}`)}>{d.id}</a>
+              </td>
+              <td>{d.event_type}</td>
+              <td>
+                <Status value={d.status} />
+                {d.failure_reason && <div class="muted">{d.failure_reason}</div>}
+              </td>
+              <td>
+                {d.attempt_count}
+                {d.last_status_code !== null && <span class="muted"> (last HTTP {d.last_status_code})</span>}
+              </td>
+              <td>
+                <Time value={d.created_at} />
+              </td>
+              {action && <td>{action(d)}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function DeliveriesPage({ route }: { route: Route }) {
+  const [cursor, setCursor] = useState<string>();
+  const query = Object.fromEntries(route.query);
+  const key = route.query.toString();
+  useEffect(() => setCursor(undefined), [key]);
+  const list = useLoad(() => ok(api.GET('/v1/deliveries', { params: { query: { ...query, cursor, limit: 25 } as never } })), [key, cursor]);
+  return (
+    <>
+      <h1>Deliveries</h1>
+      <Filters route={route} page="deliveries" statuses />
+      <Section title="Newest first">
+        <Failure error={list.error} />
+        {list.data ? <DeliveryTable deliveries={list.data.data} /> : !list.error && <Loading />}
+        <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
+      </Section>
+    </>
+  );
+}
+
+/** One delivery: the event as sent, every attempt, and what can be done now; refreshed while it is under way. */
+export function DeliveryPage({ id }: { id: string }) {
+  const delivery = useLoad(() => ok(api.GET('/v1/deliveries/{id}', { params: { path: { id } } })), [id]);
+  const eventId = delivery.data?.event_id;
+  const event = useLoad(() => (eventId ? ok(api.GET('/v1/events/{eventId}', { params: { path: { eventId } } })) : Promise.resolve(undefined)), [eventId]);
+  const action = useAction();
+  const waiting = delivery.data ? WAITING.has(delivery.data.status) : false;
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setInterval(delivery.reload, 1500);
+    return () => clearInterval(timer);
+  }, [waiting, delivery.reload]);
+  if (delivery.error) return <Failure error={delivery.error} />;
+  if (!delivery.data) return <Loading />;
+  const d = delivery.data;
+  const e = event.data;
+  return (
+    <>
+      <h1>Delivery</h1>
+      <p class="muted">
+        <a href={href('deliveries')}>All deliveries</a> · <a href={href(`subscriptions/${d.subscription_id}`)}>Its subscription</a>
+      </p>
+      <Section title="Where it stands">
+        <dl class="facts">
+          <dt>Status</dt>
+          <dd data-testid="delivery-status">
+            <Status value={d.status} />
+            {d.failure_reason && ` (${d.failure_reason})`}
+          </dd>
+          <dt>Event</dt>
+          <dd>
+            {d.event_type} <code>{d.event_id}</code>
+          </dd>
+          <dt>Next attempt</dt>
+          <dd>
+            <Time value={d.next_attempt_at} />
+          </dd>
+          <dt>Redrives</dt>
+          <dd>{d.redrive_count}</dd>
+        </dl>
+        <Failure error={action.error} />
+        {waiting && (
+          <div class="actions">
+            <button type="button" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload))}>
+              Retry now
+            </button>
+            <button type="button" class="danger" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(delivery.reload))}>
+              Cancel delivery
+            </button>
+          </div>
+        )}
+        {d.status === 'dead_lettered' && (
+          <button type="button" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload))}>
+            Redrive
+          </button>
+        )}
+      </Section>
+      <Section title="Attempts">
+        {d.attempts.length === 0 ? (
+          <p>No attempt yet.</p>
+        ) : (
+          <div class="scroll">
+            <table data-testid="attempts">
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Sent</th>
+                  <th scope="col">HTTP status</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">Response</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.attempts.map((a) => (
+                  <tr key={a.attempt} class={a.succeeded ? 'ok' : 'failed'}>
+                    <td>{a.attempt}</td>
+                    <td>
+                      <Time value={a.started_at} />
+                    </td>
+                    <td>{a.status_code ?? '—'}</td>
+                    <td>{a.duration_ms} ms</td>
+                    <td>{a.error ?? ''}</td>
+                    <td>
+                      <code class="excerpt">{a.response_excerpt ?? ''}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+      <Section title="Body as sent">
+        <p class="muted">The body of every attempt; only delivery.attempt changes from one attempt to the next.</p>
+        {e ? (
+          <Json
+            label="Event body"
+            value={{
+              event_id: e.event_id,
+              event_type: e.event_type,
+              occurred_at: e.occurred_at,
+              tenant: e.tenant,
+              ...(e.actor ? { actor: e.actor } : {}),
+              data: e.data,
+              delivery: { attempt: Math.max(1, d.attempt_count), subscription_id: d.subscription_id },
+            }}
+          />
+        ) : (
+          <Failure error={event.error} />
+        )}
+      </Section>
+    </>
+  );
+}

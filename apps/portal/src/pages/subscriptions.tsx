@@ -1,0 +1,96 @@
+import { useState } from 'preact/hooks';
+import { api, ok, type Schemas } from '../api';
+import { href } from '../router';
+import { Failure, Loading, Pager, Secret, Section, Time, useAction, useLoad } from '../ui';
+import { EventTypePicker, useCatalogue } from './catalogue';
+
+export function SubscriptionsPage() {
+  const [cursor, setCursor] = useState<string>();
+  const list = useLoad(() => ok(api.GET('/v1/subscriptions', { params: { query: { cursor, limit: 25 } } })), [cursor]);
+  return (
+    <>
+      <h1>Subscriptions</h1>
+      <Section title="Your endpoints">
+        <Failure error={list.error} />
+        {!list.data && !list.error && <Loading />}
+        {list.data && list.data.data.length === 0 && <p>No subscription yet: add your first endpoint below.</p>}
+        {list.data && list.data.data.length > 0 && (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Endpoint</th>
+                  <th scope="col">Events</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.data.map((subscription) => (
+                  <tr key={subscription.id}>
+                    <td>
+                      <a href={href(`subscriptions/${subscription.id}`)}>{subscription.url}</a>
+                      {subscription.description && <div class="muted">{subscription.description}</div>}
+                    </td>
+                    <td>{subscription.event_types.join(', ')}</td>
+                    <td>{subscription.enabled ? 'enabled' : 'disabled'}</td>
+                    <td>
+                      <Time value={subscription.created_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
+      </Section>
+      <NewSubscription onCreated={list.reload} />
+    </>
+  );
+}
+
+function NewSubscription({ onCreated }: { onCreated: () => void }) {
+  const catalogue = useCatalogue();
+  const [url, setUrl] = useState('');
+  const [description, setDescription] = useState('');
+  const [types, setTypes] = useState<string[]>([]);
+  const [created, setCreated] = useState<Schemas['CreatedSubscription']>();
+  const action = useAction();
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const subscription = await ok(
+        api.POST('/v1/subscriptions', { body: { url, event_types: types as never, ...(description ? { description } : {}) } as never }),
+      );
+      setCreated(subscription);
+      setUrl('');
+      setDescription('');
+      setTypes([]);
+      onCreated();
+    });
+  };
+  return (
+    <Section title="New subscription">
+      {created && (
+        <>
+          <Secret label="Signing secret of the new subscription." value={created.secret} />
+          <p>
+            <a href={href(`subscriptions/${created.id}`)}>Open the new subscription</a>
+          </p>
+        </>
+      )}
+      <form onSubmit={submit}>
+        <label for="new-url">Endpoint URL</label>
+        <input id="new-url" type="url" required placeholder="https://example.com/webhooks" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+        <label for="new-description">Description (optional)</label>
+        <input id="new-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        <EventTypePicker catalogue={catalogue} selected={types} onChange={setTypes} legend="Events to send" />
+        <Failure error={action.error} />
+        <button type="submit" class="primary" disabled={action.busy || types.length === 0}>
+          Create subscription
+        </button>
+      </form>
+    </Section>
+  );
+}

@@ -1,0 +1,109 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiFailure } from './api';
+
+/** Loads data on mount and whenever `deps` change; `reload` runs it again (after an action). */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: ApiFailure; reload: () => void } {
+  const [state, setState] = useState<{ data?: T; error?: ApiFailure }>({});
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (data) => live && setState({ data }),
+      (error: ApiFailure) => live && setState({ error }),
+    );
+    return () => void (live = false);
+  }, [...deps, round]);
+  return { ...state, reload: useCallback(() => setRound((n) => n + 1), []) };
+}
+
+/** Runs an action of a button: busy while it runs, its failure shown beside it. */
+export function useAction(): { busy: boolean; error?: ApiFailure; run: (action: () => Promise<unknown>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiFailure>();
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (failure) {
+      setError(failure instanceof ApiFailure ? failure : new ApiFailure('client_error', String(failure)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
+export function Failure({ error }: { error?: ApiFailure }) {
+  if (!error) return null;
+  return (
+    <p class="failure" role="alert">
+      <code>{error.code}</code> {error.message}
+    </p>
+  );
+}
+
+export function Loading() {
+  return <p aria-live="polite">Loading…</p>;
+}
+
+export function Section({ title, children }: { title: string; children: ComponentChildren }) {
+  return (
+    <section class="card">
+      <h2>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+export function Time({ value }: { value?: string | null }) {
+  if (!value) return <span class="muted">—</span>;
+  return <time dateTime={value}>{new Date(value).toLocaleString()}</time>;
+}
+
+export function Status({ value }: { value: string }) {
+  return <span class={`status status-${value}`}>{value.replace(/_/g, ' ')}</span>;
+}
+
+/** A value shown once (a signing secret), with a copy button. */
+export function Secret({ label, value }: { label: string; value: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div class="secret" role="status">
+      <p>
+        <strong>{label}</strong> It is shown this once: keep it in your receiver now.
+      </p>
+      <code data-testid="secret">{value}</code>{' '}
+      <button type="button" onClick={() => navigator.clipboard.writeText(value).then(() => setCopied(true))}>
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}
+
+export function Json({ value, label }: { value: unknown; label: string }) {
+  return (
+    <pre class="json" tabIndex={0} aria-label={label}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+/** Page through a cursor-paged list: "Newer" returns to the first page. */
+export function Pager({ cursor, next, onPage }: { cursor?: string; next?: string | null; onPage: (cursor?: string) => void }) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      {cursor && (
+        <button type="button" onClick={() => onPage(undefined)}>
+          First page
+        </button>
+      )}
+      {next && (
+        <button type="button" onClick={() => onPage(next)}>
+          Next page
+        </button>
+      )}
+    </nav>
+  );
+}
