@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     `gRPC          127.0.0.1:${config.grpcPort}   (intelliauth.webhooks.v1.WebhooksService, reflection on)`,
     `Metrics       api ${launched.apiUrl}/metrics   worker ${launched.workerUrl}/metrics   (Prometheus text; /readyz on both)`,
     `API key       ${apiKey}   (Authorization: Bearer <key>)`,
+    `Portal        ${launched.apiUrl}/portal/   open a session: curl -X POST -H 'Authorization: Bearer <key>' ${launched.apiUrl}/v1/tenants/<tenant id>/portal-sessions, then ${launched.apiUrl} + its url (once, within ${config.portal.sessionTtlMs / 60_000} min)`,
     `Temporal      ${launched.temporalAddress}` + (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
     `Postgres      ${launched.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
     `Data          ${config.dataDir}`,

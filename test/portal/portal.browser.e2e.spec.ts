@@ -1,0 +1,215 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { uniqueTenant } from '../helpers/database';
+import { eventually, TestReceiver } from '../helpers/receiver';
+import { Stack, startStack } from '../helpers/stack';
+
+/**
+ * The tenant portal in a real browser (Debian's Chromium, headless, driven by playwright-core) against the real
+ * stack: api, worker, Postgres, Temporal and a receiver on 127.0.0.1. Three attempts two seconds apart, so a
+ * delivery that fails twice and then succeeds takes about four seconds and dead letters come quickly.
+ */
+const POLICY = { retryScheduleMs: [0, 2_000, 2_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'portal');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const cspViolations: string[] = [];
+const tenantId = uniqueTenant();
+/** Attempts per event id; user.deleted fails while `deadEnd` holds, other events fail their first two attempts. */
+const seen = new Map<string, number>();
+let deadEnd = true;
+const receiver = new TestReceiver((_index, request) => {
+  const eventId = String(request.headers['x-intelliauth-event-id']);
+  const count = (seen.get(eventId) ?? 0) + 1;
+  seen.set(eventId, count);
+  if (eventId.startsWith('evt_test_')) return { status: 200, body: 'test received' };
+  if (request.headers['x-intelliauth-event-type'] === 'user.deleted') return deadEnd ? { status: 500, body: 'down' } : { status: 200 };
+  return count <= 2 ? { status: 503, body: `not yet (${count})` } : { status: 200, body: 'ok' };
+});
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack(POLICY);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (message) => void (/Content Security Policy/i.test(message.text()) && cspViolations.push(message.text())));
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function shoot(name: string, target: Page = page): Promise<void> {
+  await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core in the page (evaluated over DevTools, which the CSP does not restrict): no serious or critical violation. */
+async function expectAccessible(name: string, target: Page = page): Promise<void> {
+  await target.evaluate(AXE);
+  const violations = await target.evaluate(async () => {
+    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: { id: string; impact: string; nodes: Array<{ target: string[] }> }) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect({ page: name, violations }).toEqual({ page: name, violations: [] });
+}
+
+const apiGet = async (path: string) => (await stack.request('GET', path)).body;
+
+describe('the tenant portal in a browser', () => {
+  let subscriptionId: string;
+
+  it('opens a session from the one-time URL and forgets the token', async () => {
+    const created = await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`);
+    await page.goto(`${stack.baseUrl}${created.body.url}`);
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    expect(page.url()).not.toContain('token');
+    await page.getByText(tenantId).waitFor();
+    // The same link a second time: refused, with the error code shown.
+    const second = await context.newPage();
+    await second.goto(`${stack.baseUrl}${created.body.url}`);
+    await second.getByText('portal_token_used').waitFor();
+    await second.close();
+  });
+
+  it('creates a subscription and shows its secret once', async () => {
+    const url = await stack.startReceiver(receiver);
+    await page.getByLabel('Endpoint URL').fill(url);
+    await page.getByLabel('Description (optional)').fill('CRM sync');
+    await page.getByRole('checkbox', { name: /Every event/ }).check();
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    const secret = await page.getByTestId('secret').textContent();
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole('link', { name: url }).waitFor();
+    await expectAccessible('subscriptions');
+    await shoot('subscriptions');
+    await page.getByRole('link', { name: 'Open the new subscription' }).click();
+    await page.getByTestId('subscription-url').waitFor();
+    subscriptionId = page.url().split('/').pop()!;
+    expect(subscriptionId).toMatch(/^whsub_/);
+  });
+
+  it('sends a test event and shows what the receiver answered', async () => {
+    await page.getByLabel('Event type').selectOption('user.signed_up');
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await page.getByTestId('test-result').getByText('Delivered: HTTP 200').waitFor();
+    await page.getByTestId('test-result').getByText('test received').waitFor();
+  });
+
+  it('shows the attempts of a delivery that fails twice and then succeeds, as they happen', async () => {
+    const published = await stack.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_42', email: 'ada@example.com' } } });
+    const deliveryId = published.body.deliveries[0].id;
+    await page.goto(`${stack.baseUrl}/portal/#/deliveries/${deliveryId}`);
+    const counts = new Set<number>();
+    await eventually(
+      async () => {
+        counts.add(await page.locator('[data-testid=attempts] tbody tr').count());
+        return (await page.getByTestId('delivery-status').textContent())?.includes('delivered');
+      },
+      30_000,
+      'the delivery to show delivered',
+    );
+    await page.locator('[data-testid=attempts] tbody tr').nth(2).waitFor();
+    expect([...counts].some((count) => count < 3)).toBe(true);
+    const rows = await page.locator('[data-testid=attempts] tbody tr').allInnerTexts();
+    expect(rows.map((row) => row.split('\t')[2])).toEqual(['503', '503', '200']);
+    await page.getByText('"email": "ada@example.com"').waitFor();
+    await expectAccessible('delivery');
+    await shoot('delivery');
+    await page.goto(`${stack.baseUrl}/portal/#/deliveries?subscription_id=${subscriptionId}`);
+    await page.getByRole('link', { name: deliveryId }).waitFor();
+    await expectAccessible('deliveries');
+    await shoot('deliveries');
+  });
+
+  it('rotates the secret with a chosen grace period and charts the attempts', async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await page.getByText(/2 failed/).waitFor();
+    await page.getByLabel('Grace period').selectOption('3600');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    expect(await page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
+    await expectAccessible('subscription');
+    await shoot('subscription');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot('subscription-dark');
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(13, 17, 23)');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('redrives a dead letter, then all that match, with the bulk job’s progress', async () => {
+    const publish = async () =>
+      (await stack.request('POST', '/v1/events', { event_type: 'user.deleted', tenant: { id: tenantId }, data: { user: { id: `usr_${Date.now()}` } } })).body.deliveries[0].id as string;
+    const ids = [await publish(), await publish()];
+    for (const id of ids) await eventually(async () => (await apiGet(`/v1/deliveries/${id}`)).status === 'dead_lettered', 30_000, 'a dead letter');
+    await page.goto(`${stack.baseUrl}/portal/#/dead-letters?reason=exhausted`);
+    await page.getByRole('link', { name: ids[1] }).waitFor();
+    await expectAccessible('dead-letters');
+    await shoot('dead-letters');
+    deadEnd = false;
+    await page.getByRole('button', { name: `Redrive ${ids[0]}` }).click();
+    await eventually(async () => (await apiGet(`/v1/deliveries/${ids[0]}`)).status === 'delivered', 30_000, 'the redriven dead letter to be delivered');
+    await page.getByRole('button', { name: 'Redrive all matching' }).click();
+    await page.getByTestId('bulk-progress').getByText(/Bulk redrive completed: 1 of 1/).waitFor({ timeout: 30_000 });
+    await eventually(async () => (await apiGet(`/v1/deliveries/${ids[1]}`)).status === 'delivered', 30_000, 'the bulk-redriven dead letter to be delivered');
+  });
+
+  it('disables the subscription with a reason', async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await page.getByLabel('Reason (optional)').fill('receiver retired');
+    await page.getByRole('button', { name: 'Disable subscription' }).click();
+    await page.getByTestId('subscription-state').getByText('disabled (receiver retired)').waitFor();
+    expect((await apiGet(`/v1/subscriptions/${subscriptionId}`)).enabled).toBe(false);
+  });
+
+  it('lists who did what in the audit log, and the catalogue with schemas and the verification snippet', async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/audit`);
+    for (const action of ['subscription.disable', 'subscription.rotate_secret', 'dead_letter.redrive', 'dead_letter.bulk_redrive']) await page.getByText(action).first().waitFor();
+    await expectAccessible('audit');
+    await shoot('audit');
+    await page.goto(`${stack.baseUrl}/portal/#/catalogue`);
+    await page.getByRole('heading', { name: 'security.breach_incident_opened' }).waitFor();
+    expect(await page.locator('section[id^=type-]').count()).toBe(26);
+    await page.getByText("new Webhook(process.env.WEBHOOK_SECRET)").waitFor();
+    await expectAccessible('catalogue');
+    await shoot('catalogue');
+  });
+
+  it('fits a 360 px iframe and works with the keyboard', async () => {
+    const narrow = await context.newPage();
+    await narrow.setViewportSize({ width: 360, height: 740 });
+    await narrow.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await narrow.getByTestId('subscription-url').waitFor();
+    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await shoot('subscription-narrow', narrow);
+    await narrow.keyboard.press('Tab');
+    expect(await narrow.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await narrow.keyboard.press('Enter');
+    expect(await narrow.evaluate(() => document.activeElement?.id)).toBe('main');
+    await narrow.keyboard.press('Tab');
+    await narrow.keyboard.press('Enter');
+    // The first link of the page's content: back to the list.
+    await narrow.getByRole('heading', { name: 'Subscriptions', exact: true }).waitFor();
+    await narrow.close();
+  });
+
+  it('met no Content-Security-Policy violation', () => {
+    expect(cspViolations).toEqual([]);
+  });
+});
+
+/** The README's screenshots: `npm test -- test/portal` refreshes test-artifacts/portal; PORTAL_DOCS=1 copies them into docs/. */
+afterAll(() => {
+  if (process.env.PORTAL_DOCS !== '1') return;
+  for (const name of ['subscriptions', 'subscription', 'subscription-dark', 'subscription-narrow', 'deliveries', 'delivery', 'dead-letters', 'audit', 'catalogue']) {
+    copyFileSync(join(ARTIFACTS, `${name}.png`), join(__dirname, '..', '..', 'docs', 'portal', `${name}.png`));
+  }
+});
