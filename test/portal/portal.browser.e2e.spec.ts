@@ -53,12 +53,10 @@ async function shoot(name: string, target: Page = page): Promise<void> {
 /** axe-core in the page (evaluated over DevTools, which the CSP does not restrict): no serious or critical violation. */
 async function expectAccessible(name: string, target: Page = page): Promise<void> {
   await target.evaluate(AXE);
-  const violations = await target.evaluate(async () => {
-    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: { id: string; impact: string; nodes: Array<{ target: string[] }> }) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  const result = (await target.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+  const violations = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect({ page: name, violations }).toEqual({ page: name, violations: [] });
 }
 
@@ -140,7 +138,7 @@ describe('the tenant portal in a browser', () => {
     await shoot('subscription');
     await page.emulateMedia({ colorScheme: 'dark' });
     await shoot('subscription-dark');
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(13, 17, 23)');
     await page.emulateMedia({ colorScheme: 'light' });
   });
@@ -188,12 +186,12 @@ describe('the tenant portal in a browser', () => {
     await narrow.setViewportSize({ width: 360, height: 740 });
     await narrow.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
     await narrow.getByTestId('subscription-url').waitFor();
-    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await narrow.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
     await shoot('subscription-narrow', narrow);
     await narrow.keyboard.press('Tab');
-    expect(await narrow.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await narrow.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await narrow.keyboard.press('Enter');
-    expect(await narrow.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await narrow.evaluate('document.activeElement?.id')).toBe('main');
     await narrow.keyboard.press('Tab');
     await narrow.keyboard.press('Enter');
     // The first link of the page's content: back to the list.

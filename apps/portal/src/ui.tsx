@@ -107,3 +107,43 @@ export function Pager({ cursor, next, onPage }: { cursor?: string; next?: string
     </nav>
   );
 }
+
+/** A table of rows under column headers, scrolling sideways in a narrow frame rather than widening the page. */
+export function Table({ columns, children, testId }: { columns: string[]; children: ComponentChildren; testId?: string }) {
+  return (
+    <div class="scroll">
+      <table data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={column}>
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A labelled select; with `any`, a first option that means "no filter" (the empty value). */
+export function Choice({ label, value, options, onChange, any }: { label: string; value: string; options: Array<string | [string, string]>; onChange: (value: string) => void; any?: boolean }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        {any && <option value="">any</option>}
+        {options.map((option) => {
+          const [optionValue, text] = typeof option === 'string' ? [option, option.replace(/_/g, ' ')] : option;
+          return (
+            <option key={optionValue} value={optionValue}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}

@@ -4,7 +4,7 @@ import { ApiKeysRepository } from '../../../../libs/db/api-keys.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Caller } from '../auth/api-key.guard';
 import { Principal, requireApiKey, tenantFor } from '../auth/principal';
-import { ApiError } from '../common/api-error';
+import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
 import { TENANT_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
@@ -62,12 +62,7 @@ export class ApiKeysController {
   @Operation({ operationId: 'revokeApiKey', summary: 'Revoke a tenant key', status: 204, errors: [403, 404] })
   @TenantId()
   @IdParam('keyId', 'a key id (key_…)')
-  async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
-    const tenant = tenantFor(caller, tenantId) as string;
-    const revoked = await this.audit.audited(
-      async (client) => (await this.apiKeys.revoke(tenant, keyId, client)) || undefined,
-      () => ({ tenantId: tenant, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, actor: caller.actor }),
-    );
-    if (!revoked) throw ApiError.notFound('api_key', keyId);
+  revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
+    return revokeCredential(this.audit, caller, tenantId, { type: 'api_key', id: keyId }, (tenant, id, client) => this.apiKeys.revoke(tenant, id, client));
   }
 }

@@ -6,7 +6,7 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.repository';
 import { Caller } from '../auth/api-key.guard';
 import { Principal, requireApiKey, tenantFor } from '../auth/principal';
-import { ApiError } from '../common/api-error';
+import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
 import { TENANT_ID_PATTERN } from '../common/paging';
 import { createdPortalSessionSchema } from './portal-session.schemas';
@@ -53,12 +53,7 @@ export class PortalSessionsController {
   @Operation({ operationId: 'revokePortalSession', summary: 'Revoke a portal session: its token is refused and its browser session ends', status: 204, errors: [403, 404] })
   @TenantId()
   @IdParam('sessionId', 'a portal session id (psn_…)')
-  async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('sessionId') sessionId: string): Promise<void> {
-    const tenant = tenantFor(caller, tenantId) as string;
-    const revoked = await this.audit.audited(
-      async (client) => (await this.sessions.revoke(tenant, sessionId, client)) || undefined,
-      () => ({ tenantId: tenant, action: 'portal_session.revoke', targetType: 'portal_session', targetId: sessionId, actor: caller.actor }),
-    );
-    if (!revoked) throw ApiError.notFound('portal_session', sessionId);
+  revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('sessionId') sessionId: string): Promise<void> {
+    return revokeCredential(this.audit, caller, tenantId, { type: 'portal_session', id: sessionId }, (tenant, id, client) => this.sessions.revoke(tenant, id, client));
   }
 }

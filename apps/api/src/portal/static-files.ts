@@ -33,10 +33,13 @@ const ASSETS = join(PORTAL_DIST, 'assets');
 export function servePortal(app: NestFastifyApplication, config: AppConfig): void {
   if (!existsSync(PORTAL_DIST)) return;
   const csp = portalContentSecurityPolicy(config.portal.frameAncestors);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get('/portal', (_request, reply) => reply.redirect('/portal/', 301));
   app.useStaticAssets({
     root: PORTAL_DIST,
     prefix: '/portal/',
-    redirect: true,
     decorateReply: false,
     setHeaders: (reply, path) => {
       reply.setHeader('content-security-policy', csp);

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ok } from '../api';
-import { Failure, Loading, Pager, Section, Time, useLoad } from '../ui';
+import { Failure, Loading, Pager, Section, Table, Time, useLoad } from '../ui';
 
 export function AuditPage() {
   const [cursor, setCursor] = useState<string>();
@@ -12,18 +12,8 @@ export function AuditPage() {
         <Failure error={list.error} />
         {!list.data && !list.error && <Loading />}
         {list.data && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">What</th>
-                  <th scope="col">On</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.data.map((a) => (
+          <Table columns={['When', 'Who', 'What', 'On']}>
+            {list.data.data.map((a) => (
                   <tr key={a.id}>
                     <td>
                       <Time value={a.created_at} />
@@ -39,10 +29,8 @@ export function AuditPage() {
                       <code>{a.target_id}</code>
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+            ))}
+          </Table>
         )}
         <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
       </Section>

@@ -1,4 +1,5 @@
 import type { Schemas } from '../api';
+import { Table } from '../ui';
 
 const WIDTH = 480;
 const HEIGHT = 120;
@@ -40,24 +41,15 @@ export function AttemptsChart({ stats }: { stats: Schemas['AttemptStats'] }) {
       </figcaption>
       <details>
         <summary>Hour by hour</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Hour</th>
-              <th scope="col">Succeeded</th>
-              <th scope="col">Failed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {hours.map((h) => (
+        <Table columns={['Hour', 'Succeeded', 'Failed']}>
+          {hours.map((h) => (
               <tr key={h.hour}>
                 <td>{label(h)}</td>
                 <td>{h.succeeded}</td>
                 <td>{h.failed}</td>
               </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </details>
     </figure>
   );

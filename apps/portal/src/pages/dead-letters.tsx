@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { navigate, type Route } from '../router';
-import { Failure, Loading, Pager, Section, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Loading, Pager, Section, Time, useAction, useLoad } from '../ui';
 import { DeliveryTable, Filters } from './deliveries';
 
 const REASONS = ['exhausted', 'expired', 'subscription_disabled', 'subscription_deleted'];
@@ -15,19 +15,7 @@ export function DeadLettersPage({ route }: { route: Route }) {
   useEffect(() => setCursor(undefined), [key]);
   const list = useLoad(() => ok(api.GET('/v1/dead-letters', { params: { query: { ...query, cursor, limit: 25 } as never } })), [key, cursor]);
   const action = useAction();
-  const reason = (
-    <label>
-      Reason
-      <select value={query.reason ?? ''} onChange={(e) => navigate('dead-letters', { ...query, reason: e.currentTarget.value || undefined })}>
-        <option value="">any</option>
-        {REASONS.map((r) => (
-          <option key={r} value={r}>
-            {r.replace(/_/g, ' ')}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  const reason = <Choice label="Reason" any value={query.reason ?? ''} options={REASONS} onChange={(value) => navigate('dead-letters', { ...query, reason: value || undefined })} />;
   return (
     <>
       <h1>Dead letters</h1>

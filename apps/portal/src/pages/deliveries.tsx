@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate, type Route } from '../router';
-import { Failure, Json, Loading, Pager, Section, Status, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Json, Loading, Pager, Section, Status, Table, Time, useAction, useLoad } from '../ui';
 import { useCatalogue } from './catalogue';
 
 type Delivery = Schemas['Delivery'];
@@ -17,41 +17,9 @@ export function Filters({ route, page, statuses, extra }: { route: Route; page: 
   const set = (name: string, value: string) => navigate(page, { ...query, [name]: value || undefined });
   return (
     <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-      {statuses && (
-        <label>
-          Status
-          <select value={query.status ?? ''} onChange={(e) => set('status', e.currentTarget.value)}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s.replace(/_/g, ' ')}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
-      <label>
-        Event type
-        <select value={query.event_type ?? ''} onChange={(e) => set('event_type', e.currentTarget.value)}>
-          <option value="">any</option>
-          {(catalogue.data ?? []).map((t) => (
-            <option key={t.name} value={t.name}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Subscription
-        <select value={query.subscription_id ?? ''} onChange={(e) => set('subscription_id', e.currentTarget.value)}>
-          <option value="">any</option>
-          {(subscriptions.data?.data ?? []).map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.url}
-            </option>
-          ))}
-        </select>
-      </label>
+      {statuses && <Choice label="Status" any value={query.status ?? ''} options={STATUSES} onChange={(value) => set('status', value)} />}
+      <Choice label="Event type" any value={query.event_type ?? ''} options={(catalogue.data ?? []).map((t) => [t.name, t.name])} onChange={(value) => set('event_type', value)} />
+      <Choice label="Subscription" any value={query.subscription_id ?? ''} options={(subscriptions.data?.data ?? []).map((s) => [s.id, s.url])} onChange={(value) => set('subscription_id', value)} />
       {extra}
     </form>
   );
@@ -60,20 +28,8 @@ export function Filters({ route, page, statuses, extra }: { route: Route; page: 
 export function DeliveryTable({ deliveries, action }: { deliveries: Delivery[]; action?: (delivery: Delivery) => ComponentChildren }) {
   if (deliveries.length === 0) return <p>Nothing matches.</p>;
   return (
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Delivery</th>
-            <th scope="col">Event</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Created</th>
-            {action && <th scope="col">Action</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.map((d) => (
+    <Table columns={['Delivery', 'Event', 'Status', 'Attempts', 'Created', ...(action ? ['Action'] : [])]}>
+      {deliveries.map((d) => (
             <tr key={d.id}>
               <td>
                 <a href={href(`deliveries/${d.id}`)}>{d.id}</a>
@@ -92,10 +48,8 @@ export function DeliveryTable({ deliveries, action }: { deliveries: Delivery[]; 
               </td>
               {action && <td>{action(d)}</td>}
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+      ))}
+    </Table>
   );
 }
 
@@ -179,20 +133,8 @@ export function DeliveryPage({ id }: { id: string }) {
         {d.attempts.length === 0 ? (
           <p>No attempt yet.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="attempts">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Sent</th>
-                  <th scope="col">HTTP status</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Error</th>
-                  <th scope="col">Response</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.attempts.map((a) => (
+          <Table testId="attempts" columns={['#', 'Sent', 'HTTP status', 'Duration', 'Error', 'Response']}>
+            {d.attempts.map((a) => (
                   <tr key={a.attempt} class={a.succeeded ? 'ok' : 'failed'}>
                     <td>{a.attempt}</td>
                     <td>
@@ -205,10 +147,8 @@ export function DeliveryPage({ id }: { id: string }) {
                       <code class="excerpt">{a.response_excerpt ?? ''}</code>
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+            ))}
+          </Table>
         )}
       </Section>
       <Section title="Body as sent">

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate } from '../router';
-import { Failure, Json, Loading, Secret, Section, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Json, Loading, Secret, Section, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
 
@@ -88,14 +88,7 @@ function TestSend({ id }: { id: string }) {
   const action = useAction();
   return (
     <Section title="Send a test event">
-      <label for="test-type">Event type</label>
-      <select id="test-type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
-        {(catalogue.data ?? []).map((t) => (
-          <option key={t.name} value={t.name}>
-            {t.name}
-          </option>
-        ))}
-      </select>
+      <Choice label="Event type" value={type} options={(catalogue.data ?? []).map((t) => [t.name, t.name])} onChange={setType} />
       <Failure error={action.error} />
       <button
         type="button"
@@ -132,14 +125,7 @@ function Rotate({ id }: { id: string }) {
   return (
     <Section title="Rotate the signing secret">
       <p>During the grace period every delivery is signed with both secrets, so receivers can switch without missing one.</p>
-      <label for="grace">Grace period</label>
-      <select id="grace" value={grace} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
-        {GRACE_PERIODS.map((g) => (
-          <option key={g.seconds} value={g.seconds}>
-            {g.label}
-          </option>
-        ))}
-      </select>
+      <Choice label="Grace period" value={String(grace)} options={GRACE_PERIODS.map((g) => [String(g.seconds), g.label])} onChange={(value) => setGrace(Number(value))} />
       <Failure error={action.error} />
       <button
         type="button"

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href } from '../router';
-import { Failure, Loading, Pager, Secret, Section, Time, useAction, useLoad } from '../ui';
+import { Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
 
 export function SubscriptionsPage() {
@@ -15,18 +15,8 @@ export function SubscriptionsPage() {
         {!list.data && !list.error && <Loading />}
         {list.data && list.data.data.length === 0 && <p>No subscription yet: add your first endpoint below.</p>}
         {list.data && list.data.data.length > 0 && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Endpoint</th>
-                  <th scope="col">Events</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.data.map((subscription) => (
+          <Table columns={['Endpoint', 'Events', 'State', 'Created']}>
+            {list.data.data.map((subscription) => (
                   <tr key={subscription.id}>
                     <td>
                       <a href={href(`subscriptions/${subscription.id}`)}>{subscription.url}</a>
@@ -38,10 +28,8 @@ export function SubscriptionsPage() {
                       <Time value={subscription.created_at} />
                     </td>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+            ))}
+          </Table>
         )}
         <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
       </Section>
