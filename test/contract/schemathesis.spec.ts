@@ -24,6 +24,7 @@ interface Seeds {
   subscriptionId: string;
   otherSubscriptionId: string;
   tenantKeyId: string;
+  portalSessionId: string;
     eventId: string;
   waitingDeliveryId: string;
   deadLetterId: string;
@@ -54,9 +55,10 @@ async function seed(stack: Stack): Promise<Omit<Seeds, 'apiKey'>> {
   await eventually(async () => (await status(waiting)) === 'retry_scheduled', 30_000, 'a waiting delivery');
 
   const tenantKeyId = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'schemathesis' })).body.id;
+  const portalSessionId = (await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`)).body.id;
   const bulkRedriveId = (await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: uniqueTenant() })).body.id;
   const cursor = (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=1`)).body.next_cursor;
-  return { tenantId, subscriptionId, otherSubscriptionId, tenantKeyId, eventId: event.event_id, waitingDeliveryId: waiting, deadLetterId: doomed, bulkRedriveId, cursor };
+  return { tenantId, subscriptionId, otherSubscriptionId, tenantKeyId, portalSessionId, eventId: event.event_id, waitingDeliveryId: waiting, deadLetterId: doomed, bulkRedriveId, cursor };
 }
 
 const NO_STATEFUL = '[operations.phases.stateful]\nenabled = false\n';
@@ -85,6 +87,7 @@ function configuration(seeds: Seeds): string {
     operation('POST /v1/subscriptions', {}, '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n'),
     operation('PATCH /v1/subscriptions/{id}', subscription, '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "404", "422"]\n'),
     operation('GET /v1/subscriptions/{id}', subscription),
+    operation('GET /v1/subscriptions/{id}/attempt-stats', subscription),
     operation('POST /v1/subscriptions/{id}/disable', subscription),
     operation('POST /v1/subscriptions/{id}/enable', subscription),
     operation('POST /v1/subscriptions/{id}/rotate-secret', subscription),
@@ -97,11 +100,13 @@ function configuration(seeds: Seeds): string {
     operation('GET /v1/dead-letters/redrives/{id}', { id: seeds.bulkRedriveId }),
     operation('POST /v1/tenants/{tenantId}/api-keys', { tenantId: seeds.tenantId }),
     operation('GET /v1/tenants/{tenantId}/api-keys', { tenantId: seeds.tenantId }),
+    operation('POST /v1/tenants/{tenantId}/portal-sessions', { tenantId: seeds.tenantId }),
     // The two deletes run in the examples, coverage and fuzzing phases only, on seeded ids (answered 204, then 404):
     // a delete among the stateful phase's steps made a later step of the same scenario find the resource it had
     // created gone, which schemathesis reports as "created resource not found" (ST302).
     operation('DELETE /v1/subscriptions/{id}', { id: seeds.otherSubscriptionId }, NO_STATEFUL),
     operation('DELETE /v1/tenants/{tenantId}/api-keys/{keyId}', { tenantId: seeds.tenantId, keyId: seeds.tenantKeyId }, NO_STATEFUL),
+    operation('DELETE /v1/tenants/{tenantId}/portal-sessions/{sessionId}', { tenantId: seeds.tenantId, sessionId: seeds.portalSessionId }, NO_STATEFUL),
     ...['GET /v1/subscriptions', 'GET /v1/deliveries', 'GET /v1/dead-letters', 'GET /v1/operator-actions'].map((name) => operation(name, { cursor: seeds.cursor })),
   ].join('\n');
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { uniqueTenant } from '../helpers/database';
@@ -38,7 +38,9 @@ beforeAll(async () => {
   stack = await startStack(POLICY);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  context.setDefaultTimeout(15_000);
   page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`portal page error: ${error.message}`));
   page.on('console', (message) => void (/Content Security Policy/i.test(message.text()) && cspViolations.push(message.text())));
 }, 120_000);
 afterAll(async () => {
@@ -68,7 +70,7 @@ describe('the tenant portal in a browser', () => {
   it('opens a session from the one-time URL and forgets the token', async () => {
     const created = await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`);
     await page.goto(`${stack.baseUrl}${created.body.url}`);
-    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    await page.getByRole('heading', { name: 'Subscriptions', exact: true }).waitFor();
     expect(page.url()).not.toContain('token');
     await page.getByText(tenantId).waitFor();
     // The same link a second time: refused, with the error code shown.
@@ -130,7 +132,9 @@ describe('the tenant portal in a browser', () => {
 
   it('rotates the secret with a chosen grace period and charts the attempts', async () => {
     await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
-    await page.getByText(/2 failed/).waitFor();
+    // The delivery above: two failed attempts and one that succeeded, in the current hour.
+    await page.locator('figcaption .legend-failed').getByText('2 failed', { exact: true }).waitFor();
+    await page.locator('figcaption .legend-ok').getByText('1 succeeded', { exact: true }).waitFor();
     await page.getByLabel('Grace period').selectOption('3600');
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     expect(await page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
@@ -202,12 +206,4 @@ describe('the tenant portal in a browser', () => {
   it('met no Content-Security-Policy violation', () => {
     expect(cspViolations).toEqual([]);
   });
-});
-
-/** The README's screenshots: `npm test -- test/portal` refreshes test-artifacts/portal; PORTAL_DOCS=1 copies them into docs/. */
-afterAll(() => {
-  if (process.env.PORTAL_DOCS !== '1') return;
-  for (const name of ['subscriptions', 'subscription', 'subscription-dark', 'subscription-narrow', 'deliveries', 'delivery', 'dead-letters', 'audit', 'catalogue']) {
-    copyFileSync(join(ARTIFACTS, `${name}.png`), join(__dirname, '..', '..', 'docs', 'portal', `${name}.png`));
-  }
 });

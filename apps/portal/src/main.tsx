@@ -20,15 +20,13 @@ const PAGES = [
 ] as const;
 
 /**
- * Opens the session: a `#token=…` fragment (the one-time URL) is exchanged for the session cookie and removed
- * from the address bar and history at once; without one, the cookie of an earlier exchange is used if still valid.
+ * A `#token=…` fragment (the one-time URL) is taken and removed from the address bar and history before anything
+ * renders; the session opens by exchanging it for the session cookie. Without one, the cookie of an earlier
+ * exchange is used if it is still valid.
  */
-async function openSession(): Promise<{ tenant_id: string }> {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (token === null) return portalSession('GET');
-  history.replaceState(null, '', `${location.pathname}${href('subscriptions')}`);
-  return portalSession('POST', { token });
-}
+const token = new URLSearchParams(location.hash.slice(1)).get('token');
+if (token !== null) history.replaceState(null, '', `${location.pathname}${href('subscriptions')}`);
+const openSession = (): Promise<{ tenant_id: string }> => (token === null ? portalSession('GET') : portalSession('POST', { token }));
 
 function App() {
   const [session, setSession] = useState<{ tenant_id: string } | ApiFailure>();
@@ -44,7 +42,8 @@ function App() {
       </main>
     );
   }
-  const [page = 'subscriptions', id] = route.parts;
+  const [requested, id] = route.parts;
+  const page = PAGES.some(([path]) => path === requested) ? requested : 'subscriptions';
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
@@ -58,6 +57,9 @@ function App() {
               {title}
             </a>
           ))}
+          <button type="button" class="link" onClick={() => void portalSession('DELETE').then(() => setSession(new ApiFailure('signed_out', 'You signed out of the portal.')), setSession)}>
+            Sign out
+          </button>
         </nav>
       </header>
       <main id="main" tabIndex={-1}>

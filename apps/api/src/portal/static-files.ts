@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig } from '../../../../libs/config/config';
@@ -41,11 +42,13 @@ export function servePortal(app: NestFastifyApplication, config: AppConfig): voi
     root: PORTAL_DIST,
     prefix: '/portal/',
     decorateReply: false,
-    setHeaders: (reply, path) => {
-      reply.setHeader('content-security-policy', csp);
-      reply.setHeader('x-content-type-options', 'nosniff');
-      reply.setHeader('referrer-policy', 'no-referrer');
-      reply.setHeader('cache-control', path.startsWith(ASSETS) ? 'public, max-age=31536000, immutable' : 'no-cache');
-    },
+    // @fastify/static passes its FastifyReply (Nest's type for it names a setHeader that is not there).
+    setHeaders: (reply, path) =>
+      void (reply as unknown as FastifyReply).headers({
+        'content-security-policy': csp,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': path.startsWith(ASSETS) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      }),
   });
 }
