@@ -38,6 +38,15 @@ export interface AppConfig {
   workerMetricsPort: number;
   /** WORKER_SDK_METRICS_PORT: where the Temporal SDK runtime's Prometheus exporter listens, on 127.0.0.1 only (the worker's /metrics carries its output); 0 turns it off. */
   workerSdkMetricsPort: number;
+  tracing: TracingSettings;
+}
+
+/** OpenTelemetry tracing (README: "Traces"); the exporter itself reads the other OTEL_* variables. */
+export interface TracingSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go (OTLP over HTTP); unset, tracing is off and costs nothing. */
+  otlpEndpoint: string | undefined;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: whether deliveries carry `traceparent` to receivers (other companies): off by default. */
+  propagateToReceivers: boolean;
 }
 
 /** The worker's slots and cache (README: "Worker tuning"). */
@@ -151,6 +160,14 @@ function readSlots(env: Env, name: string, fallback: number, minimum: number): n
   return Number(raw.trim());
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `"${env[name]}" is not true or false`);
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -208,6 +225,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     workerMetricsPort: readPort(env, 'WORKER_METRICS_PORT', 9091),
     workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
+    tracing: {
+      otlpEndpoint: readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      propagateToReceivers: readBoolean(env, 'OTEL_PROPAGATE_TO_RECEIVERS', false),
+    },
   };
 }
 
