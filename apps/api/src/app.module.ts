@@ -5,6 +5,7 @@ import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { ApiMetrics } from '../../../libs/observability/metrics';
+import { TracingModule } from '../../../libs/observability/tracing.module';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -28,7 +29,7 @@ import { SubscriptionsController } from './subscriptions/subscriptions.controlle
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  imports: [ConfigModule, DatabaseModule, TemporalClientModule, TracingModule],
   controllers: [
     HealthController,
     MetricsController,
@@ -51,7 +52,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     DeliveriesService,
     DeadLettersService,
     // Test sends go out through the same sender class as the worker's attempts, behind the same SSRF guard.
-    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) }), inject: [APP_CONFIG] },
+    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers }), inject: [APP_CONFIG] },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },
   ],

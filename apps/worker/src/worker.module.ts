@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { TracingModule } from '../../../libs/observability/tracing.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRelayService } from './outbox-relay.service';
@@ -11,7 +12,7 @@ import { workerConnectionProviders } from './worker-connection';
 import { WorkerEndpointService } from './worker-endpoint.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  imports: [ConfigModule, DatabaseModule, TemporalClientModule, TracingModule],
   providers: [
     ...workerConnectionProviders,
     { provide: WorkerMetrics, useFactory: () => new WorkerMetrics() },
