@@ -63,7 +63,8 @@ export function startNodeTracing(serviceName: string): Tracing {
       new GrpcInstrumentation(),
       // Only inside a trace: the relay's sweeps and the pool's housekeeping would be a trace each.
       new PgInstrumentation({ requireParentSpan: true }),
-      new UndiciInstrumentation(),
+      // Only inside a trace too: the attempts (and the api's test sends) are; the worker's /metrics fetching the SDK's is not.
+      new UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });
   sdk.start();

@@ -44,20 +44,24 @@ const receiver = new TestReceiver();
 const apiKey = `tracing-test-key-${process.pid}`;
 let env: Record<string, string>;
 let apiUrl: string;
+let workerEndpoint: string;
 let receiverUrl: string;
 let api: AppProcess | undefined;
 let worker: AppProcess | undefined;
 
 beforeAll(async () => {
-  const [endpoint, port, grpcPort] = await Promise.all([collector.start(), freePort(), freePort()]);
+  const [endpoint, port, grpcPort, metricsPort, sdkMetricsPort] = await Promise.all([collector.start(), freePort(), freePort(), freePort(), freePort()]);
   receiverUrl = await receiver.start();
   apiUrl = `http://127.0.0.1:${port}`;
+  workerEndpoint = `http://127.0.0.1:${metricsPort}`;
   env = {
     DATABASE_URL: testDatabaseUrl(),
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS as string,
     TEMPORAL_TASK_QUEUE: `traces-${process.pid}-${Date.now()}`,
     PORT: String(port),
     GRPC_PORT: String(grpcPort),
+    WORKER_METRICS_PORT: String(metricsPort),
+    WORKER_SDK_METRICS_PORT: String(sdkMetricsPort),
     API_KEYS: apiKey,
     SECRETS_MASTER_KEYS: testMasterKeys(),
     WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
@@ -109,6 +113,9 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
 
 describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTTP collector on 127.0.0.1)', () => {
   it('runs one trace from the publish request through the workflow to the attempt POST, with no traceparent sent to the receiver', async () => {
+    // Probes and scrapes (the worker's /metrics fetches the Temporal SDK's exporter in turn) make no spans.
+    const probes = [`${apiUrl}/healthz`, `${apiUrl}/readyz`, `${apiUrl}/metrics`, `${workerEndpoint}/readyz`, `${workerEndpoint}/metrics`];
+    for (const probe of probes) expect((await fetch(probe)).status).toBe(200);
     const { eventId, received } = await publishAndDeliver();
     const { post, chain } = await traceOfDelivery(eventId);
 
@@ -130,6 +137,8 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTT
 
     expect(received.headers.traceparent).toBeUndefined();
     expect(received.headers.baggage).toBeUndefined();
+    // Ended before the publish, so exported before its spans were.
+    expect(collector.spans.filter((span) => /\/(healthz|readyz|metrics)$/.test(String(span.attributes['http.target'] ?? span.attributes['url.full'])))).toEqual([]);
   });
 
   it('sends the POST span as traceparent when OTEL_PROPAGATE_TO_RECEIVERS=true', async () => {
