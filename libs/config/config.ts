@@ -42,6 +42,15 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** LOG_FORMAT: json (one JSON object per line) or pretty; unset, pretty when stdout is a terminal and json otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
+  tracing: TracingSettings;
+}
+
+/** OpenTelemetry tracing (README: "Traces"); the exporter itself reads the other OTEL_* variables. */
+export interface TracingSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go (OTLP over HTTP); unset, tracing is off and costs nothing. */
+  otlpEndpoint: string | undefined;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: whether deliveries carry `traceparent` to receivers (other companies): off by default. */
+  propagateToReceivers: boolean;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -165,6 +174,14 @@ function readChoice<T extends string>(env: Env, name: string, choices: readonly 
   return raw as T;
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `"${env[name]}" is not true or false`);
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -224,6 +241,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS) ?? 'info',
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
+    tracing: {
+      otlpEndpoint: readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      propagateToReceivers: readBoolean(env, 'OTEL_PROPAGATE_TO_RECEIVERS', false),
+    },
   };
 }
 

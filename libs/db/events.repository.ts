@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
 import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
+import { activeTraceParent } from '../observability/trace-context';
 import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
@@ -68,8 +69,8 @@ export class EventsRepository {
        ), fits AS (
          SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
        ), event AS (
-         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash)
-         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text FROM fits WHERE fits.ok
+         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash, trace_parent)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text, $12::text FROM fits WHERE fits.ok
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), delivery AS (
          INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
@@ -92,6 +93,8 @@ export class EventsRepository {
         filterEntriesMatching(event.event_type),
         Array.from({ length: idCount }, newDeliveryId),
         deliveryWorkflowIdPrefix(event.event_id),
+        // The publish's span, so the relay starts the deliveries' runs in the same trace (null when not tracing).
+        activeTraceParent(),
       ],
     );
     return rows[0];

@@ -38,9 +38,19 @@ describe('configuration', () => {
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
     ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
     ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
+    ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('traces only with an OTLP endpoint, and keeps trace context from receivers unless told', () => {
+    expect(loadConfig({}).tracing).toEqual({ otlpEndpoint: undefined, propagateToReceivers: false });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_PROPAGATE_TO_RECEIVERS: 'TRUE' }).tracing).toEqual({
+      otlpEndpoint: 'http://collector:4318',
+      propagateToReceivers: true,
+    });
   });
 
   it('reads the worker tuning, with defaults sized for slow receivers', () => {

@@ -67,7 +67,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0 }])).toMatchObject({ started: [row.id] });
+      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {

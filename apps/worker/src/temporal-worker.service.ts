@@ -6,6 +6,7 @@ import { createRetentionActivities } from '../../../activities/retention.activit
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
+import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
@@ -37,7 +38,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly metrics: WorkerMetrics,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
-    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) });
+    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers });
   }
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -66,6 +67,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       maxConcurrentActivityTaskExecutions: tuning.activitySlots,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
       maxCachedWorkflows: tuning.cachedWorkflows,
+      ...workerTracingOptions(),
     });
   }
 
