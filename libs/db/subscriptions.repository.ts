@@ -89,10 +89,12 @@ export class SubscriptionsRepository {
     return toPage(rows, limit);
   }
 
+  /** A new URL starts a fresh failure window (the old one's failures say nothing about it). */
   async update(id: string, scope: TenantScope, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `UPDATE subscriptions SET
           url = COALESCE($3::text, url),
+          failing_since = CASE WHEN $3::text <> url THEN NULL ELSE failing_since END,
           event_types = COALESCE($4::text[], event_types),
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           updated_at = now()
@@ -103,15 +105,21 @@ export class SubscriptionsRepository {
     return rows[0];
   }
 
-  /** Enables (reason cleared) or disables with a reason. */
+  /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
   async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
-      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END, updated_at = now()
+      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
+              failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
     );
     return rows[0];
+  }
+
+  /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
+  async clearFailing(id: string, since: Date): Promise<void> {
+    await this.pool.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`, [id, since]);
   }
 
   async softDelete(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {

@@ -13,6 +13,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { connectTemporalClient } from '../../libs/temporal/client';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';
@@ -39,7 +40,9 @@ beforeAll(async () => {
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
   const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
-  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
+  const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
+  const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
+  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0 });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));

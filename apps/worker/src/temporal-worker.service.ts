@@ -10,6 +10,7 @@ import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
+import { OperationalEvents } from '../../../libs/operational/operational-events';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
@@ -31,6 +32,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
+    private readonly operational: OperationalEvents,
     private readonly retention: RetentionRepository,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
@@ -46,7 +48,13 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
+        ...createDeliveryActivities({
+          deliveries: this.deliveries,
+          sender: this.sender,
+          disabler: this.disabler,
+          operational: this.operational,
+          failureDisableAfterMs: this.config.failureDisableAfterMs,
+        }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),
       },

@@ -7,7 +7,7 @@ import { StoredEvent } from '../../../../libs/contracts/envelope';
 import { newEventId } from '../../../../libs/contracts/ids';
 import { EventsRepository } from '../../../../libs/db/events.repository';
 import { ApiError } from '../common/api-error';
-import { requireEventType } from '../common/event-types';
+import { requirePublishableEventType } from '../common/event-types';
 import { BodyValidator, checkAgainstSchema } from '../common/validation';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { Principal, requireServiceKey } from '../auth/principal';
@@ -45,7 +45,7 @@ export class PublishService {
     }
     const input = validator.parse(body, 'event');
     await this.rateLimiter.admit(input.tenant.id);
-    const eventType = requireEventType(input.event_type);
+    const eventType = requirePublishableEventType(input.event_type);
     checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
     const occurredAt = this.occurredAt(input.occurred_at);
     const event: StoredEvent = {
