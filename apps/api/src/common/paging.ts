@@ -39,7 +39,7 @@ export function queryText(query: Record<string, unknown>, name: string, pattern:
 }
 
 /** `category.name`, or `webhook.entity.name` for the operational events. */
-export const EVENT_TYPE_PATTERN = /^[a-z_]+(\.[a-z_]+){1,2}$/;
+export const EVENT_TYPE_PATTERN = /^(webhook\.[a-z_]+|[a-z_]+)\.[a-z_]+$/;
 export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
 
 /** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
