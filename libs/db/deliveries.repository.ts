@@ -135,10 +135,11 @@ export class DeliveriesRepository {
     return rows;
   }
 
-  async listByEvent(eventId: string): Promise<DeliveryView[]> {
+  /** An event's deliveries in scope: an operational event's deliveries to the platform tenant are the platform's. */
+  async listByEvent(eventId: string, scope: TenantScope): Promise<DeliveryView[]> {
     const { rows } = await this.pool.query<DeliveryView>(
-      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text ORDER BY d.id`,
-      [eventId],
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text AND ($2::text IS NULL OR d.tenant_id = $2::text) ORDER BY d.id`,
+      [eventId, scope ?? null],
     );
     return rows;
   }

@@ -90,6 +90,13 @@ describe('a subscription that keeps failing', () => {
       data: deadLettered.data,
     });
     expect((await stack.request('GET', `/v1/subscriptions/${subscription.id}`)).body.enabled).toBe(true);
+    // The tenant sees its event and its own delivery of it, not the platform's.
+    const tenantKey = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, {})).body.key;
+    const asTenant = await stack.request('GET', `/v1/events/${deadLettered.event_id}`, undefined, { apiKey: tenantKey });
+    expect(asTenant.body).toMatchObject({ event_type: 'webhook.delivery.dead_lettered', tenant: { id: tenantId } });
+    expect(asTenant.body.deliveries.map((d: { subscription_id: string }) => d.subscription_id)).toEqual([alerts.id]);
+    const asService = await stack.request('GET', `/v1/events/${deadLettered.event_id}`);
+    expect(asService.body.deliveries.map((d: { tenant_id: string }) => d.tenant_id).sort()).toEqual([PLATFORM, tenantId].sort());
 
     // Still failing once the window has passed: the next failed attempt disables the subscription.
     const firstAttemptAt = Date.parse((await stack.request('GET', `/v1/deliveries/${firstDelivery}`)).body.attempts[0].started_at);
