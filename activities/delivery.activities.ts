@@ -59,7 +59,7 @@ export function createDeliveryActivities({ deliveries, sender, disabler, operati
       // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
       const tracksFailures = !isOperationalEventType(context.event.event_type);
       const failingSince = await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures });
-      const cause = { deliveryId: input.deliveryId, attempt: input.attempt };
+      const cause = { deliveryId: input.deliveryId, attempt: input.attempt, failingSince };
       if (sent.succeeded) {
         if (tracksFailures && failingSince !== null) await operational.subscriptionRecovered(subscription, failingSince);
         return { kind: 'delivered', statusCode: sent.statusCode, error: null };
@@ -70,7 +70,7 @@ export function createDeliveryActivities({ deliveries, sender, disabler, operati
       }
       if (tracksFailures && failingTooLong(failingSince, Date.now(), failureDisableAfterMs)) {
         const message = `every attempt has failed since ${failingSince.toISOString()}`;
-        await disabler.disable(subscription.id, undefined, message, 'system', { reason: 'failing', failingSince, ...cause });
+        await disabler.disable(subscription.id, undefined, message, 'system', { reason: 'failing', ...cause });
         return { kind: 'stopped', reason: 'subscription_disabled' };
       }
       return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };

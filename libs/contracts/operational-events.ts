@@ -16,7 +16,8 @@ export interface AutomaticDisable {
   reason: 'gone' | 'failing';
   deliveryId: string;
   attempt: number;
-  failingSince?: Date;
+  /** When the subscription's run of failures began; null when the attempt was not tracked (an operational event's). */
+  failingSince: Date | null;
 }
 
 /** Dead-letter reasons that emit `webhook.delivery.dead_lettered`; a disable or delete already says why its waiting deliveries ended. */
@@ -39,11 +40,18 @@ export function subscriptionDisabledEvent(
     message: disabled.message,
     waiting_deliveries_stopped: disabled.waitingStopped,
   };
-  if (cause?.failingSince !== undefined) data.failing_since = cause.failingSince.toISOString();
-  // An operator's disable happens once per request; an automatic one may be retried with its activity.
-  const eventId = cause === undefined ? newEventId() : `evt_wh_disabled_${cause.deliveryId}_${cause.attempt}`;
-  const actor = cause === undefined ? { kind: 'api_key', id: disabled.actor } : SYSTEM;
-  return operationalEvent(eventId, 'webhook.subscription.disabled', disabled.tenantId, actor, data, now);
+  if (cause?.reason === 'failing' && cause.failingSince !== null) data.failing_since = cause.failingSince.toISOString();
+  return operationalEvent(disabledEventId(disabled.subscriptionId, cause), 'webhook.subscription.disabled', disabled.tenantId, cause === undefined ? { kind: 'api_key', id: disabled.actor } : SYSTEM, data, now);
+}
+
+/**
+ * An operator's disable happens once per request. An automatic one may be retried with its activity, and every
+ * attempt in flight when the subscription turned failing (or gone) disables it too: they all name the run of
+ * failures, so they store one event; an attempt outside failure tracking names itself.
+ */
+function disabledEventId(subscriptionId: string, cause: AutomaticDisable | undefined): string {
+  if (cause === undefined) return newEventId();
+  return cause.failingSince === null ? `evt_wh_disabled_${cause.deliveryId}_${cause.attempt}` : `evt_wh_disabled_${subscriptionId}_${cause.failingSince.getTime()}`;
 }
 
 /**

@@ -243,7 +243,7 @@ describe('failure tracking', () => {
     expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({ enabled: false, disabled_reason: reason });
     const audit = await new OperatorActionsRepository(pool).list({ targetId: subscription.id }, undefined, 10);
     expect(audit.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'system', details: expect.objectContaining({ reason }) })]);
-    expect(await eventExists(`evt_wh_disabled_${deliveryId}_2`)).toBe(true);
+    expect(await eventExists(`evt_wh_disabled_${subscription.id}_${longAgo.getTime()}`)).toBe(true);
     // Enabling again starts a fresh window.
     await subscriptions.setEnabled(subscription.id, undefined, true, null);
     expect(await failingSince(subscription.id)).toBeNull();

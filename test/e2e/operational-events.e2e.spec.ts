@@ -105,7 +105,7 @@ describe('a subscription that keeps failing', () => {
     const secondDelivery = second.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
     const disabled = await receivedOne(alerting, 'webhook.subscription.disabled', (event) => event.data.subscription.id === subscription.id);
     expect(disabled).toMatchObject({
-      event_id: `evt_wh_disabled_${secondDelivery}_1`,
+      event_id: `evt_wh_disabled_${subscription.id}_${firstAttemptAt}`,
       tenant: { id: tenantId },
       data: { subscription: { id: subscription.id }, reason: 'failing', failing_since: new Date(firstAttemptAt).toISOString() },
     });

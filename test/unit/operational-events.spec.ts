@@ -13,10 +13,10 @@ function expectValid(event: StoredEvent): void {
 }
 
 describe('operational events', () => {
-  it('says why a subscription was disabled, with an id derived from the attempt that disabled it', () => {
+  it('says why a subscription was disabled, with an id derived from its run of failures', () => {
     const event = subscriptionDisabledEvent(disabled, { reason: 'failing', deliveryId: 'whdlv_1', attempt: 4, failingSince }, now);
     expect(event).toEqual({
-      event_id: 'evt_wh_disabled_whdlv_1_4',
+      event_id: `evt_wh_disabled_whsub_1_${failingSince.getTime()}`,
       event_type: 'webhook.subscription.disabled',
       occurred_at: now.toISOString(),
       tenant: { id: 'tnt_acme' },
@@ -24,8 +24,13 @@ describe('operational events', () => {
       data: { subscription: { id: 'whsub_1' }, reason: 'failing', message: disabled.message, waiting_deliveries_stopped: 3, failing_since: failingSince.toISOString() },
     });
     expectValid(event);
-    // The same attempt (an activity retried) names the same event; a later one (say after a re-enable) another.
-    expect(subscriptionDisabledEvent(disabled, { reason: 'gone', deliveryId: 'whdlv_1', attempt: 4 }, new Date()).event_id).toBe(event.event_id);
+    // Every attempt of the run (an activity retried, or another delivery in flight) names the same event.
+    expect(subscriptionDisabledEvent(disabled, { reason: 'failing', deliveryId: 'whdlv_2', attempt: 1, failingSince }, new Date()).event_id).toBe(event.event_id);
+    // A 410 to an operational event's delivery, outside failure tracking, names its attempt.
+    const gone = subscriptionDisabledEvent(disabled, { reason: 'gone', deliveryId: 'whdlv_1', attempt: 4, failingSince: null }, now);
+    expect(gone).toMatchObject({ event_id: 'evt_wh_disabled_whdlv_1_4', data: { reason: 'gone' } });
+    expect(gone.data).not.toHaveProperty('failing_since');
+    expectValid(gone);
   });
 
   it('names the operator who disabled a subscription, under a fresh id per request', () => {
