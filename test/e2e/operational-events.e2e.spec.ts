@@ -182,6 +182,9 @@ describe('the platform tenant and the API', () => {
     const refused = await stack.request('POST', '/v1/events', { event_type: 'webhook.subscription.disabled', tenant: { id: uniqueTenant() }, data: {} });
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({ code: 'operational_event_type', message: expect.stringContaining('cannot be published') });
+    const forPlatform = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: PLATFORM }, data: { user: { id: 'usr_1' } } });
+    expect(forPlatform.status).toBe(422);
+    expect(forPlatform.body.error.code).toBe('platform_tenant');
   });
 
   it('lists the operational events in the catalogue, as the webhook category', async () => {

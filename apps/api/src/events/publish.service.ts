@@ -46,6 +46,13 @@ export class PublishService {
     const input = validator.parse(body, 'event');
     await this.rateLimiter.admit(input.tenant.id);
     const eventType = requirePublishableEventType(input.event_type);
+    if (input.tenant.id === this.config.platformTenantId) {
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'platform_tenant',
+        `${input.tenant.id} is the platform tenant, whose subscriptions receive operational events only; publish the event for the tenant it happened in`,
+      );
+    }
     checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
     const occurredAt = this.occurredAt(input.occurred_at);
     const event: StoredEvent = {
