@@ -1,7 +1,9 @@
 import { Pool } from 'pg';
 import { StoredEvent } from '../contracts/envelope';
 import { DeliveryToStart, EVENT_COLUMNS, toStoredEvent } from './events.repository';
+import { ClaimedDelivery, START_CLAIM_LEASE_MS } from './outbox.repository';
 import { Page, toPage } from './page';
+import { Db } from './pool';
 import { SubscriptionsRepository, SubscriptionTarget, TenantScope } from './subscriptions.repository';
 
 export type DeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
@@ -265,24 +267,27 @@ export class DeliveriesRepository {
 
   /**
    * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
-   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run.
+   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run. The row goes
+   * back into the outbox under this claim's lease: if the redriver dies before its start, a relay starts the run.
    */
-  async beginRedrive(deliveryId: string, scope: TenantScope): Promise<(DeliveryToStart & { attempt_count: number }) | undefined> {
-    const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number }>(
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now()
+  async beginRedrive(deliveryId: string, scope: TenantScope, db: Db = this.pool): Promise<ClaimedDelivery | undefined> {
+    const { rows } = await db.query<ClaimedDelivery>(
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now(),
+              workflow_started_at = NULL, start_claimed_until = now() + make_interval(secs => $3::int / 1000.0)
          FROM events e
         WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id AND ($2::text IS NULL OR d.tenant_id = $2::text)
-        RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count`,
-      [deliveryId, scope ?? null],
+        RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.redrive_count`,
+      [deliveryId, scope ?? null, START_CLAIM_LEASE_MS],
     );
     return rows[0];
   }
 
-  /** Puts a claimed redrive back when Temporal refused the new run. */
+  /** Puts a claimed redrive back when Temporal refused the new run (unless a relay started one meanwhile). */
   async abortRedrive(deliveryId: string): Promise<void> {
     await this.pool.query(
-      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now()
-        WHERE id = $1::text AND status = 'pending'`,
+      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now(),
+              workflow_started_at = now(), start_claimed_until = NULL
+        WHERE id = $1::text AND status = 'pending' AND workflow_started_at IS NULL`,
       [deliveryId],
     );
   }

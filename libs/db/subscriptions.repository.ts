@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
-import { withTransaction } from './pool';
+import { Db, inTransaction, withTransaction } from './pool';
 
 export interface SubscriptionView {
   id: string;
@@ -106,8 +106,8 @@ export class SubscriptionsRepository {
   }
 
   /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
-  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
+  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null, db: Db = this.pool): Promise<SubscriptionView | undefined> {
+    const { rows } = await db.query<SubscriptionView>(
       `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
               failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
@@ -122,8 +122,8 @@ export class SubscriptionsRepository {
     await this.pool.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`, [id, since]);
   }
 
-  async softDelete(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
+  async softDelete(id: string, scope: TenantScope, db: Db = this.pool): Promise<SubscriptionView | undefined> {
+    const { rows } = await db.query<SubscriptionView>(
       `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
@@ -136,9 +136,18 @@ export class SubscriptionsRepository {
    * Adds a new secret and lets every older one expire after the grace period (at once for 0; a secret already
    * expiring sooner keeps its earlier end). Returns undefined when the subscription is not in scope.
    */
-  async rotateSecret(id: string, scope: TenantScope, newSecret: string, graceSeconds: number): Promise<{ previousValidUntil: Date } | undefined> {
-    return withTransaction(this.pool, async (client) => {
-      const found = await client.query(`SELECT id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`, [id, scope ?? null]);
+  async rotateSecret(
+    id: string,
+    scope: TenantScope,
+    newSecret: string,
+    graceSeconds: number,
+    db: Db = this.pool,
+  ): Promise<{ id: string; tenant_id: string; previousValidUntil: Date } | undefined> {
+    return inTransaction(db, async (client) => {
+      const found = await client.query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`,
+        [id, scope ?? null],
+      );
       if (found.rowCount === 0) return undefined;
       const { rows } = await client.query<{ until: Date }>(`SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`, [graceSeconds]);
       const until = rows[0].until;
@@ -149,7 +158,7 @@ export class SubscriptionsRepository {
       );
       await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, this.box.seal(newSecret)]);
       await client.query(`UPDATE subscriptions SET updated_at = now() WHERE id = $1::text`, [id]);
-      return { previousValidUntil: until };
+      return { id, tenant_id: found.rows[0].tenant_id, previousValidUntil: until };
     });
   }
 

@@ -16,7 +16,7 @@ import { generateSigningSecret } from '../../libs/signing/signing';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeadLetterRedriver } from '../../libs/temporal/dead-letter-redriver';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';
-import { FirstRunStarter } from '../../libs/temporal/first-run-starter';
+import { OutboxRunStarter } from '../../libs/temporal/outbox-run-starter';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
@@ -69,7 +69,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new FirstRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([row])).toMatchObject({ started: [row.id] });
+      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0 }])).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {

@@ -52,9 +52,11 @@ export class ApiKeysController {
       );
     }
     const { name } = createKeyValidator.parseOptional(body);
-    const created = await this.apiKeys.create(tenant, name ?? null, caller.actor);
-    await this.audit.record({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: created.id, actor: caller.actor, details: { prefix: created.prefix } });
-    return created;
+    const created = await this.audit.audited(
+      (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),
+      (key) => ({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: key.id, actor: caller.actor, details: { prefix: key.prefix } }),
+    );
+    return created!.result;
   }
 
   @Get()
@@ -71,7 +73,10 @@ export class ApiKeysController {
   @IdParam('keyId', 'a key id (key_…)')
   async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
     const tenant = tenantFor(caller, tenantId) as string;
-    if (!(await this.apiKeys.revoke(tenant, keyId))) throw ApiError.notFound('api_key', keyId);
-    await this.audit.record({ tenantId: tenant, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, actor: caller.actor });
+    const revoked = await this.audit.audited(
+      async (client) => (await this.apiKeys.revoke(tenant, keyId, client)) || undefined,
+      () => ({ tenantId: tenant, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, actor: caller.actor }),
+    );
+    if (!revoked) throw ApiError.notFound('api_key', keyId);
   }
 }
