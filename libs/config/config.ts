@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { TENANT_ID_PATTERN } from '../contracts/ids';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
 import { SecretBox } from '../secrets/secret-box';
 import { parseDuration } from './durations';
@@ -32,6 +33,10 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription whose every attempt has failed this long is disabled (`failing`); 0 never. */
+  failureDisableAfterMs: number;
+  /** PLATFORM_TENANT_ID: the tenant whose subscriptions receive every tenant's operational events (`webhook.*`), and only those. */
+  platformTenantId: string;
   retention: RetentionPolicy;
   worker: WorkerTuning;
   /** WORKER_METRICS_PORT: the worker's own endpoint (/metrics with the Temporal SDK's metrics, /healthz, /readyz); 0 takes a free port. */
@@ -100,14 +105,21 @@ function readDuration(env: Env, name: string, fallbackMs: number): number {
   return value;
 }
 
-/** A duration where 0 (any unit, or a bare 0) means "keep everything". */
-function readRetention(env: Env, name: string, fallbackMs: number): number {
+/** A duration where 0 (any unit, or a bare 0) turns something off: `zero` says what, in the error message. */
+function readDurationOrOff(env: Env, name: string, fallbackMs: number, zero: string): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallbackMs;
   if (raw.trim() === '0') return 0;
   const value = parseDuration(raw);
-  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 keeps everything)`);
+  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 ${zero})`);
   return value;
+}
+
+function readTenantId(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!TENANT_ID_PATTERN.test(raw)) throw new ConfigError(name, `"${raw}" is not a tenant id (1-128 of A-Z a-z 0-9 _ . : -)`);
+  return raw;
 }
 
 function readSchedule(env: Env, name: string, fallback: number[]): number[] {
@@ -225,9 +237,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    failureDisableAfterMs: readDurationOrOff(env, 'SUBSCRIPTION_FAILURE_DISABLE_AFTER', 5 * 86_400_000, 'never disables'),
+    platformTenantId: readTenantId(env, 'PLATFORM_TENANT_ID', 'tnt_platform'),
     retention: {
-      retentionMs: readRetention(env, 'RETENTION', THIRTY_DAYS_MS),
-      deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),
+      retentionMs: readDurationOrOff(env, 'RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
+      deadLetterRetentionMs: readDurationOrOff(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
       purgeIntervalMs,
       batchSize: 1_000,
     },

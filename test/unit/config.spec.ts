@@ -40,6 +40,9 @@ describe('configuration', () => {
     ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
     ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', '5', /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'a week', /SUBSCRIPTION_FAILURE_DISABLE_AFTER/],
+    ['PLATFORM_TENANT_ID', 'platform tenant', /PLATFORM_TENANT_ID: "platform tenant" is not a tenant id/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -76,6 +79,12 @@ describe('configuration', () => {
     const config = loadConfig({ RETENTION: '7d', DEAD_LETTER_RETENTION: '0', RETENTION_PURGE_INTERVAL: '15m' });
     expect(config.retention).toMatchObject({ retentionMs: 7 * 86_400_000, deadLetterRetentionMs: 0, purgeIntervalMs: 900_000 });
     expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
+  });
+
+  it('disables a subscription failing for 5 days and sends operational events to tnt_platform by default', () => {
+    expect(loadConfig({})).toMatchObject({ failureDisableAfterMs: 5 * 86_400_000, platformTenantId: 'tnt_platform' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({ failureDisableAfterMs: 2000, platformTenantId: 'tnt_ops' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '0' }).failureDisableAfterMs).toBe(0);
   });
 
   it('never repeats a database password in its error', () => {

@@ -13,6 +13,7 @@ import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { serviceLogger } from '../../../libs/observability/logging';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
+import { OperationalEvents } from '../../../libs/operational/operational-events';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
@@ -34,6 +35,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
+    private readonly operational: OperationalEvents,
     private readonly retention: RetentionRepository,
     private readonly metrics: WorkerMetrics,
   ) {
@@ -54,6 +56,8 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
           deliveries: this.deliveries,
           sender: this.sender,
           disabler: this.disabler,
+          operational: this.operational,
+          failureDisableAfterMs: this.config.failureDisableAfterMs,
           metrics: this.metrics,
           log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
         }),
