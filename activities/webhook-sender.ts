@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { withoutTracePropagation } from '../libs/observability/trace-context';
 import { OutboundPolicy } from '../libs/outbound/address-policy';
 import { NetworkFailure } from '../libs/outbound/attempt-status-class';
 import { guardedConnector, Resolver } from '../libs/outbound/guarded-connector';
@@ -35,6 +36,8 @@ export interface WebhookSenderOptions {
   policy: OutboundPolicy;
   /** Hostname resolution; the system resolver unless a test injects one. */
   lookup?: Resolver;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: send `traceparent` (when tracing); off, receivers learn nothing of our traces. */
+  propagateTraceContext?: boolean;
 }
 
 /**
@@ -46,9 +49,11 @@ export class WebhookSender {
   private readonly dispatcher: Agent;
   /** The policy this sender enforces, so the API judges URLs at create time by the same rules. */
   readonly policy: OutboundPolicy;
+  private readonly propagateTraceContext: boolean;
 
   constructor(options: WebhookSenderOptions) {
     this.policy = options.policy;
+    this.propagateTraceContext = options.propagateTraceContext ?? false;
     this.dispatcher = new Agent({
       keepAliveTimeout: 30_000,
       connections: 64,
@@ -62,13 +67,8 @@ export class WebhookSender {
     const elapsed = () => Math.round(performance.now() - started);
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await request(url, {
-        method: 'POST',
-        headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
-        body,
-        signal,
-        dispatcher: this.dispatcher,
-      });
+      const post = () => request(url, { method: 'POST', headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' }, body, signal, dispatcher: this.dispatcher });
+      const response = await (this.propagateTraceContext ? post() : withoutTracePropagation(post));
       const responseExcerpt = await readExcerpt(response.body);
       const { statusCode } = response;
       let error: string | null = null;

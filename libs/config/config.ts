@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { TENANT_ID_PATTERN } from '../contracts/ids';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
 import { SecretBox } from '../secrets/secret-box';
 import { parseDuration } from './durations';
@@ -32,6 +33,10 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription whose every attempt has failed this long is disabled (`failing`); 0 never. */
+  failureDisableAfterMs: number;
+  /** PLATFORM_TENANT_ID: the tenant whose subscriptions receive every tenant's operational events (`webhook.*`), and only those. */
+  platformTenantId: string;
   retention: RetentionPolicy;
   worker: WorkerTuning;
   /** WORKER_METRICS_PORT: the worker's own endpoint (/metrics with the Temporal SDK's metrics, /healthz, /readyz); 0 takes a free port. */
@@ -43,6 +48,7 @@ export interface AppConfig {
   /** LOG_FORMAT: json (one JSON object per line) or pretty; unset, pretty when stdout is a terminal and json otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
   portal: PortalSettings;
+  tracing: TracingSettings;
 }
 
 /** The tenant portal (README: "Tenant portal"). */
@@ -51,6 +57,14 @@ export interface PortalSettings {
   sessionTtlMs: number;
   /** PORTAL_FRAME_ANCESTORS: the CSP frame-ancestors sources allowed to embed the portal in an iframe. */
   frameAncestors: string;
+}
+
+/** OpenTelemetry tracing (README: "Traces"); the exporter itself reads the other OTEL_* variables. */
+export interface TracingSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go (OTLP over HTTP); unset, tracing is off and costs nothing. */
+  otlpEndpoint: string | undefined;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: whether deliveries carry `traceparent` to receivers (other companies): off by default. */
+  propagateToReceivers: boolean;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -100,14 +114,21 @@ function readDuration(env: Env, name: string, fallbackMs: number): number {
   return value;
 }
 
-/** A duration where 0 (any unit, or a bare 0) means "keep everything". */
-function readRetention(env: Env, name: string, fallbackMs: number): number {
+/** A duration where 0 (any unit, or a bare 0) turns something off: `zero` says what, in the error message. */
+function readDurationOrOff(env: Env, name: string, fallbackMs: number, zero: string): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallbackMs;
   if (raw.trim() === '0') return 0;
   const value = parseDuration(raw);
-  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 keeps everything)`);
+  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 ${zero})`);
   return value;
+}
+
+function readTenantId(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!TENANT_ID_PATTERN.test(raw)) throw new ConfigError(name, `"${raw}" is not a tenant id (1-128 of A-Z a-z 0-9 _ . : -)`);
+  return raw;
 }
 
 function readSchedule(env: Env, name: string, fallback: number[]): number[] {
@@ -184,6 +205,14 @@ function readFrameAncestors(env: Env, name: string): string {
   return sources.join(' ');
 }
 
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `"${env[name]}" is not true or false`);
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -229,9 +258,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    failureDisableAfterMs: readDurationOrOff(env, 'SUBSCRIPTION_FAILURE_DISABLE_AFTER', 5 * 86_400_000, 'never disables'),
+    platformTenantId: readTenantId(env, 'PLATFORM_TENANT_ID', 'tnt_platform'),
     retention: {
-      retentionMs: readRetention(env, 'RETENTION', THIRTY_DAYS_MS),
-      deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),
+      retentionMs: readDurationOrOff(env, 'RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
+      deadLetterRetentionMs: readDurationOrOff(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
       purgeIntervalMs,
       batchSize: 1_000,
     },
@@ -246,6 +277,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS) ?? 'info',
     logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
     portal: { sessionTtlMs: portalSessionTtlMs, frameAncestors: readFrameAncestors(env, 'PORTAL_FRAME_ANCESTORS') },
+    tracing: {
+      otlpEndpoint: readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      propagateToReceivers: readBoolean(env, 'OTEL_PROPAGATE_TO_RECEIVERS', false),
+    },
   };
 }
 

@@ -61,6 +61,19 @@ export interface AttemptRecord {
   error: string | null;
   responseExcerpt: string | null;
   succeeded: boolean;
+  /** Whether the attempt counts toward its subscription's run of failures (deliveries of operational events do not). */
+  tracksFailures: boolean;
+}
+
+/** A delivery as its ending reports it (the dead-letter operational event). */
+export interface EndedDelivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  subscription_id: string;
+  tenant_id: string;
+  attempt_count: number;
+  redrive_count: number;
 }
 
 /** The state the workflow decided after an attempt or a signal. */
@@ -145,10 +158,11 @@ export class DeliveriesRepository {
     return rows;
   }
 
-  async listByEvent(eventId: string): Promise<DeliveryView[]> {
+  /** An event's deliveries in scope: an operational event's deliveries to the platform tenant are the platform's. */
+  async listByEvent(eventId: string, scope: TenantScope): Promise<DeliveryView[]> {
     const { rows } = await this.pool.query<DeliveryView>(
-      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text ORDER BY d.id`,
-      [eventId],
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text AND ($2::text IS NULL OR d.tenant_id = $2::text) ORDER BY d.id`,
+      [eventId, scope ?? null],
     );
     return rows;
   }
@@ -201,26 +215,38 @@ export class DeliveriesRepository {
     };
   }
 
-  /** Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row. */
-  async recordAttempt(record: AttemptRecord): Promise<void> {
-    await this.pool.query(
+  /**
+   * Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row.
+   * In the same statement, a failed attempt that counts starts its subscription's run of failures (when none is
+   * running); answers when the run began, as it stood before a success (null: the subscription was not failing).
+   */
+  async recordAttempt(record: AttemptRecord): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ failing_since: Date | null }>(
       `WITH attempt AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded)
          VALUES ($1::text, $2::int, $3::timestamptz, $4::int, $5::int, $6::text, $7::text, $8::boolean)
          ON CONFLICT (delivery_id, attempt) DO UPDATE SET
            started_at = EXCLUDED.started_at, duration_ms = EXCLUDED.duration_ms, status_code = EXCLUDED.status_code,
            error = EXCLUDED.error, response_excerpt = EXCLUDED.response_excerpt, succeeded = EXCLUDED.succeeded
+       ), delivery AS (
+         UPDATE deliveries SET
+           attempt_count = GREATEST(attempt_count, $2::int),
+           last_status_code = $5::int,
+           last_error = $6::text,
+           status = CASE WHEN $8::boolean THEN 'delivered' ELSE 'attempting' END,
+           delivered_at = CASE WHEN $8::boolean THEN now() ELSE delivered_at END,
+           next_attempt_at = NULL,
+           failure_reason = NULL,
+           updated_at = now()
+         WHERE id = $1::text
+         RETURNING subscription_id
+       ), failing AS (
+         UPDATE subscriptions s SET failing_since = $3::timestamptz
+           FROM delivery d WHERE s.id = d.subscription_id AND $9::boolean AND NOT $8::boolean AND s.failing_since IS NULL
+         RETURNING s.failing_since
        )
-       UPDATE deliveries SET
-         attempt_count = GREATEST(attempt_count, $2::int),
-         last_status_code = $5::int,
-         last_error = $6::text,
-         status = CASE WHEN $8::boolean THEN 'delivered' ELSE 'attempting' END,
-         delivered_at = CASE WHEN $8::boolean THEN now() ELSE delivered_at END,
-         next_attempt_at = NULL,
-         failure_reason = NULL,
-         updated_at = now()
-       WHERE id = $1::text`,
+       SELECT COALESCE((SELECT failing_since FROM failing), s.failing_since) AS failing_since
+         FROM delivery d JOIN subscriptions s ON s.id = d.subscription_id`,
       [
         record.deliveryId,
         record.attempt,
@@ -230,21 +256,25 @@ export class DeliveriesRepository {
         record.error,
         record.responseExcerpt,
         record.succeeded,
+        record.tracksFailures,
       ],
     );
+    return rows[0]?.failing_since ?? null;
   }
 
-  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<void> {
-    await this.pool.query(
+  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<EndedDelivery | undefined> {
+    const { rows } = await this.pool.query<EndedDelivery>(
       `UPDATE deliveries SET
          status = $2::text,
          next_attempt_at = $3::timestamptz,
          failure_reason = $4::text,
          dead_lettered_at = CASE WHEN $2::text = 'dead_lettered' THEN COALESCE(dead_lettered_at, now()) ELSE NULL END,
          updated_at = now()
-       WHERE id = $1::text`,
+       WHERE id = $1::text
+       RETURNING id, event_id, event_type, subscription_id, tenant_id, attempt_count, redrive_count`,
       [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null],
     );
+    return rows[0];
   }
 
   async forOperation(id: string, scope: TenantScope): Promise<DeliveryForOperation | undefined> {

@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import type { DatabaseGauges } from '../observability/metrics';
-import { GONE_DISABLE_REASON } from './subscriptions.repository';
+import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from './subscriptions.repository';
 
 /** The state behind the api's gauges, in one statement per scrape (each count served by a partial index). */
 export class GaugesRepository {
@@ -21,10 +21,10 @@ export class GaugesRepository {
          FROM (SELECT count(*)::int AS backlog, COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
                  FROM deliveries WHERE workflow_started_at IS NULL) o,
               (SELECT count(*) FILTER (WHERE disabled_reason = $1::text)::int AS receiver_gone,
-                      count(*) FILTER (WHERE disabled_reason = 'failing')::int AS failing,
-                      count(*) FILTER (WHERE disabled_reason IS DISTINCT FROM $1::text AND disabled_reason IS DISTINCT FROM 'failing')::int AS operator
+                      count(*) FILTER (WHERE disabled_reason = $2::text)::int AS failing,
+                      count(*) FILTER (WHERE disabled_reason IS DISTINCT FROM $1::text AND disabled_reason IS DISTINCT FROM $2::text)::int AS operator
                  FROM subscriptions WHERE NOT enabled AND deleted_at IS NULL) s`,
-      [GONE_DISABLE_REASON],
+      [GONE_DISABLE_REASON, FAILING_DISABLE_REASON],
     );
     const row = rows[0];
     return {

@@ -49,6 +49,8 @@ const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 /** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
 export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
+/** The disable reason when every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
+export const FAILING_DISABLE_REASON = 'failing';
 
 export class SubscriptionsRepository {
   /** Signing secrets are stored sealed by `box`, and opened only to sign an attempt. */
@@ -92,10 +94,12 @@ export class SubscriptionsRepository {
     return toPage(rows, limit);
   }
 
+  /** A new URL starts a fresh failure window (the old one's failures say nothing about it). */
   async update(id: string, scope: TenantScope, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `UPDATE subscriptions SET
           url = COALESCE($3::text, url),
+          failing_since = CASE WHEN $3::text <> url THEN NULL ELSE failing_since END,
           event_types = COALESCE($4::text[], event_types),
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           updated_at = now()
@@ -106,15 +110,21 @@ export class SubscriptionsRepository {
     return rows[0];
   }
 
-  /** Enables (reason cleared) or disables with a reason. */
+  /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
   async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null, db: Db = this.pool): Promise<SubscriptionView | undefined> {
     const { rows } = await db.query<SubscriptionView>(
-      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END, updated_at = now()
+      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
+              failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
     );
     return rows[0];
+  }
+
+  /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
+  async clearFailing(id: string, since: Date): Promise<void> {
+    await this.pool.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`, [id, since]);
   }
 
   async softDelete(id: string, scope: TenantScope, db: Db = this.pool): Promise<SubscriptionView | undefined> {

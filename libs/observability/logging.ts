@@ -38,7 +38,10 @@ export function serviceLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>,
     const options = { level: config.logLevel, base: { service }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
     const format = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
     // Pretty printing in this thread (sync), not pino's worker-thread transport: one thread fewer per process.
-    logger = format === 'pretty' ? pino(options, pretty({ sync: true, ignore: 'pid,hostname' })) : pino(options);
+    logger =
+      format === 'pretty'
+        ? pino(options, pretty({ sync: true, singleLine: true, ignore: 'pid,hostname,service,context', messageFormat: '{if context}{context}: {end}{msg}' }))
+        : pino(options);
     loggers.set(service, logger);
   }
   return logger;

@@ -1,6 +1,7 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
-import { ClaimedDelivery } from '../db/outbox.repository';
+import { ClaimedDelivery, OutboxRow } from '../db/outbox.repository';
+import { withTraceParent } from '../observability/trace-context';
 import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
 import { deliveryStartOptions, firstRunInput, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
@@ -33,12 +34,15 @@ export class OutboxRunStarter {
     private readonly eager: boolean,
   ) {}
 
-  async start(rows: ClaimedDelivery[]): Promise<RunsStarted> {
+  async start(rows: OutboxRow[]): Promise<RunsStarted> {
     const outcome: RunsStarted = { started: [], failed: [], eager: 0 };
     await Promise.all(
       rows.map(async (row) => {
         try {
-          const handle = await this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, { ...this.startOptions(row), requestEagerStart: this.eager });
+          // Traced: the start (and so the run and its attempts) continues the publish's trace.
+          const handle = await withTraceParent(row.trace_parent, () =>
+            this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, { ...this.startOptions(row), requestEagerStart: this.eager }),
+          );
           outcome.started.push(row.id);
           if (handle.eagerlyStarted) outcome.eager += 1;
         } catch (error) {

@@ -1,19 +1,24 @@
+import { AutomaticDisable } from '../contracts/operational-events';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
+import { OperationalEvents } from '../operational/operational-events';
 import { DeliverySignals } from './delivery-signals';
 
 /**
  * Disabling a subscription, whoever asks (an operator through the API, or the receiver itself answering 410 Gone):
- * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), and the audit log says who.
+ * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), the audit log says who, and
+ * `webhook.subscription.disabled` tells the tenant's and the platform's alerting receivers why.
  */
 export class SubscriptionDisabler {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly signals: DeliverySignals,
     private readonly audit: OperatorActionsRepository,
+    private readonly operational: OperationalEvents,
   ) {}
 
-  async disable(id: string, scope: TenantScope, reason: string, actor: string): Promise<SubscriptionView | undefined> {
+  /** `cause` is set when the subscription disabled itself (410, failing); absent, an operator asked. */
+  async disable(id: string, scope: TenantScope, reason: string, actor: string, cause?: AutomaticDisable): Promise<SubscriptionView | undefined> {
     const audited = await this.audit.audited(
       (client) => this.subscriptions.setEnabled(id, scope, false, reason, client),
       (disabled) => ({ tenantId: disabled.tenant_id, action: 'subscription.disable', targetType: 'subscription', targetId: id, actor, details: { reason } }),
@@ -21,11 +26,13 @@ export class SubscriptionDisabler {
     if (!audited) return undefined;
     // Committed first: a process that dies here leaves waiting deliveries that stop at their next attempt, which
     // reads the subscription disabled.
-    await this.audit.carryOut(
+    const stopped = await this.audit.carryOut(
       audited.actionId,
       () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' }),
-      (stopped) => ({ waiting_deliveries_stopped: stopped }),
+      (count) => ({ waiting_deliveries_stopped: count }),
     );
-    return audited.result;
+    const disabled = audited.result;
+    await this.operational.subscriptionDisabled({ tenantId: disabled.tenant_id, subscriptionId: id, message: reason, actor, waitingStopped: stopped }, cause);
+    return disabled;
   }
 }

@@ -7,6 +7,7 @@ import { WebhookSender } from '../../activities/webhook-sender';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy, Verdict } from '../../libs/outbound/address-policy';
@@ -223,7 +224,14 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   });
 
   const activitiesWith = (allowlist: string[]): DeliveryActivities =>
-    createDeliveryActivities({ deliveries, sender: sender(allowlist), disabler: { disable: async () => undefined } as never, ...testObservers() });
+    createDeliveryActivities({
+      deliveries,
+      sender: sender(allowlist),
+      disabler: { disable: async () => undefined } as never,
+      operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
+      failureDisableAfterMs: 0,
+      ...testObservers(),
+    });
 
   async function deliveryTo(url: string): Promise<string> {
     const tenantId = uniqueTenant();

@@ -1,4 +1,4 @@
-import { uniqueTenant } from '../helpers/database';
+import { createIsolatedDatabase, uniqueTenant } from '../helpers/database';
 import { Scrape } from '../helpers/metrics';
 import { eventually, TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
@@ -7,11 +7,17 @@ import { Stack, startStack } from '../helpers/stack';
 const QUICK_POLICY = { retryScheduleMs: [0, 300], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;
+let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
 
 beforeAll(async () => {
-  stack = await startStack(QUICK_POLICY);
+  // The api's gauges count the whole database: a database of its own, so they show this suite's run only.
+  database = await createIsolatedDatabase('iaw_observability');
+  stack = await startStack(QUICK_POLICY, { config: { databaseUrl: database.url } });
 });
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  await database?.drop();
+});
 
 const statusOf = async (id: string, status: string) => {
   const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
@@ -60,6 +66,7 @@ describe('metrics', () => {
     expect(api('webhook_events_published_total', { transport: 'rest', outcome: 'rejected', error_code: 'unauthorized' })).toBe(1);
     expect(api('webhook_publish_duration_seconds_count', { transport: 'rest' })).toBe(6);
     expect(api('webhook_dead_letters_waiting')).toBe(1);
+    expect(api('webhook_outbox_backlog')).toBe(0);
     expect(api('webhook_subscriptions_disabled', { reason_class: 'operator' })).toBe(1);
 
     expect(worker('webhook_attempts_total', { event_type: 'user.signed_up', outcome: 'delivered', status_class: '2xx' })).toBe(1);

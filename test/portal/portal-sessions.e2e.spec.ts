@@ -94,6 +94,8 @@ describe('a portal session token', () => {
     const { cookie } = await exchange(token);
     expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/portal-sessions`)).body.error.code).toBe('api_key_required');
     expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/api-keys`, {})).body.error.code).toBe('api_key_required');
+    const platform = await stack.request('POST', `/v1/tenants/${stack.config.platformTenantId}/portal-sessions`);
+    expect(platform).toMatchObject({ status: 422, body: { error: { code: 'platform_tenant' } } });
   });
 });
 

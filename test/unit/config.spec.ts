@@ -38,9 +38,22 @@ describe('configuration', () => {
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
     ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
     ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
+    ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', '5', /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'a week', /SUBSCRIPTION_FAILURE_DISABLE_AFTER/],
+    ['PLATFORM_TENANT_ID', 'platform tenant', /PLATFORM_TENANT_ID: "platform tenant" is not a tenant id/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('traces only with an OTLP endpoint, and keeps trace context from receivers unless told', () => {
+    expect(loadConfig({}).tracing).toEqual({ otlpEndpoint: undefined, propagateToReceivers: false });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_PROPAGATE_TO_RECEIVERS: 'TRUE' }).tracing).toEqual({
+      otlpEndpoint: 'http://collector:4318',
+      propagateToReceivers: true,
+    });
   });
 
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
@@ -75,6 +88,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORTAL_SESSION_TTL: '10s' })).toThrow(/PORTAL_SESSION_TTL: must be at least 1m/);
     expect(() => loadConfig({ PORTAL_SESSION_TTL: 'soon' })).toThrow(/PORTAL_SESSION_TTL/);
     expect(() => loadConfig({ PORTAL_FRAME_ANCESTORS: "https://ok.example.com 'unsafe-inline'" })).toThrow(/PORTAL_FRAME_ANCESTORS: "'unsafe-inline'" is not a frame-ancestors source/);
+  });
+
+  it('disables a subscription failing for 5 days and sends operational events to tnt_platform by default', () => {
+    expect(loadConfig({})).toMatchObject({ failureDisableAfterMs: 5 * 86_400_000, platformTenantId: 'tnt_platform' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({ failureDisableAfterMs: 2000, platformTenantId: 'tnt_ops' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '0' }).failureDisableAfterMs).toBe(0);
   });
 
   it('never repeats a database password in its error', () => {

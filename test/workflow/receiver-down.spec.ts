@@ -6,6 +6,7 @@ import { WebhookSender } from '../../activities/webhook-sender';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
@@ -63,11 +64,13 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), ...testObservers() });
+    const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
+    const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
+    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers() });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0 }])).toMatchObject({ started: [row.id] });
+      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {

@@ -7,6 +7,7 @@ import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { loggerParams } from '../../../libs/observability/logging';
 import { ApiMetrics } from '../../../libs/observability/metrics';
+import { TracingModule } from '../../../libs/observability/tracing.module';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -37,6 +38,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'api') }),
     DatabaseModule,
     TemporalClientModule,
+    TracingModule,
   ],
   controllers: [
     HealthController,
@@ -62,7 +64,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     DeliveriesService,
     DeadLettersService,
     // Test sends go out through the same sender class as the worker's attempts, behind the same SSRF guard.
-    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) }), inject: [APP_CONFIG] },
+    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers }), inject: [APP_CONFIG] },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },
   ],

@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+// First: the tracing instrumentations patch only the modules (pg, gRPC, http) loaded after them.
+import { startTracing } from '../../../libs/observability/tracing';
+startTracing('intelliauth-webhooks-worker');
 import { NestFactory } from '@nestjs/core';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Logger } from 'nestjs-pino';

@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
+import { clientTracingInterceptors } from '../../../libs/observability/tracing';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 import { Logger } from '@nestjs/common';
 
@@ -25,7 +26,7 @@ export const workerConnectionProviders = [
     inject: [WORKER_CONNECTION, APP_CONFIG],
     useFactory: (connection: NativeConnection, config: AppConfig) =>
       new OutboxRunStarter(
-        new Client({ connection, namespace: config.temporalNamespace }),
+        new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors() }),
         config.temporalTaskQueue,
         config.delivery,
         new Logger(OutboxRunStarter.name),

@@ -4,6 +4,7 @@ import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { loggerParams } from '../../../libs/observability/logging';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { TracingModule } from '../../../libs/observability/tracing.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRelayService } from './outbox-relay.service';
@@ -19,6 +20,7 @@ import { WorkerEndpointService } from './worker-endpoint.service';
     LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'worker') }),
     DatabaseModule,
     TemporalClientModule,
+    TracingModule,
   ],
   providers: [
     ...workerConnectionProviders,

@@ -1,12 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '../../../../libs/db/api-keys.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Caller } from '../auth/api-key.guard';
-import { Principal, requireApiKey, tenantFor } from '../auth/principal';
+import { Principal, refusePlatformTenant, requireApiKey, tenantFor } from '../auth/principal';
 import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
-import { TENANT_ID_PATTERN } from '../common/paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { BodyValidator } from '../common/validation';
 import { apiKeyListSchema, apiKeySchema, createdApiKeySchema, createKeySchema } from './api-key.schemas';
 
@@ -26,6 +28,7 @@ export class ApiKeysController {
   constructor(
     private readonly apiKeys: ApiKeysRepository,
     private readonly audit: OperatorActionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -36,12 +39,13 @@ export class ApiKeysController {
     response: CreatedApiKey,
     links: { revokeApiKey: { tenantId: '$request.path.tenantId', keyId: '$response.body#/id' } },
     body: { schema: createKeySchema, required: false, example: { name: 'admin console' } },
-    errors: [403, 413, 415],
+    errors: [403, 413, 415, 422],
   })
   @TenantId()
   async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Body() body: unknown) {
     requireApiKey(caller, 'creating a tenant key');
     const tenant = tenantFor(caller, tenantId) as string;
+    refusePlatformTenant(tenant, this.config.platformTenantId, 'tenant keys');
     const { name } = createKeyValidator.parseOptional(body);
     const created = await this.audit.audited(
       (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),

@@ -24,7 +24,7 @@ export class Authenticator {
   private readonly serviceKeys: ReadonlyMap<string, string>;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly apiKeys: ApiKeysRepository,
     private readonly portalSessions: PortalSessionsRepository,
   ) {
@@ -40,6 +40,10 @@ export class Authenticator {
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
     const tenantKey = await this.apiKeys.findActive(digest);
+    if (tenantKey?.tenant_id === this.config.platformTenantId) {
+      // A key made before the platform tenant was reserved: its subscriptions see every tenant's operational events.
+      throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `the platform tenant ${tenantKey.tenant_id} is managed with service keys only; its tenant keys are not accepted`);
+    }
     if (tenantKey) return { kind: 'tenant', tenantId: tenantKey.tenant_id, via: 'api_key', credentialId: tenantKey.id, actor: `tenant_key:${tenantKey.id}` };
     throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'the API key is not valid (or was revoked)');
   }

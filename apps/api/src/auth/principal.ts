@@ -40,3 +40,17 @@ export function requireApiKey(principal: Principal, what: string): void {
     throw new ApiError(HttpStatus.FORBIDDEN, 'api_key_required', `${what} needs a service key or a tenant key; a portal session cannot do it`);
   }
 }
+
+/**
+ * The platform tenant's subscriptions receive every tenant's operational events: it is managed with service keys
+ * only, so it has no tenant credentials (keys, portal sessions).
+ */
+export function refusePlatformTenant(tenantId: string, platformTenantId: string, what: string): void {
+  if (tenantId === platformTenantId) {
+    throw new ApiError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'platform_tenant',
+      `${tenantId} is the platform tenant, whose subscriptions receive every tenant's operational events: it is managed with service keys only, and has no ${what}`,
+    );
+  }
+}

@@ -5,7 +5,8 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../common/paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 

@@ -5,10 +5,10 @@ import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.repository';
 import { Caller } from '../auth/api-key.guard';
-import { Principal, requireApiKey, tenantFor } from '../auth/principal';
+import { Principal, refusePlatformTenant, requireApiKey, tenantFor } from '../auth/principal';
 import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
-import { TENANT_ID_PATTERN } from '../common/paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { createdPortalSessionSchema } from './portal-session.schemas';
 
 const CreatedPortalSession = component('CreatedPortalSession', createdPortalSessionSchema);
@@ -34,12 +34,13 @@ export class PortalSessionsController {
     status: 201,
     response: CreatedPortalSession,
     links: { revokePortalSession: { tenantId: '$request.path.tenantId', sessionId: '$response.body#/id' } },
-    errors: [403],
+    errors: [403, 422],
   })
   @TenantId()
   async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string) {
     requireApiKey(caller, 'opening a portal session');
     const tenant = tenantFor(caller, tenantId) as string;
+    refusePlatformTenant(tenant, this.config.platformTenantId, 'portal');
     const created = await this.audit.audited(
       (client) => this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client),
       (session) => ({ tenantId: tenant, action: 'portal_session.create', targetType: 'portal_session', targetId: session.id, actor: caller.actor }),

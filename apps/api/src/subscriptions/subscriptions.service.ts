@@ -17,7 +17,7 @@ import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { requireEventType, requireEventTypeFilters } from '../common/event-types';
+import { requireEventType, requireEventTypeFilters, requireOperationalFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
@@ -96,7 +96,7 @@ export class SubscriptionsService {
       id: newSubscriptionId(),
       tenantId,
       url: requireReceiverUrl(input.url, this.sender.policy),
-      eventTypes: requireEventTypeFilters(input.event_types),
+      eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
     });
@@ -125,7 +125,7 @@ export class SubscriptionsService {
         id,
         await this.subscriptions.update(id, scopeOf(principal), {
           url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
-          eventTypes: fields.event_types === undefined ? undefined : requireEventTypeFilters(fields.event_types),
+          eventTypes: fields.event_types === undefined ? undefined : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
           description: fields.description,
         }),
       );
@@ -195,6 +195,12 @@ export class SubscriptionsService {
       event_id: event.event_id,
       body: JSON.parse(sent.body),
     };
+  }
+
+  /** Valid filters; for the platform tenant, operational ones only (it receives nothing else). */
+  private eventTypesFor(tenantId: string, values: string[]): string[] {
+    const filters = requireEventTypeFilters(values);
+    return tenantId === this.config.platformTenantId ? requireOperationalFilters(filters, tenantId) : filters;
   }
 
   private found(id: string, subscription: SubscriptionView | undefined): SubscriptionView {
