@@ -24,6 +24,7 @@ COPY package.json package-lock.json ./
 # Production dependencies include what the worker needs at start to bundle the workflow code
 # (@temporalio/worker with webpack and @swc/core).
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# dist/ holds the compiled api and worker and the built tenant portal (dist/portal, served at /portal/).
 COPY --from=build /app/dist ./dist
 # node-pg-migrate reads the .sql files from <project root>/libs/db/migrations on every start.
 COPY libs/db/migrations ./libs/db/migrations
