@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT, SubscriptionLimits } from '../contracts/throttle-policy';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
 import { SecretBox } from '../secrets/secret-box';
 import { parseDuration } from './durations';
@@ -32,6 +33,8 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  /** Limits of a subscription that sets none of its own, enforced across every worker; 0: no cap. */
+  subscriptionLimits: SubscriptionLimits;
   retention: RetentionPolicy;
   worker: WorkerTuning;
 }
@@ -140,6 +143,12 @@ function readCount(env: Env, name: string, fallback: number): number {
   return Number(raw.trim());
 }
 
+function readLimit(env: Env, name: string, fallback: number, maximum: number): number {
+  const value = readCount(env, name, fallback);
+  if (value > maximum) throw new ConfigError(name, `${value} is above the largest limit, ${maximum} (0 turns the limit off)`);
+  return value;
+}
+
 function readSlots(env: Env, name: string, fallback: number, minimum: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -190,6 +199,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    subscriptionLimits: {
+      maxInFlight: readLimit(env, 'SUBSCRIPTION_MAX_IN_FLIGHT', 10, MAX_IN_FLIGHT_LIMIT),
+      maxPerSecond: readLimit(env, 'SUBSCRIPTION_MAX_PER_SECOND', 0, MAX_PER_SECOND_LIMIT),
+    },
     retention: {
       retentionMs: readRetention(env, 'RETENTION', THIRTY_DAYS_MS),
       deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),

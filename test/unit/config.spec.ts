@@ -34,6 +34,10 @@ describe('configuration', () => {
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
     ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
     ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
+    ['SUBSCRIPTION_MAX_IN_FLIGHT', 'ten', /SUBSCRIPTION_MAX_IN_FLIGHT: "ten" is not a whole number/],
+    ['SUBSCRIPTION_MAX_IN_FLIGHT', '1001', /SUBSCRIPTION_MAX_IN_FLIGHT: 1001 is above the largest limit, 1000/],
+    ['SUBSCRIPTION_MAX_PER_SECOND', '-1', /SUBSCRIPTION_MAX_PER_SECOND/],
+    ['SUBSCRIPTION_MAX_PER_SECOND', '10001', /SUBSCRIPTION_MAX_PER_SECOND: 10001 is above the largest limit, 10000/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -42,6 +46,11 @@ describe('configuration', () => {
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
     expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 300, localActivitySlots: 300, activitySlots: 100, cachedWorkflows: 1000 });
     expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
+  });
+
+  it('limits each subscription to 10 attempts in flight and no rate cap by default, 0 turning a limit off', () => {
+    expect(loadConfig({}).subscriptionLimits).toEqual({ maxInFlight: 10, maxPerSecond: 0 });
+    expect(loadConfig({ SUBSCRIPTION_MAX_IN_FLIGHT: '0', SUBSCRIPTION_MAX_PER_SECOND: '50' }).subscriptionLimits).toEqual({ maxInFlight: 0, maxPerSecond: 50 });
   });
 
   it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {

@@ -3,6 +3,7 @@ import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../activities/webhook-sender';
+import { loadConfig } from '../../libs/config/config';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
@@ -62,7 +63,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)) });
+    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), defaultLimits: loadConfig({}).subscriptionLimits });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {

@@ -46,7 +46,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler }),
+        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler, defaultLimits: this.config.subscriptionLimits }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),
       },

@@ -96,6 +96,8 @@ export class SubscriptionsService {
       eventTypes: requireEventTypeFilters(input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
+      maxInFlight: input.max_in_flight ?? null,
+      maxPerSecond: input.max_per_second ?? null,
     });
     return { ...created, secret };
   }
@@ -119,6 +121,8 @@ export class SubscriptionsService {
           url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
           eventTypes: fields.event_types === undefined ? undefined : requireEventTypeFilters(fields.event_types),
           description: fields.description,
+          maxInFlight: fields.max_in_flight,
+          maxPerSecond: fields.max_per_second,
         }),
       );
     }
