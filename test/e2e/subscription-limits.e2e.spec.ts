@@ -168,3 +168,33 @@ describe('subscription limits across two worker processes', () => {
     }
   }, 120_000);
 });
+
+describe('subscription limits over REST', () => {
+  it('are set on create, changed and put back to the default (null) on update, and shown in every view', async () => {
+    const tenant_id = uniqueTenant();
+    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], max_in_flight: 5 });
+    expect(created.body).toMatchObject({ max_in_flight: 5, max_per_second: null });
+    const { id } = created.body;
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_per_second: 20 })).body).toMatchObject({ max_in_flight: 5, max_per_second: 20 });
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_in_flight: null })).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+    expect((await stack.request('GET', `/v1/subscriptions/${id}`)).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+    expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data[0]).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+  });
+
+  it.each([
+    ['max_in_flight', 0, 'must be >= 1'],
+    ['max_in_flight', 1001, 'must be <= 1000'],
+    ['max_in_flight', 2.5, 'must be integer'],
+    ['max_per_second', '5', 'must be integer'],
+    ['max_per_second', 10_001, 'must be <= 10000'],
+  ])('refuses %s %p with 400 validation_failed naming the field', async (field, value, problem) => {
+    const tenant_id = uniqueTenant();
+    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], [field]: value });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem }] });
+    const { body: existing } = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'] });
+    const updated = await stack.request('PATCH', `/v1/subscriptions/${existing.id}`, { [field]: value });
+    expect(updated.status).toBe(400);
+    expect(updated.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem: problem === 'must be integer' ? 'must be integer,null' : problem }] });
+  });
+});
