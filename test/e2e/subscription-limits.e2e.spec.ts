@@ -125,47 +125,44 @@ async function historiesOf(subscriptionId: string, eventIds: string[]) {
   return { identities, throttled };
 }
 
+/**
+ * EVENTS events to a subscription with these limits on a fresh recorder (`meanwhile` looks at them on their way),
+ * every one delivered with one attempt and received once; answers the recorder and what the histories show.
+ */
+async function deliverAllThrough(limits: Record<string, number>, meanwhile?: (subscriptionId: string) => Promise<void>) {
+  const recorder = new ConcurrencyRecorder();
+  try {
+    const { subscriptionId, published } = await publishTo(recorder, limits);
+    await meanwhile?.(subscriptionId);
+    await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
+    expect(recorder.arrivals).toHaveLength(EVENTS);
+    return { recorder, ...(await historiesOf(subscriptionId, published.map((p) => p.eventId))) };
+  } finally {
+    await recorder.stop();
+  }
+}
+
 describe('subscription limits across two worker processes', () => {
   it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each`, async () => {
-    const recorder = new ConcurrencyRecorder();
-    try {
-      const { subscriptionId, published } = await publishTo(recorder, { max_in_flight: 2 });
-      await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
-      expect(recorder.arrivals).toHaveLength(EVENTS);
-      expect(recorder.peak).toBeLessThanOrEqual(2);
-      const { identities, throttled } = await historiesOf(subscriptionId, published.map((p) => p.eventId));
-      expect(identities.size).toBe(2); // both workers ran these deliveries
-      expect(throttled).toBeGreaterThan(0); // and the limit made some of them wait
-    } finally {
-      await recorder.stop();
-    }
+    const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
+    expect(recorder.peak).toBeLessThanOrEqual(2);
+    expect(identities.size).toBe(2); // both workers ran these deliveries
+    expect(throttled).toBeGreaterThan(0); // and the limit made some of them wait
   }, 120_000);
 
   it('paces a max_per_second 4 receiver: never more than 4 attempts arrive within 950 ms', async () => {
-    const recorder = new ConcurrencyRecorder();
-    try {
-      const { subscriptionId, published } = await publishTo(recorder, { max_per_second: 4 });
-      await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
-      expect(recorder.arrivals).toHaveLength(EVENTS);
-      // One start every 250 ms: four fit in 950 ms, a fifth only with 50 ms of jitter squeezed out of four gaps.
-      expect(recorder.mostWithin(950)).toBeLessThanOrEqual(4);
-      expect((await historiesOf(subscriptionId, published.map((p) => p.eventId))).throttled).toBeGreaterThan(0);
-    } finally {
-      await recorder.stop();
-    }
+    const { recorder, throttled } = await deliverAllThrough({ max_per_second: 4 });
+    // One start every 250 ms: four fit in 950 ms, a fifth only with 50 ms of jitter squeezed out of four gaps.
+    expect(recorder.mostWithin(950)).toBeLessThanOrEqual(4);
+    expect(throttled).toBeGreaterThan(0);
   }, 120_000);
 
   it('shows a waiting delivery as throttled, with the time it looks again', async () => {
-    const recorder = new ConcurrencyRecorder();
-    try {
-      const { subscriptionId, published } = await publishTo(recorder, { max_in_flight: 1 });
+    const { recorder } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
       const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], 30_000, 'a throttled delivery');
       expect(waiting).toMatchObject({ status: 'throttled', attempt_count: 0, next_attempt_at: expect.any(String) });
-      await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
-      expect(recorder.peak).toBe(1);
-    } finally {
-      await recorder.stop();
-    }
+    });
+    expect(recorder.peak).toBe(1);
   }, 120_000);
 });
 
