@@ -1,6 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import { isOperationalEventType } from '../libs/contracts/catalogue';
+import { failingTooLong } from '../libs/contracts/operational-events';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
+import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
+import { WorkerMetrics } from '../libs/observability/metrics';
+import type { OperationalEvents } from '../libs/operational/operational-events';
+import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { sendSignedDelivery } from './signed-delivery';
 import { WebhookSender } from './webhook-sender';
@@ -37,6 +44,12 @@ export interface DeliveryActivityDependencies {
   deliveries: DeliveriesRepository;
   sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
+  operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered'>;
+  /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription failing every attempt this long is disabled; 0 never. */
+  failureDisableAfterMs: number;
+  metrics: WorkerMetrics;
+  /** One line per attempt, with the ids an operator searches by. */
+  log: Pick<Logger, 'info'>;
   /** The limits of subscriptions that set none (SUBSCRIPTION_MAX_IN_FLIGHT, SUBSCRIPTION_MAX_PER_SECOND). */
   defaultLimits: SubscriptionLimits;
 }
@@ -44,7 +57,7 @@ export interface DeliveryActivityDependencies {
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
 const PERMIT_LEASE_MARGIN_MS = 5_000;
 
-export function createDeliveryActivities({ deliveries, sender, disabler, defaultLimits }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs, metrics, log, defaultLimits }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
@@ -68,21 +81,52 @@ export function createDeliveryActivities({ deliveries, sender, disabler, default
       }
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
-      await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent });
-      if (sent.succeeded) return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+      // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
+      const tracksFailures = !isOperationalEventType(context.event.event_type);
+      const failingSince = await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures });
+      const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
+      metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
+      log.info(
+        {
+          delivery_id: input.deliveryId,
+          event_id: context.event.event_id,
+          event_type: context.event.event_type,
+          tenant_id: subscription.tenantId,
+          attempt: input.attempt,
+          outcome: sent.succeeded ? 'delivered' : 'failed',
+          status_code: sent.statusCode,
+          status_class: statusClass,
+          duration_ms: sent.durationMs,
+          error: sent.error,
+        },
+        'attempt',
+      );
+      if (input.attempt === 1) metrics.firstAttemptLatency.observe(Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000);
+      const cause = { deliveryId: input.deliveryId, attempt: input.attempt, failingSince };
+      if (sent.succeeded) {
+        metrics.ended('delivered', null);
+        if (tracksFailures && failingSince !== null) await operational.subscriptionRecovered(subscription, failingSince);
+        return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+      }
       if (sent.statusCode === GONE) {
-        await disabler.disable(subscription.id, undefined, 'receiver answered 410 Gone', 'receiver');
+        await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver', { reason: 'gone', ...cause });
+        return { kind: 'stopped', reason: 'subscription_disabled' };
+      }
+      if (tracksFailures && failingTooLong(failingSince, Date.now(), failureDisableAfterMs)) {
+        await disabler.disable(subscription.id, undefined, FAILING_DISABLE_REASON, 'system', { reason: 'failing', ...cause });
         return { kind: 'stopped', reason: 'subscription_disabled' };
       }
       return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
     },
 
     async recordDeliveryState(input: RecordStateInput): Promise<void> {
-      await deliveries.recordState(input.deliveryId, {
+      const ended = await deliveries.recordState(input.deliveryId, {
         status: input.status,
         nextAttemptAt: input.nextAttemptAt === null ? null : new Date(input.nextAttemptAt),
         failureReason: input.failureReason,
       });
+      if (input.status !== 'retry_scheduled') metrics.ended(input.status, input.failureReason);
+      if (ended !== undefined && input.status === 'dead_lettered') await operational.deliveryDeadLettered(ended, input.failureReason ?? '');
     },
   };
 }

@@ -1,5 +1,7 @@
 import { Agent, request } from 'undici';
+import { withoutTracePropagation } from '../libs/observability/trace-context';
 import { OutboundPolicy } from '../libs/outbound/address-policy';
+import { NetworkFailure } from '../libs/outbound/attempt-status-class';
 import { guardedConnector, Resolver } from '../libs/outbound/guarded-connector';
 
 /** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
@@ -16,6 +18,8 @@ export interface SendOutcome {
   responseExcerpt: string | null;
   /** A 429's or 503's Retry-After, in ms from now (seconds or an HTTP date); null otherwise. */
   retryAfterMs: number | null;
+  /** What kept a response from arriving, in a word for metrics (null when one arrived). */
+  networkFailure: NetworkFailure | null;
 }
 
 /** `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`, as ms from now; null when absent or unreadable. */
@@ -32,6 +36,8 @@ export interface WebhookSenderOptions {
   policy: OutboundPolicy;
   /** Hostname resolution; the system resolver unless a test injects one. */
   lookup?: Resolver;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: send `traceparent` (when tracing); off, receivers learn nothing of our traces. */
+  propagateTraceContext?: boolean;
 }
 
 /**
@@ -43,9 +49,11 @@ export class WebhookSender {
   private readonly dispatcher: Agent;
   /** The policy this sender enforces, so the API judges URLs at create time by the same rules. */
   readonly policy: OutboundPolicy;
+  private readonly propagateTraceContext: boolean;
 
   constructor(options: WebhookSenderOptions) {
     this.policy = options.policy;
+    this.propagateTraceContext = options.propagateTraceContext ?? false;
     this.dispatcher = new Agent({
       keepAliveTimeout: 30_000,
       connections: 64,
@@ -59,13 +67,8 @@ export class WebhookSender {
     const elapsed = () => Math.round(performance.now() - started);
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const response = await request(url, {
-        method: 'POST',
-        headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
-        body,
-        signal,
-        dispatcher: this.dispatcher,
-      });
+      const post = () => request(url, { method: 'POST', headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' }, body, signal, dispatcher: this.dispatcher });
+      const response = await (this.propagateTraceContext ? post() : withoutTracePropagation(post));
       const responseExcerpt = await readExcerpt(response.body);
       const { statusCode } = response;
       let error: string | null = null;
@@ -76,10 +79,12 @@ export class WebhookSender {
         error = `receiver answered ${statusCode}`;
       }
       const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers['retry-after']) : null;
-      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt, retryAfterMs };
+      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt, retryAfterMs, networkFailure: null };
     } catch (cause) {
-      const error = signal.aborted ? `no complete response within ${timeoutMs} ms` : describeNetworkError(cause);
-      return { startedAt, durationMs: elapsed(), statusCode: null, error, responseExcerpt: null, retryAfterMs: null };
+      const failure: { kind: NetworkFailure; error: string } = signal.aborted
+        ? { kind: 'timeout', error: `no complete response within ${timeoutMs} ms` }
+        : describeNetworkError(cause);
+      return { startedAt, durationMs: elapsed(), statusCode: null, error: failure.error, responseExcerpt: null, retryAfterMs: null, networkFailure: failure.kind };
     }
   }
 
@@ -109,25 +114,25 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): P
   return Buffer.concat(kept).toString('utf8');
 }
 
-function describeNetworkError(cause: unknown): string {
+function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: string } {
   const error = cause as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = error.code ?? error.cause?.code;
   switch (code) {
     case 'ERR_OUTBOUND_REFUSED':
       // The SSRF guard's own message: which address, and why it is not allowed.
-      return ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300);
+      return { kind: 'ssrf_refused', error: ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300) };
     case 'ECONNREFUSED':
-      return 'connection refused';
+      return { kind: 'refused', error: 'connection refused' };
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-      return 'connection reset before a complete response';
+      return { kind: 'network', error: 'connection reset before a complete response' };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `DNS lookup failed (${code})`;
+      return { kind: 'network', error: `DNS lookup failed (${code})` };
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect timed out';
+      return { kind: 'timeout', error: 'connect timed out' };
     default:
-      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL')) return `TLS error (${code})`;
-      return `request failed: ${(error.message ?? String(cause)).slice(0, 300)}`;
+      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL')) return { kind: 'network', error: `TLS error (${code})` };
+      return { kind: 'network', error: `request failed: ${(error.message ?? String(cause)).slice(0, 300)}` };
   }
 }

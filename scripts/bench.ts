@@ -396,6 +396,8 @@ async function main(): Promise<void> {
     ...base,
     port: await freePort(),
     grpcPort: await freePort(),
+    workerMetricsPort: await freePort(),
+    workerSdkMetricsPort: await freePort(),
     apiKeys: [apiKey],
     // First attempts decide every mode but `waiting`, whose deliveries must stay parked: the retry waits an hour.
     delivery: { ...base.delivery, retryScheduleMs: [0, 3_600_000] },

@@ -3,13 +3,15 @@
  * The tools the contract tests drive, installed once and cached under ~/.cache/intelliauth-webhooks (or
  * INTELLIAUTH_CACHE_DIR), so a second run only checks that they are there:
  * - a Python virtual environment with test/contract/requirements.txt (schemathesis, the OpenAPI validator, the
- *   Standard Webhooks library the Python receiver example uses), named after that file's hash;
- * - grpcurl and buf, built with `go install` (both are Go modules).
+ *   Standard Webhooks library the Python receiver example uses, the Prometheus client whose parser reads /metrics),
+ *   named after that file's hash;
+ * - grpcurl and buf (the gRPC contract), promtool (the Prometheus config and the dashboard's queries) and Docker
+ *   Compose (the compose file, checked without a Docker engine), built with `go install` (all are Go modules).
  * `node scripts/contract-tools.js` installs and prints them; scripts/test.js calls contractTools() before jest.
  */
 const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
-const { existsSync, mkdirSync, readFileSync, rmSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, renameSync, rmSync } = require('node:fs');
 const { homedir } = require('node:os');
 const { join } = require('node:path');
 
@@ -19,6 +21,10 @@ const REQUIREMENTS = join(root, 'test', 'contract', 'requirements.txt');
 const GO_TOOLS = {
   grpcurl: 'github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4',
   buf: 'github.com/bufbuild/buf/cmd/buf@v1.75.0',
+  promtool: 'github.com/prometheus/prometheus/cmd/promtool@v0.316.0',
+  // v5.0.2: the newest Compose whose go.mod has no replace or exclude directive (go install refuses both). It runs
+  // standalone (`docker-compose config`), no Docker engine needed.
+  'docker-compose': 'github.com/docker/compose/v5/cmd@v5.0.2',
 };
 
 function run(command, args, options = {}) {
@@ -48,6 +54,9 @@ function goTool(name, say) {
   say(`building ${name} once with go install ${GO_TOOLS[name]} into ${binDir}...`);
   mkdirSync(binDir, { recursive: true });
   run('go', ['install', GO_TOOLS[name]], { env: { ...process.env, GOBIN: binDir } });
+  // go install names the binary after the package's last path element (Compose's is `cmd`).
+  const built = join(binDir, GO_TOOLS[name].split('@')[0].split('/').pop());
+  if (built !== binary) renameSync(built, binary);
   return binary;
 }
 
@@ -59,6 +68,8 @@ function contractTools(say = (message) => console.log(`[contract-tools] ${messag
     TEST_SCHEMATHESIS: join(python, '..', 'schemathesis'),
     TEST_GRPCURL: goTool('grpcurl', say),
     TEST_BUF: goTool('buf', say),
+    TEST_PROMTOOL: goTool('promtool', say),
+    TEST_DOCKER_COMPOSE: goTool('docker-compose', say),
   };
 }
 

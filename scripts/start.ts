@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   const lines = [
     `REST API      ${launched.apiUrl}/v1   (OpenAPI page: ${launched.apiUrl}/docs)`,
     `gRPC          127.0.0.1:${config.grpcPort}   (intelliauth.webhooks.v1.WebhooksService, reflection on)`,
+    `Metrics       api ${launched.apiUrl}/metrics   worker ${launched.workerUrl}/metrics   (Prometheus text; /readyz on both)`,
     `API key       ${apiKey}   (Authorization: Bearer <key>)`,
     `Temporal      ${launched.temporalAddress}` + (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
     `Postgres      ${launched.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,

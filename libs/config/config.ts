@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { TENANT_ID_PATTERN } from '../contracts/ids';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT, SubscriptionLimits } from '../contracts/throttle-policy';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
 import { SecretBox } from '../secrets/secret-box';
@@ -33,11 +34,35 @@ export interface AppConfig {
   /** Events per second each tenant may publish (per api process); 0 turns the limit off. */
   publishRatePerTenant: number;
   delivery: DeliveryPolicy;
+  /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription whose every attempt has failed this long is disabled (`failing`); 0 never. */
+  failureDisableAfterMs: number;
+  /** PLATFORM_TENANT_ID: the tenant whose subscriptions receive every tenant's operational events (`webhook.*`), and only those. */
+  platformTenantId: string;
   /** Limits of a subscription that sets none of its own, enforced across every worker; 0: no cap. */
   subscriptionLimits: SubscriptionLimits;
   retention: RetentionPolicy;
   worker: WorkerTuning;
+  /** WORKER_METRICS_PORT: the worker's own endpoint (/metrics with the Temporal SDK's metrics, /healthz, /readyz); 0 takes a free port. */
+  workerMetricsPort: number;
+  /** WORKER_SDK_METRICS_PORT: where the Temporal SDK runtime's Prometheus exporter listens, on 127.0.0.1 only (the worker's /metrics carries its output); 0 turns it off. */
+  workerSdkMetricsPort: number;
+  /** LOG_LEVEL: trace, debug, info, warn, error, fatal or silent. */
+  logLevel: LogLevel;
+  /** LOG_FORMAT: json (one JSON object per line) or pretty; unset, pretty when stdout is a terminal and json otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
+  tracing: TracingSettings;
 }
+
+/** OpenTelemetry tracing (README: "Traces"); the exporter itself reads the other OTEL_* variables. */
+export interface TracingSettings {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where spans go (OTLP over HTTP); unset, tracing is off and costs nothing. */
+  otlpEndpoint: string | undefined;
+  /** OTEL_PROPAGATE_TO_RECEIVERS: whether deliveries carry `traceparent` to receivers (other companies): off by default. */
+  propagateToReceivers: boolean;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The worker's slots and cache (README: "Worker tuning"). */
 export interface WorkerTuning {
@@ -83,14 +108,21 @@ function readDuration(env: Env, name: string, fallbackMs: number): number {
   return value;
 }
 
-/** A duration where 0 (any unit, or a bare 0) means "keep everything". */
-function readRetention(env: Env, name: string, fallbackMs: number): number {
+/** A duration where 0 (any unit, or a bare 0) turns something off: `zero` says what, in the error message. */
+function readDurationOrOff(env: Env, name: string, fallbackMs: number, zero: string): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallbackMs;
   if (raw.trim() === '0') return 0;
   const value = parseDuration(raw);
-  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 keeps everything)`);
+  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 ${zero})`);
   return value;
+}
+
+function readTenantId(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!TENANT_ID_PATTERN.test(raw)) throw new ConfigError(name, `"${raw}" is not a tenant id (1-128 of A-Z a-z 0-9 _ . : -)`);
+  return raw;
 }
 
 function readSchedule(env: Env, name: string, fallback: number[]): number[] {
@@ -156,6 +188,21 @@ function readSlots(env: Env, name: string, fallback: number, minimum: number): n
   return Number(raw.trim());
 }
 
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!(choices as readonly string[]).includes(raw)) throw new ConfigError(name, `"${raw}" is not one of ${choices.join(', ')}`);
+  return raw as T;
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `"${env[name]}" is not true or false`);
+}
+
 function readMasterKeys(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -199,13 +246,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
+    failureDisableAfterMs: readDurationOrOff(env, 'SUBSCRIPTION_FAILURE_DISABLE_AFTER', 5 * 86_400_000, 'never disables'),
+    platformTenantId: readTenantId(env, 'PLATFORM_TENANT_ID', 'tnt_platform'),
     subscriptionLimits: {
       maxInFlight: readLimit(env, 'SUBSCRIPTION_MAX_IN_FLIGHT', 10, MAX_IN_FLIGHT_LIMIT),
       maxPerSecond: readLimit(env, 'SUBSCRIPTION_MAX_PER_SECOND', 0, MAX_PER_SECOND_LIMIT),
     },
     retention: {
-      retentionMs: readRetention(env, 'RETENTION', THIRTY_DAYS_MS),
-      deadLetterRetentionMs: readRetention(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS),
+      retentionMs: readDurationOrOff(env, 'RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
+      deadLetterRetentionMs: readDurationOrOff(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
       purgeIntervalMs,
       batchSize: 1_000,
     },
@@ -214,6 +263,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       localActivitySlots: readSlots(env, 'WORKER_LOCAL_ACTIVITY_SLOTS', 300, 1),
       activitySlots: readSlots(env, 'WORKER_ACTIVITY_SLOTS', 100, 1),
       cachedWorkflows: readSlots(env, 'WORKER_CACHED_WORKFLOWS', 1000, 0),
+    },
+    workerMetricsPort: readPort(env, 'WORKER_METRICS_PORT', 9091),
+    workerSdkMetricsPort: readPort(env, 'WORKER_SDK_METRICS_PORT', 9092),
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS) ?? 'info',
+    logFormat: readChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
+    tracing: {
+      otlpEndpoint: readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      propagateToReceivers: readBoolean(env, 'OTEL_PROPAGATE_TO_RECEIVERS', false),
     },
   };
 }

@@ -1,4 +1,7 @@
-/** The seed's event catalogue: the only event types a publisher may send and a subscription may name. */
+/**
+ * The event catalogue: the seed's 26 types, which publishers send, and the service's own operational events
+ * (`webhook.*`), which it emits about a tenant's subscriptions and deliveries and which no one may publish.
+ */
 export const EVENT_TYPES = [
   'user.signed_in',
   'user.signed_out',
@@ -26,6 +29,9 @@ export const EVENT_TYPES = [
   'security.brute_force_detected',
   'security.token_reuse_detected',
   'security.breach_incident_opened',
+  'webhook.subscription.disabled',
+  'webhook.delivery.dead_lettered',
+  'webhook.subscription.recovered',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -37,6 +43,16 @@ export function isEventType(value: string): value is EventType {
   return eventTypeSet.has(value);
 }
 
+/** The category of the operational events, which the service emits itself. */
+export const OPERATIONAL_CATEGORY = 'webhook';
+
+export function isOperationalEventType(eventType: string): boolean {
+  return eventType.startsWith(`${OPERATIONAL_CATEGORY}.`);
+}
+
+/** The types a publisher may send: every catalogue type but the operational ones. */
+export const PUBLISHABLE_EVENT_TYPES = EVENT_TYPES.filter((type) => !isOperationalEventType(type));
+
 /** A subscription filter entry: an exact catalogue name, `category.*`, or `*`. */
 export function isEventTypeFilter(value: string): boolean {
   if (value === '*') return true;
@@ -44,10 +60,18 @@ export function isEventTypeFilter(value: string): boolean {
   return isEventType(value);
 }
 
+/** A filter entry that selects only operational events: `webhook.*` or one of their exact names. */
+export function isOperationalFilter(value: string): boolean {
+  return value === `${OPERATIONAL_CATEGORY}.*` || (isEventType(value) && isOperationalEventType(value));
+}
+
 /**
  * The filter entries that select an event type. Matching is then a plain array overlap, which Postgres
- * answers from the subscription's `event_types` column (`&&`) without loading every subscription.
+ * answers from the subscription's `event_types` column (`&&`) without loading every subscription. `*` selects
+ * every publishable type but no operational one: those go only to subscriptions that name them (`webhook.*`
+ * or an exact name), so a receiver that took everything is not sent a new kind of event unasked.
  */
 export function filterEntriesMatching(eventType: EventType): string[] {
-  return [eventType, `${eventType.split('.')[0]}.*`, '*'];
+  const category = `${eventType.split('.')[0]}.*`;
+  return isOperationalEventType(eventType) ? [eventType, category] : [eventType, category, '*'];
 }

@@ -19,9 +19,13 @@ const factor = object(['id', 'type'], { id, type: { type: 'string', enum: ['totp
 const application = object(['id'], { id, name: text, client_id: text });
 const connection = object(['id'], { id, name: text, protocol: { type: 'string', enum: ['saml', 'oidc', 'ldap', 'scim'] } });
 const ip = { type: 'string', maxLength: 64 };
+const at = { type: 'string', format: 'date-time' };
+const count = { type: 'integer', minimum: 0 };
+const subscription = object(['id'], { id });
 
 const exampleUser = { id: 'usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2', email: 'anita@cymmetri.com', name: 'Anita Singh', created_at: '2026-05-17T08:00:00.000Z' };
 const exampleApplication = { id: 'app_01HZX3Q5M8Y2K7N4P6R9T0V1W3', name: 'Payroll portal', client_id: 'payroll-portal' };
+const exampleSubscription = { id: 'whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5' };
 const exampleConnection = { id: 'con_01HZX3Q5M8Y2K7N4P6R9T0V1W4', name: 'Corporate Azure AD', protocol: 'saml' };
 
 const userEvent = (description: string, extra: Record<string, unknown> = {}, example: Record<string, unknown> = {}) => ({
@@ -80,6 +84,34 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
     description: 'A security incident was opened for the tenant.',
     dataSchema: object(['incident'], { incident: object(['id'], { id, severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] }, summary: text }) }),
     example: { incident: { id: 'inc_01HZX', severity: 'high', summary: 'Credential stuffing from a known botnet' } },
+  },
+  'webhook.subscription.disabled': {
+    description:
+      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered.',
+    dataSchema: object(['subscription', 'reason', 'message'], {
+      subscription,
+      reason: { type: 'string', enum: ['gone', 'failing', 'operator'] },
+      message: text,
+      failing_since: at,
+      waiting_deliveries_stopped: count,
+    }),
+    example: { subscription: exampleSubscription, reason: 'failing', message: 'every attempt has failed since 2026-05-12T08:00:00.000Z', failing_since: '2026-05-12T08:00:00.000Z', waiting_deliveries_stopped: 12 },
+  },
+  'webhook.delivery.dead_lettered': {
+    description: 'Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.',
+    dataSchema: object(['delivery', 'reason'], {
+      delivery: object(['id', 'event_id', 'subscription_id', 'attempts'], { id, event_id: id, event_type: id, subscription_id: id, attempts: count }),
+      reason: { type: 'string', enum: ['exhausted', 'expired'] },
+    }),
+    example: {
+      delivery: { id: 'whdlv_01HZX3Q5M8Y2K7N4P6R9T0V1W6', event_id: 'evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2', event_type: 'user.signed_up', subscription_id: exampleSubscription.id, attempts: 6 },
+      reason: 'exhausted',
+    },
+  },
+  'webhook.subscription.recovered': {
+    description: 'Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).',
+    dataSchema: object(['subscription', 'failing_since'], { subscription, failing_since: at, recovered_at: at }),
+    example: { subscription: exampleSubscription, failing_since: '2026-05-17T07:40:00.000Z', recovered_at: '2026-05-17T08:00:00.000Z' },
   },
 };
 

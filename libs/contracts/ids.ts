@@ -16,6 +16,9 @@ function pooledRandom(): number {
 }
 const newUlid = () => ulid(undefined, pooledRandom);
 
+/** A tenant id as the API accepts it (tenants are named by the platform, not made here). */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /** Prefixed ULIDs: sortable by creation time, so cursor pagination can order by id. */
 export const newEventId = (): string => `evt_${newUlid()}`;
 export const newSubscriptionId = (): string => `whsub_${newUlid()}`;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { ulid } from 'ulid';
+import { Db } from './pool';
 
 export interface ApiKeyView {
   id: string;
@@ -24,9 +25,9 @@ export class ApiKeysRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Creates a key and returns it in clear this once; only its hash and visible prefix are stored. */
-  async create(tenantId: string, name: string | null, createdBy: string): Promise<ApiKeyView & { key: string }> {
+  async create(tenantId: string, name: string | null, createdBy: string, db: Db = this.pool): Promise<ApiKeyView & { key: string }> {
     const key = TENANT_KEY_PREFIX + randomBytes(32).toString('base64url');
-    const { rows } = await this.pool.query<ApiKeyView>(
+    const { rows } = await db.query<ApiKeyView>(
       `INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, created_by)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text)
        RETURNING id, tenant_id, prefix, name, created_by, created_at, revoked_at`,
@@ -43,8 +44,8 @@ export class ApiKeysRepository {
     return rows;
   }
 
-  async revoke(tenantId: string, keyId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  async revoke(tenantId: string, keyId: string, db: Db = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query(
       `UPDATE api_keys SET revoked_at = now() WHERE id = $1::text AND tenant_id = $2::text AND revoked_at IS NULL`,
       [keyId, tenantId],
     );

@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { ulid } from 'ulid';
+import { Db } from './pool';
 import { DeliveryFilter } from './deliveries.repository';
 import type { TenantScope } from './subscriptions.repository';
 
@@ -53,8 +54,8 @@ export function toDeliveryFilter(filter: StoredFilter): DeliveryFilter {
 export class BulkRedrivesRepository {
   constructor(private readonly pool: Pool) {}
 
-  async create(filter: StoredFilter, requestedBy: string): Promise<BulkRedriveView> {
-    const { rows } = await this.pool.query<BulkRedriveView>(
+  async create(filter: StoredFilter, requestedBy: string, db: Db = this.pool): Promise<BulkRedriveView> {
+    const { rows } = await db.query<BulkRedriveView>(
       `INSERT INTO bulk_redrives (id, tenant_id, filter, requested_by) VALUES ($1::text, $2::text, $3::jsonb, $4::text) RETURNING ${COLUMNS}`,
       [`redrv_${ulid()}`, filter.tenant_id ?? null, JSON.stringify(filter), requestedBy],
     );

@@ -7,6 +7,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 import { BulkRedrivesRepository } from './bulk-redrives.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
+import { GaugesRepository } from './gauges.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
@@ -35,6 +36,7 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
+    { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
     {
       provide: DeliveriesRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -51,6 +53,7 @@ export const PG_POOL = Symbol('PG_POOL');
     BulkRedrivesRepository,
     OutboxRepository,
     RetentionRepository,
+    GaugesRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

@@ -2,7 +2,9 @@ import { Pool } from 'pg';
 import { StoredEvent } from '../contracts/envelope';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { DeliveryToStart, EVENT_COLUMNS, toStoredEvent } from './events.repository';
+import { ClaimedDelivery, START_CLAIM_LEASE_MS } from './outbox.repository';
 import { Page, toPage } from './page';
+import { Db } from './pool';
 import { SubscriptionsRepository, SubscriptionTarget, TARGET_COLUMNS, TargetRow, TenantScope } from './subscriptions.repository';
 
 export type DeliveryStatus = 'pending' | 'attempting' | 'throttled' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
@@ -60,6 +62,19 @@ export interface AttemptRecord {
   error: string | null;
   responseExcerpt: string | null;
   succeeded: boolean;
+  /** Whether the attempt counts toward its subscription's run of failures (deliveries of operational events do not). */
+  tracksFailures: boolean;
+}
+
+/** A delivery as its ending reports it (the dead-letter operational event). */
+export interface EndedDelivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  subscription_id: string;
+  tenant_id: string;
+  attempt_count: number;
+  redrive_count: number;
 }
 
 /** The state the workflow decided after an attempt or a signal. */
@@ -70,7 +85,7 @@ export interface DeliveryStateChange {
 }
 
 export interface AttemptContext {
-  delivery: { id: string; status: DeliveryStatus; subscription_id: string };
+  delivery: { id: string; status: DeliveryStatus; subscription_id: string; created_at: Date };
   event: StoredEvent;
   subscription: SubscriptionTarget | undefined;
   /**
@@ -149,10 +164,11 @@ export class DeliveriesRepository {
     return rows;
   }
 
-  async listByEvent(eventId: string): Promise<DeliveryView[]> {
+  /** An event's deliveries in scope: an operational event's deliveries to the platform tenant are the platform's. */
+  async listByEvent(eventId: string, scope: TenantScope): Promise<DeliveryView[]> {
     const { rows } = await this.pool.query<DeliveryView>(
-      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text ORDER BY d.id`,
-      [eventId],
+      `SELECT ${VIEW_COLUMNS} FROM deliveries d WHERE d.event_id = $1::text AND ($2::text IS NULL OR d.tenant_id = $2::text) ORDER BY d.id`,
+      [eventId, scope ?? null],
     );
     return rows;
   }
@@ -200,7 +216,7 @@ export class DeliveriesRepository {
       // Named (prepared once per connection): planning this statement at every attempt cost Postgres more CPU than running it.
       name: 'attempt-context',
       text: `WITH ctx AS (
-         SELECT d.id AS delivery_id, d.status, d.subscription_id, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
+         SELECT d.id AS delivery_id, d.status, d.subscription_id, d.created_at AS delivery_created_at, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
                 CASE WHEN s.id IS NOT NULL THEN (SELECT row_to_json(t) FROM (SELECT ${TARGET_COLUMNS}) t) END AS target,
                 COALESCE(s.max_in_flight, $2::int) AS in_flight_limit,
                 COALESCE(s.max_per_second, $3::int) AS per_second_limit,
@@ -237,7 +253,7 @@ export class DeliveriesRepository {
     const row = rows[0];
     if (row === undefined) return undefined;
     return {
-      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id },
+      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id, created_at: row.delivery_created_at },
       event: toStoredEvent(row),
       subscription: row.target === null ? undefined : this.subscriptions.toTarget(row.target as TargetRow),
       throttledForMs: row.throttled_for_ms,
@@ -249,9 +265,14 @@ export class DeliveriesRepository {
     await this.pool.query(RELEASE_PERMIT, [deliveryId]);
   }
 
-  /** Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row. */
-  async recordAttempt(record: AttemptRecord): Promise<void> {
-    await this.pool.query({
+  /**
+   * Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row.
+   * In the same statement, the attempt's permit is released, and a failed attempt that counts starts its
+   * subscription's run of failures (when none is running); answers when the run began, as it stood before a
+   * success (null: the subscription was not failing).
+   */
+  async recordAttempt(record: AttemptRecord): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ failing_since: Date | null }>({
       name: 'record-attempt',
       text: `WITH released AS (${RELEASE_PERMIT}), attempt AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded)
@@ -259,17 +280,25 @@ export class DeliveriesRepository {
          ON CONFLICT (delivery_id, attempt) DO UPDATE SET
            started_at = EXCLUDED.started_at, duration_ms = EXCLUDED.duration_ms, status_code = EXCLUDED.status_code,
            error = EXCLUDED.error, response_excerpt = EXCLUDED.response_excerpt, succeeded = EXCLUDED.succeeded
+       ), delivery AS (
+         UPDATE deliveries SET
+           attempt_count = GREATEST(attempt_count, $2::int),
+           last_status_code = $5::int,
+           last_error = $6::text,
+           status = CASE WHEN $8::boolean THEN 'delivered' ELSE 'attempting' END,
+           delivered_at = CASE WHEN $8::boolean THEN now() ELSE delivered_at END,
+           next_attempt_at = NULL,
+           failure_reason = NULL,
+           updated_at = now()
+         WHERE id = $1::text
+         RETURNING subscription_id
+       ), failing AS (
+         UPDATE subscriptions s SET failing_since = $3::timestamptz
+           FROM delivery d WHERE s.id = d.subscription_id AND $9::boolean AND NOT $8::boolean AND s.failing_since IS NULL
+         RETURNING s.failing_since
        )
-       UPDATE deliveries SET
-         attempt_count = GREATEST(attempt_count, $2::int),
-         last_status_code = $5::int,
-         last_error = $6::text,
-         status = CASE WHEN $8::boolean THEN 'delivered' ELSE 'attempting' END,
-         delivered_at = CASE WHEN $8::boolean THEN now() ELSE delivered_at END,
-         next_attempt_at = NULL,
-         failure_reason = NULL,
-         updated_at = now()
-       WHERE id = $1::text`,
+       SELECT COALESCE((SELECT failing_since FROM failing), s.failing_since) AS failing_since
+         FROM delivery d JOIN subscriptions s ON s.id = d.subscription_id`,
       values: [
         record.deliveryId,
         record.attempt,
@@ -279,21 +308,25 @@ export class DeliveriesRepository {
         record.error,
         record.responseExcerpt,
         record.succeeded,
+        record.tracksFailures,
       ],
     });
+    return rows[0]?.failing_since ?? null;
   }
 
-  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<void> {
-    await this.pool.query(
+  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<EndedDelivery | undefined> {
+    const { rows } = await this.pool.query<EndedDelivery>(
       `UPDATE deliveries SET
          status = $2::text,
          next_attempt_at = $3::timestamptz,
          failure_reason = $4::text,
          dead_lettered_at = CASE WHEN $2::text = 'dead_lettered' THEN COALESCE(dead_lettered_at, now()) ELSE NULL END,
          updated_at = now()
-       WHERE id = $1::text`,
+       WHERE id = $1::text
+       RETURNING id, event_id, event_type, subscription_id, tenant_id, attempt_count, redrive_count`,
       [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null],
     );
+    return rows[0];
   }
 
   async forOperation(id: string, scope: TenantScope): Promise<DeliveryForOperation | undefined> {
@@ -307,24 +340,27 @@ export class DeliveriesRepository {
 
   /**
    * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
-   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run.
+   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run. The row goes
+   * back into the outbox under this claim's lease: if the redriver dies before its start, a relay starts the run.
    */
-  async beginRedrive(deliveryId: string, scope: TenantScope): Promise<(DeliveryToStart & { attempt_count: number }) | undefined> {
-    const { rows } = await this.pool.query<DeliveryToStart & { attempt_count: number }>(
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now()
+  async beginRedrive(deliveryId: string, scope: TenantScope, db: Db = this.pool): Promise<ClaimedDelivery | undefined> {
+    const { rows } = await db.query<ClaimedDelivery>(
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now(),
+              workflow_started_at = NULL, start_claimed_until = now() + make_interval(secs => $3::int / 1000.0)
          FROM events e
         WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id AND ($2::text IS NULL OR d.tenant_id = $2::text)
-        RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count`,
-      [deliveryId, scope ?? null],
+        RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.redrive_count`,
+      [deliveryId, scope ?? null, START_CLAIM_LEASE_MS],
     );
     return rows[0];
   }
 
-  /** Puts a claimed redrive back when Temporal refused the new run. */
+  /** Puts a claimed redrive back when Temporal refused the new run (unless a relay started one meanwhile). */
   async abortRedrive(deliveryId: string): Promise<void> {
     await this.pool.query(
-      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now()
-        WHERE id = $1::text AND status = 'pending'`,
+      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now(),
+              workflow_started_at = now(), start_claimed_until = NULL
+        WHERE id = $1::text AND status = 'pending' AND workflow_started_at IS NULL`,
       [deliveryId],
     );
   }

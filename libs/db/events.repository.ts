@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
 import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
+import { activeTraceParent } from '../observability/trace-context';
 import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
@@ -31,6 +32,15 @@ export interface EventRecord {
   received_at: Date;
 }
 
+/**
+ * Whose subscriptions an event goes to: an ordinary event to its own tenant's; an operational event also to the
+ * platform tenant's, and never to the subscription it is about. Each delivery belongs to its subscription's tenant.
+ */
+export interface EventRouting {
+  tenants: string[];
+  excludedSubscription: string | null;
+}
+
 /** Delivery ids drawn for a publish before knowing how many subscriptions match: most events fan out to a few. */
 const TYPICAL_FAN_OUT = 4;
 
@@ -42,10 +52,10 @@ export class EventsRepository {
    * trip, which is most of a publish's cost. A second publish of the same event_id waits on the first one's row
    * lock, then reads what it committed.
    */
-  async publish(event: StoredEvent, contentHash: string): Promise<PublishOutcome> {
-    let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT);
+  async publish(event: StoredEvent, contentHash: string, routing: EventRouting = { tenants: [event.tenant.id], excludedSubscription: null }): Promise<PublishOutcome> {
+    let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT, routing);
     // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
-    while (!stored.fits) stored = await this.store(event, contentHash, stored.matching);
+    while (!stored.fits) stored = await this.store(event, contentHash, stored.matching, routing);
     if (stored.created) return { kind: 'created', deliveries: stored.deliveries };
     const existing = await this.pool.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
     if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
@@ -60,20 +70,21 @@ export class EventsRepository {
    * The publish statement, given `idCount` delivery ids drawn up front (ULIDs are made here, not in SQL): when more
    * subscriptions match than that, it writes nothing and answers `fits: false` with how many matched.
    */
-  private async store(event: StoredEvent, contentHash: string, idCount: number) {
+  private async store(event: StoredEvent, contentHash: string, idCount: number, routing: EventRouting) {
     const { rows } = await this.pool.query<{ fits: boolean; matching: number; created: boolean; deliveries: PublishedDelivery[] }>(
       `WITH matching AS (
-         SELECT id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
-          WHERE tenant_id = $2::text AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
+         SELECT id, tenant_id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
+          WHERE tenant_id = ANY($12::text[]) AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
+            AND id IS DISTINCT FROM $13::text
        ), fits AS (
          SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
        ), event AS (
-         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash)
-         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text FROM fits WHERE fits.ok
+         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash, trace_parent)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text, $14::text FROM fits WHERE fits.ok
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), delivery AS (
          INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
-         SELECT ($10::text[])[m.n], event.id, m.id, $2::text, $4::text, $11::text || m.id
+         SELECT ($10::text[])[m.n], event.id, m.id, m.tenant_id, $4::text, $11::text || m.id
            FROM event, matching m
          RETURNING id, subscription_id
        )
@@ -92,6 +103,10 @@ export class EventsRepository {
         filterEntriesMatching(event.event_type),
         Array.from({ length: idCount }, newDeliveryId),
         deliveryWorkflowIdPrefix(event.event_id),
+        routing.tenants,
+        routing.excludedSubscription,
+        // The publish's span, so the relay starts the deliveries' runs in the same trace (null when not tracing).
+        activeTraceParent(),
       ],
     );
     return rows[0];

@@ -1,6 +1,7 @@
-import { Pool } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import { ulid } from 'ulid';
 import { Page, toPage } from './page';
+import { Db, withTransaction } from './pool';
 
 export type OperatorAction =
   | 'delivery.cancel'
@@ -44,12 +45,50 @@ export interface OperatorActionFilter {
 export class OperatorActionsRepository {
   constructor(private readonly pool: Pool) {}
 
-  async record(entry: OperatorActionRecord): Promise<void> {
-    await this.pool.query(
+  /** Writes an audit row (on `db`: inside the caller's transaction when it holds one) and returns its id. */
+  async record(entry: OperatorActionRecord, db: Db = this.pool): Promise<string> {
+    const id = `opa_${ulid()}`;
+    await db.query(
       `INSERT INTO operator_actions (id, tenant_id, action, target_type, target_id, actor, details)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb)`,
-      [`opa_${ulid()}`, entry.tenantId, entry.action, entry.targetType, entry.targetId, entry.actor, JSON.stringify(entry.details ?? {})],
+      [id, entry.tenantId, entry.action, entry.targetType, entry.targetId, entry.actor, JSON.stringify(entry.details ?? {})],
     );
+    return id;
+  }
+
+  /**
+   * A database change and its audit row in one transaction: neither is ever committed without the other. A change
+   * that found nothing to act on (undefined) writes no row.
+   */
+  async audited<T>(change: (client: PoolClient) => Promise<T | undefined>, entry: (result: T) => OperatorActionRecord): Promise<{ result: T; actionId: string } | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const result = await change(client);
+      if (result === undefined) return undefined;
+      return { result, actionId: await this.record(entry(result), client) };
+    });
+  }
+
+  /**
+   * Carries out the second half of an action whose intent is already recorded (a Temporal signal or start), and
+   * adds to its audit row how that went (`outcome` completed or failed, and what `details` draws from the result).
+   * A failure is rethrown, so the caller still answers it.
+   */
+  async carryOut<T>(actionId: string, action: () => Promise<T>, details?: (result: T) => Record<string, unknown>): Promise<T> {
+    try {
+      const result = await action();
+      await this.addToDetails(actionId, { outcome: 'completed', ...details?.(result) });
+      return result;
+    } catch (error) {
+      await this.addToDetails(actionId, { outcome: 'failed', error: String((error as Error).message ?? error).slice(0, 200) });
+      throw error;
+    }
+  }
+
+  /** Best effort: the row already says the action was taken, so failing to add its outcome is not the action failing. */
+  private async addToDetails(actionId: string, details: Record<string, unknown>): Promise<void> {
+    await this.pool
+      .query(`UPDATE operator_actions SET details = details || $2::jsonb WHERE id = $1::text`, [actionId, JSON.stringify(details)])
+      .catch(() => undefined);
   }
 
   async list(filter: OperatorActionFilter, afterId: string | undefined, limit: number): Promise<Page<OperatorActionView>> {

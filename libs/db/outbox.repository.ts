@@ -4,9 +4,18 @@ import { DeliveryToStart } from './events.repository';
 /** The channel every committed batch of deliveries notifies (a trigger on deliveries; see the migrations). */
 export const DELIVERIES_COMMITTED_CHANNEL = 'deliveries_committed';
 
+/** How long a claim to start a row's run holds: a claimer that died (relay or redriver) is taken over after it. */
+export const START_CLAIM_LEASE_MS = 30_000;
+
+/** An outbox row: a first run to start, or (redrive_count > 0) a redrive whose redriver died before its start. */
+export type ClaimedDelivery = DeliveryToStart & { attempt_count: number; redrive_count: number };
+
+/** A row the relay claimed, with the publish's W3C traceparent for a first run that was traced (a redrive has its own trace). */
+export type OutboxRow = ClaimedDelivery & { trace_parent: string | null };
+
 /**
- * The outbox: delivery rows committed by a publish whose workflow Temporal does not have yet
- * (`workflow_started_at IS NULL`). Relays claim rows for a lease, start their workflows, then mark them started.
+ * The outbox: delivery rows whose run Temporal does not have yet (`workflow_started_at IS NULL`): committed by a
+ * publish, or claimed by a redrive. Relays claim rows for a lease, start their runs, then mark them started.
  */
 export class OutboxRepository {
   constructor(private readonly pool: Pool) {}
@@ -15,19 +24,23 @@ export class OutboxRepository {
    * Claims up to `limit` unstarted rows, oldest first, for `leaseMs`: rows another relay holds are skipped (SKIP
    * LOCKED, then the lease), and a claim whose relay died is taken again once its lease has passed.
    */
-  async claim(limit: number, leaseMs: number): Promise<DeliveryToStart[]> {
-    const { rows } = await this.pool.query<DeliveryToStart>(
+  async claim(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const { rows } = await this.pool.query<OutboxRow>(
       `WITH claimed AS (
          UPDATE deliveries d SET start_claimed_until = now() + make_interval(secs => $2::int / 1000.0)
            FROM events e
           WHERE e.id = d.event_id
             AND d.id IN (SELECT id FROM deliveries
-                          WHERE workflow_started_at IS NULL AND (start_claimed_until IS NULL OR start_claimed_until < now())
+                          -- Pending only: a row whose run started (and moved on) before it was marked needs no start.
+                          WHERE workflow_started_at IS NULL AND status = 'pending'
+                            AND (start_claimed_until IS NULL OR start_claimed_until < now())
                           ORDER BY created_at LIMIT $1::int FOR UPDATE SKIP LOCKED)
-          RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.created_at
+          RETURNING d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count,
+                    d.redrive_count, CASE WHEN d.redrive_count = 0 THEN e.trace_parent END AS trace_parent, d.created_at
        )
        -- In publish order, so starts follow it as far as concurrent starts allow.
-       SELECT id, event_id, subscription_id, tenant_id, event_type, workflow_id, occurred_at FROM claimed ORDER BY created_at`,
+       SELECT id, event_id, subscription_id, tenant_id, event_type, workflow_id, occurred_at, attempt_count, redrive_count, trace_parent FROM claimed
+        ORDER BY created_at`,
       [limit, leaseMs],
     );
     return rows;

@@ -32,3 +32,11 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     client.release(connectionLost);
   }
 }
+
+/** Where a repository runs a statement: the pool, or the client of a transaction the caller holds open. */
+export type Db = Pool | PoolClient;
+
+/** Runs `work` in a transaction of its own, or inside the caller's when `db` is the client of one. */
+export function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  return db instanceof Pool ? withTransaction(db, work) : work(db);
+}

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
-import { withTransaction } from './pool';
+import { Db, inTransaction, withTransaction } from './pool';
 
 export interface SubscriptionView {
   id: string;
@@ -71,6 +71,11 @@ export interface TargetRow {
 }
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
+/** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
+export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
+/** The disable reason when every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
+export const FAILING_DISABLE_REASON = 'failing';
+
 export class SubscriptionsRepository {
   /** Signing secrets are stored sealed by `box`, and opened only to sign an attempt. */
   constructor(
@@ -113,10 +118,12 @@ export class SubscriptionsRepository {
     return toPage(rows, limit);
   }
 
+  /** A new URL starts a fresh failure window (the old one's failures say nothing about it). */
   async update(id: string, scope: TenantScope, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `UPDATE subscriptions SET
           url = COALESCE($3::text, url),
+          failing_since = CASE WHEN $3::text <> url THEN NULL ELSE failing_since END,
           event_types = COALESCE($4::text[], event_types),
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           max_in_flight = CASE WHEN $7::boolean THEN $8::int ELSE max_in_flight END,
@@ -140,10 +147,11 @@ export class SubscriptionsRepository {
     return rows[0];
   }
 
-  /** Enables (reason cleared) or disables with a reason. */
-  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
-      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END, updated_at = now()
+  /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
+  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null, db: Db = this.pool): Promise<SubscriptionView | undefined> {
+    const { rows } = await db.query<SubscriptionView>(
+      `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
+              failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
@@ -151,8 +159,13 @@ export class SubscriptionsRepository {
     return rows[0];
   }
 
-  async softDelete(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
+  /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
+  async clearFailing(id: string, since: Date): Promise<void> {
+    await this.pool.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`, [id, since]);
+  }
+
+  async softDelete(id: string, scope: TenantScope, db: Db = this.pool): Promise<SubscriptionView | undefined> {
+    const { rows } = await db.query<SubscriptionView>(
       `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
@@ -165,9 +178,18 @@ export class SubscriptionsRepository {
    * Adds a new secret and lets every older one expire after the grace period (at once for 0; a secret already
    * expiring sooner keeps its earlier end). Returns undefined when the subscription is not in scope.
    */
-  async rotateSecret(id: string, scope: TenantScope, newSecret: string, graceSeconds: number): Promise<{ previousValidUntil: Date } | undefined> {
-    return withTransaction(this.pool, async (client) => {
-      const found = await client.query(`SELECT id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`, [id, scope ?? null]);
+  async rotateSecret(
+    id: string,
+    scope: TenantScope,
+    newSecret: string,
+    graceSeconds: number,
+    db: Db = this.pool,
+  ): Promise<{ id: string; tenant_id: string; previousValidUntil: Date } | undefined> {
+    return inTransaction(db, async (client) => {
+      const found = await client.query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`,
+        [id, scope ?? null],
+      );
       if (found.rowCount === 0) return undefined;
       const { rows } = await client.query<{ until: Date }>(`SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`, [graceSeconds]);
       const until = rows[0].until;
@@ -178,7 +200,7 @@ export class SubscriptionsRepository {
       );
       await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, this.box.seal(newSecret)]);
       await client.query(`UPDATE subscriptions SET updated_at = now() WHERE id = $1::text`, [id]);
-      return { previousValidUntil: until };
+      return { id, tenant_id: found.rows[0].tenant_id, previousValidUntil: until };
     });
   }
 

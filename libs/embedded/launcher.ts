@@ -64,6 +64,8 @@ export interface Launched {
   temporalAddress: string;
   temporalUiUrl: string | undefined;
   apiUrl: string;
+  /** The worker's endpoint: /metrics, /healthz, /readyz. */
+  workerUrl: string;
   /** The SSRF guard's allowlist the api and the worker run with, and whether it is the embedded default. */
   outboundAllowlist: string[];
   outboundAllowlistDefaulted: boolean;
@@ -95,6 +97,11 @@ export function appEnvironment(config: AppConfig, options: { apiKey?: string; ou
     SECRETS_MASTER_KEYS: config.secretsMasterKeys ?? embeddedMasterKeys(config.dataDir),
     PORT: String(config.port),
     GRPC_PORT: String(config.grpcPort),
+    WORKER_METRICS_PORT: String(config.workerMetricsPort),
+    WORKER_SDK_METRICS_PORT: String(config.workerSdkMetricsPort),
+    // The children write to the launcher's pipes: pretty lines when the launcher itself writes to a terminal.
+    LOG_LEVEL: config.logLevel,
+    LOG_FORMAT: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     TEMPORAL_NAMESPACE: config.temporalNamespace,
     TEMPORAL_TASK_QUEUE: config.temporalTaskQueue,
     WEBHOOK_RETRY_SCHEDULE: config.delivery.retryScheduleMs.map((ms) => `${ms}ms`).join(','),
@@ -258,6 +265,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       temporalAddress,
       temporalUiUrl,
       apiUrl: `http://127.0.0.1:${config.port}`,
+      workerUrl: `http://127.0.0.1:${config.workerMetricsPort}`,
       outboundAllowlist,
       outboundAllowlistDefaulted,
       get api() {

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DeliveryStatus } from '../db/deliveries.repository';
+import { ClaimedDelivery } from '../db/outbox.repository';
+import { Db } from '../db/pool';
 import type { TenantScope } from '../db/subscriptions.repository';
-import { BULK_REDRIVE_WORKFLOW, BulkRedriveWorkflow, DELIVERY_WORKFLOW, DeliveryWorkflow, DeliveryWorkflowInput } from '../../workflows/definitions';
-import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
+import { BULK_REDRIVE_WORKFLOW, BulkRedriveWorkflow, DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
+import { DeliveryRuns, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
 /** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */
 const PREVIOUS_RUN_GRACE_MS = 5_000;
@@ -18,29 +20,34 @@ export type RedriveOutcome =
 export class DeadLetterRedriver {
   constructor(private readonly runs: DeliveryRuns) {}
 
+  /** A redrive of one dead letter: its claim, then its run's start. */
+  async redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
+    const claimed = await this.claim(deliveryId, scope);
+    return claimed ? this.start(claimed) : this.refusal(deliveryId, scope);
+  }
+
   /**
    * Claims a dead letter (a conditional update, so concurrent or repeated redrives, single or bulk, never start a
-   * delivery twice), then starts a new run under the same workflow id with a fresh schedule and a TTL window
-   * counted from now. A run Temporal refuses puts the claim back.
+   * delivery twice). On `db`, inside the caller's transaction (the operator's audit row is written with it). The
+   * claim puts the row back in the outbox under a lease, so a redriver that dies before `start` is covered: a
+   * relay starts the run once the lease has passed.
    */
-  async redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
-    const claimed = await this.runs.deliveries.beginRedrive(deliveryId, scope);
-    if (!claimed) {
-      const existing = await this.runs.deliveries.get(deliveryId, scope);
-      return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
-    }
-    const input: DeliveryWorkflowInput = {
-      ...firstRunInput(claimed, this.runs.policy),
-      deadline: new Date(Date.now() + this.runs.policy.ttlMs).toISOString(),
-      redriveWindowMs: this.runs.policy.ttlMs,
-      firstAttempt: claimed.attempt_count + 1,
-    };
-    const startRun = () =>
-      this.runs.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(claimed, input, this.runs.taskQueue),
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      });
+  claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
+    return this.runs.deliveries.beginRedrive(deliveryId, scope, db);
+  }
+
+  /** Why a dead letter could not be claimed. */
+  async refusal(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
+    const existing = await this.runs.deliveries.get(deliveryId, scope);
+    return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
+  }
+
+  /**
+   * Starts the claimed redrive's run under the same workflow id, with a fresh schedule and a TTL window counted
+   * from now. A run Temporal refuses puts the claim back.
+   */
+  async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
+    const startRun = () => this.runs.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, redriveStartOptions(claimed, redriveRunInput(claimed, this.runs.policy), this.runs.taskQueue));
     try {
       await startRun().catch(async (error: unknown) => {
         // The row turns dead_lettered one workflow task before its run closes: a redrive sent in that moment waits
@@ -49,11 +56,11 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.runs.deliveries.abortRedrive(deliveryId);
+      await this.runs.deliveries.abortRedrive(claimed.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }
-    await this.runs.outbox.markStarted([deliveryId]);
+    await this.runs.outbox.markStarted([claimed.id]);
     return { kind: 'redriven', tenantId: claimed.tenant_id };
   }
 

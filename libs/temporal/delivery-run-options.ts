@@ -2,7 +2,7 @@ import { Client, WorkflowStartOptions } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { DeliveriesRepository } from '../db/deliveries.repository';
 import { DeliveryToStart } from '../db/events.repository';
-import { OutboxRepository } from '../db/outbox.repository';
+import { ClaimedDelivery, OutboxRepository } from '../db/outbox.repository';
 import { DeliveryWorkflow, DeliveryWorkflowInput, searchAttributes, workflowTaskTimeoutMs } from '../../workflows/definitions';
 
 /** What the operator-side clients of delivery runs share: the redriver and the signals. */
@@ -51,4 +51,19 @@ export function deliveryStartOptions(row: DeliveryToStart, input: DeliveryWorkfl
     ],
     staticSummary: `${row.event_type} → ${row.subscription_id}`,
   };
+}
+
+/** The input of a redrive's run: a fresh schedule from the next attempt number, and a TTL window counted from now. */
+export function redriveRunInput(row: ClaimedDelivery, policy: DeliveryPolicy): DeliveryWorkflowInput {
+  return {
+    ...firstRunInput(row, policy),
+    deadline: new Date(Date.now() + policy.ttlMs).toISOString(),
+    redriveWindowMs: policy.ttlMs,
+    firstAttempt: row.attempt_count + 1,
+  };
+}
+
+/** A redrive's run takes the workflow id of the run that closed; while a run of it is still open it is refused. */
+export function redriveStartOptions(row: ClaimedDelivery, input: DeliveryWorkflowInput, taskQueue: string): WorkflowStartOptions<DeliveryWorkflow> {
+  return { ...deliveryStartOptions(row, input, taskQueue), workflowIdConflictPolicy: 'FAIL', workflowIdReusePolicy: 'ALLOW_DUPLICATE' };
 }

@@ -1,30 +1,38 @@
+import { AutomaticDisable } from '../contracts/operational-events';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
+import { OperationalEvents } from '../operational/operational-events';
 import { DeliverySignals } from './delivery-signals';
 
 /**
  * Disabling a subscription, whoever asks (an operator through the API, or the receiver itself answering 410 Gone):
- * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), and the audit log says who.
+ * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), the audit log says who, and
+ * `webhook.subscription.disabled` tells the tenant's and the platform's alerting receivers why.
  */
 export class SubscriptionDisabler {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly signals: DeliverySignals,
     private readonly audit: OperatorActionsRepository,
+    private readonly operational: OperationalEvents,
   ) {}
 
-  async disable(id: string, scope: TenantScope, reason: string, actor: string): Promise<SubscriptionView | undefined> {
-    const disabled = await this.subscriptions.setEnabled(id, scope, false, reason);
-    if (!disabled) return undefined;
-    const stopped = await this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' });
-    await this.audit.record({
-      tenantId: disabled.tenant_id,
-      action: 'subscription.disable',
-      targetType: 'subscription',
-      targetId: id,
-      actor,
-      details: { reason, waiting_deliveries_stopped: stopped },
-    });
+  /** `cause` is set when the subscription disabled itself (410, failing); absent, an operator asked. */
+  async disable(id: string, scope: TenantScope, reason: string, actor: string, cause?: AutomaticDisable): Promise<SubscriptionView | undefined> {
+    const audited = await this.audit.audited(
+      (client) => this.subscriptions.setEnabled(id, scope, false, reason, client),
+      (disabled) => ({ tenantId: disabled.tenant_id, action: 'subscription.disable', targetType: 'subscription', targetId: id, actor, details: { reason } }),
+    );
+    if (!audited) return undefined;
+    // Committed first: a process that dies here leaves waiting deliveries that stop at their next attempt, which
+    // reads the subscription disabled.
+    const stopped = await this.audit.carryOut(
+      audited.actionId,
+      () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' }),
+      (count) => ({ waiting_deliveries_stopped: count }),
+    );
+    const disabled = audited.result;
+    await this.operational.subscriptionDisabled({ tenantId: disabled.tenant_id, subscriptionId: id, message: reason, actor, waitingStopped: stopped }, cause);
     return disabled;
   }
 }

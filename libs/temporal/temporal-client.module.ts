@@ -3,9 +3,11 @@ import { Client } from '@temporalio/client';
 import { AppConfig, requireSetting } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DeliveriesRepository } from '../db/deliveries.repository';
+import { EventsRepository } from '../db/events.repository';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { OutboxRepository } from '../db/outbox.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
+import { OperationalEvents } from '../operational/operational-events';
 import { connectTemporalClient } from './client';
 import { DeadLetterRedriver } from './dead-letter-redriver';
 import { DeliveryRuns } from './delivery-run-options';
@@ -39,13 +41,19 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
     { provide: DeliverySignals, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeliverySignals(runs) },
     { provide: DeadLetterRedriver, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeadLetterRedriver(runs) },
     {
+      provide: OperationalEvents,
+      inject: [EventsRepository, SubscriptionsRepository, APP_CONFIG],
+      useFactory: (events: EventsRepository, subscriptions: SubscriptionsRepository, config: AppConfig) =>
+        new OperationalEvents(events, subscriptions, config.platformTenantId),
+    },
+    {
       provide: SubscriptionDisabler,
-      inject: [SubscriptionsRepository, DeliverySignals, OperatorActionsRepository],
-      useFactory: (subscriptions: SubscriptionsRepository, signals: DeliverySignals, audit: OperatorActionsRepository) =>
-        new SubscriptionDisabler(subscriptions, signals, audit),
+      inject: [SubscriptionsRepository, DeliverySignals, OperatorActionsRepository, OperationalEvents],
+      useFactory: (subscriptions: SubscriptionsRepository, signals: DeliverySignals, audit: OperatorActionsRepository, operational: OperationalEvents) =>
+        new SubscriptionDisabler(subscriptions, signals, audit, operational),
     },
   ],
-  exports: [TEMPORAL_CLIENT, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler],
+  exports: [TEMPORAL_CLIENT, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler, OperationalEvents],
 })
 export class TemporalClientModule implements OnApplicationShutdown {
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}

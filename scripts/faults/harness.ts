@@ -43,6 +43,8 @@ export class FaultHarness {
       dataDir: dir,
       port: await freePort(),
       grpcPort: await freePort(),
+      workerMetricsPort: await freePort(),
+      workerSdkMetricsPort: await freePort(),
       apiKeys: [apiKey],
       secretsMasterKeys: SecretBox.generateKeyEntry('faults'),
       delivery,

@@ -14,6 +14,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { connectTemporalClient } from '../../libs/temporal/client';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';
@@ -21,6 +22,7 @@ import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler'
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { closedPort, TestReceiver } from '../helpers/receiver';
+import { testObservers } from '../helpers/observers';
 
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
@@ -28,8 +30,11 @@ let events: EventsRepository;
 let deliveries: DeliveriesRepository;
 let sender: WebhookSender;
 let activities: DeliveryActivities;
+/** The same activities with the default failure window (5 days), which the tests move failing_since back across. */
+let failDisabling: DeliveryActivities;
 let temporal: Client;
 const receivers: TestReceiver[] = [];
+const FIVE_DAYS_MS = 5 * 86_400_000;
 
 beforeAll(async () => {
   pool = testPool();
@@ -40,7 +45,10 @@ beforeAll(async () => {
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
   const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
-  activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), defaultLimits: loadConfig({}).subscriptionLimits });
+  const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
+  const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
+  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  failDisabling = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));
@@ -55,13 +63,13 @@ async function receiver(r: TestReceiver): Promise<string> {
 }
 
 /** A subscription to `url` and one published event, through the real repositories; returns the delivery. */
-async function deliveryTo(url: string) {
+async function deliveryTo(url: string, eventType: StoredEvent['event_type'] = 'user.signed_up') {
   const tenantId = uniqueTenant();
   const secret = generateSigningSecret();
-  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*'], description: null, signingSecret: secret });
+  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*', 'webhook.*'], description: null, signingSecret: secret });
   const event: StoredEvent = {
     event_id: newEventId(),
-    event_type: 'user.signed_up',
+    event_type: eventType,
     occurred_at: new Date().toISOString(),
     tenant: { id: tenantId, slug: 'acme' },
     actor: { kind: 'user', id: 'usr_1', email: 'anita@example.com' },
@@ -203,5 +211,53 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     await attempt(deliveryId);
     expect(before.requests).toHaveLength(0);
     expect(after.requests).toHaveLength(1);
+  });
+});
+
+describe('failure tracking', () => {
+  const failingSince = async (subscriptionId: string): Promise<Date | null> =>
+    (await pool.query(`SELECT failing_since FROM subscriptions WHERE id = $1`, [subscriptionId])).rows[0].failing_since;
+  const eventExists = async (eventId: string) => (await pool.query(`SELECT 1 FROM events WHERE id = $1`, [eventId])).rowCount === 1;
+  const failAttempt = (deliveryId: string, number: number) =>
+    failDisabling.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs: 10_000, deadline: new Date(Date.now() + 3_600_000).toISOString() });
+
+  it('starts a run of failures at the first failed attempt, keeps it, and ends it at a success with webhook.subscription.recovered', async () => {
+    const r = TestReceiver.answering(500, 500, 200);
+    const { deliveryId, subscription } = await deliveryTo(await receiver(r));
+    await failAttempt(deliveryId, 1);
+    const since = await failingSince(subscription.id);
+    expect(since).toEqual((await deliveries.attempts(deliveryId))[0].started_at);
+    await failAttempt(deliveryId, 2);
+    expect(await failingSince(subscription.id)).toEqual(since);
+    expect(await failAttempt(deliveryId, 3)).toMatchObject({ kind: 'delivered' });
+    expect(await failingSince(subscription.id)).toBeNull();
+    expect(await eventExists(`evt_wh_recovered_${subscription.id}_${since!.getTime()}`)).toBe(true);
+  });
+
+  it('disables a subscription whose run of failures has lasted the window, as failing, through the disabler', async () => {
+    const r = TestReceiver.answering(500);
+    const { deliveryId, subscription } = await deliveryTo(await receiver(r));
+    expect(await failAttempt(deliveryId, 1)).toMatchObject({ kind: 'failed' });
+    const longAgo = new Date(Date.now() - FIVE_DAYS_MS);
+    await pool.query(`UPDATE subscriptions SET failing_since = $2 WHERE id = $1`, [subscription.id, longAgo]);
+    expect(await failAttempt(deliveryId, 2)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
+    const reason = 'failing';
+    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({ enabled: false, disabled_reason: reason });
+    const audit = await new OperatorActionsRepository(pool).list({ targetId: subscription.id }, undefined, 10);
+    expect(audit.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'system', details: expect.objectContaining({ reason }) })]);
+    expect(await eventExists(`evt_wh_disabled_${subscription.id}_${longAgo.getTime()}`)).toBe(true);
+    // Enabling again starts a fresh window.
+    await subscriptions.setEnabled(subscription.id, undefined, true, null);
+    expect(await failingSince(subscription.id)).toBeNull();
+  });
+
+  it('leaves the deliveries of operational events out: their failures start no run, even past the window', async () => {
+    const r = TestReceiver.answering(500);
+    const { deliveryId, subscription } = await deliveryTo(await receiver(r), 'webhook.subscription.disabled');
+    expect(await failAttempt(deliveryId, 1)).toMatchObject({ kind: 'failed', statusCode: 500 });
+    expect(await failingSince(subscription.id)).toBeNull();
+    await pool.query(`UPDATE subscriptions SET failing_since = $2 WHERE id = $1`, [subscription.id, new Date(Date.now() - FIVE_DAYS_MS)]);
+    expect(await failAttempt(deliveryId, 2)).toMatchObject({ kind: 'failed' });
+    expect((await subscriptions.get(subscription.id, undefined))!.enabled).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy, Verdict } from '../../libs/outbound/address-policy';
@@ -16,6 +17,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
+import { testObservers } from '../helpers/observers';
 
 /**
  * The SSRF guard at connect time, against real listeners on loopback only. Hostnames resolve through a fake
@@ -223,7 +225,15 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   });
 
   const activitiesWith = (allowlist: string[]): DeliveryActivities =>
-    createDeliveryActivities({ deliveries, sender: sender(allowlist), disabler: { disable: async () => undefined } as never, defaultLimits: loadConfig({}).subscriptionLimits });
+    createDeliveryActivities({
+      deliveries,
+      sender: sender(allowlist),
+      disabler: { disable: async () => undefined } as never,
+      operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
+      failureDisableAfterMs: 0,
+      ...testObservers(),
+      defaultLimits: loadConfig({}).subscriptionLimits,
+    });
 
   async function deliveryTo(url: string): Promise<string> {
     const tenantId = uniqueTenant();

@@ -9,8 +9,10 @@ import { createPool } from '../../libs/db/pool';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { SecretBox } from '../../libs/secrets/secret-box';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
+import { testObservers } from '../helpers/observers';
 import { TestReceiver } from '../helpers/receiver';
 
 const NO_DEFAULT_LIMITS: SubscriptionLimits = { maxInFlight: 0, maxPerSecond: 0 };
@@ -53,6 +55,18 @@ async function deliveriesTo(count: number, limits: { maxInFlight?: number; maxPe
   return { subscription, ids };
 }
 
+/** The attempt activity with no default limits: only the subscriptions' own apply. */
+const limitedActivities = (sender: WebhookSender) =>
+  createDeliveryActivities({
+    deliveries,
+    sender,
+    disabler: { disable: async () => undefined } as never,
+    operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
+    failureDisableAfterMs: 0,
+    ...testObservers(),
+    defaultLimits: NO_DEFAULT_LIMITS,
+  });
+
 const statusOf = async (id: string) => (await deliveries.get(id, undefined))!;
 
 describe('the subscription limiter in Postgres', () => {
@@ -70,7 +84,7 @@ describe('the subscription limiter in Postgres', () => {
     }
 
     // Recording an attempt gives its permit back: exactly one more attempt gets one.
-    await deliveries.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true });
+    await deliveries.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true, tracksFailures: true });
     const waiting = ids.filter((id) => !granted.includes(id));
     const again = await Promise.all(waiting.map((id) => wideDeliveries.attemptContext(id, permit())));
     expect(again.filter((context) => context!.throttledForMs === null)).toHaveLength(1);
@@ -113,7 +127,7 @@ describe('the subscription limiter in Postgres', () => {
     const { subscription, ids } = await deliveriesTo(2, { maxInFlight: 1 });
     await subscriptions.setEnabled(subscription.id, undefined, false, 'test');
     const sender = new WebhookSender({ policy: new OutboundPolicy([]) });
-    const { attemptDelivery } = createDeliveryActivities({ deliveries, sender, disabler: { disable: async () => undefined } as never, defaultLimits: NO_DEFAULT_LIMITS });
+    const { attemptDelivery } = limitedActivities(sender);
     const deadline = new Date(Date.now() + 60_000).toISOString();
     for (const id of ids) {
       expect(await attemptDelivery({ deliveryId: id, attempt: 1, attemptTimeoutMs: 1000, deadline })).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
@@ -129,7 +143,7 @@ describe('attemptDelivery under the limits', () => {
     const sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
     try {
       const { ids } = await deliveriesTo(2, { maxInFlight: 1 }, url);
-      const { attemptDelivery } = createDeliveryActivities({ deliveries, sender, disabler: { disable: async () => undefined } as never, defaultLimits: NO_DEFAULT_LIMITS });
+      const { attemptDelivery } = limitedActivities(sender);
       const deadline = new Date(Date.now() + 60_000).toISOString();
       // The first delivery's permit, held as by an attempt in flight on another worker.
       expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();

@@ -120,6 +120,10 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
   it('answers bad input and missing ids with canonical codes and the REST error codes', async () => {
     const tenant = { id: uniqueTenant() };
     expect(await failure(call('Publish', { event_type: 'user.teleported', tenant, data: struct({}) }))).toEqual({ code: status.INVALID_ARGUMENT, errorCode: 'unknown_event_type' });
+    expect(await failure(call('Publish', { event_type: 'webhook.subscription.disabled', tenant, data: struct({}) }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      errorCode: 'operational_event_type',
+    });
     expect(await failure(call('Publish', { event_type: 'user.updated', data: struct({}) }))).toEqual({ code: status.INVALID_ARGUMENT, errorCode: 'validation_failed' });
     expect(await failure(call('Publish', { event_type: 'user.updated', tenant, data: struct({ x: 'y' }) }))).toEqual({ code: status.INVALID_ARGUMENT, errorCode: 'invalid_event_data' });
     expect(await failure(call('Publish', { event_type: 'user.updated', tenant, occurred_at: '2001-01-01T00:00:00Z', data: { fields: { user: { structValue: struct({ id: 'u' }) } } } }))).toEqual({

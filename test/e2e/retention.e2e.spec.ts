@@ -89,8 +89,9 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await pool.query(`UPDATE deliveries SET updated_at = now() - interval '2 days' WHERE id = $1::text`, [active.deliveryId]);
 
-    // 3 delivered + 1 cancelled in batches of 2; then the 5 events without a delivery left (4 + the unmatched one).
-    expect(await purgeNow()).toEqual({ deliveries: 4, events: 5 });
+    // 3 delivered + 1 cancelled in batches of 2; then the 6 events without a delivery left (4, the unmatched one, and
+    // the webhook.subscription.disabled of the disable, which no subscription here takes).
+    expect(await purgeNow()).toEqual({ deliveries: 4, events: 6 });
     const ids = (list: Array<{ deliveryId?: string }>) => list.map((d) => d.deliveryId);
     expect(await count(`SELECT count(*)::int AS n FROM deliveries WHERE id = ANY($1::text[])`, [ids([...delivered, toCancel])])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM delivery_attempts WHERE delivery_id = ANY($1::text[])`, [ids([...delivered, toCancel])])).toBe(0);

@@ -16,6 +16,7 @@ let launched: Launched;
 let pool: Pool;
 let temporal: Client;
 const logged: string[] = [];
+const childOutput: Record<string, string> = { api: '', worker: '' };
 const apiKey = `service-key-${randomBytes(12).toString('hex')}`;
 
 async function request(method: string, path: string, body?: unknown, key = apiKey) {
@@ -49,7 +50,10 @@ beforeAll(async () => {
     postgresPort: 0,
     say: (line) => logged.push(line),
     onUnexpectedExit: (name, status) => logged.push(`${name} exited ${status}`),
-    onChildOutput: (_name, text) => logged.push(text),
+    onChildOutput: (name, text) => {
+      logged.push(text);
+      childOutput[name] += text;
+    },
   });
   pool = testPool();
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
@@ -95,6 +99,49 @@ describe('secrets at rest', () => {
         for (const secret of [...secrets, ...secrets.map((s) => s.slice('whsec_'.length)), tenantKey, apiKey]) {
           expect({ where, found: text.includes(secret) }).toEqual({ where, found: false });
         }
+      }
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('logs JSON lines: one per api request with its request id (sent or made, and answered), one per attempt with its ids', async () => {
+    const tenantId = uniqueTenant();
+    const receiver = TestReceiver.answering(200);
+    const url = await receiver.start();
+    try {
+      await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.signed_up'] });
+      const sent = await fetch(`${launched.apiUrl}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'x-request-id': 'req-logging-1' },
+        body: JSON.stringify({ event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }),
+      });
+      expect(sent.headers.get('x-request-id')).toBe('req-logging-1');
+      const published = (await sent.json()) as { event_id: string; deliveries: Array<{ id: string }> };
+      const made = await fetch(`${launched.apiUrl}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}`, 'x-request-id': 'has spaces, so not kept' } });
+      expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      await eventually(async () => (await request('GET', `/v1/deliveries/${published.deliveries[0].id}`)).body.status === 'delivered', 30_000, 'delivered');
+
+      const lines = (part: string) =>
+        childOutput[part]
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, any>);
+      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id) || undefined, 10_000, 'the attempt line');
+      expect(lines('api').find((line) => line.req?.id === 'req-logging-1')).toMatchObject({ service: 'api', level: 30, req: { method: 'POST', url: '/v1/events' }, res: { statusCode: 202 } });
+      expect(lines('api').find((line) => line.req?.id === made.headers.get('x-request-id'))).toMatchObject({ req: { url: '/v1/event-types' } });
+      expect(lines('worker').find((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id)).toMatchObject({
+        service: 'worker',
+        event_id: published.event_id,
+        tenant_id: tenantId,
+        attempt: 1,
+        outcome: 'delivered',
+        status_code: 200,
+      });
+      // Every line either process wrote is a JSON object (nothing printed around the logger).
+      for (const part of ['api', 'worker']) {
+        const stray = childOutput[part].split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+        expect({ part, stray }).toEqual({ part, stray: [] });
       }
     } finally {
       await receiver.stop();

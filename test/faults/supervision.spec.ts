@@ -1,4 +1,5 @@
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
+import { Scrape } from '../helpers/metrics';
 import { eventually, TestReceiver } from '../helpers/receiver';
 
 /**
@@ -69,6 +70,18 @@ async function killAndAwaitBack(launcher: LauncherProcess, part: string): Promis
   await eventually(() => (launcher.partPid(part) !== pid ? true : undefined), 120_000, `${part} to be back after SIGKILL of pid ${pid}`);
   return Date.now() - killedAt;
 }
+
+describe('npm start', () => {
+  it('prints both metrics endpoints, and the worker serves its metrics with the Temporal SDK runtime\'s on one endpoint', async () => {
+    expect(launcher!.output).toContain(`api ${settings!.apiUrl}/metrics   worker ${settings!.workerUrl}/metrics`);
+    const worker = await Scrape.of(settings!.workerUrl);
+    expect(worker.family('webhook_attempts')).toMatchObject({ type: 'counter' });
+    // The SDK's own: slots, pollers, task latencies (prefixed temporal_).
+    expect(worker.families.map((family) => family.name)).toEqual(expect.arrayContaining(['temporal_worker_task_slots_available', 'temporal_num_pollers']));
+    expect((await fetch(`${settings!.workerUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${settings!.apiUrl}/readyz`)).status).toBe(200);
+  });
+});
 
 describe('npm start supervises its parts', () => {
   it('restarts a worker SIGKILLed 5 times during a stream of publishes: every publish answered 202, every event delivered', async () => {

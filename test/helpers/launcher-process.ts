@@ -9,6 +9,8 @@ export interface LauncherSettings {
   dataDir: string;
   env: Record<string, string>;
   apiUrl: string;
+  /** The worker's endpoint: /metrics, /healthz, /readyz. */
+  workerUrl: string;
   apiKey: string;
   temporalAddress: string;
 }
@@ -17,16 +19,21 @@ export interface LauncherSettings {
 export async function launcherSettings(extraEnv: Record<string, string> = {}): Promise<LauncherSettings> {
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-launcher-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
-  const [port, grpcPort, postgresPort, temporalPort, uiPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [port, grpcPort, postgresPort, temporalPort, uiPort, workerMetricsPort, workerSdkMetricsPort] = await Promise.all(
+    [0, 0, 0, 0, 0, 0, 0].map(() => freePort()),
+  );
   const apiKey = `launcher-test-key-${process.pid}-${Date.now()}`;
   return {
     dataDir,
     apiKey,
     apiUrl: `http://127.0.0.1:${port}`,
+    workerUrl: `http://127.0.0.1:${workerMetricsPort}`,
     temporalAddress: `127.0.0.1:${temporalPort}`,
     env: {
       PORT: String(port),
       GRPC_PORT: String(grpcPort),
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      WORKER_SDK_METRICS_PORT: String(workerSdkMetricsPort),
       EMBEDDED_POSTGRES_PORT: String(postgresPort),
       EMBEDDED_TEMPORAL_PORT: String(temporalPort),
       TEMPORAL_UI_PORT: String(uiPort),

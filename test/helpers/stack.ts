@@ -6,6 +6,7 @@ import { AddressInfo } from 'node:net';
 import { WebhookSender } from '../../activities/webhook-sender';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
+import { WorkerEndpointService } from '../../apps/worker/src/worker-endpoint.service';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { AppConfig, loadConfig } from '../../libs/config/config';
 import { APP_CONFIG } from '../../libs/config/config.module';
@@ -25,6 +26,8 @@ export interface ApiResponse<T = any> {
 
 export interface Stack {
   baseUrl: string;
+  /** The worker's endpoint (/metrics, /healthz, /readyz); undefined for an api-only stack. */
+  workerUrl: string | undefined;
   grpcAddress: string;
   apiKey: string;
   config: AppConfig;
@@ -66,6 +69,11 @@ export async function startStack(
     // The suite's receivers live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
     outboundAllowlist: ['127.0.0.1/32', '::1/128'],
     secretsMasterKeys: testMasterKeys(),
+    // The worker endpoint on a free port; the SDK's exporter belongs to the process's Runtime, not to a stack.
+    workerMetricsPort: 0,
+    workerSdkMetricsPort: 0,
+    // Nest's own lines follow logLevels; the product's pino lines (one per request, one per attempt) stay quiet.
+    logLevel: 'warn',
     delivery,
     ...options.config,
   };
@@ -91,6 +99,7 @@ export async function startStack(
   const receivers: TestReceiver[] = [];
   return {
     baseUrl,
+    workerUrl: worker?.get(WorkerEndpointService).url,
     grpcAddress: `127.0.0.1:${config.grpcPort}`,
     apiKey,
     config,

@@ -29,6 +29,10 @@ describe('configuration', () => {
     ['WORKER_WORKFLOW_TASK_SLOTS', '1', /WORKER_WORKFLOW_TASK_SLOTS: "1" is not a whole number of at least 2/],
     ['WORKER_LOCAL_ACTIVITY_SLOTS', 'many', /WORKER_LOCAL_ACTIVITY_SLOTS/],
     ['WORKER_CACHED_WORKFLOWS', '-5', /WORKER_CACHED_WORKFLOWS/],
+    ['WORKER_METRICS_PORT', 'metrics', /WORKER_METRICS_PORT: "metrics" is not a TCP port/],
+    ['WORKER_SDK_METRICS_PORT', '99999', /WORKER_SDK_METRICS_PORT/],
+    ['LOG_LEVEL', 'verbose', /LOG_LEVEL: "verbose" is not one of trace, debug, info, warn, error, fatal, silent/],
+    ['LOG_FORMAT', 'xml', /LOG_FORMAT: "xml" is not one of json, pretty/],
     ['RETENTION', '30', /RETENTION: "30" is not a duration/],
     ['RETENTION', 'forever', /RETENTION/],
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
@@ -38,9 +42,22 @@ describe('configuration', () => {
     ['SUBSCRIPTION_MAX_IN_FLIGHT', '1001', /SUBSCRIPTION_MAX_IN_FLIGHT: 1001 is above the largest limit, 1000/],
     ['SUBSCRIPTION_MAX_PER_SECOND', '-1', /SUBSCRIPTION_MAX_PER_SECOND/],
     ['SUBSCRIPTION_MAX_PER_SECOND', '10001', /SUBSCRIPTION_MAX_PER_SECOND: 10001 is above the largest limit, 10000/],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
+    ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', '5', /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/],
+    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'a week', /SUBSCRIPTION_FAILURE_DISABLE_AFTER/],
+    ['PLATFORM_TENANT_ID', 'platform tenant', /PLATFORM_TENANT_ID: "platform tenant" is not a tenant id/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('traces only with an OTLP endpoint, and keeps trace context from receivers unless told', () => {
+    expect(loadConfig({}).tracing).toEqual({ otlpEndpoint: undefined, propagateToReceivers: false });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_PROPAGATE_TO_RECEIVERS: 'TRUE' }).tracing).toEqual({
+      otlpEndpoint: 'http://collector:4318',
+      propagateToReceivers: true,
+    });
   });
 
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
@@ -53,6 +70,16 @@ describe('configuration', () => {
     expect(loadConfig({ SUBSCRIPTION_MAX_IN_FLIGHT: '0', SUBSCRIPTION_MAX_PER_SECOND: '50' }).subscriptionLimits).toEqual({ maxInFlight: 0, maxPerSecond: 50 });
   });
 
+  it('serves the worker endpoint on 9091 and the Temporal SDK exporter beside it on 9092 by default', () => {
+    expect(loadConfig({})).toMatchObject({ workerMetricsPort: 9091, workerSdkMetricsPort: 9092 });
+    expect(loadConfig({ WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '19092' })).toMatchObject({ workerMetricsPort: 0, workerSdkMetricsPort: 19092 });
+  });
+
+  it('logs at info, in a format chosen by the terminal unless LOG_FORMAT says', () => {
+    expect(loadConfig({})).toMatchObject({ logLevel: 'info', logFormat: undefined });
+    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' })).toMatchObject({ logLevel: 'debug', logFormat: 'json' });
+  });
+
   it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {
     expect(loadConfig({}).retention).toEqual({ retentionMs: 30 * 86_400_000, deadLetterRetentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000, batchSize: 1000 });
   });
@@ -61,6 +88,12 @@ describe('configuration', () => {
     const config = loadConfig({ RETENTION: '7d', DEAD_LETTER_RETENTION: '0', RETENTION_PURGE_INTERVAL: '15m' });
     expect(config.retention).toMatchObject({ retentionMs: 7 * 86_400_000, deadLetterRetentionMs: 0, purgeIntervalMs: 900_000 });
     expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
+  });
+
+  it('disables a subscription failing for 5 days and sends operational events to tnt_platform by default', () => {
+    expect(loadConfig({})).toMatchObject({ failureDisableAfterMs: 5 * 86_400_000, platformTenantId: 'tnt_platform' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({ failureDisableAfterMs: 2000, platformTenantId: 'tnt_ops' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '0' }).failureDisableAfterMs).toBe(0);
   });
 
   it('never repeats a database password in its error', () => {

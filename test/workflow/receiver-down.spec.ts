@@ -7,6 +7,7 @@ import { loadConfig } from '../../libs/config/config';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
+import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
@@ -16,11 +17,12 @@ import { generateSigningSecret } from '../../libs/signing/signing';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeadLetterRedriver } from '../../libs/temporal/dead-letter-redriver';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';
-import { FirstRunStarter } from '../../libs/temporal/first-run-starter';
+import { OutboxRunStarter } from '../../libs/temporal/outbox-run-starter';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
 import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { testObservers } from '../helpers/observers';
 
 /**
  * A receiver that is down for a while, on the seed's real schedule (time-skipping server), with the real attempt
@@ -63,11 +65,13 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler: new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool)), defaultLimits: loadConfig({}).subscriptionLimits });
+    const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
+    const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
+    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new FirstRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([row])).toMatchObject({ started: [row.id] });
+      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {

@@ -1,9 +1,13 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';
+import { loggerParams } from '../../../libs/observability/logging';
+import { ApiMetrics } from '../../../libs/observability/metrics';
+import { TracingModule } from '../../../libs/observability/tracing.module';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
@@ -21,14 +25,22 @@ import { PublishRateLimiter } from './events/publish-rate-limiter';
 import { PublishService } from './events/publish.service';
 import { WebhooksGrpcController } from './grpc/webhooks.grpc.controller';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './health/metrics.controller';
 import { OperatorActionsController } from './operator-actions/operator-actions.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, TemporalClientModule],
+  imports: [
+    ConfigModule,
+    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'api') }),
+    DatabaseModule,
+    TemporalClientModule,
+    TracingModule,
+  ],
   controllers: [
     HealthController,
+    MetricsController,
     EventTypesController,
     SubscriptionsController,
     EventsController,
@@ -40,6 +52,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
   ],
   providers: [
     Authenticator,
+    { provide: ApiMetrics, useFactory: () => new ApiMetrics() },
     SubscriptionsService,
     PublishService,
     PublishRateLimiter,
@@ -47,7 +60,7 @@ import { SubscriptionsService } from './subscriptions/subscriptions.service';
     DeliveriesService,
     DeadLettersService,
     // Test sends go out through the same sender class as the worker's attempts, behind the same SSRF guard.
-    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) }), inject: [APP_CONFIG] },
+    { provide: WebhookSender, useFactory: (config: AppConfig) => new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers }), inject: [APP_CONFIG] },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },
   ],

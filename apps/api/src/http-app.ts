@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import type { Server } from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { HTTPMethod } from 'find-my-way';
@@ -11,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../../libs/config/project-root';
+import { requestId } from '../../../libs/observability/logging';
 import { ApiError } from './common/api-error';
 import { buildOpenApiDocument } from './common/openapi-document';
 import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
@@ -73,7 +75,15 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 export function createHttpAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH }, logger: false, frameworkErrors: routerError, clientErrorHandler: clientError });
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // Requests are logged by nestjs-pino (one line each), with the id made here.
+    logger: false,
+    genReqId: requestId,
+    frameworkErrors: routerError,
+    clientErrorHandler: clientError,
+  });
 }
 
 /**
@@ -106,6 +116,11 @@ export function configureHttpApp(app: NestFastifyApplication): void {
   // Every body this API takes is JSON; a text body is answered 415 rather than parsed into a string.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   answerUnknownMethods(app.getHttpAdapter().getInstance());
+  // Every answer names its request, so a caller can quote it and an operator find its log line.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => void reply.header('x-request-id', request.id));
   // An id with NUL in the path (`/v1/events/evt_%00`) is a 400 here, not a Postgres encoding error (500) later.
   app.useGlobalPipes(new PathParamsPipe());
   const document = buildOpenApiDocument(app as unknown as INestApplication);
@@ -114,7 +129,8 @@ export function configureHttpApp(app: NestFastifyApplication): void {
 }
 
 export async function createApiApp(module: unknown, grpcPort: number): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), { bufferLogs: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
   configureHttpApp(app);
   connectGrpc(app, grpcPort);
   return app;

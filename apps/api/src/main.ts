@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+// First: the tracing instrumentations patch only the modules (pg, gRPC, http) loaded after them.
+import { startTracing } from '../../../libs/observability/tracing';
+startTracing('intelliauth-webhooks-api');
 import { Logger } from '@nestjs/common';
 import { loadConfig, requireSetting } from '../../../libs/config/config';
 import { migrate } from '../../../libs/db/migrate';

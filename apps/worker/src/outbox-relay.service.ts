@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as PgClient } from 'pg';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
-import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository } from '../../../libs/db/outbox.repository';
-import { FirstRunStarter } from '../../../libs/temporal/first-run-starter';
+import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository, START_CLAIM_LEASE_MS } from '../../../libs/db/outbox.repository';
+import { WorkerMetrics } from '../../../libs/observability/metrics';
+import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
 /**
  * Rows claimed and started per round, adapted to what the worker takes eagerly: every eager start holds one of the
@@ -15,8 +16,6 @@ import { FirstRunStarter } from '../../../libs/temporal/first-run-starter';
  */
 const WINDOW = { initial: 32, min: 4, max: 128, step: 4 };
 const PAUSE_AFTER_EAGER_MISS_MS = 100;
-/** A claim's lease: rows of a relay that died mid-pass are taken again after this. */
-const CLAIM_LEASE_MS = 30_000;
 /** The safety net: a pass this often even with no notification (a lost LISTEN connection, an expired lease). */
 const SWEEP_EVERY_MS = 2_000;
 const RELISTEN_AFTER_MS = 1_000;
@@ -41,7 +40,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: OutboxRepository,
-    private readonly starter: FirstRunStarter,
+    private readonly starter: OutboxRunStarter,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -73,9 +73,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
     for (;;) {
       this.wokenDuringPass = false;
       const claimedUpTo = this.window;
-      const rows = await this.outbox.claim(claimedUpTo, CLAIM_LEASE_MS);
+      const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
       if (rows.length === 0) return;
       const { started, failed, eager } = await this.starter.start(rows);
+      this.metrics.outboxStarts.inc({ outcome: 'eager' }, eager);
+      this.metrics.outboxStarts.inc({ outcome: 'normal' }, started.length - eager);
+      this.metrics.outboxStarts.inc({ outcome: 'failed' }, failed.length);
       await this.outbox.markStarted(started);
       await this.outbox.release(failed);
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.

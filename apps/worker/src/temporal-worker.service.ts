@@ -6,10 +6,14 @@ import { createRetentionActivities } from '../../../activities/retention.activit
 import { WebhookSender } from '../../../activities/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
+import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
+import { serviceLogger } from '../../../libs/observability/logging';
+import { WorkerMetrics } from '../../../libs/observability/metrics';
+import { OperationalEvents } from '../../../libs/operational/operational-events';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
@@ -31,10 +35,12 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
+    private readonly operational: OperationalEvents,
     private readonly retention: RetentionRepository,
+    private readonly metrics: WorkerMetrics,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
-    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist) });
+    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers });
   }
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -46,7 +52,16 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       taskQueue: this.config.temporalTaskQueue,
       workflowsPath: require.resolve('../../../workflows/index'),
       activities: {
-        ...createDeliveryActivities({ deliveries: this.deliveries, sender: this.sender, disabler: this.disabler, defaultLimits: this.config.subscriptionLimits }),
+        ...createDeliveryActivities({
+          deliveries: this.deliveries,
+          sender: this.sender,
+          disabler: this.disabler,
+          operational: this.operational,
+          failureDisableAfterMs: this.config.failureDisableAfterMs,
+          metrics: this.metrics,
+          log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
+          defaultLimits: this.config.subscriptionLimits,
+        }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),
       },
@@ -57,6 +72,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       maxConcurrentActivityTaskExecutions: tuning.activitySlots,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
       maxCachedWorkflows: tuning.cachedWorkflows,
+      ...workerTracingOptions(),
     });
   }
 
@@ -69,6 +85,11 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       process.kill(process.pid, 'SIGTERM');
     });
     this.logger.log(`polling task queue ${this.config.temporalTaskQueue} on ${this.config.temporalAddress}`);
+  }
+
+  /** Whether this worker polls its task queue (RUNNING), or is starting, draining or stopped. */
+  state(): string {
+    return this.worker?.getState() ?? 'INITIALIZED';
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -2,7 +2,8 @@ import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
-import { FirstRunStarter } from '../../../libs/temporal/first-run-starter';
+import { clientTracingInterceptors } from '../../../libs/observability/tracing';
+import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 import { Logger } from '@nestjs/common';
 
 /** The worker process's one connection to Temporal, shared by its worker and its outbox relay's client. */
@@ -21,14 +22,14 @@ export const workerConnectionProviders = [
   },
   {
     // Sharing the worker's NativeConnection is what lets the server hand each new run's first task straight back.
-    provide: FirstRunStarter,
+    provide: OutboxRunStarter,
     inject: [WORKER_CONNECTION, APP_CONFIG],
     useFactory: (connection: NativeConnection, config: AppConfig) =>
-      new FirstRunStarter(
-        new Client({ connection, namespace: config.temporalNamespace }),
+      new OutboxRunStarter(
+        new Client({ connection, namespace: config.temporalNamespace, interceptors: clientTracingInterceptors() }),
         config.temporalTaskQueue,
         config.delivery,
-        new Logger(FirstRunStarter.name),
+        new Logger(OutboxRunStarter.name),
         true,
       ),
   },

@@ -866,6 +866,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "webhook.subscription.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.subscription.disabled: Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered.
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookSubscriptionDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.delivery.dead_lettered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.delivery.dead_lettered: Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookDeliveryDeadLettered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.subscription.recovered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.subscription.recovered: Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookSubscriptionRecovered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1057,12 +1117,12 @@ export interface components {
          * @description a name of the event catalogue (GET /v1/event-types)
          * @enum {string}
          */
-        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened";
+        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered";
         /**
          * @description a catalogue name, "category.*" or "*"
          * @enum {string}
          */
-        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*";
+        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
         /** @description A user signed in. */
         UserSignedInData: {
             user: {
@@ -1470,6 +1530,52 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered. */
+        WebhookSubscriptionDisabledData: {
+            subscription: {
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            reason: "gone" | "failing" | "operator";
+            message: string;
+            /** Format: date-time */
+            failing_since?: string;
+            waiting_deliveries_stopped?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue. */
+        WebhookDeliveryDeadLetteredData: {
+            delivery: {
+                id: string;
+                event_id: string;
+                event_type?: string;
+                subscription_id: string;
+                attempts: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            reason: "exhausted" | "expired";
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts). */
+        WebhookSubscriptionRecoveredData: {
+            subscription: {
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            failing_since: string;
+            /** Format: date-time */
+            recovered_at?: string;
         } & {
             [key: string]: unknown;
         };
@@ -2957,8 +3063,178 @@ export interface components {
                 subscription_id: string;
             };
         };
+        /**
+         * @description Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered.
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.subscription.disabled",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "subscription": {
+         *           "id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *         },
+         *         "reason": "failing",
+         *         "message": "every attempt has failed since 2026-05-12T08:00:00.000Z",
+         *         "failing_since": "2026-05-12T08:00:00.000Z",
+         *         "waiting_deliveries_stopped": 12
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookSubscriptionDisabledWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.subscription.disabled";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookSubscriptionDisabledData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
+        /**
+         * @description Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.delivery.dead_lettered",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "delivery": {
+         *           "id": "whdlv_01HZX3Q5M8Y2K7N4P6R9T0V1W6",
+         *           "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *           "event_type": "user.signed_up",
+         *           "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5",
+         *           "attempts": 6
+         *         },
+         *         "reason": "exhausted"
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookDeliveryDeadLetteredWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.delivery.dead_lettered";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookDeliveryDeadLetteredData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
+        /**
+         * @description Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.subscription.recovered",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "subscription": {
+         *           "id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *         },
+         *         "failing_since": "2026-05-17T07:40:00.000Z",
+         *         "recovered_at": "2026-05-17T08:00:00.000Z"
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookSubscriptionRecoveredWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.subscription.recovered";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookSubscriptionRecoveredData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
         /** @description the body of every delivery, by event_type */
-        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"];
+        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
         EventTypeList: {
             data: {
                 name: components["schemas"]["EventType"];
@@ -4804,6 +5080,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description well-formed but not acceptable: see the code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     revokeApiKey: {
@@ -6466,6 +6751,186 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SecurityBreachIncidentOpenedWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookSubscriptionDisabled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.subscription.disabled";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionDisabledWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookDeliveryDeadLettered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.delivery.dead_lettered";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookDeliveryDeadLetteredWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookSubscriptionRecovered: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.subscription.recovered";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
             };
         };
         responses: {

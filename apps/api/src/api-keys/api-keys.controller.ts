@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Inject, Param, Post } from '@nestjs/common';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '../../../../libs/db/api-keys.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
@@ -6,7 +8,7 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { component, IdParam, Operation } from '../common/openapi';
-import { TENANT_ID_PATTERN } from '../common/paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { BodyValidator } from '../common/validation';
 import { apiKeyListSchema, apiKeySchema, createdApiKeySchema, createKeySchema } from './api-key.schemas';
 
@@ -26,6 +28,7 @@ export class ApiKeysController {
   constructor(
     private readonly apiKeys: ApiKeysRepository,
     private readonly audit: OperatorActionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -36,15 +39,24 @@ export class ApiKeysController {
     response: CreatedApiKey,
     links: { revokeApiKey: { tenantId: '$request.path.tenantId', keyId: '$response.body#/id' } },
     body: { schema: createKeySchema, required: false, example: { name: 'admin console' } },
-    errors: [403, 413, 415],
+    errors: [403, 413, 415, 422],
   })
   @TenantId()
   async create(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Body() body: unknown) {
     const tenant = tenantFor(caller, tenantId) as string;
+    if (tenant === this.config.platformTenantId) {
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'platform_tenant',
+        `${tenant} is the platform tenant, whose subscriptions receive every tenant's operational events: it is managed with service keys only, and has no tenant keys`,
+      );
+    }
     const { name } = createKeyValidator.parseOptional(body);
-    const created = await this.apiKeys.create(tenant, name ?? null, caller.actor);
-    await this.audit.record({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: created.id, actor: caller.actor, details: { prefix: created.prefix } });
-    return created;
+    const created = await this.audit.audited(
+      (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),
+      (key) => ({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: key.id, actor: caller.actor, details: { prefix: key.prefix } }),
+    );
+    return created!.result;
   }
 
   @Get()
@@ -61,7 +73,10 @@ export class ApiKeysController {
   @IdParam('keyId', 'a key id (key_…)')
   async revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
     const tenant = tenantFor(caller, tenantId) as string;
-    if (!(await this.apiKeys.revoke(tenant, keyId))) throw ApiError.notFound('api_key', keyId);
-    await this.audit.record({ tenantId: tenant, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, actor: caller.actor });
+    const revoked = await this.audit.audited(
+      async (client) => (await this.apiKeys.revoke(tenant, keyId, client)) || undefined,
+      () => ({ tenantId: tenant, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, actor: caller.actor }),
+    );
+    if (!revoked) throw ApiError.notFound('api_key', keyId);
   }
 }

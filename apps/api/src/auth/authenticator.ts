@@ -14,7 +14,7 @@ export class Authenticator {
   private readonly serviceKeys: ReadonlyMap<string, string>;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly apiKeys: ApiKeysRepository,
   ) {
     this.serviceKeys = new Map(config.apiKeys.map((key) => [hashApiKey(key), `service_key:${hashApiKey(key).slice(0, 8)}`]));
@@ -27,6 +27,10 @@ export class Authenticator {
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
     const tenantKey = await this.apiKeys.findActive(digest);
+    if (tenantKey?.tenant_id === this.config.platformTenantId) {
+      // A key made before the platform tenant was reserved: its subscriptions see every tenant's operational events.
+      throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `the platform tenant ${tenantKey.tenant_id} is managed with service keys only; its tenant keys are not accepted`);
+    }
     if (tenantKey) return { kind: 'tenant', tenantId: tenantKey.tenant_id, keyId: tenantKey.id, actor: `tenant_key:${tenantKey.id}` };
     throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'the API key is not valid (or was revoked)');
   }

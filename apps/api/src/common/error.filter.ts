@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
+import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { ApiError } from './api-error';
 
 /**
@@ -80,14 +81,26 @@ function toGrpcError(error: ApiError) {
   return { code: grpcCode(error), message: `${error.code}: ${error.message}`, details: `${error.code}: ${error.message}`, metadata };
 }
 
+/** The publish call over gRPC, as grpc-js names it. */
+const GRPC_PUBLISH_PATH = '/intelliauth.webhooks.v1.WebhooksService/Publish';
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('ErrorFilter');
 
+  constructor(private readonly metrics: ApiMetrics) {}
+
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
     const error = bounded(this.toApiError(exception));
-    if (host.getType() === 'rpc') return throwError(() => toGrpcError(error));
+    if (host.getType() === 'rpc') {
+      // Counted here rather than in the handler, so a publish refused by the guard counts too.
+      const call = host.getArgByIndex<{ getPath?(): string } | undefined>(2);
+      if (call?.getPath?.() === GRPC_PUBLISH_PATH) this.metrics.published('grpc', 'rejected', error.code, undefined);
+      return throwError(() => toGrpcError(error));
+    }
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/events') this.metrics.published('rest', 'rejected', error.code, reply.elapsedTime);
     void reply.headers(error.headers).status(error.status).send(error.toBody());
   }
 

@@ -3,7 +3,8 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { errorSchema } from './error.schemas';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TENANT_ID_PATTERN } from './paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging';
 import { MAX_PATH_PARAM_LENGTH } from './validation';
 
 /**

@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { decodeCursor } from '../../../../libs/db/page';
 import { Principal, tenantFor } from '../auth/principal';
 import { ApiError } from './api-error';
@@ -37,8 +38,8 @@ export function queryText(query: Record<string, unknown>, name: string, pattern:
   return value;
 }
 
-export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-export const EVENT_TYPE_PATTERN = /^[a-z_]+\.[a-z_]+$/;
+/** `category.name`, or `webhook.entity.name` for the operational events. */
+export const EVENT_TYPE_PATTERN = /^(webhook\.[a-z_]+|[a-z_]+)\.[a-z_]+$/;
 export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
 
 /** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */

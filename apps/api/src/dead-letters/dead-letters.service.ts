@@ -5,7 +5,8 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../common/paging';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 
@@ -52,9 +53,12 @@ export class DeadLettersService {
     const requested = bulkValidator.parseOptional(body);
     const filter: StoredFilter = { ...requested, tenant_id: tenantFor(principal, requested.tenant_id) };
     if (filter.tenant_id === undefined) delete filter.tenant_id;
-    const job = await this.bulkRedrives.create(filter, principal.actor);
-    await this.redriver.startBulk(job.id);
-    await this.audit.record({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } });
+    const created = await this.audit.audited(
+      (client) => this.bulkRedrives.create(filter, principal.actor, client),
+      (job) => ({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } }),
+    );
+    const { result: job, actionId } = created!;
+    await this.audit.carryOut(actionId, () => this.redriver.startBulk(job.id));
     return job;
   }
 

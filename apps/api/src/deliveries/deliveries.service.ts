@@ -55,21 +55,27 @@ export class DeliveriesService {
   async cancel(principal: Principal, id: string, body: unknown) {
     const { reason } = cancelValidator.parseOptional(body);
     const row = await this.activeDelivery(principal, id);
-    await this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor }));
-    await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
+    const actionId = await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
+    await this.audit.carryOut(actionId, () => this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })));
     return { id, status: 'cancel_requested' };
   }
 
   async retryNow(principal: Principal, id: string) {
     const row = await this.activeDelivery(principal, id);
-    await this.signal(row, () => this.signals.retryNow(row));
-    await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
+    const actionId = await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
+    await this.audit.carryOut(actionId, () => this.signal(row, () => this.signals.retryNow(row)));
     return { id, status: 'retry_requested' };
   }
 
   /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
   async redrive(principal: Principal, id: string) {
-    const outcome = await this.redriver.redrive(id, scopeOf(principal));
+    const claimed = await this.audit.audited(
+      (client) => this.redriver.claim(id, scopeOf(principal), client),
+      (row) => ({ tenantId: row.tenant_id, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor }),
+    );
+    const outcome = claimed
+      ? await this.audit.carryOut(claimed.actionId, () => this.redriver.start(claimed.result), (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }))
+      : await this.redriver.refusal(id, scopeOf(principal));
     switch (outcome.kind) {
       case 'missing':
         throw ApiError.notFound('dead_letter', id);
@@ -78,7 +84,6 @@ export class DeliveriesService {
       case 'not_dead_lettered':
         throw new ApiError(HttpStatus.CONFLICT, 'not_dead_lettered', `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`);
       case 'redriven':
-        await this.audit.record({ tenantId: outcome.tenantId, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor });
         return { id, status: 'pending' as const };
     }
   }

@@ -1,4 +1,4 @@
-import { EVENT_CATEGORIES, EVENT_TYPES, EventType } from '../../../../libs/contracts/catalogue';
+import { EVENT_CATEGORIES, EVENT_TYPES, EventType, PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
 import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-schemas';
 import { component, Component } from '../common/openapi';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
@@ -98,12 +98,12 @@ export const WebhookEventComponent = component('WebhookEvent', {
 
 /**
  * The publish body as the document states it: the envelope publish validates, with `event_type` one of the
- * catalogue and `data` that type's schema. (Publish checks these two after the envelope's shape: an unknown
- * type or data that does not fit its schema is a 422, not a 400.)
+ * catalogue but an operational one and `data` that type's schema. (Publish checks these two after the envelope's
+ * shape: an unknown or operational type, or data that does not fit its schema, is a 422, not a 400.)
  */
 export const publishEventDocumentSchema = {
   ...withCatalogue(publishEventSchema),
-  oneOf: EVENT_TYPES.map((type) => ({ required: ['event_type', 'data'], properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref } })),
+  oneOf: PUBLISHABLE_EVENT_TYPES.map((type) => ({ required: ['event_type', 'data'], properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref } })),
 };
 
 const header = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'header', required: true, description, schema });

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation } from '../common/openapi';
@@ -18,6 +19,7 @@ component('PublishEventRequest', publishEventDocumentSchema);
 export class EventsController {
   constructor(
     private readonly publisher: PublishService,
+    private readonly metrics: ApiMetrics,
     private readonly events: EventsService,
   ) {}
 
@@ -46,6 +48,7 @@ export class EventsController {
   async publish(@Caller() caller: Principal, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { result, replayed } = await this.publisher.publish(caller, body);
     if (replayed) void reply.header('idempotent-replayed', 'true');
+    this.metrics.published('rest', replayed ? 'replayed' : 'accepted', null, reply.elapsedTime);
     return result;
   }
 

@@ -15,6 +15,6 @@ export class EventsService {
   async get(principal: Principal, eventId: string) {
     const record = await this.events.get(eventId, scopeOf(principal));
     if (!record) throw ApiError.notFound('event', eventId);
-    return { ...record, deliveries: await this.deliveries.listByEvent(eventId) };
+    return { ...record, deliveries: await this.deliveries.listByEvent(eventId, scopeOf(principal)) };
   }
 }

@@ -7,7 +7,7 @@ import { StoredEvent } from '../../../../libs/contracts/envelope';
 import { newEventId } from '../../../../libs/contracts/ids';
 import { EventsRepository } from '../../../../libs/db/events.repository';
 import { ApiError } from '../common/api-error';
-import { requireEventType } from '../common/event-types';
+import { requirePublishableEventType } from '../common/event-types';
 import { BodyValidator, checkAgainstSchema } from '../common/validation';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { Principal, requireServiceKey } from '../auth/principal';
@@ -45,7 +45,14 @@ export class PublishService {
     }
     const input = validator.parse(body, 'event');
     await this.rateLimiter.admit(input.tenant.id);
-    const eventType = requireEventType(input.event_type);
+    const eventType = requirePublishableEventType(input.event_type);
+    if (input.tenant.id === this.config.platformTenantId) {
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'platform_tenant',
+        `${input.tenant.id} is the platform tenant, whose subscriptions receive operational events only; publish the event for the tenant it happened in`,
+      );
+    }
     checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
     const occurredAt = this.occurredAt(input.occurred_at);
     const event: StoredEvent = {

@@ -8,6 +8,7 @@ import { pageRequest } from '../common/paging';
 import { requireStorableId } from '../common/validation';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
+import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { PublishService } from '../events/publish.service';
 import { BODY_LIMIT_BYTES } from '../http-app';
 import { jsonToStruct, Struct, structToJson } from './struct';
@@ -44,12 +45,14 @@ interface PublishRequest {
 export class WebhooksGrpcController {
   constructor(
     private readonly publisher: PublishService,
+    private readonly metrics: ApiMetrics,
     private readonly deliveries: DeliveriesService,
     private readonly events: EventsService,
   ) {}
 
   @GrpcMethod('WebhooksService', 'Publish')
   async publish(@Payload() request: PublishRequest, @Caller() caller: Principal) {
+    const started = performance.now();
     const body: Record<string, unknown> = {
       event_id: present(request.event_id),
       event_type: present(request.event_type),
@@ -64,6 +67,7 @@ export class WebhooksGrpcController {
       throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'payload_too_large', 'the event is over the 256 KiB limit; send a smaller data object');
     }
     const { result, replayed } = await this.publisher.publish(caller, event);
+    this.metrics.published('grpc', replayed ? 'replayed' : 'accepted', null, performance.now() - started);
     return { ...result, replayed };
   }
 

@@ -1,18 +1,50 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Client } from '@temporalio/client';
+import type { FastifyReply } from 'fastify';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../../../libs/db/database.module';
+import { TEMPORAL_CLIENT } from '../../../../libs/temporal/temporal-client.module';
 import { PublicRoute } from '../auth/api-key.guard';
 
-@ApiExcludeController()
-@Controller('healthz')
-export class HealthController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+/** A readiness check waits this long for each part before calling it down. */
+const CHECK_TIMEOUT_MS = 2_000;
 
-  @Get()
+/** Operational routes for load balancers and orchestrators, outside the versioned API. */
+@ApiExcludeController()
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+  ) {}
+
+  /** Liveness: the process answers. A database outage is not a reason to restart the api, so nothing else is checked. */
+  @Get('healthz')
   @PublicRoute()
-  async health() {
-    await this.pool.query('SELECT 1');
+  health() {
     return { status: 'ok' };
+  }
+
+  /** Readiness: the api can take publishes (Postgres) and operator actions (Temporal); 503 says which part failed. */
+  @Get('readyz')
+  @PublicRoute()
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const [postgres, temporal] = await Promise.all([
+      check(() => this.pool.query('SELECT 1')),
+      check(() => this.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => this.temporal.workflowService.getSystemInfo({}))),
+    ]);
+    const ready = postgres === 'ok' && temporal === 'ok';
+    void reply.status(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not_ready', checks: { postgres, temporal } };
+  }
+}
+
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  try {
+    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref())]);
+    return 'ok';
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
   }
 }

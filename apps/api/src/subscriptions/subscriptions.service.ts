@@ -6,7 +6,8 @@ import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
 import { newSubscriptionId } from '../../../../libs/contracts/ids';
-import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { PoolClient } from 'pg';
+import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
 import { OutboundPolicy } from '../../../../libs/outbound/address-policy';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
@@ -15,7 +16,7 @@ import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { requireEventType, requireEventTypeFilters } from '../common/event-types';
+import { requireEventType, requireEventTypeFilters, requireOperationalFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
@@ -93,7 +94,7 @@ export class SubscriptionsService {
       id: newSubscriptionId(),
       tenantId,
       url: requireReceiverUrl(input.url, this.sender.policy),
-      eventTypes: requireEventTypeFilters(input.event_types),
+      eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
@@ -119,7 +120,7 @@ export class SubscriptionsService {
         id,
         await this.subscriptions.update(id, scopeOf(principal), {
           url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
-          eventTypes: fields.event_types === undefined ? undefined : requireEventTypeFilters(fields.event_types),
+          eventTypes: fields.event_types === undefined ? undefined : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
           description: fields.description,
           maxInFlight: fields.max_in_flight,
           maxPerSecond: fields.max_per_second,
@@ -138,26 +139,30 @@ export class SubscriptionsService {
 
   /** Re-enabling takes new events again; deliveries stopped by the disable stay dead letters until redriven. */
   async enable(principal: Principal, id: string): Promise<SubscriptionView> {
-    const enabled = this.found(id, await this.subscriptions.setEnabled(id, scopeOf(principal), true, null));
-    await this.record(principal, enabled, 'subscription.enable');
-    return enabled;
+    const enabled = await this.audited(principal, 'subscription.enable', (client) => this.subscriptions.setEnabled(id, scopeOf(principal), true, null, client));
+    return this.found(id, enabled?.result);
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    const deleted = this.found(id, await this.subscriptions.softDelete(id, scopeOf(principal)));
-    const stopped = await this.signals.stopWaitingDeliveries(id, { reason: 'subscription_deleted' });
-    await this.record(principal, deleted, 'subscription.delete', { waiting_deliveries_stopped: stopped });
+    const deleted = await this.audited(principal, 'subscription.delete', (client) => this.subscriptions.softDelete(id, scopeOf(principal), client));
+    this.found(id, deleted?.result);
+    // Committed first: a waiting delivery this misses stops at its next attempt, which reads the subscription deleted.
+    await this.audit.carryOut(
+      deleted!.actionId,
+      () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_deleted' }),
+      (stopped) => ({ waiting_deliveries_stopped: stopped }),
+    );
   }
 
   /** A new secret, shown once; the previous ones keep signing for the grace period (0: stop at once). */
   async rotateSecret(principal: Principal, id: string, body: unknown) {
     const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parseOptional(body);
     const secret = generateSigningSecret();
-    const rotated = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace);
+    const rotated = await this.audited(principal, 'subscription.rotate_secret', (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client), {
+      grace_period_seconds: grace,
+    });
     if (!rotated) throw ApiError.notFound('subscription', id);
-    const subscription = await this.get(principal, id);
-    await this.record(principal, subscription, 'subscription.rotate_secret', { grace_period_seconds: grace });
-    return { id, secret, previous_secrets_valid_until: rotated.previousValidUntil };
+    return { id, secret, previous_secrets_valid_until: rotated.result.previousValidUntil };
   }
 
   /**
@@ -189,12 +194,24 @@ export class SubscriptionsService {
     };
   }
 
+  /** Valid filters; for the platform tenant, operational ones only (it receives nothing else). */
+  private eventTypesFor(tenantId: string, values: string[]): string[] {
+    const filters = requireEventTypeFilters(values);
+    return tenantId === this.config.platformTenantId ? requireOperationalFilters(filters, tenantId) : filters;
+  }
+
   private found(id: string, subscription: SubscriptionView | undefined): SubscriptionView {
     if (!subscription) throw ApiError.notFound('subscription', id);
     return subscription;
   }
 
-  private record(principal: Principal, subscription: SubscriptionView, action: Parameters<OperatorActionsRepository['record']>[0]['action'], details?: Record<string, unknown>) {
-    return this.audit.record({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details });
+  /** A change to a subscription and its audit row, in one transaction. */
+  private audited<T extends { tenant_id: string; id: string }>(
+    principal: Principal,
+    action: OperatorAction,
+    change: (client: PoolClient) => Promise<T | undefined>,
+    details?: Record<string, unknown>,
+  ) {
+    return this.audit.audited(change, (subscription) => ({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details }));
   }
 }

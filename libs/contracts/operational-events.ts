@@ -1,0 +1,84 @@
+import { EventType, isOperationalEventType } from './catalogue';
+import type { EventActor, StoredEvent } from './envelope';
+import { newEventId } from './ids';
+
+/**
+ * The operational events (`webhook.*`): facts about a tenant's own subscriptions and deliveries, in the same
+ * envelope as every event. Ids of the ones an activity emits derive from what caused them, so an activity retried
+ * after an infrastructure fault emits the same event again, which the publish statement takes as a no-op.
+ */
+
+/** Why a subscription was disabled, as `webhook.subscription.disabled` says it. */
+export type DisableReason = 'gone' | 'failing' | 'operator';
+
+/** The attempt that disabled a subscription by itself: its receiver answered 410 Gone, or its run of failures lasted too long. */
+export interface AutomaticDisable {
+  reason: 'gone' | 'failing';
+  deliveryId: string;
+  attempt: number;
+  /** When the subscription's run of failures began; null when the attempt was not tracked (an operational event's). */
+  failingSince: Date | null;
+}
+
+/** Dead-letter reasons that emit `webhook.delivery.dead_lettered`; a disable or delete already says why its waiting deliveries ended. */
+const REPORTED_DEAD_LETTER_REASONS: ReadonlySet<string> = new Set(['exhausted', 'expired']);
+
+const SYSTEM: EventActor = { kind: 'system' };
+
+function operationalEvent(eventId: string, eventType: EventType, tenantId: string, actor: EventActor, data: Record<string, unknown>, now: Date): StoredEvent {
+  return { event_id: eventId, event_type: eventType, occurred_at: now.toISOString(), tenant: { id: tenantId }, actor, data };
+}
+
+export function subscriptionDisabledEvent(
+  disabled: { tenantId: string; subscriptionId: string; message: string; actor: string; waitingStopped: number },
+  cause: AutomaticDisable | undefined,
+  now: Date,
+): StoredEvent {
+  const data: Record<string, unknown> = {
+    subscription: { id: disabled.subscriptionId },
+    reason: cause?.reason ?? 'operator',
+    message: disabled.message,
+    waiting_deliveries_stopped: disabled.waitingStopped,
+  };
+  if (cause?.reason === 'failing' && cause.failingSince !== null) data.failing_since = cause.failingSince.toISOString();
+  return operationalEvent(disabledEventId(disabled.subscriptionId, cause), 'webhook.subscription.disabled', disabled.tenantId, cause === undefined ? { kind: 'api_key', id: disabled.actor } : SYSTEM, data, now);
+}
+
+/**
+ * An operator's disable happens once per request. An automatic one may be retried with its activity, and every
+ * attempt in flight when the subscription turned failing (or gone) disables it too: they all name the run of
+ * failures, so they store one event; an attempt outside failure tracking names itself.
+ */
+function disabledEventId(subscriptionId: string, cause: AutomaticDisable | undefined): string {
+  if (cause === undefined) return newEventId();
+  return cause.failingSince === null ? `evt_wh_disabled_${cause.deliveryId}_${cause.attempt}` : `evt_wh_disabled_${subscriptionId}_${cause.failingSince.getTime()}`;
+}
+
+/**
+ * The dead letter's event, or undefined when its reason is not reported (see REPORTED_DEAD_LETTER_REASONS) or it
+ * was itself the delivery of an operational event (no event about an event about an event…).
+ */
+export function deadLetteredEvent(
+  delivery: { id: string; event_id: string; event_type: string; subscription_id: string; tenant_id: string; attempt_count: number; redrive_count: number },
+  reason: string,
+  now: Date,
+): StoredEvent | undefined {
+  if (isOperationalEventType(delivery.event_type) || !REPORTED_DEAD_LETTER_REASONS.has(reason)) return undefined;
+  const data = {
+    delivery: { id: delivery.id, event_id: delivery.event_id, event_type: delivery.event_type, subscription_id: delivery.subscription_id, attempts: delivery.attempt_count },
+    reason,
+  };
+  // One per run: a redrive that dead-letters again is a new fact.
+  return operationalEvent(`evt_wh_dead_${delivery.id}_${delivery.redrive_count}`, 'webhook.delivery.dead_lettered', delivery.tenant_id, SYSTEM, data, now);
+}
+
+/** One per run of failures: the run is named by when it began. */
+export function subscriptionRecoveredEvent(subscription: { id: string; tenantId: string }, failingSince: Date, now: Date): StoredEvent {
+  const data = { subscription: { id: subscription.id }, failing_since: failingSince.toISOString(), recovered_at: now.toISOString() };
+  return operationalEvent(`evt_wh_recovered_${subscription.id}_${failingSince.getTime()}`, 'webhook.subscription.recovered', subscription.tenantId, SYSTEM, data, now);
+}
+
+/** Whether a run of failures begun at `failingSince` has lasted long enough to disable its subscription (0: never). */
+export function failingTooLong(failingSince: Date | null, nowMs: number, disableAfterMs: number): failingSince is Date {
+  return disableAfterMs > 0 && failingSince !== null && nowMs - failingSince.getTime() >= disableAfterMs;
+}

@@ -1,0 +1,82 @@
+import { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { envDetectorSync, hostDetectorSync, Resource } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  OpenTelemetryWorkflowClientInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import type { IncomingMessage } from 'node:http';
+import { NO_TRACE_PROPAGATION } from './trace-context';
+import type { Tracing } from './tracing';
+
+/** Probes and scrapes: a span each would drown the traces that matter. */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** W3C trace context and baggage, except in a context that asked for none (a delivery to a receiver). */
+class WithholdingPropagator implements TextMapPropagator {
+  private readonly w3c = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    if (context.getValue(NO_TRACE_PROPAGATION) !== true) this.w3c.inject(context, carrier, setter);
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    return this.w3c.extract(context, carrier, getter);
+  }
+
+  fields(): string[] {
+    return this.w3c.fields();
+  }
+}
+
+/**
+ * The OpenTelemetry Node SDK with the HTTP (Fastify's server), gRPC, pg and undici (the webhook POSTs)
+ * instrumentations, exporting OTLP over HTTP (protobuf) to OTEL_EXPORTER_OTLP_ENDPOINT; and Temporal's interceptors
+ * sharing its span processor, so the workflow's spans (made in the sandbox, handed out through a sink) join the
+ * same traces.
+ */
+export function startNodeTracing(serviceName: string): Tracing {
+  // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the process's own name.
+  const resource = new Resource({
+    ...Resource.default().attributes,
+    'service.name': serviceName,
+    ...hostDetectorSync.detect().attributes,
+    ...envDetectorSync.detect().attributes,
+  });
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
+  const sdk = new NodeSDK({
+    resource,
+    autoDetectResources: false,
+    spanProcessors: [spanProcessor],
+    textMapPropagator: new WithholdingPropagator(),
+    instrumentations: [
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]) }),
+      new GrpcInstrumentation(),
+      // Only inside a trace: the relay's sweeps and the pool's housekeeping would be a trace each.
+      new PgInstrumentation({ requireParentSpan: true }),
+      // Only inside a trace too: the attempts (and the api's test sends) are; the worker's /metrics fetching the SDK's is not.
+      new UndiciInstrumentation({ requireParentforSpans: true }),
+    ],
+  });
+  sdk.start();
+  return {
+    workerOptions: () => ({
+      interceptors: {
+        workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      },
+      sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
+    }),
+    clientInterceptors: () => ({ workflow: [new OpenTelemetryWorkflowClientInterceptor()] }),
+    shutdown: () => sdk.shutdown(),
+  };
+}
