@@ -60,6 +60,9 @@ beforeAll(async () => {
       WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
       WEBHOOK_RETRY_SCHEDULE: '0s,1h',
       WEBHOOK_ATTEMPT_TIMEOUT: '2s',
+      // Not the default ports, which another suite's worker process may hold: a free one, and no SDK exporter.
+      WORKER_METRICS_PORT: '0',
+      WORKER_SDK_METRICS_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
