@@ -69,7 +69,10 @@ export function createDeliveryActivities({ deliveries, sender, disabler, operati
       if (context === undefined) {
         throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
       }
-      if (context.throttledForMs !== null) return { kind: 'throttled', retryInMs: context.throttledForMs };
+      if (context.throttledForMs !== null) {
+        metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
+        return { kind: 'throttled', retryInMs: context.throttledForMs };
+      }
       // A previous try of this activity may have delivered and recorded it before the worker died.
       if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
       const { subscription } = context;
