@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { isOperationalEventType } from '../libs/contracts/catalogue';
 import { failingTooLong } from '../libs/contracts/operational-events';
+import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { DeliveriesRepository } from '../libs/db/deliveries.repository';
 import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
 import { WorkerMetrics } from '../libs/observability/metrics';
@@ -16,6 +17,8 @@ export interface AttemptInput {
   attempt: number;
   attemptTimeoutMs: number;
   deadline: string;
+  /** How many times in a row this attempt found no permit free (0 or absent: the first try). */
+  throttledTimes?: number;
 }
 
 export type StopReason = 'subscription_disabled' | 'subscription_deleted' | 'expired';
@@ -23,7 +26,9 @@ export type StopReason = 'subscription_disabled' | 'subscription_deleted' | 'exp
 export type AttemptOutcome =
   | { kind: 'delivered'; statusCode: number | null; error: null }
   | { kind: 'failed'; statusCode: number | null; error: string | null; retryAfterMs?: number | null }
-  | { kind: 'stopped'; reason: StopReason };
+  | { kind: 'stopped'; reason: StopReason }
+  /** The subscription's limits had no permit free: nothing was sent or recorded as an attempt; look again after retryInMs. */
+  | { kind: 'throttled'; retryInMs: number };
 
 /** The receiver's own word that the endpoint is gone for good (Standard Webhooks): disable the subscription. */
 export const GONE = 410;
@@ -45,22 +50,38 @@ export interface DeliveryActivityDependencies {
   metrics: WorkerMetrics;
   /** One line per attempt, with the ids an operator searches by. */
   log: Pick<Logger, 'info'>;
+  /** The limits of subscriptions that set none (SUBSCRIPTION_MAX_IN_FLIGHT, SUBSCRIPTION_MAX_PER_SECOND). */
+  defaultLimits: SubscriptionLimits;
 }
 
-export function createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs, metrics, log }: DeliveryActivityDependencies) {
+/** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
+const PERMIT_LEASE_MARGIN_MS = 5_000;
+
+export function createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs, metrics, log, defaultLimits }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
-      const context = await deliveries.attemptContext(input.deliveryId);
+      const context = await deliveries.attemptContext(input.deliveryId, {
+        defaults: defaultLimits,
+        leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
+        backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
+      });
       if (context === undefined) {
         throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
+      }
+      if (context.throttledForMs !== null) {
+        metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
+        return { kind: 'throttled', retryInMs: context.throttledForMs };
       }
       // A previous try of this activity may have delivered and recorded it before the worker died.
       if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
       const { subscription } = context;
       if (subscription === undefined || subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
       if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
-      if (Date.now() > Date.parse(input.deadline)) return { kind: 'stopped', reason: 'expired' };
+      if (Date.now() > Date.parse(input.deadline)) {
+        await deliveries.releasePermit(input.deliveryId);
+        return { kind: 'stopped', reason: 'expired' };
+      }
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       // Deliveries of operational events stay out of failure tracking: their failures never emit another event.

@@ -69,6 +69,7 @@ function scriptedDeliveryActivities(outcomes: Kind[], retryAfterMs: number | nul
     attemptDelivery: async (_input: AttemptInput): Promise<AttemptOutcome> => {
       const kind = outcomes[attempts++] ?? 'failed';
       if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
+      if (kind === 'throttled') return { kind, retryInMs: 500 };
       if (kind === 'delivered') return { kind, statusCode: 200, error: null };
       return { kind: 'failed', statusCode: retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs };
     },
@@ -160,6 +161,8 @@ const PATHS: Path[] = [
   straight('stopped-at-attempt', ['failed', 'stopped'], { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' }),
   // A 429 asking for 4m after the 1m slot: the wait is clamped to 2m.
   straight('retry-after', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, { retryAfterMs: 4 * 60_000 }),
+  // No permit free under the subscription's limits, twice: the same attempt waits 500 ms and asks again.
+  straight('throttled', ['throttled', 'throttled', 'delivered'], { status: 'delivered', attemptsThisRun: 1 }),
   interrupted('workflow-cancelled', [], { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: workflow cancellation requested' }, (handle) =>
     handle.cancel().then(() => undefined),
   ),

@@ -32,7 +32,7 @@ export interface DeliveryWorkflowInput {
   localAttempts?: boolean;
 }
 
-export type WorkflowDeliveryStatus = 'pending' | 'attempting' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
+export type WorkflowDeliveryStatus = 'pending' | 'attempting' | 'throttled' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
 
 export interface DeliveryState {
   status: WorkflowDeliveryStatus;

@@ -134,14 +134,22 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       const attempt = input.firstAttempt + slot;
       state.nextAttemptAt = null;
       // An attempt straight after the start stays "pending" for search: marking it would cost every delivery a
-      // history event for a state that lasts milliseconds.
-      if (state.status !== 'pending') showStatus('attempting');
-      const outcome = await attemptDelivery({
-        deliveryId: input.deliveryId,
-        attempt,
-        attemptTimeoutMs: input.attemptTimeoutMs,
-        deadline,
-      });
+      // history event for a state that lasts milliseconds. A throttled one stays "throttled" until it has an outcome.
+      if (state.status !== 'pending' && state.status !== 'throttled') showStatus('attempting');
+      let outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, attemptTimeoutMs: input.attemptTimeoutMs, deadline });
+      // No permit under the subscription's limits: nothing was sent, so the same attempt (same schedule slot) waits
+      // on a durable timer, releasing this worker's slot, and asks again. The deadline still applies.
+      for (let throttledTimes = 1; outcome.kind === 'throttled'; throttledTimes++) {
+        if (Date.now() + outcome.retryInMs > deadlineMs) return await finish('dead_lettered', 'expired');
+        state.nextAttemptAt = new Date(Date.now() + outcome.retryInMs).toISOString();
+        showStatus('throttled');
+        await condition(() => retryRequested || requestedEnding() !== undefined, outcome.retryInMs);
+        retryRequested = false;
+        ending = requestedEnding();
+        if (ending) return await finish(ending.status, ending.reason);
+        state.nextAttemptAt = null;
+        outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, attemptTimeoutMs: input.attemptTimeoutMs, deadline, throttledTimes });
+      }
       if (outcome.kind === 'stopped') return await finish('dead_lettered', outcome.reason);
       state.attemptsThisRun += 1;
       state.lastAttempt = attempt;

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
 import { TENANT_ID_PATTERN } from '../contracts/ids';
+import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT, SubscriptionLimits } from '../contracts/throttle-policy';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
 import { SecretBox } from '../secrets/secret-box';
 import { parseDuration } from './durations';
@@ -37,6 +38,8 @@ export interface AppConfig {
   failureDisableAfterMs: number;
   /** PLATFORM_TENANT_ID: the tenant whose subscriptions receive every tenant's operational events (`webhook.*`), and only those. */
   platformTenantId: string;
+  /** Limits of a subscription that sets none of its own, enforced across every worker; 0: no cap. */
+  subscriptionLimits: SubscriptionLimits;
   retention: RetentionPolicy;
   worker: WorkerTuning;
   /** WORKER_METRICS_PORT: the worker's own endpoint (/metrics with the Temporal SDK's metrics, /healthz, /readyz); 0 takes a free port. */
@@ -181,6 +184,12 @@ function readCount(env: Env, name: string, fallback: number): number {
   return Number(raw.trim());
 }
 
+function readLimit(env: Env, name: string, fallback: number, maximum: number): number {
+  const value = readCount(env, name, fallback);
+  if (value > maximum) throw new ConfigError(name, `${value} is above the largest limit, ${maximum} (0 turns the limit off)`);
+  return value;
+}
+
 function readSlots(env: Env, name: string, fallback: number, minimum: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -260,6 +269,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
     failureDisableAfterMs: readDurationOrOff(env, 'SUBSCRIPTION_FAILURE_DISABLE_AFTER', 5 * 86_400_000, 'never disables'),
     platformTenantId: readTenantId(env, 'PLATFORM_TENANT_ID', 'tnt_platform'),
+    subscriptionLimits: {
+      maxInFlight: readLimit(env, 'SUBSCRIPTION_MAX_IN_FLIGHT', 10, MAX_IN_FLIGHT_LIMIT),
+      maxPerSecond: readLimit(env, 'SUBSCRIPTION_MAX_PER_SECOND', 0, MAX_PER_SECOND_LIMIT),
+    },
     retention: {
       retentionMs: readDurationOrOff(env, 'RETENTION', THIRTY_DAYS_MS, 'keeps everything'),
       deadLetterRetentionMs: readDurationOrOff(env, 'DEAD_LETTER_RETENTION', THIRTY_DAYS_MS, 'keeps everything'),

@@ -11,6 +11,10 @@ export interface SubscriptionView {
   description: string | null;
   enabled: boolean;
   disabled_reason: string | null;
+  /** Attempts in flight at once, across every worker; null: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT). */
+  max_in_flight: number | null;
+  /** Attempt starts per second, across every worker; null: the configured default (SUBSCRIPTION_MAX_PER_SECOND). */
+  max_per_second: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -33,18 +37,38 @@ export interface NewSubscription {
   eventTypes: string[];
   description: string | null;
   signingSecret: string;
+  /** Absent or null: the configured default. */
+  maxInFlight?: number | null;
+  maxPerSecond?: number | null;
 }
 
 export interface SubscriptionChanges {
   url?: string;
   eventTypes?: string[];
   description?: string | null;
+  /** null puts the configured default back; undefined leaves the limit as it is. */
+  maxInFlight?: number | null;
+  maxPerSecond?: number | null;
 }
 
 /** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
 export type TenantScope = string | undefined;
 
-const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, disabled_reason, created_at, updated_at';
+const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
+
+/** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
+export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+  (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
+    WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
+
+export interface TargetRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  enabled: boolean;
+  deleted: boolean;
+  secrets: string[] | null;
+}
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 /** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
@@ -62,10 +86,10 @@ export class SubscriptionsRepository {
   async create(subscription: NewSubscription): Promise<SubscriptionView> {
     return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text)
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
          RETURNING ${VIEW_COLUMNS}`,
-        [subscription.id, subscription.tenantId, subscription.url, subscription.eventTypes, subscription.description],
+        [subscription.id, subscription.tenantId, subscription.url, subscription.eventTypes, subscription.description, subscription.maxInFlight ?? null, subscription.maxPerSecond ?? null],
       );
       await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [
         subscription.id,
@@ -102,10 +126,23 @@ export class SubscriptionsRepository {
           failing_since = CASE WHEN $3::text <> url THEN NULL ELSE failing_since END,
           event_types = COALESCE($4::text[], event_types),
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
+          max_in_flight = CASE WHEN $7::boolean THEN $8::int ELSE max_in_flight END,
+          max_per_second = CASE WHEN $9::boolean THEN $10::int ELSE max_per_second END,
           updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
-      [id, scope ?? null, changes.url ?? null, changes.eventTypes ?? null, changes.description !== undefined, changes.description ?? null],
+      [
+        id,
+        scope ?? null,
+        changes.url ?? null,
+        changes.eventTypes ?? null,
+        changes.description !== undefined,
+        changes.description ?? null,
+        changes.maxInFlight !== undefined,
+        changes.maxInFlight ?? null,
+        changes.maxPerSecond !== undefined,
+        changes.maxPerSecond ?? null,
+      ],
     );
     return rows[0];
   }
@@ -168,15 +205,12 @@ export class SubscriptionsRepository {
   }
 
   async target(id: string): Promise<SubscriptionTarget | undefined> {
-    const { rows } = await this.pool.query<{ id: string; tenant_id: string; url: string; enabled: boolean; deleted: boolean; secrets: string[] | null }>(
-      `SELECT s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
-              (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
-                WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets
-         FROM subscriptions s WHERE s.id = $1::text`,
-      [id],
-    );
-    const row = rows[0];
-    if (row === undefined) return undefined;
+    const { rows } = await this.pool.query<TargetRow>(`SELECT ${TARGET_COLUMNS} FROM subscriptions s WHERE s.id = $1::text`, [id]);
+    return rows[0] && this.toTarget(rows[0]);
+  }
+
+  /** A row of TARGET_COLUMNS, its secrets opened. */
+  toTarget(row: TargetRow): SubscriptionTarget {
     return {
       id: row.id,
       tenantId: row.tenant_id,

@@ -108,6 +108,8 @@ export function appEnvironment(config: AppConfig, options: { apiKey?: string; ou
     WEBHOOK_ATTEMPT_TIMEOUT: `${config.delivery.attemptTimeoutMs}ms`,
     WEBHOOK_TTL: `${config.delivery.ttlMs}ms`,
     PUBLISH_RATE_LIMIT: String(config.publishRatePerTenant),
+    SUBSCRIPTION_MAX_IN_FLIGHT: String(config.subscriptionLimits.maxInFlight),
+    SUBSCRIPTION_MAX_PER_SECOND: String(config.subscriptionLimits.maxPerSecond),
     RETENTION: `${config.retention.retentionMs}ms`,
     DEAD_LETTER_RETENTION: `${config.retention.deadLetterRetentionMs}ms`,
     RETENTION_PURGE_INTERVAL: `${config.retention.purgeIntervalMs}ms`,

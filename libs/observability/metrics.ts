@@ -93,6 +93,12 @@ export class WorkerMetrics {
     labelNames: ['event_type', 'outcome', 'status_class'] as const,
     registers: [this.registry],
   });
+  readonly attemptsThrottled = new Counter({
+    name: 'webhook_attempts_throttled_total',
+    help: "Attempts held back by their subscription's max_in_flight or max_per_second (nothing sent; the delivery waits and tries again)",
+    labelNames: ['event_type'] as const,
+    registers: [this.registry],
+  });
   readonly attemptDuration = new Histogram({
     name: 'webhook_attempt_duration_seconds',
     help: 'Duration of an attempt: connect, send and the whole response',

@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../activities/webhook-sender';
+import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
@@ -46,8 +47,8 @@ beforeAll(async () => {
   const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
   const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
   const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers() });
-  failDisabling = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers() });
+  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  failDisabling = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));

@@ -4,6 +4,7 @@ import { AddressInfo, Socket } from 'node:net';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../activities/webhook-sender';
+import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
@@ -231,6 +232,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
       failureDisableAfterMs: 0,
       ...testObservers(),
+      defaultLimits: loadConfig({}).subscriptionLimits,
     });
 
   async function deliveryTo(url: string): Promise<string> {

@@ -83,6 +83,26 @@ describe('metrics', () => {
     expect(worker('webhook_outbox_starts_total', { outcome: 'failed' })).toBe(0);
   });
 
+  it('count the attempts a subscription limit held back, each one a throttle wait in its workflow', async () => {
+    const tenantId = uniqueTenant();
+    const url = await stack.startReceiver(new TestReceiver(() => ({ status: 200, delayMs: 400 })));
+    await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.updated'], max_in_flight: 1 });
+    const before = await Scrape.of(stack.workerUrl!);
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) ids.push((await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } })).body.deliveries[0].id);
+    for (const id of ids) await eventually(() => statusOf(id, 'delivered'), 20_000, `${id} delivered`);
+    const throttled = moved(before, await Scrape.of(stack.workerUrl!))('webhook_attempts_throttled_total', { event_type: 'user.updated' });
+    let waits = 0;
+    for (const id of ids) {
+      const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
+      const history = await stack.temporal.workflow.getHandle(`delivery:${delivery.event_id}:${delivery.subscription_id}`).fetchHistory();
+      waits += (history.events ?? []).filter((event) => event.timerStartedEventAttributes).length;
+    }
+    // Three deliveries one at a time through a 400 ms receiver: the later ones waited at least once.
+    expect(waits).toBeGreaterThan(0);
+    expect(throttled).toBe(waits);
+  });
+
   it('serve the outbox backlog and its age, and process metrics, in a form a Prometheus parser reads', async () => {
     const api = await Scrape.of(stack.baseUrl);
     expect(api.family('webhook_outbox_backlog')).toMatchObject({ type: 'gauge' });

@@ -5,14 +5,21 @@ import { contractTool } from '../contract/tools';
 export interface MetricFamily {
   name: string;
   type: 'counter' | 'gauge' | 'histogram' | 'summary' | 'unknown';
-  samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
+  samples: Array<{ name: string; labels: Record<string, string>; value: number | null }>;
 }
 
+/**
+ * Parses the exposition. NaN is valid there (prom-client's event-loop lag reads NaN between two close scrapes) and
+ * becomes null; in the product's own metrics (webhook_*) it is a defect, reported by name.
+ */
 const PARSE = `
-import json, sys
+import json, math, sys
 from prometheus_client.parser import text_string_to_metric_families
-families = [{"name": f.name, "type": f.type, "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]}
+families = [{"name": f.name, "type": f.type, "samples": [{"name": s.name, "labels": s.labels, "value": None if math.isnan(s.value) else s.value} for s in f.samples]}
             for f in text_string_to_metric_families(sys.stdin.read())]
+bad = sorted({s["name"] for f in families for s in f["samples"] if s["name"].startswith("webhook_") and s["value"] is None})
+if bad:
+    sys.exit("webhook_ samples that are not numbers: " + ", ".join(bad))
 print(json.dumps(families))
 `;
 
@@ -37,6 +44,6 @@ export class Scrape {
     return this.families
       .flatMap((family) => family.samples)
       .filter((s) => s.name === sample && Object.entries(labels).every(([key, value]) => s.labels[key] === value))
-      .reduce((sum, s) => sum + s.value, 0);
+      .reduce((sum, s) => sum + (s.value ?? Number.NaN), 0);
   }
 }

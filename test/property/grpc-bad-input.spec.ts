@@ -356,7 +356,7 @@ describe('GetEvent, GetDelivery, CancelDelivery, RetryDelivery, RedriveDeadLette
 describe('ListDeliveries', () => {
   const good = {
     tenant_id: fc.constantFrom('tnt_acme', 'a', 'tnt_x.y:z'),
-    status: fc.constantFrom('pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
+    status: fc.constantFrom('pending', 'attempting', 'throttled', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
     event_type: fc.constantFrom(...EVENT_TYPES),
     subscription_id: ulidLike.map((u) => `whsub_${u}`),
     cursor: fc.tuple(fc.constantFrom('whdlv', 'whsub'), ulidLike).map(([p, u]) => Buffer.from(`${p}_${u}`).toString('base64url')),

@@ -413,7 +413,7 @@ describe('list query parameters', () => {
   const ulidLike = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
   const goodValue: Record<string, fc.Arbitrary<string>> = {
     tenant_id: fc.constantFrom('tnt_acme', 'tnt_property.query:1', 'a'),
-    status: fc.constantFrom('pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
+    status: fc.constantFrom('pending', 'attempting', 'throttled', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
     event_type: fc.constantFrom(...EVENT_TYPES),
     subscription_id: ulidLike.map((id) => `whsub_${id}`),
     limit: fc.integer({ min: 1, max: 200 }).map(String),

@@ -29,6 +29,7 @@ const EXPECTED_PATHS = [
   'retry-after',
   'stopped',
   'stopped-at-attempt',
+  'throttled',
   'workflow-cancelled',
 ];
 

@@ -38,6 +38,10 @@ describe('configuration', () => {
     ['DEAD_LETTER_RETENTION', '-1d', /DEAD_LETTER_RETENTION/],
     ['RETENTION_PURGE_INTERVAL', '0s', /RETENTION_PURGE_INTERVAL: must be at least 1s/],
     ['RETENTION_PURGE_INTERVAL', 'hourly', /RETENTION_PURGE_INTERVAL/],
+    ['SUBSCRIPTION_MAX_IN_FLIGHT', 'ten', /SUBSCRIPTION_MAX_IN_FLIGHT: "ten" is not a whole number/],
+    ['SUBSCRIPTION_MAX_IN_FLIGHT', '1001', /SUBSCRIPTION_MAX_IN_FLIGHT: 1001 is above the largest limit, 1000/],
+    ['SUBSCRIPTION_MAX_PER_SECOND', '-1', /SUBSCRIPTION_MAX_PER_SECOND/],
+    ['SUBSCRIPTION_MAX_PER_SECOND', '10001', /SUBSCRIPTION_MAX_PER_SECOND: 10001 is above the largest limit, 10000/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
     ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
     ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', '5', /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/],
@@ -59,6 +63,11 @@ describe('configuration', () => {
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
     expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 300, localActivitySlots: 300, activitySlots: 100, cachedWorkflows: 1000 });
     expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
+  });
+
+  it('limits each subscription to 10 attempts in flight and no rate cap by default, 0 turning a limit off', () => {
+    expect(loadConfig({}).subscriptionLimits).toEqual({ maxInFlight: 10, maxPerSecond: 0 });
+    expect(loadConfig({ SUBSCRIPTION_MAX_IN_FLIGHT: '0', SUBSCRIPTION_MAX_PER_SECOND: '50' }).subscriptionLimits).toEqual({ maxInFlight: 0, maxPerSecond: 50 });
   });
 
   it('serves the worker endpoint on 9091 and the Temporal SDK exporter beside it on 9092 by default', () => {

@@ -17,6 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => env?.teardown());
 
+/** How long a scripted throttled attempt is told to wait for a permit. */
+const THROTTLE_WAIT_MS = 700;
+
 /** Scripted attempt outcomes on the server's (skipped) clock; the real activity has its own tests. */
 class ScriptedReceiver {
   readonly attempts: Array<{ at: number; input: AttemptInput }> = [];
@@ -32,6 +35,7 @@ class ScriptedReceiver {
         this.attempts.push({ at: await env.currentTimeMs(), input });
         const kind = this.outcomes[this.attempts.length - 1] ?? 'failed';
         if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
+        if (kind === 'throttled') return { kind, retryInMs: THROTTLE_WAIT_MS };
         if (kind === 'delivered') return { kind, statusCode: 200, error: null };
         return { kind: 'failed', statusCode: this.retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs: this.retryAfterMs };
       },
@@ -199,6 +203,62 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     expect(first).toBeLessThan(2 * MINUTE + 5_000);
     expect(second).toBeGreaterThanOrEqual(5 * MINUTE); // 5m scheduled: 4m asked is earlier, so the schedule stands
     expect(second).toBeLessThan(5 * MINUTE + 5_000);
+  });
+
+  it('waits out a throttled attempt and asks again for the same attempt, the schedule untouched', async () => {
+    const receiver = new ScriptedReceiver(['failed', 'throttled', 'throttled', 'delivered']);
+    const result = await withWorker(receiver, async (taskQueue) => {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      const result = await handle.result();
+      const statuses = (await handle.fetchHistory()).events!.flatMap((event) => {
+        const value = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DeliveryStatus?.data;
+        return value ? [JSON.parse(Buffer.from(value).toString()) as string] : [];
+      });
+      expect(statuses).toEqual(['retry_scheduled', 'attempting', 'throttled', 'delivered']);
+      return result;
+    });
+    expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });
+    expect(receiver.attempts.map((a) => [a.input.attempt, a.input.throttledTimes])).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [2, 1],
+      [2, 2],
+    ]);
+    const [afterFailure, ...throttleWaits] = receiver.gaps();
+    expect(afterFailure).toBeGreaterThanOrEqual(MINUTE);
+    for (const wait of throttleWaits) {
+      expect(wait).toBeGreaterThanOrEqual(THROTTLE_WAIT_MS);
+      expect(wait).toBeLessThan(MINUTE);
+    }
+    // The activity marks a delivery throttled itself; the workflow records only the retry it scheduled.
+    expect(receiver.states.map((s) => s.status)).toEqual(['retry_scheduled']);
+  });
+
+  it('dead-letters as expired a throttled attempt whose wait would pass the deadline', async () => {
+    const receiver = new ScriptedReceiver(['throttled']);
+    const result = await withWorker(receiver, async (taskQueue) =>
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input({ deadline: new Date((await env.currentTimeMs()) + THROTTLE_WAIT_MS / 2).toISOString() })],
+      }),
+    );
+    expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 0, failureReason: 'expired' });
+    expect(receiver.attempts).toHaveLength(1);
+    expect(receiver.states).toEqual([{ deliveryId: expect.any(String), status: 'dead_lettered', nextAttemptAt: null, failureReason: 'expired' }]);
+  });
+
+  it('cancels during a throttle wait', async () => {
+    const receiver = new ScriptedReceiver(Array(1000).fill('throttled'));
+    const result = await withWorker(receiver, async (taskQueue) => {
+      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      await until(async () => (await handle.query(stateQuery)).status === 'throttled');
+      expect(await handle.query(stateQuery)).toMatchObject({ attemptsThisRun: 0, nextAttemptAt: expect.any(String) });
+      await handle.signal(cancelSignal, { reason: 'enough' });
+      return handle.result();
+    });
+    expect(result).toEqual({ status: 'cancelled', attemptsThisRun: 0, failureReason: 'cancelled: enough' });
+    expect(receiver.states.at(-1)).toMatchObject({ status: 'cancelled' });
   });
 
   it('continues attempt numbers after a redrive', async () => {

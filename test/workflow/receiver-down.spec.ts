@@ -3,6 +3,7 @@ import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../activities/webhook-sender';
+import { loadConfig } from '../../libs/config/config';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
@@ -66,7 +67,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const redriver = new DeadLetterRedriver(runs);
     const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
     const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers() });
+    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {

@@ -60,6 +60,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
           failureDisableAfterMs: this.config.failureDisableAfterMs,
           metrics: this.metrics,
           log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
+          defaultLimits: this.config.subscriptionLimits,
         }),
         ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
         ...createRetentionActivities({ retention: this.retention }),

@@ -50,7 +50,7 @@ export interface paths {
         delete: operations["deleteSubscription"];
         options?: never;
         head?: never;
-        /** Change url, event_types, enabled or description */
+        /** Change url, event_types, enabled, description, max_in_flight or max_per_second */
         patch: operations["updateSubscription"];
         trace?: never;
     };
@@ -1076,7 +1076,7 @@ export interface components {
             succeeded: boolean;
         };
         /** @enum {string} */
-        DeliveryStatus: "pending" | "attempting" | "retry_scheduled" | "delivered" | "dead_lettered" | "cancelled";
+        DeliveryStatus: "pending" | "attempting" | "throttled" | "retry_scheduled" | "delivered" | "dead_lettered" | "cancelled";
         DeliveryDetail: {
             id: string;
             event_id: string;
@@ -3509,6 +3509,10 @@ export interface components {
             enabled: boolean;
             /** @description why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…) */
             disabled_reason: string | null;
+            /** @description the subscription's limit on attempts in flight at once; null: the configured default applies */
+            max_in_flight: number | null;
+            /** @description the subscription's limit on attempts started per second; null: the configured default applies */
+            max_per_second: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3523,6 +3527,10 @@ export interface components {
             enabled: boolean;
             /** @description why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…) */
             disabled_reason: string | null;
+            /** @description the subscription's limit on attempts in flight at once; null: the configured default applies */
+            max_in_flight: number | null;
+            /** @description the subscription's limit on attempts started per second; null: the configured default applies */
+            max_per_second: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3699,6 +3707,10 @@ export interface operations {
                     /** @description catalogue names, "category.*" or "*" */
                     event_types: components["schemas"]["EventTypeFilter"][];
                     description?: string;
+                    /** @description attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set) */
+                    max_in_flight?: number;
+                    /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
+                    max_per_second?: number;
                 };
             };
         };
@@ -3903,6 +3915,10 @@ export interface operations {
                     event_types?: components["schemas"]["EventTypeFilter"][];
                     description?: string | null;
                     enabled?: boolean;
+                    /** @description attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set); null puts the default back */
+                    max_in_flight?: number | null;
+                    /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set); null puts the default back */
+                    max_per_second?: number | null;
                 };
             };
         };

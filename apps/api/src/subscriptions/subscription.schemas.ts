@@ -1,4 +1,5 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
 import { anyObject, dateTime, nullableInteger, nullableString, objectOf } from '../common/schema-parts';
 
 export const MAX_URL_LENGTH = 2048;
@@ -13,6 +14,22 @@ const eventTypes = {
   description: 'catalogue names, "category.*" or "*"',
 } as const;
 
+const maxInFlight = {
+  type: 'integer',
+  minimum: 1,
+  maximum: MAX_IN_FLIGHT_LIMIT,
+  description: 'attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set)',
+} as const;
+const maxPerSecond = {
+  type: 'integer',
+  minimum: 1,
+  maximum: MAX_PER_SECOND_LIMIT,
+  description: 'attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
+} as const;
+/** In an update, null puts the configured default back. */
+const orDefault = <T extends { type: string; description: string }>(limit: T) =>
+  ({ ...limit, type: [limit.type, 'null'], description: `${limit.description}; null puts the default back` }) as const;
+
 const signingSecret = { type: 'string', pattern: '^whsec_', description: 'the signing secret, shown this once: keep it in the receiver' } as const;
 
 export const createSubscriptionSchema = {
@@ -24,6 +41,8 @@ export const createSubscriptionSchema = {
     url,
     event_types: eventTypes,
     description: { type: 'string', maxLength: 1024 },
+    max_in_flight: maxInFlight,
+    max_per_second: maxPerSecond,
   },
 } as const;
 
@@ -36,6 +55,8 @@ export const updateSubscriptionSchema = {
     event_types: eventTypes,
     description: { type: ['string', 'null'], maxLength: 1024 },
     enabled: { type: 'boolean' },
+    max_in_flight: orDefault(maxInFlight),
+    max_per_second: orDefault(maxPerSecond),
   },
 } as const;
 
@@ -44,6 +65,8 @@ export interface CreateSubscriptionBody {
   url: string;
   event_types: string[];
   description?: string;
+  max_in_flight?: number;
+  max_per_second?: number;
 }
 
 export interface UpdateSubscriptionBody {
@@ -51,6 +74,8 @@ export interface UpdateSubscriptionBody {
   event_types?: string[];
   description?: string | null;
   enabled?: boolean;
+  max_in_flight?: number | null;
+  max_per_second?: number | null;
 }
 
 export const rotateSecretSchema = {
@@ -89,6 +114,8 @@ export const subscriptionSchema = objectOf({
   description: nullableString,
   enabled: { type: 'boolean' },
   disabled_reason: { ...nullableString, description: 'why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…)' },
+  max_in_flight: { ...nullableInteger, description: 'the subscription\'s limit on attempts in flight at once; null: the configured default applies' },
+  max_per_second: { ...nullableInteger, description: 'the subscription\'s limit on attempts started per second; null: the configured default applies' },
   created_at: dateTime,
   updated_at: dateTime,
 });

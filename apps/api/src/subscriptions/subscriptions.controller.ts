@@ -45,7 +45,7 @@ export class SubscriptionsController {
       // the document always names the tenant, and a service key must.
       schema: { ...withCatalogue(createSubscriptionSchema), required: ['tenant_id', ...createSubscriptionSchema.required] },
       required: true,
-      example: { tenant_id: 'tnt_acme', url: 'https://crm.example.com/hooks/intelliauth', event_types: ['user.*', 'security.*'], description: 'CRM sync' },
+      example: { tenant_id: 'tnt_acme', url: 'https://crm.example.com/hooks/intelliauth', event_types: ['user.*', 'security.*'], description: 'CRM sync', max_in_flight: 5 },
     },
     errors: [400, 403, 413, 415, 422],
   })
@@ -77,7 +77,7 @@ export class SubscriptionsController {
   @Patch(':id')
   @Operation({
     operationId: 'updateSubscription',
-    summary: 'Change url, event_types, enabled or description',
+    summary: 'Change url, event_types, enabled, description, max_in_flight or max_per_second',
     status: 200,
     response: Subscription,
     body: { schema: withCatalogue(updateSubscriptionSchema), required: true, example: { event_types: ['*'] } },

@@ -99,6 +99,8 @@ export class SubscriptionsService {
       eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
+      maxInFlight: input.max_in_flight ?? null,
+      maxPerSecond: input.max_per_second ?? null,
     });
     return { ...created, secret };
   }
@@ -127,6 +129,8 @@ export class SubscriptionsService {
           url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
           eventTypes: fields.event_types === undefined ? undefined : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
           description: fields.description,
+          maxInFlight: fields.max_in_flight,
+          maxPerSecond: fields.max_per_second,
         }),
       );
     }

@@ -6,8 +6,17 @@ import { Choice, Failure, Json, Loading, Pager, Section, Status, Table, Time, us
 import { useCatalogue } from './catalogue';
 
 type Delivery = Schemas['Delivery'];
-const STATUSES = ['pending', 'attempting', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'];
-const WAITING = new Set(['pending', 'attempting', 'retry_scheduled']);
+/** Every delivery status (the compiler holds this to the API's enum), and whether one in it is still under way. */
+const UNDER_WAY: Record<Schemas['DeliveryStatus'], boolean> = {
+  pending: true,
+  attempting: true,
+  throttled: true,
+  retry_scheduled: true,
+  delivered: false,
+  dead_lettered: false,
+  cancelled: false,
+};
+const STATUSES = Object.keys(UNDER_WAY);
 
 /** Status, event type and subscription filters, kept in the route so a filtered list can be linked to. */
 export function Filters({ route, page, statuses, extra }: { route: Route; page: string; statuses: boolean; extra?: ComponentChildren }) {
@@ -78,7 +87,7 @@ export function DeliveryPage({ id }: { id: string }) {
   const eventId = delivery.data?.event_id;
   const event = useLoad(() => (eventId ? ok(api.GET('/v1/events/{eventId}', { params: { path: { eventId } } })) : Promise.resolve(undefined)), [eventId]);
   const action = useAction();
-  const waiting = delivery.data ? WAITING.has(delivery.data.status) : false;
+  const waiting = delivery.data ? UNDER_WAY[delivery.data.status] : false;
   useEffect(() => {
     if (!waiting) return;
     const timer = setInterval(delivery.reload, 1500);

@@ -1,0 +1,169 @@
+import { Pool } from 'pg';
+import { createDeliveryActivities } from '../../activities/delivery.activities';
+import { WebhookSender } from '../../activities/webhook-sender';
+import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
+import { DeliveriesRepository, PermitRequest } from '../../libs/db/deliveries.repository';
+import { EventsRepository } from '../../libs/db/events.repository';
+import { createPool } from '../../libs/db/pool';
+import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
+import { OutboundPolicy } from '../../libs/outbound/address-policy';
+import { SecretBox } from '../../libs/secrets/secret-box';
+import { OperationalEvents } from '../../libs/operational/operational-events';
+import { generateSigningSecret } from '../../libs/signing/signing';
+import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
+import { testObservers } from '../helpers/observers';
+import { TestReceiver } from '../helpers/receiver';
+
+const NO_DEFAULT_LIMITS: SubscriptionLimits = { maxInFlight: 0, maxPerSecond: 0 };
+const permit = (defaults: SubscriptionLimits = NO_DEFAULT_LIMITS, leaseMs = 60_000): PermitRequest => ({ defaults, leaseMs, backoffMs: 250 });
+
+let pool: Pool;
+/** A pool of its own per concurrent caller: every take below runs on a separate connection, as workers do. */
+let wide: Pool;
+let subscriptions: SubscriptionsRepository;
+let deliveries: DeliveriesRepository;
+let wideDeliveries: DeliveriesRepository;
+let events: EventsRepository;
+
+beforeAll(() => {
+  pool = testPool();
+  wide = createPool(testDatabaseUrl(), 30);
+  subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
+  deliveries = new DeliveriesRepository(pool, subscriptions);
+  wideDeliveries = new DeliveriesRepository(wide, subscriptions);
+  events = new EventsRepository(pool);
+});
+afterAll(async () => {
+  await wide.end();
+  await pool.end();
+});
+
+/** A subscription with these limits and `count` deliveries to it. */
+async function deliveriesTo(count: number, limits: { maxInFlight?: number; maxPerSecond?: number }, url = 'http://127.0.0.1:9/hook') {
+  const tenantId = uniqueTenant();
+  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*'], description: null, signingSecret: generateSigningSecret(), ...limits });
+  const ids: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const outcome = await events.publish(
+      { event_id: newEventId(), event_type: 'user.updated', occurred_at: new Date().toISOString(), tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } },
+      `hash-${n}`,
+    );
+    if (outcome.kind !== 'created') throw new Error('expected a new event');
+    ids.push(outcome.deliveries[0].id);
+  }
+  return { subscription, ids };
+}
+
+/** The attempt activity with no default limits: only the subscriptions' own apply. */
+const limitedActivities = (sender: WebhookSender) =>
+  createDeliveryActivities({
+    deliveries,
+    sender,
+    disabler: { disable: async () => undefined } as never,
+    operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
+    failureDisableAfterMs: 0,
+    ...testObservers(),
+    defaultLimits: NO_DEFAULT_LIMITS,
+  });
+
+const statusOf = async (id: string) => (await deliveries.get(id, undefined))!;
+
+describe('the subscription limiter in Postgres', () => {
+  it('grants exactly max_in_flight permits to 30 attempts taken at once on 30 connections, and marks the others throttled', async () => {
+    const { ids } = await deliveriesTo(30, { maxInFlight: 3 });
+    const taken = await Promise.all(ids.map((id) => wideDeliveries.attemptContext(id, permit())));
+    const granted = ids.filter((_, n) => taken[n]!.throttledForMs === null);
+    expect(granted).toHaveLength(3);
+    for (const [n, id] of ids.entries()) {
+      if (granted.includes(id)) continue;
+      expect(taken[n]!.throttledForMs).toBe(250);
+      const row = await statusOf(id);
+      expect(row.status).toBe('throttled');
+      expect(row.next_attempt_at).not.toBeNull();
+    }
+
+    // Recording an attempt gives its permit back: exactly one more attempt gets one.
+    await deliveries.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true, tracksFailures: true });
+    const waiting = ids.filter((id) => !granted.includes(id));
+    const again = await Promise.all(waiting.map((id) => wideDeliveries.attemptContext(id, permit())));
+    expect(again.filter((context) => context!.throttledForMs === null)).toHaveLength(1);
+  });
+
+  it('lets a retried attempt take its own permit again without counting it twice', async () => {
+    const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
+    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
+  });
+
+  it('frees the permit of a worker that died holding it once its lease ends', async () => {
+    const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
+    expect((await deliveries.attemptContext(ids[0], permit(NO_DEFAULT_LIMITS, 200)))!.throttledForMs).toBeNull();
+    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
+  });
+
+  it('paces max_per_second: one start every 1/max_per_second s, a throttled one told to wait at least until the next', async () => {
+    const { ids } = await deliveriesTo(3, { maxPerSecond: 2 });
+    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    const second = await deliveries.attemptContext(ids[1], { ...permit(), backoffMs: 1 });
+    expect(second!.throttledForMs).toBeGreaterThan(300); // the next start is 500 ms after the first
+    expect(second!.throttledForMs).toBeLessThanOrEqual(500);
+    await new Promise((resolve) => setTimeout(resolve, second!.throttledForMs!));
+    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
+    expect((await deliveries.attemptContext(ids[2], permit()))!.throttledForMs).not.toBeNull();
+  });
+
+  it('applies the configured defaults to a subscription without limits of its own, and none when they are 0', async () => {
+    const { ids } = await deliveriesTo(3, {});
+    expect((await deliveries.attemptContext(ids[0], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).toBeNull();
+    expect((await deliveries.attemptContext(ids[1], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).not.toBeNull();
+    expect((await deliveries.attemptContext(ids[2], permit(NO_DEFAULT_LIMITS)))!.throttledForMs).toBeNull();
+  });
+
+  it('takes no permit for an attempt that will not send: a disabled subscription stops it instead', async () => {
+    const { subscription, ids } = await deliveriesTo(2, { maxInFlight: 1 });
+    await subscriptions.setEnabled(subscription.id, undefined, false, 'test');
+    const sender = new WebhookSender({ policy: new OutboundPolicy([]) });
+    const { attemptDelivery } = limitedActivities(sender);
+    const deadline = new Date(Date.now() + 60_000).toISOString();
+    for (const id of ids) {
+      expect(await attemptDelivery({ deliveryId: id, attempt: 1, attemptTimeoutMs: 1000, deadline })).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
+    }
+    await sender.close();
+  });
+});
+
+describe('attemptDelivery under the limits', () => {
+  it('answers throttled without sending or recording an attempt, and sends once the permit is back', async () => {
+    const receiver = new TestReceiver(() => ({ status: 200 }));
+    const url = await receiver.start();
+    const sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
+    try {
+      const { ids } = await deliveriesTo(2, { maxInFlight: 1 }, url);
+      const { attemptDelivery } = limitedActivities(sender);
+      const deadline = new Date(Date.now() + 60_000).toISOString();
+      // The first delivery's permit, held as by an attempt in flight on another worker.
+      expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+
+      const outcome = await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline, throttledTimes: 3 });
+      expect(outcome).toMatchObject({ kind: 'throttled' });
+      // Third refusal in a row: between 400 and 800 ms.
+      expect((outcome as { retryInMs: number }).retryInMs).toBeGreaterThanOrEqual(400);
+      expect((outcome as { retryInMs: number }).retryInMs).toBeLessThanOrEqual(800);
+      expect(receiver.requests).toHaveLength(0);
+      expect(await deliveries.attempts(ids[1])).toEqual([]);
+      expect(await statusOf(ids[1])).toMatchObject({ status: 'throttled', attempt_count: 0 });
+
+      expect(await attemptDelivery({ deliveryId: ids[0], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject({ kind: 'delivered' });
+      expect(await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject({ kind: 'delivered' });
+      expect(receiver.requests).toHaveLength(2);
+      expect(await statusOf(ids[1])).toMatchObject({ status: 'delivered', attempt_count: 1 });
+    } finally {
+      await sender.close();
+      await receiver.stop();
+    }
+  });
+});

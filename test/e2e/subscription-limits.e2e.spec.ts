@@ -1,0 +1,200 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { deliveryWorkflowId } from '../../libs/contracts/ids';
+import { uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/receiver';
+import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
+
+/** How long the receiver holds each request: long enough for attempts to overlap when nothing limits them. */
+const HOLD_MS = 300;
+const EVENTS = 20;
+
+/** A receiver on 127.0.0.1 that records how many requests it holds at once, and when each arrived. */
+class ConcurrencyRecorder {
+  inFlight = 0;
+  peak = 0;
+  readonly arrivals: number[] = [];
+  private readonly server: Server = createServer((request, response) => {
+    this.arrivals.push(Date.now());
+    this.peak = Math.max(this.peak, ++this.inFlight);
+    request.resume();
+    setTimeout(() => {
+      this.inFlight -= 1;
+      response.writeHead(200).end('ok');
+    }, HOLD_MS);
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  /** The most arrivals within any window of `windowMs`. */
+  mostWithin(windowMs: number): number {
+    const sorted = [...this.arrivals].sort((a, b) => a - b);
+    return Math.max(0, ...sorted.map((start, i) => sorted.slice(i).filter((at) => at < start + windowMs).length));
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let stack: Stack;
+/** The second worker: a process of its own (dist/apps/worker/src/main.js), on the same task queue, Postgres and Temporal. */
+let secondWorker: ChildProcess;
+
+beforeAll(async () => {
+  stack = await startStack(WAITING_POLICY);
+  const { config } = stack;
+  secondWorker = spawn(process.execPath, [join(__dirname, '../../dist/apps/worker/src/main.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: config.databaseUrl,
+      TEMPORAL_ADDRESS: config.temporalAddress,
+      TEMPORAL_TASK_QUEUE: config.temporalTaskQueue,
+      SECRETS_MASTER_KEYS: config.secretsMasterKeys,
+      WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
+      WEBHOOK_RETRY_SCHEDULE: '0s,1h',
+      WEBHOOK_ATTEMPT_TIMEOUT: '2s',
+      // Not the default ports, which another suite's worker process may hold: a free one, and no SDK exporter.
+      WORKER_METRICS_PORT: '0',
+      WORKER_SDK_METRICS_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  secondWorker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  secondWorker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, 60_000, 'the second worker');
+  if (secondWorker.exitCode !== null) throw new Error(`the second worker exited: ${output}`);
+}, 90_000);
+afterAll(async () => {
+  if (secondWorker && secondWorker.exitCode === null) {
+    const exited = new Promise((resolve) => secondWorker.once('exit', resolve));
+    secondWorker.kill('SIGTERM');
+    await exited;
+  }
+  await stack?.stop();
+});
+
+/** A subscription with these limits to the recorder, EVENTS events published to it; answers their deliveries. */
+async function publishTo(recorder: ConcurrencyRecorder, limits: Record<string, number>) {
+  const tenantId = uniqueTenant();
+  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: await recorder.start(), event_types: ['user.*'], ...limits });
+  expect(created.status).toBe(201);
+  expect(created.body).toMatchObject(limits);
+  const published: Array<{ eventId: string; deliveryId: string }> = [];
+  for (let n = 0; n < EVENTS; n++) {
+    const answer = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } });
+    expect(answer.status).toBe(202);
+    published.push({ eventId: answer.body.event_id, deliveryId: answer.body.deliveries[0].id });
+  }
+  return { subscriptionId: created.body.id as string, published };
+}
+
+const deliveriesIn = async (subscriptionId: string, status: string) =>
+  (await stack.request('GET', `/v1/deliveries?subscription_id=${subscriptionId}&status=${status}&limit=200`)).body.data as Array<Record<string, unknown>>;
+
+/** Every delivery delivered with exactly one attempt: waiting for a permit never counts as one. */
+async function expectAllDeliveredOnce(subscriptionId: string, deliveryIds: string[]): Promise<void> {
+  await eventually(
+    async () => (await deliveriesIn(subscriptionId, 'delivered')).length === deliveryIds.length,
+    90_000,
+    'every delivery delivered',
+  );
+  for (const id of deliveryIds) {
+    const { body } = await stack.request('GET', `/v1/deliveries/${id}`);
+    expect(body).toMatchObject({ status: 'delivered', attempt_count: 1 });
+    expect(body.attempts).toHaveLength(1);
+  }
+}
+
+/** The identities of the workers that completed these workflows' tasks, and whether any of them waited throttled. */
+async function historiesOf(subscriptionId: string, eventIds: string[]) {
+  const identities = new Set<string>();
+  let throttled = 0;
+  for (const eventId of eventIds) {
+    const history = await stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, subscriptionId)).fetchHistory();
+    for (const event of history.events ?? []) {
+      const identity = event.workflowTaskCompletedEventAttributes?.identity;
+      if (identity) identities.add(identity);
+    }
+    if ((history.events ?? []).some((event) => event.timerStartedEventAttributes)) throttled += 1;
+  }
+  return { identities, throttled };
+}
+
+/**
+ * EVENTS events to a subscription with these limits on a fresh recorder (`meanwhile` looks at them on their way),
+ * every one delivered with one attempt and received once; answers the recorder and what the histories show.
+ */
+async function deliverAllThrough(limits: Record<string, number>, meanwhile?: (subscriptionId: string) => Promise<void>) {
+  const recorder = new ConcurrencyRecorder();
+  try {
+    const { subscriptionId, published } = await publishTo(recorder, limits);
+    await meanwhile?.(subscriptionId);
+    await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
+    expect(recorder.arrivals).toHaveLength(EVENTS);
+    return { recorder, ...(await historiesOf(subscriptionId, published.map((p) => p.eventId))) };
+  } finally {
+    await recorder.stop();
+  }
+}
+
+describe('subscription limits across two worker processes', () => {
+  it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each`, async () => {
+    const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
+    expect(recorder.peak).toBeLessThanOrEqual(2);
+    expect(identities.size).toBe(2); // both workers ran these deliveries
+    expect(throttled).toBeGreaterThan(0); // and the limit made some of them wait
+  }, 120_000);
+
+  it('paces a max_per_second 4 receiver: never more than 4 attempts arrive within 950 ms', async () => {
+    const { recorder, throttled } = await deliverAllThrough({ max_per_second: 4 });
+    // One start every 250 ms: four fit in 950 ms, a fifth only with 50 ms of jitter squeezed out of four gaps.
+    expect(recorder.mostWithin(950)).toBeLessThanOrEqual(4);
+    expect(throttled).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('shows a waiting delivery as throttled, with the time it looks again', async () => {
+    const { recorder } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
+      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], 30_000, 'a throttled delivery');
+      expect(waiting).toMatchObject({ status: 'throttled', attempt_count: 0, next_attempt_at: expect.any(String) });
+    });
+    expect(recorder.peak).toBe(1);
+  }, 120_000);
+});
+
+describe('subscription limits over REST', () => {
+  it('are set on create, changed and put back to the default (null) on update, and shown in every view', async () => {
+    const tenant_id = uniqueTenant();
+    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], max_in_flight: 5 });
+    expect(created.body).toMatchObject({ max_in_flight: 5, max_per_second: null });
+    const { id } = created.body;
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_per_second: 20 })).body).toMatchObject({ max_in_flight: 5, max_per_second: 20 });
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_in_flight: null })).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+    expect((await stack.request('GET', `/v1/subscriptions/${id}`)).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+    expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data[0]).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+  });
+
+  it.each([
+    ['max_in_flight', 0, 'must be >= 1'],
+    ['max_in_flight', 1001, 'must be <= 1000'],
+    ['max_in_flight', 2.5, 'must be integer'],
+    ['max_per_second', '5', 'must be integer'],
+    ['max_per_second', 10_001, 'must be <= 10000'],
+  ])('refuses %s %p with 400 validation_failed naming the field', async (field, value, problem) => {
+    const tenant_id = uniqueTenant();
+    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], [field]: value });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem }] });
+    const { body: existing } = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'] });
+    const updated = await stack.request('PATCH', `/v1/subscriptions/${existing.id}`, { [field]: value });
+    expect(updated.status).toBe(400);
+    expect(updated.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem: problem === 'must be integer' ? 'must be integer,null' : problem }] });
+  });
+});
