@@ -48,6 +48,9 @@ export interface DeliveryFilter {
   /** Dead-lettered at or after / before these times. */
   deadLetteredFrom?: Date;
   deadLetteredTo?: Date;
+  /** Created (published) at or after / before these times. */
+  createdFrom?: Date;
+  createdTo?: Date;
 }
 
 /** A delivery with what an operator action needs to signal (or start) its workflow. */
@@ -123,7 +126,9 @@ const FILTER_CONDITIONS = `($1::text IS NULL OR d.tenant_id = $1::text)
   AND ($4::text IS NULL OR d.subscription_id = $4::text)
   AND ($5::text IS NULL OR d.failure_reason = $5::text)
   AND ($6::timestamptz IS NULL OR d.dead_lettered_at >= $6::timestamptz)
-  AND ($7::timestamptz IS NULL OR d.dead_lettered_at < $7::timestamptz)`;
+  AND ($7::timestamptz IS NULL OR d.dead_lettered_at < $7::timestamptz)
+  AND ($8::timestamptz IS NULL OR d.created_at >= $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR d.created_at < $9::timestamptz)`;
 
 function filterParams(filter: DeliveryFilter): unknown[] {
   return [
@@ -134,6 +139,8 @@ function filterParams(filter: DeliveryFilter): unknown[] {
     filter.failureReason ?? null,
     filter.deadLetteredFrom ?? null,
     filter.deadLetteredTo ?? null,
+    filter.createdFrom ?? null,
+    filter.createdTo ?? null,
   ];
 }
 
@@ -197,8 +204,8 @@ export class DeliveriesRepository {
   async list(filter: DeliveryFilter, afterId: string | undefined, limit: number): Promise<Page<DeliveryView>> {
     const { rows } = await this.pool.query<DeliveryView>(
       `SELECT ${VIEW_COLUMNS} FROM deliveries d
-        WHERE ${FILTER_CONDITIONS} AND ($8::text IS NULL OR d.id < $8::text)
-        ORDER BY d.id DESC LIMIT $9::int`,
+        WHERE ${FILTER_CONDITIONS} AND ($10::text IS NULL OR d.id < $10::text)
+        ORDER BY d.id DESC LIMIT $11::int`,
       [...filterParams(filter), afterId ?? null, limit + 1],
     );
     return toPage(rows, limit);
@@ -208,8 +215,8 @@ export class DeliveriesRepository {
   async deadLettersForBulkRedrive(filter: DeliveryFilter, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT d.id FROM deliveries d
-        WHERE ${FILTER_CONDITIONS} AND d.dead_lettered_at <= $8::timestamptz AND ($9::text IS NULL OR d.id > $9::text)
-        ORDER BY d.id LIMIT $10::int`,
+        WHERE ${FILTER_CONDITIONS} AND d.dead_lettered_at <= $10::timestamptz AND ($11::text IS NULL OR d.id > $11::text)
+        ORDER BY d.id LIMIT $12::int`,
       [...filterParams({ ...filter, status: 'dead_lettered' }), cutoff, afterId, limit],
     );
     return rows.map((row) => row.id);

@@ -222,5 +222,16 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
       return page.body.data.length === 3 ? page : undefined;
     });
     expect(delivered.body.data.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
+
+    // from / to bound when the delivery was created (its event published).
+    const createdAt = ids.map((id) => Date.parse([...firstPage.body.data, ...secondPage.body.data].find((d: { id: string }) => d.id === id).created_at));
+    const [earliest, latest] = [Math.min(...createdAt), Math.max(...createdAt)];
+    const inWindow = async (from: number, to: number) =>
+      (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)).body.data.length;
+    expect(await inWindow(earliest, latest + 1)).toBe(6);
+    expect(await inWindow(latest + 1, latest + 60_000)).toBe(0);
+    expect(await inWindow(earliest - 60_000, earliest)).toBe(0);
+    const bad = await stack.request('GET', `/v1/deliveries?from=yesterday`);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', message: expect.stringContaining('from must be an RFC 3339 time') } } });
   });
 });

@@ -147,3 +147,19 @@ export function Choice({ label, value, options, onChange, any }: { label: string
     </label>
   );
 }
+
+/** A point in time picked in the browser's time zone, kept as RFC 3339 (UTC) for the API; empty for none. */
+export function TimeInput({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  const local = value ? toLocalInput(new Date(value)) : '';
+  return (
+    <label>
+      {label}
+      <input type="datetime-local" value={local} onChange={(e) => onChange(e.currentTarget.value ? new Date(e.currentTarget.value).toISOString() : '')} />
+    </label>
+  );
+}
+
+/** `datetime-local` takes local wall-clock time without a zone: the date's own, shifted by its offset. */
+function toLocalInput(date: Date): string {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}

@@ -4534,6 +4534,10 @@ export interface operations {
     listDeliveries: {
         parameters: {
             query?: {
+                /** @description created (published) before (RFC 3339) */
+                to?: string;
+                /** @description created (published) at or after (RFC 3339) */
+                from?: string;
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;

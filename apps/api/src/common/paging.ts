@@ -46,3 +46,13 @@ export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
 export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {
   return tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'));
 }
+
+const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A time parameter: RFC 3339 in shape and a real date (2026-99-99 has the shape). */
+export function queryTime(query: Record<string, unknown>, name: string): string | undefined {
+  const hint = 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z';
+  const value = queryText(query, name, TIME_PATTERN, hint);
+  if (value !== undefined && !Number.isFinite(Date.parse(value))) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} ${hint}`);
+  return value;
+}

@@ -6,21 +6,11 @@ import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriv
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { EVENT_TYPE_PATTERN, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 
-const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 const bulkValidator = new BodyValidator<StoredFilter>(deadLetterFilterSchema);
-
-/** A time parameter: RFC 3339 in shape and a real date (2026-99-99 has the shape). */
-function queryTime(query: Record<string, unknown>, name: string): string | undefined {
-  const hint = 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z';
-  const value = queryText(query, name, TIME_PATTERN, hint);
-  if (value !== undefined && !Number.isFinite(Date.parse(value))) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} ${hint}`);
-  return value;
-}
 
 @Injectable()
 export class DeadLettersService {

@@ -43,6 +43,8 @@ export class DeliveriesController {
   @Operation({ operationId: 'listDeliveries', summary: 'List deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
   @QueryParam('status', deliveryStatusSchema)
   @DeliveryFilters()
+  @QueryParam('from', { type: 'string', format: 'date-time' }, 'created (published) at or after (RFC 3339)')
+  @QueryParam('to', { type: 'string', format: 'date-time' }, 'created (published) before (RFC 3339)')
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deliveries.list(this.deliveries.filterFromQuery(caller, query), pageRequest(query));
   }

@@ -11,7 +11,7 @@ import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriv
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, queryTime, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
@@ -45,6 +45,8 @@ export class DeliveriesService {
       status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
       eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
+      createdFrom: optionalDate(queryTime(query, 'from')),
+      createdTo: optionalDate(queryTime(query, 'to')),
     };
   }
 
@@ -104,3 +106,5 @@ export class DeliveriesService {
     }
   }
 }
+
+const optionalDate = (time: string | undefined) => (time === undefined ? undefined : new Date(time));

@@ -20,7 +20,7 @@ export function DeadLettersPage({ route }: { route: Route }) {
     <>
       <h1>Dead letters</h1>
       <p>Deliveries that ran out of attempts or time, or whose subscription was disabled or deleted. A redrive runs the delivery again with a fresh schedule.</p>
-      <Filters route={route} page="dead-letters" statuses={false} extra={reason} />
+      <Filters route={route} page="dead-letters" statuses={false} times="Dead-lettered" extra={reason} />
       <Section title="Redrive all that match">
         <Failure error={action.error} />
         <button

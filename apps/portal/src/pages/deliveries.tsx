@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate, type Route } from '../router';
-import { Choice, Failure, Json, Loading, Pager, Section, Status, Table, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Json, Loading, Pager, Section, Status, Table, Time, TimeInput, useAction, useLoad } from '../ui';
 import { useCatalogue } from './catalogue';
 
 type Delivery = Schemas['Delivery'];
@@ -18,8 +18,11 @@ const UNDER_WAY: Record<Schemas['DeliveryStatus'], boolean> = {
 };
 const STATUSES = Object.keys(UNDER_WAY);
 
-/** Status, event type and subscription filters, kept in the route so a filtered list can be linked to. */
-export function Filters({ route, page, statuses, extra }: { route: Route; page: string; statuses: boolean; extra?: ComponentChildren }) {
+/**
+ * Status, event type, subscription and time filters, kept in the route so a filtered list can be linked to. `times`
+ * names what from/to bound: when a delivery was created, or when it was dead-lettered.
+ */
+export function Filters({ route, page, statuses, times, extra }: { route: Route; page: string; statuses: boolean; times: string; extra?: ComponentChildren }) {
   const catalogue = useCatalogue();
   const subscriptions = useLoad(() => ok(api.GET('/v1/subscriptions', { params: { query: { limit: 200 } } })), []);
   const query = Object.fromEntries(route.query);
@@ -29,6 +32,8 @@ export function Filters({ route, page, statuses, extra }: { route: Route; page: 
       {statuses && <Choice label="Status" any value={query.status ?? ''} options={STATUSES} onChange={(value) => set('status', value)} />}
       <Choice label="Event type" any value={query.event_type ?? ''} options={(catalogue.data ?? []).map((t) => [t.name, t.name])} onChange={(value) => set('event_type', value)} />
       <Choice label="Subscription" any value={query.subscription_id ?? ''} options={(subscriptions.data?.data ?? []).map((s) => [s.id, s.url])} onChange={(value) => set('subscription_id', value)} />
+      <TimeInput label={`${times} from`} value={query.from ?? ''} onChange={(value) => set('from', value)} />
+      <TimeInput label={`${times} before`} value={query.to ?? ''} onChange={(value) => set('to', value)} />
       {extra}
     </form>
   );
@@ -71,7 +76,7 @@ export function DeliveriesPage({ route }: { route: Route }) {
   return (
     <>
       <h1>Deliveries</h1>
-      <Filters route={route} page="deliveries" statuses />
+      <Filters route={route} page="deliveries" statuses times="Created" />
       <Section title="Newest first">
         <Failure error={list.error} />
         {list.data ? <DeliveryTable deliveries={list.data.data} /> : !list.error && <Loading />}
