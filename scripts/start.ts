@@ -36,13 +36,16 @@ async function main(): Promise<void> {
   const apiKey = embeddedApiKey(config);
   const uiPort = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
-  let launched: Launched | undefined;
+  let launching: Promise<Launched> | undefined;
   let stopping = false;
   const stop = async (code: number, why: string) => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
     say(`${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`);
+    // A stop during the start waits for the parts still starting, so none is left running in its own process group
+    // (a launch that fails stops what it started itself).
+    const launched = await launching?.catch(() => undefined);
     await launched?.stop();
     say(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exit(code);
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
   // this process alone; npm forwards it too, so it may arrive twice. Closing the terminal sends SIGHUP.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0, signal));
 
-  launched = await launchEmbedded({
+  launching = launchEmbedded({
     config,
     apiKey,
     postgresDir: join(config.dataDir, 'postgres'),
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
+  const launched = await launching;
   if (stopping) return;
 
   const { delivery } = config;

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
+import { assertPortFree } from '../../libs/embedded/free-port';
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
 import { eventually, TestReceiver } from '../helpers/receiver';
 
@@ -57,5 +58,21 @@ describe('npm start and Ctrl-C', () => {
     console.log(`Ctrl-C with nothing in flight: npm start stopped in ${(idle.ms / 1000).toFixed(1)} s (exit code ${idle.code})`);
     expect(idle.code).toBe(0);
     expect(receiver.requests).toHaveLength(1);
+  }, 600_000);
+
+  it('stops what it already started when Ctrl-C comes during the start: nothing is left listening', async () => {
+    const starting = await launcherSettings();
+    const early = LauncherProcess.spawn(starting);
+    try {
+      await early.untilOutput(/\[start\] temporal running/, 300_000, 'the Temporal dev server to be started');
+      expect(await early.interrupt()).toMatchObject({ code: 0 });
+      expect(early.output).toMatch(/\[start\] stopped in/);
+      for (const name of ['EMBEDDED_POSTGRES_PORT', 'EMBEDDED_TEMPORAL_PORT', 'PORT', 'WORKER_METRICS_PORT']) {
+        await assertPortFree(Number(starting.env[name]), `${name} after the stop`);
+      }
+    } finally {
+      await early.close();
+      removeDataDir(starting);
+    }
   }, 600_000);
 });

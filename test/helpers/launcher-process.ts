@@ -64,8 +64,13 @@ export class LauncherProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
+  /** Runs it without waiting for anything. */
+  static spawn(settings: LauncherSettings): LauncherProcess {
+    return new LauncherProcess(settings);
+  }
+
   static async start(settings: LauncherSettings): Promise<LauncherProcess> {
-    const launcher = new LauncherProcess(settings);
+    const launcher = LauncherProcess.spawn(settings);
     await launcher.untilOutput(/Ctrl-C stops everything started here/, 300_000, 'npm start to print where everything listens');
     return launcher;
   }
