@@ -122,7 +122,8 @@ export async function startStack(
       await worker?.close();
       // An api-only stack's deliveries are never meant to run: marked started, so the next suite's outbox relay in
       // this process (same database) does not send them to receivers that are gone or whose port was reused.
-      if (!worker) await app.get<Pool>(PG_POOL).query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL');
+      // (A stack started without a reachable Postgres has nothing to mark.)
+      if (!worker) await app.get<Pool>(PG_POOL).query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL').catch(() => undefined);
       await app.close();
       await Promise.all(receivers.map((receiver) => receiver.stop()));
     },
