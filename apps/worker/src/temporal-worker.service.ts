@@ -17,6 +17,7 @@ import { OperationalEvents } from '../../../libs/operational/operational-events'
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
+import { workflowCodeOptions } from './workflow-bundle';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -46,11 +47,12 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {
     const tuning = this.config.worker;
+    const workflowCode = await workflowCodeOptions(require.resolve('../../../workflows/index'), workerTracingOptions());
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.config.temporalNamespace,
       taskQueue: this.config.temporalTaskQueue,
-      workflowsPath: require.resolve('../../../workflows/index'),
+      ...workflowCode,
       activities: {
         ...createDeliveryActivities({
           deliveries: this.deliveries,
@@ -72,7 +74,6 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       maxConcurrentActivityTaskExecutions: tuning.activitySlots,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
       maxCachedWorkflows: tuning.cachedWorkflows,
-      ...workerTracingOptions(),
     });
   }
 
