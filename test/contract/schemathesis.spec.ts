@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../helpers/eventually';
 import { createIsolatedDatabase, uniqueTenant } from '../helpers/database';
 import { loopbackOnlySender } from '../helpers/loopback-sender';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 import { contractTool } from './tools';
 
@@ -43,16 +44,16 @@ async function seed(stack: Stack): Promise<Omit<Seeds, 'apiKey'>> {
 
   const otherSubscriptionId = await subscribe();
   const doomed = (await publish()).deliveries[0].id as string;
-  await eventually(async () => (await status(doomed)) === 'retry_scheduled', 30_000, 'the first delivery to fail once');
+  await eventually(async () => (await status(doomed)) === 'retry_scheduled', { timeout: 30_000, description: 'the first delivery to fail once' });
   // Disabling ends the waiting delivery as a dead letter; enabling again takes new events.
   await stack.request('POST', `/v1/subscriptions/${otherSubscriptionId}/disable`, {});
-  await eventually(async () => (await status(doomed)) === 'dead_lettered', 30_000, 'the dead letter');
+  await eventually(async () => (await status(doomed)) === 'dead_lettered', { timeout: 30_000, description: 'the dead letter' });
   await stack.request('POST', `/v1/subscriptions/${otherSubscriptionId}/enable`);
 
   const subscriptionId = await subscribe();
   const event = await publish();
   const waiting = event.deliveries.find((d: { subscription_id: string }) => d.subscription_id === subscriptionId).id as string;
-  await eventually(async () => (await status(waiting)) === 'retry_scheduled', 30_000, 'a waiting delivery');
+  await eventually(async () => (await status(waiting)) === 'retry_scheduled', { timeout: 30_000, description: 'a waiting delivery' });
 
   const tenantKeyId = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'schemathesis' })).body.id;
   const portalSessionId = (await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`)).body.id;

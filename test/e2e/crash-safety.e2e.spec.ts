@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { SecretBox } from '../../libs/secrets/secret-box';
+import { eventually } from '../helpers/eventually';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -36,7 +38,7 @@ async function subscribed(receiver: TestReceiver, tenantId = uniqueTenant()) {
 
 async function deadLetter(tenantId: string): Promise<string> {
   const deliveryId = (await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } })).body.deliveries[0].id;
-  await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, `${deliveryId} dead-lettered`);
+  await eventually(() => statusOf(deliveryId, 'dead_lettered'), { timeout: 20_000, description: `${deliveryId} dead-lettered` });
   return deliveryId;
 }
 
@@ -65,12 +67,12 @@ describe('a redrive whose redriver died between its claim and its start', () => 
 
     await claimAndDie(deliveryId);
     // The claim holds: no relay starts it while the redriver might still be starting it.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
     expect(receiver.requests).toHaveLength(1);
     expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'pending', redrive_count: 1 });
 
     await leasePasses([deliveryId]);
-    const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), 30_000, 'the relay to start the redrive');
+    const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), { timeout: 30_000, description: 'the relay to start the redrive' });
     expect(delivered).toMatchObject({ attempt_count: 2, redrive_count: 1, failure_reason: null });
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2']);
     const row = await pool.query(`SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text`, [deliveryId]);
@@ -96,11 +98,11 @@ describe('a redrive whose redriver died between its claim and its start', () => 
     const done = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'bulk redrive to complete');
+    }, { timeout: 30_000, description: 'bulk redrive to complete' });
     expect(done).toMatchObject({ matched: 2, redriven: 2, skipped: 0, failed: 0 });
 
     await leasePasses(ids);
-    for (const id of ids) expect(await eventually(() => statusOf(id, 'delivered'), 30_000, `${id} delivered`)).toMatchObject({ attempt_count: 2, redrive_count: 1 });
+    for (const id of ids) expect(await eventually(() => statusOf(id, 'delivered'), { timeout: 30_000, description: `${id} delivered` })).toMatchObject({ attempt_count: 2, redrive_count: 1 });
     // One subscription: one delivery per event.
     const attemptsByEvent = new Map<string, string[]>();
     for (const request of receiver.requests) {

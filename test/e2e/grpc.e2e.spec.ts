@@ -2,8 +2,9 @@ import { credentials, loadPackageDefinition, Metadata, ServiceError, status } fr
 import { loadSync } from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import { PROTO_PATH } from '../../apps/api/src/http-app';
+import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 let stack: Stack;
@@ -82,14 +83,14 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
     const conflict = await failure(call('Publish', { ...request, data: { fields: { user: { structValue: struct({ id: 'usr_other' }) } } } }));
     expect(conflict).toEqual({ code: status.ALREADY_EXISTS, errorCode: 'event_conflict' });
 
-    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
+    await eventually(() => receiver.requests.length === 1, { timeout: 20_000, description: 'the delivery' });
     expect(JSON.parse(receiver.requests[0].body).data).toEqual({ user: { id: 'usr_9', email: 'nine@example.com' } });
 
     const deliveryId = first.deliveries[0].id;
     const viaRest = (await eventually(async () => {
       const d = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
       return d.status === 'delivered' ? d : undefined;
-    })) as any;
+    }, { timeout: 30_000, description: 'the delivery recorded delivered' })) as any;
     const viaGrpc = await call('GetDelivery', { id: deliveryId });
     expect(viaGrpc).toMatchObject({ id: deliveryId, status: 'delivered', attempt_count: 1, last_status_code: 200, created_at: viaRest.created_at, delivered_at: viaRest.delivered_at });
     expect(viaGrpc.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true })]);
@@ -108,13 +109,13 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
     const { tenantId } = await subscribedTenant(receiver);
     const published = await call('Publish', { event_type: 'user.updated', tenant: { id: tenantId }, data: { fields: { user: { structValue: struct({ id: 'u' }) } } } });
     const deliveryId = published.deliveries[0].id;
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'retry_scheduled', 20_000, 'waiting');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'retry_scheduled', { timeout: 20_000, description: 'waiting' });
     expect(await call('RetryDelivery', { id: deliveryId })).toEqual({ id: deliveryId, status: 'retry_requested' });
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'dead_lettered', 20_000, 'dead letter');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'dead_lettered', { timeout: 20_000, description: 'dead letter' });
     expect(await failure(call('CancelDelivery', { id: deliveryId, reason: 'late' }))).toEqual({ code: status.FAILED_PRECONDITION, errorCode: 'delivery_not_active' });
     receiver.respondWith(() => ({ status: 200 }));
     expect(await call('RedriveDeadLetter', { id: deliveryId })).toEqual({ id: deliveryId, status: 'pending' });
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'delivered', 20_000, 'delivered');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'delivered', { timeout: 20_000, description: 'delivered' });
   });
 
   it('answers bad input and missing ids with canonical codes and the REST error codes', async () => {

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { ApiKeysRepository } from '../../libs/db/api-keys.repository';
+import { eventually } from '../helpers/eventually';
 import { testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -57,11 +59,11 @@ function received(receiver: TestReceiver, eventType: string, about?: (event: Del
 }
 
 const receivedOne = (receiver: TestReceiver, eventType: string, about: (event: Delivered) => boolean) =>
-  eventually(() => received(receiver, eventType, about)[0], 30_000, `${eventType} at the receiver`);
+  eventually(() => received(receiver, eventType, about)[0], { timeout: 30_000, description: `${eventType} at the receiver` });
 
 const deliveryStatus = async (id: string, status: string) => ((await stack.request('GET', `/v1/deliveries/${id}`)).body.status === status ? true : undefined);
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
+const settle = () => sleep(1_500);
 
 describe('a subscription that keeps failing', () => {
   it('dead-letters its deliveries with webhook.delivery.dead_lettered, then is disabled as failing with webhook.subscription.disabled, never sent to itself', async () => {
@@ -100,7 +102,7 @@ describe('a subscription that keeps failing', () => {
 
     // Still failing once the window has passed: the next failed attempt disables the subscription.
     const firstAttemptAt = Date.parse((await stack.request('GET', `/v1/deliveries/${firstDelivery}`)).body.attempts[0].started_at);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAttemptAt + FAILING_AFTER_MS - Date.now())));
+    await sleep(Math.max(0, firstAttemptAt + FAILING_AFTER_MS - Date.now()));
     const second = await publish(tenantId);
     const secondDelivery = second.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
     const disabled = await receivedOne(alerting, 'webhook.subscription.disabled', (event) => event.data.subscription.id === subscription.id);
@@ -115,7 +117,7 @@ describe('a subscription that keeps failing', () => {
     expect((await stack.request('GET', `/v1/subscriptions/${subscription.id}`)).body).toMatchObject({ enabled: false, disabled_reason: disabled.data.message });
     const audit = await stack.request('GET', `/v1/operator-actions?target_id=${subscription.id}`);
     expect(audit.body.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'system', details: expect.objectContaining({ reason: disabled.data.message }) })]);
-    await eventually(() => deliveryStatus(secondDelivery, 'dead_lettered'), 20_000, 'the disabling delivery dead-lettered');
+    await eventually(() => deliveryStatus(secondDelivery, 'dead_lettered'), { timeout: 20_000, description: 'the disabling delivery dead-lettered' });
     expect((await stack.request('GET', `/v1/deliveries/${secondDelivery}`)).body.failure_reason).toBe('subscription_disabled');
 
     await settle();
@@ -133,7 +135,7 @@ describe('a subscription that keeps failing', () => {
 
     const published = await publish(tenantId);
     const deliveryId = published.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
-    await eventually(() => deliveryStatus(deliveryId, 'delivered'), 20_000, 'delivered on the retry');
+    await eventually(() => deliveryStatus(deliveryId, 'delivered'), { timeout: 20_000, description: 'delivered on the retry' });
     const attempts = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.attempts;
     const recovered = await receivedOne(alerting, 'webhook.subscription.recovered', (event) => event.data.subscription.id === subscription.id);
     expect(recovered).toMatchObject({ tenant: { id: tenantId }, data: { subscription: { id: subscription.id }, failing_since: attempts[0].started_at } });
@@ -141,7 +143,7 @@ describe('a subscription that keeps failing', () => {
 
     // A later success, with nothing failing in between, reports nothing.
     const next = await publish(tenantId);
-    await eventually(() => deliveryStatus(next.deliveries.find((d) => d.subscription_id === subscription.id)!.id, 'delivered'), 20_000, 'delivered');
+    await eventually(() => deliveryStatus(next.deliveries.find((d) => d.subscription_id === subscription.id)!.id, 'delivered'), { timeout: 20_000, description: 'delivered' });
     await settle();
     expect(received(alerting, 'webhook.subscription.recovered')).toHaveLength(1);
   });
@@ -158,16 +160,16 @@ describe('no loops', () => {
     const disabled = await receivedOne(platformReceiver, 'webhook.subscription.disabled', (event) => event.data.subscription.id === gone.id);
     expect(disabled).toMatchObject({ tenant: { id: tenantId }, actor: { kind: 'system' }, data: { reason: 'gone', message: 'receiver answered 410 Gone' } });
     const deadLetters = () => stack.request('GET', `/v1/dead-letters?subscription_id=${alerts.id}`).then((r) => r.body.data as Array<{ id: string; failure_reason: string }>);
-    await eventually(async () => ((await deadLetters()).length === 1 ? true : undefined), 20_000, "the alerting subscription's dead letter");
+    await eventually(async () => (await deadLetters()).length === 1, { timeout: 20_000, description: "the alerting subscription's dead letter" });
 
     // Past the failing window, an operator disables another subscription: its event fails at the alerting
     // receiver again, and the alerting subscription stays enabled (its failures are not counted).
-    await new Promise((resolve) => setTimeout(resolve, FAILING_AFTER_MS));
+    await sleep(FAILING_AFTER_MS);
     const other = await subscribe(tenantId, new TestReceiver(), ['user.*']);
     expect((await stack.request('POST', `/v1/subscriptions/${other.id}/disable`, { reason: 'migrating' })).status).toBe(200);
     const byOperator = await receivedOne(platformReceiver, 'webhook.subscription.disabled', (event) => event.data.subscription.id === other.id);
     expect(byOperator).toMatchObject({ actor: { kind: 'api_key', id: expect.stringMatching(/^service_key:/) }, data: { reason: 'operator', message: 'migrating' } });
-    await eventually(async () => ((await deadLetters()).length === 2 ? true : undefined), 20_000, "the alerting subscription's second dead letter");
+    await eventually(async () => (await deadLetters()).length === 2, { timeout: 20_000, description: "the alerting subscription's second dead letter" });
     expect((await deadLetters()).map((d) => d.failure_reason)).toEqual(['exhausted', 'exhausted']);
 
     await settle();

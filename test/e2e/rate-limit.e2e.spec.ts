@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testPool, uniqueTenant } from '../helpers/database';
 import { Stack, startStack } from '../helpers/stack';
 
@@ -33,7 +34,7 @@ describe('publish rate limit per tenant', () => {
 
     expect((await publish(quiet)).status).toBe(202);
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100 * Number(refused[0].headers.get('retry-after'))));
+    await sleep(1_100 * Number(refused[0].headers.get('retry-after')));
     expect((await publish(noisy)).status).toBe(202);
   });
 });

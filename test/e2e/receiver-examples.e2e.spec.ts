@@ -10,8 +10,9 @@ import { fastifyReceiver } from '../../packages/receiver/examples/fastify';
 import { POST as nextRoute } from '../../packages/receiver/examples/next-route';
 import { nodeHttpReceiver } from '../../packages/receiver/examples/node-http';
 import { contractTool } from '../contract/tools';
+import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
-import { eventually } from '../helpers/receiver';
+
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -67,7 +68,7 @@ async function child(command: string, args: string[], secret: string, cwd: strin
   let stderr = '';
   process_.stderr!.on('data', (chunk) => (stderr += chunk));
   process_.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const port = await eventually(() => lines.find((line) => line.startsWith('listening on '))?.slice('listening on '.length), 60_000, `${command} to listen (${stderr})`);
+  const port = await eventually(() => lines.find((line) => line.startsWith('listening on '))?.slice('listening on '.length), { timeout: 60_000, description: `${command} to listen (${stderr})` });
   return {
     url: `http://127.0.0.1:${port}/webhooks/intelliauth`,
     received: () => lines.filter((line) => !line.startsWith('listening on ')),
@@ -113,7 +114,7 @@ describe('the receiver examples (packages/receiver/README.md) against real deliv
       await stack.request('PATCH', `/v1/subscriptions/${subscription.id}`, { url: receiver.url });
       const published = (await stack.request('POST', '/v1/events', { event_type: 'user.disabled', tenant: { id: tenantId }, data: { user: { id: 'usr_5' }, reason: 'offboarded' } })).body;
       const deliveryId = published.deliveries[0].id;
-      await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', 60_000, 'the delivery');
+      await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', { timeout: 60_000, description: 'the delivery' });
       expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ last_status_code: 204, attempt_count: 1 });
       expect(receiver.received()).toEqual([`user.disabled ${published.event_id}`]);
 

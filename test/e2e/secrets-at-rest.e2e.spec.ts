@@ -4,8 +4,9 @@ import { newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
+import { eventually } from '../helpers/eventually';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { closedPort, eventually, TestReceiver } from '../helpers/receiver';
+import { closedPort, TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
@@ -76,7 +77,7 @@ describe('secrets at rest', () => {
       const secrets = [created.body.secret as string, rotated.body.secret as string];
       const published = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
       const deliveryId = published.body.deliveries[0].id;
-      await eventually(async () => (await request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', 30_000, 'delivered');
+      await eventually(async () => (await request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', { timeout: 30_000, description: 'delivered' });
       await request('POST', `/v1/subscriptions/${created.body.id}/test`, { event_type: 'user.updated' });
       await request('GET', '/v1/deliveries', undefined, 'a-wrong-key-that-is-long-enough');
 
@@ -120,14 +121,14 @@ describe('secrets at rest', () => {
       const published = (await sent.json()) as { event_id: string; deliveries: Array<{ id: string }> };
       const made = await fetch(`${launched.apiUrl}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}`, 'x-request-id': 'has spaces, so not kept' } });
       expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-      await eventually(async () => (await request('GET', `/v1/deliveries/${published.deliveries[0].id}`)).body.status === 'delivered', 30_000, 'delivered');
+      await eventually(async () => (await request('GET', `/v1/deliveries/${published.deliveries[0].id}`)).body.status === 'delivered', { timeout: 30_000, description: 'delivered' });
 
       const lines = (part: string) =>
         childOutput[part]
           .split('\n')
           .filter((line) => line.startsWith('{'))
           .map((line) => JSON.parse(line) as Record<string, any>);
-      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id) || undefined, 10_000, 'the attempt line');
+      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id), { timeout: 10_000, description: 'the attempt line' });
       expect(lines('api').find((line) => line.req?.id === 'req-logging-1')).toMatchObject({ service: 'api', level: 30, req: { method: 'POST', url: '/v1/events' }, res: { statusCode: 202 } });
       expect(lines('api').find((line) => line.req?.id === made.headers.get('x-request-id'))).toMatchObject({ req: { url: '/v1/event-types' } });
       expect(lines('worker').find((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id)).toMatchObject({

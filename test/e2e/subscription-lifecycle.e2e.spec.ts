@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { EVENT_TYPES, isOperationalEventType } from '../../libs/contracts/catalogue';
+import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** A failed attempt waits an hour, so only the test's own actions move deliveries on. */
@@ -54,7 +56,7 @@ describe('secret rotation', () => {
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(() => new Webhook(rotated.body.secret).verify(during.body, during.headers as Record<string, string>)).not.toThrow();
 
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await sleep(3_500);
     expect(await verifiesWithOld()).toBe(false);
     const after = receiver.requests.at(-1)!;
     expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
@@ -79,21 +81,21 @@ describe('disable and enable', () => {
     const receiver = TestReceiver.answering(500);
     const { tenantId, id } = await subscribed(receiver);
     const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'waiting');
+    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'waiting' });
 
     const disabled = await stack.request('POST', `/v1/subscriptions/${id}/disable`, { reason: 'receiver migrating' });
     expect(disabled.body).toMatchObject({ enabled: false, disabled_reason: 'receiver migrating' });
-    const stopped = await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'stopped');
+    const stopped = await eventually(() => statusOf(deliveryId, 'dead_lettered'), { timeout: 20_000, description: 'stopped' });
     expect(stopped.failure_reason).toBe('subscription_disabled');
     expect((await publish(tenantId)).body.deliveries).toEqual([]);
 
     expect((await stack.request('POST', `/v1/subscriptions/${id}/enable`)).body).toMatchObject({ enabled: true, disabled_reason: null });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status).toBe('dead_lettered');
 
     receiver.respondWith(() => ({ status: 200 }));
     expect((await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`)).status).toBe(202);
-    await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after redrive');
+    await eventually(() => statusOf(deliveryId, 'delivered'), { timeout: 20_000, description: 'delivered after redrive' });
   });
 });
 
@@ -147,10 +149,10 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     for (let i = 0; i < 5; i++) ids.push((await publish(tenantId, i < 3 ? 'user.updated' : 'user.deleted')).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === id).id);
     const otherDelivery = (await publish(tenantId)).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === other.id).id;
     for (const deliveryId of [...ids, otherDelivery]) {
-      await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'first failure');
+      await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'first failure' });
       await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);
     }
-    for (const deliveryId of [...ids, otherDelivery]) await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'dead letter');
+    for (const deliveryId of [...ids, otherDelivery]) await eventually(() => statusOf(deliveryId, 'dead_lettered'), { timeout: 20_000, description: 'dead letter' });
 
     const list = async (query: string) => (await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}&${query}`)).body.data.map((d: { id: string }) => d.id).sort();
     expect(await list(`subscription_id=${id}`)).toEqual([...ids].sort());
@@ -168,9 +170,9 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const done = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'bulk redrive to complete');
+    }, { timeout: 30_000, description: 'bulk redrive to complete' });
     expect(done).toMatchObject({ matched: 5, redriven: 5, skipped: 0, failed: 0 });
-    for (const deliveryId of ids) await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered');
+    for (const deliveryId of ids) await eventually(() => statusOf(deliveryId, 'delivered'), { timeout: 20_000, description: 'delivered' });
     expect((await stack.request('GET', `/v1/deliveries/${otherDelivery}`)).body.status).toBe('dead_lettered');
 
     const requestsAfterFirst = receiver.requests.length;
@@ -178,9 +180,9 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const second = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${again.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'second bulk redrive');
+    }, { timeout: 30_000, description: 'second bulk redrive' });
     expect(second).toMatchObject({ matched: 0, redriven: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(receiver.requests.length).toBe(requestsAfterFirst);
 
     const audit = (await stack.request('GET', `/v1/operator-actions?tenant_id=${tenantId}`)).body.data;
@@ -195,7 +197,7 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const { tenantId, id } = await subscribed(receiver);
     const key = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'ops' })).body;
     const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'waiting');
+    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'waiting' });
     const asTenant = { apiKey: key.key };
     await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { reason: 'duplicate' }, asTenant);
     await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 60 }, asTenant);

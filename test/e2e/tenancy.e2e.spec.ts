@@ -1,5 +1,6 @@
+import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** Deliveries fail once and then wait an hour, so each tenant has a waiting delivery and a dead letter to reach for. */
@@ -31,9 +32,9 @@ async function tenantWithData(): Promise<TenantFixture> {
   const waiting = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_w' } } });
   const dead = await stack.request('POST', '/v1/events', { event_type: 'user.deleted', tenant: { id: tenantId }, data: { user: { id: 'usr_d' } } });
   const deadLetterId = dead.body.deliveries[0].id;
-  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'retry_scheduled', 20_000, 'first failure');
+  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'retry_scheduled', { timeout: 20_000, description: 'first failure' });
   await stack.request('POST', `/v1/deliveries/${deadLetterId}/retry`);
-  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'dead_lettered', 20_000, 'dead letter');
+  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'dead_lettered', { timeout: 20_000, description: 'dead letter' });
   return {
     tenantId,
     key: key.body.key,

@@ -2,9 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../libs/embedded/free-port';
 import { READY_MESSAGE } from '../../libs/embedded/launcher-channel';
+import { eventually } from '../helpers/eventually';
 import { testDatabaseUrl, testMasterKeys, uniqueTenant } from '../helpers/database';
 import { CollectedSpan, OtlpCollector, SPAN_KIND } from '../helpers/otlp-collector';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 
 /**
  * Traces through the real processes (the built api and worker, as `npm run start:api` / `start:worker` run them):
@@ -92,7 +93,7 @@ async function publishAndDeliver(): Promise<{ eventId: string; received: TestRec
   const tenantId = uniqueTenant();
   await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: receiverUrl, event_types: ['user.signed_up'] });
   const { event_id: eventId } = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
-  const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), 30_000, `the delivery of ${eventId}`);
+  const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), { timeout: 30_000, description: `the delivery of ${eventId}` });
   return { eventId, received };
 }
 
@@ -106,8 +107,7 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
       const chain = collector.ancestry(post);
       return chain[chain.length - 1].kind === SPAN_KIND.server ? { post, chain } : undefined;
     },
-    30_000,
-    `the spans of ${eventId}'s delivery`,
+    { timeout: 30_000, description: `the spans of ${eventId}'s delivery` },
   );
 }
 

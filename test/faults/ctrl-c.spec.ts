@@ -1,8 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
 import { assertPortFree } from '../../libs/embedded/free-port';
+import { eventually } from '../helpers/eventually';
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 
 /**
  * Ctrl-C in the terminal that runs `npm start`, with an attempt in flight: the terminal sends SIGINT to the whole
@@ -32,7 +33,7 @@ describe('npm start and Ctrl-C', () => {
     const deliveryId: string = published.body.deliveries[0].id;
 
     // The receiver holds the attempt for 6 s; Ctrl-C lands while it is in flight.
-    await eventually(() => receiver.requests.length === 1, 60_000, 'the attempt to reach the receiver');
+    await eventually(() => receiver.requests.length === 1, { timeout: 60_000, description: 'the attempt to reach the receiver' });
     const interrupted = await launcher.interrupt();
     console.log(`Ctrl-C with an attempt in flight: npm start stopped in ${(interrupted.ms / 1000).toFixed(1)} s (exit code ${interrupted.code})`);
     expect(interrupted.code).toBe(0);

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../libs/embedded/free-port';
-import { eventually } from './receiver';
+import { eventually } from './eventually';
 
 export interface LauncherSettings {
   dataDir: string;
@@ -90,10 +90,9 @@ export class LauncherProcess {
       () => {
         if (pattern.test(this.output)) return true;
         if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`npm start exited while waiting for ${what}:\n${this.output.slice(-4000)}`);
-        return undefined;
+        return false;
       },
-      timeoutMs,
-      `${what}; output so far:\n${this.output.slice(-4000)}`,
+      { timeout: timeoutMs, description: `${what}; output so far:\n${this.output.slice(-4000)}` },
     );
   }
 
