@@ -1,7 +1,7 @@
 import { createWebhooksClient, Schemas, WebhooksClient } from '@intelliauth/webhooks-client';
 import { quickstart } from '../../packages/client/examples/quickstart';
-import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 

@@ -4,8 +4,9 @@ import { Webhook } from 'standardwebhooks';
 import { deliveryWorkflowId, newEventId } from '../../libs/contracts/ids';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { searchAttributes } from '../../workflows/definitions';
-import { eventually } from '../helpers/eventually';
 import { testPool, uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
@@ -19,12 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function subscribe(receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: eventTypes, description: 'e2e' });
-  expect(created.status).toBe(201);
-  return created.body as { id: string; secret: string };
-}
+const subscribe = (receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) => subscribeReceiver(stack, receiver, { tenantId, eventTypes, description: 'e2e' });
 
 const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
   event_type: 'user.signed_up',
@@ -33,8 +29,6 @@ const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
   data: { user: { id: 'usr_01', email: 'anita@example.com', name: 'Anita Singh' } },
   ...extra,
 });
-
-const deliveryOf = (id: string) => stack.request('GET', `/v1/deliveries/${id}`).then((r) => r.body);
 
 describe('publish to delivery, end to end (api + Postgres + Temporal dev server + worker + receiver)', () => {
   it('delivers the exact body and headers, and the query API and search attributes show it delivered', async () => {
@@ -73,10 +67,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
     expect(() => new Webhook(subscription.secret).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
 
-    const delivered = await eventually(async () => {
-      const d = await deliveryOf(deliveryId);
-      return d.status === 'delivered' ? d : undefined;
-    }, { timeout: 30_000, description: 'the delivery recorded delivered' });
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered).toMatchObject({ id: deliveryId, event_id: eventId, subscription_id: subscription.id, attempt_count: 1, last_status_code: 200 });
     expect(delivered.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true, duration_ms: expect.any(Number) })]);
 
@@ -122,10 +113,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const published = await stack.request('POST', '/v1/events', event(tenantId));
     const deliveryId = published.body.deliveries[0].id;
 
-    const delivered = await eventually(async () => {
-      const d = await deliveryOf(deliveryId);
-      return d.status === 'delivered' ? d : undefined;
-    }, { timeout: 30_000, description: 'the delivery recorded delivered after its retries' });
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered.attempt_count).toBe(3);
     expect(delivered.attempts.map((a: { attempt: number; status_code: number; succeeded: boolean }) => [a.attempt, a.status_code, a.succeeded])).toEqual([
       [1, 500, false],

@@ -2,8 +2,9 @@ import { credentials, loadPackageDefinition, Metadata, ServiceError, status } fr
 import { loadSync } from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import { PROTO_PATH } from '../../apps/api/src/http-app';
-import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
@@ -58,17 +59,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function subscribedTenant(receiver: TestReceiver) {
-  const tenantId = uniqueTenant();
-  const url = await stack.startReceiver(receiver);
-  const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  return { tenantId, subscriptionId: subscription.body.id as string };
-}
-
 describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
   it('publishes idempotently and reads the event and its delivery back, the same as REST', async () => {
     const receiver = new TestReceiver();
-    const { tenantId, subscriptionId } = await subscribedTenant(receiver);
+    const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, receiver);
     const request = {
       event_id: `evt_grpc_${tenantId}`,
       event_type: 'user.signed_up',
@@ -106,7 +100,7 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
 
   it('cancels, retries and redrives through the same services', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId } = await subscribedTenant(receiver);
+    const { tenantId } = await subscribeReceiver(stack, receiver);
     const published = await call('Publish', { event_type: 'user.updated', tenant: { id: tenantId }, data: { fields: { user: { structValue: struct({ id: 'u' }) } } } });
     const deliveryId = published.deliveries[0].id;
     await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'retry_scheduled', { timeout: 20_000, description: 'waiting' });
@@ -146,7 +140,7 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
       code: status.PERMISSION_DENIED,
       errorCode: 'service_key_required',
     });
-    const other = await subscribedTenant(new TestReceiver());
+    const other = await subscribeReceiver(stack, new TestReceiver());
     const othersDelivery = (await call('Publish', { event_type: 'user.updated', tenant: { id: other.tenantId }, data: { fields: { user: { structValue: struct({ id: 'u' }) } } } })).deliveries[0].id;
     expect(await failure(call('GetDelivery', { id: othersDelivery }, key))).toEqual({ code: status.NOT_FOUND, errorCode: 'delivery_not_found' });
     expect((await call('ListDeliveries', {}, key)).deliveries).toEqual([]);

@@ -4,8 +4,9 @@ import { Pool } from 'pg';
 import { RetentionScheduleService, retentionScheduleId } from '../../apps/worker/src/retention-schedule.service';
 import { createPool } from '../../libs/db/pool';
 import type { RetentionPurgeResult } from '../../workflows/retention.workflow';
-import { eventually } from '../helpers/eventually';
 import { createIsolatedDatabase } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
@@ -78,15 +79,14 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     const unmatched = await publish('application.created', { application: { id: 'app_1' } });
     expect(unmatched.deliveryId).toBeUndefined();
 
-    const statusOf = async (deliveryId: string) => (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status;
-    await eventually(async () => (await Promise.all(delivered.map((d) => statusOf(d.deliveryId!)))).every((s) => s === 'delivered'), { timeout: 30_000, description: 'three deliveries' });
-    await eventually(async () => (await statusOf(active.deliveryId!)) === 'retry_scheduled', { timeout: 30_000, description: 'a failed delivery waiting for its retry' });
-    await eventually(async () => (await statusOf(toCancel.deliveryId!)) === 'retry_scheduled', { timeout: 30_000, description: 'a second one' });
-    await eventually(async () => (await statusOf(deadLetter.deliveryId!)) === 'retry_scheduled', { timeout: 30_000, description: 'a third one' });
+    await Promise.all(delivered.map((d) => deliveryIn(stack.client, d.deliveryId!, 'delivered', 30_000)));
+    await deliveryIn(stack.client, active.deliveryId!, 'retry_scheduled', 30_000);
+    await deliveryIn(stack.client, toCancel.deliveryId!, 'retry_scheduled', 30_000);
+    await deliveryIn(stack.client, deadLetter.deliveryId!, 'retry_scheduled', 30_000);
     expect((await stack.request('POST', `/v1/deliveries/${toCancel.deliveryId}/cancel`, { reason: 'retention test' })).status).toBe(202);
     expect((await stack.request('POST', `/v1/subscriptions/${toDisable}/disable`, { reason: 'retention test' })).status).toBe(200);
-    await eventually(async () => (await statusOf(toCancel.deliveryId!)) === 'cancelled', { timeout: 30_000, description: 'the cancel' });
-    await eventually(async () => (await statusOf(deadLetter.deliveryId!)) === 'dead_lettered', { timeout: 30_000, description: 'the dead letter' });
+    await deliveryIn(stack.client, toCancel.deliveryId!, 'cancelled', 30_000);
+    await deliveryIn(stack.client, deadLetter.deliveryId!, 'dead_lettered', 30_000);
     // Older than RETENTION (1 s), all of them; the active one's row too, and its event.
     await sleep(1_500);
     await pool.query(`UPDATE deliveries SET updated_at = now() - interval '2 days' WHERE id = $1::text`, [active.deliveryId]);
@@ -112,7 +112,7 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     expect((await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}`)).body.data).toEqual([]);
     expect(await count(`SELECT count(*)::int AS n FROM delivery_attempts WHERE delivery_id = $1::text`, [deadLetter.deliveryId])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM events WHERE id = $1::text`, [deadLetter.eventId])).toBe(0);
-    expect(await statusOf(active.deliveryId!)).toBe('retry_scheduled');
+    expect((await stack.client.get(`/v1/deliveries/${active.deliveryId}`)).status).toBe('retry_scheduled');
     expect(await purgeNow()).toEqual({ deliveries: 0, events: 0 });
   });
 

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { EVENT_TYPES, isOperationalEventType } from '../../libs/contracts/catalogue';
-import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, eventOf, publish, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
@@ -14,24 +15,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function subscribed(receiver: TestReceiver, tenantId = uniqueTenant()) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  return { tenantId, id: created.body.id as string, secret: created.body.secret as string };
-}
-
-const publish = (tenantId: string, eventType = 'user.updated', data: Record<string, unknown> = { user: { id: 'usr_1' } }) =>
-  stack.request('POST', '/v1/events', { event_type: eventType, tenant: { id: tenantId }, data });
-
-const statusOf = async (id: string, status: string) => {
-  const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
-  return delivery.status === status ? delivery : undefined;
-};
-
 describe('secret rotation', () => {
   it('keeps a receiver holding only the old secret verifying until the grace period ends, and not after', async () => {
     const receiver = new TestReceiver();
-    const { id, secret: oldSecret } = await subscribed(receiver);
+    const { id, secret: oldSecret } = await subscribeReceiver(stack, receiver);
     const oldOnly = new Webhook(oldSecret);
     const verifiesWithOld = async () => {
       const before = receiver.requests.length;
@@ -65,7 +52,7 @@ describe('secret rotation', () => {
 
   it('stops the old secret at once with a grace period of 0, and refuses more than 7 days', async () => {
     const receiver = new TestReceiver();
-    const { id, secret } = await subscribed(receiver);
+    const { id, secret } = await subscribeReceiver(stack, receiver);
     await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 0 });
     await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'user.updated' });
     const request = receiver.requests.at(-1)!;
@@ -79,15 +66,15 @@ describe('secret rotation', () => {
 describe('disable and enable', () => {
   it('stops waiting deliveries as subscription_disabled, takes no new events, and re-enabling does not resurrect them', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
-    const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'waiting' });
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
+    const deliveryId = (await publish(stack.client, tenantId)).deliveries[0].id;
+    await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
 
     const disabled = await stack.request('POST', `/v1/subscriptions/${id}/disable`, { reason: 'receiver migrating' });
     expect(disabled.body).toMatchObject({ enabled: false, disabled_reason: 'receiver migrating' });
-    const stopped = await eventually(() => statusOf(deliveryId, 'dead_lettered'), { timeout: 20_000, description: 'stopped' });
+    const stopped = await deliveryIn(stack.client, deliveryId, 'dead_lettered');
     expect(stopped.failure_reason).toBe('subscription_disabled');
-    expect((await publish(tenantId)).body.deliveries).toEqual([]);
+    expect((await publish(stack.client, tenantId)).deliveries).toEqual([]);
 
     expect((await stack.request('POST', `/v1/subscriptions/${id}/enable`)).body).toMatchObject({ enabled: true, disabled_reason: null });
     await sleep(500);
@@ -95,14 +82,14 @@ describe('disable and enable', () => {
 
     receiver.respondWith(() => ({ status: 200 }));
     expect((await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`)).status).toBe(202);
-    await eventually(() => statusOf(deliveryId, 'delivered'), { timeout: 20_000, description: 'delivered after redrive' });
+    await deliveryIn(stack.client, deliveryId, 'delivered');
   });
 });
 
 describe('test sends', () => {
   it('sends a signed example of the type and reports what the receiver answered', async () => {
     const receiver = TestReceiver.answering(503);
-    const { id, secret } = await subscribed(receiver);
+    const { id, secret } = await subscribeReceiver(stack, receiver);
     const answer = await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'security.brute_force_detected' });
     expect(answer.body).toMatchObject({ delivered: false, status_code: 503, error: 'receiver answered 503', event_id: expect.stringMatching(/^evt_test_/) });
     const request = receiver.requests[0];
@@ -125,17 +112,17 @@ describe('event type catalogue', () => {
     const tenantId = uniqueTenant();
     for (const type of catalogue.data) {
       expect(type).toMatchObject({ description: expect.any(String), data_schema: { type: 'object' } });
-      const published = await publish(tenantId, type.name, type.example);
+      const published = await stack.request('POST', '/v1/events', eventOf(tenantId, { event_type: type.name, data: type.example }));
       expect({ type: type.name, status: published.status }).toEqual({ type: type.name, status: isOperationalEventType(type.name) ? 422 : 202 });
     }
   });
 
   it('refuses data that does not match its type’s schema, naming the field', async () => {
-    const answer = await publish(uniqueTenant(), 'user.signed_up', { account: { id: 'usr_1' } });
+    const answer = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'user.signed_up', data: { account: { id: 'usr_1' } } }));
     expect(answer.status).toBe(422);
     expect(answer.body.error.code).toBe('invalid_event_data');
     expect(answer.body.error.details).toEqual([{ field: 'data.user', problem: 'is required' }]);
-    const wrongType = await publish(uniqueTenant(), 'security.brute_force_detected', { attempts: 'many' });
+    const wrongType = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'security.brute_force_detected', data: { attempts: 'many' } }));
     expect(wrongType.body.error.details).toEqual([{ field: 'data.attempts', problem: 'must be integer' }]);
   });
 });
@@ -143,16 +130,16 @@ describe('event type catalogue', () => {
 describe('dead letters: filters, bulk redrive and the audit log', () => {
   it('filters by subscription, event type, reason and time, and a bulk redrive delivers them all once', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
-    const other = await subscribed(TestReceiver.answering(500), tenantId);
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
+    const other = await subscribeReceiver(stack, TestReceiver.answering(500), { tenantId });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await publish(tenantId, i < 3 ? 'user.updated' : 'user.deleted')).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === id).id);
-    const otherDelivery = (await publish(tenantId)).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === other.id).id;
+    for (let i = 0; i < 5; i++) ids.push((await publish(stack.client, tenantId, { event_type: i < 3 ? 'user.updated' : 'user.deleted' })).deliveries.find((d) => d.subscription_id === id)!.id);
+    const otherDelivery = (await publish(stack.client, tenantId)).deliveries.find((d) => d.subscription_id === other.id)!.id;
     for (const deliveryId of [...ids, otherDelivery]) {
-      await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'first failure' });
+      await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
       await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);
     }
-    for (const deliveryId of [...ids, otherDelivery]) await eventually(() => statusOf(deliveryId, 'dead_lettered'), { timeout: 20_000, description: 'dead letter' });
+    for (const deliveryId of [...ids, otherDelivery]) await deliveryIn(stack.client, deliveryId, 'dead_lettered');
 
     const list = async (query: string) => (await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}&${query}`)).body.data.map((d: { id: string }) => d.id).sort();
     expect(await list(`subscription_id=${id}`)).toEqual([...ids].sort());
@@ -172,7 +159,7 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
       return status.status === 'completed' ? status : undefined;
     }, { timeout: 30_000, description: 'bulk redrive to complete' });
     expect(done).toMatchObject({ matched: 5, redriven: 5, skipped: 0, failed: 0 });
-    for (const deliveryId of ids) await eventually(() => statusOf(deliveryId, 'delivered'), { timeout: 20_000, description: 'delivered' });
+    for (const deliveryId of ids) await deliveryIn(stack.client, deliveryId, 'delivered');
     expect((await stack.request('GET', `/v1/deliveries/${otherDelivery}`)).body.status).toBe('dead_lettered');
 
     const requestsAfterFirst = receiver.requests.length;
@@ -194,10 +181,10 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
 
   it('records who rotated, disabled and enabled a subscription, and who cancelled a delivery', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
     const key = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'ops' })).body;
-    const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), { timeout: 20_000, description: 'waiting' });
+    const deliveryId = (await publish(stack.client, tenantId)).deliveries[0].id;
+    await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
     const asTenant = { apiKey: key.key };
     await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { reason: 'duplicate' }, asTenant);
     await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 60 }, asTenant);

@@ -1,8 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
-import { eventually } from '../helpers/eventually';
 import { uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { publish } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
@@ -57,9 +58,8 @@ async function publishTo(recorder: TestReceiver, limits: Record<string, number>)
   expect(created.body).toMatchObject(limits);
   const published: Array<{ eventId: string; deliveryId: string }> = [];
   for (let n = 0; n < EVENTS; n++) {
-    const answer = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } });
-    expect(answer.status).toBe(202);
-    published.push({ eventId: answer.body.event_id, deliveryId: answer.body.deliveries[0].id });
+    const answer = await publish(stack.client, tenantId, { data: { user: { id: `usr_${n}` } } });
+    published.push({ eventId: answer.eventId, deliveryId: answer.deliveries[0].id });
   }
   return { subscriptionId: created.body.id as string, published };
 }

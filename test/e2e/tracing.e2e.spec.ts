@@ -2,8 +2,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../libs/embedded/free-port';
 import { READY_MESSAGE } from '../../libs/embedded/launcher-channel';
+import { TestClient } from '../helpers/client';
+import { testDatabaseUrl, testMasterKeys } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
-import { testDatabaseUrl, testMasterKeys, uniqueTenant } from '../helpers/database';
+import { publish, subscribe } from '../helpers/fixtures';
 import { CollectedSpan, OtlpCollector, SPAN_KIND } from '../helpers/otlp-collector';
 import { TestReceiver } from '../helpers/receiver';
 
@@ -78,21 +80,11 @@ afterAll(async () => {
   await Promise.all([receiver.stop(), collector.stop()]);
 });
 
-async function request(method: string, path: string, body: unknown): Promise<any> {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return response.json();
-}
-
 /** Publishes one event to a fresh tenant's subscription and waits until the receiver has it. */
 async function publishAndDeliver(): Promise<{ eventId: string; received: TestReceiver['requests'][number] }> {
-  const tenantId = uniqueTenant();
-  await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: receiverUrl, event_types: ['user.signed_up'] });
-  const { event_id: eventId } = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+  const client = new TestClient(apiUrl, apiKey);
+  const { tenantId } = await subscribe(client, receiverUrl, { eventTypes: ['user.signed_up'] });
+  const { eventId } = await publish(client, tenantId, { event_type: 'user.signed_up' });
   const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), { timeout: 30_000, description: `the delivery of ${eventId}` });
   return { eventId, received };
 }

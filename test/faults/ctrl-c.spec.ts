@@ -26,9 +26,9 @@ describe('npm start and Ctrl-C', () => {
     const url = await receiver.start();
     launcher = await LauncherProcess.start(settings);
     const tenantId = `tnt_ctrl_c_${Date.now()}`;
-    const subscription = await launcher.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
+    const subscription = await launcher.client.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
     expect(subscription.status).toBe(201);
-    const published = await launcher.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+    const published = await launcher.client.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
     expect(published.status).toBe(202);
     const deliveryId: string = published.body.deliveries[0].id;
 
@@ -40,7 +40,7 @@ describe('npm start and Ctrl-C', () => {
     expect(launcher.output).not.toMatch(/ECONNREFUSED/);
 
     launcher = await LauncherProcess.start(settings);
-    const delivery = await launcher.request('GET', `/v1/deliveries/${deliveryId}`);
+    const delivery = await launcher.client.request('GET', `/v1/deliveries/${deliveryId}`);
     expect(delivery.body).toMatchObject({ status: 'delivered', attempt_count: 1, last_status_code: 200 });
     expect(delivery.body.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true })]);
     // Temporal has the attempt's result: the restarted worker only completes the workflow with it (the stopping

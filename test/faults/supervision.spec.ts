@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../helpers/eventually';
+import { subscribe } from '../helpers/fixtures';
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
 import { Scrape } from '../helpers/metrics';
 import { TestReceiver } from '../helpers/receiver';
@@ -25,14 +26,9 @@ afterAll(async () => {
   removeDataDir(settings);
 });
 
-async function subscribe(launcher: LauncherProcess, tenantId: string): Promise<void> {
-  const subscription = await launcher.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
-  expect(subscription.status).toBe(201);
-}
-
 function publish(launcher: LauncherProcess, tenantId: string, n: number) {
   return launcher
-    .request('POST', '/v1/events', { event_id: `evt_supervised_${tenantId}_${n}`, event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } })
+    .client.request('POST', '/v1/events', { event_id: `evt_supervised_${tenantId}_${n}`, event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } })
     .then(
       (answer) => answer.status,
       (error: Error) => `${error.name}: ${error.message}`,
@@ -52,7 +48,7 @@ async function untilDelivered(launcher: LauncherProcess, eventIds: string[]): Pr
   for (const id of eventIds) {
     await eventually(
       async () => {
-        const event = await launcher.request('GET', `/v1/events/${id}`);
+        const event = await launcher.client.request('GET', `/v1/events/${id}`);
         const statuses = event.body.deliveries.map((d: { status: string }) => d.status);
         return statuses.length === 1 && statuses[0] === 'delivered';
       },
@@ -86,7 +82,7 @@ describe('npm start', () => {
 describe('npm start supervises its parts', () => {
   it('restarts a worker SIGKILLed 5 times during a stream of publishes: every publish answered 202, every event delivered', async () => {
     const tenantId = `tnt_supervised_${Date.now()}`;
-    await subscribe(launcher!, tenantId);
+    await subscribe(launcher!.client, url, { tenantId, eventTypes: ['user.*'] });
     const statuses: Array<number | string> = [];
     let killing = true;
     // The stream: one publish every 100 ms until the kills are over, each answer kept.
@@ -113,7 +109,7 @@ describe('npm start supervises its parts', () => {
 
   it('restarts the embedded Temporal dev server and Postgres when they are killed, on their data', async () => {
     const tenantId = `tnt_supervised_servers_${Date.now()}`;
-    await subscribe(launcher!, tenantId);
+    await subscribe(launcher!.client, url, { tenantId, eventTypes: ['user.*'] });
     expect(await publish(launcher!, tenantId, 0)).toBe(202);
     const temporalBack = await killAndAwaitBack(launcher!, 'temporal');
     expect(await publish(launcher!, tenantId, 1)).toBe(202);

@@ -17,8 +17,8 @@ interface Polling {
  * (a process that exited while waited on). A value that may legitimately be falsy (a count of 0, an empty string)
  * is awaited with `until`, which alone decides: the probe's value is then answered as it is.
  */
-export function eventually<T>(probe: () => T | Promise<T>, options: Polling): Promise<Exclude<T, Nothing>>;
 export function eventually<T>(probe: () => T | Promise<T>, options: Polling & { until: (value: T) => boolean }): Promise<T>;
+export function eventually<T>(probe: () => T | Promise<T>, options: Polling): Promise<Exclude<T, Nothing>>;
 export async function eventually<T>(probe: () => T | Promise<T>, options: Polling & { until?: (value: T) => boolean }): Promise<T> {
   const { timeout, interval = 100, description, until = Boolean } = options;
   const deadline = Date.now() + timeout;

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../libs/embedded/free-port';
+import { TestClient } from './client';
 import { eventually } from './eventually';
 
 export interface LauncherSettings {
@@ -51,10 +52,13 @@ export async function launcherSettings(extraEnv: Record<string, string> = {}): P
  */
 export class LauncherProcess {
   output = '';
+  /** The REST API with the launcher's service key. */
+  readonly client: TestClient;
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
   private constructor(readonly settings: LauncherSettings) {
+    this.client = new TestClient(settings.apiUrl, settings.apiKey);
     const env: Record<string, string | undefined> = { ...process.env, ...settings.env };
     // The suite's own Postgres and Temporal must not leak in: the launcher starts its embedded ones.
     for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SECRETS_MASTER_KEYS']) delete env[name];
@@ -102,17 +106,6 @@ export class LauncherProcess {
     process.kill(-this.pid, 'SIGINT');
     const code = await this.exited;
     return { code, ms: Date.now() - started };
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const response = await fetch(`${this.settings.apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.settings.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
   /** For afterAll: stops the launcher if it still runs (SIGTERM, then SIGKILL to its group after a minute). */

@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { testPool, uniqueTenant } from '../helpers/database';
+import { publishTo } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
@@ -41,13 +42,8 @@ async function asPortal(cookie: string, method: string, path: string, body?: unk
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function tenantWithSubscription() {
-  const tenantId = uniqueTenant();
-  const url = await stack.startReceiver(new TestReceiver());
-  const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
-  const event = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
-  return { tenantId, subscriptionId: subscription.body.id as string, eventId: event.body.event_id as string, deliveryId: event.body.deliveries[0].id as string };
-}
+/** A fresh tenant with a subscription and one event published to it (no worker here: it stays pending). */
+const tenantWithSubscription = () => publishTo(stack, new TestReceiver(), {}, { eventTypes: ['user.*'] });
 
 describe('a portal session token', () => {
   it('is exchanged once for an httpOnly SameSite=Strict cookie, then refused as used', async () => {
