@@ -107,14 +107,10 @@ describe('secrets at rest', () => {
     const url = await receiver.start();
     try {
       await api.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.signed_up'] });
-      const sent = await fetch(`${launched.apiUrl}/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'x-request-id': 'req-logging-1' },
-        body: JSON.stringify({ event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }),
-      });
+      const sent = await api.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }, { headers: { 'x-request-id': 'req-logging-1' } });
       expect(sent.headers.get('x-request-id')).toBe('req-logging-1');
-      const published = (await sent.json()) as { event_id: string; deliveries: Array<{ id: string }> };
-      const made = await fetch(`${launched.apiUrl}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}`, 'x-request-id': 'has spaces, so not kept' } });
+      const published = sent.body as { event_id: string; deliveries: Array<{ id: string }> };
+      const made = await api.request('GET', '/v1/event-types', undefined, { headers: { 'x-request-id': 'has spaces, so not kept' } });
       expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       await deliveryIn(api, published.deliveries[0].id, 'delivered', 30_000);
 

@@ -10,6 +10,8 @@ export interface RequestOptions {
   /** Sent as it is instead of the JSON of `body`, for bodies JSON cannot say. */
   rawBody?: string;
   contentType?: string;
+  /** More headers (a request id, a cookie); they win over the client's own. */
+  headers?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -35,6 +37,7 @@ export class TestClient {
     if (key !== null) headers.authorization = `Bearer ${key}`;
     const payload = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    Object.assign(headers, options.headers);
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };

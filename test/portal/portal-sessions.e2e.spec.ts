@@ -27,19 +27,14 @@ async function openSession(tenantId: string, apiKey?: string): Promise<{ id: str
 }
 
 async function exchange(token: string, headers: Record<string, string> = PORTAL) {
-  const response = await fetch(`${stack.baseUrl}/portal/session`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
-  return { status: response.status, cookie: response.headers.get('set-cookie'), body: (await response.json()) as any };
+  const response = await stack.client.request('POST', '/portal/session', { token }, { apiKey: null, headers });
+  return { status: response.status, cookie: response.headers.get('set-cookie'), body: response.body };
 }
 
 /** A call as the portal makes it: the session cookie and the portal header, no key. */
 async function asPortal(cookie: string, method: string, path: string, body?: unknown, headers: Record<string, string> = PORTAL) {
-  const response = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { cookie: cookie.split(';')[0], ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  const response = await stack.client.request(method, path, body, { apiKey: null, headers: { cookie: cookie.split(';')[0], ...headers } });
+  return { status: response.status, body: response.body };
 }
 
 /** A fresh tenant with a subscription and one event published to it (no worker here: it stays pending). */
