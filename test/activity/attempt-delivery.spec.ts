@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
@@ -145,7 +146,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const { deliveryId } = await deliveryTo(await receiver(r));
     const outcome = await attempt(deliveryId, 1);
     expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed`, retryAfterMs: null });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(target.requests).toHaveLength(0);
   });
 

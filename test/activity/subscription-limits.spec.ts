@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../activities/webhook-sender';
@@ -101,7 +102,7 @@ describe('the subscription limiter in Postgres', () => {
     const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
     expect((await deliveries.attemptContext(ids[0], permit(NO_DEFAULT_LIMITS, 200)))!.throttledForMs).toBeNull();
     expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
   });
 
@@ -111,7 +112,7 @@ describe('the subscription limiter in Postgres', () => {
     const second = await deliveries.attemptContext(ids[1], { ...permit(), backoffMs: 1 });
     expect(second!.throttledForMs).toBeGreaterThan(300); // the next start is 500 ms after the first
     expect(second!.throttledForMs).toBeLessThanOrEqual(500);
-    await new Promise((resolve) => setTimeout(resolve, second!.throttledForMs!));
+    await sleep(second!.throttledForMs!);
     expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
     expect((await deliveries.attemptContext(ids[2], permit()))!.throttledForMs).not.toBeNull();
   });

@@ -4,6 +4,7 @@ import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../../activ
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
+import { eventually } from '../helpers/eventually';
 import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
@@ -84,14 +85,6 @@ async function historyShape(workflowId: string): Promise<string[]> {
   });
 }
 
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached');
-}
-
 describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
     const receiver = new ScriptedReceiver(['delivered']);
@@ -157,7 +150,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = new ScriptedReceiver([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       const state = await handle.query(stateQuery);
       expect(state).toMatchObject({ attemptsThisRun: 1, lastAttempt: 1, lastStatusCode: 500, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'test' });
@@ -172,7 +165,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = new ScriptedReceiver([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       await handle.cancel();
       return handle.result();
     });
@@ -184,9 +177,9 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = new ScriptedReceiver(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       await handle.signal(retryNowSignal);
-      await until(() => receiver.attempts.length === 2);
+      await eventually(() => receiver.attempts.length === 2, { timeout: 10_000, interval: 50, description: 'the second attempt' });
       return handle.result();
     });
     expect(result.status).toBe('delivered');
@@ -252,7 +245,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = new ScriptedReceiver(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'throttled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', { timeout: 10_000, interval: 50, description: 'the workflow to be throttled' });
       expect(await handle.query(stateQuery)).toMatchObject({ attemptsThisRun: 0, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'enough' });
       return handle.result();
