@@ -9,8 +9,8 @@ import { WorkerMetrics } from '../libs/observability/metrics';
 import type { OperationalEvents } from '../libs/operational/operational-events';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
-import { sendSignedDelivery } from './signed-delivery';
-import { WebhookSender } from './webhook-sender';
+import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
+import { WebhookSender } from '../libs/outbound/webhook-sender';
 
 export interface AttemptInput {
   deliveryId: string;

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';

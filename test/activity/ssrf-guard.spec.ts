@@ -3,7 +3,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';

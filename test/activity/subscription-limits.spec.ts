@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
 import { DeliveriesRepository, PermitRequest } from '../../libs/db/deliveries.repository';

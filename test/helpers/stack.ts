@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
 import { AddressInfo } from 'node:net';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
 import { WorkerEndpointService } from '../../apps/worker/src/worker-endpoint.service';

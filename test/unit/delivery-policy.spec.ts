@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../../activities/webhook-sender';
+import { parseRetryAfter } from '../../libs/outbound/webhook-sender';
 import { deadlineFor, planAttempt, SEED_DELIVERY_POLICY, withRetryAfter } from '../../libs/contracts/delivery-policy';
 
 const MINUTE = 60_000;

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';

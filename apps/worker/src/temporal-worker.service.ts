@@ -3,7 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { createRetentionActivities } from '../../../activities/retention.activities';
-import { WebhookSender } from '../../../activities/webhook-sender';
+import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';

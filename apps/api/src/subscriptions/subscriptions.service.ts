@@ -1,7 +1,7 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { ulid } from 'ulid';
-import { sendSignedDelivery } from '../../../../activities/signed-delivery';
-import { WebhookSender } from '../../../../activities/webhook-sender';
+import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
+import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
