@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { ACTIVE_DELIVERY_STATUSES, DeliveryStatus } from '../contracts/delivery-status';
 import { StoredEvent } from '../contracts/envelope';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { DeliveryToStart, EVENT_COLUMNS, toStoredEvent } from './events.repository';
@@ -6,9 +7,6 @@ import { ClaimedDelivery, START_CLAIM_LEASE_MS } from './outbox.repository';
 import { Page, toPage } from './page';
 import { Db } from './pool';
 import { SubscriptionsRepository, SubscriptionTarget, TARGET_COLUMNS, TargetRow, TenantScope } from './subscriptions.repository';
-
-export type DeliveryStatus = 'pending' | 'attempting' | 'throttled' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'attempting', 'throttled', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'];
 
 export interface DeliveryView {
   id: string;
@@ -227,8 +225,8 @@ export class DeliveriesRepository {
     const { rows } = await this.pool.query<DeliveryForOperation>(
       `SELECT d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at, d.attempt_count, d.status
          FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.subscription_id = $1::text AND d.status IN ('pending', 'attempting', 'throttled', 'retry_scheduled')`,
-      [subscriptionId],
+        WHERE d.subscription_id = $1::text AND d.status = ANY($2::text[])`,
+      [subscriptionId, ACTIVE_DELIVERY_STATUSES],
     );
     return rows;
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DeliveryStatus } from '../db/deliveries.repository';
+import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
 import type { TenantScope } from '../db/subscriptions.repository';

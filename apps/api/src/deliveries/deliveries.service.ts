@@ -1,11 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import {
-  DELIVERY_STATUSES,
-  DeliveriesRepository,
-  DeliveryFilter,
-  DeliveryForOperation,
-  DeliveryStatus,
-} from '../../../../libs/db/deliveries.repository';
+import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
+import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
@@ -16,7 +11,7 @@ import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
-const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
+const ENDED: ReadonlySet<DeliveryStatus> = new Set(ENDED_DELIVERY_STATUSES);
 
 const cancelValidator = new BodyValidator<{ reason?: string }>(cancelDeliverySchema);
 
