@@ -9,7 +9,7 @@ export interface BulkRedriveView {
   tenant_id: string | null;
   filter: StoredFilter;
   cutoff: Date;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed';
   matched: number;
   redriven: number;
   skipped: number;
