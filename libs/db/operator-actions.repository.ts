@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { ulid } from 'ulid';
+import { newOperatorActionId } from '../contracts/ids';
 import { Page, toPage } from './page';
 import { Db, withTransaction } from './pool';
 
@@ -49,7 +49,7 @@ export class OperatorActionsRepository {
 
   /** Writes an audit row (on `db`: inside the caller's transaction when it holds one) and returns its id. */
   async record(entry: OperatorActionRecord, db: Db = this.pool): Promise<string> {
-    const id = `opa_${ulid()}`;
+    const id = newOperatorActionId();
     await db.query(
       `INSERT INTO operator_actions (id, tenant_id, action, target_type, target_id, actor, details)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb)`,

@@ -1,11 +1,10 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { ulid } from 'ulid';
 import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
 import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
-import { newSubscriptionId } from '../../../../libs/contracts/ids';
+import { newSubscriptionId, newTestEventId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
@@ -182,7 +181,7 @@ export class SubscriptionsService {
     const target = await this.subscriptions.target(id);
     if (!target) throw ApiError.notFound('subscription', id);
     const event = {
-      event_id: `evt_test_${ulid()}`,
+      event_id: newTestEventId(),
       event_type: eventType,
       occurred_at: new Date().toISOString(),
       tenant: { id: subscription.tenant_id },
