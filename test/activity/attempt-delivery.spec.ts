@@ -12,7 +12,7 @@ import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository'
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { connectTemporalClient } from '../../libs/temporal/client';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
-  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
+  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
   const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
   const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
   activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
@@ -84,7 +84,7 @@ const attempt = (deliveryId: string, number = 1, attemptTimeoutMs = 10_000) =>
   activities.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs, deadline: new Date(Date.now() + 3_600_000).toISOString() });
 
 describe('attemptDelivery against real receivers on 127.0.0.1', () => {
-  it('delivers on a 2xx with the seed body and both signatures, verified independently', async () => {
+  it('delivers on a 2xx with the product contract body and both signatures, verified independently', async () => {
     const r = new TestReceiver(() => ({ status: 204 }));
     const { deliveryId, subscription, secret, event } = await deliveryTo(await receiver(r));
 

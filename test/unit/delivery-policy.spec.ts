@@ -1,19 +1,19 @@
 import { parseRetryAfter } from '../../libs/outbound/webhook-sender';
-import { deadlineFor, planAttempt, SEED_DELIVERY_POLICY, withRetryAfter } from '../../libs/contracts/delivery-policy';
+import { deadlineFor, planAttempt, DEFAULT_DELIVERY_POLICY, withRetryAfter } from '../../libs/contracts/delivery-policy';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const schedule = SEED_DELIVERY_POLICY.retryScheduleMs;
+const schedule = DEFAULT_DELIVERY_POLICY.retryScheduleMs;
 
 describe('delivery policy', () => {
-  it('is the seed schedule: at once, then 1m, 5m, 30m, 2h, 12h; six attempts', () => {
+  it('is the default schedule: at once, then 1m, 5m, 30m, 2h, 12h; six attempts', () => {
     expect(schedule).toEqual([0, MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 12 * HOUR]);
-    expect(SEED_DELIVERY_POLICY.attemptTimeoutMs).toBe(10_000);
-    expect(SEED_DELIVERY_POLICY.ttlMs).toBe(24 * HOUR);
+    expect(DEFAULT_DELIVERY_POLICY.attemptTimeoutMs).toBe(10_000);
+    expect(DEFAULT_DELIVERY_POLICY.ttlMs).toBe(24 * HOUR);
   });
 
   it('plans each retry from the end of the previous failed attempt', () => {
-    const deadline = deadlineFor(0, SEED_DELIVERY_POLICY.ttlMs);
+    const deadline = deadlineFor(0, DEFAULT_DELIVERY_POLICY.ttlMs);
     expect(planAttempt(schedule, 0, 0, deadline)).toEqual({ kind: 'attempt', delayMs: 0, atMs: 0 });
     expect(planAttempt(schedule, 1, 10_000, deadline)).toEqual({ kind: 'attempt', delayMs: MINUTE, atMs: 10_000 + MINUTE });
     expect(planAttempt(schedule, 5, 2 * HOUR, deadline)).toEqual({ kind: 'attempt', delayMs: 12 * HOUR, atMs: 14 * HOUR });

@@ -57,7 +57,7 @@ export const eventTypeListSchema = objectOf({
 const tenant = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
 const actor = publishEventSchema.properties.actor;
 
-/** What a receiver gets for one event type: the seed's envelope with `delivery` set per attempt. */
+/** What a receiver gets for one event type: the product contract's envelope with `delivery` set per attempt. */
 function webhookEvent(eventType: EventType, data: Component): Component {
   const definition = EVENT_TYPE_DEFINITIONS.find((d) => d.name === eventType)!;
   return component(`${pascalName(eventType)}Webhook`, {
