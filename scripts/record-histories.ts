@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { History, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../activities/delivery.activities';
