@@ -6,7 +6,7 @@ import {
   isOperationalFilter,
   PUBLISHABLE_EVENT_TYPES,
 } from '../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas';
 import { checkAgainstSchema } from '../../apps/api/src/common/validation';
 
 describe('event catalogue', () => {

@@ -1,5 +1,5 @@
 import { EVENT_CATEGORIES, EVENT_TYPES, EventType, PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-data-schemas';
 import { component, Component } from '../common/openapi';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
 import { publishEventSchema } from '../events/event.schemas';
