@@ -28,7 +28,7 @@ export class DeadLetterRedriver {
 
   /**
    * Claims a dead letter (a conditional update, so concurrent or repeated redrives, single or bulk, never start a
-   * delivery twice). On `db`, inside the caller's transaction (the operator's audit row is written with it). The
+   * delivery twice). On `db`, inside the caller's transaction (the operator action row is written with it). The
    * claim puts the row back in the outbox under a lease, so a redriver that dies before `start` is covered: a
    * relay starts the run once the lease has passed.
    */
