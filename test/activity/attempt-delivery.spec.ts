@@ -21,7 +21,8 @@ import { DeliverySignals } from '../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { closedPort, TestReceiver } from '../helpers/receiver';
+import { freePort } from '../../libs/embedded/free-port';
+import { TestReceiver } from '../helpers/receiver';
 import { testObservers } from '../helpers/observers';
 
 let pool: Pool;
@@ -134,7 +135,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
   }, 30_000);
 
   it('fails when the connection is refused', async () => {
-    const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await closedPort()}/hook`);
+    const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await freePort()}/hook`);
     expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused', retryAfterMs: null });
   });
 

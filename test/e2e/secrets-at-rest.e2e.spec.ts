@@ -5,7 +5,8 @@ import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository'
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { closedPort, eventually, TestReceiver } from '../helpers/receiver';
+import { freePort } from '../../libs/embedded/free-port';
+import { eventually, TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
@@ -34,8 +35,8 @@ beforeAll(async () => {
   // every line both processes print kept for inspection.
   const config: AppConfig = {
     ...loadConfig({}),
-    port: await closedPort(),
-    grpcPort: await closedPort(),
+    port: await freePort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
     temporalTaskQueue: `secrets-at-rest-${process.pid}`,

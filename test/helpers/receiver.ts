@@ -1,6 +1,5 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { freePort } from '../../libs/embedded/free-port';
 
 export interface ReceivedRequest {
   at: number;
@@ -62,9 +61,6 @@ export class TestReceiver {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
-
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-export const closedPort = freePort;
 
 export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

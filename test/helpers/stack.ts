@@ -15,7 +15,8 @@ import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
 import { PG_POOL } from '../../libs/db/database.module';
 import { Pool } from 'pg';
 import { testDatabaseUrl, testMasterKeys } from './database';
-import { closedPort, TestReceiver } from './receiver';
+import { freePort } from '../../libs/embedded/free-port';
+import { TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 
 export interface ApiResponse<T = any> {
@@ -61,7 +62,7 @@ export async function startStack(
   const config: AppConfig = {
     ...loadConfig({}),
     port: 0,
-    grpcPort: await closedPort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress,
     temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,
