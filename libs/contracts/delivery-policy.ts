@@ -36,10 +36,6 @@ export function planAttempt(schedule: readonly number[], slot: number, nowMs: nu
   return { kind: 'attempt', delayMs, atMs };
 }
 
-export function deadlineFor(occurredAtMs: number, ttlMs: number): number {
-  return occurredAtMs + ttlMs;
-}
-
 /**
  * A receiver's `Retry-After` (on 429 or 503) moves the next attempt later, never earlier: clamped between the
  * scheduled delay and twice it, and never past the deadline (the scheduled attempt itself always fits).
