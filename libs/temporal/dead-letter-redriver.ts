@@ -33,7 +33,7 @@ export class DeadLetterRedriver {
    * relay starts the run once the lease has passed.
    */
   claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
-    return this.runs.deliveries.beginRedrive(deliveryId, scope, db);
+    return this.runs.outbox.claimRedrive(deliveryId, scope, db);
   }
 
   /** Why a dead letter could not be claimed. */
@@ -56,7 +56,7 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.runs.deliveries.abortRedrive(claimed.id);
+      await this.runs.outbox.abortRedrive(claimed.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }

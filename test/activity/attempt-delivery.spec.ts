@@ -6,6 +6,7 @@ import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
@@ -29,6 +30,7 @@ let pool: Pool;
 let subscriptions: SubscriptionsRepository;
 let events: EventsRepository;
 let deliveries: DeliveriesRepository;
+let attempts: AttemptsRepository;
 let sender: WebhookSender;
 let activities: DeliveryActivities;
 /** The same activities with the default failure window (5 days), which the tests move failing_since back across. */
@@ -41,15 +43,16 @@ beforeAll(async () => {
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
   events = new EventsRepository(pool);
-  deliveries = new DeliveriesRepository(pool, subscriptions);
+  deliveries = new DeliveriesRepository(pool);
+  attempts = new AttemptsRepository(pool, subscriptions);
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
   const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
   const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
   const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
-  failDisabling = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  failDisabling = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));

@@ -6,6 +6,7 @@ import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
@@ -34,6 +35,7 @@ let bundle: WorkflowBundleWithSourceMap;
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
 let deliveries: DeliveriesRepository;
+let attempts: AttemptsRepository;
 let sender: WebhookSender;
 const taskQueue = `receiver-down-${process.pid}`;
 
@@ -41,7 +43,8 @@ beforeAll(async () => {
   [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleDeliveryWorkflows()]);
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
-  deliveries = new DeliveriesRepository(pool, subscriptions);
+  deliveries = new DeliveriesRepository(pool);
+  attempts = new AttemptsRepository(pool, subscriptions);
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
 });
 afterAll(async () => {
@@ -67,7 +70,7 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const redriver = new DeadLetterRedriver(runs);
     const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
     const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+    const activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
