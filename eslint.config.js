@@ -24,7 +24,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts'],
+    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

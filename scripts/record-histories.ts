@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { History, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../activities/delivery.activities';
 import { projectRoot } from '../libs/config/project-root';
-import { SEED_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
 import { timeSkippingServerPath } from '../libs/embedded/toolchain';
 import { bulkRedriveWorkflow } from '../workflows/bulk-redrive.workflow';
 import { retentionPurgeWorkflow } from '../workflows/retention.workflow';
@@ -37,7 +37,7 @@ import { deliveryWorkflow } from '../workflows/delivery.workflow';
 
 const HOUR = 3_600_000;
 /** As the product starts its runs (libs/temporal/delivery-run-options.ts). */
-const TASK_TIMEOUT_MS = workflowTaskTimeoutMs(SEED_DELIVERY_POLICY.attemptTimeoutMs);
+const TASK_TIMEOUT_MS = workflowTaskTimeoutMs(DEFAULT_DELIVERY_POLICY.attemptTimeoutMs);
 const HISTORIES_DIR = join(projectRoot(__dirname), 'test', 'replay', 'histories');
 /** The workflow id each history was recorded (and is replayed) under. */
 const replayWorkflowId = (path: string) => `replay:${path}`;
@@ -213,9 +213,9 @@ async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSo
     eventType: 'user.signed_up',
     tenantId: 'tnt_replay',
     subscriptionId: 'whsub_replay',
-    deadline: new Date((await env.currentTimeMs()) + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
-    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
-    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    deadline: new Date((await env.currentTimeMs()) + DEFAULT_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: DEFAULT_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: DEFAULT_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
     localAttempts: true,
     ...overrides,

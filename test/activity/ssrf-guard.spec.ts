@@ -2,10 +2,11 @@ import type { LookupAddress } from 'node:dns';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
@@ -178,12 +179,14 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   let subscriptions: SubscriptionsRepository;
   let events: EventsRepository;
   let deliveries: DeliveriesRepository;
+  let attempts: AttemptsRepository;
 
   beforeAll(() => {
     pool = testPool();
     subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
     events = new EventsRepository(pool);
-    deliveries = new DeliveriesRepository(pool, subscriptions);
+    deliveries = new DeliveriesRepository(pool);
+    attempts = new AttemptsRepository(pool, subscriptions);
   });
   afterAll(async () => {
     await pool.end();
@@ -191,7 +194,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
 
   const activitiesWith = (allowlist: string[]): DeliveryActivities =>
     createDeliveryActivities({
-      deliveries,
+      attempts,
       sender: sender(allowlist),
       disabler: { disable: async () => undefined } as never,
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
-import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
-import { SecretBox } from '../../libs/secrets/secret-box';
-import { testMasterKeys, testPool } from '../helpers/database';
+import { OutboxRepository } from '../../libs/db/outbox.repository';
+import { testPool } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deadLetter, deliveryIn, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
@@ -19,12 +17,12 @@ const ONE_ATTEMPT = { retryScheduleMs: [0], attemptTimeoutMs: 2_000, ttlMs: 86_4
 
 let stack: Stack;
 let pool: Pool;
-let deliveries: DeliveriesRepository;
+let outbox: OutboxRepository;
 
 beforeAll(async () => {
   stack = await startStack(ONE_ATTEMPT);
   pool = testPool();
-  deliveries = new DeliveriesRepository(pool, new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys())));
+  outbox = new OutboxRepository(pool);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -33,7 +31,7 @@ afterAll(async () => {
 
 /** What a redriver that died right after its claim leaves: the claim (the statement every redrive runs first), no start. */
 async function claimAndDie(deliveryId: string): Promise<void> {
-  expect(await deliveries.beginRedrive(deliveryId, undefined)).toMatchObject({ id: deliveryId, redrive_count: 1 });
+  expect(await outbox.claimRedrive(deliveryId, undefined)).toMatchObject({ id: deliveryId, redrive_count: 1 });
 }
 
 /** The dead redriver's lease running out, without the test waiting the 30 s it lasts. */

@@ -10,7 +10,7 @@ import { deliveryIn, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
-/** A short schedule (the seed's shape, seconds instead of minutes) so retries happen within the test. */
+/** A short schedule (the default delivery policy's shape, seconds instead of minutes) so retries happen within the test. */
 const SHORT_POLICY = { retryScheduleMs: [0, 1_000, 1_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;

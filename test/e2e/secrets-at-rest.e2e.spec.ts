@@ -6,9 +6,10 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { TestClient } from '../helpers/client';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
+import { freePort } from '../../libs/embedded/free-port';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn } from '../helpers/fixtures';
-import { closedPort, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
@@ -29,8 +30,8 @@ beforeAll(async () => {
   // every line both processes print kept for inspection.
   const config: AppConfig = {
     ...loadConfig({}),
-    port: await closedPort(),
-    grpcPort: await closedPort(),
+    port: await freePort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
     temporalTaskQueue: `secrets-at-rest-${process.pid}`,

@@ -1,6 +1,5 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { freePort } from '../../libs/embedded/free-port';
 
 export interface ReceivedRequest {
   at: number;
@@ -106,5 +105,3 @@ export class TestReceiver {
   }
 }
 
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-export const closedPort = freePort;

@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
 import { AddressInfo } from 'node:net';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
 import { WorkerEndpointService } from '../../apps/worker/src/worker-endpoint.service';
@@ -16,7 +16,8 @@ import { PG_POOL } from '../../libs/db/database.module';
 import { Pool } from 'pg';
 import { TestClient } from './client';
 import { testDatabaseUrl, testMasterKeys } from './database';
-import { closedPort, TestReceiver } from './receiver';
+import { freePort } from '../../libs/embedded/free-port';
+import { TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 
 export interface Stack {
@@ -58,7 +59,7 @@ export async function startStack(
   const config: AppConfig = {
     ...loadConfig({}),
     port: 0,
-    grpcPort: await closedPort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress,
     temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,

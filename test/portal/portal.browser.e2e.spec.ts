@@ -184,7 +184,7 @@ describe('the tenant portal in a browser', () => {
     await shoot('audit');
     await page.goto(`${stack.baseUrl}/portal/#/catalogue`);
     await page.getByRole('heading', { name: 'security.breach_incident_opened' }).waitFor();
-    // Every type of the catalogue: the seed's 26 and the operational webhook.* ones.
+    // Every type of the catalogue: the product contract's 26 and the operational webhook.* ones.
     expect(await page.locator('section[id^=type-]').count()).toBe((await apiGet('/v1/event-types')).data.length);
     await page.getByText("new Webhook(process.env.WEBHOOK_SECRET)").waitFor();
     await expectAccessible('catalogue');

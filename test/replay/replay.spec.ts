@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { History, historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 import { ReplayResult, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleDeliveryWorkflows, installQuietRuntime } from '../helpers/time-skipping';
 

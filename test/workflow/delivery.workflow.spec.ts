@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../../activities/delivery.activities';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
 import { eventually } from '../helpers/eventually';
@@ -67,9 +67,9 @@ async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<De
     eventType: 'user.signed_up',
     tenantId: 'tnt_test',
     subscriptionId: 'whsub_test',
-    deadline: new Date(now + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
-    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
-    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    deadline: new Date(now + DEFAULT_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: DEFAULT_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: DEFAULT_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
     localAttempts: true,
     ...overrides,
@@ -85,7 +85,7 @@ async function historyShape(workflowId: string): Promise<string[]> {
   });
 }
 
-describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
+describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
     const receiver = new ScriptedReceiver(['delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
@@ -321,7 +321,7 @@ describe('redrive window', () => {
         taskQueue,
         workflowId: `wf-${queueNumber}`,
         // An input deadline already in the past (a requester's clock behind the server's) must not expire the run.
-        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: SEED_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
+        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: DEFAULT_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
       }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });

@@ -3,11 +3,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { createRetentionActivities } from '../../../activities/retention.activities';
-import { WebhookSender } from '../../../activities/webhook-sender';
+import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
+import { AttemptsRepository } from '../../../libs/db/attempts.repository';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
@@ -32,6 +33,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WORKER_CONNECTION) private readonly connection: NativeConnection,
+    private readonly attempts: AttemptsRepository,
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
@@ -55,7 +57,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       ...workflowCode,
       activities: {
         ...createDeliveryActivities({
-          deliveries: this.deliveries,
+          attempts: this.attempts,
           sender: this.sender,
           disabler: this.disabler,
           operational: this.operational,
