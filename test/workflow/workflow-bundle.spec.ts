@@ -6,8 +6,11 @@ import type * as WorkflowBundle from '../../apps/worker/src/workflow-bundle';
  * bundle it gets back holds the delivery workflow, and a bundle that cannot be made fails the worker's start
  * with webpack's reason instead of a worker without workflows.
  */
-const compiled = require(join(__dirname, '../../dist/apps/worker/src/workflow-bundle.js')) as typeof WorkflowBundle;
 const workflowsPath = join(__dirname, '../../dist/workflows/index.js');
+let compiled: typeof WorkflowBundle;
+beforeAll(async () => {
+  compiled = (await import(join(__dirname, '../../dist/apps/worker/src/workflow-bundle.js'))) as typeof WorkflowBundle;
+});
 
 describe('the compiled worker bundles its workflows apart', () => {
   it('answers the bundle of the workflow code, and no workflowsPath for the worker to bundle again', async () => {
