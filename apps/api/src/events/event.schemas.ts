@@ -61,6 +61,9 @@ export const publishResultSchema = objectOf({
   },
 });
 
+/** Set on a publish answered from an earlier publish of the same event_id. */
+export const idempotentReplayedHeaderSchema = { type: 'string', enum: ['true'] } as const;
+
 const tenantSchema = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
 const actorSchema = { type: 'object', additionalProperties: true, required: ['kind'], properties: { kind: { type: 'string' }, id: { type: 'string' }, email: { type: 'string' } } } as const;
 
