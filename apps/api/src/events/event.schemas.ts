@@ -1,5 +1,5 @@
-import type { EventActor, EventTenant } from '../../../../libs/contracts/envelope';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
+import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
 
 export const publishEventSchema = {
@@ -41,14 +41,7 @@ export const publishEventSchema = {
   },
 } as const;
 
-export interface PublishEventBody {
-  event_id?: string;
-  event_type: string;
-  occurred_at?: string;
-  tenant: EventTenant;
-  actor?: EventActor;
-  data: Record<string, unknown>;
-}
+export type PublishEventBody = BodyOf<typeof publishEventSchema>;
 
 // ---- responses ----
 

@@ -22,7 +22,7 @@ export interface PublishResult {
   deliveries: Array<{ id: string; subscription_id: string }>;
 }
 
-const validator = new BodyValidator<PublishEventBody>(publishEventSchema);
+const validator = BodyValidator.of(publishEventSchema);
 
 @Injectable()
 export class PublishService {

@@ -16,19 +16,17 @@ import { requireEventTypeFilters, requireOperationalFilters } from '../common/ev
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
-  CreateSubscriptionBody,
   createSubscriptionSchema,
   disableSubscriptionSchema,
   rotateSecretSchema,
-  UpdateSubscriptionBody,
   updateSubscriptionSchema,
 } from './subscription.schemas';
 import { ReceiverUrlValidator } from './receiver-url.validator';
 
-const createValidator = new BodyValidator<CreateSubscriptionBody>(createSubscriptionSchema);
-const updateValidator = new BodyValidator<UpdateSubscriptionBody>(updateSubscriptionSchema);
-const rotateValidator = new BodyValidator<{ grace_period_seconds?: number }>(rotateSecretSchema);
-const disableValidator = new BodyValidator<{ reason?: string }>(disableSubscriptionSchema);
+const createValidator = BodyValidator.of(createSubscriptionSchema);
+const updateValidator = BodyValidator.of(updateSubscriptionSchema);
+const rotateValidator = BodyValidator.of(rotateSecretSchema);
+const disableValidator = BodyValidator.of(disableSubscriptionSchema);
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
 

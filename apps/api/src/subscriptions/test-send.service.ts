@@ -13,7 +13,7 @@ import { BodyValidator } from '../common/validation';
 import { testSendSchema } from './subscription.schemas';
 import { SubscriptionsService } from './subscriptions.service';
 
-const testValidator = new BodyValidator(testSendSchema);
+const testValidator = BodyValidator.of(testSendSchema);
 
 /**
  * Sends a signed example event of a type to the subscription through the delivery path itself (same body,
