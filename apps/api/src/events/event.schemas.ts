@@ -1,4 +1,4 @@
-import { anyObject, dateTime, objectOf } from '../common/schema-parts';
+import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
 import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
 
@@ -53,6 +53,8 @@ export const publishResultSchema = objectOf({
     items: objectOf({ id: { type: 'string', pattern: '^whdlv_' }, subscription_id: { type: 'string' } }),
   },
 });
+
+export type PublishResult = ResponseOf<typeof publishResultSchema>;
 
 /** Set on a publish answered from an earlier publish of the same event_id. */
 export const idempotentReplayedHeaderSchema = { type: 'string', enum: ['true'] } as const;

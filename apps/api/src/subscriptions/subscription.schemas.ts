@@ -1,6 +1,6 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
-import { anyObject, dateTime, nullableInteger, nullableString, objectOf } from '../common/schema-parts';
+import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -130,6 +130,8 @@ export const testSendResultSchema = objectOf({
   event_id: { type: 'string', description: 'evt_test_…: a fresh id, stored nowhere' },
   body: { ...anyObject, description: 'the body that was sent: a WebhookEvent' },
 });
+
+export type TestSendResult = ResponseOf<typeof testSendResultSchema>;
 
 export const attemptStatsSchema = objectOf({
   subscription_id: { type: 'string' },

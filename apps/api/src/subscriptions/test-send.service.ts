@@ -10,7 +10,7 @@ import { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { requireEventType } from '../common/event-types';
 import { BodyValidator } from '../common/validation';
-import { testSendSchema } from './subscription.schemas';
+import { testSendSchema, TestSendResult } from './subscription.schemas';
 import { SubscriptionsService } from './subscriptions.service';
 
 const testValidator = BodyValidator.of(testSendSchema);
@@ -28,7 +28,7 @@ export class TestSendService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async send(principal: Principal, id: string, body: unknown) {
+  async send(principal: Principal, id: string, body: unknown): Promise<TestSendResult> {
     const eventType = requireEventType(testValidator.parse(body).event_type);
     const subscription = await this.subscriptions.get(principal, id);
     const target = await this.repository.target(id);
