@@ -16,7 +16,7 @@ component('ApiKey', apiKeySchema);
 const CreatedApiKey = component('CreatedApiKey', createdApiKeySchema);
 const ApiKeyList = component('ApiKeyList', apiKeyListSchema);
 const TenantId = () => IdParam('tenantId', 'a tenant id', TENANT_ID_PATTERN);
-const createKeyValidator = new BodyValidator<{ name?: string }>(createKeySchema);
+const createKeyValidator = BodyValidator.of(createKeySchema);
 
 /**
  * Tenant-scoped API keys. A service key manages any tenant's keys; a tenant key manages its own tenant's (so a

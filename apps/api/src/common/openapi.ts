@@ -3,8 +3,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { errorSchema } from './error.schemas';
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging';
+import { pageQuerySchemas } from './paging.schemas';
 import { MAX_PATH_PARAM_LENGTH } from './validation';
 
 /**
@@ -112,8 +111,8 @@ export function QueryParam(name: string, schema: object, description?: string): 
 /** The query parameters of a cursor-paged list: limit, cursor and, where the list spans tenants, tenant_id. */
 export function Paged(options: { tenant: boolean }): MethodDecorator {
   return applyDecorators(
-    ...(options.tenant ? [QueryParam('tenant_id', { type: 'string', pattern: TENANT_ID_PATTERN.source }, 'a service key lists every tenant without it; a tenant key may name only its own')] : []),
-    QueryParam('limit', { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
-    QueryParam('cursor', { type: 'string', minLength: 1 }, 'next_cursor of the previous page'),
+    ...(options.tenant ? [QueryParam('tenant_id', pageQuerySchemas.tenant_id, 'a service key lists every tenant without it; a tenant key may name only its own')] : []),
+    QueryParam('limit', pageQuerySchemas.limit),
+    QueryParam('cursor', pageQuerySchemas.cursor, 'next_cursor of the previous page'),
   ) as MethodDecorator;
 }

@@ -1,3 +1,5 @@
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+
 /**
  * Building blocks of the response schemas (JSON Schema 2020-12, as OpenAPI 3.1 takes it). Each response schema
  * lists every field the answer has and requires each one that is always there, so Fastify's serializer fails
@@ -10,11 +12,12 @@ export const nullableInteger = { type: ['integer', 'null'] } as const;
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
 /** An object whose properties are all required but the `optional` ones; no others. */
-export function objectOf(properties: Record<string, object>, optional: string[] = [], description?: string) {
+export function objectOf<const P extends Record<string, object>, const O extends keyof P & string = never>(properties: P, optional: readonly O[] = [], description?: string) {
   return {
     type: 'object',
     additionalProperties: false,
-    required: Object.keys(properties).filter((name) => !optional.includes(name)),
+    // Typed by name, so the answer's type can be read off the schema (ResponseOf) as a body's is.
+    required: Object.keys(properties).filter((name) => !(optional as readonly string[]).includes(name)) as Exclude<keyof P & string, O>[],
     properties,
     ...(description ? { description } : {}),
   } as const;
@@ -32,3 +35,6 @@ export function pageOf(item: object) {
 export function operationResult(status: readonly string[]) {
   return objectOf({ id: { type: 'string' }, status: { type: 'string', enum: status } });
 }
+
+/** What an answer of a response schema is, where the service builds it as sent (no Date to serialize on the way). */
+export type ResponseOf<S extends JSONSchema> = FromSchema<S>;

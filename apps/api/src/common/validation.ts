@@ -1,7 +1,8 @@
 import { ArgumentMetadata, HttpStatus, PipeTransform } from '@nestjs/common';
-import Ajv, { ErrorObject, FormatDefinition, JSONSchemaType, ValidateFunction } from 'ajv';
+import Ajv, { ErrorObject, FormatDefinition, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import { ApiError } from './api-error';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -102,12 +103,25 @@ export function fieldProblems(errors: ErrorObject[] | null | undefined): FieldPr
   return (errors ?? []).map((error) => ({ field: fieldOf(error), problem: problemOf(error) }));
 }
 
-/** A compiled JSON Schema check whose failure is a 400 naming each field and what is wrong with it. */
-export class BodyValidator<T> {
-  private readonly check: ValidateFunction<T>;
+/** The JSON Schema of a request body, written `as const` so the body's type can be read off it. */
+export type BodySchema = JSONSchema & { readonly type: 'object' };
 
-  constructor(readonly schema: JSONSchemaType<T> | Record<string, unknown>) {
-    this.check = ajv.compile<T>(schema as JSONSchemaType<T>);
+/** What a body that passed the schema is: derived from the schema, so the two cannot drift apart. */
+export type BodyOf<S extends BodySchema> = FromSchema<S>;
+
+/**
+ * A compiled JSON Schema check whose failure is a 400 naming each field and what is wrong with it. Made from the
+ * schema alone (BodyValidator.of), so what it answers is the schema's type and no type written apart.
+ */
+export class BodyValidator<T> {
+  private readonly check: ValidateFunction;
+
+  private constructor(readonly schema: BodySchema) {
+    this.check = ajv.compile(schema);
+  }
+
+  static of<const S extends BodySchema>(schema: S): BodyValidator<BodyOf<S>> {
+    return new BodyValidator<BodyOf<S>>(schema);
   }
 
   parse(value: unknown, what = 'request body'): T {
@@ -116,7 +130,8 @@ export class BodyValidator<T> {
     }
     const unstorable = unstorableJson(value);
     if (unstorable) throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${unstorable.field} ${unstorable.problem}`, [unstorable]);
-    if (this.check(value)) return value;
+    // The one place a value becomes the schema's type: it has just passed that very schema.
+    if (this.check(value)) return value as T;
     const details = fieldProblems(this.check.errors);
     const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');
     throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${summary}`, details);

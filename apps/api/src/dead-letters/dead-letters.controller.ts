@@ -6,14 +6,13 @@ import { component, IdParam, Operation, QueryParam } from '../common/openapi';
 import { pageRequest } from '../common/paging';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { DeliveryFilters, DeliveryId } from '../deliveries/deliveries.controller';
-import { deliveryPageSchema, redrivenSchema } from '../deliveries/delivery.schemas';
+import { deliveryPageSchema, deliveryQuerySchemas, redrivenSchema } from '../deliveries/delivery.schemas';
 import { bulkRedriveSchema, deadLetterFilterSchema } from './dead-letter.schemas';
 import { DeadLettersService } from './dead-letters.service';
 
 const BulkRedrive = component('BulkRedrive', bulkRedriveSchema);
 const DeliveryPage = component('DeliveryPage', deliveryPageSchema);
 const Redriven = component('Redriven', redrivenSchema);
-const time = { type: 'string', format: 'date-time' };
 
 /** Dead letters are deliveries whose status is dead_lettered; each item's id is the delivery id redrive takes. */
 @ApiTags('dead-letters')
@@ -28,8 +27,8 @@ export class DeadLettersController {
   @Operation({ operationId: 'listDeadLetters', summary: 'List dead-lettered deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
   @DeliveryFilters()
   @QueryParam('reason', deadLetterFilterSchema.properties.reason)
-  @QueryParam('from', time, 'dead-lettered at or after (RFC 3339)')
-  @QueryParam('to', time, 'dead-lettered before (RFC 3339)')
+  @QueryParam('from', deliveryQuerySchemas.from, 'dead-lettered at or after (RFC 3339)')
+  @QueryParam('to', deliveryQuerySchemas.to, 'dead-lettered before (RFC 3339)')
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deadLetters.list(this.deadLetters.filterFromQuery(caller, query), pageRequest(query));
   }

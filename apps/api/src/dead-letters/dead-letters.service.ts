@@ -10,7 +10,7 @@ import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime, SUBSCRIPTION_ID_
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 
-const bulkValidator = new BodyValidator<StoredFilter>(deadLetterFilterSchema);
+const bulkValidator = BodyValidator.of(deadLetterFilterSchema);
 
 @Injectable()
 export class DeadLettersService {

@@ -3,7 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation, Paged, QueryParam } from '../common/openapi';
-import { EVENT_TYPE_PATTERN, pageRequest, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { pageRequest } from '../common/paging';
 import { DeliveriesService } from './deliveries.service';
 import {
   attemptSchema,
@@ -11,6 +11,7 @@ import {
   cancelRequestedSchema,
   deliveryDetailSchema,
   deliveryPageSchema,
+  deliveryQuerySchemas,
   deliverySchema,
   deliveryStatusSchema,
   retryRequestedSchema,
@@ -28,8 +29,8 @@ const RetryRequested = component('RetryRequested', retryRequestedSchema);
 export const DeliveryFilters = (): MethodDecorator =>
   applyDecorators(
     Paged({ tenant: true }),
-    QueryParam('event_type', { type: 'string', pattern: EVENT_TYPE_PATTERN.source }),
-    QueryParam('subscription_id', { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source }),
+    QueryParam('event_type', deliveryQuerySchemas.event_type),
+    QueryParam('subscription_id', deliveryQuerySchemas.subscription_id),
   ) as MethodDecorator;
 
 export const DeliveryId = () => IdParam('id', 'a delivery id (whdlv_…)');
@@ -41,10 +42,10 @@ export class DeliveriesController {
 
   @Get()
   @Operation({ operationId: 'listDeliveries', summary: 'List deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
-  @QueryParam('status', deliveryStatusSchema)
+  @QueryParam('status', deliveryQuerySchemas.status)
   @DeliveryFilters()
-  @QueryParam('from', { type: 'string', format: 'date-time' }, 'created (published) at or after (RFC 3339)')
-  @QueryParam('to', { type: 'string', format: 'date-time' }, 'created (published) before (RFC 3339)')
+  @QueryParam('from', deliveryQuerySchemas.from, 'created (published) at or after (RFC 3339)')
+  @QueryParam('to', deliveryQuerySchemas.to, 'created (published) before (RFC 3339)')
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.deliveries.list(this.deliveries.filterFromQuery(caller, query), pageRequest(query));
   }

@@ -13,7 +13,7 @@ import { cancelDeliverySchema } from './delivery.schemas';
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(ENDED_DELIVERY_STATUSES);
 
-const cancelValidator = new BodyValidator<{ reason?: string }>(cancelDeliverySchema);
+const cancelValidator = BodyValidator.of(cancelDeliverySchema);
 
 const notActive = (id: string, status: string) =>
   new ApiError(HttpStatus.CONFLICT, 'delivery_not_active', `delivery ${id} is ${status}; only a waiting or attempting delivery can be cancelled or retried (redrive a dead letter)`);

@@ -1,4 +1,5 @@
 import { DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
+import { EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { dateTime, nullableDateTime, nullableInteger, nullableString, objectOf, operationResult, pageOf } from '../common/schema-parts';
 
 export const cancelDeliverySchema = {
@@ -8,6 +9,15 @@ export const cancelDeliverySchema = {
 } as const;
 
 export const deliveryStatusSchema = { type: 'string', enum: DELIVERY_STATUSES } as const;
+
+/** The filters of the delivery list (and, with reason and from/to, of the dead-letter list), by query parameter. */
+export const deliveryQuerySchemas = {
+  status: deliveryStatusSchema,
+  event_type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
+  subscription_id: { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source },
+  from: dateTime,
+  to: dateTime,
+} as const;
 
 export const FAILURE_REASONS = ['exhausted', 'expired', 'subscription_disabled', 'subscription_deleted'] as const;
 

@@ -1,5 +1,5 @@
-import type { EventActor, EventTenant } from '../../../../libs/contracts/envelope';
-import { anyObject, dateTime, objectOf } from '../common/schema-parts';
+import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
+import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
 
 export const publishEventSchema = {
@@ -41,14 +41,7 @@ export const publishEventSchema = {
   },
 } as const;
 
-export interface PublishEventBody {
-  event_id?: string;
-  event_type: string;
-  occurred_at?: string;
-  tenant: EventTenant;
-  actor?: EventActor;
-  data: Record<string, unknown>;
-}
+export type PublishEventBody = BodyOf<typeof publishEventSchema>;
 
 // ---- responses ----
 
@@ -60,6 +53,11 @@ export const publishResultSchema = objectOf({
     items: objectOf({ id: { type: 'string', pattern: '^whdlv_' }, subscription_id: { type: 'string' } }),
   },
 });
+
+export type PublishResult = ResponseOf<typeof publishResultSchema>;
+
+/** Set on a publish answered from an earlier publish of the same event_id. */
+export const idempotentReplayedHeaderSchema = { type: 'string', enum: ['true'] } as const;
 
 const tenantSchema = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
 const actorSchema = { type: 'object', additionalProperties: true, required: ['kind'], properties: { kind: { type: 'string' }, id: { type: 'string' }, email: { type: 'string' } } } as const;

@@ -6,7 +6,7 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation } from '../common/openapi';
 import { publishEventDocumentSchema } from '../event-types/event-type.schemas';
-import { eventSchema, publishResultSchema } from './event.schemas';
+import { eventSchema, idempotentReplayedHeaderSchema, publishResultSchema } from './event.schemas';
 import { EventsService } from './events.service';
 import { PublishService } from './publish.service';
 
@@ -32,7 +32,7 @@ export class EventsController {
     response: PublishResult,
     links: { getEvent: { eventId: '$response.body#/event_id' }, getDelivery: { id: '$response.body#/deliveries/0/id' } },
     responseDescription: 'stored; the deliveries run from here. The same event_id with the same content answers the same again, with idempotent-replayed: true',
-    responseHeaders: { 'idempotent-replayed': { description: '"true" when an earlier publish of this event_id answered already', schema: { type: 'string', enum: ['true'] } } },
+    responseHeaders: { 'idempotent-replayed': { description: '"true" when an earlier publish of this event_id answered already', schema: idempotentReplayedHeaderSchema } },
     body: {
       schema: publishEventDocumentSchema,
       required: true,

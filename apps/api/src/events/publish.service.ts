@@ -11,18 +11,13 @@ import { requirePublishableEventType } from '../common/event-types';
 import { BodyValidator, checkAgainstSchema } from '../common/validation';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
 import { Principal, requireServiceKey } from '../auth/principal';
-import { PublishEventBody, publishEventSchema } from './event.schemas';
+import { PublishEventBody, publishEventSchema, PublishResult } from './event.schemas';
 import { PublishRateLimiter } from './publish-rate-limiter';
 
 /** How far ahead of the server clock occurred_at may be (publisher clock skew). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
-export interface PublishResult {
-  event_id: string;
-  deliveries: Array<{ id: string; subscription_id: string }>;
-}
-
-const validator = new BodyValidator<PublishEventBody>(publishEventSchema);
+const validator = BodyValidator.of(publishEventSchema);
 
 @Injectable()
 export class PublishService {

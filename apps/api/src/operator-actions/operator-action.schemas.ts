@@ -3,6 +3,12 @@ import { anyObject, dateTime, nullableString, objectOf, pageOf } from '../common
 export const OPERATOR_ACTION_PATTERN = /^[a-z_]+\.[a-z_]+$/;
 export const TARGET_ID_PATTERN = /^[a-z_]+_[0-9A-Za-z_]{1,64}$/;
 
+/** The filters of the operator action list, by query parameter. */
+export const operatorActionQuerySchemas = {
+  target_id: { type: 'string', pattern: TARGET_ID_PATTERN.source },
+  action: { type: 'string', pattern: OPERATOR_ACTION_PATTERN.source },
+} as const;
+
 export const operatorActionSchema = objectOf({
   id: { type: 'string', pattern: '^opa_' },
   tenant_id: nullableString,

@@ -9,7 +9,7 @@ import { ApiError } from '../common/api-error';
 import { BodyValidator } from '../common/validation';
 import { exchangeTokenSchema } from '../portal-sessions/portal-session.schemas';
 
-const exchangeValidator = new BodyValidator<{ token: string }>(exchangeTokenSchema);
+const exchangeValidator = BodyValidator.of(exchangeTokenSchema);
 
 const REFUSALS: Record<string, string> = {
   portal_token_invalid: 'this portal link is not valid; open the portal again from the admin console',

@@ -1,6 +1,6 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../common/paging';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
-import { anyObject, dateTime, nullableInteger, nullableString, objectOf } from '../common/schema-parts';
+import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -27,8 +27,15 @@ const maxPerSecond = {
   description: 'attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
 } as const;
 /** In an update, null puts the configured default back. */
-const orDefault = <T extends { type: string; description: string }>(limit: T) =>
-  ({ ...limit, type: [limit.type, 'null'], description: `${limit.description}; null puts the default back` }) as const;
+function orDefault<T extends { type: string; description: string }>(limit: T) {
+  // Spelled out: a spread of a generic is typed as an intersection, which would keep `type` as T['type'] too.
+  const nullable: Omit<T, 'type' | 'description'> & { readonly type: readonly [T['type'], 'null']; readonly description: string } = {
+    ...limit,
+    type: [limit.type, 'null'],
+    description: `${limit.description}; null puts the default back`,
+  };
+  return nullable;
+}
 
 const signingSecret = { type: 'string', pattern: '^whsec_', description: 'the signing secret, shown this once: keep it in the receiver' } as const;
 
@@ -59,24 +66,6 @@ export const updateSubscriptionSchema = {
     max_per_second: orDefault(maxPerSecond),
   },
 } as const;
-
-export interface CreateSubscriptionBody {
-  tenant_id?: string;
-  url: string;
-  event_types: string[];
-  description?: string;
-  max_in_flight?: number;
-  max_per_second?: number;
-}
-
-export interface UpdateSubscriptionBody {
-  url?: string;
-  event_types?: string[];
-  description?: string | null;
-  enabled?: boolean;
-  max_in_flight?: number | null;
-  max_per_second?: number | null;
-}
 
 export const rotateSecretSchema = {
   type: 'object',
@@ -141,6 +130,8 @@ export const testSendResultSchema = objectOf({
   event_id: { type: 'string', description: 'evt_test_…: a fresh id, stored nowhere' },
   body: { ...anyObject, description: 'the body that was sent: a WebhookEvent' },
 });
+
+export type TestSendResult = ResponseOf<typeof testSendResultSchema>;
 
 export const attemptStatsSchema = objectOf({
   subscription_id: { type: 'string' },

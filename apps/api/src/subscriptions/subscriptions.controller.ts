@@ -27,11 +27,15 @@ const TestSendResult = component('TestSendResult', testSendResultSchema);
 const AttemptStats = component('AttemptStats', attemptStatsSchema);
 const SubscriptionId = () => IdParam('id', 'a subscription id (whsub_…)', SUBSCRIPTION_ID_PATTERN);
 import { SubscriptionsService } from './subscriptions.service';
+import { TestSendService } from './test-send.service';
 
 @ApiTags('subscriptions')
 @Controller('v1/subscriptions')
 export class SubscriptionsController {
-  constructor(private readonly subscriptions: SubscriptionsService) {}
+  constructor(
+    private readonly subscriptions: SubscriptionsService,
+    private readonly testSends: TestSendService,
+  ) {}
 
   @Post()
   @Operation({
@@ -146,6 +150,6 @@ export class SubscriptionsController {
   })
   @SubscriptionId()
   test(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown) {
-    return this.subscriptions.testSend(caller, id, body);
+    return this.testSends.send(caller, id, body);
   }
 }

@@ -1,72 +1,34 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
-import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
-import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
-import { newSubscriptionId, newTestEventId } from '../../../../libs/contracts/ids';
+import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
-import { OutboundPolicy } from '../../../../libs/outbound/address-policy';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { requireEventType, requireEventTypeFilters, requireOperationalFilters } from '../common/event-types';
+import { requireEventTypeFilters, requireOperationalFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
-  CreateSubscriptionBody,
   createSubscriptionSchema,
   disableSubscriptionSchema,
   rotateSecretSchema,
-  testSendSchema,
-  UpdateSubscriptionBody,
   updateSubscriptionSchema,
 } from './subscription.schemas';
+import { ReceiverUrlValidator } from './receiver-url.validator';
 
-const createValidator = new BodyValidator<CreateSubscriptionBody>(createSubscriptionSchema);
-const updateValidator = new BodyValidator<UpdateSubscriptionBody>(updateSubscriptionSchema);
-const rotateValidator = new BodyValidator<{ grace_period_seconds?: number }>(rotateSecretSchema);
-const disableValidator = new BodyValidator<{ reason?: string }>(disableSubscriptionSchema);
-const testValidator = new BodyValidator<{ event_type: string }>(testSendSchema);
+const createValidator = BodyValidator.of(createSubscriptionSchema);
+const updateValidator = BodyValidator.of(updateSubscriptionSchema);
+const rotateValidator = BodyValidator.of(rotateSecretSchema);
+const disableValidator = BodyValidator.of(disableSubscriptionSchema);
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
-
-/**
- * A receiver URL: absolute http(s), no embedded credentials (they would sit in logs and the UI), and not an IP
- * literal the outbound policy refuses (private, loopback, metadata…, in any encoding) unless allowlisted.
- * Hostnames are not resolved here: the addresses they resolve to are judged at each attempt's connect.
- */
-export function requireReceiverUrl(value: string, policy: OutboundPolicy): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', 'url must be an absolute http:// or https:// URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', `url must use http or https, not ${parsed.protocol.replace(':', '')}`);
-  }
-  if (parsed.username || parsed.password) {
-    throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', 'url must not carry credentials; authenticate receivers by the signature');
-  }
-  // The WHATWG parser already turned 0x7f.1, 2130706433, 127.1… into 127.0.0.1; the policy parses any form anyway.
-  const verdict = policy.checkHost(parsed.hostname);
-  if (verdict !== undefined && !verdict.allowed) {
-    const address = verdict.embeddedIPv4 ? `${verdict.address} (IPv4 ${verdict.embeddedIPv4})` : verdict.address;
-    throw new ApiError(
-      HttpStatus.UNPROCESSABLE_ENTITY,
-      'refused_url',
-      `url host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata or other non-public addresses unless the operator allows them in WEBHOOK_ALLOWED_TARGETS`,
-    );
-  }
-  return value;
-}
 
 export type CreatedSubscription = SubscriptionView & { secret: string };
 
@@ -78,7 +40,7 @@ export class SubscriptionsService {
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly operatorActions: OperatorActionsRepository,
-    private readonly sender: WebhookSender,
+    private readonly receiverUrls: ReceiverUrlValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -94,7 +56,7 @@ export class SubscriptionsService {
     const created = await this.subscriptions.create({
       id: newSubscriptionId(),
       tenantId,
-      url: requireReceiverUrl(input.url, this.sender.policy),
+      url: this.receiverUrls.require(input.url),
       eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
       signingSecret: secret,
@@ -125,7 +87,7 @@ export class SubscriptionsService {
       updated = this.found(
         id,
         await this.subscriptions.update(id, scopeOf(principal), {
-          url: fields.url === undefined ? undefined : requireReceiverUrl(fields.url, this.sender.policy),
+          url: fields.url === undefined ? undefined : this.receiverUrls.require(fields.url),
           eventTypes: fields.event_types === undefined ? undefined : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
           description: fields.description,
           maxInFlight: fields.max_in_flight,
@@ -169,35 +131,6 @@ export class SubscriptionsService {
     });
     if (!rotated) throw ApiError.notFound('subscription', id);
     return { id, secret, previous_secrets_valid_until: rotated.result.previousValidUntil };
-  }
-
-  /**
-   * Sends a signed example event of a type to the subscription through the delivery path itself (same body,
-   * headers, signing and outbound rules), records nothing, and reports what the receiver did.
-   */
-  async testSend(principal: Principal, id: string, body: unknown) {
-    const eventType = requireEventType(testValidator.parse(body).event_type);
-    const subscription = await this.get(principal, id);
-    const target = await this.subscriptions.target(id);
-    if (!target) throw ApiError.notFound('subscription', id);
-    const event = {
-      event_id: newTestEventId(),
-      event_type: eventType,
-      occurred_at: new Date().toISOString(),
-      tenant: { id: subscription.tenant_id },
-      actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
-      data: eventTypeDefinition(eventType).example,
-    };
-    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
-    return {
-      delivered: sent.succeeded,
-      status_code: sent.statusCode,
-      error: sent.error,
-      duration_ms: sent.durationMs,
-      response_excerpt: sent.responseExcerpt,
-      event_id: event.event_id,
-      body: JSON.parse(sent.body),
-    };
   }
 
   /** Valid filters; for the platform tenant, operational ones only (it receives nothing else). */

@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
+import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
+import { AppConfig } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
+import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
+import { newTestEventId } from '../../../../libs/contracts/ids';
+import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
+import { Principal } from '../auth/principal';
+import { ApiError } from '../common/api-error';
+import { requireEventType } from '../common/event-types';
+import { BodyValidator } from '../common/validation';
+import { testSendSchema, TestSendResult } from './subscription.schemas';
+import { SubscriptionsService } from './subscriptions.service';
+
+const testValidator = BodyValidator.of(testSendSchema);
+
+/**
+ * Sends a signed example event of a type to the subscription through the delivery path itself (same body,
+ * headers, signing and outbound rules), records nothing, and reports what the receiver did.
+ */
+@Injectable()
+export class TestSendService {
+  constructor(
+    private readonly subscriptions: SubscriptionsService,
+    private readonly repository: SubscriptionsRepository,
+    private readonly sender: WebhookSender,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async send(principal: Principal, id: string, body: unknown): Promise<TestSendResult> {
+    const eventType = requireEventType(testValidator.parse(body).event_type);
+    const subscription = await this.subscriptions.get(principal, id);
+    const target = await this.repository.target(id);
+    if (!target) throw ApiError.notFound('subscription', id);
+    const event = {
+      event_id: newTestEventId(),
+      event_type: eventType,
+      occurred_at: new Date().toISOString(),
+      tenant: { id: subscription.tenant_id },
+      actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
+      data: eventTypeDefinition(eventType).example,
+    };
+    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    return {
+      delivered: sent.succeeded,
+      status_code: sent.statusCode,
+      error: sent.error,
+      duration_ms: sent.durationMs,
+      response_excerpt: sent.responseExcerpt,
+      event_id: event.event_id,
+      body: JSON.parse(sent.body),
+    };
+  }
+}
