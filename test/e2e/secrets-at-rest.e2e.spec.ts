@@ -9,7 +9,7 @@ import { closedPort, eventually, TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
-import { Launched, launchEmbedded } from '../../libs/embedded/launcher';
+import { Launched, launchEmbedded } from '../../tools/embedded/launcher';
 import { connectTemporalClient } from '../../libs/temporal/client';
 
 let launched: Launched;

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../libs/embedded/free-port';
-import { READY_MESSAGE } from '../../libs/embedded/launcher-channel';
+import { freePort } from '../../tools/embedded/free-port';
+import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
 import { testDatabaseUrl, testMasterKeys, uniqueTenant } from '../helpers/database';
 import { CollectedSpan, OtlpCollector, SPAN_KIND } from '../helpers/otlp-collector';
 import { eventually, TestReceiver } from '../helpers/receiver';

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
-import { assertPortFree } from '../../libs/embedded/free-port';
+import { assertPortFree } from '../../tools/embedded/free-port';
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
 import { eventually, TestReceiver } from '../helpers/receiver';
 

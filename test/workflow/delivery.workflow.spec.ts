@@ -1,10 +1,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../../activities/delivery.activities';
+import type { AttemptOutcome } from '../../activities/delivery.activities';
 import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
-import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { AttemptKind, ScriptedDeliveryActivities } from '../../tools/workflow-testing/scripted-activities';
+import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -13,7 +14,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleDeliveryWorkflows()]);
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
 });
 afterAll(() => env?.teardown());
 
@@ -21,38 +22,13 @@ afterAll(() => env?.teardown());
 const THROTTLE_WAIT_MS = 700;
 
 /** Scripted attempt outcomes on the server's (skipped) clock; the real activity has its own tests. */
-class ScriptedReceiver {
-  readonly attempts: Array<{ at: number; input: AttemptInput }> = [];
-  readonly states: RecordStateInput[] = [];
-  constructor(
-    private readonly outcomes: Array<AttemptOutcome['kind']>,
-    private readonly retryAfterMs: number | null = null,
-  ) {}
-
-  activities() {
-    return {
-      attemptDelivery: async (input: AttemptInput): Promise<AttemptOutcome> => {
-        this.attempts.push({ at: await env.currentTimeMs(), input });
-        const kind = this.outcomes[this.attempts.length - 1] ?? 'failed';
-        if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
-        if (kind === 'throttled') return { kind, retryInMs: THROTTLE_WAIT_MS };
-        if (kind === 'delivered') return { kind, statusCode: 200, error: null };
-        return { kind: 'failed', statusCode: this.retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs: this.retryAfterMs };
-      },
-      recordDeliveryState: async (input: RecordStateInput): Promise<void> => {
-        this.states.push(input);
-      },
-    };
-  }
-
-  gaps(): number[] {
-    return this.attempts.slice(1).map((attempt, i) => attempt.at - this.attempts[i].at);
-  }
+function scripted(outcomes: AttemptKind[], retryAfterMs: number | null = null): ScriptedDeliveryActivities {
+  return new ScriptedDeliveryActivities(outcomes, { retryAfterMs, throttleWaitMs: THROTTLE_WAIT_MS, now: () => env.currentTimeMs() });
 }
 
 let queueNumber = 0;
 
-async function withWorker<T>(receiver: ScriptedReceiver, body: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(receiver: ScriptedDeliveryActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `delivery-test-${++queueNumber}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: receiver.activities() });
   return worker.runUntil(body(taskQueue));
@@ -94,7 +70,7 @@ async function until(check: () => Promise<boolean> | boolean): Promise<void> {
 
 describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -104,7 +80,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('delivers on attempt 3 after two failures, the attempts 1m and 5m apart', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered']);
+    const receiver = scripted(['failed', 'failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -119,7 +95,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('dead-letters after six failures, about 14h36m after the first attempt', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -131,7 +107,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('expires an event that occurred 23h ago instead of retrying past its deadline', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const now = await env.currentTimeMs();
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
@@ -146,7 +122,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('stops when the subscription was disabled, with that reason', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'stopped']);
+    const receiver = scripted(['failed', 'stopped']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -154,7 +130,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('cancels during a wait: no further attempt, recorded as cancelled', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
@@ -169,7 +145,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('records a cancellation requested from the Temporal UI (workflow cancel) as cancelled', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
@@ -181,7 +157,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('retryNow skips the wait', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
@@ -194,7 +170,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('waits a 429’s Retry-After instead of the schedule, clamped to twice the scheduled delay', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered'], 4 * MINUTE);
+    const receiver = scripted(['failed', 'failed', 'delivered'], 4 * MINUTE);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -206,7 +182,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('waits out a throttled attempt and asks again for the same attempt, the schedule untouched', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'throttled', 'throttled', 'delivered']);
+    const receiver = scripted(['failed', 'throttled', 'throttled', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       const result = await handle.result();
@@ -235,7 +211,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('dead-letters as expired a throttled attempt whose wait would pass the deadline', async () => {
-    const receiver = new ScriptedReceiver(['throttled']);
+    const receiver = scripted(['throttled']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
         taskQueue,
@@ -249,7 +225,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('cancels during a throttle wait', async () => {
-    const receiver = new ScriptedReceiver(Array(1000).fill('throttled'));
+    const receiver = scripted(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await until(async () => (await handle.query(stateQuery)).status === 'throttled');
@@ -262,7 +238,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
   });
 
   it('continues attempt numbers after a redrive', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ firstAttempt: 7 })] }),
     );
@@ -272,7 +248,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
 
 describe('the attempt inside the workflow task (local activities)', () => {
   it('costs a delivered-at-once delivery seven history events: one marker for the attempt, one upsert of its final status', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -288,7 +264,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
   });
 
   it('keeps activity tasks for a run started before attempts became local (no localAttempts in its input)', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ localAttempts: undefined })] }),
     );
@@ -303,7 +279,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
     // exceed the local retry threshold and become timers, so no task is held for the whole outage.
     let tries = 0;
     const activities = {
-      ...new ScriptedReceiver(['delivered']).activities(),
+      ...scripted(['delivered']).activities(),
       attemptDelivery: async (): Promise<AttemptOutcome> => {
         if (++tries <= 4) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
         return { kind: 'delivered', statusCode: 200, error: null };
@@ -322,7 +298,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
 
 describe('redrive window', () => {
   it('counts a redrive run’s deadline from the run’s own start, not from the deadline in its input', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
         taskQueue,

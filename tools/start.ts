@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig, ConfigError, loadConfig } from '../libs/config/config';
-import { Launched, launchEmbedded } from '../libs/embedded/launcher';
+import { Launched, launchEmbedded } from './embedded/launcher';
 
 const say = (message: string) => console.log(`[start] ${message}`);
 
