@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig, ConfigError, loadConfig } from '../libs/config/config';
+import { PartStartError } from './embedded/child-process';
 import { Launched, launchEmbedded } from './embedded/launcher';
 import { EmbeddedPorts, embeddedPorts } from './embedded/ports';
 
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(`[start] failed: ${error.stack ?? error.message}`);
+  // A part that did not come up was stopped with everything else the launch had started.
+  if (error instanceof PartStartError) console.error(`[start] failed, everything started was stopped: ${error.message}`);
+  else console.error(`[start] failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });
