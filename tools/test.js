@@ -19,8 +19,9 @@ function run(command, args) {
 }
 
 /**
- * Runs against the servers only: Temporal's native runtime (a worker's or a client's NativeConnection) can keep
- * handles open after its suites tore everything down (sdk-typescript #928), so jest is told to exit once done.
+ * Runs against the servers only: Temporal's native runtime keeps a handle open after its suites tore everything
+ * down (sdk-typescript #928; `--detectOpenHandles` names it: the core bridge's "neon threadsafe function", made when
+ * TestWorkflowEnvironment starts its server), so jest is told to exit once done. The `unit` project leaks none.
  */
 const FORCE_EXIT = ['--forceExit'];
 
