@@ -31,7 +31,7 @@ module.exports = tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT] }] },
   },
   {
-    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts'],
+    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -3,14 +3,14 @@ import type { Logger } from 'pino';
 import { isOperationalEventType } from '../libs/contracts/catalogue';
 import { failingTooLong } from '../libs/contracts/operational-events';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
-import { DeliveriesRepository } from '../libs/db/deliveries.repository';
+import { AttemptsRepository } from '../libs/db/attempts.repository';
 import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
 import { WorkerMetrics } from '../libs/observability/metrics';
 import type { OperationalEvents } from '../libs/operational/operational-events';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
-import { sendSignedDelivery } from './signed-delivery';
-import { WebhookSender } from './webhook-sender';
+import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
+import { WebhookSender } from '../libs/outbound/webhook-sender';
 
 export interface AttemptInput {
   deliveryId: string;
@@ -41,7 +41,7 @@ export interface RecordStateInput {
 }
 
 export interface DeliveryActivityDependencies {
-  deliveries: DeliveriesRepository;
+  attempts: AttemptsRepository;
   sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
   operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered'>;
@@ -57,11 +57,11 @@ export interface DeliveryActivityDependencies {
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
 const PERMIT_LEASE_MARGIN_MS = 5_000;
 
-export function createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs, metrics, log, defaultLimits }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs, metrics, log, defaultLimits }: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
-      const context = await deliveries.attemptContext(input.deliveryId, {
+      const context = await attempts.attemptContext(input.deliveryId, {
         defaults: defaultLimits,
         leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
         backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
@@ -79,14 +79,14 @@ export function createDeliveryActivities({ deliveries, sender, disabler, operati
       if (subscription === undefined || subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
       if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
       if (Date.now() > Date.parse(input.deadline)) {
-        await deliveries.releasePermit(input.deliveryId);
+        await attempts.releasePermit(input.deliveryId);
         return { kind: 'stopped', reason: 'expired' };
       }
 
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
       const tracksFailures = !isOperationalEventType(context.event.event_type);
-      const failingSince = await deliveries.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures });
+      const failingSince = await attempts.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures });
       const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
       metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
       log.info(
@@ -123,7 +123,7 @@ export function createDeliveryActivities({ deliveries, sender, disabler, operati
     },
 
     async recordDeliveryState(input: RecordStateInput): Promise<void> {
-      const ended = await deliveries.recordState(input.deliveryId, {
+      const ended = await attempts.recordState(input.deliveryId, {
         status: input.status,
         nextAttemptAt: input.nextAttemptAt === null ? null : new Date(input.nextAttemptAt),
         failureReason: input.failureReason,

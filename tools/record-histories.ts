@@ -14,7 +14,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot } from '../libs/config/project-root';
-import { SEED_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
 import { timeSkippingServerPath } from './embedded/toolchain';
 import { bulkRedriveWorkflow } from '../workflows/bulk-redrive.workflow';
 import { retentionPurgeWorkflow } from '../workflows/retention.workflow';
@@ -34,7 +34,7 @@ import { bundleWorkflows, createTimeSkippingEnv } from './workflow-testing/time-
 
 const HOUR = 3_600_000;
 /** As the product starts its runs (libs/temporal/delivery-run-options.ts). */
-const TASK_TIMEOUT_MS = workflowTaskTimeoutMs(SEED_DELIVERY_POLICY.attemptTimeoutMs);
+const TASK_TIMEOUT_MS = workflowTaskTimeoutMs(DEFAULT_DELIVERY_POLICY.attemptTimeoutMs);
 const HISTORIES_DIR = join(projectRoot(__dirname), 'test', 'replay', 'histories');
 /** The workflow id each history was recorded (and is replayed) under. */
 const replayWorkflowId = (path: string) => `replay:${path}`;
@@ -172,9 +172,9 @@ async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSo
     eventType: 'user.signed_up',
     tenantId: 'tnt_replay',
     subscriptionId: 'whsub_replay',
-    deadline: new Date((await env.currentTimeMs()) + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
-    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
-    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    deadline: new Date((await env.currentTimeMs()) + DEFAULT_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: DEFAULT_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: DEFAULT_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
     localAttempts: true,
     ...overrides,

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { DeliveryStatus, EndedDeliveryStatus } from '../libs/contracts/delivery-status';
 
 export interface DeliveryWorkflowInput {
   deliveryId: string;
@@ -32,10 +33,8 @@ export interface DeliveryWorkflowInput {
   localAttempts?: boolean;
 }
 
-export type WorkflowDeliveryStatus = 'pending' | 'attempting' | 'throttled' | 'retry_scheduled' | 'delivered' | 'dead_lettered' | 'cancelled';
-
 export interface DeliveryState {
-  status: WorkflowDeliveryStatus;
+  status: DeliveryStatus;
   /** Attempts made in this run. */
   attemptsThisRun: number;
   lastAttempt: number | null;
@@ -47,7 +46,7 @@ export interface DeliveryState {
 }
 
 export interface DeliveryResult {
-  status: 'delivered' | 'dead_lettered' | 'cancelled';
+  status: EndedDeliveryStatus;
   attemptsThisRun: number;
   failureReason: string | null;
 }

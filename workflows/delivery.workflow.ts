@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeliveryActivities } from '../activities/delivery.activities';
 import { planAttempt, withRetryAfter } from '../libs/contracts/delivery-policy';
+import type { DeliveryStatus } from '../libs/contracts/delivery-status';
 import {
   CancelRequest,
   cancelSignal,
@@ -21,7 +22,6 @@ import {
   stateQuery,
   StopRequest,
   stopSignal,
-  WorkflowDeliveryStatus,
 } from './definitions';
 
 /** Infrastructure faults (Postgres down, worker lost) are retried until they pass; a receiver's answer never is. */
@@ -90,7 +90,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   });
   setHandler(stateQuery, () => state);
 
-  function showStatus(status: WorkflowDeliveryStatus): void {
+  function showStatus(status: DeliveryStatus): void {
     if (state.status === status) return;
     state.status = status;
     upsertSearchAttributes([{ key: searchAttributes.deliveryStatus, value: status }]);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DeliveryPolicy, SEED_DELIVERY_POLICY } from '../contracts/delivery-policy';
+import { DeliveryPolicy, DEFAULT_DELIVERY_POLICY } from '../contracts/delivery-policy';
 import { TENANT_ID_PATTERN } from '../contracts/ids';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT, SubscriptionLimits } from '../contracts/throttle-policy';
 import { AllowlistEntryError, parseAllowlist } from '../outbound/address-policy';
@@ -243,10 +243,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const shortKey = apiKeys.find((key) => key.length < 16);
   if (shortKey !== undefined) throw new ConfigError('API_KEYS', 'every key must be at least 16 characters');
 
-  const retryScheduleMs = readSchedule(env, 'WEBHOOK_RETRY_SCHEDULE', SEED_DELIVERY_POLICY.retryScheduleMs);
-  const attemptTimeoutMs = readDuration(env, 'WEBHOOK_ATTEMPT_TIMEOUT', SEED_DELIVERY_POLICY.attemptTimeoutMs);
+  const retryScheduleMs = readSchedule(env, 'WEBHOOK_RETRY_SCHEDULE', DEFAULT_DELIVERY_POLICY.retryScheduleMs);
+  const attemptTimeoutMs = readDuration(env, 'WEBHOOK_ATTEMPT_TIMEOUT', DEFAULT_DELIVERY_POLICY.attemptTimeoutMs);
   if (attemptTimeoutMs <= 0) throw new ConfigError('WEBHOOK_ATTEMPT_TIMEOUT', 'must be above 0');
-  const ttlMs = readDuration(env, 'WEBHOOK_TTL', SEED_DELIVERY_POLICY.ttlMs);
+  const ttlMs = readDuration(env, 'WEBHOOK_TTL', DEFAULT_DELIVERY_POLICY.ttlMs);
   if (ttlMs <= 0) throw new ConfigError('WEBHOOK_TTL', 'must be above 0');
   const purgeIntervalMs = readDuration(env, 'RETENTION_PURGE_INTERVAL', 3_600_000);
   // Temporal Schedules take intervals in whole seconds.

@@ -1,5 +1,5 @@
 /**
- * The event catalogue: the seed's 26 types, which publishers send, and the service's own operational events
+ * The event catalogue: the product contract's 26 types, which publishers send, and the service's own operational events
  * (`webhook.*`), which it emits about a tenant's subscriptions and deliveries and which no one may publish.
  */
 export const EVENT_TYPES = [

@@ -11,8 +11,8 @@ export interface DeliveryPolicy {
   ttlMs: number;
 }
 
-/** The seed's contract: attempt 1 at once, then 1m, 5m, 30m, 2h, 12h; 10 s per attempt; 24 h TTL. */
-export const SEED_DELIVERY_POLICY: DeliveryPolicy = {
+/** The product contract's policy, unless configured: attempt 1 at once, then 1m, 5m, 30m, 2h, 12h; 10 s per attempt; 24 h TTL. */
+export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   retryScheduleMs: [0, 60_000, 300_000, 1_800_000, 7_200_000, 43_200_000],
   attemptTimeoutMs: 10_000,
   ttlMs: 86_400_000,
@@ -34,10 +34,6 @@ export function planAttempt(schedule: readonly number[], slot: number, nowMs: nu
   const atMs = nowMs + delayMs;
   if (atMs > deadlineMs) return { kind: 'dead_letter', reason: 'expired' };
   return { kind: 'attempt', delayMs, atMs };
-}
-
-export function deadlineFor(occurredAtMs: number, ttlMs: number): number {
-  return occurredAtMs + ttlMs;
 }
 
 /**

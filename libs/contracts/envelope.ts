@@ -12,7 +12,7 @@ export interface EventTenant {
   slug?: string;
 }
 
-/** An event as published and stored: the seed's envelope without `delivery`. */
+/** An event as published and stored: the product contract's envelope without `delivery`. */
 export interface StoredEvent {
   event_id: string;
   event_type: EventType;
@@ -23,7 +23,7 @@ export interface StoredEvent {
 }
 
 /**
- * The exact body of one attempt: compact JSON in the seed's field order, `delivery` set per attempt.
+ * The exact body of one attempt: compact JSON in the product contract's field order, `delivery` set per attempt.
  * The signatures are computed over these bytes, so this is the only place the body is rendered.
  */
 export function renderDeliveryBody(event: StoredEvent, delivery: { attempt: number; subscriptionId: string }): string {

@@ -23,6 +23,12 @@ export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const newEventId = (): string => `evt_${newUlid()}`;
 export const newSubscriptionId = (): string => `whsub_${newUlid()}`;
 export const newDeliveryId = (): string => `whdlv_${newUlid()}`;
+export const newApiKeyId = (): string => `key_${newUlid()}`;
+export const newPortalSessionId = (): string => `psn_${newUlid()}`;
+export const newOperatorActionId = (): string => `opa_${newUlid()}`;
+export const newBulkRedriveId = (): string => `redrv_${newUlid()}`;
+/** A test send's event (never stored): the prefix tells a receiver it is a test. */
+export const newTestEventId = (): string => `evt_test_${newUlid()}`;
 
 /** The delivery workflow's id, derived from the pair so a second start of the same pair is a no-op. */
 export function deliveryWorkflowId(eventId: string, subscriptionId: string): string {

@@ -13,7 +13,7 @@ export type DisableReason = 'gone' | 'failing' | 'operator';
 
 /** The attempt that disabled a subscription by itself: its receiver answered 410 Gone, or its run of failures lasted too long. */
 export interface AutomaticDisable {
-  reason: 'gone' | 'failing';
+  reason: Exclude<DisableReason, 'operator'>;
   deliveryId: string;
   attempt: number;
   /** When the subscription's run of failures began; null when the attempt was not tracked (an operational event's). */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { ulid } from 'ulid';
+import { newApiKeyId } from '../contracts/ids';
 import { Db } from './pool';
 
 export interface ApiKeyView {
@@ -31,7 +31,7 @@ export class ApiKeysRepository {
       `INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, created_by)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text)
        RETURNING id, tenant_id, prefix, name, created_by, created_at, revoked_at`,
-      [`key_${ulid()}`, tenantId, key.slice(0, VISIBLE_PREFIX_LENGTH), hashApiKey(key), name, createdBy],
+      [newApiKeyId(), tenantId, key.slice(0, VISIBLE_PREFIX_LENGTH), hashApiKey(key), name, createdBy],
     );
     return { ...rows[0], key };
   }

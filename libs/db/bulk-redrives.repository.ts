@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { ulid } from 'ulid';
+import { newBulkRedriveId } from '../contracts/ids';
 import { Db } from './pool';
 import { DeliveryFilter } from './deliveries.repository';
 import type { TenantScope } from './subscriptions.repository';
@@ -9,7 +9,7 @@ export interface BulkRedriveView {
   tenant_id: string | null;
   filter: StoredFilter;
   cutoff: Date;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed';
   matched: number;
   redriven: number;
   skipped: number;
@@ -57,7 +57,7 @@ export class BulkRedrivesRepository {
   async create(filter: StoredFilter, requestedBy: string, db: Db = this.pool): Promise<BulkRedriveView> {
     const { rows } = await db.query<BulkRedriveView>(
       `INSERT INTO bulk_redrives (id, tenant_id, filter, requested_by) VALUES ($1::text, $2::text, $3::jsonb, $4::text) RETURNING ${COLUMNS}`,
-      [`redrv_${ulid()}`, filter.tenant_id ?? null, JSON.stringify(filter), requestedBy],
+      [newBulkRedriveId(), filter.tenant_id ?? null, JSON.stringify(filter), requestedBy],
     );
     return rows[0];
   }

@@ -4,6 +4,7 @@ import { AppConfig, requireSetting } from '../config/config';
 import { SecretBox } from '../secrets/secret-box';
 import { APP_CONFIG } from '../config/config.module';
 import { ApiKeysRepository } from './api-keys.repository';
+import { AttemptsRepository } from './attempts.repository';
 import { BulkRedrivesRepository } from './bulk-redrives.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
@@ -39,10 +40,11 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
+    { provide: DeliveriesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new DeliveriesRepository(pool) },
     {
-      provide: DeliveriesRepository,
+      provide: AttemptsRepository,
       inject: [PG_POOL, SubscriptionsRepository],
-      useFactory: (pool: Pool, subscriptions: SubscriptionsRepository) => new DeliveriesRepository(pool, subscriptions),
+      useFactory: (pool: Pool, subscriptions: SubscriptionsRepository) => new AttemptsRepository(pool, subscriptions),
     },
   ],
   exports: [
@@ -50,6 +52,7 @@ export const PG_POOL = Symbol('PG_POOL');
     SubscriptionsRepository,
     EventsRepository,
     DeliveriesRepository,
+    AttemptsRepository,
     ApiKeysRepository,
     OperatorActionsRepository,
     PortalSessionsRepository,

@@ -16,6 +16,9 @@ export interface DeliveryToStart {
   occurred_at: Date;
 }
 
+/** DeliveryToStart's columns, from deliveries `d` joined to their events `e`. */
+export const DELIVERY_TO_START_COLUMNS = 'd.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at';
+
 /** A delivery as the publish answer names it. */
 export interface PublishedDelivery {
   id: string;

@@ -1,5 +1,5 @@
 import { Pool, PoolClient } from 'pg';
-import { ulid } from 'ulid';
+import { newOperatorActionId } from '../contracts/ids';
 import { Page, toPage } from './page';
 import { Db, withTransaction } from './pool';
 
@@ -43,13 +43,13 @@ export interface OperatorActionFilter {
   action?: string;
 }
 
-/** The audit log of operator actions, newest first. */
+/** The operator actions (the audit log the API serves), newest first. */
 export class OperatorActionsRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Writes an audit row (on `db`: inside the caller's transaction when it holds one) and returns its id. */
+  /** Writes an operator action row (on `db`: inside the caller's transaction when it holds one) and returns its id. */
   async record(entry: OperatorActionRecord, db: Db = this.pool): Promise<string> {
-    const id = `opa_${ulid()}`;
+    const id = newOperatorActionId();
     await db.query(
       `INSERT INTO operator_actions (id, tenant_id, action, target_type, target_id, actor, details)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb)`,
@@ -59,10 +59,10 @@ export class OperatorActionsRepository {
   }
 
   /**
-   * A database change and its audit row in one transaction: neither is ever committed without the other. A change
+   * A database change and its operator action row in one transaction: neither is ever committed without the other. A change
    * that found nothing to act on (undefined) writes no row.
    */
-  async audited<T>(change: (client: PoolClient) => Promise<T | undefined>, entry: (result: T) => OperatorActionRecord): Promise<{ result: T; actionId: string } | undefined> {
+  async changeAndRecord<T>(change: (client: PoolClient) => Promise<T | undefined>, entry: (result: T) => OperatorActionRecord): Promise<{ result: T; actionId: string } | undefined> {
     return withTransaction(this.pool, async (client) => {
       const result = await change(client);
       if (result === undefined) return undefined;
@@ -72,7 +72,7 @@ export class OperatorActionsRepository {
 
   /**
    * Carries out the second half of an action whose intent is already recorded (a Temporal signal or start), and
-   * adds to its audit row how that went (`outcome` completed or failed, and what `details` draws from the result).
+   * adds to its row how that went (`outcome` completed or failed, and what `details` draws from the result).
    * A failure is rethrown, so the caller still answers it.
    */
   async carryOut<T>(actionId: string, action: () => Promise<T>, details?: (result: T) => Record<string, unknown>): Promise<T> {

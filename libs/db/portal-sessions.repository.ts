@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { ulid } from 'ulid';
+import { newPortalSessionId } from '../contracts/ids';
 import { hashApiKey } from './api-keys.repository';
 import { Db } from './pool';
 
@@ -31,7 +31,7 @@ export class PortalSessionsRepository {
       `INSERT INTO portal_sessions (id, tenant_id, token_hash, created_by, expires_at)
        VALUES ($1::text, $2::text, $3::text, $4::text, now() + $5::integer * interval '1 millisecond')
        RETURNING ${COLUMNS}`,
-      [`psn_${ulid()}`, tenantId, hashApiKey(token), createdBy, ttlMs],
+      [newPortalSessionId(), tenantId, hashApiKey(token), createdBy, ttlMs],
     );
     return { ...rows[0], token };
   }

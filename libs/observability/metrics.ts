@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EndedDeliveryStatus } from '../contracts/delivery-status';
 import type { AttemptStatusClass } from '../outbound/attempt-status-class';
 
 /**
@@ -82,8 +83,6 @@ export interface DatabaseGauges {
   subscriptionsDisabled: Record<'receiver_gone' | 'failing' | 'operator', number>;
 }
 
-export type DeliveryEnding = 'delivered' | 'dead_lettered' | 'cancelled';
-
 /** The worker's metrics: attempts, endings, the outbox relay's starts. */
 export class WorkerMetrics {
   readonly registry = registryWithProcessMetrics();
@@ -130,7 +129,7 @@ export class WorkerMetrics {
     this.attemptDuration.observe({ status_class: statusClass }, durationMs / 1000);
   }
 
-  ended(status: DeliveryEnding, reason: string | null): void {
+  ended(status: EndedDeliveryStatus, reason: string | null): void {
     this.deliveriesEnded.inc({ status, reason: reason === null ? '' : boundedReason(reason) });
   }
 }

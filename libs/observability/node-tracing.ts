@@ -71,6 +71,7 @@ export function startNodeTracing(serviceName: string): Tracing {
   return {
     workerOptions: () => ({
       interceptors: {
+        // The package has no public entry for its workflow-side interceptors; its own OpenTelemetryPlugin registers this module.
         workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
         activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
       },

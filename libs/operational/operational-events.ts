@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StoredEvent } from '../contracts/envelope';
 import { AutomaticDisable, deadLetteredEvent, subscriptionDisabledEvent, subscriptionRecoveredEvent } from '../contracts/operational-events';
-import { EndedDelivery } from '../db/deliveries.repository';
+import { EndedDelivery } from '../db/attempts.repository';
 import { EventsRepository } from '../db/events.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 

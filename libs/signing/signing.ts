@@ -13,8 +13,8 @@ export function signingKey(secret: string): Buffer {
   return Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64');
 }
 
-/** The seed's `X-IntelliAuth-Signature`: hex HMAC-SHA256 over the exact body bytes. */
-export function seedSignature(key: Buffer, body: string): string {
+/** The IntelliAuth signature, `X-IntelliAuth-Signature`: hex HMAC-SHA256 over the exact body bytes. */
+export function intelliauthSignature(key: Buffer, body: string): string {
   return createHmac('sha256', key).update(body, 'utf8').digest('hex');
 }
 
@@ -25,7 +25,7 @@ export function standardSignature(key: Buffer, messageId: string, timestampSecon
 }
 
 export interface SignedHeadersInput {
-  /** Valid secrets, newest first: the newest signs the seed header, every one signs `webhook-signature`. */
+  /** Valid secrets, newest first: the newest signs the IntelliAuth signature, every one signs `webhook-signature`. */
   secrets: string[];
   eventId: string;
   eventType: string;
@@ -34,13 +34,13 @@ export interface SignedHeadersInput {
   body: string;
 }
 
-/** The seed's five headers plus the Standard Webhooks three, for one attempt. */
+/** The product contract's five headers plus the Standard Webhooks three, for one attempt. */
 export function deliveryHeaders(input: SignedHeadersInput): Record<string, string> {
   if (input.secrets.length === 0) throw new Error('a delivery needs at least one signing secret');
   const keys = input.secrets.map(signingKey);
   return {
     'content-type': 'application/json',
-    'x-intelliauth-signature': seedSignature(keys[0], input.body),
+    'x-intelliauth-signature': intelliauthSignature(keys[0], input.body),
     'x-intelliauth-event-id': input.eventId,
     'x-intelliauth-event-type': input.eventType,
     'x-intelliauth-delivery-attempt': String(input.attempt),

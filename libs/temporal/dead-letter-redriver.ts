@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DeliveryStatus } from '../db/deliveries.repository';
+import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
 import type { TenantScope } from '../db/subscriptions.repository';
@@ -28,12 +28,12 @@ export class DeadLetterRedriver {
 
   /**
    * Claims a dead letter (a conditional update, so concurrent or repeated redrives, single or bulk, never start a
-   * delivery twice). On `db`, inside the caller's transaction (the operator's audit row is written with it). The
+   * delivery twice). On `db`, inside the caller's transaction (the operator action row is written with it). The
    * claim puts the row back in the outbox under a lease, so a redriver that dies before `start` is covered: a
    * relay starts the run once the lease has passed.
    */
   claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
-    return this.runs.deliveries.beginRedrive(deliveryId, scope, db);
+    return this.runs.outbox.claimRedrive(deliveryId, scope, db);
   }
 
   /** Why a dead letter could not be claimed. */
@@ -56,7 +56,7 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.runs.deliveries.abortRedrive(claimed.id);
+      await this.runs.outbox.abortRedrive(claimed.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }

@@ -6,32 +6,32 @@ import { DeliverySignals } from './delivery-signals';
 
 /**
  * Disabling a subscription, whoever asks (an operator through the API, or the receiver itself answering 410 Gone):
- * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), the audit log says who, and
+ * no new deliveries, the waiting ones end as dead letters (`subscription_disabled`), the operator actions say who, and
  * `webhook.subscription.disabled` tells the tenant's and the platform's alerting receivers why.
  */
 export class SubscriptionDisabler {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly signals: DeliverySignals,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
     private readonly operational: OperationalEvents,
   ) {}
 
   /** `cause` is set when the subscription disabled itself (410, failing); absent, an operator asked. */
   async disable(id: string, scope: TenantScope, reason: string, actor: string, cause?: AutomaticDisable): Promise<SubscriptionView | undefined> {
-    const audited = await this.audit.audited(
+    const recorded = await this.operatorActions.changeAndRecord(
       (client) => this.subscriptions.setEnabled(id, scope, false, reason, client),
       (disabled) => ({ tenantId: disabled.tenant_id, action: 'subscription.disable', targetType: 'subscription', targetId: id, actor, details: { reason } }),
     );
-    if (!audited) return undefined;
+    if (!recorded) return undefined;
     // Committed first: a process that dies here leaves waiting deliveries that stop at their next attempt, which
     // reads the subscription disabled.
-    const stopped = await this.audit.carryOut(
-      audited.actionId,
+    const stopped = await this.operatorActions.carryOut(
+      recorded.actionId,
       () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_disabled' }),
       (count) => ({ waiting_deliveries_stopped: count }),
     );
-    const disabled = audited.result;
+    const disabled = recorded.result;
     await this.operational.subscriptionDisabled({ tenantId: disabled.tenant_id, subscriptionId: id, message: reason, actor, waitingStopped: stopped }, cause);
     return disabled;
   }

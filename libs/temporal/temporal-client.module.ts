@@ -49,8 +49,8 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
     {
       provide: SubscriptionDisabler,
       inject: [SubscriptionsRepository, DeliverySignals, OperatorActionsRepository, OperationalEvents],
-      useFactory: (subscriptions: SubscriptionsRepository, signals: DeliverySignals, audit: OperatorActionsRepository, operational: OperationalEvents) =>
-        new SubscriptionDisabler(subscriptions, signals, audit, operational),
+      useFactory: (subscriptions: SubscriptionsRepository, signals: DeliverySignals, operatorActions: OperatorActionsRepository, operational: OperationalEvents) =>
+        new SubscriptionDisabler(subscriptions, signals, operatorActions, operational),
     },
   ],
   exports: [TEMPORAL_CLIENT, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler, OperationalEvents],

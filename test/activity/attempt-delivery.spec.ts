@@ -1,18 +1,20 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { connectTemporalClient } from '../../libs/temporal/client';
@@ -21,13 +23,15 @@ import { DeliverySignals } from '../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { closedPort, TestReceiver } from '../helpers/receiver';
+import { freePort } from '../../tools/embedded/free-port';
+import { TestReceiver } from '../helpers/receiver';
 import { testObservers } from '../helpers/observers';
 
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
 let events: EventsRepository;
 let deliveries: DeliveriesRepository;
+let attempts: AttemptsRepository;
 let sender: WebhookSender;
 let activities: DeliveryActivities;
 /** The same activities with the default failure window (5 days), which the tests move failing_since back across. */
@@ -40,15 +44,16 @@ beforeAll(async () => {
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
   events = new EventsRepository(pool);
-  deliveries = new DeliveriesRepository(pool, subscriptions);
+  deliveries = new DeliveriesRepository(pool);
+  attempts = new AttemptsRepository(pool, subscriptions);
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
-  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: SEED_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
+  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
   const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
   const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-  activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
-  failDisabling = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  failDisabling = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));
@@ -84,7 +89,7 @@ const attempt = (deliveryId: string, number = 1, attemptTimeoutMs = 10_000) =>
   activities.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs, deadline: new Date(Date.now() + 3_600_000).toISOString() });
 
 describe('attemptDelivery against real receivers on 127.0.0.1', () => {
-  it('delivers on a 2xx with the seed body and both signatures, verified independently', async () => {
+  it('delivers on a 2xx with the product contract body and both signatures, verified independently', async () => {
     const r = new TestReceiver(() => ({ status: 204 }));
     const { deliveryId, subscription, secret, event } = await deliveryTo(await receiver(r));
 
@@ -134,7 +139,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
   }, 30_000);
 
   it('fails when the connection is refused', async () => {
-    const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await closedPort()}/hook`);
+    const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await freePort()}/hook`);
     expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused', retryAfterMs: null });
   });
 
@@ -145,7 +150,7 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const { deliveryId } = await deliveryTo(await receiver(r));
     const outcome = await attempt(deliveryId, 1);
     expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed`, retryAfterMs: null });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(target.requests).toHaveLength(0);
   });
 

@@ -1,12 +1,12 @@
 import type { LookupAddress } from 'node:dns';
-import { createServer, Server } from 'node:http';
-import { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
@@ -23,41 +23,6 @@ import { testObservers } from '../helpers/observers';
  * The SSRF guard at connect time, against real listeners on loopback only. Hostnames resolve through a fake
  * resolver (never real DNS), and no test here ever connects to anything but 127.0.0.1 or ::1.
  */
-
-/** A listener that counts TCP connections (not just requests), so "refused" means no SYN ever reached it. */
-class Canary {
-  connections = 0;
-  requests = 0;
-  private readonly server: Server = createServer((req, res) => {
-    this.requests += 1;
-    req.resume();
-    req.on('end', () => res.end('canary'));
-  });
-  private readonly sockets = new Set<Socket>();
-
-  constructor() {
-    this.server.on('connection', (socket: Socket) => {
-      this.connections += 1;
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-  }
-
-  async listen(host: '127.0.0.1' | '::1'): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, host, resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  reset(): void {
-    this.connections = 0;
-    this.requests = 0;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** Hostnames the tests use, and what the fake resolver answers for them; any other name fails as DNS would. */
 const ZONE: Record<string, LookupAddress[]> = {
@@ -79,8 +44,9 @@ const fakeResolver: Resolver = async (hostname) => {
   return answers;
 };
 
-const canary4 = new Canary();
-const canary6 = new Canary();
+/** Receivers on both loopbacks: they count TCP connections, so "refused" means no SYN ever reached them. */
+const canary4 = new TestReceiver(() => ({ status: 200, body: 'canary' }));
+const canary6 = new TestReceiver(() => ({ status: 200, body: 'canary' }));
 let port4: number;
 let port6: number;
 const senders: WebhookSender[] = [];
@@ -93,7 +59,7 @@ function sender(allowlist: string[], policy = new OutboundPolicy(allowlist)): We
 }
 
 /** Every way a URL can name this machine's loopback, literal or through DNS; `v6` ones reach the ::1 canary. */
-function loopbackUrls(): Array<{ url: string; canary: Canary }> {
+function loopbackUrls(): Array<{ url: string; canary: TestReceiver }> {
   const v4 = (host: string) => ({ url: `http://${host}:${port4}/hook`, canary: canary4 });
   const v6 = (host: string) => ({ url: `http://${host}:${port6}/hook`, canary: canary6 });
   return [
@@ -119,11 +85,11 @@ function loopbackUrls(): Array<{ url: string; canary: Canary }> {
 }
 
 const send = (via: WebhookSender, url: string) => via.send(url, { 'content-type': 'application/json' }, '{"probe":true}', 3_000);
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+const settle = () => sleep(200);
 
 beforeAll(async () => {
-  port4 = await canary4.listen('127.0.0.1');
-  port6 = await canary6.listen('::1');
+  await Promise.all([canary4.start('127.0.0.1'), canary6.start('::1')]);
+  [port4, port6] = [canary4.port, canary6.port];
 });
 afterAll(async () => {
   await Promise.all(senders.map((s) => s.close()));
@@ -148,7 +114,7 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
       });
     }
     await settle();
-    expect({ v4: canary4.connections, v6: canary6.connections, requests: canary4.requests + canary6.requests }).toEqual({ v4: 0, v6: 0, requests: 0 });
+    expect({ v4: canary4.connections, v6: canary6.connections, requests: canary4.requests.length + canary6.requests.length }).toEqual({ v4: 0, v6: 0, requests: 0 });
   });
 
   it('says which name resolved to which address', async () => {
@@ -163,10 +129,10 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
   it('with 127.0.0.1/32 and ::1/128 allowed, the same URLs reach the canary', async () => {
     const allowed = sender(['127.0.0.1/32', '::1/128']);
     for (const { url, canary } of loopbackUrls()) {
-      const before = canary.requests;
+      const before = canary.requests.length;
       const outcome = await send(allowed, url);
       expect({ url, statusCode: outcome.statusCode, error: outcome.error }).toEqual({ url, statusCode: 200, error: null });
-      expect(canary.requests).toBe(before + 1);
+      expect(canary.requests.length).toBe(before + 1);
     }
     expect(canary4.connections).toBeGreaterThan(0);
     expect(canary6.connections).toBeGreaterThan(0);
@@ -175,10 +141,10 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
   it('an allowlisted hostname reaches its private address; another name for the same address does not', async () => {
     const byName = sender(['canary.internal.test']);
     expect(await send(byName, `http://canary.internal.test:${port4}/hook`)).toMatchObject({ statusCode: 200, error: null });
-    expect(canary4.requests).toBe(1);
+    expect(canary4.requests.length).toBe(1);
     expect(await send(byName, `http://loopback.attacker.test:${port4}/hook`)).toMatchObject({ statusCode: null, error: expect.stringMatching(/SSRF guard/) });
     expect(await send(byName, `http://127.0.0.1:${port4}/hook`)).toMatchObject({ statusCode: null, error: expect.stringMatching(/SSRF guard/) });
-    expect(canary4.requests).toBe(1);
+    expect(canary4.requests.length).toBe(1);
   });
 
   it('resolves a name once per connection, and never with the system resolver', async () => {
@@ -204,7 +170,7 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
     expect(outcome).toMatchObject({ statusCode: null, error: 'refused by the SSRF guard: 127.0.0.1 is a loopback address' });
     await settle();
     expect(canary4.connections).toBe(1);
-    expect(canary4.requests).toBe(0);
+    expect(canary4.requests.length).toBe(0);
   });
 });
 
@@ -213,12 +179,14 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   let subscriptions: SubscriptionsRepository;
   let events: EventsRepository;
   let deliveries: DeliveriesRepository;
+  let attempts: AttemptsRepository;
 
   beforeAll(() => {
     pool = testPool();
     subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
     events = new EventsRepository(pool);
-    deliveries = new DeliveriesRepository(pool, subscriptions);
+    deliveries = new DeliveriesRepository(pool);
+    attempts = new AttemptsRepository(pool, subscriptions);
   });
   afterAll(async () => {
     await pool.end();
@@ -226,7 +194,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
 
   const activitiesWith = (allowlist: string[]): DeliveryActivities =>
     createDeliveryActivities({
-      deliveries,
+      attempts,
       sender: sender(allowlist),
       disabler: { disable: async () => undefined } as never,
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
@@ -270,13 +238,13 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   it('delivers to the same canary once 127.0.0.1/32 is allowlisted', async () => {
     const deliveryId = await deliveryTo(`http://0x7f.1:${port4}/hook`);
     expect(await attempt(activitiesWith(['127.0.0.1/32']), deliveryId)).toEqual({ kind: 'delivered', statusCode: 200, error: null });
-    expect(canary4.requests).toBe(1);
+    expect(canary4.requests.length).toBe(1);
   });
 
   it.each([301, 302, 303, 307, 308])('never follows a %i: a failed attempt, and the target receives nothing', async (status) => {
-    const target = new Canary();
-    const targetPort = await target.listen('127.0.0.1');
-    const targetUrl = `http://127.0.0.1:${targetPort}/elsewhere`;
+    const target = new TestReceiver(() => ({ status: 200, body: 'canary' }));
+    await target.start();
+    const targetUrl = target.url('/elsewhere');
     const redirecting = new TestReceiver(() => ({ status, headers: { location: targetUrl } }));
     receivers.push(redirecting);
     const deliveryId = await deliveryTo(await redirecting.start());
@@ -290,7 +258,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
       expect(await deliveries.attempts(deliveryId)).toEqual([expect.objectContaining({ status_code: status, succeeded: false })]);
       expect(redirecting.requests).toHaveLength(1);
       await settle();
-      expect({ connections: target.connections, requests: target.requests }).toEqual({ connections: 0, requests: 0 });
+      expect({ connections: target.connections, requests: target.requests.length }).toEqual({ connections: 0, requests: 0 });
     } finally {
       await target.stop();
     }

@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
-import { DeliveriesRepository, PermitRequest } from '../../libs/db/deliveries.repository';
+import { AttemptsRepository, PermitRequest } from '../../libs/db/attempts.repository';
+import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { createPool } from '../../libs/db/pool';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
@@ -23,15 +25,17 @@ let pool: Pool;
 let wide: Pool;
 let subscriptions: SubscriptionsRepository;
 let deliveries: DeliveriesRepository;
-let wideDeliveries: DeliveriesRepository;
+let attempts: AttemptsRepository;
+let wideAttempts: AttemptsRepository;
 let events: EventsRepository;
 
 beforeAll(() => {
   pool = testPool();
   wide = createPool(testDatabaseUrl(), 30);
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
-  deliveries = new DeliveriesRepository(pool, subscriptions);
-  wideDeliveries = new DeliveriesRepository(wide, subscriptions);
+  deliveries = new DeliveriesRepository(pool);
+  attempts = new AttemptsRepository(pool, subscriptions);
+  wideAttempts = new AttemptsRepository(wide, subscriptions);
   events = new EventsRepository(pool);
 });
 afterAll(async () => {
@@ -58,7 +62,7 @@ async function deliveriesTo(count: number, limits: { maxInFlight?: number; maxPe
 /** The attempt activity with no default limits: only the subscriptions' own apply. */
 const limitedActivities = (sender: WebhookSender) =>
   createDeliveryActivities({
-    deliveries,
+    attempts,
     sender,
     disabler: { disable: async () => undefined } as never,
     operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
@@ -72,7 +76,7 @@ const statusOf = async (id: string) => (await deliveries.get(id, undefined))!;
 describe('the subscription limiter in Postgres', () => {
   it('grants exactly max_in_flight permits to 30 attempts taken at once on 30 connections, and marks the others throttled', async () => {
     const { ids } = await deliveriesTo(30, { maxInFlight: 3 });
-    const taken = await Promise.all(ids.map((id) => wideDeliveries.attemptContext(id, permit())));
+    const taken = await Promise.all(ids.map((id) => wideAttempts.attemptContext(id, permit())));
     const granted = ids.filter((_, n) => taken[n]!.throttledForMs === null);
     expect(granted).toHaveLength(3);
     for (const [n, id] of ids.entries()) {
@@ -84,43 +88,43 @@ describe('the subscription limiter in Postgres', () => {
     }
 
     // Recording an attempt gives its permit back: exactly one more attempt gets one.
-    await deliveries.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true, tracksFailures: true });
+    await attempts.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true, tracksFailures: true });
     const waiting = ids.filter((id) => !granted.includes(id));
-    const again = await Promise.all(waiting.map((id) => wideDeliveries.attemptContext(id, permit())));
+    const again = await Promise.all(waiting.map((id) => wideAttempts.attemptContext(id, permit())));
     expect(again.filter((context) => context!.throttledForMs === null)).toHaveLength(1);
   });
 
   it('lets a retried attempt take its own permit again without counting it twice', async () => {
     const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
-    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
-    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
-    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
+    expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
   });
 
   it('frees the permit of a worker that died holding it once its lease ends', async () => {
     const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
-    expect((await deliveries.attemptContext(ids[0], permit(NO_DEFAULT_LIMITS, 200)))!.throttledForMs).toBeNull();
-    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[0], permit(NO_DEFAULT_LIMITS, 200)))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
+    await sleep(300);
+    expect((await attempts.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
   });
 
   it('paces max_per_second: one start every 1/max_per_second s, a throttled one told to wait at least until the next', async () => {
     const { ids } = await deliveriesTo(3, { maxPerSecond: 2 });
-    expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
-    const second = await deliveries.attemptContext(ids[1], { ...permit(), backoffMs: 1 });
+    expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    const second = await attempts.attemptContext(ids[1], { ...permit(), backoffMs: 1 });
     expect(second!.throttledForMs).toBeGreaterThan(300); // the next start is 500 ms after the first
     expect(second!.throttledForMs).toBeLessThanOrEqual(500);
-    await new Promise((resolve) => setTimeout(resolve, second!.throttledForMs!));
-    expect((await deliveries.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
-    expect((await deliveries.attemptContext(ids[2], permit()))!.throttledForMs).not.toBeNull();
+    await sleep(second!.throttledForMs!);
+    expect((await attempts.attemptContext(ids[1], permit()))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[2], permit()))!.throttledForMs).not.toBeNull();
   });
 
   it('applies the configured defaults to a subscription without limits of its own, and none when they are 0', async () => {
     const { ids } = await deliveriesTo(3, {});
-    expect((await deliveries.attemptContext(ids[0], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).toBeNull();
-    expect((await deliveries.attemptContext(ids[1], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).not.toBeNull();
-    expect((await deliveries.attemptContext(ids[2], permit(NO_DEFAULT_LIMITS)))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[0], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[1], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).not.toBeNull();
+    expect((await attempts.attemptContext(ids[2], permit(NO_DEFAULT_LIMITS)))!.throttledForMs).toBeNull();
   });
 
   it('takes no permit for an attempt that will not send: a disabled subscription stops it instead', async () => {
@@ -146,7 +150,7 @@ describe('attemptDelivery under the limits', () => {
       const { attemptDelivery } = limitedActivities(sender);
       const deadline = new Date(Date.now() + 60_000).toISOString();
       // The first delivery's permit, held as by an attempt in flight on another worker.
-      expect((await deliveries.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+      expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
 
       const outcome = await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline, throttledTimes: 3 });
       expect(outcome).toMatchObject({ kind: 'throttled' });

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIsolatedDatabase, uniqueTenant } from '../helpers/database';
+import { deliveryIn, publish, subscribe } from '../helpers/fixtures';
 import { loopbackOnlySender } from '../helpers/loopback-sender';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 import { contractTool } from './tools';
 
@@ -37,28 +38,26 @@ const receiver = TestReceiver.answering(500);
 async function seed(stack: Stack): Promise<Omit<Seeds, 'apiKey'>> {
   const tenantId = uniqueTenant();
   const url = await stack.startReceiver(receiver);
-  const subscribe = async () => (await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).body.id as string;
-  const publish = async () => (await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } })).body;
-  const status = async (id: string) => (await stack.request('GET', `/v1/deliveries/${id}`)).body.status;
+  const subscribeHere = async () => (await subscribe(stack.client, url, { tenantId, eventTypes: ['user.*'] })).id;
 
-  const otherSubscriptionId = await subscribe();
-  const doomed = (await publish()).deliveries[0].id as string;
-  await eventually(async () => (await status(doomed)) === 'retry_scheduled', 30_000, 'the first delivery to fail once');
+  const otherSubscriptionId = await subscribeHere();
+  const doomed = (await publish(stack.client, tenantId)).deliveries[0].id;
+  await deliveryIn(stack.client, doomed, 'retry_scheduled', 30_000);
   // Disabling ends the waiting delivery as a dead letter; enabling again takes new events.
   await stack.request('POST', `/v1/subscriptions/${otherSubscriptionId}/disable`, {});
-  await eventually(async () => (await status(doomed)) === 'dead_lettered', 30_000, 'the dead letter');
+  await deliveryIn(stack.client, doomed, 'dead_lettered', 30_000);
   await stack.request('POST', `/v1/subscriptions/${otherSubscriptionId}/enable`);
 
-  const subscriptionId = await subscribe();
-  const event = await publish();
-  const waiting = event.deliveries.find((d: { subscription_id: string }) => d.subscription_id === subscriptionId).id as string;
-  await eventually(async () => (await status(waiting)) === 'retry_scheduled', 30_000, 'a waiting delivery');
+  const subscriptionId = await subscribeHere();
+  const event = await publish(stack.client, tenantId);
+  const waiting = event.deliveries.find((d) => d.subscription_id === subscriptionId)!.id;
+  await deliveryIn(stack.client, waiting, 'retry_scheduled', 30_000);
 
   const tenantKeyId = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'schemathesis' })).body.id;
   const portalSessionId = (await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`)).body.id;
   const bulkRedriveId = (await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: uniqueTenant() })).body.id;
   const cursor = (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=1`)).body.next_cursor;
-  return { tenantId, subscriptionId, otherSubscriptionId, tenantKeyId, portalSessionId, eventId: event.event_id, waitingDeliveryId: waiting, deadLetterId: doomed, bulkRedriveId, cursor };
+  return { tenantId, subscriptionId, otherSubscriptionId, tenantKeyId, portalSessionId, eventId: event.eventId, waitingDeliveryId: waiting, deadLetterId: doomed, bulkRedriveId, cursor };
 }
 
 const NO_STATEFUL = '[operations.phases.stateful]\nenabled = false\n';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { withTransaction } from '../../libs/db/pool';
 import { testPool } from '../helpers/database';
@@ -22,7 +23,7 @@ describe('withTransaction', () => {
       const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       await admin.query('SELECT pg_terminate_backend($1::int)', [rows[0].pid]);
       // Give the FATAL message time to arrive while no statement is running: the moment that used to crash the process.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       await client.query('SELECT 1');
     });
     await expect(attempt).rejects.toThrow();

@@ -1,7 +1,8 @@
 import { createWebhooksClient, Schemas, WebhooksClient } from '@intelliauth/webhooks-client';
 import { quickstart } from '../../packages/client/examples/quickstart';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 // Three attempts an hour apart: a retried delivery waits again, so it can be cancelled.
@@ -32,7 +33,7 @@ describe('the typed client (@intelliauth/webhooks-client)', () => {
     const { subscription, published, delivery } = await quickstart(stack.baseUrl, stack.apiKey, tenantId, await stack.startReceiver(receiver));
     expect(subscription).toMatchObject({ tenant_id: tenantId, event_types: ['user.*'], enabled: true });
     expect(published.deliveries).toEqual([{ id: delivery.id, subscription_id: subscription.id }]);
-    await eventually(async () => (await deliveryStatus(delivery.id)) === 'delivered', 20_000, 'the delivery');
+    await eventually(async () => (await deliveryStatus(delivery.id)) === 'delivered', { timeout: 20_000, description: 'the delivery' });
     expect(JSON.parse(receiver.requests[0].body)).toMatchObject({ event_id: published.event_id, event_type: 'user.signed_up' });
   });
 
@@ -63,7 +64,7 @@ describe('the typed client (@intelliauth/webhooks-client)', () => {
     });
     expect(published.response.status).toBe(202);
     const deliveryId = published.data!.deliveries[0].id;
-    await eventually(async () => (await deliveryStatus(deliveryId)) === 'retry_scheduled', 20_000, 'the failed first attempt');
+    await eventually(async () => (await deliveryStatus(deliveryId)) === 'retry_scheduled', { timeout: 20_000, description: 'the failed first attempt' });
 
     const event = await api.GET('/v1/events/{eventId}', { params: { path: { eventId: published.data!.event_id } } });
     expect(event.data).toMatchObject({ event_type: 'user.disabled', tenant: { id: tenantId, slug: 'acme' }, deliveries: [{ id: deliveryId, subscription_id: subscription.id }] });
@@ -73,10 +74,10 @@ describe('the typed client (@intelliauth/webhooks-client)', () => {
     expect(detail.data?.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 500, succeeded: false })]);
 
     expect((await api.POST('/v1/deliveries/{id}/retry', { params: { path: { id: deliveryId } } })).data).toEqual({ id: deliveryId, status: 'retry_requested' });
-    await eventually(() => receiver.requests.length === 2, 20_000, 'the second attempt');
-    await eventually(async () => (await deliveryStatus(deliveryId)) === 'retry_scheduled', 20_000, 'waiting again');
+    await eventually(() => receiver.requests.length === 2, { timeout: 20_000, description: 'the second attempt' });
+    await eventually(async () => (await deliveryStatus(deliveryId)) === 'retry_scheduled', { timeout: 20_000, description: 'waiting again' });
     expect((await api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id: deliveryId } }, body: { reason: 'done' } })).data).toEqual({ id: deliveryId, status: 'cancel_requested' });
-    await eventually(async () => (await deliveryStatus(deliveryId)) === 'cancelled', 20_000, 'cancelled');
+    await eventually(async () => (await deliveryStatus(deliveryId)) === 'cancelled', { timeout: 20_000, description: 'cancelled' });
     const late = await api.POST('/v1/deliveries/{id}/retry', { params: { path: { id: deliveryId } } });
     expect([late.response.status, late.error?.error.code]).toEqual([409, 'delivery_not_active']);
   });

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
-import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
-import { SecretBox } from '../../libs/secrets/secret-box';
-import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { OutboxRepository } from '../../libs/db/outbox.repository';
+import { testPool } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { deadLetter, deliveryIn, subscribeReceiver } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -16,38 +17,21 @@ const ONE_ATTEMPT = { retryScheduleMs: [0], attemptTimeoutMs: 2_000, ttlMs: 86_4
 
 let stack: Stack;
 let pool: Pool;
-let deliveries: DeliveriesRepository;
+let outbox: OutboxRepository;
 
 beforeAll(async () => {
   stack = await startStack(ONE_ATTEMPT);
   pool = testPool();
-  deliveries = new DeliveriesRepository(pool, new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys())));
+  outbox = new OutboxRepository(pool);
 });
 afterAll(async () => {
   await stack?.stop();
   await pool?.end();
 });
 
-async function subscribed(receiver: TestReceiver, tenantId = uniqueTenant()) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  return { tenantId, subscriptionId: created.body.id as string };
-}
-
-async function deadLetter(tenantId: string): Promise<string> {
-  const deliveryId = (await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } })).body.deliveries[0].id;
-  await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, `${deliveryId} dead-lettered`);
-  return deliveryId;
-}
-
-const statusOf = async (id: string, status: string) => {
-  const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
-  return delivery.status === status ? delivery : undefined;
-};
-
 /** What a redriver that died right after its claim leaves: the claim (the statement every redrive runs first), no start. */
 async function claimAndDie(deliveryId: string): Promise<void> {
-  expect(await deliveries.beginRedrive(deliveryId, undefined)).toMatchObject({ id: deliveryId, redrive_count: 1 });
+  expect(await outbox.claimRedrive(deliveryId, undefined)).toMatchObject({ id: deliveryId, redrive_count: 1 });
 }
 
 /** The dead redriver's lease running out, without the test waiting the 30 s it lasts. */
@@ -59,18 +43,18 @@ const auditOf = async (targetId: string) => (await stack.request('GET', `/v1/ope
 describe('a redrive whose redriver died between its claim and its start', () => {
   it('is started by the outbox relay once the claim has expired, and delivered once (single redrive)', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId } = await subscribed(receiver);
-    const deliveryId = await deadLetter(tenantId);
+    const { tenantId } = await subscribeReceiver(stack, receiver);
+    const deliveryId = await deadLetter(stack.client, tenantId);
     receiver.respondWith(() => ({ status: 200 }));
 
     await claimAndDie(deliveryId);
     // The claim holds: no relay starts it while the redriver might still be starting it.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await sleep(2_500);
     expect(receiver.requests).toHaveLength(1);
     expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'pending', redrive_count: 1 });
 
     await leasePasses([deliveryId]);
-    const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), 30_000, 'the relay to start the redrive');
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered).toMatchObject({ attempt_count: 2, redrive_count: 1, failure_reason: null });
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2']);
     const row = await pool.query(`SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text`, [deliveryId]);
@@ -84,9 +68,9 @@ describe('a redrive whose redriver died between its claim and its start', () => 
 
   it('is started by the outbox relay when a bulk redrive ran after the claim: the claimed one counts skipped, all delivered once', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, subscriptionId } = await subscribed(receiver);
+    const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, receiver);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await deadLetter(tenantId));
+    for (let i = 0; i < 3; i++) ids.push(await deadLetter(stack.client, tenantId));
     receiver.respondWith(() => ({ status: 200 }));
 
     // A first try of a batch claimed one and died; the batch's retry (or the next bulk redrive) finds it claimed.
@@ -96,11 +80,11 @@ describe('a redrive whose redriver died between its claim and its start', () => 
     const done = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'bulk redrive to complete');
+    }, { timeout: 30_000, description: 'bulk redrive to complete' });
     expect(done).toMatchObject({ matched: 2, redriven: 2, skipped: 0, failed: 0 });
 
     await leasePasses(ids);
-    for (const id of ids) expect(await eventually(() => statusOf(id, 'delivered'), 30_000, `${id} delivered`)).toMatchObject({ attempt_count: 2, redrive_count: 1 });
+    for (const id of ids) expect(await deliveryIn(stack.client, id, 'delivered', 30_000)).toMatchObject({ attempt_count: 2, redrive_count: 1 });
     // One subscription: one delivery per event.
     const attemptsByEvent = new Map<string, string[]>();
     for (const request of receiver.requests) {
@@ -132,8 +116,8 @@ describe('operator actions and their audit rows', () => {
 
   it('leaves neither the change nor its audit row when the audit row cannot be written, and both when it can', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, subscriptionId } = await subscribed(receiver);
-    const deliveryId = await deadLetter(tenantId);
+    const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, receiver);
+    const deliveryId = await deadLetter(stack.client, tenantId);
     const secretsBefore = (await pool.query(`SELECT count(*)::int AS n FROM subscription_secrets WHERE subscription_id = $1::text`, [subscriptionId])).rows[0].n;
 
     await withFailingAudit(subscriptionId, async () => {
@@ -168,9 +152,9 @@ describe('operator actions and their audit rows', () => {
   });
 
   it('records a signal it could not deliver as the intent with a failed outcome', async () => {
-    const { tenantId } = await subscribed(TestReceiver.answering(500));
+    const { tenantId } = await subscribeReceiver(stack, TestReceiver.answering(500));
     // A delivery whose row still says it waits while its run has closed (say, terminated from the Temporal UI).
-    const deliveryId = await deadLetter(tenantId);
+    const deliveryId = await deadLetter(stack.client, tenantId);
     await pool.query(`UPDATE deliveries SET status = 'retry_scheduled' WHERE id = $1::text`, [deliveryId]);
 
     const answer = await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);

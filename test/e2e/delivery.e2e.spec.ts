@@ -1,13 +1,16 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { deliveryWorkflowId, newEventId } from '../../libs/contracts/ids';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { searchAttributes } from '../../workflows/definitions';
 import { testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, subscribeReceiver } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
-/** A short schedule (the seed's shape, seconds instead of minutes) so retries happen within the test. */
+/** A short schedule (the default delivery policy's shape, seconds instead of minutes) so retries happen within the test. */
 const SHORT_POLICY = { retryScheduleMs: [0, 1_000, 1_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;
@@ -17,12 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function subscribe(receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: eventTypes, description: 'e2e' });
-  expect(created.status).toBe(201);
-  return created.body as { id: string; secret: string };
-}
+const subscribe = (receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) => subscribeReceiver(stack, receiver, { tenantId, eventTypes, description: 'e2e' });
 
 const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
   event_type: 'user.signed_up',
@@ -31,8 +29,6 @@ const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
   data: { user: { id: 'usr_01', email: 'anita@example.com', name: 'Anita Singh' } },
   ...extra,
 });
-
-const deliveryOf = (id: string) => stack.request('GET', `/v1/deliveries/${id}`).then((r) => r.body);
 
 describe('publish to delivery, end to end (api + Postgres + Temporal dev server + worker + receiver)', () => {
   it('delivers the exact body and headers, and the query API and search attributes show it delivered', async () => {
@@ -47,7 +43,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const eventId = published.body.event_id;
     const deliveryId = published.body.deliveries[0].id;
 
-    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
+    await eventually(() => receiver.requests.length === 1, { timeout: 20_000, description: 'the delivery' });
     const [request] = receiver.requests;
     expect(request.body).toBe(
       JSON.stringify({
@@ -71,10 +67,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
     expect(() => new Webhook(subscription.secret).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
 
-    const delivered = await eventually(async () => {
-      const d = await deliveryOf(deliveryId);
-      return d.status === 'delivered' ? d : undefined;
-    });
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered).toMatchObject({ id: deliveryId, event_id: eventId, subscription_id: subscription.id, attempt_count: 1, last_status_code: 200 });
     expect(delivered.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true, duration_ms: expect.any(Number) })]);
 
@@ -85,7 +78,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const attributes = await eventually(async () => {
       const description = await handle.describe();
       return description.typedSearchAttributes.get(searchAttributes.deliveryStatus) === 'delivered' ? description.typedSearchAttributes : undefined;
-    });
+    }, { timeout: 30_000, description: 'the search attributes to show it delivered' });
     expect(attributes.get(searchAttributes.tenantId)).toBe(tenantId);
     expect(attributes.get(searchAttributes.eventType)).toBe('user.signed_up');
     expect(attributes.get(searchAttributes.subscriptionId)).toBe(subscription.id);
@@ -104,8 +97,8 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     expect(second.body).toEqual(first.body);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
 
-    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await eventually(() => receiver.requests.length === 1, { timeout: 20_000, description: 'the delivery' });
+    await sleep(1_500);
     expect(receiver.requests).toHaveLength(1);
 
     const changed = await stack.request('POST', '/v1/events', { ...body, data: { user: { id: 'usr_other' } } });
@@ -120,10 +113,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const published = await stack.request('POST', '/v1/events', event(tenantId));
     const deliveryId = published.body.deliveries[0].id;
 
-    const delivered = await eventually(async () => {
-      const d = await deliveryOf(deliveryId);
-      return d.status === 'delivered' ? d : undefined;
-    }, 30_000);
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered.attempt_count).toBe(3);
     expect(delivered.attempts.map((a: { attempt: number; status_code: number; succeeded: boolean }) => [a.attempt, a.status_code, a.succeeded])).toEqual([
       [1, 500, false],
@@ -146,7 +136,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
         'committed-then-crashed',
       );
       if (stored.kind !== 'created') throw new Error('expected a new event');
-      await eventually(() => receiver.requests.length === 1, 30_000, 'the relay to start the delivery');
+      await eventually(() => receiver.requests.length === 1, { timeout: 30_000, description: 'the relay to start the delivery' });
       const row = await pool.query('SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text', [stored.deliveries[0].id]);
       expect(row.rows[0]).toEqual({ workflow_started_at: expect.any(Date), start_claimed_until: null });
     } finally {
@@ -180,7 +170,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
         client.release();
       }
       const committedAt = Date.now();
-      await eventually(() => receiver.requests.length === 1, 30_000, 'a relay pass to take the expired claim');
+      await eventually(() => receiver.requests.length === 1, { timeout: 30_000, description: 'a relay pass to take the expired claim' });
       expect(receiver.requests[0].at - committedAt).toBeGreaterThanOrEqual(2_500);
       const row = await pool.query('SELECT workflow_started_at FROM deliveries WHERE event_id = $1::text', [eventId]);
       expect(row.rows[0].workflow_started_at).toBeInstanceOf(Date);
@@ -202,7 +192,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     await subscribe(otherReceiver, other, ['*']);
 
     for (let i = 0; i < 3; i++) expect((await stack.request('POST', '/v1/events', event(tenantId))).body.deliveries).toHaveLength(2);
-    await eventually(() => users.requests.length === 3 && everything.requests.length === 3, 20_000, 'six deliveries');
+    await eventually(() => users.requests.length === 3 && everything.requests.length === 3, { timeout: 20_000, description: 'six deliveries' });
     expect(security.requests).toHaveLength(0);
     expect(otherReceiver.requests).toHaveLength(0);
 
@@ -220,7 +210,7 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const delivered = await eventually(async () => {
       const page = await stack.request('GET', `/v1/deliveries?subscription_id=${everythingSub.id}&status=delivered`);
       return page.body.data.length === 3 ? page : undefined;
-    });
+    }, { timeout: 30_000, description: 'three deliveries recorded delivered' });
     expect(delivered.body.data.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
 
     // from / to bound when the delivery was created (its event published).

@@ -3,7 +3,9 @@ import { loadSync } from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import { PROTO_PATH } from '../../apps/api/src/http-app';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { subscribeReceiver } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 let stack: Stack;
@@ -57,17 +59,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function subscribedTenant(receiver: TestReceiver) {
-  const tenantId = uniqueTenant();
-  const url = await stack.startReceiver(receiver);
-  const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  return { tenantId, subscriptionId: subscription.body.id as string };
-}
-
 describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
   it('publishes idempotently and reads the event and its delivery back, the same as REST', async () => {
     const receiver = new TestReceiver();
-    const { tenantId, subscriptionId } = await subscribedTenant(receiver);
+    const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, receiver);
     const request = {
       event_id: `evt_grpc_${tenantId}`,
       event_type: 'user.signed_up',
@@ -82,14 +77,14 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
     const conflict = await failure(call('Publish', { ...request, data: { fields: { user: { structValue: struct({ id: 'usr_other' }) } } } }));
     expect(conflict).toEqual({ code: status.ALREADY_EXISTS, errorCode: 'event_conflict' });
 
-    await eventually(() => receiver.requests.length === 1, 20_000, 'the delivery');
+    await eventually(() => receiver.requests.length === 1, { timeout: 20_000, description: 'the delivery' });
     expect(JSON.parse(receiver.requests[0].body).data).toEqual({ user: { id: 'usr_9', email: 'nine@example.com' } });
 
     const deliveryId = first.deliveries[0].id;
     const viaRest = (await eventually(async () => {
       const d = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
       return d.status === 'delivered' ? d : undefined;
-    })) as any;
+    }, { timeout: 30_000, description: 'the delivery recorded delivered' })) as any;
     const viaGrpc = await call('GetDelivery', { id: deliveryId });
     expect(viaGrpc).toMatchObject({ id: deliveryId, status: 'delivered', attempt_count: 1, last_status_code: 200, created_at: viaRest.created_at, delivered_at: viaRest.delivered_at });
     expect(viaGrpc.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true })]);
@@ -105,16 +100,16 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
 
   it('cancels, retries and redrives through the same services', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId } = await subscribedTenant(receiver);
+    const { tenantId } = await subscribeReceiver(stack, receiver);
     const published = await call('Publish', { event_type: 'user.updated', tenant: { id: tenantId }, data: { fields: { user: { structValue: struct({ id: 'u' }) } } } });
     const deliveryId = published.deliveries[0].id;
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'retry_scheduled', 20_000, 'waiting');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'retry_scheduled', { timeout: 20_000, description: 'waiting' });
     expect(await call('RetryDelivery', { id: deliveryId })).toEqual({ id: deliveryId, status: 'retry_requested' });
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'dead_lettered', 20_000, 'dead letter');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'dead_lettered', { timeout: 20_000, description: 'dead letter' });
     expect(await failure(call('CancelDelivery', { id: deliveryId, reason: 'late' }))).toEqual({ code: status.FAILED_PRECONDITION, errorCode: 'delivery_not_active' });
     receiver.respondWith(() => ({ status: 200 }));
     expect(await call('RedriveDeadLetter', { id: deliveryId })).toEqual({ id: deliveryId, status: 'pending' });
-    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'delivered', 20_000, 'delivered');
+    await eventually(async () => (await call('GetDelivery', { id: deliveryId })).status === 'delivered', { timeout: 20_000, description: 'delivered' });
   });
 
   it('answers bad input and missing ids with canonical codes and the REST error codes', async () => {
@@ -145,7 +140,7 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
       code: status.PERMISSION_DENIED,
       errorCode: 'service_key_required',
     });
-    const other = await subscribedTenant(new TestReceiver());
+    const other = await subscribeReceiver(stack, new TestReceiver());
     const othersDelivery = (await call('Publish', { event_type: 'user.updated', tenant: { id: other.tenantId }, data: { fields: { user: { structValue: struct({ id: 'u' }) } } } })).deliveries[0].id;
     expect(await failure(call('GetDelivery', { id: othersDelivery }, key))).toEqual({ code: status.NOT_FOUND, errorCode: 'delivery_not_found' });
     expect((await call('ListDeliveries', {}, key)).deliveries).toEqual([]);

@@ -1,6 +1,7 @@
 import { createIsolatedDatabase, uniqueTenant } from '../helpers/database';
+import { deliveryIn } from '../helpers/fixtures';
 import { Scrape } from '../helpers/metrics';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /** One retry 300 ms after the first attempt, then a dead letter: a delivery, a retry and a dead letter in seconds. */
@@ -18,11 +19,6 @@ afterAll(async () => {
   await stack?.stop();
   await database?.drop();
 });
-
-const statusOf = async (id: string, status: string) => {
-  const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
-  return delivery.status === status ? delivery : undefined;
-};
 
 /** Counter movements between two scrapes of the same endpoint. */
 function moved(before: Scrape, after: Scrape) {
@@ -53,9 +49,9 @@ describe('metrics', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect((await stack.request('POST', '/v1/events', { event_type: 'user.nonsense', tenant: { id: tenantId }, data: {} })).body.error.code).toBe('unknown_event_type');
     expect((await stack.request('POST', '/v1/events', { event_type: 'user.signed_up' }, { apiKey: null })).status).toBe(401);
-    await eventually(() => statusOf(deliveryIds[0], 'delivered'), 20_000, 'the first delivered');
-    await eventually(() => statusOf(deliveryIds[1], 'delivered'), 20_000, 'the second delivered after its retry');
-    await eventually(() => statusOf(deliveryIds[2], 'dead_lettered'), 20_000, 'the third dead-lettered');
+    await deliveryIn(stack.client, deliveryIds[0], 'delivered');
+    await deliveryIn(stack.client, deliveryIds[1], 'delivered');
+    await deliveryIn(stack.client, deliveryIds[2], 'dead_lettered');
     expect((await stack.request('POST', `/v1/subscriptions/${subscriptions.deadLettered}/disable`, { reason: 'receiver down' })).status).toBe(200);
 
     const api = moved(api0, await Scrape.of(stack.baseUrl));
@@ -90,7 +86,7 @@ describe('metrics', () => {
     const before = await Scrape.of(stack.workerUrl!);
     const ids: string[] = [];
     for (let n = 0; n < 3; n++) ids.push((await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } })).body.deliveries[0].id);
-    for (const id of ids) await eventually(() => statusOf(id, 'delivered'), 20_000, `${id} delivered`);
+    for (const id of ids) await deliveryIn(stack.client, id, 'delivered');
     const throttled = moved(before, await Scrape.of(stack.workerUrl!))('webhook_attempts_throttled_total', { event_type: 'user.updated' });
     let waits = 0;
     for (const id of ids) {

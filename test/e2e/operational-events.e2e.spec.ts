@@ -1,7 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { ApiKeysRepository } from '../../libs/db/api-keys.repository';
 import { testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, publish, subscribeReceiver } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -30,25 +33,9 @@ beforeAll(async () => {
     { retryScheduleMs: [0, 200, 200], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 },
     { config: { failureDisableAfterMs: FAILING_AFTER_MS, platformTenantId: PLATFORM } },
   );
-  const url = await stack.startReceiver(platformReceiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: PLATFORM, url, event_types: ['webhook.*'] });
-  expect(created.status).toBe(201);
-  platformSecret = created.body.secret;
+  platformSecret = (await subscribeReceiver(stack, platformReceiver, { tenantId: PLATFORM, eventTypes: ['webhook.*'] })).secret;
 });
 afterAll(() => stack?.stop());
-
-async function subscribe(tenantId: string, receiver: TestReceiver, eventTypes: string[]) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: eventTypes });
-  expect(created.status).toBe(201);
-  return created.body as { id: string; secret: string };
-}
-
-const publish = async (tenantId: string) => {
-  const published = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
-  expect(published.status).toBe(202);
-  return published.body as { event_id: string; deliveries: Array<{ id: string; subscription_id: string }> };
-};
 
 /** What a receiver was sent, as parsed bodies (only the successful or last attempt of each event counts once). */
 function received(receiver: TestReceiver, eventType: string, about?: (event: Delivered) => boolean): Delivered[] {
@@ -57,11 +44,10 @@ function received(receiver: TestReceiver, eventType: string, about?: (event: Del
 }
 
 const receivedOne = (receiver: TestReceiver, eventType: string, about: (event: Delivered) => boolean) =>
-  eventually(() => received(receiver, eventType, about)[0], 30_000, `${eventType} at the receiver`);
+  eventually(() => received(receiver, eventType, about)[0], { timeout: 30_000, description: `${eventType} at the receiver` });
 
-const deliveryStatus = async (id: string, status: string) => ((await stack.request('GET', `/v1/deliveries/${id}`)).body.status === status ? true : undefined);
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
+const settle = () => sleep(1_500);
 
 describe('a subscription that keeps failing', () => {
   it('dead-letters its deliveries with webhook.delivery.dead_lettered, then is disabled as failing with webhook.subscription.disabled, never sent to itself', async () => {
@@ -69,17 +55,17 @@ describe('a subscription that keeps failing', () => {
     const failing = new TestReceiver(() => ({ status: 500 }));
     const alerting = new TestReceiver();
     // The failing subscription names the operational events too: none about itself may reach it.
-    const subscription = await subscribe(tenantId, failing, ['user.*', 'webhook.*']);
-    const alerts = await subscribe(tenantId, alerting, ['webhook.*']);
+    const subscription = await subscribeReceiver(stack, failing, { tenantId, eventTypes: ['user.*', 'webhook.*'] });
+    const alerts = await subscribeReceiver(stack, alerting, { tenantId, eventTypes: ['webhook.*'] });
 
-    const first = await publish(tenantId);
+    const first = await publish(stack.client, tenantId);
     const firstDelivery = first.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
     const deadLettered = await receivedOne(alerting, 'webhook.delivery.dead_lettered', (event) => event.data.delivery.id === firstDelivery);
     expect(deadLettered).toMatchObject({
       event_id: `evt_wh_dead_${firstDelivery}_0`,
       tenant: { id: tenantId },
       actor: { kind: 'system' },
-      data: { delivery: { id: firstDelivery, event_id: first.event_id, event_type: 'user.updated', subscription_id: subscription.id, attempts: 3 }, reason: 'exhausted' },
+      data: { delivery: { id: firstDelivery, event_id: first.eventId, event_type: 'user.updated', subscription_id: subscription.id, attempts: 3 }, reason: 'exhausted' },
       delivery: { subscription_id: alerts.id },
     });
     // Signed like every delivery, with the alerting subscription's own secret.
@@ -100,8 +86,8 @@ describe('a subscription that keeps failing', () => {
 
     // Still failing once the window has passed: the next failed attempt disables the subscription.
     const firstAttemptAt = Date.parse((await stack.request('GET', `/v1/deliveries/${firstDelivery}`)).body.attempts[0].started_at);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAttemptAt + FAILING_AFTER_MS - Date.now())));
-    const second = await publish(tenantId);
+    await sleep(Math.max(0, firstAttemptAt + FAILING_AFTER_MS - Date.now()));
+    const second = await publish(stack.client, tenantId);
     const secondDelivery = second.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
     const disabled = await receivedOne(alerting, 'webhook.subscription.disabled', (event) => event.data.subscription.id === subscription.id);
     expect(disabled).toMatchObject({
@@ -115,7 +101,7 @@ describe('a subscription that keeps failing', () => {
     expect((await stack.request('GET', `/v1/subscriptions/${subscription.id}`)).body).toMatchObject({ enabled: false, disabled_reason: disabled.data.message });
     const audit = await stack.request('GET', `/v1/operator-actions?target_id=${subscription.id}`);
     expect(audit.body.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'system', details: expect.objectContaining({ reason: disabled.data.message }) })]);
-    await eventually(() => deliveryStatus(secondDelivery, 'dead_lettered'), 20_000, 'the disabling delivery dead-lettered');
+    await deliveryIn(stack.client, secondDelivery, 'dead_lettered');
     expect((await stack.request('GET', `/v1/deliveries/${secondDelivery}`)).body.failure_reason).toBe('subscription_disabled');
 
     await settle();
@@ -128,20 +114,20 @@ describe('a subscription that keeps failing', () => {
     const tenantId = uniqueTenant();
     const flaky = TestReceiver.answering(500, 200);
     const alerting = new TestReceiver();
-    const subscription = await subscribe(tenantId, flaky, ['user.*']);
-    await subscribe(tenantId, alerting, ['webhook.subscription.recovered']);
+    const subscription = await subscribeReceiver(stack, flaky, { tenantId, eventTypes: ['user.*'] });
+    await subscribeReceiver(stack, alerting, { tenantId, eventTypes: ['webhook.subscription.recovered'] });
 
-    const published = await publish(tenantId);
+    const published = await publish(stack.client, tenantId);
     const deliveryId = published.deliveries.find((d) => d.subscription_id === subscription.id)!.id;
-    await eventually(() => deliveryStatus(deliveryId, 'delivered'), 20_000, 'delivered on the retry');
+    await deliveryIn(stack.client, deliveryId, 'delivered');
     const attempts = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.attempts;
     const recovered = await receivedOne(alerting, 'webhook.subscription.recovered', (event) => event.data.subscription.id === subscription.id);
     expect(recovered).toMatchObject({ tenant: { id: tenantId }, data: { subscription: { id: subscription.id }, failing_since: attempts[0].started_at } });
     expect(await receivedOne(platformReceiver, 'webhook.subscription.recovered', (event) => event.event_id === recovered.event_id)).toBeDefined();
 
     // A later success, with nothing failing in between, reports nothing.
-    const next = await publish(tenantId);
-    await eventually(() => deliveryStatus(next.deliveries.find((d) => d.subscription_id === subscription.id)!.id, 'delivered'), 20_000, 'delivered');
+    const next = await publish(stack.client, tenantId);
+    await deliveryIn(stack.client, next.deliveries.find((d) => d.subscription_id === subscription.id)!.id, 'delivered');
     await settle();
     expect(received(alerting, 'webhook.subscription.recovered')).toHaveLength(1);
   });
@@ -151,23 +137,23 @@ describe('no loops', () => {
   it('emits nothing for the failures of an operational event’s own deliveries, which never make their subscription failing', async () => {
     const tenantId = uniqueTenant();
     const downAlerting = new TestReceiver(() => ({ status: 500 }));
-    const alerts = await subscribe(tenantId, downAlerting, ['webhook.*']);
-    const gone = await subscribe(tenantId, new TestReceiver(() => ({ status: 410 })), ['user.*']);
+    const alerts = await subscribeReceiver(stack, downAlerting, { tenantId, eventTypes: ['webhook.*'] });
+    const gone = await subscribeReceiver(stack, new TestReceiver(() => ({ status: 410 })), { tenantId, eventTypes: ['user.*'] });
 
-    await publish(tenantId);
+    await publish(stack.client, tenantId);
     const disabled = await receivedOne(platformReceiver, 'webhook.subscription.disabled', (event) => event.data.subscription.id === gone.id);
     expect(disabled).toMatchObject({ tenant: { id: tenantId }, actor: { kind: 'system' }, data: { reason: 'gone', message: 'receiver answered 410 Gone' } });
     const deadLetters = () => stack.request('GET', `/v1/dead-letters?subscription_id=${alerts.id}`).then((r) => r.body.data as Array<{ id: string; failure_reason: string }>);
-    await eventually(async () => ((await deadLetters()).length === 1 ? true : undefined), 20_000, "the alerting subscription's dead letter");
+    await eventually(async () => (await deadLetters()).length === 1, { timeout: 20_000, description: "the alerting subscription's dead letter" });
 
     // Past the failing window, an operator disables another subscription: its event fails at the alerting
     // receiver again, and the alerting subscription stays enabled (its failures are not counted).
-    await new Promise((resolve) => setTimeout(resolve, FAILING_AFTER_MS));
-    const other = await subscribe(tenantId, new TestReceiver(), ['user.*']);
+    await sleep(FAILING_AFTER_MS);
+    const other = await subscribeReceiver(stack, new TestReceiver(), { tenantId, eventTypes: ['user.*'] });
     expect((await stack.request('POST', `/v1/subscriptions/${other.id}/disable`, { reason: 'migrating' })).status).toBe(200);
     const byOperator = await receivedOne(platformReceiver, 'webhook.subscription.disabled', (event) => event.data.subscription.id === other.id);
     expect(byOperator).toMatchObject({ actor: { kind: 'api_key', id: expect.stringMatching(/^service_key:/) }, data: { reason: 'operator', message: 'migrating' } });
-    await eventually(async () => ((await deadLetters()).length === 2 ? true : undefined), 20_000, "the alerting subscription's second dead letter");
+    await eventually(async () => (await deadLetters()).length === 2, { timeout: 20_000, description: "the alerting subscription's second dead letter" });
     expect((await deadLetters()).map((d) => d.failure_reason)).toEqual(['exhausted', 'exhausted']);
 
     await settle();

@@ -1,6 +1,8 @@
 import { Pool } from 'pg';
-import { testPool, uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { testPool } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, publishTo } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /** Waits long enough that only an operator's signal moves a delivery on within the test. */
@@ -18,29 +20,18 @@ afterAll(async () => {
   await pool?.end();
 });
 
-async function publishTo(receiver: TestReceiver): Promise<{ tenantId: string; deliveryId: string }> {
-  const tenantId = uniqueTenant();
-  const url = await stack.startReceiver(receiver);
-  await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  const published = await stack.request('POST', '/v1/events', { event_type: 'security.brute_force_detected', tenant: { id: tenantId }, data: { ip: '203.0.113.9' } });
-  return { tenantId, deliveryId: published.body.deliveries[0].id };
-}
-
-const statusOf = async (deliveryId: string, status: string) => {
-  const delivery = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
-  return delivery.status === status ? delivery : undefined;
-};
+const BRUTE_FORCE = { event_type: 'security.brute_force_detected', data: { ip: '203.0.113.9' } };
 
 describe('operator actions through the API', () => {
   it('cancels a delivery waiting for its retry', async () => {
     const receiver = TestReceiver.answering(500);
-    const { deliveryId } = await publishTo(receiver);
-    const waiting = await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const { deliveryId } = await publishTo(stack, receiver, BRUTE_FORCE);
+    const waiting = await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
     expect(new Date(waiting.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
 
     const cancel = await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { reason: 'tenant offboarded' });
     expect(cancel.status).toBe(202);
-    const cancelled = await eventually(() => statusOf(deliveryId, 'cancelled'), 20_000, 'cancelled');
+    const cancelled = await deliveryIn(stack.client, deliveryId, 'cancelled');
     expect(cancelled.failure_reason).toBe('cancelled: tenant offboarded');
     expect(cancelled.next_attempt_at).toBeNull();
     expect(receiver.requests).toHaveLength(1);
@@ -52,12 +43,12 @@ describe('operator actions through the API', () => {
 
   it('retries now, dead-letters after the last attempt, then a redrive delivers under the same workflow id', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, deliveryId } = await publishTo(receiver);
+    const { tenantId, deliveryId } = await publishTo(stack, receiver, BRUTE_FORCE);
     for (let attempt = 1; attempt < SLOW_POLICY.retryScheduleMs.length; attempt++) {
-      await eventually(async () => (await statusOf(deliveryId, 'retry_scheduled'))?.attempt_count === attempt, 20_000, `attempt ${attempt} recorded`);
+      await eventually(() => stack.client.get<{ status: string; attempt_count: number }>(`/v1/deliveries/${deliveryId}`), { timeout: 20_000, description: `attempt ${attempt} recorded`, until: (d) => d.status === 'retry_scheduled' && d.attempt_count === attempt });
       expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).status).toBe(202);
     }
-    const dead = await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'dead_lettered');
+    const dead = await deliveryIn(stack.client, deliveryId, 'dead_lettered');
     expect(dead).toMatchObject({ attempt_count: 3, failure_reason: 'exhausted', dead_lettered_at: expect.any(String) });
     expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).body.error.code).toBe('delivery_not_active');
 
@@ -68,7 +59,7 @@ describe('operator actions through the API', () => {
     // At once: the run that dead-lettered it may not have closed yet, and the redrive waits for that.
     const redrive = await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`);
     expect(redrive).toMatchObject({ status: 202, body: { id: deliveryId, status: 'pending' } });
-    const delivered = await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after redrive');
+    const delivered = await deliveryIn(stack.client, deliveryId, 'delivered');
     expect(delivered).toMatchObject({ attempt_count: 4, redrive_count: 1, failure_reason: null });
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2', '3', '4']);
     expect(new Set(receiver.requests.map((r) => r.headers['x-intelliauth-event-id'])).size).toBe(1);
@@ -83,8 +74,8 @@ describe('operator actions through the API', () => {
     // The row says dead_lettered while its run is still open: the window between the activity that records the dead
     // letter and the workflow's close, here held open by a run waiting on an hour-long retry.
     const markDeadLettered = (id: string) => pool.query(`UPDATE deliveries SET status = 'dead_lettered', failure_reason = 'exhausted' WHERE id = $1::text`, [id]);
-    const closing = await publishTo(TestReceiver.answering(500));
-    await eventually(() => statusOf(closing.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const closing = await publishTo(stack, TestReceiver.answering(500), BRUTE_FORCE);
+    await deliveryIn(stack.client, closing.deliveryId, 'retry_scheduled');
     await markDeadLettered(closing.deliveryId);
     const workflowId = (await pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM deliveries WHERE id = $1::text`, [closing.deliveryId])).rows[0].workflow_id;
     setTimeout(() => void stack.temporal.workflow.getHandle(workflowId).terminate('closing run'), 1_000);
@@ -92,18 +83,18 @@ describe('operator actions through the API', () => {
     expect(redriven).toMatchObject({ status: 202, body: { status: 'pending' } });
     expect((await stack.temporal.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
 
-    const open = await publishTo(TestReceiver.answering(500));
-    await eventually(() => statusOf(open.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const open = await publishTo(stack, TestReceiver.answering(500), BRUTE_FORCE);
+    await deliveryIn(stack.client, open.deliveryId, 'retry_scheduled');
     await markDeadLettered(open.deliveryId);
     const refused = await stack.request('POST', `/v1/dead-letters/${open.deliveryId}/redrive`);
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'delivery_still_running' } } });
-    expect(await statusOf(open.deliveryId, 'dead_lettered')).toMatchObject({ redrive_count: 0 });
+    expect(await stack.client.get(`/v1/deliveries/${open.deliveryId}`)).toMatchObject({ status: 'dead_lettered', redrive_count: 0 });
   });
 
   it('obeys signals sent through the Temporal client exactly as the README operator section says', async () => {
     const receiver = TestReceiver.answering(500, 200);
-    const { tenantId, deliveryId } = await publishTo(receiver);
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const { tenantId, deliveryId } = await publishTo(stack, receiver, BRUTE_FORCE);
+    await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
     const delivery = (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body;
     const workflowId = `delivery:${delivery.event_id}:${delivery.subscription_id}`;
 
@@ -113,20 +104,20 @@ describe('operator actions through the API', () => {
         if (execution.workflowId === workflowId) return execution;
       }
       return undefined;
-    }, 20_000, 'the workflow in the visibility list');
+    }, { timeout: 20_000, description: 'the workflow in the visibility list' });
     expect(found.workflowId).toBe(workflowId);
 
     const handle = stack.temporal.workflow.getHandle(workflowId);
     expect(await handle.query('state')).toMatchObject({ status: 'retry_scheduled', attemptsThisRun: 1, lastStatusCode: 500 });
     await handle.signal('retryNow');
-    await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after retryNow');
+    await deliveryIn(stack.client, deliveryId, 'delivered');
     expect(receiver.requests).toHaveLength(2);
 
-    const second = await publishTo(TestReceiver.answering(500));
-    await eventually(() => statusOf(second.deliveryId, 'retry_scheduled'), 20_000, 'retry_scheduled');
+    const second = await publishTo(stack, TestReceiver.answering(500), BRUTE_FORCE);
+    await deliveryIn(stack.client, second.deliveryId, 'retry_scheduled');
     const secondDelivery = (await stack.request('GET', `/v1/deliveries/${second.deliveryId}`)).body;
     await stack.temporal.workflow.getHandle(`delivery:${secondDelivery.event_id}:${secondDelivery.subscription_id}`).signal('cancel', { reason: 'receiver retired' });
-    expect((await eventually(() => statusOf(second.deliveryId, 'cancelled'), 20_000, 'cancelled')).failure_reason).toBe('cancelled: receiver retired');
+    expect((await deliveryIn(stack.client, second.deliveryId, 'cancelled')).failure_reason).toBe('cancelled: receiver retired');
   });
 
   it('answers 404 for operations on unknown ids', async () => {

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { testPool, uniqueTenant } from '../helpers/database';
+import { eventOf } from '../helpers/fixtures';
 import { Stack, startStack } from '../helpers/stack';
 
 let stack: Stack;
@@ -8,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const publish = (tenantId: string) => stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'u' } } });
+const publish = (tenantId: string) => stack.request('POST', '/v1/events', eventOf(tenantId, { data: { user: { id: 'u' } } }));
 
 describe('publish rate limit per tenant', () => {
   it('answers 429 with Retry-After over the limit, stores nothing from the refused request, and leaves other tenants alone', async () => {
@@ -33,7 +35,7 @@ describe('publish rate limit per tenant', () => {
 
     expect((await publish(quiet)).status).toBe(202);
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100 * Number(refused[0].headers.get('retry-after'))));
+    await sleep(1_100 * Number(refused[0].headers.get('retry-after')));
     expect((await publish(noisy)).status).toBe(202);
   });
 });

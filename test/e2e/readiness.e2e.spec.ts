@@ -1,11 +1,11 @@
-import { closedPort } from '../helpers/receiver';
+import { freePort } from '../../tools/embedded/free-port';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** Readiness names the part that is down: here Postgres, which the api was started without. */
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack(WAITING_POLICY, { worker: false, config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await closedPort()}/webhooks` } });
+  stack = await startStack(WAITING_POLICY, { worker: false, config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/webhooks` } });
 });
 afterAll(() => stack?.stop());
 

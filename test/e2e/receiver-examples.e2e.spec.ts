@@ -11,7 +11,9 @@ import { POST as nextRoute } from '../../packages/receiver/examples/next-route';
 import { nodeHttpReceiver } from '../../packages/receiver/examples/node-http';
 import { contractTool } from '../contract/tools';
 import { uniqueTenant } from '../helpers/database';
-import { eventually } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, publish, subscribe } from '../helpers/fixtures';
+
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -67,7 +69,7 @@ async function child(command: string, args: string[], secret: string, cwd: strin
   let stderr = '';
   process_.stderr!.on('data', (chunk) => (stderr += chunk));
   process_.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const port = await eventually(() => lines.find((line) => line.startsWith('listening on '))?.slice('listening on '.length), 60_000, `${command} to listen (${stderr})`);
+  const port = await eventually(() => lines.find((line) => line.startsWith('listening on '))?.slice('listening on '.length), { timeout: 60_000, description: `${command} to listen (${stderr})` });
   return {
     url: `http://127.0.0.1:${port}/webhooks/intelliauth`,
     received: () => lines.filter((line) => !line.startsWith('listening on ')),
@@ -107,15 +109,15 @@ describe('the receiver examples (packages/receiver/README.md) against real deliv
   it.each(examples)('%s verifies a real delivery and refuses a forged one', async (_name, start) => {
     const tenantId = uniqueTenant();
     // The secret exists once the subscription does: subscribe first, then point it at the started receiver.
-    const subscription = (await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: 'http://127.0.0.1:9/not-yet', event_types: ['user.*'] })).body;
+    const subscription = await subscribe(stack.client, 'http://127.0.0.1:9/not-yet', { tenantId, eventTypes: ['user.*'] });
     const receiver = await start(subscription.secret);
     try {
       await stack.request('PATCH', `/v1/subscriptions/${subscription.id}`, { url: receiver.url });
-      const published = (await stack.request('POST', '/v1/events', { event_type: 'user.disabled', tenant: { id: tenantId }, data: { user: { id: 'usr_5' }, reason: 'offboarded' } })).body;
+      const published = await publish(stack.client, tenantId, { event_type: 'user.disabled', data: { user: { id: 'usr_5' }, reason: 'offboarded' } });
       const deliveryId = published.deliveries[0].id;
-      await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', 60_000, 'the delivery');
+      await deliveryIn(stack.client, deliveryId, 'delivered', 60_000);
       expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ last_status_code: 204, attempt_count: 1 });
-      expect(receiver.received()).toEqual([`user.disabled ${published.event_id}`]);
+      expect(receiver.received()).toEqual([`user.disabled ${published.eventId}`]);
 
       const forged = await fetch(receiver.url, {
         method: 'POST',

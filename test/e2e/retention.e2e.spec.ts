@@ -1,10 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { RetentionScheduleService, retentionScheduleId } from '../../apps/worker/src/retention-schedule.service';
 import { createPool } from '../../libs/db/pool';
 import type { RetentionPurgeResult } from '../../workflows/retention.workflow';
 import { createIsolatedDatabase } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /**
@@ -36,7 +39,7 @@ async function purgeNow(): Promise<RetentionPurgeResult> {
   const handle = stack.temporal.schedule.getHandle(scheduleId());
   const before = (await handle.describe()).info.recentActions.length;
   await handle.trigger();
-  const action = await eventually(async () => (await handle.describe()).info.recentActions[before], 30_000, 'the triggered purge to start');
+  const action = await eventually(async () => (await handle.describe()).info.recentActions[before], { timeout: 30_000, description: 'the triggered purge to start' });
   return stack.temporal.workflow.getHandle(action.action.workflow.workflowId).result();
 }
 
@@ -76,17 +79,16 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     const unmatched = await publish('application.created', { application: { id: 'app_1' } });
     expect(unmatched.deliveryId).toBeUndefined();
 
-    const statusOf = async (deliveryId: string) => (await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status;
-    await eventually(async () => (await Promise.all(delivered.map((d) => statusOf(d.deliveryId!)))).every((s) => s === 'delivered'), 30_000, 'three deliveries');
-    await eventually(async () => (await statusOf(active.deliveryId!)) === 'retry_scheduled', 30_000, 'a failed delivery waiting for its retry');
-    await eventually(async () => (await statusOf(toCancel.deliveryId!)) === 'retry_scheduled', 30_000, 'a second one');
-    await eventually(async () => (await statusOf(deadLetter.deliveryId!)) === 'retry_scheduled', 30_000, 'a third one');
+    await Promise.all(delivered.map((d) => deliveryIn(stack.client, d.deliveryId!, 'delivered', 30_000)));
+    await deliveryIn(stack.client, active.deliveryId!, 'retry_scheduled', 30_000);
+    await deliveryIn(stack.client, toCancel.deliveryId!, 'retry_scheduled', 30_000);
+    await deliveryIn(stack.client, deadLetter.deliveryId!, 'retry_scheduled', 30_000);
     expect((await stack.request('POST', `/v1/deliveries/${toCancel.deliveryId}/cancel`, { reason: 'retention test' })).status).toBe(202);
     expect((await stack.request('POST', `/v1/subscriptions/${toDisable}/disable`, { reason: 'retention test' })).status).toBe(200);
-    await eventually(async () => (await statusOf(toCancel.deliveryId!)) === 'cancelled', 30_000, 'the cancel');
-    await eventually(async () => (await statusOf(deadLetter.deliveryId!)) === 'dead_lettered', 30_000, 'the dead letter');
+    await deliveryIn(stack.client, toCancel.deliveryId!, 'cancelled', 30_000);
+    await deliveryIn(stack.client, deadLetter.deliveryId!, 'dead_lettered', 30_000);
     // Older than RETENTION (1 s), all of them; the active one's row too, and its event.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     await pool.query(`UPDATE deliveries SET updated_at = now() - interval '2 days' WHERE id = $1::text`, [active.deliveryId]);
 
     // 3 delivered + 1 cancelled in batches of 2; then the 6 events without a delivery left (4, the unmatched one, and
@@ -110,7 +112,7 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     expect((await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}`)).body.data).toEqual([]);
     expect(await count(`SELECT count(*)::int AS n FROM delivery_attempts WHERE delivery_id = $1::text`, [deadLetter.deliveryId])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM events WHERE id = $1::text`, [deadLetter.eventId])).toBe(0);
-    expect(await statusOf(active.deliveryId!)).toBe('retry_scheduled');
+    expect((await stack.client.get(`/v1/deliveries/${active.deliveryId}`)).status).toBe('retry_scheduled');
     expect(await purgeNow()).toEqual({ deliveries: 0, events: 0 });
   });
 

@@ -4,8 +4,12 @@ import { newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
+import { TestClient } from '../helpers/client';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { closedPort, eventually, TestReceiver } from '../helpers/receiver';
+import { freePort } from '../../tools/embedded/free-port';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
@@ -13,29 +17,21 @@ import { Launched, launchEmbedded } from '../../tools/embedded/launcher';
 import { connectTemporalClient } from '../../libs/temporal/client';
 
 let launched: Launched;
+/** The REST API of the launched api process, with the service key. */
+let api: TestClient;
 let pool: Pool;
 let temporal: Client;
 const logged: string[] = [];
 const childOutput: Record<string, string> = { api: '', worker: '' };
 const apiKey = `service-key-${randomBytes(12).toString('hex')}`;
 
-async function request(method: string, path: string, body?: unknown, key = apiKey) {
-  const response = await fetch(`${launched.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
 beforeAll(async () => {
   // The product as npm start runs it (api and worker processes), against the suite's Postgres and Temporal, with
   // every line both processes print kept for inspection.
   const config: AppConfig = {
     ...loadConfig({}),
-    port: await closedPort(),
-    grpcPort: await closedPort(),
+    port: await freePort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS,
     temporalTaskQueue: `secrets-at-rest-${process.pid}`,
@@ -55,6 +51,7 @@ beforeAll(async () => {
       childOutput[name] += text;
     },
   });
+  api = new TestClient(launched.apiUrl, apiKey);
   pool = testPool();
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
 });
@@ -70,15 +67,15 @@ describe('secrets at rest', () => {
     const receiver = TestReceiver.answering(500, 200);
     const url = await receiver.start();
     try {
-      const tenantKey = (await request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'console' })).body.key as string;
-      const created = await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] }, tenantKey);
-      const rotated = await request('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, { grace_period_seconds: 3600 });
+      const tenantKey = (await api.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'console' })).body.key as string;
+      const created = await api.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] }, { apiKey: tenantKey });
+      const rotated = await api.request('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, { grace_period_seconds: 3600 });
       const secrets = [created.body.secret as string, rotated.body.secret as string];
-      const published = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+      const published = await api.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
       const deliveryId = published.body.deliveries[0].id;
-      await eventually(async () => (await request('GET', `/v1/deliveries/${deliveryId}`)).body.status === 'delivered', 30_000, 'delivered');
-      await request('POST', `/v1/subscriptions/${created.body.id}/test`, { event_type: 'user.updated' });
-      await request('GET', '/v1/deliveries', undefined, 'a-wrong-key-that-is-long-enough');
+      await deliveryIn(api, deliveryId, 'delivered', 30_000);
+      await api.request('POST', `/v1/subscriptions/${created.body.id}/test`, { event_type: 'user.updated' });
+      await api.request('GET', '/v1/deliveries', undefined, { apiKey: 'a-wrong-key-that-is-long-enough' });
 
       // The secrets worked: the receiver's copy verifies with either one.
       const last = receiver.requests.at(-1)!;
@@ -110,24 +107,20 @@ describe('secrets at rest', () => {
     const receiver = TestReceiver.answering(200);
     const url = await receiver.start();
     try {
-      await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.signed_up'] });
-      const sent = await fetch(`${launched.apiUrl}/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'x-request-id': 'req-logging-1' },
-        body: JSON.stringify({ event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }),
-      });
+      await api.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.signed_up'] });
+      const sent = await api.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }, { headers: { 'x-request-id': 'req-logging-1' } });
       expect(sent.headers.get('x-request-id')).toBe('req-logging-1');
-      const published = (await sent.json()) as { event_id: string; deliveries: Array<{ id: string }> };
-      const made = await fetch(`${launched.apiUrl}/v1/event-types`, { headers: { authorization: `Bearer ${apiKey}`, 'x-request-id': 'has spaces, so not kept' } });
+      const published = sent.body as { event_id: string; deliveries: Array<{ id: string }> };
+      const made = await api.request('GET', '/v1/event-types', undefined, { headers: { 'x-request-id': 'has spaces, so not kept' } });
       expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-      await eventually(async () => (await request('GET', `/v1/deliveries/${published.deliveries[0].id}`)).body.status === 'delivered', 30_000, 'delivered');
+      await deliveryIn(api, published.deliveries[0].id, 'delivered', 30_000);
 
       const lines = (part: string) =>
         childOutput[part]
           .split('\n')
           .filter((line) => line.startsWith('{'))
           .map((line) => JSON.parse(line) as Record<string, any>);
-      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id) || undefined, 10_000, 'the attempt line');
+      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id), { timeout: 10_000, description: 'the attempt line' });
       expect(lines('api').find((line) => line.req?.id === 'req-logging-1')).toMatchObject({ service: 'api', level: 30, req: { method: 'POST', url: '/v1/events' }, res: { statusCode: 202 } });
       expect(lines('api').find((line) => line.req?.id === made.headers.get('x-request-id'))).toMatchObject({ req: { url: '/v1/event-types' } });
       expect(lines('worker').find((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id)).toMatchObject({

@@ -1,6 +1,5 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { uniqueTenant } from '../helpers/database';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /** The SSRF guard as the API shows it: refused IP literals at create/update, test sends judged at connect time. */
@@ -57,23 +56,19 @@ describe('subscription URLs and the SSRF guard', () => {
 
 describe('test sends with nothing allowlisted', () => {
   let strict: Stack;
-  let canary: Server;
-  let connections = 0;
+  const canary = new TestReceiver(() => ({ status: 200, body: 'canary' }));
 
   beforeAll(async () => {
     strict = await startStack(policy, { worker: false, config: { outboundAllowlist: [] } });
-    canary = createServer((_req, res) => res.end('canary'));
-    canary.on('connection', () => (connections += 1));
-    await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
+    await canary.start();
   });
   afterAll(async () => {
-    canary?.closeAllConnections();
-    await new Promise<void>((resolve) => (canary ? canary.close(() => resolve()) : resolve()));
+    await canary.stop();
     await strict?.stop();
   });
 
   it('refuses a loopback literal at create time, and a name that resolves to loopback at connect time', async () => {
-    const port = (canary.address() as AddressInfo).port;
+    const port = canary.port;
     const literal = await strict.request('POST', '/v1/subscriptions', { tenant_id: uniqueTenant(), url: `http://127.0.0.1:${port}/hook`, event_types: ['*'] });
     expect(literal.status).toBe(422);
     expect(literal.body.error.code).toBe('refused_url');
@@ -84,6 +79,6 @@ describe('test sends with nothing allowlisted', () => {
     const sent = await strict.request('POST', `/v1/subscriptions/${named.body.id}/test`, { event_type: 'user.signed_in' });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({ delivered: false, status_code: null, error: expect.stringMatching(/^refused by the SSRF guard: localhost resolved to (127\.0\.0\.1|::1), a loopback address$/) });
-    expect(connections).toBe(0);
+    expect(canary.connections).toBe(0);
   });
 });

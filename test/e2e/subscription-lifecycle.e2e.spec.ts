@@ -1,7 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { EVENT_TYPES, isOperationalEventType } from '../../libs/contracts/catalogue';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn, eventOf, publish, subscribeReceiver } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** A failed attempt waits an hour, so only the test's own actions move deliveries on. */
@@ -12,24 +15,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function subscribed(receiver: TestReceiver, tenantId = uniqueTenant()) {
-  const url = await stack.startReceiver(receiver);
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  return { tenantId, id: created.body.id as string, secret: created.body.secret as string };
-}
-
-const publish = (tenantId: string, eventType = 'user.updated', data: Record<string, unknown> = { user: { id: 'usr_1' } }) =>
-  stack.request('POST', '/v1/events', { event_type: eventType, tenant: { id: tenantId }, data });
-
-const statusOf = async (id: string, status: string) => {
-  const delivery = (await stack.request('GET', `/v1/deliveries/${id}`)).body;
-  return delivery.status === status ? delivery : undefined;
-};
-
 describe('secret rotation', () => {
   it('keeps a receiver holding only the old secret verifying until the grace period ends, and not after', async () => {
     const receiver = new TestReceiver();
-    const { id, secret: oldSecret } = await subscribed(receiver);
+    const { id, secret: oldSecret } = await subscribeReceiver(stack, receiver);
     const oldOnly = new Webhook(oldSecret);
     const verifiesWithOld = async () => {
       const before = receiver.requests.length;
@@ -54,7 +43,7 @@ describe('secret rotation', () => {
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(() => new Webhook(rotated.body.secret).verify(during.body, during.headers as Record<string, string>)).not.toThrow();
 
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await sleep(3_500);
     expect(await verifiesWithOld()).toBe(false);
     const after = receiver.requests.at(-1)!;
     expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
@@ -63,7 +52,7 @@ describe('secret rotation', () => {
 
   it('stops the old secret at once with a grace period of 0, and refuses more than 7 days', async () => {
     const receiver = new TestReceiver();
-    const { id, secret } = await subscribed(receiver);
+    const { id, secret } = await subscribeReceiver(stack, receiver);
     await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 0 });
     await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'user.updated' });
     const request = receiver.requests.at(-1)!;
@@ -77,30 +66,30 @@ describe('secret rotation', () => {
 describe('disable and enable', () => {
   it('stops waiting deliveries as subscription_disabled, takes no new events, and re-enabling does not resurrect them', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
-    const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'waiting');
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
+    const deliveryId = (await publish(stack.client, tenantId)).deliveries[0].id;
+    await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
 
     const disabled = await stack.request('POST', `/v1/subscriptions/${id}/disable`, { reason: 'receiver migrating' });
     expect(disabled.body).toMatchObject({ enabled: false, disabled_reason: 'receiver migrating' });
-    const stopped = await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'stopped');
+    const stopped = await deliveryIn(stack.client, deliveryId, 'dead_lettered');
     expect(stopped.failure_reason).toBe('subscription_disabled');
-    expect((await publish(tenantId)).body.deliveries).toEqual([]);
+    expect((await publish(stack.client, tenantId)).deliveries).toEqual([]);
 
     expect((await stack.request('POST', `/v1/subscriptions/${id}/enable`)).body).toMatchObject({ enabled: true, disabled_reason: null });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status).toBe('dead_lettered');
 
     receiver.respondWith(() => ({ status: 200 }));
     expect((await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`)).status).toBe(202);
-    await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered after redrive');
+    await deliveryIn(stack.client, deliveryId, 'delivered');
   });
 });
 
 describe('test sends', () => {
   it('sends a signed example of the type and reports what the receiver answered', async () => {
     const receiver = TestReceiver.answering(503);
-    const { id, secret } = await subscribed(receiver);
+    const { id, secret } = await subscribeReceiver(stack, receiver);
     const answer = await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'security.brute_force_detected' });
     expect(answer.body).toMatchObject({ delivered: false, status_code: 503, error: 'receiver answered 503', event_id: expect.stringMatching(/^evt_test_/) });
     const request = receiver.requests[0];
@@ -123,17 +112,17 @@ describe('event type catalogue', () => {
     const tenantId = uniqueTenant();
     for (const type of catalogue.data) {
       expect(type).toMatchObject({ description: expect.any(String), data_schema: { type: 'object' } });
-      const published = await publish(tenantId, type.name, type.example);
+      const published = await stack.request('POST', '/v1/events', eventOf(tenantId, { event_type: type.name, data: type.example }));
       expect({ type: type.name, status: published.status }).toEqual({ type: type.name, status: isOperationalEventType(type.name) ? 422 : 202 });
     }
   });
 
   it('refuses data that does not match its type’s schema, naming the field', async () => {
-    const answer = await publish(uniqueTenant(), 'user.signed_up', { account: { id: 'usr_1' } });
+    const answer = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'user.signed_up', data: { account: { id: 'usr_1' } } }));
     expect(answer.status).toBe(422);
     expect(answer.body.error.code).toBe('invalid_event_data');
     expect(answer.body.error.details).toEqual([{ field: 'data.user', problem: 'is required' }]);
-    const wrongType = await publish(uniqueTenant(), 'security.brute_force_detected', { attempts: 'many' });
+    const wrongType = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'security.brute_force_detected', data: { attempts: 'many' } }));
     expect(wrongType.body.error.details).toEqual([{ field: 'data.attempts', problem: 'must be integer' }]);
   });
 });
@@ -141,16 +130,16 @@ describe('event type catalogue', () => {
 describe('dead letters: filters, bulk redrive and the audit log', () => {
   it('filters by subscription, event type, reason and time, and a bulk redrive delivers them all once', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
-    const other = await subscribed(TestReceiver.answering(500), tenantId);
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
+    const other = await subscribeReceiver(stack, TestReceiver.answering(500), { tenantId });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await publish(tenantId, i < 3 ? 'user.updated' : 'user.deleted')).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === id).id);
-    const otherDelivery = (await publish(tenantId)).body.deliveries.find((d: { subscription_id: string }) => d.subscription_id === other.id).id;
+    for (let i = 0; i < 5; i++) ids.push((await publish(stack.client, tenantId, { event_type: i < 3 ? 'user.updated' : 'user.deleted' })).deliveries.find((d) => d.subscription_id === id)!.id);
+    const otherDelivery = (await publish(stack.client, tenantId)).deliveries.find((d) => d.subscription_id === other.id)!.id;
     for (const deliveryId of [...ids, otherDelivery]) {
-      await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'first failure');
+      await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
       await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);
     }
-    for (const deliveryId of [...ids, otherDelivery]) await eventually(() => statusOf(deliveryId, 'dead_lettered'), 20_000, 'dead letter');
+    for (const deliveryId of [...ids, otherDelivery]) await deliveryIn(stack.client, deliveryId, 'dead_lettered');
 
     const list = async (query: string) => (await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}&${query}`)).body.data.map((d: { id: string }) => d.id).sort();
     expect(await list(`subscription_id=${id}`)).toEqual([...ids].sort());
@@ -168,9 +157,9 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const done = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'bulk redrive to complete');
+    }, { timeout: 30_000, description: 'bulk redrive to complete' });
     expect(done).toMatchObject({ matched: 5, redriven: 5, skipped: 0, failed: 0 });
-    for (const deliveryId of ids) await eventually(() => statusOf(deliveryId, 'delivered'), 20_000, 'delivered');
+    for (const deliveryId of ids) await deliveryIn(stack.client, deliveryId, 'delivered');
     expect((await stack.request('GET', `/v1/deliveries/${otherDelivery}`)).body.status).toBe('dead_lettered');
 
     const requestsAfterFirst = receiver.requests.length;
@@ -178,9 +167,9 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const second = await eventually(async () => {
       const status = (await stack.request('GET', `/v1/dead-letters/redrives/${again.body.id}`)).body;
       return status.status === 'completed' ? status : undefined;
-    }, 30_000, 'second bulk redrive');
+    }, { timeout: 30_000, description: 'second bulk redrive' });
     expect(second).toMatchObject({ matched: 0, redriven: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(receiver.requests.length).toBe(requestsAfterFirst);
 
     const audit = (await stack.request('GET', `/v1/operator-actions?tenant_id=${tenantId}`)).body.data;
@@ -192,10 +181,10 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
 
   it('records who rotated, disabled and enabled a subscription, and who cancelled a delivery', async () => {
     const receiver = TestReceiver.answering(500);
-    const { tenantId, id } = await subscribed(receiver);
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
     const key = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'ops' })).body;
-    const deliveryId = (await publish(tenantId)).body.deliveries[0].id;
-    await eventually(() => statusOf(deliveryId, 'retry_scheduled'), 20_000, 'waiting');
+    const deliveryId = (await publish(stack.client, tenantId)).deliveries[0].id;
+    await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
     const asTenant = { apiKey: key.key };
     await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { reason: 'duplicate' }, asTenant);
     await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 60 }, asTenant);

@@ -1,47 +1,16 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
 import { uniqueTenant } from '../helpers/database';
-import { eventually } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { publish } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
+
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** How long the receiver holds each request: long enough for attempts to overlap when nothing limits them. */
 const HOLD_MS = 300;
 const EVENTS = 20;
-
-/** A receiver on 127.0.0.1 that records how many requests it holds at once, and when each arrived. */
-class ConcurrencyRecorder {
-  inFlight = 0;
-  peak = 0;
-  readonly arrivals: number[] = [];
-  private readonly server: Server = createServer((request, response) => {
-    this.arrivals.push(Date.now());
-    this.peak = Math.max(this.peak, ++this.inFlight);
-    request.resume();
-    setTimeout(() => {
-      this.inFlight -= 1;
-      response.writeHead(200).end('ok');
-    }, HOLD_MS);
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  /** The most arrivals within any window of `windowMs`. */
-  mostWithin(windowMs: number): number {
-    const sorted = [...this.arrivals].sort((a, b) => a - b);
-    return Math.max(0, ...sorted.map((start, i) => sorted.slice(i).filter((at) => at < start + windowMs).length));
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 let stack: Stack;
 /** The second worker: a process of its own (dist/apps/worker/src/main.js), on the same task queue, Postgres and Temporal. */
@@ -69,7 +38,7 @@ beforeAll(async () => {
   let output = '';
   secondWorker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   secondWorker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, 60_000, 'the second worker');
+  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, { timeout: 60_000, description: 'the second worker' });
   if (secondWorker.exitCode !== null) throw new Error(`the second worker exited: ${output}`);
 }, 90_000);
 afterAll(async () => {
@@ -82,16 +51,15 @@ afterAll(async () => {
 });
 
 /** A subscription with these limits to the recorder, EVENTS events published to it; answers their deliveries. */
-async function publishTo(recorder: ConcurrencyRecorder, limits: Record<string, number>) {
+async function publishTo(recorder: TestReceiver, limits: Record<string, number>) {
   const tenantId = uniqueTenant();
   const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: await recorder.start(), event_types: ['user.*'], ...limits });
   expect(created.status).toBe(201);
   expect(created.body).toMatchObject(limits);
   const published: Array<{ eventId: string; deliveryId: string }> = [];
   for (let n = 0; n < EVENTS; n++) {
-    const answer = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } });
-    expect(answer.status).toBe(202);
-    published.push({ eventId: answer.body.event_id, deliveryId: answer.body.deliveries[0].id });
+    const answer = await publish(stack.client, tenantId, { data: { user: { id: `usr_${n}` } } });
+    published.push({ eventId: answer.eventId, deliveryId: answer.deliveries[0].id });
   }
   return { subscriptionId: created.body.id as string, published };
 }
@@ -103,8 +71,7 @@ const deliveriesIn = async (subscriptionId: string, status: string) =>
 async function expectAllDeliveredOnce(subscriptionId: string, deliveryIds: string[]): Promise<void> {
   await eventually(
     async () => (await deliveriesIn(subscriptionId, 'delivered')).length === deliveryIds.length,
-    90_000,
-    'every delivery delivered',
+    { timeout: 90_000, description: 'every delivery delivered' },
   );
   for (const id of deliveryIds) {
     const { body } = await stack.request('GET', `/v1/deliveries/${id}`);
@@ -133,12 +100,12 @@ async function historiesOf(subscriptionId: string, eventIds: string[]) {
  * every one delivered with one attempt and received once; answers the recorder and what the histories show.
  */
 async function deliverAllThrough(limits: Record<string, number>, meanwhile?: (subscriptionId: string) => Promise<void>) {
-  const recorder = new ConcurrencyRecorder();
+  const recorder = new TestReceiver(() => ({ status: 200, delayMs: HOLD_MS }));
   try {
     const { subscriptionId, published } = await publishTo(recorder, limits);
     await meanwhile?.(subscriptionId);
     await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
-    expect(recorder.arrivals).toHaveLength(EVENTS);
+    expect(recorder.requests).toHaveLength(EVENTS);
     return { recorder, ...(await historiesOf(subscriptionId, published.map((p) => p.eventId))) };
   } finally {
     await recorder.stop();
@@ -148,7 +115,7 @@ async function deliverAllThrough(limits: Record<string, number>, meanwhile?: (su
 describe('subscription limits across two worker processes', () => {
   it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each`, async () => {
     const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
-    expect(recorder.peak).toBeLessThanOrEqual(2);
+    expect(recorder.peakInFlight).toBeLessThanOrEqual(2);
     expect(identities.size).toBe(2); // both workers ran these deliveries
     expect(throttled).toBeGreaterThan(0); // and the limit made some of them wait
   }, 120_000);
@@ -162,10 +129,10 @@ describe('subscription limits across two worker processes', () => {
 
   it('shows a waiting delivery as throttled, with the time it looks again', async () => {
     const { recorder } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
-      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], 30_000, 'a throttled delivery');
+      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], { timeout: 30_000, description: 'a throttled delivery' });
       expect(waiting).toMatchObject({ status: 'throttled', attempt_count: 0, next_attempt_at: expect.any(String) });
     });
-    expect(recorder.peak).toBe(1);
+    expect(recorder.peakInFlight).toBe(1);
   }, 120_000);
 });
 

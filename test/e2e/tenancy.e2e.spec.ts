@@ -1,5 +1,5 @@
-import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { deadLetter, publish, subscribeReceiver, tenantKey } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** Deliveries fail once and then wait an hour, so each tenant has a waiting delivery and a dead letter to reach for. */
@@ -22,27 +22,11 @@ interface TenantFixture {
 
 /** A tenant with its own key, a subscription, a waiting delivery and a dead letter, made through the API. */
 async function tenantWithData(): Promise<TenantFixture> {
-  const tenantId = uniqueTenant();
-  const receiver = TestReceiver.answering(500);
-  const url = await stack.startReceiver(receiver);
-  const key = await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'admin console' });
-  expect(key.status).toBe(201);
-  const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] });
-  const waiting = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_w' } } });
-  const dead = await stack.request('POST', '/v1/events', { event_type: 'user.deleted', tenant: { id: tenantId }, data: { user: { id: 'usr_d' } } });
-  const deadLetterId = dead.body.deliveries[0].id;
-  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'retry_scheduled', 20_000, 'first failure');
-  await stack.request('POST', `/v1/deliveries/${deadLetterId}/retry`);
-  await eventually(async () => (await stack.request('GET', `/v1/deliveries/${deadLetterId}`)).body.status === 'dead_lettered', 20_000, 'dead letter');
-  return {
-    tenantId,
-    key: key.body.key,
-    keyId: key.body.id,
-    subscriptionId: subscription.body.id,
-    eventId: waiting.body.event_id,
-    waitingDeliveryId: waiting.body.deliveries[0].id,
-    deadLetterId,
-  };
+  const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, TestReceiver.answering(500));
+  const key = await tenantKey(stack.client, tenantId, 'admin console');
+  const waiting = await publish(stack.client, tenantId, { data: { user: { id: 'usr_w' } } });
+  const deadLetterId = await deadLetter(stack.client, tenantId, { event_type: 'user.deleted', data: { user: { id: 'usr_d' } } });
+  return { tenantId, key: key.key, keyId: key.id, subscriptionId, eventId: waiting.eventId, waitingDeliveryId: waiting.deliveries[0].id, deadLetterId };
 }
 
 let a: TenantFixture;

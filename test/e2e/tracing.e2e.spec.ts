@@ -2,9 +2,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../tools/embedded/free-port';
 import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
-import { testDatabaseUrl, testMasterKeys, uniqueTenant } from '../helpers/database';
+import { TestClient } from '../helpers/client';
+import { testDatabaseUrl, testMasterKeys } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
+import { publish, subscribe } from '../helpers/fixtures';
 import { CollectedSpan, OtlpCollector, SPAN_KIND } from '../helpers/otlp-collector';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { TestReceiver } from '../helpers/receiver';
 
 /**
  * Traces through the real processes (the built api and worker, as `npm run start:api` / `start:worker` run them):
@@ -77,22 +80,12 @@ afterAll(async () => {
   await Promise.all([receiver.stop(), collector.stop()]);
 });
 
-async function request(method: string, path: string, body: unknown): Promise<any> {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBeLessThan(300);
-  return response.json();
-}
-
 /** Publishes one event to a fresh tenant's subscription and waits until the receiver has it. */
 async function publishAndDeliver(): Promise<{ eventId: string; received: TestReceiver['requests'][number] }> {
-  const tenantId = uniqueTenant();
-  await request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: receiverUrl, event_types: ['user.signed_up'] });
-  const { event_id: eventId } = await request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
-  const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), 30_000, `the delivery of ${eventId}`);
+  const client = new TestClient(apiUrl, apiKey);
+  const { tenantId } = await subscribe(client, receiverUrl, { eventTypes: ['user.signed_up'] });
+  const { eventId } = await publish(client, tenantId, { event_type: 'user.signed_up' });
+  const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), { timeout: 30_000, description: `the delivery of ${eventId}` });
   return { eventId, received };
 }
 
@@ -106,8 +99,7 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
       const chain = collector.ancestry(post);
       return chain[chain.length - 1].kind === SPAN_KIND.server ? { post, chain } : undefined;
     },
-    30_000,
-    `the spans of ${eventId}'s delivery`,
+    { timeout: 30_000, description: `the spans of ${eventId}'s delivery` },
   );
 }
 

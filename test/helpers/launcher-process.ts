@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../tools/embedded/free-port';
-import { eventually } from './receiver';
+import { TestClient } from './client';
+import { eventually } from './eventually';
 
 export interface LauncherSettings {
   dataDir: string;
@@ -51,10 +52,13 @@ export async function launcherSettings(extraEnv: Record<string, string> = {}): P
  */
 export class LauncherProcess {
   output = '';
+  /** The REST API with the launcher's service key. */
+  readonly client: TestClient;
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
   private constructor(readonly settings: LauncherSettings) {
+    this.client = new TestClient(settings.apiUrl, settings.apiKey);
     const env: Record<string, string | undefined> = { ...process.env, ...settings.env };
     // The suite's own Postgres and Temporal must not leak in: the launcher starts its embedded ones.
     for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SECRETS_MASTER_KEYS']) delete env[name];
@@ -90,10 +94,9 @@ export class LauncherProcess {
       () => {
         if (pattern.test(this.output)) return true;
         if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`npm start exited while waiting for ${what}:\n${this.output.slice(-4000)}`);
-        return undefined;
+        return false;
       },
-      timeoutMs,
-      `${what}; output so far:\n${this.output.slice(-4000)}`,
+      { timeout: timeoutMs, description: `${what}; output so far:\n${this.output.slice(-4000)}` },
     );
   }
 
@@ -103,17 +106,6 @@ export class LauncherProcess {
     process.kill(-this.pid, 'SIGINT');
     const code = await this.exited;
     return { code, ms: Date.now() - started };
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const response = await fetch(`${this.settings.apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.settings.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
   /** For afterAll: stops the launcher if it still runs (SIGTERM, then SIGKILL to its group after a minute). */

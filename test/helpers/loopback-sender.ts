@@ -1,4 +1,4 @@
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { OutboundPolicy, REFUSAL_PREFIX, Verdict } from '../../libs/outbound/address-policy';
 
 /**

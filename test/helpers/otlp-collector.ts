@@ -1,6 +1,5 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { parse } from 'protobufjs';
+import { TestReceiver } from './receiver';
 
 /**
  * The part of OTLP's trace service request (opentelemetry-proto, collector/trace/v1 and trace/v1) a test reads, with
@@ -58,29 +57,21 @@ const hex = (bytes: Buffer | undefined) => (bytes && bytes.length > 0 ? Buffer.f
 /** A real OTLP/HTTP receiver on 127.0.0.1 (protobuf, the exporters' default encoding): it keeps every span it is sent. */
 export class OtlpCollector {
   readonly spans: CollectedSpan[] = [];
-  private server?: Server;
+  private readonly receiver = new TestReceiver((_index, request) => {
+    if (request.method !== 'POST' || request.path !== '/v1/traces' || request.headers['content-type'] !== 'application/x-protobuf') return { status: 415, body: '' };
+    this.collect(request.rawBody);
+    // An empty ExportTraceServiceResponse: everything accepted.
+    return { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: '' };
+  });
 
   /** Answers the endpoint to give as OTEL_EXPORTER_OTLP_ENDPOINT (spans are POSTed to <endpoint>/v1/traces). */
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/traces' || req.headers['content-type'] !== 'application/x-protobuf') {
-          res.writeHead(415).end();
-          return;
-        }
-        this.collect(Buffer.concat(chunks));
-        // An empty ExportTraceServiceResponse: everything accepted.
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await this.receiver.start();
+    return this.receiver.url('');
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return this.receiver.stop();
   }
 
   private collect(body: Buffer): void {

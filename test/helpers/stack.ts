@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from '@temporalio/client';
 import { AddressInfo } from 'node:net';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { AppModule } from '../../apps/api/src/app.module';
 import { configureHttpApp, connectGrpc, createHttpAdapter } from '../../apps/api/src/http-app';
 import { WorkerEndpointService } from '../../apps/worker/src/worker-endpoint.service';
@@ -14,15 +14,11 @@ import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
 import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
 import { PG_POOL } from '../../libs/db/database.module';
 import { Pool } from 'pg';
+import { TestClient } from './client';
 import { testDatabaseUrl, testMasterKeys } from './database';
-import { closedPort, TestReceiver } from './receiver';
+import { freePort } from '../../tools/embedded/free-port';
+import { TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
-
-export interface ApiResponse<T = any> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
 
 export interface Stack {
   baseUrl: string;
@@ -32,7 +28,9 @@ export interface Stack {
   apiKey: string;
   config: AppConfig;
   temporal: Client;
-  request<T = any>(method: string, path: string, body?: unknown, options?: { apiKey?: string | null; rawBody?: string; contentType?: string }): Promise<ApiResponse<T>>;
+  /** The REST API with the stack's service key. */
+  client: TestClient;
+  request: TestClient['request'];
   /** Starts a receiver that stops with the stack; answers its URL. */
   startReceiver(receiver: TestReceiver): Promise<string>;
   /** Stops the worker, the api and every receiver started through startReceiver. */
@@ -61,7 +59,7 @@ export async function startStack(
   const config: AppConfig = {
     ...loadConfig({}),
     port: 0,
-    grpcPort: await closedPort(),
+    grpcPort: await freePort(),
     databaseUrl: testDatabaseUrl(),
     temporalAddress,
     temporalTaskQueue: `e2e-${process.pid}-${stackNumber}-${Date.now()}`,
@@ -97,6 +95,7 @@ export async function startStack(
   }
 
   const receivers: TestReceiver[] = [];
+  const client = new TestClient(baseUrl, apiKey);
   return {
     baseUrl,
     workerUrl: worker?.get(WorkerEndpointService).url,
@@ -104,16 +103,8 @@ export async function startStack(
     apiKey,
     config,
     temporal: app.get<Client>(TEMPORAL_CLIENT),
-    async request(method, path, body, requestOptions = {}) {
-      const headers: Record<string, string> = {};
-      const key = requestOptions.apiKey === undefined ? apiKey : requestOptions.apiKey;
-      if (key !== null) headers.authorization = `Bearer ${key}`;
-      const payload = requestOptions.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-      if (payload !== undefined) headers['content-type'] = requestOptions.contentType ?? 'application/json';
-      const response = await fetch(`${baseUrl}${path}`, { method, headers, body: payload });
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-    },
+    client,
+    request: client.request.bind(client),
     startReceiver(receiver) {
       receivers.push(receiver);
       return receiver.start();

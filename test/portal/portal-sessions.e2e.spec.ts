@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { testPool, uniqueTenant } from '../helpers/database';
+import { publishTo } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
@@ -26,28 +27,18 @@ async function openSession(tenantId: string, apiKey?: string): Promise<{ id: str
 }
 
 async function exchange(token: string, headers: Record<string, string> = PORTAL) {
-  const response = await fetch(`${stack.baseUrl}/portal/session`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
-  return { status: response.status, cookie: response.headers.get('set-cookie'), body: (await response.json()) as any };
+  const response = await stack.client.request('POST', '/portal/session', { token }, { apiKey: null, headers });
+  return { status: response.status, cookie: response.headers.get('set-cookie'), body: response.body };
 }
 
 /** A call as the portal makes it: the session cookie and the portal header, no key. */
 async function asPortal(cookie: string, method: string, path: string, body?: unknown, headers: Record<string, string> = PORTAL) {
-  const response = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: { cookie: cookie.split(';')[0], ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  const response = await stack.client.request(method, path, body, { apiKey: null, headers: { cookie: cookie.split(';')[0], ...headers } });
+  return { status: response.status, body: response.body };
 }
 
-async function tenantWithSubscription() {
-  const tenantId = uniqueTenant();
-  const url = await stack.startReceiver(new TestReceiver());
-  const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
-  const event = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
-  return { tenantId, subscriptionId: subscription.body.id as string, eventId: event.body.event_id as string, deliveryId: event.body.deliveries[0].id as string };
-}
+/** A fresh tenant with a subscription and one event published to it (no worker here: it stays pending). */
+const tenantWithSubscription = () => publishTo(stack, new TestReceiver(), {}, { eventTypes: ['user.*'] });
 
 describe('a portal session token', () => {
   it('is exchanged once for an httpOnly SameSite=Strict cookie, then refused as used', async () => {

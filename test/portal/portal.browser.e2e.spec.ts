@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { uniqueTenant } from '../helpers/database';
-import { eventually, TestReceiver } from '../helpers/receiver';
+import { eventually } from '../helpers/eventually';
+import { deliveryIn } from '../helpers/fixtures';
+import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 
 /**
@@ -114,8 +116,7 @@ describe('the tenant portal in a browser', () => {
         counts.add(await page.locator('[data-testid=attempts] tbody tr').count());
         return (await page.getByTestId('delivery-status').textContent())?.includes('delivered');
       },
-      30_000,
-      'the delivery to show delivered',
+      { timeout: 30_000, description: 'the delivery to show delivered' },
     );
     await page.locator('[data-testid=attempts] tbody tr').nth(2).waitFor();
     expect([...counts].some((count) => count < 3)).toBe(true);
@@ -155,17 +156,17 @@ describe('the tenant portal in a browser', () => {
     const publish = async () =>
       (await stack.request('POST', '/v1/events', { event_type: 'user.deleted', tenant: { id: tenantId }, data: { user: { id: `usr_${Date.now()}` } } })).body.deliveries[0].id as string;
     const ids = [await publish(), await publish()];
-    for (const id of ids) await eventually(async () => (await apiGet(`/v1/deliveries/${id}`)).status === 'dead_lettered', 30_000, 'a dead letter');
+    for (const id of ids) await deliveryIn(stack.client, id, 'dead_lettered', 30_000);
     await page.goto(`${stack.baseUrl}/portal/#/dead-letters?reason=exhausted`);
     await page.getByRole('link', { name: ids[1] }).waitFor();
     await expectAccessible('dead-letters');
     await shoot('dead-letters');
     deadEnd = false;
     await page.getByRole('button', { name: `Redrive ${ids[0]}` }).click();
-    await eventually(async () => (await apiGet(`/v1/deliveries/${ids[0]}`)).status === 'delivered', 30_000, 'the redriven dead letter to be delivered');
+    await deliveryIn(stack.client, ids[0], 'delivered', 30_000);
     await page.getByRole('button', { name: 'Redrive all matching' }).click();
     await page.getByTestId('bulk-progress').getByText(/Bulk redrive completed: 1 of 1/).waitFor({ timeout: 30_000 });
-    await eventually(async () => (await apiGet(`/v1/deliveries/${ids[1]}`)).status === 'delivered', 30_000, 'the bulk-redriven dead letter to be delivered');
+    await deliveryIn(stack.client, ids[1], 'delivered', 30_000);
   });
 
   it('disables the subscription with a reason', async () => {
@@ -183,7 +184,7 @@ describe('the tenant portal in a browser', () => {
     await shoot('audit');
     await page.goto(`${stack.baseUrl}/portal/#/catalogue`);
     await page.getByRole('heading', { name: 'security.breach_incident_opened' }).waitFor();
-    // Every type of the catalogue: the seed's 26 and the operational webhook.* ones.
+    // Every type of the catalogue: the product contract's 26 and the operational webhook.* ones.
     expect(await page.locator('section[id^=type-]').count()).toBe((await apiGet('/v1/event-types')).data.length);
     await page.getByText("new Webhook(process.env.WEBHOOK_SECRET)").waitFor();
     await expectAccessible('catalogue');

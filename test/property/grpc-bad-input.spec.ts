@@ -3,6 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { EVENT_TYPES } from '../../libs/contracts/catalogue';
+import { DELIVERY_STATUSES } from '../../libs/contracts/delivery-status';
 import { PROTO_PATH } from '../../apps/api/src/http-app';
 import { testPool } from '../helpers/database';
 import { Stack, startStack } from '../helpers/stack';
@@ -356,7 +357,7 @@ describe('GetEvent, GetDelivery, CancelDelivery, RetryDelivery, RedriveDeadLette
 describe('ListDeliveries', () => {
   const good = {
     tenant_id: fc.constantFrom('tnt_acme', 'a', 'tnt_x.y:z'),
-    status: fc.constantFrom('pending', 'attempting', 'throttled', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
+    status: fc.constantFrom(...DELIVERY_STATUSES),
     event_type: fc.constantFrom(...EVENT_TYPES),
     subscription_id: ulidLike.map((u) => `whsub_${u}`),
     cursor: fc.tuple(fc.constantFrom('whdlv', 'whsub'), ulidLike).map(([p, u]) => Buffer.from(`${p}_${u}`).toString('base64url')),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { EVENT_TYPES } from '../../libs/contracts/catalogue';
+import { DELIVERY_STATUSES } from '../../libs/contracts/delivery-status';
 import { testPool } from '../helpers/database';
 import { Stack, startStack } from '../helpers/stack';
 import {
@@ -413,7 +414,7 @@ describe('list query parameters', () => {
   const ulidLike = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
   const goodValue: Record<string, fc.Arbitrary<string>> = {
     tenant_id: fc.constantFrom('tnt_acme', 'tnt_property.query:1', 'a'),
-    status: fc.constantFrom('pending', 'attempting', 'throttled', 'retry_scheduled', 'delivered', 'dead_lettered', 'cancelled'),
+    status: fc.constantFrom(...DELIVERY_STATUSES),
     event_type: fc.constantFrom(...EVENT_TYPES),
     subscription_id: ulidLike.map((id) => `whsub_${id}`),
     limit: fc.integer({ min: 1, max: 200 }).map(String),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { EVENT_TYPES, isOperationalEventType } from '../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas';
 
 /**
  * Shared by the REST and gRPC bad-input properties: fast-check settings, the arbitraries of bad (and good) values,

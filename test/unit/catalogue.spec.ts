@@ -6,11 +6,11 @@ import {
   isOperationalFilter,
   PUBLISHABLE_EVENT_TYPES,
 } from '../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas';
 import { checkAgainstSchema } from '../../apps/api/src/common/validation';
 
 describe('event catalogue', () => {
-  it('holds the seed’s 26 event types, which publishers send, and the 3 operational ones, which the service emits', () => {
+  it('holds the product contract’s 26 event types, which publishers send, and the 3 operational ones, which the service emits', () => {
     expect(EVENT_TYPES).toHaveLength(29);
     expect(new Set(EVENT_TYPES).size).toBe(29);
     expect(PUBLISHABLE_EVENT_TYPES).toHaveLength(26);

@@ -1,12 +1,12 @@
 import { ConfigError, loadConfig } from '../../libs/config/config';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { SecretBox } from '../../libs/secrets/secret-box';
 
 describe('configuration', () => {
-  it('defaults to the seed contract and port 3000', () => {
+  it('defaults to the default delivery policy and port 3000', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
-    expect(config.delivery).toEqual(SEED_DELIVERY_POLICY);
+    expect(config.delivery).toEqual(DEFAULT_DELIVERY_POLICY);
     expect(config.dataDir).toMatch(/\.data$/);
     expect(config.apiKeys).toEqual([]);
   });

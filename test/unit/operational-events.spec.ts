@@ -1,5 +1,5 @@
 import { checkAgainstSchema } from '../../apps/api/src/common/validation';
-import { eventTypeDefinition } from '../../libs/contracts/event-schemas';
+import { eventTypeDefinition } from '../../libs/contracts/event-data-schemas';
 import { deadLetteredEvent, failingTooLong, subscriptionDisabledEvent, subscriptionRecoveredEvent } from '../../libs/contracts/operational-events';
 import { StoredEvent } from '../../libs/contracts/envelope';
 

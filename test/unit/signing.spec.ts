@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { deliveryHeaders, generateSigningSecret, seedSignature, signingKey, standardSignature } from '../../libs/signing/signing';
+import { deliveryHeaders, generateSigningSecret, intelliauthSignature, signingKey, standardSignature } from '../../libs/signing/signing';
 
 describe('signing', () => {
   it('matches the Standard Webhooks known answer', () => {
@@ -10,11 +10,11 @@ describe('signing', () => {
     );
   });
 
-  it('signs the seed header as hex HMAC-SHA256 of the body with the decoded secret', () => {
+  it('signs the IntelliAuth signature as hex HMAC-SHA256 of the body with the decoded secret', () => {
     const secret = generateSigningSecret();
     const body = '{"event_id":"evt_1"}';
     const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(body).digest('hex');
-    expect(seedSignature(signingKey(secret), body)).toBe(expected);
+    expect(intelliauthSignature(signingKey(secret), body)).toBe(expected);
   });
 
   it('makes secrets of 32 random bytes behind whsec_', () => {
@@ -28,7 +28,7 @@ describe('signing', () => {
     expect(() => signingKey('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')).toThrow(/whsec_/);
   });
 
-  it('builds the seed and Standard Webhooks headers that an independent verifier accepts', () => {
+  it('builds the IntelliAuth and Standard Webhooks headers that an independent verifier accepts', () => {
     const secret = generateSigningSecret();
     const body = '{"event_id":"evt_01","data":{}}';
     const timestampSeconds = Math.floor(Date.now() / 1000);
@@ -45,14 +45,14 @@ describe('signing', () => {
     expect(new Webhook(secret).verify(body, headers)).toEqual({ event_id: 'evt_01', data: {} });
   });
 
-  it('signs with every valid secret during a rotation, newest first for the seed header', () => {
+  it('signs with every valid secret during a rotation, newest first for the IntelliAuth signature', () => {
     const newest = generateSigningSecret();
     const older = generateSigningSecret();
     const body = '{"n":1}';
     const timestampSeconds = Math.floor(Date.now() / 1000);
     const headers = deliveryHeaders({ secrets: [newest, older], eventId: 'evt_2', eventType: 'user.updated', attempt: 1, timestampSeconds, body });
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
-    expect(headers['x-intelliauth-signature']).toBe(seedSignature(signingKey(newest), body));
+    expect(headers['x-intelliauth-signature']).toBe(intelliauthSignature(signingKey(newest), body));
     for (const secret of [newest, older]) expect(new Webhook(secret).verify(body, headers)).toEqual({ n: 1 });
     expect(() => new Webhook(generateSigningSecret()).verify(body, headers)).toThrow();
   });

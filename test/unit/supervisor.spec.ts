@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDetached, stopProcess } from '../../tools/embedded/child-process';
 import { Supervisor } from '../../tools/embedded/supervisor';
 
@@ -27,7 +28,7 @@ describe('Supervisor', () => {
 
     await supervisor.stop('sleeper');
     expect(second.signalCode).toBe('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     expect(supervisor.running('sleeper')!.child).toBe(second);
   });
 

@@ -26,11 +26,11 @@ describe('verifyWebhook (the receiver library)', () => {
     expect(verifyWebhook(Buffer.from(body), signed([secret]), [secret], options).event_id).toBe('evt_1');
   });
 
-  it('accepts the seed header alone, and refuses it with the wrong secret', () => {
+  it('accepts the IntelliAuth signature alone, and refuses it with the wrong secret', () => {
     const headers = signed([secret]);
-    const seedOnly = { 'x-intelliauth-signature': headers['x-intelliauth-signature'], 'x-intelliauth-timestamp': headers['x-intelliauth-timestamp'] };
-    expect(verifyWebhook(body, seedOnly, secret, options).event_id).toBe('evt_1');
-    expect(failure(() => verifyWebhook(body, seedOnly, generateSigningSecret(), options))).toBe('invalid_signature');
+    const intelliauthOnly = { 'x-intelliauth-signature': headers['x-intelliauth-signature'], 'x-intelliauth-timestamp': headers['x-intelliauth-timestamp'] };
+    expect(verifyWebhook(body, intelliauthOnly, secret, options).event_id).toBe('evt_1');
+    expect(failure(() => verifyWebhook(body, intelliauthOnly, generateSigningSecret(), options))).toBe('invalid_signature');
   });
 
   it('refuses a changed body, a wrong secret and missing headers', () => {

@@ -1,10 +1,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AttemptOutcome } from '../../activities/delivery.activities';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
 import { AttemptKind, ScriptedDeliveryActivities } from '../../tools/workflow-testing/scripted-activities';
+import { eventually } from '../helpers/eventually';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
@@ -42,9 +43,9 @@ async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<De
     eventType: 'user.signed_up',
     tenantId: 'tnt_test',
     subscriptionId: 'whsub_test',
-    deadline: new Date(now + SEED_DELIVERY_POLICY.ttlMs).toISOString(),
-    retryScheduleMs: SEED_DELIVERY_POLICY.retryScheduleMs,
-    attemptTimeoutMs: SEED_DELIVERY_POLICY.attemptTimeoutMs,
+    deadline: new Date(now + DEFAULT_DELIVERY_POLICY.ttlMs).toISOString(),
+    retryScheduleMs: DEFAULT_DELIVERY_POLICY.retryScheduleMs,
+    attemptTimeoutMs: DEFAULT_DELIVERY_POLICY.attemptTimeoutMs,
     firstAttempt: 1,
     localAttempts: true,
     ...overrides,
@@ -60,15 +61,7 @@ async function historyShape(workflowId: string): Promise<string[]> {
   });
 }
 
-async function until(check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached');
-}
-
-describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
+describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
     const receiver = scripted(['delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
@@ -133,7 +126,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       const state = await handle.query(stateQuery);
       expect(state).toMatchObject({ attemptsThisRun: 1, lastAttempt: 1, lastStatusCode: 500, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'test' });
@@ -148,7 +141,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       await handle.cancel();
       return handle.result();
     });
@@ -160,9 +153,9 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'retry_scheduled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
       await handle.signal(retryNowSignal);
-      await until(() => receiver.attempts.length === 2);
+      await eventually(() => receiver.attempts.length === 2, { timeout: 10_000, interval: 50, description: 'the second attempt' });
       return handle.result();
     });
     expect(result.status).toBe('delivered');
@@ -228,7 +221,7 @@ describe('deliveryWorkflow on the seed schedule (time-skipping)', () => {
     const receiver = scripted(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await until(async () => (await handle.query(stateQuery)).status === 'throttled');
+      await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', { timeout: 10_000, interval: 50, description: 'the workflow to be throttled' });
       expect(await handle.query(stateQuery)).toMatchObject({ attemptsThisRun: 0, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'enough' });
       return handle.result();
@@ -304,7 +297,7 @@ describe('redrive window', () => {
         taskQueue,
         workflowId: `wf-${queueNumber}`,
         // An input deadline already in the past (a requester's clock behind the server's) must not expire the run.
-        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: SEED_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
+        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: DEFAULT_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
       }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });

@@ -2,10 +2,11 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { WebhookSender } from '../../activities/webhook-sender';
+import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { EventsRepository } from '../../libs/db/events.repository';
@@ -25,7 +26,7 @@ import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping
 import { testObservers } from '../helpers/observers';
 
 /**
- * A receiver that is down for a while, on the seed's real schedule (time-skipping server), with the real attempt
+ * A receiver that is down for a while, on the default delivery policy's real schedule (time-skipping server), with the real attempt
  * activity, real HTTP to 127.0.0.1 and the real Postgres: no operator action needed when it comes back in time,
  * and a redrive delivers what it missed when it was down longer than the whole schedule.
  */
@@ -34,6 +35,7 @@ let bundle: WorkflowBundleWithSourceMap;
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
 let deliveries: DeliveriesRepository;
+let attempts: AttemptsRepository;
 let sender: WebhookSender;
 const taskQueue = `receiver-down-${process.pid}`;
 
@@ -41,7 +43,8 @@ beforeAll(async () => {
   [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
-  deliveries = new DeliveriesRepository(pool, subscriptions);
+  deliveries = new DeliveriesRepository(pool);
+  attempts = new AttemptsRepository(pool, subscriptions);
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
 });
 afterAll(async () => {
@@ -62,16 +65,16 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     );
     if (published.kind !== 'created') throw new Error('expected a new event');
     const outbox = new OutboxRepository(pool);
-    const runs = { client: env.client, taskQueue, policy: SEED_DELIVERY_POLICY, deliveries, outbox };
+    const runs = { client: env.client, taskQueue, policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
     const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
     const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-    const activities = createDeliveryActivities({ deliveries, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+    const activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new OutboxRunStarter(env.client, taskQueue, SEED_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
+      expect(await new OutboxRunStarter(env.client, taskQueue, DEFAULT_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {

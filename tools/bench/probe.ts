@@ -6,7 +6,7 @@
  */
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { SEED_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
+import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { deliveryStartOptions, firstRunInput } from '../../libs/temporal/delivery-run-options';
 import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
 import type { AttemptOutcome } from '../../activities/delivery.activities';
@@ -55,7 +55,7 @@ export async function runProbe(options: { temporalAddress: string; workflows: nu
         occurred_at: new Date(),
       };
       return client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(row, firstRunInput(row, SEED_DELIVERY_POLICY), taskQueue),
+        ...deliveryStartOptions(row, firstRunInput(row, DEFAULT_DELIVERY_POLICY), taskQueue),
         requestEagerStart: true,
       });
     };

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ENDED_DELIVERY_STATUSES } from '../../libs/contracts/delivery-status';
 import { CountingReceiver, FaultHarness } from './harness';
 
 /** Short waits so a run's retries finish in seconds; five attempts. */
@@ -83,7 +84,7 @@ async function publishMany(harness: FaultHarness, tenantId: string, count: numbe
 async function verify(harness: FaultHarness, receiver: CountingReceiver, tenantId: string, ids: Record<string, string>, published: Published[], scenario: string, startedAt: number, notes: string[], timeoutMs: number): Promise<FaultReport> {
   const pathOf = new Map(Object.entries(ids).map(([name, id]) => [id, `/${name}`]));
   await harness.until(async () => {
-    const { rows } = await harness.pool.query(`SELECT count(*)::int AS open FROM deliveries WHERE tenant_id = $1::text AND status NOT IN ('delivered', 'dead_lettered', 'cancelled')`, [tenantId]);
+    const { rows } = await harness.pool.query(`SELECT count(*)::int AS open FROM deliveries WHERE tenant_id = $1::text AND status <> ALL($2::text[])`, [tenantId, ENDED_DELIVERY_STATUSES]);
     return rows[0].open === 0;
   }, timeoutMs, 'every delivery to end');
   const { rows } = await harness.pool.query<{ event_id: string; subscription_id: string; status: string; attempt_count: number; failure_reason: string | null }>(

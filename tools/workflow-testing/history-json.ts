@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { History, historyFromJSON as sdkHistoryFromJSON, historyToJSON as sdkHistoryToJSON } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 
 /**
  * The SDK's history <-> proto JSON (the format of `temporal workflow show --output json`). Where npm gave

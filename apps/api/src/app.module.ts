@@ -1,7 +1,7 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { WebhookSender } from '../../../activities/webhook-sender';
+import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { DatabaseModule } from '../../../libs/db/database.module';

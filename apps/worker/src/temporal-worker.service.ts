@@ -3,11 +3,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { createRetentionActivities } from '../../../activities/retention.activities';
-import { WebhookSender } from '../../../activities/webhook-sender';
+import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { OutboundPolicy } from '../../../libs/outbound/address-policy';
+import { AttemptsRepository } from '../../../libs/db/attempts.repository';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
@@ -17,6 +18,7 @@ import { OperationalEvents } from '../../../libs/operational/operational-events'
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
+import { workflowCodeOptions } from './workflow-bundle';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -31,6 +33,7 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WORKER_CONNECTION) private readonly connection: NativeConnection,
+    private readonly attempts: AttemptsRepository,
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
@@ -46,14 +49,15 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {
     const tuning = this.config.worker;
+    const workflowCode = await workflowCodeOptions(require.resolve('../../../workflows/index'), workerTracingOptions());
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.config.temporalNamespace,
       taskQueue: this.config.temporalTaskQueue,
-      workflowsPath: require.resolve('../../../workflows/index'),
+      ...workflowCode,
       activities: {
         ...createDeliveryActivities({
-          deliveries: this.deliveries,
+          attempts: this.attempts,
           sender: this.sender,
           disabler: this.disabler,
           operational: this.operational,
@@ -72,7 +76,6 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
       maxConcurrentActivityTaskExecutions: tuning.activitySlots,
       // Delivery workflows sleep for hours; evicting one only costs a replay of a short history.
       maxCachedWorkflows: tuning.cachedWorkflows,
-      ...workerTracingOptions(),
     });
   }
 

@@ -4,7 +4,7 @@
  * subscription's signing secret(s); it returns the parsed event or throws a WebhookVerificationError.
  *
  * It accepts the Standard Webhooks headers (webhook-id / webhook-timestamp / webhook-signature, which sign the
- * timestamp too) and falls back to the seed's X-IntelliAuth-Signature (hex HMAC of the body, with the timestamp
+ * timestamp too) and falls back to the IntelliAuth signature, X-IntelliAuth-Signature (hex HMAC of the body, with the timestamp
  * checked from X-IntelliAuth-Timestamp). During a secret rotation pass every secret you hold: any valid one passes.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -74,14 +74,14 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
   const id = header(headers, 'webhook-id');
   const standardTimestamp = header(headers, 'webhook-timestamp');
   const standardSignature = header(headers, 'webhook-signature');
-  const seedSignature = header(headers, 'x-intelliauth-signature');
-  const seedTimestamp = header(headers, 'x-intelliauth-timestamp');
+  const intelliauthSignature = header(headers, 'x-intelliauth-signature');
+  const intelliauthTimestamp = header(headers, 'x-intelliauth-timestamp');
 
   const useStandard = id !== undefined && standardTimestamp !== undefined && standardSignature !== undefined;
-  if (!useStandard && (seedSignature === undefined || seedTimestamp === undefined)) {
+  if (!useStandard && (intelliauthSignature === undefined || intelliauthTimestamp === undefined)) {
     throw new WebhookVerificationError('missing_headers', 'expected webhook-id/webhook-timestamp/webhook-signature or X-IntelliAuth-Signature/X-IntelliAuth-Timestamp');
   }
-  const timestampText = useStandard ? standardTimestamp : seedTimestamp;
+  const timestampText = useStandard ? standardTimestamp : intelliauthTimestamp;
   if (!/^\d{1,12}$/.test(timestampText ?? '')) throw new WebhookVerificationError('invalid_timestamp', 'the timestamp header is not Unix seconds');
   const timestamp = Number(timestampText);
   if (Math.abs(now - timestamp) > tolerance) {
@@ -94,8 +94,8 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
         .filter((item) => item.startsWith('v1,'))
         .map((item) => Buffer.from(item.slice(3), 'base64'))
         .some((given) => keys.some((key) => sameBytes(given, createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest())))
-    : /^[0-9a-f]{64}$/i.test(seedSignature!) &&
-      keys.some((key) => sameBytes(Buffer.from(seedSignature!, 'hex'), createHmac('sha256', key).update(body).digest()));
+    : /^[0-9a-f]{64}$/i.test(intelliauthSignature!) &&
+      keys.some((key) => sameBytes(Buffer.from(intelliauthSignature!, 'hex'), createHmac('sha256', key).update(body).digest()));
   if (!valid) throw new WebhookVerificationError('invalid_signature', 'no signature matches the body with the given secret(s)');
 
   try {

@@ -10,7 +10,7 @@ const body = JSON.stringify({ event_id: 'evt_1', event_type: 'user.updated', occ
 const now = 1_800_000_000;
 const options = { nowSeconds: () => now };
 
-/** The headers IntelliAuth sends: Standard Webhooks and the seed's, signed with `keys`. */
+/** The headers IntelliAuth sends: Standard Webhooks and the IntelliAuth signature, signed with `keys`. */
 function signed(keys = [key], timestamp = now, text = body) {
   return {
     'webhook-id': 'evt_1',
@@ -49,7 +49,7 @@ test('refuses a changed body, another secret, missing headers and a stale or fut
   assert.equal(code(() => verifyWebhook(body, signed(), 'whsec_', options)), 'invalid_secret');
 });
 
-test('passes during a rotation with any valid secret, and falls back to the seed signature', () => {
+test('passes during a rotation with any valid secret, and falls back to the IntelliAuth signature', () => {
   const older = randomBytes(24);
   assert.equal(code(() => verifyWebhook(body, signed([key, older]), `whsec_${older.toString('base64')}`, options)), 'passed');
   const { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp } = signed();

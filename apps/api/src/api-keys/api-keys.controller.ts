@@ -27,7 +27,7 @@ const createKeyValidator = new BodyValidator<{ name?: string }>(createKeySchema)
 export class ApiKeysController {
   constructor(
     private readonly apiKeys: ApiKeysRepository,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -47,7 +47,7 @@ export class ApiKeysController {
     const tenant = tenantFor(caller, tenantId) as string;
     refusePlatformTenant(tenant, this.config.platformTenantId, 'tenant keys');
     const { name } = createKeyValidator.parseOptional(body);
-    const created = await this.audit.audited(
+    const created = await this.operatorActions.changeAndRecord(
       (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),
       (key) => ({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: key.id, actor: caller.actor, details: { prefix: key.prefix } }),
     );
@@ -67,6 +67,6 @@ export class ApiKeysController {
   @TenantId()
   @IdParam('keyId', 'a key id (key_…)')
   revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
-    return revokeCredential(this.audit, caller, tenantId, { type: 'api_key', id: keyId }, (tenant, id, client) => this.apiKeys.revoke(tenant, id, client));
+    return revokeCredential(this.operatorActions, caller, tenantId, { type: 'api_key', id: keyId }, (tenant, id, client) => this.apiKeys.revoke(tenant, id, client));
   }
 }

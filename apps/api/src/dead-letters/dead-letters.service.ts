@@ -18,7 +18,7 @@ export class DeadLettersService {
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
     private readonly redriver: DeadLetterRedriver,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
   ) {}
 
   /** The same filter from a query string (list) or a body (bulk redrive), limited to the caller's tenant. */
@@ -43,12 +43,12 @@ export class DeadLettersService {
     const requested = bulkValidator.parseOptional(body);
     const filter: StoredFilter = { ...requested, tenant_id: tenantFor(principal, requested.tenant_id) };
     if (filter.tenant_id === undefined) delete filter.tenant_id;
-    const created = await this.audit.audited(
+    const created = await this.operatorActions.changeAndRecord(
       (client) => this.bulkRedrives.create(filter, principal.actor, client),
       (job) => ({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } }),
     );
     const { result: job, actionId } = created!;
-    await this.audit.carryOut(actionId, () => this.redriver.startBulk(job.id));
+    await this.operatorActions.carryOut(actionId, () => this.redriver.startBulk(job.id));
     return job;
   }
 

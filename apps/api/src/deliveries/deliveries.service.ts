@@ -1,11 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import {
-  DELIVERY_STATUSES,
-  DeliveriesRepository,
-  DeliveryFilter,
-  DeliveryForOperation,
-  DeliveryStatus,
-} from '../../../../libs/db/deliveries.repository';
+import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
+import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
@@ -16,7 +11,7 @@ import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
-const ENDED: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead_lettered', 'cancelled']);
+const ENDED: ReadonlySet<DeliveryStatus> = new Set(ENDED_DELIVERY_STATUSES);
 
 const cancelValidator = new BodyValidator<{ reason?: string }>(cancelDeliverySchema);
 
@@ -29,7 +24,7 @@ export class DeliveriesService {
     private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
     private readonly redriver: DeadLetterRedriver,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
   ) {}
 
   async get(principal: Principal, id: string) {
@@ -57,26 +52,26 @@ export class DeliveriesService {
   async cancel(principal: Principal, id: string, body: unknown) {
     const { reason } = cancelValidator.parseOptional(body);
     const row = await this.activeDelivery(principal, id);
-    const actionId = await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
-    await this.audit.carryOut(actionId, () => this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })));
+    const actionId = await this.operatorActions.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
+    await this.operatorActions.carryOut(actionId, () => this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })));
     return { id, status: 'cancel_requested' };
   }
 
   async retryNow(principal: Principal, id: string) {
     const row = await this.activeDelivery(principal, id);
-    const actionId = await this.audit.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
-    await this.audit.carryOut(actionId, () => this.signal(row, () => this.signals.retryNow(row)));
+    const actionId = await this.operatorActions.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
+    await this.operatorActions.carryOut(actionId, () => this.signal(row, () => this.signals.retryNow(row)));
     return { id, status: 'retry_requested' };
   }
 
   /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
   async redrive(principal: Principal, id: string) {
-    const claimed = await this.audit.audited(
+    const claimed = await this.operatorActions.changeAndRecord(
       (client) => this.redriver.claim(id, scopeOf(principal), client),
       (row) => ({ tenantId: row.tenant_id, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor }),
     );
     const outcome = claimed
-      ? await this.audit.carryOut(claimed.actionId, () => this.redriver.start(claimed.result), (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }))
+      ? await this.operatorActions.carryOut(claimed.actionId, () => this.redriver.start(claimed.result), (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }))
       : await this.redriver.refusal(id, scopeOf(principal));
     switch (outcome.kind) {
       case 'missing':

@@ -1,4 +1,4 @@
-import { DELIVERY_STATUSES } from '../../../../libs/db/deliveries.repository';
+import { DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
 import { dateTime, nullableDateTime, nullableInteger, nullableString, objectOf, operationResult, pageOf } from '../common/schema-parts';
 
 export const cancelDeliverySchema = {

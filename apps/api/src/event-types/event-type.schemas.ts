@@ -1,5 +1,5 @@
 import { EVENT_CATEGORIES, EVENT_TYPES, EventType, PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-data-schemas';
 import { component, Component } from '../common/openapi';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
 import { publishEventSchema } from '../events/event.schemas';
@@ -57,7 +57,7 @@ export const eventTypeListSchema = objectOf({
 const tenant = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
 const actor = publishEventSchema.properties.actor;
 
-/** What a receiver gets for one event type: the seed's envelope with `delivery` set per attempt. */
+/** What a receiver gets for one event type: the product contract's envelope with `delivery` set per attempt. */
 function webhookEvent(eventType: EventType, data: Component): Component {
   const definition = EVENT_TYPE_DEFINITIONS.find((d) => d.name === eventType)!;
   return component(`${pascalName(eventType)}Webhook`, {

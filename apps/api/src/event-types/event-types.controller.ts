@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { EVENT_CATEGORIES } from '../../../../libs/contracts/catalogue';
-import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-schemas';
+import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-data-schemas';
 import { component, Operation } from '../common/openapi';
 import { eventTypeListSchema } from './event-type.schemas';
 

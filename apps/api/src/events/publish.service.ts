@@ -9,7 +9,7 @@ import { EventsRepository } from '../../../../libs/db/events.repository';
 import { ApiError } from '../common/api-error';
 import { requirePublishableEventType } from '../common/event-types';
 import { BodyValidator, checkAgainstSchema } from '../common/validation';
-import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
+import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
 import { Principal, requireServiceKey } from '../auth/principal';
 import { PublishEventBody, publishEventSchema } from './event.schemas';
 import { PublishRateLimiter } from './publish-rate-limiter';

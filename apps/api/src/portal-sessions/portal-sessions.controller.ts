@@ -24,7 +24,7 @@ export class PortalSessionsController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: PortalSessionsRepository,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
   ) {}
 
   @Post()
@@ -41,7 +41,7 @@ export class PortalSessionsController {
     requireApiKey(caller, 'opening a portal session');
     const tenant = tenantFor(caller, tenantId) as string;
     refusePlatformTenant(tenant, this.config.platformTenantId, 'portal');
-    const created = await this.audit.audited(
+    const created = await this.operatorActions.changeAndRecord(
       (client) => this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client),
       (session) => ({ tenantId: tenant, action: 'portal_session.create', targetType: 'portal_session', targetId: session.id, actor: caller.actor }),
     );
@@ -55,6 +55,6 @@ export class PortalSessionsController {
   @TenantId()
   @IdParam('sessionId', 'a portal session id (psn_…)')
   revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('sessionId') sessionId: string): Promise<void> {
-    return revokeCredential(this.audit, caller, tenantId, { type: 'portal_session', id: sessionId }, (tenant, id, client) => this.sessions.revoke(tenant, id, client));
+    return revokeCredential(this.operatorActions, caller, tenantId, { type: 'portal_session', id: sessionId }, (tenant, id, client) => this.sessions.revoke(tenant, id, client));
   }
 }

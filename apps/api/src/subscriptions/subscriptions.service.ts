@@ -1,11 +1,10 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { ulid } from 'ulid';
-import { sendSignedDelivery } from '../../../../activities/signed-delivery';
-import { WebhookSender } from '../../../../activities/webhook-sender';
+import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
+import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
-import { eventTypeDefinition } from '../../../../libs/contracts/event-schemas';
-import { newSubscriptionId } from '../../../../libs/contracts/ids';
+import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
+import { newSubscriptionId, newTestEventId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
@@ -78,7 +77,7 @@ export class SubscriptionsService {
     private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
-    private readonly audit: OperatorActionsRepository,
+    private readonly operatorActions: OperatorActionsRepository,
     private readonly sender: WebhookSender,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -146,15 +145,15 @@ export class SubscriptionsService {
 
   /** Re-enabling takes new events again; deliveries stopped by the disable stay dead letters until redriven. */
   async enable(principal: Principal, id: string): Promise<SubscriptionView> {
-    const enabled = await this.audited(principal, 'subscription.enable', (client) => this.subscriptions.setEnabled(id, scopeOf(principal), true, null, client));
+    const enabled = await this.changeAndRecord(principal, 'subscription.enable', (client) => this.subscriptions.setEnabled(id, scopeOf(principal), true, null, client));
     return this.found(id, enabled?.result);
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    const deleted = await this.audited(principal, 'subscription.delete', (client) => this.subscriptions.softDelete(id, scopeOf(principal), client));
+    const deleted = await this.changeAndRecord(principal, 'subscription.delete', (client) => this.subscriptions.softDelete(id, scopeOf(principal), client));
     this.found(id, deleted?.result);
     // Committed first: a waiting delivery this misses stops at its next attempt, which reads the subscription deleted.
-    await this.audit.carryOut(
+    await this.operatorActions.carryOut(
       deleted!.actionId,
       () => this.signals.stopWaitingDeliveries(id, { reason: 'subscription_deleted' }),
       (stopped) => ({ waiting_deliveries_stopped: stopped }),
@@ -165,7 +164,7 @@ export class SubscriptionsService {
   async rotateSecret(principal: Principal, id: string, body: unknown) {
     const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parseOptional(body);
     const secret = generateSigningSecret();
-    const rotated = await this.audited(principal, 'subscription.rotate_secret', (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client), {
+    const rotated = await this.changeAndRecord(principal, 'subscription.rotate_secret', (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client), {
       grace_period_seconds: grace,
     });
     if (!rotated) throw ApiError.notFound('subscription', id);
@@ -182,7 +181,7 @@ export class SubscriptionsService {
     const target = await this.subscriptions.target(id);
     if (!target) throw ApiError.notFound('subscription', id);
     const event = {
-      event_id: `evt_test_${ulid()}`,
+      event_id: newTestEventId(),
       event_type: eventType,
       occurred_at: new Date().toISOString(),
       tenant: { id: subscription.tenant_id },
@@ -212,13 +211,13 @@ export class SubscriptionsService {
     return subscription;
   }
 
-  /** A change to a subscription and its audit row, in one transaction. */
-  private audited<T extends { tenant_id: string; id: string }>(
+  /** A change to a subscription and its operator action row, in one transaction. */
+  private changeAndRecord<T extends { tenant_id: string; id: string }>(
     principal: Principal,
     action: OperatorAction,
     change: (client: PoolClient) => Promise<T | undefined>,
     details?: Record<string, unknown>,
   ) {
-    return this.audit.audited(change, (subscription) => ({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details }));
+    return this.operatorActions.changeAndRecord(change, (subscription) => ({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details }));
   }
 }

@@ -44,7 +44,7 @@ app.post('/webhooks', express.raw({ type: 'application/json' }), (req, res) => {
   res.sendStatus(204);
 });
 
-// The seed's header: X-IntelliAuth-Signature = hex HMAC-SHA256 of the exact body bytes, keyed with the
+// The IntelliAuth signature: X-IntelliAuth-Signature = hex HMAC-SHA256 of the exact body bytes, keyed with the
 // base64-decoded part of the secret after "whsec_". Compare in constant time (crypto.timingSafeEqual).`;
 
 export function CataloguePage() {
@@ -55,7 +55,7 @@ export function CataloguePage() {
       <Section title="Verify a signature">
         <p>
           Every delivery is signed with the subscription's secret twice: the Standard Webhooks headers (<code>webhook-id</code>, <code>webhook-timestamp</code>,{' '}
-          <code>webhook-signature</code>) and the seed's <code>X-IntelliAuth-Signature</code>. During a rotation's grace period each valid secret signs.
+          <code>webhook-signature</code>) and the IntelliAuth signature, <code>X-IntelliAuth-Signature</code>. During a rotation's grace period each valid secret signs.
         </p>
         <pre class="code" tabIndex={0} aria-label="Receiver code that verifies a signature">
           {VERIFY_SNIPPET}

@@ -1,6 +1,6 @@
-import { renderDeliveryBody, StoredEvent } from '../libs/contracts/envelope';
-import { SubscriptionTarget } from '../libs/db/subscriptions.repository';
-import { deliveryHeaders } from '../libs/signing/signing';
+import { renderDeliveryBody, StoredEvent } from '../contracts/envelope';
+import { SubscriptionTarget } from '../db/subscriptions.repository';
+import { deliveryHeaders } from '../signing/signing';
 import { SendOutcome, WebhookSender } from './webhook-sender';
 
 export interface SignedDeliveryOutcome extends SendOutcome {

@@ -1,8 +1,8 @@
 import { Agent, request } from 'undici';
-import { withoutTracePropagation } from '../libs/observability/trace-context';
-import { OutboundPolicy } from '../libs/outbound/address-policy';
-import { NetworkFailure } from '../libs/outbound/attempt-status-class';
-import { guardedConnector, Resolver } from '../libs/outbound/guarded-connector';
+import { withoutTracePropagation } from '../observability/trace-context';
+import { OutboundPolicy } from './address-policy';
+import { NetworkFailure } from './attempt-status-class';
+import { guardedConnector, Resolver } from './guarded-connector';
 
 /** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
 export const RESPONSE_EXCERPT_BYTES = 1024;

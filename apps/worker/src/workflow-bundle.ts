@@ -1,0 +1,55 @@
+import { fork } from 'node:child_process';
+import type { WorkerOptions } from '@temporalio/worker';
+
+/** What the bundling process answers: the bundle's code, or why webpack could not make it. */
+type BundleReply = { code: string } | { error: string };
+
+/**
+ * Where the worker's workflow code comes from. Compiled (dist/), webpack bundles it in a child process and the
+ * worker loads the finished bundle: bundling inside the worker leaves its heap and RSS about 65 MiB larger for
+ * the life of the process (measured idle: 221 MiB bundling in-process, 155 MiB with the bundle made apart), because
+ * webpack's garbage is never handed back to the system. Bundling at each start, not at build time, means the bundle
+ * can never be older than the code beside it. Run from TypeScript sources (ts-jest), there is no compiled file to
+ * fork, and the worker bundles itself as before.
+ */
+export async function workflowCodeOptions(
+  workflowsPath: string,
+  tracing: Pick<WorkerOptions, 'interceptors' | 'sinks'>,
+): Promise<Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'interceptors' | 'sinks'>> {
+  if (__filename.endsWith('.ts')) return { workflowsPath, ...tracing };
+  // Workflow interceptors are compiled into the bundle; the worker itself keeps the activity ones.
+  const { workflowModules = [], ...interceptors } = tracing.interceptors ?? {};
+  const code = await bundleApart(workflowsPath, workflowModules);
+  return { workflowBundle: { code }, ...tracing, interceptors };
+}
+
+function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, [JSON.stringify({ workflowsPath, workflowInterceptorModules })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let reply: BundleReply | undefined;
+    child.once('message', (message: BundleReply) => (reply = message));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (reply && 'code' in reply) resolve(reply.code);
+      else reject(new Error(`bundling the workflow code failed: ${reply?.error ?? `the bundler exited (${signal ?? `exit code ${code}`})`}`));
+    });
+  });
+}
+
+async function bundleAndReply(): Promise<void> {
+  const { bundleWorkflowCode, DefaultLogger } = await import('@temporalio/worker');
+  const request = JSON.parse(process.argv[2]) as { workflowsPath: string; workflowInterceptorModules: string[] };
+  try {
+    const { code } = await bundleWorkflowCode({ ...request, logger: new DefaultLogger('WARN') });
+    await reply({ code });
+  } catch (error) {
+    await reply({ error: (error as Error).message });
+  }
+  process.disconnect?.();
+}
+
+function reply(message: BundleReply): Promise<void> {
+  return new Promise((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
+}
+
+if (require.main === module) void bundleAndReply();
