@@ -8,6 +8,8 @@ const forbiddenInWorkflows = [
   ...builtinModules.filter((name) => !['assert', 'url', 'util'].includes(name)).flatMap((name) => [name, `node:${name}`]),
 ];
 
+const TOOLS_IMPORT = { group: ['**/tools/**'], message: 'production code must not import tooling (tools/ is left out of the build and the image)' };
+
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'packages/*/dist/**', 'packages/client/src/schema.ts'] },
   js.configs.recommended,
@@ -24,6 +26,11 @@ module.exports = tseslint.config(
     },
   },
   {
+    // Production code (what the image holds) never reaches into the tooling: tools/ is not built into it.
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'activities/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT] }] },
+  },
+  {
     files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
     rules: {
       'no-restricted-imports': [
@@ -32,7 +39,8 @@ module.exports = tseslint.config(
           paths: forbiddenInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic: no Node builtins' })),
           patterns: [
             { group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'], message: 'workflow code must not do I/O or use Nest' },
-            { group: ['**/libs/db/**', '**/libs/temporal/**', '**/libs/embedded/**'], message: 'workflow code must not reach the database or clients' },
+            { group: ['**/libs/db/**', '**/libs/temporal/**'], message: 'workflow code must not reach the database or clients' },
+            TOOLS_IMPORT,
             { group: ['**/activities/**'], allowTypeImports: true, message: 'import activity types only (import type)' },
           ],
         },

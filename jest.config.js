@@ -1,9 +1,13 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Three projects. `unit` needs no infrastructure (no Postgres, no Temporal server): `npm run test:unit` runs it alone,
+ * in seconds. `integration` and `faults` run against the Postgres, the Temporal dev server and the Java time-skipping
+ * test server that tools/test.js starts; it starts them only when a selected test belongs to one of these two.
+ * @type {import('jest').Config}
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  // Type checking is done once by `tsc -p tsconfig.json --noEmit` in scripts/test.js; here only transpile
+  // Type checking is done once by `tsc -p tsconfig.json --noEmit` in tools/test.js; here only transpile
   // (isolatedModules), including the one ESM-only package Fastify's static files plugin pulls in.
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
@@ -12,9 +16,19 @@ module.exports = {
     '^@intelliauth/webhooks-client$': '<rootDir>/packages/client/src',
     '^@intelliauth/webhooks-receiver$': '<rootDir>/packages/receiver/src',
   },
+};
+
+/** Suites that run in this process alone: pure functions, and workflow replay (the SDK replays without a server). */
+const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/replay'];
+
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', roots: UNIT_ROOTS },
+    { ...shared, displayName: 'integration', roots: ['<rootDir>/test'], testPathIgnorePatterns: ['/test/unit/', '/test/replay/', '/test/faults/'] },
+    // Each fault scenario starts a whole product of its own: tools/test.js runs them after the rest, one at a time.
+    { ...shared, displayName: 'faults', roots: ['<rootDir>/test/faults'] },
+  ],
   testTimeout: 120_000,
   // Two cores: one Temporal time-skipping server or e2e stack per jest worker.
   maxWorkers: 2,
-  // Temporal's native runtime can keep handles open after teardown (sdk-typescript #928).
-  forceExit: true,
 };

@@ -101,11 +101,12 @@ const THIRTY_DAYS_MS = 30 * 86_400_000;
 
 type Env = Record<string, string | undefined>;
 
-function readPort(env: Env, name: string, fallback: number): number {
+/** A TCP port from `env[name]`; `lowest` is 1 where 0 (a free port, or off) means nothing. Also read by the launcher (tools/). */
+export function readPort(env: Env, name: string, fallback: number, lowest: 0 | 1 = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(name, `"${raw}" is not a TCP port (0-65535)`);
+  if (!Number.isInteger(port) || port < lowest || port > 65535) throw new ConfigError(name, `"${raw}" is not a TCP port (${lowest}-65535)`);
   return port;
 }
 

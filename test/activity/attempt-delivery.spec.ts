@@ -23,7 +23,7 @@ import { DeliverySignals } from '../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { freePort } from '../../libs/embedded/free-port';
+import { freePort } from '../../tools/embedded/free-port';
 import { TestReceiver } from '../helpers/receiver';
 import { testObservers } from '../helpers/observers';
 

@@ -9,7 +9,7 @@ const CLIENT_DIR = join(root, 'packages', 'client');
 
 /** The client's types for a document, by the compiled generator npm run openapi uses (openapi-typescript is ESM inside, which jest does not load). */
 function clientTypes(document: object): string {
-  const script = `require(${JSON.stringify(join(root, 'dist', 'scripts', 'openapi-types'))}).clientTypes(JSON.parse(require('fs').readFileSync(0, 'utf8'))).then((text) => process.stdout.write(text))`;
+  const script = `require(${JSON.stringify(join(root, 'dist', 'tools', 'openapi-types'))}).clientTypes(JSON.parse(require('fs').readFileSync(0, 'utf8'))).then((text) => process.stdout.write(text))`;
   const run = spawnSync(process.execPath, ['-e', script], { input: JSON.stringify(document), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(run.stderr);
   return run.stdout;

@@ -1,4 +1,4 @@
-import { freePort } from '../../libs/embedded/free-port';
+import { freePort } from '../../tools/embedded/free-port';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** Readiness names the part that is down: here Postgres, which the api was started without. */

@@ -6,14 +6,14 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { TestClient } from '../helpers/client';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { freePort } from '../../libs/embedded/free-port';
+import { freePort } from '../../tools/embedded/free-port';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
-import { Launched, launchEmbedded } from '../../libs/embedded/launcher';
+import { Launched, launchEmbedded } from '../../tools/embedded/launcher';
 import { connectTemporalClient } from '../../libs/temporal/client';
 
 let launched: Launched;

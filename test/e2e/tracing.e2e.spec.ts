@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort } from '../../libs/embedded/free-port';
-import { READY_MESSAGE } from '../../libs/embedded/launcher-channel';
+import { freePort } from '../../tools/embedded/free-port';
+import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
 import { TestClient } from '../helpers/client';
 import { testDatabaseUrl, testMasterKeys } from '../helpers/database';
 import { eventually } from '../helpers/eventually';

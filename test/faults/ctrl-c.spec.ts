@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
-import { assertPortFree } from '../../libs/embedded/free-port';
+import { assertPortFree } from '../../tools/embedded/free-port';
 import { eventually } from '../helpers/eventually';
 import { LauncherProcess, launcherSettings, LauncherSettings, removeDataDir } from '../helpers/launcher-process';
 import { TestReceiver } from '../helpers/receiver';

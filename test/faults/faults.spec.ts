@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { FaultReport } from '../../scripts/faults/scenarios';
+import type { FaultReport } from '../../tools/faults/scenarios';
 
 /**
  * Short forms of `npm run faults`: the same script (built by npm test), each scenario on its own Postgres, Temporal
@@ -9,7 +9,7 @@ import type { FaultReport } from '../../scripts/faults/scenarios';
  */
 function runScenario(name: string, env: Record<string, string>): Promise<FaultReport & Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'scripts', 'faults.js'), name], {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'tools', 'faults.js'), name], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,7 +3,7 @@ import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
 
 /**
- * This jest worker's own database on the Postgres that scripts/test.js started (or DATABASE_URL), copied from the
+ * This jest worker's own database on the Postgres that tools/test.js started (or DATABASE_URL), copied from the
  * migrated one: a worker's outbox relay starts every unstarted delivery of its database, so two workers' suites
  * must not share one.
  */
@@ -25,7 +25,7 @@ export function uniqueTenant(): string {
   return `tnt_${process.pid}_${Date.now().toString(36)}_${++counter}`;
 }
 
-/** One master key for the whole run (scripts/test.js makes it): every suite shares the database and its secrets. */
+/** One master key for the whole run (tools/test.js makes it): every suite shares the database and its secrets. */
 export function testMasterKeys(): string {
   const keys = process.env.TEST_SECRETS_MASTER_KEYS;
   if (!keys) throw new Error('TEST_SECRETS_MASTER_KEYS is not set: run the suite with npm test');

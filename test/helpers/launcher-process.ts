@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../libs/embedded/free-port';
+import { freePort } from '../../tools/embedded/free-port';
 import { TestClient } from './client';
 import { eventually } from './eventually';
 
@@ -16,7 +16,7 @@ export interface LauncherSettings {
   temporalAddress: string;
 }
 
-/** Free ports and a DATA_DIR of its own for `npm start` (dist/scripts/start.js), kept across its restarts. */
+/** Free ports and a DATA_DIR of its own for `npm start` (dist/tools/start.js), kept across its restarts. */
 export async function launcherSettings(extraEnv: Record<string, string> = {}): Promise<LauncherSettings> {
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-launcher-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
@@ -47,7 +47,7 @@ export async function launcherSettings(extraEnv: Record<string, string> = {}): P
 }
 
 /**
- * `node dist/scripts/start.js` (what `npm start` runs after building) as a terminal runs it: the leader of a
+ * `node dist/tools/start.js` (what `npm start` runs after building) as a terminal runs it: the leader of a
  * process group of its own, which is what a terminal's Ctrl-C signals (`process.kill(-pid, 'SIGINT')`).
  */
 export class LauncherProcess {
@@ -62,7 +62,7 @@ export class LauncherProcess {
     const env: Record<string, string | undefined> = { ...process.env, ...settings.env };
     // The suite's own Postgres and Temporal must not leak in: the launcher starts its embedded ones.
     for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SECRETS_MASTER_KEYS']) delete env[name];
-    this.child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'scripts', 'start.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'tools', 'start.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));

@@ -16,7 +16,7 @@ import { PG_POOL } from '../../libs/db/database.module';
 import { Pool } from 'pg';
 import { TestClient } from './client';
 import { testDatabaseUrl, testMasterKeys } from './database';
-import { freePort } from '../../libs/embedded/free-port';
+import { freePort } from '../../tools/embedded/free-port';
 import { TestReceiver } from './receiver';
 import { installQuietRuntime } from './time-skipping';
 

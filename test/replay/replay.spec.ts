@@ -5,17 +5,14 @@
  * Replay runs inside this process: no Temporal server is needed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-import { History, historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 import { ReplayResult, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleDeliveryWorkflows, installQuietRuntime } from '../helpers/time-skipping';
+import { historyFromJSON } from '../../tools/workflow-testing/history-json';
+import { bundleWorkflows, installQuietRuntime } from '../helpers/time-skipping';
 
 const HISTORIES_DIR = join(__dirname, 'histories');
 
-/** One per workflow path; a path added to scripts/record-histories.ts is added here too, and a lost file fails. */
+/** One per workflow path; a path added to tools/record-histories.ts is added here too, and a lost file fails. */
 const EXPECTED_PATHS = [
   'bulk-redrive',
   'cancelled',
@@ -34,27 +31,6 @@ const EXPECTED_PATHS = [
 ];
 
 /**
- * The SDK's `historyFromJSON`. Where @temporalio/common got its own copy of protobufjs (see
- * scripts/record-histories.ts) it throws "type must be a Type"; the fallback parses the same proto JSON with the
- * protojson of the copy @temporalio/proto is built with. (The SDK's extra step, renaming the PascalCase enums of old
- * tctl exports, is not needed for files that historyToJSON wrote.)
- */
-function parseHistory(json: unknown): History {
-  try {
-    return historyFromJSON(json);
-  } catch (error) {
-    if (!(error instanceof TypeError && error.message === 'type must be a Type')) throw error;
-    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as {
-      fromJson(type: unknown, json: unknown, options?: { ignoreUnknownFields?: boolean }): History | null;
-    };
-    const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
-    const history = protojson.fromJson(historyType, json, { ignoreUnknownFields: true });
-    if (!history) throw new TypeError('Invalid history');
-    return history;
-  }
-}
-
-/**
  * histories/*.json is the current set (one per path, as recorded last); histories/<shape>/*.json are sets kept from
  * an earlier shape of the workflow, so its branch keeps replaying; they go when that branch is removed.
  * activity-task-attempts/: runs started before attempts became local activities (no `localAttempts` in the input).
@@ -63,7 +39,7 @@ const recorded = readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' 
   .filter((file) => file.endsWith('.json'))
   .map((file) => {
     const path = file.slice(0, -'.json'.length).split(sep).join('/');
-    return { path, workflowId: `replay:${path}`, history: parseHistory(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))) };
+    return { path, workflowId: `replay:${path}`, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))) };
   });
 const current = recorded.filter((r) => !r.path.includes('/'));
 
@@ -71,7 +47,7 @@ let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
   installQuietRuntime();
-  bundle = await bundleDeliveryWorkflows();
+  bundle = await bundleWorkflows();
 });
 
 describe('recorded workflow histories replay against the current workflow code', () => {

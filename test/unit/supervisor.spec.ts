@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnDetached, stopProcess } from '../../libs/embedded/child-process';
-import { Supervisor } from '../../libs/embedded/supervisor';
+import { spawnDetached, stopProcess } from '../../tools/embedded/child-process';
+import { Supervisor } from '../../tools/embedded/supervisor';
 
 /** A real child process: `node -e <script>`, in a process group of its own. */
 function nodePart(script: string) {

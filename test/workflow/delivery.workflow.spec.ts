@@ -1,11 +1,12 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../../activities/delivery.activities';
+import type { AttemptOutcome } from '../../activities/delivery.activities';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
+import { AttemptKind, ScriptedDeliveryActivities } from '../../tools/workflow-testing/scripted-activities';
 import { eventually } from '../helpers/eventually';
-import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -14,7 +15,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleDeliveryWorkflows()]);
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
 });
 afterAll(() => env?.teardown());
 
@@ -22,38 +23,13 @@ afterAll(() => env?.teardown());
 const THROTTLE_WAIT_MS = 700;
 
 /** Scripted attempt outcomes on the server's (skipped) clock; the real activity has its own tests. */
-class ScriptedReceiver {
-  readonly attempts: Array<{ at: number; input: AttemptInput }> = [];
-  readonly states: RecordStateInput[] = [];
-  constructor(
-    private readonly outcomes: Array<AttemptOutcome['kind']>,
-    private readonly retryAfterMs: number | null = null,
-  ) {}
-
-  activities() {
-    return {
-      attemptDelivery: async (input: AttemptInput): Promise<AttemptOutcome> => {
-        this.attempts.push({ at: await env.currentTimeMs(), input });
-        const kind = this.outcomes[this.attempts.length - 1] ?? 'failed';
-        if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
-        if (kind === 'throttled') return { kind, retryInMs: THROTTLE_WAIT_MS };
-        if (kind === 'delivered') return { kind, statusCode: 200, error: null };
-        return { kind: 'failed', statusCode: this.retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs: this.retryAfterMs };
-      },
-      recordDeliveryState: async (input: RecordStateInput): Promise<void> => {
-        this.states.push(input);
-      },
-    };
-  }
-
-  gaps(): number[] {
-    return this.attempts.slice(1).map((attempt, i) => attempt.at - this.attempts[i].at);
-  }
+function scripted(outcomes: AttemptKind[], retryAfterMs: number | null = null): ScriptedDeliveryActivities {
+  return new ScriptedDeliveryActivities(outcomes, { retryAfterMs, throttleWaitMs: THROTTLE_WAIT_MS, now: () => env.currentTimeMs() });
 }
 
 let queueNumber = 0;
 
-async function withWorker<T>(receiver: ScriptedReceiver, body: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(receiver: ScriptedDeliveryActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `delivery-test-${++queueNumber}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: receiver.activities() });
   return worker.runUntil(body(taskQueue));
@@ -87,7 +63,7 @@ async function historyShape(workflowId: string): Promise<string[]> {
 
 describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -97,7 +73,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('delivers on attempt 3 after two failures, the attempts 1m and 5m apart', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered']);
+    const receiver = scripted(['failed', 'failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -112,7 +88,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('dead-letters after six failures, about 14h36m after the first attempt', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -124,7 +100,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('expires an event that occurred 23h ago instead of retrying past its deadline', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const now = await env.currentTimeMs();
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
@@ -139,7 +115,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('stops when the subscription was disabled, with that reason', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'stopped']);
+    const receiver = scripted(['failed', 'stopped']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -147,7 +123,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('cancels during a wait: no further attempt, recorded as cancelled', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
@@ -162,7 +138,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('records a cancellation requested from the Temporal UI (workflow cancel) as cancelled', async () => {
-    const receiver = new ScriptedReceiver([]);
+    const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
@@ -174,7 +150,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('retryNow skips the wait', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
@@ -187,7 +163,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('waits a 429’s Retry-After instead of the schedule, clamped to twice the scheduled delay', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'failed', 'delivered'], 4 * MINUTE);
+    const receiver = scripted(['failed', 'failed', 'delivered'], 4 * MINUTE);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -199,7 +175,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('waits out a throttled attempt and asks again for the same attempt, the schedule untouched', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'throttled', 'throttled', 'delivered']);
+    const receiver = scripted(['failed', 'throttled', 'throttled', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       const result = await handle.result();
@@ -228,7 +204,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('dead-letters as expired a throttled attempt whose wait would pass the deadline', async () => {
-    const receiver = new ScriptedReceiver(['throttled']);
+    const receiver = scripted(['throttled']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
         taskQueue,
@@ -242,7 +218,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('cancels during a throttle wait', async () => {
-    const receiver = new ScriptedReceiver(Array(1000).fill('throttled'));
+    const receiver = scripted(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
       const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
       await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', { timeout: 10_000, interval: 50, description: 'the workflow to be throttled' });
@@ -255,7 +231,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   });
 
   it('continues attempt numbers after a redrive', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ firstAttempt: 7 })] }),
     );
@@ -265,7 +241,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
 
 describe('the attempt inside the workflow task (local activities)', () => {
   it('costs a delivered-at-once delivery seven history events: one marker for the attempt, one upsert of its final status', async () => {
-    const receiver = new ScriptedReceiver(['delivered']);
+    const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
     );
@@ -281,7 +257,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
   });
 
   it('keeps activity tasks for a run started before attempts became local (no localAttempts in its input)', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ localAttempts: undefined })] }),
     );
@@ -296,7 +272,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
     // exceed the local retry threshold and become timers, so no task is held for the whole outage.
     let tries = 0;
     const activities = {
-      ...new ScriptedReceiver(['delivered']).activities(),
+      ...scripted(['delivered']).activities(),
       attemptDelivery: async (): Promise<AttemptOutcome> => {
         if (++tries <= 4) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
         return { kind: 'delivered', statusCode: 200, error: null };
@@ -315,7 +291,7 @@ describe('the attempt inside the workflow task (local activities)', () => {
 
 describe('redrive window', () => {
   it('counts a redrive run’s deadline from the run’s own start, not from the deadline in its input', async () => {
-    const receiver = new ScriptedReceiver(['failed', 'delivered']);
+    const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
       env.client.workflow.execute(deliveryWorkflow, {
         taskQueue,

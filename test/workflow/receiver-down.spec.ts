@@ -22,7 +22,7 @@ import { OutboxRunStarter } from '../../libs/temporal/outbox-run-starter';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
-import { bundleDeliveryWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
+import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
 import { testObservers } from '../helpers/observers';
 
 /**
@@ -40,7 +40,7 @@ let sender: WebhookSender;
 const taskQueue = `receiver-down-${process.pid}`;
 
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleDeliveryWorkflows()]);
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
   pool = testPool();
   subscriptions = new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys()));
   deliveries = new DeliveriesRepository(pool);

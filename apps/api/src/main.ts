@@ -5,7 +5,7 @@ startTracing('intelliauth-webhooks-api');
 import { Logger } from '@nestjs/common';
 import { loadConfig, requireSetting } from '../../../libs/config/config';
 import { migrate } from '../../../libs/db/migrate';
-import { reportReadyToLauncher } from '../../../libs/embedded/launcher-channel';
+import { reportReadyToLauncher } from '../../../libs/lifecycle/launcher-channel';
 import { AppModule } from './app.module';
 import { createApiApp } from './http-app';
 

@@ -9,7 +9,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { loadConfig, LogLevel, requireSetting } from '../../../libs/config/config';
 import { migrate } from '../../../libs/db/migrate';
 import { serviceLogger } from '../../../libs/observability/logging';
-import { reportReadyToLauncher } from '../../../libs/embedded/launcher-channel';
+import { reportReadyToLauncher } from '../../../libs/lifecycle/launcher-channel';
 import { WorkerModule } from './worker.module';
 
 /**

@@ -9,18 +9,13 @@
  * server (TEMPORAL_TEST_SERVER_PATH, else the cached one, else the SDK's download).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { History, historyToJSON } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { AttemptInput, AttemptOutcome, RecordStateInput } from '../activities/delivery.activities';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot } from '../libs/config/project-root';
 import { DEFAULT_DELIVERY_POLICY } from '../libs/contracts/delivery-policy';
-import { timeSkippingServerPath } from '../libs/embedded/toolchain';
+import { timeSkippingServerPath } from './embedded/toolchain';
 import { bulkRedriveWorkflow } from '../workflows/bulk-redrive.workflow';
 import { retentionPurgeWorkflow } from '../workflows/retention.workflow';
 import {
@@ -28,12 +23,14 @@ import {
   DeliveryResult,
   DeliveryWorkflowInput,
   retryNowSignal,
-  SEARCH_ATTRIBUTE_KEYS,
   stateQuery,
   stopSignal,
   workflowTaskTimeoutMs,
 } from '../workflows/definitions';
 import { deliveryWorkflow } from '../workflows/delivery.workflow';
+import { historyToJSON } from './workflow-testing/history-json';
+import { AttemptKind, ScriptedDeliveryActivities } from './workflow-testing/scripted-activities';
+import { bundleWorkflows, createTimeSkippingEnv } from './workflow-testing/time-skipping';
 
 const HOUR = 3_600_000;
 /** As the product starts its runs (libs/temporal/delivery-run-options.ts). */
@@ -42,39 +39,11 @@ const HISTORIES_DIR = join(projectRoot(__dirname), 'test', 'replay', 'histories'
 /** The workflow id each history was recorded (and is replayed) under. */
 const replayWorkflowId = (path: string) => `replay:${path}`;
 
-type Kind = AttemptOutcome['kind'];
+/** How long a throttled attempt was told to wait when the histories were recorded (their timers say so). */
+const THROTTLE_WAIT_MS = 500;
 
-/**
- * The SDK's `historyToJSON` (proto JSON, the format of `temporal workflow show --output json`). Where npm gave
- * @temporalio/common its own copy of protobufjs 8 (here, because @grpc/proto-loader's protobufjs 7 holds the
- * root node_modules slot), that function throws "type must be a Type": it hands a Type built by
- * @temporalio/proto's copy to the other copy's protojson. The fallback runs the same two steps with the
- * protojson of the copy @temporalio/proto is built with, so the output is the same.
- */
-function historyJSON(history: History): string {
-  try {
-    return historyToJSON(history);
-  } catch (error) {
-    if (!(error instanceof TypeError && error.message === 'type must be a Type')) throw error;
-    const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as { toJson(type: unknown, message: unknown): unknown };
-    const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
-    return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
-  }
-}
-
-/** Attempt outcomes in order (missing ones fail); every recordDeliveryState call is accepted. */
-function scriptedDeliveryActivities(outcomes: Kind[], retryAfterMs: number | null = null) {
-  let attempts = 0;
-  return {
-    attemptDelivery: async (_input: AttemptInput): Promise<AttemptOutcome> => {
-      const kind = outcomes[attempts++] ?? 'failed';
-      if (kind === 'stopped') return { kind, reason: 'subscription_disabled' };
-      if (kind === 'throttled') return { kind, retryInMs: 500 };
-      if (kind === 'delivered') return { kind, statusCode: 200, error: null };
-      return { kind: 'failed', statusCode: retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs };
-    },
-    recordDeliveryState: async (_input: RecordStateInput): Promise<void> => undefined,
-  };
+function scriptedDeliveryActivities(outcomes: AttemptKind[], retryAfterMs: number | null = null) {
+  return new ScriptedDeliveryActivities(outcomes, { retryAfterMs, throttleWaitMs: THROTTLE_WAIT_MS }).activities();
 }
 
 interface Context {
@@ -108,7 +77,7 @@ async function waitForRetryScheduled(handle: WorkflowHandle<typeof deliveryWorkf
 }
 
 /** A delivery run to its end without interference. */
-function straight(name: string, outcomes: Kind[], expected: Partial<DeliveryResult>, options: { retryAfterMs?: number; input?: (now: number) => Partial<DeliveryWorkflowInput> } = {}): Path {
+function straight(name: string, outcomes: AttemptKind[], expected: Partial<DeliveryResult>, options: { retryAfterMs?: number; input?: (now: number) => Partial<DeliveryWorkflowInput> } = {}): Path {
   return {
     name,
     activities: scriptedDeliveryActivities(outcomes, options.retryAfterMs ?? null),
@@ -124,7 +93,7 @@ function straight(name: string, outcomes: Kind[], expected: Partial<DeliveryResu
 /** A delivery whose first attempt fails; `interfere` acts while it waits for the second. */
 function interrupted(
   name: string,
-  outcomes: Kind[],
+  outcomes: AttemptKind[],
   expected: Partial<DeliveryResult>,
   interfere: (handle: WorkflowHandle<typeof deliveryWorkflow>) => Promise<void>,
 ): Path {
@@ -193,16 +162,6 @@ const PATHS: Path[] = [
   },
 ];
 
-async function createEnv(): Promise<TestWorkflowEnvironment> {
-  const path = timeSkippingServerPath((message) => console.log(`[record-histories] ${message}`));
-  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: { type: 'existing-path', path } } } : undefined);
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, 2 /* KEYWORD */])),
-  });
-  return env;
-}
-
 async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, path: Path): Promise<void> {
   const taskQueue = `record-${path.name}`;
   const workflowId = replayWorkflowId(path.name);
@@ -223,18 +182,14 @@ async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSo
   const handle = await worker.runUntil(path.run({ env, taskQueue, workflowId, input }));
   const history = await handle.fetchHistory();
   const file = join(HISTORIES_DIR, `${path.name}.json`);
-  writeFileSync(file, `${historyJSON(history)}\n`);
+  writeFileSync(file, `${historyToJSON(history)}\n`);
   console.log(`[record-histories] ${path.name}: ${history.events?.length ?? 0} events -> ${file}`);
 }
 
 async function main(): Promise<void> {
-  // Quiet: the test server lacks a capability the SDK core warns about once per worker.
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  const [env, bundle] = await Promise.all([
-    createEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/index'), logger: new DefaultLogger('WARN') }),
-  ]);
+  const serverPath = timeSkippingServerPath((message) => console.log(`[record-histories] ${message}`));
+  const [env, bundle] = await Promise.all([createTimeSkippingEnv(serverPath), bundleWorkflows()]);
   try {
     // `npm run record-histories -- <path>…` records only those paths (a new one), leaving the other files as they are.
     const only = process.argv.slice(2);

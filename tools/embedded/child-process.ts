@@ -93,17 +93,22 @@ export function readOutput(child: ChildProcess, onText: (text: string) => void):
   child.stderr?.on('data', (chunk: Buffer) => onText(chunk.toString('utf8')));
 }
 
+/** A part that did not come up: the message names it, why, and its last output (no stack trace is needed to act). */
+export class PartStartError extends Error {
+  override readonly name = 'PartStartError';
+}
+
 /**
- * Polls `probe` every 200 ms until it answers true; rejects if the child exits first (naming how, with its last
- * output) or after `timeoutMs`.
+ * Polls `probe` every 200 ms until it answers true; rejects with a PartStartError if the child exits first (naming
+ * how, with its last output) or after `timeoutMs`. The launcher's start fails with it: no banner, everything stopped.
  */
 export async function untilServing(child: ChildProcess, what: string, probe: () => Promise<boolean>, timeoutMs: number, tail?: OutputTail): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const withOutput = (message: string) => (tail && tail.toString() ? `${message}; its last output:\n${tail}` : message);
   for (;;) {
-    if (hasExited(child)) throw new Error(withOutput(`${what} exited while starting (${describeExit(child.exitCode, child.signalCode)})`));
+    if (hasExited(child)) throw new PartStartError(withOutput(`${what} exited while starting (${describeExit(child.exitCode, child.signalCode)})`));
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(withOutput(`${what} did not answer within ${timeoutMs / 1000} s`));
+    if (Date.now() > deadline) throw new PartStartError(withOutput(`${what} did not answer within ${timeoutMs / 1000} s`));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

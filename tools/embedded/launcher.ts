@@ -1,13 +1,13 @@
 import { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppConfig } from '../config/config';
-import { projectRoot } from '../config/project-root';
-import { migrate } from '../db/migrate';
-import { SecretBox } from '../secrets/secret-box';
+import { AppConfig } from '../../libs/config/config';
+import { projectRoot } from '../../libs/config/project-root';
+import { migrate } from '../../libs/db/migrate';
+import { SecretBox } from '../../libs/secrets/secret-box';
 import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
 import { freePort } from './free-port';
-import { READY_MESSAGE } from './launcher-channel';
+import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
 import { startEmbeddedPostgres } from './postgres';
 import { RestartPolicy, Supervisor } from './supervisor';
 import { startTemporalDevServer } from './temporal-server';
