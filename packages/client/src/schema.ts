@@ -1147,7 +1147,7 @@ export interface components {
              */
             cutoff: string;
             /** @enum {string} */
-            status: "running" | "completed" | "failed";
+            status: "running" | "completed";
             matched: number;
             redriven: number;
             /** @description no longer dead letters when their turn came */

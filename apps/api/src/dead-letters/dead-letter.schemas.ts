@@ -25,7 +25,7 @@ export const bulkRedriveSchema = objectOf({
   tenant_id: { ...nullableString, description: 'null when a service key redrove across tenants' },
   filter: deadLetterFilterSchema,
   cutoff: { ...dateTime, description: 'dead letters dead-lettered after this are left alone' },
-  status: { type: 'string', enum: ['running', 'completed', 'failed'] },
+  status: { type: 'string', enum: ['running', 'completed'] },
   matched: { type: 'integer', minimum: 0 },
   redriven: { type: 'integer', minimum: 0 },
   skipped: { type: 'integer', minimum: 0, description: 'no longer dead letters when their turn came' },
