@@ -5,13 +5,27 @@ const tseslint = require('typescript-eslint');
 
 /** Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O, no Nest, no pg, no activity code. */
 const forbiddenInWorkflows = [
-  ...builtinModules.filter((name) => !['assert', 'url', 'util'].includes(name)).flatMap((name) => [name, `node:${name}`]),
+  ...builtinModules
+    .filter((name) => !['assert', 'url', 'util'].includes(name))
+    .flatMap((name) => [name, `node:${name}`]),
 ];
 
-const TOOLS_IMPORT = { group: ['**/tools/**'], message: 'production code must not import tooling (tools/ is left out of the build and the image)' };
+const TOOLS_IMPORT = {
+  group: ['**/tools/**'],
+  message: 'production code must not import tooling (tools/ is left out of the build and the image)',
+};
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'packages/*/dist/**', 'packages/client/src/schema.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.data/**',
+      'packages/*/dist/**',
+      'packages/client/src/schema.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,7 +36,10 @@ module.exports = tseslint.config(
       // A shutdown handler may read a variable that is assigned once, later.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -36,17 +53,36 @@ module.exports = tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic: no Node builtins' })),
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'workflow code must stay deterministic: no Node builtins',
+          })),
           patterns: [
-            { group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'], message: 'workflow code must not do I/O or use Nest' },
-            { group: ['**/libs/db/**', '**/libs/temporal/**'], message: 'workflow code must not reach the database or clients' },
+            {
+              group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'],
+              message: 'workflow code must not do I/O or use Nest',
+            },
+            {
+              group: ['**/libs/db/**', '**/libs/temporal/**'],
+              message: 'workflow code must not reach the database or clients',
+            },
             TOOLS_IMPORT,
-            { group: ['**/activities/**'], allowTypeImports: true, message: 'import activity types only (import type)' },
+            {
+              group: ['**/activities/**'],
+              allowTypeImports: true,
+              message: 'import activity types only (import type)',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'use uuid4() from @temporalio/workflow' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'use uuid4() from @temporalio/workflow' },
+      ],
     },
   },
   {
@@ -56,7 +92,16 @@ module.exports = tseslint.config(
   },
   {
     files: ['**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -24,7 +24,12 @@ const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/replay'];
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', roots: UNIT_ROOTS },
-    { ...shared, displayName: 'integration', roots: ['<rootDir>/test'], testPathIgnorePatterns: ['/test/unit/', '/test/replay/', '/test/faults/'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/test/unit/', '/test/replay/', '/test/faults/'],
+    },
     // Each fault scenario starts a whole product of its own: tools/test.js runs them after the rest, one at a time.
     { ...shared, displayName: 'faults', roots: ['<rootDir>/test/faults'] },
   ],

@@ -20,10 +20,24 @@ export function createBulkRedriveActivities({ bulkRedrives, deliveries, redriver
     async redriveBatch(input: { bulkRedriveId: string; batchSize: number }): Promise<{ done: boolean }> {
       const position = await bulkRedrives.position(input.bulkRedriveId);
       if (!position || position.status !== 'running') return { done: true };
-      const ids = await deliveries.deadLettersForBulkRedrive(toDeliveryFilter(position.filter), position.cutoff, position.lastId, input.batchSize);
-      const progress = { matched: ids.length, redriven: 0, skipped: 0, failed: 0, lastId: ids.at(-1) ?? null, done: ids.length < input.batchSize };
+      const ids = await deliveries.deadLettersForBulkRedrive(
+        toDeliveryFilter(position.filter),
+        position.cutoff,
+        position.lastId,
+        input.batchSize,
+      );
+      const progress = {
+        matched: ids.length,
+        redriven: 0,
+        skipped: 0,
+        failed: 0,
+        lastId: ids.at(-1) ?? null,
+        done: ids.length < input.batchSize,
+      };
       for (let i = 0; i < ids.length; i += PARALLEL_REDRIVES) {
-        const outcomes = await Promise.allSettled(ids.slice(i, i + PARALLEL_REDRIVES).map((id) => redriver.redrive(id, undefined)));
+        const outcomes = await Promise.allSettled(
+          ids.slice(i, i + PARALLEL_REDRIVES).map((id) => redriver.redrive(id, undefined)),
+        );
         for (const outcome of outcomes) {
           if (outcome.status === 'rejected' || outcome.value.kind === 'still_running') progress.failed += 1;
           else if (outcome.value.kind === 'redriven') progress.redriven += 1;

@@ -57,7 +57,16 @@ export interface DeliveryActivityDependencies {
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
 const PERMIT_LEASE_MARGIN_MS = 5_000;
 
-export function createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs, metrics, log, defaultLimits }: DeliveryActivityDependencies) {
+export function createDeliveryActivities({
+  attempts,
+  sender,
+  disabler,
+  operational,
+  failureDisableAfterMs,
+  metrics,
+  log,
+  defaultLimits,
+}: DeliveryActivityDependencies) {
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
@@ -76,7 +85,8 @@ export function createDeliveryActivities({ attempts, sender, disabler, operation
       // A previous try of this activity may have delivered and recorded it before the worker died.
       if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
       const { subscription } = context;
-      if (subscription === undefined || subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
+      if (subscription === undefined || subscription.deleted)
+        return { kind: 'stopped', reason: 'subscription_deleted' };
       if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
       if (Date.now() > Date.parse(input.deadline)) {
         await attempts.releasePermit(input.deliveryId);
@@ -86,7 +96,12 @@ export function createDeliveryActivities({ attempts, sender, disabler, operation
       const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
       // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
       const tracksFailures = !isOperationalEventType(context.event.event_type);
-      const failingSince = await attempts.recordAttempt({ deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures });
+      const failingSince = await attempts.recordAttempt({
+        deliveryId: input.deliveryId,
+        attempt: input.attempt,
+        ...sent,
+        tracksFailures,
+      });
       const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
       metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
       log.info(
@@ -104,19 +119,29 @@ export function createDeliveryActivities({ attempts, sender, disabler, operation
         },
         'attempt',
       );
-      if (input.attempt === 1) metrics.firstAttemptLatency.observe(Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000);
+      if (input.attempt === 1)
+        metrics.firstAttemptLatency.observe(
+          Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000,
+        );
       const cause = { deliveryId: input.deliveryId, attempt: input.attempt, failingSince };
       if (sent.succeeded) {
         metrics.ended('delivered', null);
-        if (tracksFailures && failingSince !== null) await operational.subscriptionRecovered(subscription, failingSince);
+        if (tracksFailures && failingSince !== null)
+          await operational.subscriptionRecovered(subscription, failingSince);
         return { kind: 'delivered', statusCode: sent.statusCode, error: null };
       }
       if (sent.statusCode === GONE) {
-        await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver', { reason: 'gone', ...cause });
+        await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver', {
+          reason: 'gone',
+          ...cause,
+        });
         return { kind: 'stopped', reason: 'subscription_disabled' };
       }
       if (tracksFailures && failingTooLong(failingSince, Date.now(), failureDisableAfterMs)) {
-        await disabler.disable(subscription.id, undefined, FAILING_DISABLE_REASON, 'system', { reason: 'failing', ...cause });
+        await disabler.disable(subscription.id, undefined, FAILING_DISABLE_REASON, 'system', {
+          reason: 'failing',
+          ...cause,
+        });
         return { kind: 'stopped', reason: 'subscription_disabled' };
       }
       return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
@@ -129,7 +154,8 @@ export function createDeliveryActivities({ attempts, sender, disabler, operation
         failureReason: input.failureReason,
       });
       if (input.status !== 'retry_scheduled') metrics.ended(input.status, input.failureReason);
-      if (ended !== undefined && input.status === 'dead_lettered') await operational.deliveryDeadLettered(ended, input.failureReason ?? '');
+      if (ended !== undefined && input.status === 'dead_lettered')
+        await operational.deliveryDeadLettered(ended, input.failureReason ?? '');
     },
   };
 }

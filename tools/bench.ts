@@ -46,7 +46,9 @@ const PROBE_WORKFLOWS = number('BENCH_PROBE_WORKFLOWS', 1500);
 const PUBLISHERS = number('BENCH_CONCURRENCY', 16);
 const TIMEOUT_MS = number('BENCH_TIMEOUT_MS', 15 * 60_000);
 const SLOW_RECEIVER_MS = 5_000;
-const MODES = (process.env.BENCH_MODES || 'probe,sustained,paced,burst,mixed,mixed-paced').split(',').map((mode) => mode.trim());
+const MODES = (process.env.BENCH_MODES || 'probe,sustained,paced,burst,mixed,mixed-paced')
+  .split(',')
+  .map((mode) => mode.trim());
 const KNOWN_MODES = ['probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting'];
 
 const percentile = (values: number[], p: number) => {
@@ -164,14 +166,21 @@ class Bench {
   }
 
   rss() {
-    return { api: rssMiB(this.launched.api.pid), worker: rssMiB(this.launched.worker.pid), temporal: rssMiB(this.pids.temporal) };
+    return {
+      api: rssMiB(this.launched.api.pid),
+      worker: rssMiB(this.launched.worker.pid),
+      temporal: rssMiB(this.pids.temporal),
+    };
   }
 
   /** A tenant of its own per mode, with `paths.length` subscriptions pointing at the receiver paths given. */
   async subscribe(urls: string[]): Promise<{ tenantId: string; subscriptionIds: string[] }> {
     const tenantId = `tnt_bench_${++this.tenants}_${Date.now().toString(36)}`;
     const subscriptionIds: string[] = [];
-    for (const url of urls) subscriptionIds.push((await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).id);
+    for (const url of urls)
+      subscriptionIds.push(
+        (await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).id,
+      );
     return { tenantId, subscriptionIds };
   }
 
@@ -179,7 +188,17 @@ class Bench {
    * Publishes `events` events to the tenant (paced at `rate` events/s when given), waits for `expected` receipts,
    * and reads CPU and memory around it.
    */
-  async drive(mode: string, options: { tenantId: string; events: number; expected: number; rate?: number; until?: () => Promise<boolean>; progress?: () => string }): Promise<{
+  async drive(
+    mode: string,
+    options: {
+      tenantId: string;
+      events: number;
+      expected: number;
+      rate?: number;
+      until?: () => Promise<boolean>;
+      progress?: () => string;
+    },
+  ): Promise<{
     base: ModeResult;
     publishedAt: Map<string, number>;
   }> {
@@ -202,7 +221,9 @@ class Bench {
     const progress = setInterval(() => {
       sampleMemory();
       const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(`\r[bench] ${mode}: ${fmt(seconds, 0)}s  published ${published}/${events}  ${progressDone()}        `);
+      process.stdout.write(
+        `\r[bench] ${mode}: ${fmt(seconds, 0)}s  published ${published}/${events}  ${progressDone()}        `,
+      );
     }, 1000);
     let next = 0;
     await Promise.all(
@@ -242,8 +263,15 @@ class Bench {
     await sleep(1000);
     const cpuAfter = this.cpu();
     const delivered = this.receiver.received;
-    const perDelivery = (key: keyof CpuReading) => (cpuAfter[key] - cpuBefore[key]) / Math.max(1, options.until ? expected : delivered);
-    const cpu = { api: perDelivery('api'), worker: perDelivery('worker'), temporal: perDelivery('temporal'), postgres: perDelivery('postgres'), bench: perDelivery('bench') };
+    const perDelivery = (key: keyof CpuReading) =>
+      (cpuAfter[key] - cpuBefore[key]) / Math.max(1, options.until ? expected : delivered);
+    const cpu = {
+      api: perDelivery('api'),
+      worker: perDelivery('worker'),
+      temporal: perDelivery('temporal'),
+      postgres: perDelivery('postgres'),
+      bench: perDelivery('bench'),
+    };
     const firstAttempts: number[] = [];
     for (const [key, times] of this.receiver.arrivals) {
       const sentAt = publishedAt.get(key.split(' ')[0]);
@@ -271,13 +299,19 @@ class Bench {
   }
 
   async allFast(mode: string, events: number, rate?: number): Promise<ModeResult> {
-    const { tenantId, subscriptionIds } = await this.subscribe(Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`));
+    const { tenantId, subscriptionIds } = await this.subscribe(
+      Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
+    );
     const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
     if (mode === 'sustained') {
       // History size of a delivered-at-once delivery, from a sample of finished workflows.
       const client = new Client({ connection: await Connection.connect({ address: this.launched.temporalAddress }) });
-      const sample = [0, Math.floor(events / 2), events - 1].map((n) => deliveryWorkflowId(`evt_${tenantId}_${n}`, subscriptionIds[0]));
-      base.historyEvents = await Promise.all(sample.map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0));
+      const sample = [0, Math.floor(events / 2), events - 1].map((n) =>
+        deliveryWorkflowId(`evt_${tenantId}_${n}`, subscriptionIds[0]),
+      );
+      base.historyEvents = await Promise.all(
+        sample.map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0),
+      );
       await client.connection.close();
     }
     return base;
@@ -312,8 +346,12 @@ class Bench {
     const events = Math.ceil(deliveries / SUBSCRIPTIONS);
     const expected = events * SUBSCRIPTIONS;
     const parked = async () =>
-      (await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = $1::text AND status = 'retry_scheduled'`, [tenantId]))
-        .rows[0].n;
+      (
+        await this.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = $1::text AND status = 'retry_scheduled'`,
+          [tenantId],
+        )
+      ).rows[0].n;
     let lastCount = 0;
     const { base } = await this.drive('waiting', {
       tenantId,
@@ -328,7 +366,12 @@ class Bench {
     await sleep(2000);
     const memory = this.rss();
     base.delivered = 0;
-    base.waiting = { parked: lastCount, workerRssMiB: memory.worker, temporalRssMiB: memory.temporal, apiRssMiB: memory.api };
+    base.waiting = {
+      parked: lastCount,
+      workerRssMiB: memory.worker,
+      temporalRssMiB: memory.temporal,
+      apiRssMiB: memory.api,
+    };
     return base;
   }
 
@@ -339,14 +382,23 @@ class Bench {
 
 /** Plain HTTP POSTs of a delivery-sized body to the same receiver, as many in parallel: the HTTP path's own ceiling. */
 async function plainPostRate(url: string, count: number): Promise<number> {
-  const body = JSON.stringify({ event_id: 'evt_plain', data: { user: { id: 'usr_plain', email: 'user@example.com' } }, delivery: { attempt: 1 } });
+  const body = JSON.stringify({
+    event_id: 'evt_plain',
+    data: { user: { id: 'usr_plain', email: 'user@example.com' } },
+    delivery: { attempt: 1 },
+  });
   const agent = new Agent({ connections: PUBLISHERS });
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: PUBLISHERS }, async () => {
       while (next++ < count) {
-        const response = await request(url, { method: 'POST', body, dispatcher: agent, headers: { 'content-type': 'application/json' } });
+        const response = await request(url, {
+          method: 'POST',
+          body,
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json' },
+        });
         await response.body.dump();
       }
     }),
@@ -361,24 +413,53 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
   const lines: string[] = ['', '| figure | value |', '|---|---|'];
   const row = (figure: string, value: string) => lines.push(`| ${figure} | ${value} |`);
   if (probe) {
-    row('probe: bare Temporal, same workflow, no-op attempt', `${fmt(probe.perSecond)} workflows/s (${probe.workflows} in ${fmt(probe.seconds)} s, ${fmt(probe.eagerShare * 100, 0)} % eager); CPU ms/workflow Temporal ${fmt(probe.cpuMsPerWorkflow.temporal)}, probe process ${fmt(probe.cpuMsPerWorkflow.probeProcess)}`);
+    row(
+      'probe: bare Temporal, same workflow, no-op attempt',
+      `${fmt(probe.perSecond)} workflows/s (${probe.workflows} in ${fmt(probe.seconds)} s, ${fmt(probe.eagerShare * 100, 0)} % eager); CPU ms/workflow Temporal ${fmt(probe.cpuMsPerWorkflow.temporal)}, probe process ${fmt(probe.cpuMsPerWorkflow.probeProcess)}`,
+    );
   }
   for (const r of results) {
     const cpu = r.cpuMsPerDelivery;
     const head = `${r.mode}${r.rate ? ` (${fmt(r.rate)} events/s offered)` : ''}`;
     if (r.mode === 'waiting') {
-      row(head, `${r.waiting?.parked}/${r.deliveries} parked on their retry timer; RSS worker ${fmt(r.waiting?.workerRssMiB)} MiB, Temporal ${fmt(r.waiting?.temporalRssMiB)} MiB, api ${fmt(r.waiting?.apiRssMiB)} MiB`);
+      row(
+        head,
+        `${r.waiting?.parked}/${r.deliveries} parked on their retry timer; RSS worker ${fmt(r.waiting?.workerRssMiB)} MiB, Temporal ${fmt(r.waiting?.temporalRssMiB)} MiB, api ${fmt(r.waiting?.apiRssMiB)} MiB`,
+      );
       continue;
     }
-    row(`${head}: deliveries/s`, `${fmt(r.deliveriesPerSecond)} (${r.delivered}/${r.deliveries} in ${fmt(r.seconds)} s)` + (r.mode === 'sustained' && probe ? `, ${fmt((100 * r.deliveriesPerSecond) / probe.perSecond, 0)} % of the probe` : ''));
-    row(`${head}: publish accepted`, `${fmt(r.acceptedEventsPerSecond)} events/s (${r.events} in ${fmt(r.publishSeconds)} s); latency p50 ${fmt(r.publishMs.p50)} / p99 ${fmt(r.publishMs.p99)} ms`);
+    row(
+      `${head}: deliveries/s`,
+      `${fmt(r.deliveriesPerSecond)} (${r.delivered}/${r.deliveries} in ${fmt(r.seconds)} s)` +
+        (r.mode === 'sustained' && probe
+          ? `, ${fmt((100 * r.deliveriesPerSecond) / probe.perSecond, 0)} % of the probe`
+          : ''),
+    );
+    row(
+      `${head}: publish accepted`,
+      `${fmt(r.acceptedEventsPerSecond)} events/s (${r.events} in ${fmt(r.publishSeconds)} s); latency p50 ${fmt(r.publishMs.p50)} / p99 ${fmt(r.publishMs.p99)} ms`,
+    );
     row(`${head}: publish -> first attempt`, `p50 ${fmt(r.firstAttemptMs.p50)} / p99 ${fmt(r.firstAttemptMs.p99)} ms`);
     if (r.fast) {
-      row(`${head}: fast receivers`, `${fmt(r.fast.deliveriesPerSecond)} deliveries/s` + (sustained ? ` (${fmt((100 * r.fast.deliveriesPerSecond) / sustained.deliveriesPerSecond, 0)} % of sustained)` : '') + `; first attempt p50 ${fmt(r.fast.firstAttemptMs.p50)} / p99 ${fmt(r.fast.firstAttemptMs.p99)} ms`);
+      row(
+        `${head}: fast receivers`,
+        `${fmt(r.fast.deliveriesPerSecond)} deliveries/s` +
+          (sustained
+            ? ` (${fmt((100 * r.fast.deliveriesPerSecond) / sustained.deliveriesPerSecond, 0)} % of sustained)`
+            : '') +
+          `; first attempt p50 ${fmt(r.fast.firstAttemptMs.p50)} / p99 ${fmt(r.fast.firstAttemptMs.p99)} ms`,
+      );
     }
-    row(`${head}: CPU ms/delivery`, `api ${fmt(cpu.api)}, worker ${fmt(cpu.worker)}, Temporal ${fmt(cpu.temporal)}, Postgres ${fmt(cpu.postgres)}: total ${fmt(cpu.total)} (bench load + receiver ${fmt(cpu.bench)})`);
-    row(`${head}: RSS peak`, `api ${fmt(r.rssMiB.api)} + worker ${fmt(r.rssMiB.worker)} = ${fmt(r.rssMiB.apiPlusWorker)} MiB; Temporal ${fmt(r.rssMiB.temporal)} MiB`);
-    if (r.historyEvents) row(`${head}: history events/delivery`, `${r.historyEvents.join(', ')} (sampled, delivered on attempt 1)`);
+    row(
+      `${head}: CPU ms/delivery`,
+      `api ${fmt(cpu.api)}, worker ${fmt(cpu.worker)}, Temporal ${fmt(cpu.temporal)}, Postgres ${fmt(cpu.postgres)}: total ${fmt(cpu.total)} (bench load + receiver ${fmt(cpu.bench)})`,
+    );
+    row(
+      `${head}: RSS peak`,
+      `api ${fmt(r.rssMiB.api)} + worker ${fmt(r.rssMiB.worker)} = ${fmt(r.rssMiB.apiPlusWorker)} MiB; Temporal ${fmt(r.rssMiB.temporal)} MiB`,
+    );
+    if (r.historyEvents)
+      row(`${head}: history events/delivery`, `${r.historyEvents.join(', ')} (sampled, delivered on attempt 1)`);
     row(`${head}: receipts beyond one`, String(r.duplicates));
   }
   row('plain HTTP POST rate to the same receiver', `${fmt(plainRate)} requests/s (${PUBLISHERS} in parallel)`);
@@ -387,7 +468,8 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
 
 async function main(): Promise<void> {
   const unknown = MODES.filter((mode) => !KNOWN_MODES.includes(mode));
-  if (unknown.length > 0) throw new Error(`BENCH_MODES: unknown ${unknown.join(', ')}; known: ${KNOWN_MODES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`BENCH_MODES: unknown ${unknown.join(', ')}; known: ${KNOWN_MODES.join(', ')}`);
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-bench-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
   const apiKey = 'bench-service-key-0123456789';
@@ -438,20 +520,29 @@ async function main(): Promise<void> {
     for (const mode of MODES) {
       console.log(`[bench] ${mode}...`);
       if (mode === 'probe') {
-        probe = await runProbe({ temporalAddress: launched.temporalAddress, workflows: PROBE_WORKFLOWS, starters: 32, tuning: config.worker });
+        probe = await runProbe({
+          temporalAddress: launched.temporalAddress,
+          workflows: PROBE_WORKFLOWS,
+          starters: 32,
+          tuning: config.worker,
+        });
         console.log(`[bench] probe: ${fmt(probe.perSecond)} workflows/s`);
       } else if (mode === 'sustained') results.push(await bench.allFast(mode, EVENTS));
       else if (mode === 'paced') results.push(await bench.allFast(mode, EVENTS, pacedRate(SUBSCRIPTIONS)));
       else if (mode === 'burst') results.push(await bench.allFast(mode, BURST_EVENTS));
       else if (mode === 'mixed') results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10)));
-      else if (mode === 'mixed-paced') results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10), pacedRate(10)));
+      else if (mode === 'mixed-paced')
+        results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10), pacedRate(10)));
       else if (mode === 'waiting') results.push(await bench.waiting(WAITING));
     }
     const plainRate = await plainPostRate(`${receiver.url}/fast`, 4000);
     const table = summary(results, probe, plainRate);
     console.log(table);
     if (process.env.BENCH_JSON) {
-      writeFileSync(process.env.BENCH_JSON, `${JSON.stringify({ at: new Date().toISOString(), tuning: config.worker, probe, results, plainPostRate: plainRate }, null, 2)}\n`);
+      writeFileSync(
+        process.env.BENCH_JSON,
+        `${JSON.stringify({ at: new Date().toISOString(), tuning: config.worker, probe, results, plainPostRate: plainRate }, null, 2)}\n`,
+      );
       console.log(`\n[bench] figures written to ${process.env.BENCH_JSON}`);
     }
     if (results.some((r) => r.mode !== 'waiting' && r.delivered < r.deliveries)) process.exitCode = 1;

@@ -16,7 +16,10 @@ import { projectRoot } from '../libs/config/project-root';
 import { clientTypes, CLIENT_DIR } from './openapi-types';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(), { preview: true, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(), {
+    preview: true,
+    logger: false,
+  });
   const document = buildOpenApiDocument(app as never);
   await app.close();
   const dir = join(projectRoot(), CLIENT_DIR);

@@ -77,13 +77,23 @@ async function waitForRetryScheduled(handle: WorkflowHandle<typeof deliveryWorkf
 }
 
 /** A delivery run to its end without interference. */
-function straight(name: string, outcomes: AttemptKind[], expected: Partial<DeliveryResult>, options: { retryAfterMs?: number; input?: (now: number) => Partial<DeliveryWorkflowInput> } = {}): Path {
+function straight(
+  name: string,
+  outcomes: AttemptKind[],
+  expected: Partial<DeliveryResult>,
+  options: { retryAfterMs?: number; input?: (now: number) => Partial<DeliveryWorkflowInput> } = {},
+): Path {
   return {
     name,
     activities: scriptedDeliveryActivities(outcomes, options.retryAfterMs ?? null),
     async run({ env, taskQueue, workflowId, input }) {
       const now = await env.currentTimeMs();
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, workflowTaskTimeout: TASK_TIMEOUT_MS, args: [await input(options.input?.(now))] });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId,
+        workflowTaskTimeout: TASK_TIMEOUT_MS,
+        args: [await input(options.input?.(now))],
+      });
       expectResult(name, await handle.result(), expected);
       return handle;
     },
@@ -101,7 +111,12 @@ function interrupted(
     name,
     activities: scriptedDeliveryActivities(outcomes),
     async run({ env, taskQueue, workflowId, input }) {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId, workflowTaskTimeout: TASK_TIMEOUT_MS, args: [await input()] });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId,
+        workflowTaskTimeout: TASK_TIMEOUT_MS,
+        args: [await input()],
+      });
       await waitForRetryScheduled(handle);
       await interfere(handle);
       expectResult(name, await handle.result(), expected);
@@ -116,33 +131,69 @@ const PATHS: Path[] = [
   straight('retried', ['failed', 'failed', 'delivered'], { status: 'delivered', attemptsThisRun: 3 }),
   straight('dead-lettered', [], { status: 'dead_lettered', attemptsThisRun: 6, failureReason: 'exhausted' }),
   // occurred 23h ago: attempts at 0, +1m, +6m, +36m, and the next (+2h) would pass occurred_at + 24h.
-  straight('expired', [], { status: 'dead_lettered', attemptsThisRun: 4, failureReason: 'expired' }, { input: (now) => ({ deadline: new Date(now + HOUR).toISOString() }) }),
-  interrupted('cancelled', [], { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: receiver retired' }, (handle) =>
-    handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'record-histories' }),
+  straight(
+    'expired',
+    [],
+    { status: 'dead_lettered', attemptsThisRun: 4, failureReason: 'expired' },
+    { input: (now) => ({ deadline: new Date(now + HOUR).toISOString() }) },
   ),
-  interrupted('retried-now', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, (handle) => handle.signal(retryNowSignal)),
+  interrupted(
+    'cancelled',
+    [],
+    { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: receiver retired' },
+    (handle) => handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'record-histories' }),
+  ),
+  interrupted('retried-now', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, (handle) =>
+    handle.signal(retryNowSignal),
+  ),
   // A redrive: a new run of the same workflow id whose attempt numbers continue after the dead letter's six.
-  straight('redriven', ['delivered'], { status: 'delivered', attemptsThisRun: 1 }, { input: () => ({ firstAttempt: 7 }) }),
-  interrupted('stopped', [], { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' }, (handle) =>
-    handle.signal(stopSignal, { reason: 'subscription_disabled' }),
+  straight(
+    'redriven',
+    ['delivered'],
+    { status: 'delivered', attemptsThisRun: 1 },
+    { input: () => ({ firstAttempt: 7 }) },
+  ),
+  interrupted(
+    'stopped',
+    [],
+    { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' },
+    (handle) => handle.signal(stopSignal, { reason: 'subscription_disabled' }),
   ),
   // The attempt itself finds the subscription disabled (or the receiver answered 410 Gone).
-  straight('stopped-at-attempt', ['failed', 'stopped'], { status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' }),
+  straight('stopped-at-attempt', ['failed', 'stopped'], {
+    status: 'dead_lettered',
+    attemptsThisRun: 1,
+    failureReason: 'subscription_disabled',
+  }),
   // A 429 asking for 4m after the 1m slot: the wait is clamped to 2m.
-  straight('retry-after', ['failed', 'delivered'], { status: 'delivered', attemptsThisRun: 2 }, { retryAfterMs: 4 * 60_000 }),
+  straight(
+    'retry-after',
+    ['failed', 'delivered'],
+    { status: 'delivered', attemptsThisRun: 2 },
+    { retryAfterMs: 4 * 60_000 },
+  ),
   // No permit free under the subscription's limits, twice: the same attempt waits 500 ms and asks again.
   straight('throttled', ['throttled', 'throttled', 'delivered'], { status: 'delivered', attemptsThisRun: 1 }),
-  interrupted('workflow-cancelled', [], { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: workflow cancellation requested' }, (handle) =>
-    handle.cancel().then(() => undefined),
+  interrupted(
+    'workflow-cancelled',
+    [],
+    { status: 'cancelled', attemptsThisRun: 1, failureReason: 'cancelled: workflow cancellation requested' },
+    (handle) => handle.cancel().then(() => undefined),
   ),
   {
     name: 'bulk-redrive',
     activities: (() => {
       let batches = 0;
-      return { redriveBatch: async (_input: { bulkRedriveId: string; batchSize: number }) => ({ done: ++batches >= 2 }) };
+      return {
+        redriveBatch: async (_input: { bulkRedriveId: string; batchSize: number }) => ({ done: ++batches >= 2 }),
+      };
     })(),
     async run({ env, taskQueue, workflowId }) {
-      const handle = await env.client.workflow.start(bulkRedriveWorkflow, { taskQueue, workflowId, args: [{ bulkRedriveId: 'bulkrd_replay' }] });
+      const handle = await env.client.workflow.start(bulkRedriveWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [{ bulkRedriveId: 'bulkrd_replay' }],
+      });
       await handle.result();
       return handle;
     },
@@ -155,7 +206,11 @@ const PATHS: Path[] = [
       return { purgeDeliveriesBatch: async () => deliveries.shift() ?? 0, purgeEventsBatch: async () => 1 };
     })(),
     async run({ env, taskQueue, workflowId }) {
-      const handle = await env.client.workflow.start(retentionPurgeWorkflow, { taskQueue, workflowId, args: [{ retentionMs: 86_400_000, deadLetterRetentionMs: 86_400_000, batchSize: 2 }] });
+      const handle = await env.client.workflow.start(retentionPurgeWorkflow, {
+        taskQueue,
+        workflowId,
+        args: [{ retentionMs: 86_400_000, deadLetterRetentionMs: 86_400_000, batchSize: 2 }],
+      });
       await handle.result();
       return handle;
     },
@@ -165,7 +220,12 @@ const PATHS: Path[] = [
 async function record(env: TestWorkflowEnvironment, bundle: WorkflowBundleWithSourceMap, path: Path): Promise<void> {
   const taskQueue = `record-${path.name}`;
   const workflowId = replayWorkflowId(path.name);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: path.activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: path.activities,
+  });
   const input = async (overrides: Partial<DeliveryWorkflowInput> = {}): Promise<DeliveryWorkflowInput> => ({
     deliveryId: `whdlv_replay_${path.name}`,
     eventId: 'evt_replay',

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    say(`${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`);
+    say(
+      `${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`,
+    );
     // A stop during the start waits for the parts still starting, so none is left running in its own process group
     // (a launch that fails stops what it started itself).
     const launched = await launching?.catch(() => undefined);
@@ -65,7 +67,9 @@ async function main(): Promise<void> {
     temporalDbFile: join(config.dataDir, 'temporal.db'),
     say,
     onUnexpectedExit: (name, status) => {
-      console.error(`[start] ${name} keeps exiting by itself (last: ${status}); gave up and stopped everything else. See its output above.`);
+      console.error(
+        `[start] ${name} keeps exiting by itself (last: ${status}); gave up and stopped everything else. See its output above.`,
+      );
       process.exit(1);
     },
   });
@@ -79,7 +83,8 @@ async function main(): Promise<void> {
     `Metrics       api ${launched.apiUrl}/metrics   worker ${launched.workerUrl}/metrics   (Prometheus text; /readyz on both)`,
     `API key       ${apiKey}   (Authorization: Bearer <key>)`,
     `Portal        ${launched.apiUrl}/portal/   open a session: curl -X POST -H 'Authorization: Bearer <key>' ${launched.apiUrl}/v1/tenants/<tenant id>/portal-sessions, then ${launched.apiUrl} + its url (once, within ${config.portal.sessionTtlMs / 60_000} min)`,
-    `Temporal      ${launched.temporalAddress}` + (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
+    `Temporal      ${launched.temporalAddress}` +
+      (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
     `Postgres      ${launched.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
     `Data          ${config.dataDir}`,
     `Outbound      private addresses refused; ` +
@@ -93,7 +98,8 @@ async function main(): Promise<void> {
 
 main().catch((error: Error) => {
   // A part that did not come up was stopped with everything else the launch had started.
-  if (error instanceof PartStartError) console.error(`[start] failed, everything started was stopped: ${error.message}`);
+  if (error instanceof PartStartError)
+    console.error(`[start] failed, everything started was stopped: ${error.message}`);
   else console.error(`[start] failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });

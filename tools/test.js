@@ -51,15 +51,21 @@ async function createWorkerDatabases(databaseUrl) {
 
 function jest(args, env) {
   return new Promise((resolve) =>
-    spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...args], { cwd: root, env, stdio: 'inherit' }).on('exit', (status, signal) =>
-      resolve(status ?? (signal ? 1 : 0)),
-    ),
+    spawn(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), ...args], {
+      cwd: root,
+      env,
+      stdio: 'inherit',
+    }).on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))),
   );
 }
 
 /** The suites of the `unit` project run in jest's process alone; every other test needs Postgres and Temporal. */
 function needsInfrastructure(args) {
-  const listed = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--listTests', '--json', ...args], { cwd: root, encoding: 'utf8' });
+  const listed = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/jest/bin/jest.js'), '--listTests', '--json', ...args],
+    { cwd: root, encoding: 'utf8' },
+  );
   if (listed.status !== 0) return true; // let the real run report the bad arguments
   const unitRoots = require('../jest.config.js')
     .projects.find((project) => project.displayName === 'unit')
@@ -73,11 +79,23 @@ async function main() {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
   say('type-checking and building the tenant portal (vite)...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'apps/portal/tsconfig.json']);
-  run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/portal/vite.config.ts']);
+  run(process.execPath, [
+    join(root, 'node_modules/vite/bin/vite.js'),
+    'build',
+    '--config',
+    'apps/portal/vite.config.ts',
+  ]);
   say('linting (workflow code may not import Node builtins, Nest, pg or activity code)...');
   run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+  say('checking the formatting (prettier, 120 columns; npm run format rewrites)...');
+  run(process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.']);
   say('building the client package, building and testing the receiver package on its own...');
-  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'packages/client/tsconfig.json', '--noEmit']);
+  run(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    'packages/client/tsconfig.json',
+    '--noEmit',
+  ]);
   run('npm', ['test', '--prefix', 'packages/receiver']);
   say('building the tooling (launcher, embedded Postgres, dev server, fault harness)...');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tools/tsconfig.json']);
@@ -116,12 +134,17 @@ async function main() {
   let cleaned;
   const cleanUp = () =>
     (cleaned ??= (async () => {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
+      for (const cleanup of cleanups.reverse())
+        await cleanup().catch((error) => say(`cleanup failed: ${error.message}`));
     })());
   // Postgres and the dev server run in process groups of their own: Ctrl-C reaches this process (and jest), not
   // them, so they are stopped here.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-  const env = { ...process.env, TEST_SECRETS_MASTER_KEYS: `test:${require('node:crypto').randomBytes(32).toString('base64')}` };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+  const env = {
+    ...process.env,
+    TEST_SECRETS_MASTER_KEYS: `test:${require('node:crypto').randomBytes(32).toString('base64')}`,
+  };
   try {
     if (!process.env.DATABASE_URL) {
       const dir = mkdtempSync(join(tmpdir(), 'iaw-test-pg-'));

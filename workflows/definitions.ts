@@ -57,7 +57,7 @@ export interface DeliveryResult {
  * server's 120 s maximum; longer attempts then cost heartbeat events, never a failure.
  */
 export function workflowTaskTimeoutMs(attemptTimeoutMs: number): number {
-  return Math.min(120_000, Math.ceil((localAttemptTimeoutMs(attemptTimeoutMs) / 0.8) / 1000) * 1000);
+  return Math.min(120_000, Math.ceil(localAttemptTimeoutMs(attemptTimeoutMs) / 0.8 / 1000) * 1000);
 }
 
 /** The local attempt's own start-to-close bound: the HTTP budget plus room for its Postgres reads and record. */

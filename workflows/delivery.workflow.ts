@@ -41,7 +41,10 @@ function activityTasks(input: DeliveryWorkflowInput): DeliveryActivities {
     startToCloseTimeout: input.attemptTimeoutMs + 30_000,
     retry: INFRASTRUCTURE_RETRY,
   });
-  const { recordDeliveryState } = proxyActivities<DeliveryActivities>({ startToCloseTimeout: '30s', retry: INFRASTRUCTURE_RETRY });
+  const { recordDeliveryState } = proxyActivities<DeliveryActivities>({
+    startToCloseTimeout: '30s',
+    retry: INFRASTRUCTURE_RETRY,
+  });
   return { attemptDelivery, recordDeliveryState };
 }
 
@@ -61,7 +64,8 @@ function localActivities(input: DeliveryWorkflowInput): DeliveryActivities {
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryResult> {
   const { attemptDelivery, recordDeliveryState } = input.localAttempts ? localActivities(input) : activityTasks(input);
 
-  const deadlineMs = input.redriveWindowMs === undefined ? Date.parse(input.deadline) : Date.now() + input.redriveWindowMs;
+  const deadlineMs =
+    input.redriveWindowMs === undefined ? Date.parse(input.deadline) : Date.now() + input.redriveWindowMs;
   const deadline = new Date(deadlineMs).toISOString();
   const state: DeliveryState = {
     status: 'pending',
@@ -109,7 +113,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
 
   /** The ending a signal asked for, if any (a function, since handlers change it between awaits). */
   function requestedEnding(): { status: 'cancelled' | 'dead_lettered'; reason: string } | undefined {
-    if (cancelRequest) return { status: 'cancelled', reason: `cancelled${cancelRequest.reason ? `: ${cancelRequest.reason}` : ''}` };
+    if (cancelRequest)
+      return { status: 'cancelled', reason: `cancelled${cancelRequest.reason ? `: ${cancelRequest.reason}` : ''}` };
     if (stopRequest) return { status: 'dead_lettered', reason: stopRequest.reason };
     return undefined;
   }
@@ -118,12 +123,22 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     for (let slot = 0; ; slot++) {
       let ending = requestedEnding();
       if (ending) return await finish(ending.status, ending.reason);
-      const plan = withRetryAfter(planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs), retryAfterMs, Date.now(), deadlineMs);
+      const plan = withRetryAfter(
+        planAttempt(input.retryScheduleMs, slot, Date.now(), deadlineMs),
+        retryAfterMs,
+        Date.now(),
+        deadlineMs,
+      );
       if (plan.kind === 'dead_letter') return await finish('dead_lettered', plan.reason);
 
       if (plan.delayMs > 0) {
         state.nextAttemptAt = new Date(plan.atMs).toISOString();
-        await recordDeliveryState({ deliveryId: input.deliveryId, status: 'retry_scheduled', nextAttemptAt: state.nextAttemptAt, failureReason: null });
+        await recordDeliveryState({
+          deliveryId: input.deliveryId,
+          status: 'retry_scheduled',
+          nextAttemptAt: state.nextAttemptAt,
+          failureReason: null,
+        });
         showStatus('retry_scheduled');
         await condition(() => retryRequested || requestedEnding() !== undefined, plan.delayMs);
         retryRequested = false;
@@ -136,7 +151,12 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       // An attempt straight after the start stays "pending" for search: marking it would cost every delivery a
       // history event for a state that lasts milliseconds. A throttled one stays "throttled" until it has an outcome.
       if (state.status !== 'pending' && state.status !== 'throttled') showStatus('attempting');
-      let outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, attemptTimeoutMs: input.attemptTimeoutMs, deadline });
+      let outcome = await attemptDelivery({
+        deliveryId: input.deliveryId,
+        attempt,
+        attemptTimeoutMs: input.attemptTimeoutMs,
+        deadline,
+      });
       // No permit under the subscription's limits: nothing was sent, so the same attempt (same schedule slot) waits
       // on a durable timer, releasing this worker's slot, and asks again. The deadline still applies.
       for (let throttledTimes = 1; outcome.kind === 'throttled'; throttledTimes++) {
@@ -148,7 +168,13 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         ending = requestedEnding();
         if (ending) return await finish(ending.status, ending.reason);
         state.nextAttemptAt = null;
-        outcome = await attemptDelivery({ deliveryId: input.deliveryId, attempt, attemptTimeoutMs: input.attemptTimeoutMs, deadline, throttledTimes });
+        outcome = await attemptDelivery({
+          deliveryId: input.deliveryId,
+          attempt,
+          attemptTimeoutMs: input.attemptTimeoutMs,
+          deadline,
+          throttledTimes,
+        });
       }
       if (outcome.kind === 'stopped') return await finish('dead_lettered', outcome.reason);
       state.attemptsThisRun += 1;
@@ -161,7 +187,9 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   } catch (error) {
     // A cancellation requested from the Temporal UI (or handle.cancel()) still leaves a recorded ending.
     if (isCancellation(error)) {
-      return await CancellationScope.nonCancellable(() => finish('cancelled', 'cancelled: workflow cancellation requested'));
+      return await CancellationScope.nonCancellable(() =>
+        finish('cancelled', 'cancelled: workflow cancellation requested'),
+      );
     }
     throw error;
   }

@@ -11,13 +11,19 @@ export interface RetentionPurgeResult {
  * retention, batch after batch, then the events no delivery refers to any more. Each batch is its own activity, so
  * a worker restart resumes with the next batch; deleting is idempotent, so a retried batch is harmless.
  */
-export async function retentionPurgeWorkflow(input: PurgeBatchInput, purgedSoFar: RetentionPurgeResult = { deliveries: 0, events: 0 }): Promise<RetentionPurgeResult> {
+export async function retentionPurgeWorkflow(
+  input: PurgeBatchInput,
+  purgedSoFar: RetentionPurgeResult = { deliveries: 0, events: 0 },
+): Promise<RetentionPurgeResult> {
   const { purgeDeliveriesBatch, purgeEventsBatch } = proxyActivities<RetentionActivities>({
     startToCloseTimeout: '5m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
   });
   const purged = { ...purgedSoFar };
-  for (const [kind, purgeBatch] of [['deliveries', purgeDeliveriesBatch], ['events', purgeEventsBatch]] as const) {
+  for (const [kind, purgeBatch] of [
+    ['deliveries', purgeDeliveriesBatch],
+    ['events', purgeEventsBatch],
+  ] as const) {
     for (;;) {
       const deleted = await purgeBatch(input);
       purged[kind] += deleted;

@@ -9,7 +9,11 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/portal/',
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
-  resolve: { alias: { '@intelliauth/webhooks-client': fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url)) } },
+  resolve: {
+    alias: {
+      '@intelliauth/webhooks-client': fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url)),
+    },
+  },
   build: {
     outDir: fileURLToPath(new URL('../../dist/portal', import.meta.url)),
     emptyOutDir: true,

@@ -106,7 +106,8 @@ export function readPort(env: Env, name: string, fallback: number, lowest: 0 | 1
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < lowest || port > 65535) throw new ConfigError(name, `"${raw}" is not a TCP port (${lowest}-65535)`);
+  if (!Number.isInteger(port) || port < lowest || port > 65535)
+    throw new ConfigError(name, `"${raw}" is not a TCP port (${lowest}-65535)`);
   return port;
 }
 
@@ -124,14 +125,16 @@ function readDurationOrOff(env: Env, name: string, fallbackMs: number, zero: str
   if (raw === undefined || raw === '') return fallbackMs;
   if (raw.trim() === '0') return 0;
   const value = parseDuration(raw);
-  if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 ${zero})`);
+  if (value === undefined)
+    throw new ConfigError(name, `"${raw}" is not a duration such as 30d, 12h or 90m (0 ${zero})`);
   return value;
 }
 
 function readTenantId(env: Env, name: string, fallback: string): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!TENANT_ID_PATTERN.test(raw)) throw new ConfigError(name, `"${raw}" is not a tenant id (1-128 of A-Z a-z 0-9 _ . : -)`);
+  if (!TENANT_ID_PATTERN.test(raw))
+    throw new ConfigError(name, `"${raw}" is not a tenant id (1-128 of A-Z a-z 0-9 _ . : -)`);
   return raw;
 }
 
@@ -166,7 +169,11 @@ function readAllowlist(env: Env, name: string): string[] {
   try {
     return parseAllowlist(raw.split(',')).entries;
   } catch (error) {
-    if (error instanceof AllowlistEntryError) throw new ConfigError(name, `${error.message}; expected comma-separated CIDRs (10.0.0.0/8, fd00::/8), addresses or exact hostnames`);
+    if (error instanceof AllowlistEntryError)
+      throw new ConfigError(
+        name,
+        `${error.message}; expected comma-separated CIDRs (10.0.0.0/8, fd00::/8), addresses or exact hostnames`,
+      );
     throw error;
   }
 }
@@ -181,27 +188,31 @@ function readHostPort(env: Env, name: string): string | undefined {
 function readCount(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d{1,9}$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number (0 turns the limit off)`);
+  if (!/^\d{1,9}$/.test(raw.trim()))
+    throw new ConfigError(name, `"${raw}" is not a whole number (0 turns the limit off)`);
   return Number(raw.trim());
 }
 
 function readLimit(env: Env, name: string, fallback: number, maximum: number): number {
   const value = readCount(env, name, fallback);
-  if (value > maximum) throw new ConfigError(name, `${value} is above the largest limit, ${maximum} (0 turns the limit off)`);
+  if (value > maximum)
+    throw new ConfigError(name, `${value} is above the largest limit, ${maximum} (0 turns the limit off)`);
   return value;
 }
 
 function readSlots(env: Env, name: string, fallback: number, minimum: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d{1,6}$/.test(raw.trim()) || Number(raw.trim()) < minimum) throw new ConfigError(name, `"${raw}" is not a whole number of at least ${minimum}`);
+  if (!/^\d{1,6}$/.test(raw.trim()) || Number(raw.trim()) < minimum)
+    throw new ConfigError(name, `"${raw}" is not a whole number of at least ${minimum}`);
   return Number(raw.trim());
 }
 
 function readChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!(choices as readonly string[]).includes(raw)) throw new ConfigError(name, `"${raw}" is not one of ${choices.join(', ')}`);
+  if (!(choices as readonly string[]).includes(raw))
+    throw new ConfigError(name, `"${raw}" is not one of ${choices.join(', ')}`);
   return raw as T;
 }
 
@@ -211,7 +222,11 @@ function readFrameAncestors(env: Env, name: string): string {
   if (raw === undefined || raw.trim() === '') return "'self'";
   const sources = raw.trim().split(/\s+/);
   const bad = sources.find((source) => !/^('self'|'none'|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/.test(source));
-  if (bad !== undefined) throw new ConfigError(name, `"${bad}" is not a frame-ancestors source; expected 'self', 'none' or origins such as https://console.example.com, space-separated`);
+  if (bad !== undefined)
+    throw new ConfigError(
+      name,
+      `"${bad}" is not a frame-ancestors source; expected 'self', 'none' or origins such as https://console.example.com, space-separated`,
+    );
   return sources.join(' ');
 }
 
@@ -268,7 +283,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsMasterKeys: readMasterKeys(env, 'SECRETS_MASTER_KEYS'),
     publishRatePerTenant: readCount(env, 'PUBLISH_RATE_LIMIT', 1000),
     delivery: { retryScheduleMs, attemptTimeoutMs, ttlMs },
-    failureDisableAfterMs: readDurationOrOff(env, 'SUBSCRIPTION_FAILURE_DISABLE_AFTER', 5 * 86_400_000, 'never disables'),
+    failureDisableAfterMs: readDurationOrOff(
+      env,
+      'SUBSCRIPTION_FAILURE_DISABLE_AFTER',
+      5 * 86_400_000,
+      'never disables',
+    ),
     platformTenantId: readTenantId(env, 'PLATFORM_TENANT_ID', 'tnt_platform'),
     subscriptionLimits: {
       maxInFlight: readLimit(env, 'SUBSCRIPTION_MAX_IN_FLIGHT', 10, MAX_IN_FLIGHT_LIMIT),

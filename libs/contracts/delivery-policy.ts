@@ -21,14 +21,18 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
 export type DeadLetterReason = 'exhausted' | 'expired';
 
 export type NextAttemptPlan =
-  | { kind: 'attempt'; delayMs: number; atMs: number }
-  | { kind: 'dead_letter'; reason: DeadLetterReason };
+  { kind: 'attempt'; delayMs: number; atMs: number } | { kind: 'dead_letter'; reason: DeadLetterReason };
 
 /**
  * What happens before schedule slot `slot` (0 = the first attempt of a run): wait and attempt, or give up.
  * `nowMs` is when the previous attempt ended (or the run started); `deadlineMs` is the TTL bound.
  */
-export function planAttempt(schedule: readonly number[], slot: number, nowMs: number, deadlineMs: number): NextAttemptPlan {
+export function planAttempt(
+  schedule: readonly number[],
+  slot: number,
+  nowMs: number,
+  deadlineMs: number,
+): NextAttemptPlan {
   if (slot >= schedule.length) return { kind: 'dead_letter', reason: 'exhausted' };
   const delayMs = schedule[slot];
   const atMs = nowMs + delayMs;
@@ -40,8 +44,14 @@ export function planAttempt(schedule: readonly number[], slot: number, nowMs: nu
  * A receiver's `Retry-After` (on 429 or 503) moves the next attempt later, never earlier: clamped between the
  * scheduled delay and twice it, and never past the deadline (the scheduled attempt itself always fits).
  */
-export function withRetryAfter(plan: NextAttemptPlan, retryAfterMs: number | null | undefined, nowMs: number, deadlineMs: number): NextAttemptPlan {
-  if (plan.kind !== 'attempt' || retryAfterMs === null || retryAfterMs === undefined || retryAfterMs <= plan.delayMs) return plan;
+export function withRetryAfter(
+  plan: NextAttemptPlan,
+  retryAfterMs: number | null | undefined,
+  nowMs: number,
+  deadlineMs: number,
+): NextAttemptPlan {
+  if (plan.kind !== 'attempt' || retryAfterMs === null || retryAfterMs === undefined || retryAfterMs <= plan.delayMs)
+    return plan;
   const delayMs = Math.max(plan.delayMs, Math.min(retryAfterMs, 2 * plan.delayMs, deadlineMs - nowMs));
   return { kind: 'attempt', delayMs, atMs: nowMs + delayMs };
 }

@@ -12,54 +12,147 @@ export interface EventTypeDefinition {
 // additional properties allowed so the platform can add fields without breaking publishers.
 const id = { type: 'string', minLength: 1, maxLength: 256 };
 const text = { type: 'string', maxLength: 2048 };
-const object = (required: string[], properties: Record<string, unknown>) => ({ type: 'object', required, properties, additionalProperties: true });
+const object = (required: string[], properties: Record<string, unknown>) => ({
+  type: 'object',
+  required,
+  properties,
+  additionalProperties: true,
+});
 
-const user = object(['id'], { id, email: { type: 'string', maxLength: 320 }, name: text, created_at: { type: 'string', format: 'date-time' } });
-const factor = object(['id', 'type'], { id, type: { type: 'string', enum: ['totp', 'sms', 'email', 'webauthn', 'push', 'backup_codes'] } });
+const user = object(['id'], {
+  id,
+  email: { type: 'string', maxLength: 320 },
+  name: text,
+  created_at: { type: 'string', format: 'date-time' },
+});
+const factor = object(['id', 'type'], {
+  id,
+  type: { type: 'string', enum: ['totp', 'sms', 'email', 'webauthn', 'push', 'backup_codes'] },
+});
 const application = object(['id'], { id, name: text, client_id: text });
-const connection = object(['id'], { id, name: text, protocol: { type: 'string', enum: ['saml', 'oidc', 'ldap', 'scim'] } });
+const connection = object(['id'], {
+  id,
+  name: text,
+  protocol: { type: 'string', enum: ['saml', 'oidc', 'ldap', 'scim'] },
+});
 const ip = { type: 'string', maxLength: 64 };
 const at = { type: 'string', format: 'date-time' };
 const count = { type: 'integer', minimum: 0 };
 const subscription = object(['id'], { id });
 
-const exampleUser = { id: 'usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2', email: 'anita@cymmetri.com', name: 'Anita Singh', created_at: '2026-05-17T08:00:00.000Z' };
-const exampleApplication = { id: 'app_01HZX3Q5M8Y2K7N4P6R9T0V1W3', name: 'Payroll portal', client_id: 'payroll-portal' };
+const exampleUser = {
+  id: 'usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2',
+  email: 'anita@cymmetri.com',
+  name: 'Anita Singh',
+  created_at: '2026-05-17T08:00:00.000Z',
+};
+const exampleApplication = {
+  id: 'app_01HZX3Q5M8Y2K7N4P6R9T0V1W3',
+  name: 'Payroll portal',
+  client_id: 'payroll-portal',
+};
 const exampleSubscription = { id: 'whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5' };
 const exampleConnection = { id: 'con_01HZX3Q5M8Y2K7N4P6R9T0V1W4', name: 'Corporate Azure AD', protocol: 'saml' };
 
-const userEvent = (description: string, extra: Record<string, unknown> = {}, example: Record<string, unknown> = {}) => ({
+const userEvent = (
+  description: string,
+  extra: Record<string, unknown> = {},
+  example: Record<string, unknown> = {},
+) => ({
   description,
   dataSchema: object(['user'], { user, ...extra }),
   example: { user: exampleUser, ...example },
 });
 
 const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
-  'user.signed_in': userEvent('A user signed in.', { ip, session_id: id }, { ip: '203.0.113.7', session_id: 'ses_01HZX' }),
-  'user.signed_out': userEvent('A user signed out or the session ended.', { session_id: id }, { session_id: 'ses_01HZX' }),
-  'user.sign_in_failed': userEvent('A sign-in attempt failed.', { ip, reason: text }, { ip: '203.0.113.7', reason: 'invalid_password' }),
-  'user.mfa_required': userEvent('A sign-in asked the user for a second factor.', { factor }, { factor: { id: 'fac_01', type: 'totp' } }),
-  'user.mfa_succeeded': userEvent('The user passed the second factor.', { factor }, { factor: { id: 'fac_01', type: 'totp' } }),
-  'user.mfa_failed': userEvent('The user failed the second factor.', { factor, reason: text }, { factor: { id: 'fac_01', type: 'totp' }, reason: 'code_expired' }),
+  'user.signed_in': userEvent(
+    'A user signed in.',
+    { ip, session_id: id },
+    { ip: '203.0.113.7', session_id: 'ses_01HZX' },
+  ),
+  'user.signed_out': userEvent(
+    'A user signed out or the session ended.',
+    { session_id: id },
+    { session_id: 'ses_01HZX' },
+  ),
+  'user.sign_in_failed': userEvent(
+    'A sign-in attempt failed.',
+    { ip, reason: text },
+    { ip: '203.0.113.7', reason: 'invalid_password' },
+  ),
+  'user.mfa_required': userEvent(
+    'A sign-in asked the user for a second factor.',
+    { factor },
+    { factor: { id: 'fac_01', type: 'totp' } },
+  ),
+  'user.mfa_succeeded': userEvent(
+    'The user passed the second factor.',
+    { factor },
+    { factor: { id: 'fac_01', type: 'totp' } },
+  ),
+  'user.mfa_failed': userEvent(
+    'The user failed the second factor.',
+    { factor, reason: text },
+    { factor: { id: 'fac_01', type: 'totp' }, reason: 'code_expired' },
+  ),
   'user.signed_up': userEvent('A user account was created.'),
-  'user.updated': userEvent('A user profile changed.', { changed_fields: { type: 'array', items: { type: 'string' } } }, { changed_fields: ['name'] }),
-  'user.disabled': userEvent('An admin disabled the user: end their sessions.', { reason: text }, { reason: 'left the company' }),
+  'user.updated': userEvent(
+    'A user profile changed.',
+    { changed_fields: { type: 'array', items: { type: 'string' } } },
+    { changed_fields: ['name'] },
+  ),
+  'user.disabled': userEvent(
+    'An admin disabled the user: end their sessions.',
+    { reason: text },
+    { reason: 'left the company' },
+  ),
   'user.enabled': userEvent('An admin enabled the user again.'),
   'user.deleted': userEvent('The user was deleted.'),
   'user.email_verified': userEvent('The user verified their email address.'),
-  'mfa.factor_added': userEvent('The user enrolled a second factor.', { factor }, { factor: { id: 'fac_02', type: 'webauthn' } }),
-  'mfa.factor_removed': userEvent('A second factor was removed.', { factor }, { factor: { id: 'fac_02', type: 'webauthn' } }),
+  'mfa.factor_added': userEvent(
+    'The user enrolled a second factor.',
+    { factor },
+    { factor: { id: 'fac_02', type: 'webauthn' } },
+  ),
+  'mfa.factor_removed': userEvent(
+    'A second factor was removed.',
+    { factor },
+    { factor: { id: 'fac_02', type: 'webauthn' } },
+  ),
   'mfa.backup_codes_regenerated': userEvent('The user generated new backup codes; the old ones no longer work.'),
-  'application.created': { description: 'An application was registered.', dataSchema: object(['application'], { application }), example: { application: exampleApplication } },
-  'application.updated': { description: 'An application changed.', dataSchema: object(['application'], { application }), example: { application: exampleApplication } },
+  'application.created': {
+    description: 'An application was registered.',
+    dataSchema: object(['application'], { application }),
+    example: { application: exampleApplication },
+  },
+  'application.updated': {
+    description: 'An application changed.',
+    dataSchema: object(['application'], { application }),
+    example: { application: exampleApplication },
+  },
   'application.secret_rotated': {
     description: 'An application client secret was rotated.',
-    dataSchema: object(['application'], { application, previous_secret_expires_at: { type: 'string', format: 'date-time' } }),
+    dataSchema: object(['application'], {
+      application,
+      previous_secret_expires_at: { type: 'string', format: 'date-time' },
+    }),
     example: { application: exampleApplication, previous_secret_expires_at: '2026-05-18T08:00:00.000Z' },
   },
-  'application.disabled': { description: 'An application was disabled.', dataSchema: object(['application'], { application }), example: { application: exampleApplication } },
-  'application.deleted': { description: 'An application was deleted.', dataSchema: object(['application'], { application }), example: { application: exampleApplication } },
-  'federation.connection_added': { description: 'A federation (SSO) connection was added.', dataSchema: object(['connection'], { connection }), example: { connection: exampleConnection } },
+  'application.disabled': {
+    description: 'An application was disabled.',
+    dataSchema: object(['application'], { application }),
+    example: { application: exampleApplication },
+  },
+  'application.deleted': {
+    description: 'An application was deleted.',
+    dataSchema: object(['application'], { application }),
+    example: { application: exampleApplication },
+  },
+  'federation.connection_added': {
+    description: 'A federation (SSO) connection was added.',
+    dataSchema: object(['connection'], { connection }),
+    example: { connection: exampleConnection },
+  },
   'federation.sso_completed': {
     description: 'A user completed single sign-on through a connection.',
     dataSchema: object(['connection', 'user'], { connection, user }),
@@ -72,7 +165,12 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
   },
   'security.brute_force_detected': {
     description: 'Repeated failed sign-ins from one source were detected.',
-    dataSchema: object([], { ip, user, attempts: { type: 'integer', minimum: 1 }, window_seconds: { type: 'integer', minimum: 1 } }),
+    dataSchema: object([], {
+      ip,
+      user,
+      attempts: { type: 'integer', minimum: 1 },
+      window_seconds: { type: 'integer', minimum: 1 },
+    }),
     example: { ip: '198.51.100.23', user: { id: exampleUser.id }, attempts: 25, window_seconds: 300 },
   },
   'security.token_reuse_detected': {
@@ -82,7 +180,13 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
   },
   'security.breach_incident_opened': {
     description: 'A security incident was opened for the tenant.',
-    dataSchema: object(['incident'], { incident: object(['id'], { id, severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] }, summary: text }) }),
+    dataSchema: object(['incident'], {
+      incident: object(['id'], {
+        id,
+        severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
+        summary: text,
+      }),
+    }),
     example: { incident: { id: 'inc_01HZX', severity: 'high', summary: 'Credential stuffing from a known botnet' } },
   },
   'webhook.subscription.disabled': {
@@ -95,27 +199,54 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
       failing_since: at,
       waiting_deliveries_stopped: count,
     }),
-    example: { subscription: exampleSubscription, reason: 'failing', message: 'every attempt has failed since 2026-05-12T08:00:00.000Z', failing_since: '2026-05-12T08:00:00.000Z', waiting_deliveries_stopped: 12 },
+    example: {
+      subscription: exampleSubscription,
+      reason: 'failing',
+      message: 'every attempt has failed since 2026-05-12T08:00:00.000Z',
+      failing_since: '2026-05-12T08:00:00.000Z',
+      waiting_deliveries_stopped: 12,
+    },
   },
   'webhook.delivery.dead_lettered': {
-    description: 'Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.',
+    description:
+      'Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.',
     dataSchema: object(['delivery', 'reason'], {
-      delivery: object(['id', 'event_id', 'subscription_id', 'attempts'], { id, event_id: id, event_type: id, subscription_id: id, attempts: count }),
+      delivery: object(['id', 'event_id', 'subscription_id', 'attempts'], {
+        id,
+        event_id: id,
+        event_type: id,
+        subscription_id: id,
+        attempts: count,
+      }),
       reason: { type: 'string', enum: ['exhausted', 'expired'] },
     }),
     example: {
-      delivery: { id: 'whdlv_01HZX3Q5M8Y2K7N4P6R9T0V1W6', event_id: 'evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2', event_type: 'user.signed_up', subscription_id: exampleSubscription.id, attempts: 6 },
+      delivery: {
+        id: 'whdlv_01HZX3Q5M8Y2K7N4P6R9T0V1W6',
+        event_id: 'evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2',
+        event_type: 'user.signed_up',
+        subscription_id: exampleSubscription.id,
+        attempts: 6,
+      },
       reason: 'exhausted',
     },
   },
   'webhook.subscription.recovered': {
-    description: 'Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).',
+    description:
+      'Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).',
     dataSchema: object(['subscription', 'failing_since'], { subscription, failing_since: at, recovered_at: at }),
-    example: { subscription: exampleSubscription, failing_since: '2026-05-17T07:40:00.000Z', recovered_at: '2026-05-17T08:00:00.000Z' },
+    example: {
+      subscription: exampleSubscription,
+      failing_since: '2026-05-17T07:40:00.000Z',
+      recovered_at: '2026-05-17T08:00:00.000Z',
+    },
   },
 };
 
-export const EVENT_TYPE_DEFINITIONS: readonly EventTypeDefinition[] = EVENT_TYPES.map((name) => ({ name, ...DEFINITIONS[name] }));
+export const EVENT_TYPE_DEFINITIONS: readonly EventTypeDefinition[] = EVENT_TYPES.map((name) => ({
+  name,
+  ...DEFINITIONS[name],
+}));
 
 export function eventTypeDefinition(name: EventType): EventTypeDefinition {
   return { name, ...DEFINITIONS[name] };

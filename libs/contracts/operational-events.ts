@@ -25,8 +25,22 @@ const REPORTED_DEAD_LETTER_REASONS: ReadonlySet<string> = new Set(['exhausted', 
 
 const SYSTEM: EventActor = { kind: 'system' };
 
-function operationalEvent(eventId: string, eventType: EventType, tenantId: string, actor: EventActor, data: Record<string, unknown>, now: Date): StoredEvent {
-  return { event_id: eventId, event_type: eventType, occurred_at: now.toISOString(), tenant: { id: tenantId }, actor, data };
+function operationalEvent(
+  eventId: string,
+  eventType: EventType,
+  tenantId: string,
+  actor: EventActor,
+  data: Record<string, unknown>,
+  now: Date,
+): StoredEvent {
+  return {
+    event_id: eventId,
+    event_type: eventType,
+    occurred_at: now.toISOString(),
+    tenant: { id: tenantId },
+    actor,
+    data,
+  };
 }
 
 export function subscriptionDisabledEvent(
@@ -41,7 +55,14 @@ export function subscriptionDisabledEvent(
     waiting_deliveries_stopped: disabled.waitingStopped,
   };
   if (cause?.reason === 'failing' && cause.failingSince !== null) data.failing_since = cause.failingSince.toISOString();
-  return operationalEvent(disabledEventId(disabled.subscriptionId, cause), 'webhook.subscription.disabled', disabled.tenantId, cause === undefined ? { kind: 'api_key', id: disabled.actor } : SYSTEM, data, now);
+  return operationalEvent(
+    disabledEventId(disabled.subscriptionId, cause),
+    'webhook.subscription.disabled',
+    disabled.tenantId,
+    cause === undefined ? { kind: 'api_key', id: disabled.actor } : SYSTEM,
+    data,
+    now,
+  );
 }
 
 /**
@@ -51,7 +72,9 @@ export function subscriptionDisabledEvent(
  */
 function disabledEventId(subscriptionId: string, cause: AutomaticDisable | undefined): string {
   if (cause === undefined) return newEventId();
-  return cause.failingSince === null ? `evt_wh_disabled_${cause.deliveryId}_${cause.attempt}` : `evt_wh_disabled_${subscriptionId}_${cause.failingSince.getTime()}`;
+  return cause.failingSince === null
+    ? `evt_wh_disabled_${cause.deliveryId}_${cause.attempt}`
+    : `evt_wh_disabled_${subscriptionId}_${cause.failingSince.getTime()}`;
 }
 
 /**
@@ -59,23 +82,59 @@ function disabledEventId(subscriptionId: string, cause: AutomaticDisable | undef
  * was itself the delivery of an operational event (no event about an event about an event…).
  */
 export function deadLetteredEvent(
-  delivery: { id: string; event_id: string; event_type: string; subscription_id: string; tenant_id: string; attempt_count: number; redrive_count: number },
+  delivery: {
+    id: string;
+    event_id: string;
+    event_type: string;
+    subscription_id: string;
+    tenant_id: string;
+    attempt_count: number;
+    redrive_count: number;
+  },
   reason: string,
   now: Date,
 ): StoredEvent | undefined {
   if (isOperationalEventType(delivery.event_type) || !REPORTED_DEAD_LETTER_REASONS.has(reason)) return undefined;
   const data = {
-    delivery: { id: delivery.id, event_id: delivery.event_id, event_type: delivery.event_type, subscription_id: delivery.subscription_id, attempts: delivery.attempt_count },
+    delivery: {
+      id: delivery.id,
+      event_id: delivery.event_id,
+      event_type: delivery.event_type,
+      subscription_id: delivery.subscription_id,
+      attempts: delivery.attempt_count,
+    },
     reason,
   };
   // One per run: a redrive that dead-letters again is a new fact.
-  return operationalEvent(`evt_wh_dead_${delivery.id}_${delivery.redrive_count}`, 'webhook.delivery.dead_lettered', delivery.tenant_id, SYSTEM, data, now);
+  return operationalEvent(
+    `evt_wh_dead_${delivery.id}_${delivery.redrive_count}`,
+    'webhook.delivery.dead_lettered',
+    delivery.tenant_id,
+    SYSTEM,
+    data,
+    now,
+  );
 }
 
 /** One per run of failures: the run is named by when it began. */
-export function subscriptionRecoveredEvent(subscription: { id: string; tenantId: string }, failingSince: Date, now: Date): StoredEvent {
-  const data = { subscription: { id: subscription.id }, failing_since: failingSince.toISOString(), recovered_at: now.toISOString() };
-  return operationalEvent(`evt_wh_recovered_${subscription.id}_${failingSince.getTime()}`, 'webhook.subscription.recovered', subscription.tenantId, SYSTEM, data, now);
+export function subscriptionRecoveredEvent(
+  subscription: { id: string; tenantId: string },
+  failingSince: Date,
+  now: Date,
+): StoredEvent {
+  const data = {
+    subscription: { id: subscription.id },
+    failing_since: failingSince.toISOString(),
+    recovered_at: now.toISOString(),
+  };
+  return operationalEvent(
+    `evt_wh_recovered_${subscription.id}_${failingSince.getTime()}`,
+    'webhook.subscription.recovered',
+    subscription.tenantId,
+    SYSTEM,
+    data,
+    now,
+  );
 }
 
 /** Whether a run of failures begun at `failingSince` has lasted long enough to disable its subscription (0: never). */

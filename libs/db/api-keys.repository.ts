@@ -25,7 +25,12 @@ export class ApiKeysRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Creates a key and returns it in clear this once; only its hash and visible prefix are stored. */
-  async create(tenantId: string, name: string | null, createdBy: string, db: Db = this.pool): Promise<ApiKeyView & { key: string }> {
+  async create(
+    tenantId: string,
+    name: string | null,
+    createdBy: string,
+    db: Db = this.pool,
+  ): Promise<ApiKeyView & { key: string }> {
     const key = TENANT_KEY_PREFIX + randomBytes(32).toString('base64url');
     const { rows } = await db.query<ApiKeyView>(
       `INSERT INTO api_keys (id, tenant_id, prefix, key_hash, name, created_by)

@@ -86,7 +86,11 @@ export class AttemptsRepository {
       // Named (prepared once per connection): planning this statement at every attempt cost Postgres more CPU than running it.
       name: 'attempt-context',
       text: `WITH ctx AS (
-         SELECT d.id AS delivery_id, d.status, d.subscription_id, d.created_at AS delivery_created_at, ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')},
+         SELECT d.id AS delivery_id, d.status, d.subscription_id, d.created_at AS delivery_created_at, ${EVENT_COLUMNS.split(
+           ', ',
+         )
+           .map((c) => `e.${c}`)
+           .join(', ')},
                 CASE WHEN s.id IS NOT NULL THEN (SELECT row_to_json(t) FROM (SELECT ${TARGET_COLUMNS}) t) END AS target,
                 COALESCE(s.max_in_flight, $2::int) AS in_flight_limit,
                 COALESCE(s.max_per_second, $3::int) AS per_second_limit,
@@ -123,7 +127,12 @@ export class AttemptsRepository {
     const row = rows[0];
     if (row === undefined) return undefined;
     return {
-      delivery: { id: row.delivery_id, status: row.status, subscription_id: row.subscription_id, created_at: row.delivery_created_at },
+      delivery: {
+        id: row.delivery_id,
+        status: row.status,
+        subscription_id: row.subscription_id,
+        created_at: row.delivery_created_at,
+      },
       event: toStoredEvent(row),
       subscription: row.target === null ? undefined : this.subscriptions.toTarget(row.target as TargetRow),
       throttledForMs: row.throttled_for_ms,

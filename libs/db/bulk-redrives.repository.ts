@@ -38,7 +38,8 @@ export interface BatchProgress {
   done: boolean;
 }
 
-const COLUMNS = 'id, tenant_id, filter, cutoff, status, matched, redriven, skipped, failed, requested_by, created_at, finished_at';
+const COLUMNS =
+  'id, tenant_id, filter, cutoff, status, matched, redriven, skipped, failed, requested_by, created_at, finished_at';
 
 export function toDeliveryFilter(filter: StoredFilter): DeliveryFilter {
   return {
@@ -71,12 +72,18 @@ export class BulkRedrivesRepository {
   }
 
   /** Where the job stands: its filter, cutoff and the last dead letter it handled. */
-  async position(id: string): Promise<{ filter: StoredFilter; cutoff: Date; lastId: string | null; status: string } | undefined> {
-    const { rows } = await this.pool.query<{ filter: StoredFilter; cutoff: Date; last_id: string | null; status: string }>(
-      `SELECT filter, cutoff, last_id, status FROM bulk_redrives WHERE id = $1::text`,
-      [id],
+  async position(
+    id: string,
+  ): Promise<{ filter: StoredFilter; cutoff: Date; lastId: string | null; status: string } | undefined> {
+    const { rows } = await this.pool.query<{
+      filter: StoredFilter;
+      cutoff: Date;
+      last_id: string | null;
+      status: string;
+    }>(`SELECT filter, cutoff, last_id, status FROM bulk_redrives WHERE id = $1::text`, [id]);
+    return (
+      rows[0] && { filter: rows[0].filter, cutoff: rows[0].cutoff, lastId: rows[0].last_id, status: rows[0].status }
     );
-    return rows[0] && { filter: rows[0].filter, cutoff: rows[0].cutoff, lastId: rows[0].last_id, status: rows[0].status };
   }
 
   async recordBatch(id: string, progress: BatchProgress): Promise<void> {

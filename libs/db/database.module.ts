@@ -30,13 +30,28 @@ export const PG_POOL = Symbol('PG_POOL');
       provide: SubscriptionsRepository,
       inject: [PG_POOL, APP_CONFIG],
       useFactory: (pool: Pool, config: AppConfig) =>
-        new SubscriptionsRepository(pool, SecretBox.parse(requireSetting(config.secretsMasterKeys, 'SECRETS_MASTER_KEYS'))),
+        new SubscriptionsRepository(
+          pool,
+          SecretBox.parse(requireSetting(config.secretsMasterKeys, 'SECRETS_MASTER_KEYS')),
+        ),
     },
     { provide: EventsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventsRepository(pool) },
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
-    { provide: OperatorActionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OperatorActionsRepository(pool) },
-    { provide: PortalSessionsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new PortalSessionsRepository(pool) },
-    { provide: BulkRedrivesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new BulkRedrivesRepository(pool) },
+    {
+      provide: OperatorActionsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new OperatorActionsRepository(pool),
+    },
+    {
+      provide: PortalSessionsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new PortalSessionsRepository(pool),
+    },
+    {
+      provide: BulkRedrivesRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new BulkRedrivesRepository(pool),
+    },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },

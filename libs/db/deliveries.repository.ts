@@ -144,7 +144,12 @@ export class DeliveriesRepository {
   }
 
   /** Dead letters matching a bulk redrive's filter, oldest id first, dead-lettered no later than the cutoff. */
-  async deadLettersForBulkRedrive(filter: DeliveryFilter, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
+  async deadLettersForBulkRedrive(
+    filter: DeliveryFilter,
+    cutoff: Date,
+    afterId: string | null,
+    limit: number,
+  ): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(
       `SELECT d.id FROM deliveries d
         WHERE ${FILTER_CONDITIONS} AND d.dead_lettered_at <= $10::timestamptz AND ($11::text IS NULL OR d.id > $11::text)

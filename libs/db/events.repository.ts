@@ -17,7 +17,8 @@ export interface DeliveryToStart {
 }
 
 /** DeliveryToStart's columns, from deliveries `d` joined to their events `e`. */
-export const DELIVERY_TO_START_COLUMNS = 'd.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at';
+export const DELIVERY_TO_START_COLUMNS =
+  'd.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at';
 
 /** A delivery as the publish answer names it. */
 export interface PublishedDelivery {
@@ -55,12 +56,19 @@ export class EventsRepository {
    * trip, which is most of a publish's cost. A second publish of the same event_id waits on the first one's row
    * lock, then reads what it committed.
    */
-  async publish(event: StoredEvent, contentHash: string, routing: EventRouting = { tenants: [event.tenant.id], excludedSubscription: null }): Promise<PublishOutcome> {
+  async publish(
+    event: StoredEvent,
+    contentHash: string,
+    routing: EventRouting = { tenants: [event.tenant.id], excludedSubscription: null },
+  ): Promise<PublishOutcome> {
     let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT, routing);
     // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
     while (!stored.fits) stored = await this.store(event, contentHash, stored.matching, routing);
     if (stored.created) return { kind: 'created', deliveries: stored.deliveries };
-    const existing = await this.pool.query<{ content_hash: string }>(`SELECT content_hash FROM events WHERE id = $1::text`, [event.event_id]);
+    const existing = await this.pool.query<{ content_hash: string }>(
+      `SELECT content_hash FROM events WHERE id = $1::text`,
+      [event.event_id],
+    );
     if (existing.rows[0]?.content_hash !== contentHash) return { kind: 'conflict' };
     const { rows: deliveries } = await this.pool.query<PublishedDelivery>(
       `SELECT id, subscription_id FROM deliveries WHERE event_id = $1::text ORDER BY subscription_id`,
@@ -74,7 +82,12 @@ export class EventsRepository {
    * subscriptions match than that, it writes nothing and answers `fits: false` with how many matched.
    */
   private async store(event: StoredEvent, contentHash: string, idCount: number, routing: EventRouting) {
-    const { rows } = await this.pool.query<{ fits: boolean; matching: number; created: boolean; deliveries: PublishedDelivery[] }>(
+    const { rows } = await this.pool.query<{
+      fits: boolean;
+      matching: number;
+      created: boolean;
+      deliveries: PublishedDelivery[];
+    }>(
       `WITH matching AS (
          SELECT id, tenant_id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
           WHERE tenant_id = ANY($12::text[]) AND enabled AND deleted_at IS NULL AND event_types && $9::text[]

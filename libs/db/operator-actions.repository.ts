@@ -53,7 +53,15 @@ export class OperatorActionsRepository {
     await db.query(
       `INSERT INTO operator_actions (id, tenant_id, action, target_type, target_id, actor, details)
        VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb)`,
-      [id, entry.tenantId, entry.action, entry.targetType, entry.targetId, entry.actor, JSON.stringify(entry.details ?? {})],
+      [
+        id,
+        entry.tenantId,
+        entry.action,
+        entry.targetType,
+        entry.targetId,
+        entry.actor,
+        JSON.stringify(entry.details ?? {}),
+      ],
     );
     return id;
   }
@@ -62,7 +70,10 @@ export class OperatorActionsRepository {
    * A database change and its operator action row in one transaction: neither is ever committed without the other. A change
    * that found nothing to act on (undefined) writes no row.
    */
-  async changeAndRecord<T>(change: (client: PoolClient) => Promise<T | undefined>, entry: (result: T) => OperatorActionRecord): Promise<{ result: T; actionId: string } | undefined> {
+  async changeAndRecord<T>(
+    change: (client: PoolClient) => Promise<T | undefined>,
+    entry: (result: T) => OperatorActionRecord,
+  ): Promise<{ result: T; actionId: string } | undefined> {
     return withTransaction(this.pool, async (client) => {
       const result = await change(client);
       if (result === undefined) return undefined;
@@ -75,13 +86,20 @@ export class OperatorActionsRepository {
    * adds to its row how that went (`outcome` completed or failed, and what `details` draws from the result).
    * A failure is rethrown, so the caller still answers it.
    */
-  async carryOut<T>(actionId: string, action: () => Promise<T>, details?: (result: T) => Record<string, unknown>): Promise<T> {
+  async carryOut<T>(
+    actionId: string,
+    action: () => Promise<T>,
+    details?: (result: T) => Record<string, unknown>,
+  ): Promise<T> {
     try {
       const result = await action();
       await this.addToDetails(actionId, { outcome: 'completed', ...details?.(result) });
       return result;
     } catch (error) {
-      await this.addToDetails(actionId, { outcome: 'failed', error: String((error as Error).message ?? error).slice(0, 200) });
+      await this.addToDetails(actionId, {
+        outcome: 'failed',
+        error: String((error as Error).message ?? error).slice(0, 200),
+      });
       throw error;
     }
   }
@@ -89,11 +107,18 @@ export class OperatorActionsRepository {
   /** Best effort: the row already says the action was taken, so failing to add its outcome is not the action failing. */
   private async addToDetails(actionId: string, details: Record<string, unknown>): Promise<void> {
     await this.pool
-      .query(`UPDATE operator_actions SET details = details || $2::jsonb WHERE id = $1::text`, [actionId, JSON.stringify(details)])
+      .query(`UPDATE operator_actions SET details = details || $2::jsonb WHERE id = $1::text`, [
+        actionId,
+        JSON.stringify(details),
+      ])
       .catch(() => undefined);
   }
 
-  async list(filter: OperatorActionFilter, afterId: string | undefined, limit: number): Promise<Page<OperatorActionView>> {
+  async list(
+    filter: OperatorActionFilter,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<Page<OperatorActionView>> {
     const { rows } = await this.pool.query<OperatorActionView>(
       `SELECT id, tenant_id, action, target_type, target_id, actor, details, created_at FROM operator_actions
         WHERE ($1::text IS NULL OR tenant_id = $1::text)

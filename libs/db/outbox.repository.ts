@@ -63,7 +63,10 @@ export class OutboxRepository {
   /** Gives claimed rows back at once (their start failed), so the next relay pass retries them without waiting out the lease. */
   async release(deliveryIds: string[]): Promise<void> {
     if (deliveryIds.length === 0) return;
-    await this.pool.query(`UPDATE deliveries SET start_claimed_until = NULL WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL`, [deliveryIds]);
+    await this.pool.query(
+      `UPDATE deliveries SET start_claimed_until = NULL WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL`,
+      [deliveryIds],
+    );
   }
 
   /**

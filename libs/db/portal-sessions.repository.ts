@@ -15,7 +15,8 @@ export interface PortalSessionView {
 }
 
 /** Why a token could not be exchanged: the error code the browser gets. */
-export type RefusedToken = 'portal_token_invalid' | 'portal_token_expired' | 'portal_token_used' | 'portal_token_revoked';
+export type RefusedToken =
+  'portal_token_invalid' | 'portal_token_expired' | 'portal_token_used' | 'portal_token_revoked';
 
 /** Tokens and session secrets are 32 random bytes; high entropy makes a plain SHA-256 a safe stored form. */
 const newSecret = (prefix: string) => prefix + randomBytes(32).toString('base64url');
@@ -25,7 +26,12 @@ export class PortalSessionsRepository {
   constructor(private readonly pool: Pool) {}
 
   /** A session waiting for its one-time token to be exchanged; the token is answered this once, only its hash kept. */
-  async create(tenantId: string, ttlMs: number, createdBy: string, db: Db = this.pool): Promise<PortalSessionView & { token: string }> {
+  async create(
+    tenantId: string,
+    ttlMs: number,
+    createdBy: string,
+    db: Db = this.pool,
+  ): Promise<PortalSessionView & { token: string }> {
     const token = newSecret('iaw_pt_');
     const { rows } = await db.query<PortalSessionView>(
       `INSERT INTO portal_sessions (id, tenant_id, token_hash, created_by, expires_at)
@@ -54,7 +60,15 @@ export class PortalSessionsRepository {
       [hashApiKey(token)],
     );
     const row = known[0];
-    return { refused: !row ? 'portal_token_invalid' : row.revoked ? 'portal_token_revoked' : row.used ? 'portal_token_used' : 'portal_token_expired' };
+    return {
+      refused: !row
+        ? 'portal_token_invalid'
+        : row.revoked
+          ? 'portal_token_revoked'
+          : row.used
+            ? 'portal_token_used'
+            : 'portal_token_expired',
+    };
   }
 
   /** The live session whose cookie has this secret, if any. */

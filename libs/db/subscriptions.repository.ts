@@ -54,7 +54,8 @@ export interface SubscriptionChanges {
 /** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
 export type TenantScope = string | undefined;
 
-const VIEW_COLUMNS = 'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
+const VIEW_COLUMNS =
+  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
 
 /** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
 export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
@@ -89,7 +90,15 @@ export class SubscriptionsRepository {
         `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
          VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
          RETURNING ${VIEW_COLUMNS}`,
-        [subscription.id, subscription.tenantId, subscription.url, subscription.eventTypes, subscription.description, subscription.maxInFlight ?? null, subscription.maxPerSecond ?? null],
+        [
+          subscription.id,
+          subscription.tenantId,
+          subscription.url,
+          subscription.eventTypes,
+          subscription.description,
+          subscription.maxInFlight ?? null,
+          subscription.maxPerSecond ?? null,
+        ],
       );
       await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [
         subscription.id,
@@ -108,7 +117,11 @@ export class SubscriptionsRepository {
   }
 
   /** One tenant's subscriptions, or every tenant's (tenantId undefined), newest first. */
-  async list(tenantId: string | undefined, afterId: string | undefined, limit: number): Promise<Page<SubscriptionView>> {
+  async list(
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<Page<SubscriptionView>> {
     const { rows } = await this.pool.query<SubscriptionView>(
       `SELECT ${VIEW_COLUMNS} FROM subscriptions
         WHERE ($1::text IS NULL OR tenant_id = $1::text) AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
@@ -148,7 +161,13 @@ export class SubscriptionsRepository {
   }
 
   /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
-  async setEnabled(id: string, scope: TenantScope, enabled: boolean, reason: string | null, db: Db = this.pool): Promise<SubscriptionView | undefined> {
+  async setEnabled(
+    id: string,
+    scope: TenantScope,
+    enabled: boolean,
+    reason: string | null,
+    db: Db = this.pool,
+  ): Promise<SubscriptionView | undefined> {
     const { rows } = await db.query<SubscriptionView>(
       `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
               failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
@@ -161,7 +180,10 @@ export class SubscriptionsRepository {
 
   /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
   async clearFailing(id: string, since: Date): Promise<void> {
-    await this.pool.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`, [id, since]);
+    await this.pool.query(
+      `UPDATE subscriptions SET failing_since = NULL WHERE id = $1::text AND failing_since = $2::timestamptz`,
+      [id, since],
+    );
   }
 
   async softDelete(id: string, scope: TenantScope, db: Db = this.pool): Promise<SubscriptionView | undefined> {
@@ -191,21 +213,30 @@ export class SubscriptionsRepository {
         [id, scope ?? null],
       );
       if (found.rowCount === 0) return undefined;
-      const { rows } = await client.query<{ until: Date }>(`SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`, [graceSeconds]);
+      const { rows } = await client.query<{ until: Date }>(
+        `SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`,
+        [graceSeconds],
+      );
       const until = rows[0].until;
       await client.query(
         `UPDATE subscription_secrets SET expires_at = LEAST(COALESCE(expires_at, $2::timestamptz), $2::timestamptz)
           WHERE subscription_id = $1::text`,
         [id, until],
       );
-      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [id, this.box.seal(newSecret)]);
+      await client.query(`INSERT INTO subscription_secrets (subscription_id, secret) VALUES ($1::text, $2::text)`, [
+        id,
+        this.box.seal(newSecret),
+      ]);
       await client.query(`UPDATE subscriptions SET updated_at = now() WHERE id = $1::text`, [id]);
       return { id, tenant_id: found.rows[0].tenant_id, previousValidUntil: until };
     });
   }
 
   async target(id: string): Promise<SubscriptionTarget | undefined> {
-    const { rows } = await this.pool.query<TargetRow>(`SELECT ${TARGET_COLUMNS} FROM subscriptions s WHERE s.id = $1::text`, [id]);
+    const { rows } = await this.pool.query<TargetRow>(
+      `SELECT ${TARGET_COLUMNS} FROM subscriptions s WHERE s.id = $1::text`,
+      [id],
+    );
     return rows[0] && this.toTarget(rows[0]);
   }
 

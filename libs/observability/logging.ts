@@ -35,12 +35,24 @@ const loggers = new Map<Service, Logger>();
 export function serviceLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, service: Service): Logger {
   let logger = loggers.get(service);
   if (!logger) {
-    const options = { level: config.logLevel, base: { service }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+    const options = {
+      level: config.logLevel,
+      base: { service },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    };
     const format = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
     // Pretty printing in this thread (sync), not pino's worker-thread transport: one thread fewer per process.
     logger =
       format === 'pretty'
-        ? pino(options, pretty({ sync: true, singleLine: true, ignore: 'pid,hostname,service,context', messageFormat: '{if context}{context}: {end}{msg}' }))
+        ? pino(
+            options,
+            pretty({
+              sync: true,
+              singleLine: true,
+              ignore: 'pid,hostname,service,context',
+              messageFormat: '{if context}{context}: {end}{msg}',
+            }),
+          )
         : pino(options);
     loggers.set(service, logger);
   }
@@ -70,7 +82,11 @@ export function loggerParams(config: AppConfig, service: Service): Params {
       autoLogging: { ignore: (request) => QUIET_ROUTES.has((request.url ?? '').split('?')[0]) },
       // The request line without its headers: they hold the API key, and add nothing a request id does not.
       serializers: {
-        req: (request: { id: string; method: string; url: string }) => ({ id: request.id, method: request.method, url: request.url }),
+        req: (request: { id: string; method: string; url: string }) => ({
+          id: request.id,
+          method: request.method,
+          url: request.url,
+        }),
         res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
       },
     },

@@ -62,7 +62,12 @@ export class ApiMetrics {
   });
 
   /** One answered publish: `errorCode` null when it was accepted (or replayed). */
-  published(transport: PublishTransport, outcome: 'accepted' | 'replayed' | 'rejected', errorCode: string | null, durationMs: number | undefined): void {
+  published(
+    transport: PublishTransport,
+    outcome: 'accepted' | 'replayed' | 'rejected',
+    errorCode: string | null,
+    durationMs: number | undefined,
+  ): void {
     this.eventsPublished.inc({ transport, outcome, error_code: errorCode ?? '' });
     if (durationMs !== undefined) this.publishDuration.observe({ transport }, durationMs / 1000);
   }
@@ -71,7 +76,8 @@ export class ApiMetrics {
     this.outboxBacklog.set(gauges.outboxBacklog);
     this.outboxOldestAge.set(gauges.outboxOldestAgeSeconds);
     this.deadLettersWaiting.set(gauges.deadLettersWaiting);
-    for (const [reasonClass, count] of Object.entries(gauges.subscriptionsDisabled)) this.subscriptionsDisabled.set({ reason_class: reasonClass }, count);
+    for (const [reasonClass, count] of Object.entries(gauges.subscriptionsDisabled))
+      this.subscriptionsDisabled.set({ reason_class: reasonClass }, count);
   }
 }
 
@@ -119,13 +125,17 @@ export class WorkerMetrics {
   });
   readonly outboxStarts = new Counter({
     name: 'webhook_outbox_starts_total',
-    help: "Workflow starts by the outbox relay: eager (the first task came back with the start), normal, or failed (retried by a later pass)",
+    help: 'Workflow starts by the outbox relay: eager (the first task came back with the start), normal, or failed (retried by a later pass)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 
   attempted(eventType: string, delivered: boolean, statusClass: AttemptStatusClass, durationMs: number): void {
-    this.attempts.inc({ event_type: eventType, outcome: delivered ? 'delivered' : 'failed', status_class: statusClass });
+    this.attempts.inc({
+      event_type: eventType,
+      outcome: delivered ? 'delivered' : 'failed',
+      status_class: statusClass,
+    });
     this.attemptDuration.observe({ status_class: statusClass }, durationMs / 1000);
   }
 

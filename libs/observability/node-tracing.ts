@@ -23,7 +23,9 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** W3C trace context and baggage, except in a context that asked for none (a delivery to a receiver). */
 class WithholdingPropagator implements TextMapPropagator {
-  private readonly w3c = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+  private readonly w3c = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
     if (context.getValue(NO_TRACE_PROPAGATION) !== true) this.w3c.inject(context, carrier, setter);
@@ -59,7 +61,9 @@ export function startNodeTracing(serviceName: string): Tracing {
     spanProcessors: [spanProcessor],
     textMapPropagator: new WithholdingPropagator(),
     instrumentations: [
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]) }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0]),
+      }),
       new GrpcInstrumentation(),
       // Only inside a trace: the relay's sweeps and the pool's housekeeping would be a trace each.
       new PgInstrumentation({ requireParentSpan: true }),
@@ -73,7 +77,12 @@ export function startNodeTracing(serviceName: string): Tracing {
       interceptors: {
         // The package has no public entry for its workflow-side interceptors; its own OpenTelemetryPlugin registers this module.
         workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
-        activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+        activity: [
+          (ctx) => ({
+            inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
       },
       sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
     }),

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { StoredEvent } from '../contracts/envelope';
-import { AutomaticDisable, deadLetteredEvent, subscriptionDisabledEvent, subscriptionRecoveredEvent } from '../contracts/operational-events';
+import {
+  AutomaticDisable,
+  deadLetteredEvent,
+  subscriptionDisabledEvent,
+  subscriptionRecoveredEvent,
+} from '../contracts/operational-events';
 import { EndedDelivery } from '../db/attempts.repository';
 import { EventsRepository } from '../db/events.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
@@ -41,6 +46,9 @@ export class OperationalEvents {
   /** Emitting an id already stored (a retried activity) is a no-op, whatever its content. */
   private async emit(event: StoredEvent, aboutSubscription: string): Promise<void> {
     const contentHash = createHash('sha256').update(JSON.stringify(event), 'utf8').digest('hex');
-    await this.events.publish(event, contentHash, { tenants: [...new Set([event.tenant.id, this.platformTenantId])], excludedSubscription: aboutSubscription });
+    await this.events.publish(event, contentHash, {
+      tenants: [...new Set([event.tenant.id, this.platformTenantId])],
+      excludedSubscription: aboutSubscription,
+    });
   }
 }

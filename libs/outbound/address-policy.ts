@@ -15,7 +15,8 @@ type Rule = { range: [IP, number]; reason: string };
 
 const METADATA = 'a cloud metadata address';
 
-const rules = (list: Array<[string, string]>): Rule[] => list.map(([cidr, reason]) => ({ range: ipaddr.parseCIDR(cidr), reason }));
+const rules = (list: Array<[string, string]>): Rule[] =>
+  list.map(([cidr, reason]) => ({ range: ipaddr.parseCIDR(cidr), reason }));
 
 /** First match wins, so the metadata addresses are named as such rather than as link-local or private. */
 const IPV4_RULES = rules([
@@ -114,10 +115,12 @@ export function classifyAddress(text: string | IP): AddressClass {
   if (parsed.kind() === 'ipv6') {
     const v6 = parsed as ipaddr.IPv6;
     const embedded = embeddedIPv4(v6);
-    if (embedded !== undefined) return { address, embeddedIPv4: embedded.toString(), refusal: classifyAddress(embedded).refusal };
+    if (embedded !== undefined)
+      return { address, embeddedIPv4: embedded.toString(), refusal: classifyAddress(embedded).refusal };
     const rule = IPV6_RULES.find(({ range }) => inRange(v6, range));
     if (rule) return { address, refusal: rule.reason };
-    if (!inRange(v6, IPV6_GLOBAL_UNICAST)) return { address, refusal: 'a reserved address (outside global unicast 2000::/3)' };
+    if (!inRange(v6, IPV6_GLOBAL_UNICAST))
+      return { address, refusal: 'a reserved address (outside global unicast 2000::/3)' };
     return { address };
   }
   const rule = IPV4_RULES.find(({ range }) => inRange(parsed, range));
@@ -136,7 +139,11 @@ const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z
  * hostname (`hooks.internal.example`). Addresses must be written plainly (dotted decimal or standard IPv6) so
  * an entry means what it looks like. Returns the entries in a normalised form; throws AllowlistEntryError.
  */
-export function parseAllowlist(entries: readonly string[]): { cidrs: Array<[IP, number]>; hostnames: Set<string>; entries: string[] } {
+export function parseAllowlist(entries: readonly string[]): {
+  cidrs: Array<[IP, number]>;
+  hostnames: Set<string>;
+  entries: string[];
+} {
   const cidrs: Array<[IP, number]> = [];
   const hostnames = new Set<string>();
   const normalised: string[] = [];
@@ -147,11 +154,14 @@ export function parseAllowlist(entries: readonly string[]): { cidrs: Array<[IP, 
     const addressPart = slash === -1 ? entry : entry.slice(0, slash);
     if (slash !== -1 || isIP(addressPart) !== 0) {
       const family = isIP(addressPart);
-      if (family === 0) throw new AllowlistEntryError(`"${entry}" is not a CIDR: "${addressPart}" is not an IPv4 or IPv6 address`);
+      if (family === 0)
+        throw new AllowlistEntryError(`"${entry}" is not a CIDR: "${addressPart}" is not an IPv4 or IPv6 address`);
       const bitsText = slash === -1 ? String(family === 4 ? 32 : 128) : entry.slice(slash + 1);
       const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
       if (!(bits >= 0 && bits <= (family === 4 ? 32 : 128))) {
-        throw new AllowlistEntryError(`"${entry}" is not a CIDR: the prefix length must be 0-${family === 4 ? 32 : 128}`);
+        throw new AllowlistEntryError(
+          `"${entry}" is not a CIDR: the prefix length must be 0-${family === 4 ? 32 : 128}`,
+        );
       }
       const address = parseAddress(addressPart) as IP;
       cidrs.push([address, bits]);
@@ -159,11 +169,15 @@ export function parseAllowlist(entries: readonly string[]): { cidrs: Array<[IP, 
       continue;
     }
     if (ipaddr.isValid(entry)) {
-      throw new AllowlistEntryError(`"${entry}" looks like an IP address in an unusual encoding; write it as ${ipaddr.parse(entry).toString()}`);
+      throw new AllowlistEntryError(
+        `"${entry}" looks like an IP address in an unusual encoding; write it as ${ipaddr.parse(entry).toString()}`,
+      );
     }
     const hostname = normaliseHostname(entry);
     if (!HOSTNAME.test(hostname) || /^[\d.]+$/.test(hostname)) {
-      throw new AllowlistEntryError(`"${entry}" is neither a CIDR, an IP address nor a hostname (exact names only, no wildcards)`);
+      throw new AllowlistEntryError(
+        `"${entry}" is neither a CIDR, an IP address nor a hostname (exact names only, no wildcards)`,
+      );
     }
     hostnames.add(hostname);
     normalised.push(hostname);
@@ -208,9 +222,13 @@ export class OutboundPolicy {
     if (judged.refusal === undefined) return { allowed: true, ...base, allowlisted: false };
     const candidates: IP[] = [parsed, ...(judged.embeddedIPv4 ? [ipaddr.parse(judged.embeddedIPv4)] : [])];
     const byCidr = this.cidrs.some((range) => candidates.some((candidate) => inRange(candidate, range)));
-    if (byCidr || (hostname !== undefined && this.isHostnameAllowlisted(hostname))) return { allowed: true, ...base, allowlisted: true };
+    if (byCidr || (hostname !== undefined && this.isHostnameAllowlisted(hostname)))
+      return { allowed: true, ...base, allowlisted: true };
     const shown = judged.embeddedIPv4 ? `${judged.address} (IPv4 ${judged.embeddedIPv4})` : judged.address;
-    const subject = hostname !== undefined && parseAddress(hostname) === undefined ? `${hostname} resolved to ${shown}, ${judged.refusal}` : `${shown} is ${judged.refusal}`;
+    const subject =
+      hostname !== undefined && parseAddress(hostname) === undefined
+        ? `${hostname} resolved to ${shown}, ${judged.refusal}`
+        : `${shown} is ${judged.refusal}`;
     return { allowed: false, ...base, reason: judged.refusal, message: `${REFUSAL_PREFIX}: ${subject}` };
   }
 

@@ -37,7 +37,11 @@ const stripBrackets = (host: string) => (host.startsWith('[') && host.endsWith('
  * - after the connect, the socket's remote address is judged again before undici writes a byte (defence in depth).
  * A refusal fails the connect with an OutboundRefusedError, which undici hands to the request as its error.
  */
-export function guardedConnector({ policy, resolver = systemResolver, timeoutMs }: GuardedConnectorOptions): buildConnector.connector {
+export function guardedConnector({
+  policy,
+  resolver = systemResolver,
+  timeoutMs,
+}: GuardedConnectorOptions): buildConnector.connector {
   const connect = buildConnector({ lookup: guardedLookup(policy, resolver), timeout: timeoutMs });
 
   return (options, callback) => {
@@ -59,7 +63,12 @@ export function guardedConnector({ policy, resolver = systemResolver, timeoutMs 
       const remote = (socket as Socket).remoteAddress;
       const verdict: Verdict =
         remote === undefined || parseAddress(remote) === undefined
-          ? { allowed: false, address: String(remote), reason: 'unknown', message: `refused by the SSRF guard: the remote address of ${host} is unknown` }
+          ? {
+              allowed: false,
+              address: String(remote),
+              reason: 'unknown',
+              message: `refused by the SSRF guard: the remote address of ${host} is unknown`,
+            }
           : policy.checkAddress(remote, literal ? undefined : host);
       if (!verdict.allowed) {
         socket.destroy();
@@ -80,7 +89,11 @@ export function guardedLookup(policy: OutboundPolicy, resolver: Resolver = syste
     resolver(hostname).then(
       (answers) => {
         if (answers.length === 0) {
-          callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }), '', 0);
+          callback(
+            Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }),
+            '',
+            0,
+          );
           return;
         }
         const addresses: LookupAddress[] = [];
@@ -88,7 +101,16 @@ export function guardedLookup(policy: OutboundPolicy, resolver: Resolver = syste
           const parsed = parseAddress(String(address));
           if (parsed === undefined) {
             const message = `refused by the SSRF guard: ${hostname} resolved to "${String(address).slice(0, 100)}", which is not an IP address`;
-            callback(new OutboundRefusedError({ allowed: false, address: String(address), reason: 'not an IP address', message }), '', 0);
+            callback(
+              new OutboundRefusedError({
+                allowed: false,
+                address: String(address),
+                reason: 'not an IP address',
+                message,
+              }),
+              '',
+              0,
+            );
             return;
           }
           const verdict = policy.checkAddress(String(address), hostname);
@@ -99,9 +121,16 @@ export function guardedLookup(policy: OutboundPolicy, resolver: Resolver = syste
           // The socket gets the canonical form of exactly the address that was judged.
           addresses.push({ address: parsed.toString(), family: parsed.kind() === 'ipv4' ? 4 : 6 });
         }
-        const wanted = options.family === 4 || options.family === 6 ? addresses.filter((entry) => entry.family === options.family) : addresses;
+        const wanted =
+          options.family === 4 || options.family === 6
+            ? addresses.filter((entry) => entry.family === options.family)
+            : addresses;
         if (wanted.length === 0) {
-          callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }), '', 0);
+          callback(
+            Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }),
+            '',
+            0,
+          );
         } else if (options.all) {
           callback(null, wanted);
         } else {

@@ -67,7 +67,14 @@ export class WebhookSender {
     const elapsed = () => Math.round(performance.now() - started);
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const post = () => request(url, { method: 'POST', headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' }, body, signal, dispatcher: this.dispatcher });
+      const post = () =>
+        request(url, {
+          method: 'POST',
+          headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
+          body,
+          signal,
+          dispatcher: this.dispatcher,
+        });
       const response = await (this.propagateTraceContext ? post() : withoutTracePropagation(post));
       const responseExcerpt = await readExcerpt(response.body);
       const { statusCode } = response;
@@ -78,13 +85,30 @@ export class WebhookSender {
       } else if (statusCode < 200 || statusCode >= 300) {
         error = `receiver answered ${statusCode}`;
       }
-      const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers['retry-after']) : null;
-      return { startedAt, durationMs: elapsed(), statusCode, error, responseExcerpt, retryAfterMs, networkFailure: null };
+      const retryAfterMs =
+        statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers['retry-after']) : null;
+      return {
+        startedAt,
+        durationMs: elapsed(),
+        statusCode,
+        error,
+        responseExcerpt,
+        retryAfterMs,
+        networkFailure: null,
+      };
     } catch (cause) {
       const failure: { kind: NetworkFailure; error: string } = signal.aborted
         ? { kind: 'timeout', error: `no complete response within ${timeoutMs} ms` }
         : describeNetworkError(cause);
-      return { startedAt, durationMs: elapsed(), statusCode: null, error: failure.error, responseExcerpt: null, retryAfterMs: null, networkFailure: failure.kind };
+      return {
+        startedAt,
+        durationMs: elapsed(),
+        statusCode: null,
+        error: failure.error,
+        responseExcerpt: null,
+        retryAfterMs: null,
+        networkFailure: failure.kind,
+      };
     }
   }
 
@@ -120,7 +144,10 @@ function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: st
   switch (code) {
     case 'ERR_OUTBOUND_REFUSED':
       // The SSRF guard's own message: which address, and why it is not allowed.
-      return { kind: 'ssrf_refused', error: ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300) };
+      return {
+        kind: 'ssrf_refused',
+        error: ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300),
+      };
     case 'ECONNREFUSED':
       return { kind: 'refused', error: 'connection refused' };
     case 'ECONNRESET':
@@ -132,7 +159,8 @@ function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: st
     case 'UND_ERR_CONNECT_TIMEOUT':
       return { kind: 'timeout', error: 'connect timed out' };
     default:
-      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL')) return { kind: 'network', error: `TLS error (${code})` };
+      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL'))
+        return { kind: 'network', error: `TLS error (${code})` };
       return { kind: 'network', error: `request failed: ${(error.message ?? String(cause)).slice(0, 300)}` };
   }
 }

@@ -12,7 +12,8 @@ export class SecretBox {
   constructor(keyring: Array<{ id: string; key: Buffer }>) {
     if (keyring.length === 0) throw new Error('the keyring needs at least one master key');
     for (const { id, key } of keyring) {
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new Error(`master key id "${id}" must be 1-32 letters, digits, _ or -`);
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id))
+        throw new Error(`master key id "${id}" must be 1-32 letters, digits, _ or -`);
       if (key.length !== 32) throw new Error(`master key "${id}" must be 32 bytes (base64 of 32 random bytes)`);
     }
     this.keys = new Map(keyring.map(({ id, key }) => [id, key]));

@@ -47,6 +47,8 @@ export function deliveryHeaders(input: SignedHeadersInput): Record<string, strin
     'x-intelliauth-timestamp': String(input.timestampSeconds),
     'webhook-id': input.eventId,
     'webhook-timestamp': String(input.timestampSeconds),
-    'webhook-signature': keys.map((key) => standardSignature(key, input.eventId, input.timestampSeconds, input.body)).join(' '),
+    'webhook-signature': keys
+      .map((key) => standardSignature(key, input.eventId, input.timestampSeconds, input.body))
+      .join(' '),
   };
 }

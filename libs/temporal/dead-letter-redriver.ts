@@ -4,7 +4,12 @@ import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
 import type { TenantScope } from '../db/subscriptions.repository';
-import { BULK_REDRIVE_WORKFLOW, BulkRedriveWorkflow, DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
+import {
+  BULK_REDRIVE_WORKFLOW,
+  BulkRedriveWorkflow,
+  DELIVERY_WORKFLOW,
+  DeliveryWorkflow,
+} from '../../workflows/definitions';
 import { DeliveryRuns, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
 /** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */
@@ -47,12 +52,20 @@ export class DeadLetterRedriver {
    * from now. A run Temporal refuses puts the claim back.
    */
   async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
-    const startRun = () => this.runs.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, redriveStartOptions(claimed, redriveRunInput(claimed, this.runs.policy), this.runs.taskQueue));
+    const startRun = () =>
+      this.runs.client.workflow.start<DeliveryWorkflow>(
+        DELIVERY_WORKFLOW,
+        redriveStartOptions(claimed, redriveRunInput(claimed, this.runs.policy), this.runs.taskQueue),
+      );
     try {
       await startRun().catch(async (error: unknown) => {
         // The row turns dead_lettered one workflow task before its run closes: a redrive sent in that moment waits
         // for the close instead of bouncing the operator.
-        if (error instanceof WorkflowExecutionAlreadyStartedError && (await this.previousRunCloses(claimed.workflow_id))) return startRun();
+        if (
+          error instanceof WorkflowExecutionAlreadyStartedError &&
+          (await this.previousRunCloses(claimed.workflow_id))
+        )
+          return startRun();
         throw error;
       });
     } catch (error) {

@@ -3,7 +3,12 @@ import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { DeliveriesRepository } from '../db/deliveries.repository';
 import { DeliveryToStart } from '../db/events.repository';
 import { ClaimedDelivery, OutboxRepository } from '../db/outbox.repository';
-import { DeliveryWorkflow, DeliveryWorkflowInput, searchAttributes, workflowTaskTimeoutMs } from '../../workflows/definitions';
+import {
+  DeliveryWorkflow,
+  DeliveryWorkflowInput,
+  searchAttributes,
+  workflowTaskTimeoutMs,
+} from '../../workflows/definitions';
 
 /** What the operator-side clients of delivery runs share: the redriver and the signals. */
 export interface DeliveryRuns {
@@ -34,7 +39,11 @@ export function firstRunInput(row: DeliveryToStart, policy: DeliveryPolicy): Del
  * How every run of a delivery workflow is started: its derived id (a second start of a running one is a no-op,
  * of a closed one refused), the search attributes operators filter on, and a task timeout that fits a local attempt.
  */
-export function deliveryStartOptions(row: DeliveryToStart, input: DeliveryWorkflowInput, taskQueue: string): WorkflowStartOptions<DeliveryWorkflow> {
+export function deliveryStartOptions(
+  row: DeliveryToStart,
+  input: DeliveryWorkflowInput,
+  taskQueue: string,
+): WorkflowStartOptions<DeliveryWorkflow> {
   return {
     taskQueue,
     workflowId: row.workflow_id,
@@ -64,6 +73,14 @@ export function redriveRunInput(row: ClaimedDelivery, policy: DeliveryPolicy): D
 }
 
 /** A redrive's run takes the workflow id of the run that closed; while a run of it is still open it is refused. */
-export function redriveStartOptions(row: ClaimedDelivery, input: DeliveryWorkflowInput, taskQueue: string): WorkflowStartOptions<DeliveryWorkflow> {
-  return { ...deliveryStartOptions(row, input, taskQueue), workflowIdConflictPolicy: 'FAIL', workflowIdReusePolicy: 'ALLOW_DUPLICATE' };
+export function redriveStartOptions(
+  row: ClaimedDelivery,
+  input: DeliveryWorkflowInput,
+  taskQueue: string,
+): WorkflowStartOptions<DeliveryWorkflow> {
+  return {
+    ...deliveryStartOptions(row, input, taskQueue),
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  };
 }

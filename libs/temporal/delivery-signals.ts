@@ -1,6 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { DeliveryForOperation } from '../db/deliveries.repository';
-import { CancelRequest, cancelSignal, DELIVERY_WORKFLOW, DeliveryWorkflow, retryNowSignal, StopRequest, stopSignal } from '../../workflows/definitions';
+import {
+  CancelRequest,
+  cancelSignal,
+  DELIVERY_WORKFLOW,
+  DeliveryWorkflow,
+  retryNowSignal,
+  StopRequest,
+  stopSignal,
+} from '../../workflows/definitions';
 import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
 
 export class DeliveryNotActiveError extends Error {
@@ -48,7 +56,11 @@ export class DeliverySignals {
   private async signalWithStart(row: DeliveryForOperation, signal: string, signalArgs: unknown[]): Promise<void> {
     try {
       await this.runs.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
-        ...deliveryStartOptions(row, { ...firstRunInput(row, this.runs.policy), firstAttempt: row.attempt_count + 1 }, this.runs.taskQueue),
+        ...deliveryStartOptions(
+          row,
+          { ...firstRunInput(row, this.runs.policy), firstAttempt: row.attempt_count + 1 },
+          this.runs.taskQueue,
+        ),
         signal,
         signalArgs,
       });

@@ -41,7 +41,10 @@ export class OutboxRunStarter {
         try {
           // Traced: the start (and so the run and its attempts) continues the publish's trace.
           const handle = await withTraceParent(row.trace_parent, () =>
-            this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, { ...this.startOptions(row), requestEagerStart: this.eager }),
+            this.client.workflow.start<DeliveryWorkflow>(DELIVERY_WORKFLOW, {
+              ...this.startOptions(row),
+              requestEagerStart: this.eager,
+            }),
           );
           outcome.started.push(row.id);
           if (handle.eagerlyStarted) outcome.eager += 1;
@@ -51,7 +54,9 @@ export class OutboxRunStarter {
           if (error instanceof WorkflowExecutionAlreadyStartedError) outcome.started.push(row.id);
           else {
             outcome.failed.push(row.id);
-            this.log.warn(`workflow start for delivery ${row.id} failed, the outbox relay will retry: ${(error as Error).message}`);
+            this.log.warn(
+              `workflow start for delivery ${row.id} failed, the outbox relay will retry: ${(error as Error).message}`,
+            );
           }
         }
       }),

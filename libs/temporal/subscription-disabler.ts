@@ -18,10 +18,23 @@ export class SubscriptionDisabler {
   ) {}
 
   /** `cause` is set when the subscription disabled itself (410, failing); absent, an operator asked. */
-  async disable(id: string, scope: TenantScope, reason: string, actor: string, cause?: AutomaticDisable): Promise<SubscriptionView | undefined> {
+  async disable(
+    id: string,
+    scope: TenantScope,
+    reason: string,
+    actor: string,
+    cause?: AutomaticDisable,
+  ): Promise<SubscriptionView | undefined> {
     const recorded = await this.operatorActions.changeAndRecord(
       (client) => this.subscriptions.setEnabled(id, scope, false, reason, client),
-      (disabled) => ({ tenantId: disabled.tenant_id, action: 'subscription.disable', targetType: 'subscription', targetId: id, actor, details: { reason } }),
+      (disabled) => ({
+        tenantId: disabled.tenant_id,
+        action: 'subscription.disable',
+        targetType: 'subscription',
+        targetId: id,
+        actor,
+        details: { reason },
+      }),
     );
     if (!recorded) return undefined;
     // Committed first: a process that dies here leaves waiting deliveries that stop at their next attempt, which
@@ -32,7 +45,10 @@ export class SubscriptionDisabler {
       (count) => ({ waiting_deliveries_stopped: count }),
     );
     const disabled = recorded.result;
-    await this.operational.subscriptionDisabled({ tenantId: disabled.tenant_id, subscriptionId: id, message: reason, actor, waitingStopped: stopped }, cause);
+    await this.operational.subscriptionDisabled(
+      { tenantId: disabled.tenant_id, subscriptionId: id, message: reason, actor, waitingStopped: stopped },
+      cause,
+    );
     return disabled;
   }
 }

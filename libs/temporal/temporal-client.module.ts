@@ -30,7 +30,12 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
     {
       provide: DELIVERY_RUNS,
       inject: [TEMPORAL_CLIENT, APP_CONFIG, DeliveriesRepository, OutboxRepository],
-      useFactory: (client: Client, config: AppConfig, deliveries: DeliveriesRepository, outbox: OutboxRepository): DeliveryRuns => ({
+      useFactory: (
+        client: Client,
+        config: AppConfig,
+        deliveries: DeliveriesRepository,
+        outbox: OutboxRepository,
+      ): DeliveryRuns => ({
         client,
         taskQueue: config.temporalTaskQueue,
         policy: config.delivery,
@@ -38,8 +43,16 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
         outbox,
       }),
     },
-    { provide: DeliverySignals, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeliverySignals(runs) },
-    { provide: DeadLetterRedriver, inject: [DELIVERY_RUNS], useFactory: (runs: DeliveryRuns) => new DeadLetterRedriver(runs) },
+    {
+      provide: DeliverySignals,
+      inject: [DELIVERY_RUNS],
+      useFactory: (runs: DeliveryRuns) => new DeliverySignals(runs),
+    },
+    {
+      provide: DeadLetterRedriver,
+      inject: [DELIVERY_RUNS],
+      useFactory: (runs: DeliveryRuns) => new DeadLetterRedriver(runs),
+    },
     {
       provide: OperationalEvents,
       inject: [EventsRepository, SubscriptionsRepository, APP_CONFIG],
@@ -49,8 +62,12 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
     {
       provide: SubscriptionDisabler,
       inject: [SubscriptionsRepository, DeliverySignals, OperatorActionsRepository, OperationalEvents],
-      useFactory: (subscriptions: SubscriptionsRepository, signals: DeliverySignals, operatorActions: OperatorActionsRepository, operational: OperationalEvents) =>
-        new SubscriptionDisabler(subscriptions, signals, operatorActions, operational),
+      useFactory: (
+        subscriptions: SubscriptionsRepository,
+        signals: DeliverySignals,
+        operatorActions: OperatorActionsRepository,
+        operational: OperationalEvents,
+      ) => new SubscriptionDisabler(subscriptions, signals, operatorActions, operational),
     },
   ],
   exports: [TEMPORAL_CLIENT, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler, OperationalEvents],

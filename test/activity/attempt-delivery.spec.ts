@@ -49,11 +49,33 @@ beforeAll(async () => {
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
   temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
-  const signals = new DeliverySignals({ client: temporal, taskQueue: 'attempt-activity-test', policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox: new OutboxRepository(pool) });
+  const signals = new DeliverySignals({
+    client: temporal,
+    taskQueue: 'attempt-activity-test',
+    policy: DEFAULT_DELIVERY_POLICY,
+    deliveries,
+    outbox: new OutboxRepository(pool),
+  });
   const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
   const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-  activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
-  failDisabling = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: FIVE_DAYS_MS, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
+  activities = createDeliveryActivities({
+    attempts,
+    sender,
+    disabler,
+    operational,
+    failureDisableAfterMs: 0,
+    ...testObservers(),
+    defaultLimits: loadConfig({}).subscriptionLimits,
+  });
+  failDisabling = createDeliveryActivities({
+    attempts,
+    sender,
+    disabler,
+    operational,
+    failureDisableAfterMs: FIVE_DAYS_MS,
+    ...testObservers(),
+    defaultLimits: loadConfig({}).subscriptionLimits,
+  });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.stop()));
@@ -71,7 +93,14 @@ async function receiver(r: TestReceiver): Promise<string> {
 async function deliveryTo(url: string, eventType: StoredEvent['event_type'] = 'user.signed_up') {
   const tenantId = uniqueTenant();
   const secret = generateSigningSecret();
-  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*', 'webhook.*'], description: null, signingSecret: secret });
+  const subscription = await subscriptions.create({
+    id: newSubscriptionId(),
+    tenantId,
+    url,
+    eventTypes: ['user.*', 'webhook.*'],
+    description: null,
+    signingSecret: secret,
+  });
   const event: StoredEvent = {
     event_id: newEventId(),
     event_type: eventType,
@@ -86,7 +115,12 @@ async function deliveryTo(url: string, eventType: StoredEvent['event_type'] = 'u
 }
 
 const attempt = (deliveryId: string, number = 1, attemptTimeoutMs = 10_000) =>
-  activities.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs, deadline: new Date(Date.now() + 3_600_000).toISOString() });
+  activities.attemptDelivery({
+    deliveryId,
+    attempt: number,
+    attemptTimeoutMs,
+    deadline: new Date(Date.now() + 3_600_000).toISOString(),
+  });
 
 describe('attemptDelivery against real receivers on 127.0.0.1', () => {
   it('delivers on a 2xx with the product contract body and both signatures, verified independently', async () => {
@@ -99,15 +133,27 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const [request] = r.requests;
     expect(request.method).toBe('POST');
     expect(JSON.parse(request.body)).toEqual({ ...event, delivery: { attempt: 1, subscription_id: subscription.id } });
-    expect(Object.keys(JSON.parse(request.body))).toEqual(['event_id', 'event_type', 'occurred_at', 'tenant', 'actor', 'data', 'delivery']);
+    expect(Object.keys(JSON.parse(request.body))).toEqual([
+      'event_id',
+      'event_type',
+      'occurred_at',
+      'tenant',
+      'actor',
+      'data',
+      'delivery',
+    ]);
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers['x-intelliauth-event-id']).toBe(event.event_id);
     expect(request.headers['x-intelliauth-event-type']).toBe('user.signed_up');
     expect(request.headers['x-intelliauth-delivery-attempt']).toBe('1');
     expect(Math.abs(Number(request.headers['x-intelliauth-timestamp']) - Date.now() / 1000)).toBeLessThan(5);
     const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-    expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
-    expect(new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toEqual(JSON.parse(request.body));
+    expect(request.headers['x-intelliauth-signature']).toBe(
+      createHmac('sha256', key).update(request.body).digest('hex'),
+    );
+    expect(new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toEqual(
+      JSON.parse(request.body),
+    );
 
     const stored = await deliveries.get(deliveryId, undefined);
     expect(stored).toMatchObject({ status: 'delivered', attempt_count: 1, last_status_code: 204 });
@@ -119,7 +165,12 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
   it('fails on a 500 and keeps a short excerpt of the answer', async () => {
     const r = new TestReceiver(() => ({ status: 500, body: `boom ${'x'.repeat(5000)}` }));
     const { deliveryId } = await deliveryTo(await receiver(r));
-    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: 500, error: 'receiver answered 500', retryAfterMs: null });
+    expect(await attempt(deliveryId, 1)).toEqual({
+      kind: 'failed',
+      statusCode: 500,
+      error: 'receiver answered 500',
+      retryAfterMs: null,
+    });
     const [recorded] = await deliveries.attempts(deliveryId);
     expect(recorded).toMatchObject({ succeeded: false, status_code: 500 });
     expect(recorded.response_excerpt!.startsWith('boom x')).toBe(true);
@@ -130,7 +181,12 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const r = new TestReceiver(() => ({ status: 200, delayMs: 11_000 }));
     const { deliveryId } = await deliveryTo(await receiver(r));
     const started = Date.now();
-    expect(await attempt(deliveryId, 1, 10_000)).toEqual({ kind: 'failed', statusCode: null, error: 'no complete response within 10000 ms', retryAfterMs: null });
+    expect(await attempt(deliveryId, 1, 10_000)).toEqual({
+      kind: 'failed',
+      statusCode: null,
+      error: 'no complete response within 10000 ms',
+      retryAfterMs: null,
+    });
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(9_900);
     expect(took).toBeLessThan(10_900);
@@ -140,7 +196,12 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
 
   it('fails when the connection is refused', async () => {
     const { deliveryId } = await deliveryTo(`http://127.0.0.1:${await freePort()}/hook`);
-    expect(await attempt(deliveryId, 1)).toEqual({ kind: 'failed', statusCode: null, error: 'connection refused', retryAfterMs: null });
+    expect(await attempt(deliveryId, 1)).toEqual({
+      kind: 'failed',
+      statusCode: null,
+      error: 'connection refused',
+      retryAfterMs: null,
+    });
   });
 
   it('never follows a 302: a failed attempt, and the target receives nothing', async () => {
@@ -149,30 +210,57 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     const r = new TestReceiver(() => ({ status: 302, headers: { location: targetUrl } }));
     const { deliveryId } = await deliveryTo(await receiver(r));
     const outcome = await attempt(deliveryId, 1);
-    expect(outcome).toEqual({ kind: 'failed', statusCode: 302, error: `redirect (302 to ${targetUrl}) not followed`, retryAfterMs: null });
+    expect(outcome).toEqual({
+      kind: 'failed',
+      statusCode: 302,
+      error: `redirect (302 to ${targetUrl}) not followed`,
+      retryAfterMs: null,
+    });
     await sleep(300);
     expect(target.requests).toHaveLength(0);
   });
 
   it('passes on a 429’s or 503’s Retry-After, in seconds or as an HTTP date', async () => {
     const seconds = new TestReceiver(() => ({ status: 429, headers: { 'retry-after': '120' } }));
-    expect(await attempt((await deliveryTo(await receiver(seconds))).deliveryId)).toMatchObject({ kind: 'failed', statusCode: 429, retryAfterMs: 120_000 });
-    const date = new TestReceiver(() => ({ status: 503, headers: { 'retry-after': new Date(Date.now() + 600_000).toUTCString() } }));
+    expect(await attempt((await deliveryTo(await receiver(seconds))).deliveryId)).toMatchObject({
+      kind: 'failed',
+      statusCode: 429,
+      retryAfterMs: 120_000,
+    });
+    const date = new TestReceiver(() => ({
+      status: 503,
+      headers: { 'retry-after': new Date(Date.now() + 600_000).toUTCString() },
+    }));
     const outcome = await attempt((await deliveryTo(await receiver(date))).deliveryId);
     expect(outcome).toMatchObject({ kind: 'failed', statusCode: 503 });
     expect((outcome as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(590_000);
     const ignored = new TestReceiver(() => ({ status: 500, headers: { 'retry-after': '120' } }));
-    expect(await attempt((await deliveryTo(await receiver(ignored))).deliveryId)).toMatchObject({ kind: 'failed', statusCode: 500, retryAfterMs: null });
+    expect(await attempt((await deliveryTo(await receiver(ignored))).deliveryId)).toMatchObject({
+      kind: 'failed',
+      statusCode: 500,
+      retryAfterMs: null,
+    });
   });
 
   it('disables the subscription on 410 Gone, with the reason recorded and visible to operators', async () => {
     const r = new TestReceiver(() => ({ status: 410 }));
     const { deliveryId, subscription } = await deliveryTo(await receiver(r));
     expect(await attempt(deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
-    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({ enabled: false, disabled_reason: 'receiver answered 410 Gone' });
-    expect(await deliveries.attempts(deliveryId)).toEqual([expect.objectContaining({ status_code: 410, succeeded: false })]);
+    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({
+      enabled: false,
+      disabled_reason: 'receiver answered 410 Gone',
+    });
+    expect(await deliveries.attempts(deliveryId)).toEqual([
+      expect.objectContaining({ status_code: 410, succeeded: false }),
+    ]);
     const audit = await new OperatorActionsRepository(pool).list({ targetId: subscription.id }, undefined, 10);
-    expect(audit.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'receiver', details: expect.objectContaining({ reason: 'receiver answered 410 Gone' }) })]);
+    expect(audit.data).toEqual([
+      expect.objectContaining({
+        action: 'subscription.disable',
+        actor: 'receiver',
+        details: expect.objectContaining({ reason: 'receiver answered 410 Gone' }),
+      }),
+    ]);
   });
 
   it('records a retried attempt once (the activity ran twice for the same attempt number)', async () => {
@@ -203,7 +291,12 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     await subscriptions.softDelete(deleted.subscription.id, undefined);
     expect(await attempt(deleted.deliveryId)).toEqual({ kind: 'stopped', reason: 'subscription_deleted' });
     const late = await deliveryTo(url);
-    const expired = await activities.attemptDelivery({ deliveryId: late.deliveryId, attempt: 1, attemptTimeoutMs: 10_000, deadline: new Date(Date.now() - 1).toISOString() });
+    const expired = await activities.attemptDelivery({
+      deliveryId: late.deliveryId,
+      attempt: 1,
+      attemptTimeoutMs: 10_000,
+      deadline: new Date(Date.now() - 1).toISOString(),
+    });
     expect(expired).toEqual({ kind: 'stopped', reason: 'expired' });
     expect(r.requests).toHaveLength(0);
   });
@@ -222,9 +315,15 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
 describe('failure tracking', () => {
   const failingSince = async (subscriptionId: string): Promise<Date | null> =>
     (await pool.query(`SELECT failing_since FROM subscriptions WHERE id = $1`, [subscriptionId])).rows[0].failing_since;
-  const eventExists = async (eventId: string) => (await pool.query(`SELECT 1 FROM events WHERE id = $1`, [eventId])).rowCount === 1;
+  const eventExists = async (eventId: string) =>
+    (await pool.query(`SELECT 1 FROM events WHERE id = $1`, [eventId])).rowCount === 1;
   const failAttempt = (deliveryId: string, number: number) =>
-    failDisabling.attemptDelivery({ deliveryId, attempt: number, attemptTimeoutMs: 10_000, deadline: new Date(Date.now() + 3_600_000).toISOString() });
+    failDisabling.attemptDelivery({
+      deliveryId,
+      attempt: number,
+      attemptTimeoutMs: 10_000,
+      deadline: new Date(Date.now() + 3_600_000).toISOString(),
+    });
 
   it('starts a run of failures at the first failed attempt, keeps it, and ends it at a success with webhook.subscription.recovered', async () => {
     const r = TestReceiver.answering(500, 500, 200);
@@ -247,9 +346,18 @@ describe('failure tracking', () => {
     await pool.query(`UPDATE subscriptions SET failing_since = $2 WHERE id = $1`, [subscription.id, longAgo]);
     expect(await failAttempt(deliveryId, 2)).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
     const reason = 'failing';
-    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({ enabled: false, disabled_reason: reason });
+    expect(await subscriptions.get(subscription.id, undefined)).toMatchObject({
+      enabled: false,
+      disabled_reason: reason,
+    });
     const audit = await new OperatorActionsRepository(pool).list({ targetId: subscription.id }, undefined, 10);
-    expect(audit.data).toEqual([expect.objectContaining({ action: 'subscription.disable', actor: 'system', details: expect.objectContaining({ reason }) })]);
+    expect(audit.data).toEqual([
+      expect.objectContaining({
+        action: 'subscription.disable',
+        actor: 'system',
+        details: expect.objectContaining({ reason }),
+      }),
+    ]);
     expect(await eventExists(`evt_wh_disabled_${subscription.id}_${longAgo.getTime()}`)).toBe(true);
     // Enabling again starts a fresh window.
     await subscriptions.setEnabled(subscription.id, undefined, true, null);
@@ -261,7 +369,10 @@ describe('failure tracking', () => {
     const { deliveryId, subscription } = await deliveryTo(await receiver(r), 'webhook.subscription.disabled');
     expect(await failAttempt(deliveryId, 1)).toMatchObject({ kind: 'failed', statusCode: 500 });
     expect(await failingSince(subscription.id)).toBeNull();
-    await pool.query(`UPDATE subscriptions SET failing_since = $2 WHERE id = $1`, [subscription.id, new Date(Date.now() - FIVE_DAYS_MS)]);
+    await pool.query(`UPDATE subscriptions SET failing_since = $2 WHERE id = $1`, [
+      subscription.id,
+      new Date(Date.now() - FIVE_DAYS_MS),
+    ]);
     expect(await failAttempt(deliveryId, 2)).toMatchObject({ kind: 'failed' });
     expect((await subscriptions.get(subscription.id, undefined))!.enabled).toBe(true);
   });

@@ -84,7 +84,8 @@ function loopbackUrls(): Array<{ url: string; canary: TestReceiver }> {
   ];
 }
 
-const send = (via: WebhookSender, url: string) => via.send(url, { 'content-type': 'application/json' }, '{"probe":true}', 3_000);
+const send = (via: WebhookSender, url: string) =>
+  via.send(url, { 'content-type': 'application/json' }, '{"probe":true}', 3_000);
 const settle = () => sleep(200);
 
 beforeAll(async () => {
@@ -114,12 +115,18 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
       });
     }
     await settle();
-    expect({ v4: canary4.connections, v6: canary6.connections, requests: canary4.requests.length + canary6.requests.length }).toEqual({ v4: 0, v6: 0, requests: 0 });
+    expect({
+      v4: canary4.connections,
+      v6: canary6.connections,
+      requests: canary4.requests.length + canary6.requests.length,
+    }).toEqual({ v4: 0, v6: 0, requests: 0 });
   });
 
   it('says which name resolved to which address', async () => {
     const outcome = await send(sender([]), `http://loopback.attacker.test:${port4}/hook`);
-    expect(outcome.error).toBe('refused by the SSRF guard: loopback.attacker.test resolved to 127.0.0.1, a loopback address');
+    expect(outcome.error).toBe(
+      'refused by the SSRF guard: loopback.attacker.test resolved to 127.0.0.1, a loopback address',
+    );
     const mapped = await send(sender([]), `http://[::ffff:127.0.0.1]:${port4}/hook`);
     expect(mapped.error).toBe('refused by the SSRF guard: ::ffff:7f00:1 (IPv4 127.0.0.1) is a loopback address');
     await settle();
@@ -131,7 +138,11 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
     for (const { url, canary } of loopbackUrls()) {
       const before = canary.requests.length;
       const outcome = await send(allowed, url);
-      expect({ url, statusCode: outcome.statusCode, error: outcome.error }).toEqual({ url, statusCode: 200, error: null });
+      expect({ url, statusCode: outcome.statusCode, error: outcome.error }).toEqual({
+        url,
+        statusCode: 200,
+        error: null,
+      });
       expect(canary.requests.length).toBe(before + 1);
     }
     expect(canary4.connections).toBeGreaterThan(0);
@@ -140,10 +151,19 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
 
   it('an allowlisted hostname reaches its private address; another name for the same address does not', async () => {
     const byName = sender(['canary.internal.test']);
-    expect(await send(byName, `http://canary.internal.test:${port4}/hook`)).toMatchObject({ statusCode: 200, error: null });
+    expect(await send(byName, `http://canary.internal.test:${port4}/hook`)).toMatchObject({
+      statusCode: 200,
+      error: null,
+    });
     expect(canary4.requests.length).toBe(1);
-    expect(await send(byName, `http://loopback.attacker.test:${port4}/hook`)).toMatchObject({ statusCode: null, error: expect.stringMatching(/SSRF guard/) });
-    expect(await send(byName, `http://127.0.0.1:${port4}/hook`)).toMatchObject({ statusCode: null, error: expect.stringMatching(/SSRF guard/) });
+    expect(await send(byName, `http://loopback.attacker.test:${port4}/hook`)).toMatchObject({
+      statusCode: null,
+      error: expect.stringMatching(/SSRF guard/),
+    });
+    expect(await send(byName, `http://127.0.0.1:${port4}/hook`)).toMatchObject({
+      statusCode: null,
+      error: expect.stringMatching(/SSRF guard/),
+    });
     expect(canary4.requests.length).toBe(1);
   });
 
@@ -151,7 +171,10 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
     resolved.length = 0;
     await send(sender([]), `http://loopback.attacker.test:${port4}/hook`);
     expect(resolved).toEqual(['loopback.attacker.test']);
-    expect(await send(sender([]), `http://unknown.attacker.test:${port4}/hook`)).toMatchObject({ statusCode: null, error: 'DNS lookup failed (ENOTFOUND)' });
+    expect(await send(sender([]), `http://unknown.attacker.test:${port4}/hook`)).toMatchObject({
+      statusCode: null,
+      error: 'DNS lookup failed (ENOTFOUND)',
+    });
   });
 
   it('closes a socket whose remote address turns out refused before a single byte is written (defence in depth)', async () => {
@@ -167,7 +190,10 @@ describe('SSRF guard in WebhookSender (connect time, after DNS)', () => {
       }
     }
     const outcome = await send(sender([], new FooledOnce([])), `http://127.0.0.1:${port4}/hook`);
-    expect(outcome).toMatchObject({ statusCode: null, error: 'refused by the SSRF guard: 127.0.0.1 is a loopback address' });
+    expect(outcome).toMatchObject({
+      statusCode: null,
+      error: 'refused by the SSRF guard: 127.0.0.1 is a loopback address',
+    });
     await settle();
     expect(canary4.connections).toBe(1);
     expect(canary4.requests.length).toBe(0);
@@ -205,7 +231,14 @@ describe('SSRF guard and redirects through the attempt activity', () => {
 
   async function deliveryTo(url: string): Promise<string> {
     const tenantId = uniqueTenant();
-    await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*'], description: null, signingSecret: generateSigningSecret() });
+    await subscriptions.create({
+      id: newSubscriptionId(),
+      tenantId,
+      url,
+      eventTypes: ['user.*'],
+      description: null,
+      signingSecret: generateSigningSecret(),
+    });
     const event: StoredEvent = {
       event_id: newEventId(),
       event_type: 'user.signed_up',
@@ -219,16 +252,31 @@ describe('SSRF guard and redirects through the attempt activity', () => {
   }
 
   const attempt = (activities: DeliveryActivities, deliveryId: string) =>
-    activities.attemptDelivery({ deliveryId, attempt: 1, attemptTimeoutMs: 3_000, deadline: new Date(Date.now() + 3_600_000).toISOString() });
+    activities.attemptDelivery({
+      deliveryId,
+      attempt: 1,
+      attemptTimeoutMs: 3_000,
+      deadline: new Date(Date.now() + 3_600_000).toISOString(),
+    });
 
   it('records a refused attempt as a failed attempt with the guard’s reason (no status code), and the canary sees nothing', async () => {
     const activities = activitiesWith([]);
     for (const host of ['0x7f.1', '[::ffff:127.0.0.1]', 'mapped.attacker.test']) {
       const deliveryId = await deliveryTo(`http://${host}:${port4}/hook`);
       const outcome = await attempt(activities, deliveryId);
-      expect(outcome).toEqual({ kind: 'failed', statusCode: null, error: expect.stringMatching(/^refused by the SSRF guard: .*loopback address$/), retryAfterMs: null });
+      expect(outcome).toEqual({
+        kind: 'failed',
+        statusCode: null,
+        error: expect.stringMatching(/^refused by the SSRF guard: .*loopback address$/),
+        retryAfterMs: null,
+      });
       expect(await deliveries.attempts(deliveryId)).toEqual([
-        expect.objectContaining({ attempt: 1, status_code: null, succeeded: false, error: expect.stringMatching(/^refused by the SSRF guard/) }),
+        expect.objectContaining({
+          attempt: 1,
+          status_code: null,
+          succeeded: false,
+          error: expect.stringMatching(/^refused by the SSRF guard/),
+        }),
       ]);
     }
     await settle();
@@ -237,30 +285,42 @@ describe('SSRF guard and redirects through the attempt activity', () => {
 
   it('delivers to the same canary once 127.0.0.1/32 is allowlisted', async () => {
     const deliveryId = await deliveryTo(`http://0x7f.1:${port4}/hook`);
-    expect(await attempt(activitiesWith(['127.0.0.1/32']), deliveryId)).toEqual({ kind: 'delivered', statusCode: 200, error: null });
+    expect(await attempt(activitiesWith(['127.0.0.1/32']), deliveryId)).toEqual({
+      kind: 'delivered',
+      statusCode: 200,
+      error: null,
+    });
     expect(canary4.requests.length).toBe(1);
   });
 
-  it.each([301, 302, 303, 307, 308])('never follows a %i: a failed attempt, and the target receives nothing', async (status) => {
-    const target = new TestReceiver(() => ({ status: 200, body: 'canary' }));
-    await target.start();
-    const targetUrl = target.url('/elsewhere');
-    const redirecting = new TestReceiver(() => ({ status, headers: { location: targetUrl } }));
-    receivers.push(redirecting);
-    const deliveryId = await deliveryTo(await redirecting.start());
-    try {
-      expect(await attempt(activitiesWith(['127.0.0.1/32']), deliveryId)).toEqual({
-        kind: 'failed',
-        statusCode: status,
-        error: `redirect (${status} to ${targetUrl}) not followed`,
-        retryAfterMs: null,
-      });
-      expect(await deliveries.attempts(deliveryId)).toEqual([expect.objectContaining({ status_code: status, succeeded: false })]);
-      expect(redirecting.requests).toHaveLength(1);
-      await settle();
-      expect({ connections: target.connections, requests: target.requests.length }).toEqual({ connections: 0, requests: 0 });
-    } finally {
-      await target.stop();
-    }
-  });
+  it.each([301, 302, 303, 307, 308])(
+    'never follows a %i: a failed attempt, and the target receives nothing',
+    async (status) => {
+      const target = new TestReceiver(() => ({ status: 200, body: 'canary' }));
+      await target.start();
+      const targetUrl = target.url('/elsewhere');
+      const redirecting = new TestReceiver(() => ({ status, headers: { location: targetUrl } }));
+      receivers.push(redirecting);
+      const deliveryId = await deliveryTo(await redirecting.start());
+      try {
+        expect(await attempt(activitiesWith(['127.0.0.1/32']), deliveryId)).toEqual({
+          kind: 'failed',
+          statusCode: status,
+          error: `redirect (${status} to ${targetUrl}) not followed`,
+          retryAfterMs: null,
+        });
+        expect(await deliveries.attempts(deliveryId)).toEqual([
+          expect.objectContaining({ status_code: status, succeeded: false }),
+        ]);
+        expect(redirecting.requests).toHaveLength(1);
+        await settle();
+        expect({ connections: target.connections, requests: target.requests.length }).toEqual({
+          connections: 0,
+          requests: 0,
+        });
+      } finally {
+        await target.stop();
+      }
+    },
+  );
 });

@@ -18,7 +18,11 @@ import { testObservers } from '../helpers/observers';
 import { TestReceiver } from '../helpers/receiver';
 
 const NO_DEFAULT_LIMITS: SubscriptionLimits = { maxInFlight: 0, maxPerSecond: 0 };
-const permit = (defaults: SubscriptionLimits = NO_DEFAULT_LIMITS, leaseMs = 60_000): PermitRequest => ({ defaults, leaseMs, backoffMs: 250 });
+const permit = (defaults: SubscriptionLimits = NO_DEFAULT_LIMITS, leaseMs = 60_000): PermitRequest => ({
+  defaults,
+  leaseMs,
+  backoffMs: 250,
+});
 
 let pool: Pool;
 /** A pool of its own per concurrent caller: every take below runs on a separate connection, as workers do. */
@@ -44,13 +48,31 @@ afterAll(async () => {
 });
 
 /** A subscription with these limits and `count` deliveries to it. */
-async function deliveriesTo(count: number, limits: { maxInFlight?: number; maxPerSecond?: number }, url = 'http://127.0.0.1:9/hook') {
+async function deliveriesTo(
+  count: number,
+  limits: { maxInFlight?: number; maxPerSecond?: number },
+  url = 'http://127.0.0.1:9/hook',
+) {
   const tenantId = uniqueTenant();
-  const subscription = await subscriptions.create({ id: newSubscriptionId(), tenantId, url, eventTypes: ['user.*'], description: null, signingSecret: generateSigningSecret(), ...limits });
+  const subscription = await subscriptions.create({
+    id: newSubscriptionId(),
+    tenantId,
+    url,
+    eventTypes: ['user.*'],
+    description: null,
+    signingSecret: generateSigningSecret(),
+    ...limits,
+  });
   const ids: string[] = [];
   for (let n = 0; n < count; n++) {
     const outcome = await events.publish(
-      { event_id: newEventId(), event_type: 'user.updated', occurred_at: new Date().toISOString(), tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } },
+      {
+        event_id: newEventId(),
+        event_type: 'user.updated',
+        occurred_at: new Date().toISOString(),
+        tenant: { id: tenantId },
+        data: { user: { id: `usr_${n}` } },
+      },
       `hash-${n}`,
     );
     if (outcome.kind !== 'created') throw new Error('expected a new event');
@@ -88,7 +110,17 @@ describe('the subscription limiter in Postgres', () => {
     }
 
     // Recording an attempt gives its permit back: exactly one more attempt gets one.
-    await attempts.recordAttempt({ deliveryId: granted[0], attempt: 1, startedAt: new Date(), durationMs: 5, statusCode: 200, error: null, responseExcerpt: null, succeeded: true, tracksFailures: true });
+    await attempts.recordAttempt({
+      deliveryId: granted[0],
+      attempt: 1,
+      startedAt: new Date(),
+      durationMs: 5,
+      statusCode: 200,
+      error: null,
+      responseExcerpt: null,
+      succeeded: true,
+      tracksFailures: true,
+    });
     const waiting = ids.filter((id) => !granted.includes(id));
     const again = await Promise.all(waiting.map((id) => wideAttempts.attemptContext(id, permit())));
     expect(again.filter((context) => context!.throttledForMs === null)).toHaveLength(1);
@@ -122,8 +154,12 @@ describe('the subscription limiter in Postgres', () => {
 
   it('applies the configured defaults to a subscription without limits of its own, and none when they are 0', async () => {
     const { ids } = await deliveriesTo(3, {});
-    expect((await attempts.attemptContext(ids[0], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).toBeNull();
-    expect((await attempts.attemptContext(ids[1], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs).not.toBeNull();
+    expect(
+      (await attempts.attemptContext(ids[0], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs,
+    ).toBeNull();
+    expect(
+      (await attempts.attemptContext(ids[1], permit({ maxInFlight: 1, maxPerSecond: 0 })))!.throttledForMs,
+    ).not.toBeNull();
     expect((await attempts.attemptContext(ids[2], permit(NO_DEFAULT_LIMITS)))!.throttledForMs).toBeNull();
   });
 
@@ -134,7 +170,10 @@ describe('the subscription limiter in Postgres', () => {
     const { attemptDelivery } = limitedActivities(sender);
     const deadline = new Date(Date.now() + 60_000).toISOString();
     for (const id of ids) {
-      expect(await attemptDelivery({ deliveryId: id, attempt: 1, attemptTimeoutMs: 1000, deadline })).toEqual({ kind: 'stopped', reason: 'subscription_disabled' });
+      expect(await attemptDelivery({ deliveryId: id, attempt: 1, attemptTimeoutMs: 1000, deadline })).toEqual({
+        kind: 'stopped',
+        reason: 'subscription_disabled',
+      });
     }
     await sender.close();
   });
@@ -152,7 +191,13 @@ describe('attemptDelivery under the limits', () => {
       // The first delivery's permit, held as by an attempt in flight on another worker.
       expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
 
-      const outcome = await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline, throttledTimes: 3 });
+      const outcome = await attemptDelivery({
+        deliveryId: ids[1],
+        attempt: 1,
+        attemptTimeoutMs: 1000,
+        deadline,
+        throttledTimes: 3,
+      });
       expect(outcome).toMatchObject({ kind: 'throttled' });
       // Third refusal in a row: between 400 and 800 ms.
       expect((outcome as { retryInMs: number }).retryInMs).toBeGreaterThanOrEqual(400);
@@ -161,8 +206,12 @@ describe('attemptDelivery under the limits', () => {
       expect(await deliveries.attempts(ids[1])).toEqual([]);
       expect(await statusOf(ids[1])).toMatchObject({ status: 'throttled', attempt_count: 0 });
 
-      expect(await attemptDelivery({ deliveryId: ids[0], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject({ kind: 'delivered' });
-      expect(await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject({ kind: 'delivered' });
+      expect(await attemptDelivery({ deliveryId: ids[0], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject(
+        { kind: 'delivered' },
+      );
+      expect(await attemptDelivery({ deliveryId: ids[1], attempt: 1, attemptTimeoutMs: 1000, deadline })).toMatchObject(
+        { kind: 'delivered' },
+      );
       expect(receiver.requests).toHaveLength(2);
       expect(await statusOf(ids[1])).toMatchObject({ status: 'delivered', attempt_count: 1 });
     } finally {

@@ -47,7 +47,12 @@ function readmeGrpcurlCommands(tenantId: string): string[][] {
       // Words, single-quoted strings and double-quoted strings, as the shell splits them.
       [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)]
         .map((match) => match[1] ?? match[2] ?? match[3])
-        .map((word) => word.replace('$KEY', stack.apiKey).replace('127.0.0.1:50051', stack.grpcAddress).replace('tnt_acme', tenantId)),
+        .map((word) =>
+          word
+            .replace('$KEY', stack.apiKey)
+            .replace('127.0.0.1:50051', stack.grpcAddress)
+            .replace('tnt_acme', tenantId),
+        ),
     );
 }
 
@@ -66,8 +71,18 @@ function reflect(client: any, request: object): Promise<any> {
 
 describe('gRPC reflection serves every file the service needs', () => {
   it('resolves the service by symbol, then every import by file name, and calls Publish from those descriptors alone', async () => {
-    const reflectionProto = join(dirname(require.resolve('@grpc/reflection')), '..', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
-    const Reflection = (loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, defaults: true, oneofs: true })) as any).grpc.reflection.v1.ServerReflection;
+    const reflectionProto = join(
+      dirname(require.resolve('@grpc/reflection')),
+      '..',
+      'proto',
+      'grpc',
+      'reflection',
+      'v1',
+      'reflection.proto',
+    );
+    const Reflection = (
+      loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, defaults: true, oneofs: true })) as any
+    ).grpc.reflection.v1.ServerReflection;
     const reflection = new Reflection(stack.grpcAddress, credentials.createInsecure());
     try {
       const listed = await reflect(reflection, { list_services: '*' });
@@ -81,15 +96,25 @@ describe('gRPC reflection serves every file the service needs', () => {
         for (const bytes of answer.file_descriptor_response.file_descriptor_proto as Buffer[]) {
           const file = FileDescriptorProto.decode(bytes) as unknown as { name: string; dependency: string[] };
           files.set(file.name, bytes);
-          for (const dependency of file.dependency) if (!files.has(dependency)) wanted.push({ file_by_filename: dependency } as never);
+          for (const dependency of file.dependency)
+            if (!files.has(dependency)) wanted.push({ file_by_filename: dependency } as never);
         }
       }
-      expect([...files.keys()].sort()).toEqual(['google/protobuf/struct.proto', 'intelliauth/webhooks/v1/webhooks.proto']);
+      expect([...files.keys()].sort()).toEqual([
+        'google/protobuf/struct.proto',
+        'intelliauth/webhooks/v1/webhooks.proto',
+      ]);
       const message = await reflect(reflection, { file_containing_symbol: 'intelliauth.webhooks.v1.PublishRequest' });
       expect(message.file_descriptor_response.file_descriptor_proto.length).toBeGreaterThan(0);
 
-      const set = FileDescriptorSet.encode({ file: [...files.values()].map((bytes) => FileDescriptorProto.decode(bytes)) } as never).finish();
-      const definition = loadFileDescriptorSetFromBuffer(Buffer.from(set), { keepCase: true, defaults: true, oneofs: true });
+      const set = FileDescriptorSet.encode({
+        file: [...files.values()].map((bytes) => FileDescriptorProto.decode(bytes)),
+      } as never).finish();
+      const definition = loadFileDescriptorSetFromBuffer(Buffer.from(set), {
+        keepCase: true,
+        defaults: true,
+        oneofs: true,
+      });
       const Service = (loadPackageDefinition(definition) as any).intelliauth.webhooks.v1.WebhooksService;
       const client = new Service(stack.grpcAddress, credentials.createInsecure());
       const metadata = new Metadata();
@@ -102,7 +127,11 @@ describe('gRPC reflection serves every file the service needs', () => {
             // Field names as struct.proto has them (keepCase), and a map as protobufjs builds one from a descriptor:
             // its wire form, repeated key/value entries.
             actor: { fields: [{ key: 'kind', value: { string_value: 'user' } }] },
-            data: { fields: [{ key: 'user', value: { struct_value: { fields: [{ key: 'id', value: { string_value: 'usr_1' } }] } } }] },
+            data: {
+              fields: [
+                { key: 'user', value: { struct_value: { fields: [{ key: 'id', value: { string_value: 'usr_1' } }] } } },
+              ],
+            },
           },
           metadata,
           (error: ServiceError | null, response: unknown) => (error ? reject(error) : resolve(response)),
@@ -117,13 +146,23 @@ describe('gRPC reflection serves every file the service needs', () => {
 
   it('grpcurl describes the service and the messages behind it, comments included', async () => {
     const listed = await grpcurl(['-plaintext', stack.grpcAddress, 'list']);
-    expect({ status: listed.status, services: listed.stdout.trim().split('\n') }).toEqual({ status: 0, services: expect.arrayContaining([SERVICE]) });
+    expect({ status: listed.status, services: listed.stdout.trim().split('\n') }).toEqual({
+      status: 0,
+      services: expect.arrayContaining([SERVICE]),
+    });
     const service = await grpcurl(['-plaintext', stack.grpcAddress, 'describe', SERVICE]);
     expect({ status: service.status, stderr: service.stderr }).toEqual({ status: 0, stderr: '' });
     expect(service.stdout).toContain(`${SERVICE} is a service:`);
-    expect(service.stdout).toContain('rpc Publish ( .intelliauth.webhooks.v1.PublishRequest ) returns ( .intelliauth.webhooks.v1.PublishResponse );');
+    expect(service.stdout).toContain(
+      'rpc Publish ( .intelliauth.webhooks.v1.PublishRequest ) returns ( .intelliauth.webhooks.v1.PublishResponse );',
+    );
     expect(service.stdout).toContain('// Stores the event and one delivery per matching subscription');
-    const request = await grpcurl(['-plaintext', stack.grpcAddress, 'describe', 'intelliauth.webhooks.v1.PublishRequest']);
+    const request = await grpcurl([
+      '-plaintext',
+      stack.grpcAddress,
+      'describe',
+      'intelliauth.webhooks.v1.PublishRequest',
+    ]);
     expect(request.stdout).toContain('.google.protobuf.Struct actor = 5;');
   });
 
@@ -132,8 +171,13 @@ describe('gRPC reflection serves every file the service needs', () => {
     expect(commands.map((words) => words.at(-1))).toEqual(expect.arrayContaining([`${SERVICE}/Publish`, SERVICE]));
     for (const [, ...args] of commands) {
       const run = await grpcurl(args);
-      expect({ command: args.at(-1), status: run.status, stderr: run.stderr }).toEqual({ command: args.at(-1), status: 0, stderr: '' });
-      if (args.at(-1) === `${SERVICE}/Publish`) expect(JSON.parse(run.stdout)).toMatchObject({ eventId: expect.stringMatching(/^evt_/) });
+      expect({ command: args.at(-1), status: run.status, stderr: run.stderr }).toEqual({
+        command: args.at(-1),
+        status: 0,
+        stderr: '',
+      });
+      if (args.at(-1) === `${SERVICE}/Publish`)
+        expect(JSON.parse(run.stdout)).toMatchObject({ eventId: expect.stringMatching(/^evt_/) });
     }
   });
 });
@@ -163,7 +207,9 @@ describe('the .proto contract', () => {
       writeFileSync(proto, readFileSync(proto, 'utf8').replace('  bool replayed = 3;', ''));
       const broken = buf(['breaking', '--against', join(root, 'proto', 'breaking-baseline.binpb')], dir);
       expect(broken.status).not.toBe(0);
-      expect(broken.output).toMatch(/Previously present field "3" with name "replayed" on message "PublishResponse" was deleted/);
+      expect(broken.output).toMatch(
+        /Previously present field "3" with name "replayed" on message "PublishResponse" was deleted/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -26,7 +26,7 @@ interface Seeds {
   otherSubscriptionId: string;
   tenantKeyId: string;
   portalSessionId: string;
-    eventId: string;
+  eventId: string;
   waitingDeliveryId: string;
   deadLetterId: string;
   bulkRedriveId: string;
@@ -53,11 +53,24 @@ async function seed(stack: Stack): Promise<Omit<Seeds, 'apiKey'>> {
   const waiting = event.deliveries.find((d) => d.subscription_id === subscriptionId)!.id;
   await deliveryIn(stack.client, waiting, 'retry_scheduled', 30_000);
 
-  const tenantKeyId = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'schemathesis' })).body.id;
+  const tenantKeyId = (await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'schemathesis' })).body
+    .id;
   const portalSessionId = (await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`)).body.id;
-  const bulkRedriveId = (await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: uniqueTenant() })).body.id;
+  const bulkRedriveId = (await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: uniqueTenant() })).body
+    .id;
   const cursor = (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=1`)).body.next_cursor;
-  return { tenantId, subscriptionId, otherSubscriptionId, tenantKeyId, portalSessionId, eventId: event.eventId, waitingDeliveryId: waiting, deadLetterId: doomed, bulkRedriveId, cursor };
+  return {
+    tenantId,
+    subscriptionId,
+    otherSubscriptionId,
+    tenantKeyId,
+    portalSessionId,
+    eventId: event.eventId,
+    waitingDeliveryId: waiting,
+    deadLetterId: doomed,
+    bulkRedriveId,
+    cursor,
+  };
 }
 
 const NO_STATEFUL = '[operations.phases.stateful]\nenabled = false\n';
@@ -65,7 +78,9 @@ const NO_STATEFUL = '[operations.phases.stateful]\nenabled = false\n';
 /** schemathesis.toml: the seeded ids for the operations that take them, and the reasons for the expected statuses. */
 function configuration(seeds: Seeds): string {
   const operation = (name: string, parameters: Record<string, string>, extra = '') =>
-    `[[operations]]\ninclude-name = "${name}"\nparameters = { ${Object.entries(parameters).map(([key, value]) => `"${key}" = "${value}"`).join(', ')} }\n${extra}`;
+    `[[operations]]\ninclude-name = "${name}"\nparameters = { ${Object.entries(parameters)
+      .map(([key, value]) => `"${key}" = "${value}"`)
+      .join(', ')} }\n${extra}`;
   const subscription = { id: seeds.subscriptionId };
   return [
     `headers = { Authorization = "Bearer ${seeds.apiKey}" }`,
@@ -82,9 +97,21 @@ function configuration(seeds: Seeds): string {
     // Publish and subscribe do checks that JSON Schema cannot state: occurred_at within the TTL window (422
     // occurred_at_out_of_range), a receiver URL that is http(s) and not a refused address (422 invalid_url,
     // refused_url). Valid-looking data may get those 422s; they are documented on the operations.
-    operation('POST /v1/events', {}, '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "409", "422", "429"]\n'),
-    operation('POST /v1/subscriptions', {}, '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n'),
-    operation('PATCH /v1/subscriptions/{id}', subscription, '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "404", "422"]\n'),
+    operation(
+      'POST /v1/events',
+      {},
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "409", "422", "429"]\n',
+    ),
+    operation(
+      'POST /v1/subscriptions',
+      {},
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n',
+    ),
+    operation(
+      'PATCH /v1/subscriptions/{id}',
+      subscription,
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "404", "422"]\n',
+    ),
     operation('GET /v1/subscriptions/{id}', subscription),
     operation('GET /v1/subscriptions/{id}/attempt-stats', subscription),
     operation('POST /v1/subscriptions/{id}/disable', subscription),
@@ -104,15 +131,28 @@ function configuration(seeds: Seeds): string {
     // a delete among the stateful phase's steps made a later step of the same scenario find the resource it had
     // created gone, which schemathesis reports as "created resource not found" (ST302).
     operation('DELETE /v1/subscriptions/{id}', { id: seeds.otherSubscriptionId }, NO_STATEFUL),
-    operation('DELETE /v1/tenants/{tenantId}/api-keys/{keyId}', { tenantId: seeds.tenantId, keyId: seeds.tenantKeyId }, NO_STATEFUL),
-    operation('DELETE /v1/tenants/{tenantId}/portal-sessions/{sessionId}', { tenantId: seeds.tenantId, sessionId: seeds.portalSessionId }, NO_STATEFUL),
-    ...['GET /v1/subscriptions', 'GET /v1/deliveries', 'GET /v1/dead-letters', 'GET /v1/operator-actions'].map((name) => operation(name, { cursor: seeds.cursor })),
+    operation(
+      'DELETE /v1/tenants/{tenantId}/api-keys/{keyId}',
+      { tenantId: seeds.tenantId, keyId: seeds.tenantKeyId },
+      NO_STATEFUL,
+    ),
+    operation(
+      'DELETE /v1/tenants/{tenantId}/portal-sessions/{sessionId}',
+      { tenantId: seeds.tenantId, sessionId: seeds.portalSessionId },
+      NO_STATEFUL,
+    ),
+    ...['GET /v1/subscriptions', 'GET /v1/deliveries', 'GET /v1/dead-letters', 'GET /v1/operator-actions'].map((name) =>
+      operation(name, { cursor: seeds.cursor }),
+    ),
   ].join('\n');
 }
 
 function run(command: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -149,12 +189,33 @@ describe('the REST API against its OpenAPI document (schemathesis, every check)'
   it('finds no failure', async () => {
     const { status, output } = await run(
       contractTool('TEST_SCHEMATHESIS'),
-      ['--config-file', join(dir, 'schemathesis.toml'), 'run', `${stack!.baseUrl}/docs-json`, '--url', stack!.baseUrl, '--checks', 'all', '--seed', String(SEED), '--max-examples', String(MAX_EXAMPLES), '--workers', '1', '--report', 'junit', '--report-junit-path', join(dir, 'junit.xml')],
+      [
+        '--config-file',
+        join(dir, 'schemathesis.toml'),
+        'run',
+        `${stack!.baseUrl}/docs-json`,
+        '--url',
+        stack!.baseUrl,
+        '--checks',
+        'all',
+        '--seed',
+        String(SEED),
+        '--max-examples',
+        String(MAX_EXAMPLES),
+        '--workers',
+        '1',
+        '--report',
+        'junit',
+        '--report-junit-path',
+        join(dir, 'junit.xml'),
+      ],
       dir,
     );
     // The whole report stays readable after the run; on a failure, the test's message is its FAILURES section.
     writeFileSync(join(tmpdir(), 'iaw-schemathesis-last.txt'), output);
-    const failures = output.includes('FAILURES') ? output.slice(output.indexOf('FAILURES'), output.indexOf('SUMMARY')) : '';
+    const failures = output.includes('FAILURES')
+      ? output.slice(output.indexOf('FAILURES'), output.indexOf('SUMMARY'))
+      : '';
     expect({ status, failures }).toEqual({ status: 0, failures: '' });
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/failures="0"/);
   }, 900_000);

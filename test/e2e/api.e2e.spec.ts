@@ -9,7 +9,12 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const validEvent = (tenantId: string, extra: Record<string, unknown> = {}) => ({ event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } }, ...extra });
+const validEvent = (tenantId: string, extra: Record<string, unknown> = {}) => ({
+  event_type: 'user.updated',
+  tenant: { id: tenantId },
+  data: { user: { id: 'usr_1' } },
+  ...extra,
+});
 
 async function expectError(answer: Promise<{ status: number; body: any }>, status: number, code: string) {
   const { status: actual, body } = await answer;
@@ -21,9 +26,22 @@ async function expectError(answer: Promise<{ status: number; body: any }>, statu
 
 describe('authentication', () => {
   it('answers 401 without a key or with a wrong one, on every kind of route', async () => {
-    for (const [method, path] of [['GET', '/v1/subscriptions?tenant_id=t'], ['POST', '/v1/events'], ['GET', '/v1/deliveries/x'], ['POST', '/v1/dead-letters/x/redrive']]) {
-      await expectError(stack.request(method, path, method === 'POST' ? {} : undefined, { apiKey: null }), 401, 'unauthorized');
-      await expectError(stack.request(method, path, method === 'POST' ? {} : undefined, { apiKey: 'not-the-key-at-all-0000' }), 401, 'unauthorized');
+    for (const [method, path] of [
+      ['GET', '/v1/subscriptions?tenant_id=t'],
+      ['POST', '/v1/events'],
+      ['GET', '/v1/deliveries/x'],
+      ['POST', '/v1/dead-letters/x/redrive'],
+    ]) {
+      await expectError(
+        stack.request(method, path, method === 'POST' ? {} : undefined, { apiKey: null }),
+        401,
+        'unauthorized',
+      );
+      await expectError(
+        stack.request(method, path, method === 'POST' ? {} : undefined, { apiKey: 'not-the-key-at-all-0000' }),
+        401,
+        'unauthorized',
+      );
     }
   });
 
@@ -35,21 +53,50 @@ describe('authentication', () => {
 describe('subscriptions', () => {
   it('creates (secret shown once), gets, lists, updates and deletes', async () => {
     const tenantId = uniqueTenant();
-    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: 'https://hooks.example.com/intelliauth', event_types: ['user.*', 'security.brute_force_detected'], description: 'CRM sync' });
+    const created = await stack.request('POST', '/v1/subscriptions', {
+      tenant_id: tenantId,
+      url: 'https://hooks.example.com/intelliauth',
+      event_types: ['user.*', 'security.brute_force_detected'],
+      description: 'CRM sync',
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: expect.stringMatching(/^whsub_/), tenant_id: tenantId, enabled: true, secret: expect.stringMatching(/^whsec_/) });
+    expect(created.body).toMatchObject({
+      id: expect.stringMatching(/^whsub_/),
+      tenant_id: tenantId,
+      enabled: true,
+      secret: expect.stringMatching(/^whsec_/),
+    });
     const id = created.body.id;
 
     const fetched = await stack.request('GET', `/v1/subscriptions/${id}`);
-    expect(fetched.body).toMatchObject({ id, url: 'https://hooks.example.com/intelliauth', event_types: ['user.*', 'security.brute_force_detected'], description: 'CRM sync' });
+    expect(fetched.body).toMatchObject({
+      id,
+      url: 'https://hooks.example.com/intelliauth',
+      event_types: ['user.*', 'security.brute_force_detected'],
+      description: 'CRM sync',
+    });
     expect(JSON.stringify(fetched.body)).not.toContain('whsec_');
     const listed = await stack.request('GET', `/v1/subscriptions?tenant_id=${tenantId}`);
     expect(listed.body.data.map((s: { id: string }) => s.id)).toEqual([id]);
     expect(JSON.stringify(listed.body)).not.toContain('whsec_');
 
-    const updated = await stack.request('PATCH', `/v1/subscriptions/${id}`, { url: 'https://hooks.example.com/v2', event_types: ['*'], enabled: false, description: null });
-    expect(updated.body).toMatchObject({ url: 'https://hooks.example.com/v2', event_types: ['*'], enabled: false, disabled_reason: 'disabled_by_operator', description: null });
-    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { enabled: true })).body).toMatchObject({ enabled: true, disabled_reason: null });
+    const updated = await stack.request('PATCH', `/v1/subscriptions/${id}`, {
+      url: 'https://hooks.example.com/v2',
+      event_types: ['*'],
+      enabled: false,
+      description: null,
+    });
+    expect(updated.body).toMatchObject({
+      url: 'https://hooks.example.com/v2',
+      event_types: ['*'],
+      enabled: false,
+      disabled_reason: 'disabled_by_operator',
+      description: null,
+    });
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { enabled: true })).body).toMatchObject({
+      enabled: true,
+      disabled_reason: null,
+    });
 
     expect((await stack.request('DELETE', `/v1/subscriptions/${id}`)).status).toBe(204);
     await expectError(stack.request('GET', `/v1/subscriptions/${id}`), 404, 'subscription_not_found');
@@ -59,26 +106,78 @@ describe('subscriptions', () => {
 
   it('refuses bad subscriptions with what to fix', async () => {
     const tenant_id = uniqueTenant();
-    const unknown = await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://x.example', event_types: ['user.teleported', 'billing.*'] }), 422, 'unknown_event_type');
+    const unknown = await expectError(
+      stack.request('POST', '/v1/subscriptions', {
+        tenant_id,
+        url: 'https://x.example',
+        event_types: ['user.teleported', 'billing.*'],
+      }),
+      422,
+      'unknown_event_type',
+    );
     expect(unknown.details.unknown).toEqual(['user.teleported', 'billing.*']);
     expect(unknown.details.valid_event_types).toEqual(EVENT_TYPES);
-    await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'ftp://x.example/hook', event_types: ['*'] }), 422, 'invalid_url');
-    await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://user:pw@x.example/hook', event_types: ['*'] }), 422, 'invalid_url');
-    await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'not a url', event_types: ['*'] }), 422, 'invalid_url');
-    await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: `https://x.example/${'a'.repeat(2048)}`, event_types: ['*'] }), 400, 'validation_failed');
-    const missing = await expectError(stack.request('POST', '/v1/subscriptions', { url: 'https://x.example' }), 400, 'validation_failed');
+    await expectError(
+      stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'ftp://x.example/hook', event_types: ['*'] }),
+      422,
+      'invalid_url',
+    );
+    await expectError(
+      stack.request('POST', '/v1/subscriptions', {
+        tenant_id,
+        url: 'https://user:pw@x.example/hook',
+        event_types: ['*'],
+      }),
+      422,
+      'invalid_url',
+    );
+    await expectError(
+      stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'not a url', event_types: ['*'] }),
+      422,
+      'invalid_url',
+    );
+    await expectError(
+      stack.request('POST', '/v1/subscriptions', {
+        tenant_id,
+        url: `https://x.example/${'a'.repeat(2048)}`,
+        event_types: ['*'],
+      }),
+      400,
+      'validation_failed',
+    );
+    const missing = await expectError(
+      stack.request('POST', '/v1/subscriptions', { url: 'https://x.example' }),
+      400,
+      'validation_failed',
+    );
     expect(missing.details).toEqual([{ field: 'event_types', problem: 'is required' }]);
-    const noTenant = await expectError(stack.request('POST', '/v1/subscriptions', { url: 'https://x.example', event_types: ['*'] }), 400, 'validation_failed');
+    const noTenant = await expectError(
+      stack.request('POST', '/v1/subscriptions', { url: 'https://x.example', event_types: ['*'] }),
+      400,
+      'validation_failed',
+    );
     expect(noTenant.details).toEqual([{ field: 'tenant_id', problem: 'is required' }]);
-    await expectError(stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://x.example', event_types: [] }), 400, 'validation_failed');
+    await expectError(
+      stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://x.example', event_types: [] }),
+      400,
+      'validation_failed',
+    );
     await expectError(stack.request('PATCH', '/v1/subscriptions/whsub_nope', {}), 400, 'validation_failed');
-    await expectError(stack.request('PATCH', '/v1/subscriptions/whsub_nope', { enabled: false }), 404, 'subscription_not_found');
+    await expectError(
+      stack.request('PATCH', '/v1/subscriptions/whsub_nope', { enabled: false }),
+      404,
+      'subscription_not_found',
+    );
     // A service key lists every tenant's subscriptions when it names none (it was a 400 the document did not state).
     const everyTenant = await stack.request('GET', '/v1/subscriptions?limit=200');
     expect(everyTenant.status).toBe(200);
     expect(Array.isArray(everyTenant.body.data)).toBe(true);
     await expectError(stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}&limit=0`), 400, 'invalid_query');
-    await expectError(stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}&cursor=bogus`), 400, 'invalid_query');
+    await expectError(
+      stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}&cursor=bogus`),
+      400,
+      'invalid_query',
+    );
     expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data).toEqual([]);
   });
 });
@@ -89,22 +188,62 @@ describe('publish: bad input gets a clear error and leaves nothing behind', () =
   }
 
   it('400 for malformed JSON, a missing field, an unknown field, a delivery block or a bad event_id', async () => {
-    await expectError(stack.request('POST', '/v1/events', undefined, { rawBody: '{"event_type": "user.updated",' }), 400, 'invalid_json');
+    await expectError(
+      stack.request('POST', '/v1/events', undefined, { rawBody: '{"event_type": "user.updated",' }),
+      400,
+      'invalid_json',
+    );
     await expectError(stack.request('POST', '/v1/events', undefined, { rawBody: '[1,2]' }), 400, 'validation_failed');
-    const missing = await expectError(stack.request('POST', '/v1/events', { event_id: 'evt_missing_data', event_type: 'user.updated', tenant: { id: 't' } }), 400, 'validation_failed');
+    const missing = await expectError(
+      stack.request('POST', '/v1/events', {
+        event_id: 'evt_missing_data',
+        event_type: 'user.updated',
+        tenant: { id: 't' },
+      }),
+      400,
+      'validation_failed',
+    );
     expect(missing.details).toEqual([{ field: 'data', problem: 'is required' }]);
     await expectNothingStored('evt_missing_data');
-    const extra = await expectError(stack.request('POST', '/v1/events', validEvent('t', { colour: 'red' })), 400, 'validation_failed');
+    const extra = await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { colour: 'red' })),
+      400,
+      'validation_failed',
+    );
     expect(extra.details).toEqual([{ field: 'colour', problem: 'is not a known field' }]);
-    const delivery = await expectError(stack.request('POST', '/v1/events', validEvent('t', { delivery: { attempt: 1 } })), 400, 'validation_failed');
+    const delivery = await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { delivery: { attempt: 1 } })),
+      400,
+      'validation_failed',
+    );
     expect(delivery.message).toMatch(/delivery is set by the service/);
-    await expectError(stack.request('POST', '/v1/events', validEvent('t', { event_id: 'msg_123' })), 400, 'validation_failed');
-    await expectError(stack.request('POST', '/v1/events', validEvent('t', { occurred_at: 'yesterday' })), 400, 'validation_failed');
-    await expectError(stack.request('POST', '/v1/events', undefined, { rawBody: 'event_type=user.updated', contentType: 'text/plain' }), 415, 'unsupported_media_type');
+    await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { event_id: 'msg_123' })),
+      400,
+      'validation_failed',
+    );
+    await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { occurred_at: 'yesterday' })),
+      400,
+      'validation_failed',
+    );
+    await expectError(
+      stack.request('POST', '/v1/events', undefined, { rawBody: 'event_type=user.updated', contentType: 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('422 for an unknown event type, naming the valid ones', async () => {
-    const error = await expectError(stack.request('POST', '/v1/events', validEvent('t', { event_id: 'evt_unknown_type', event_type: 'user.teleported' })), 422, 'unknown_event_type');
+    const error = await expectError(
+      stack.request(
+        'POST',
+        '/v1/events',
+        validEvent('t', { event_id: 'evt_unknown_type', event_type: 'user.teleported' }),
+      ),
+      422,
+      'unknown_event_type',
+    );
     expect(error.details.valid_event_types).toEqual(EVENT_TYPES);
     await expectNothingStored('evt_unknown_type');
   });
@@ -112,11 +251,27 @@ describe('publish: bad input gets a clear error and leaves nothing behind', () =
   it('422 for occurred_at older than the TTL or more than 5 minutes ahead', async () => {
     const old = new Date(Date.now() - 25 * 3_600_000).toISOString();
     const ahead = new Date(Date.now() + 10 * 60_000).toISOString();
-    await expectError(stack.request('POST', '/v1/events', validEvent('t', { event_id: 'evt_too_old', occurred_at: old })), 422, 'occurred_at_out_of_range');
-    await expectError(stack.request('POST', '/v1/events', validEvent('t', { event_id: 'evt_too_new', occurred_at: ahead })), 422, 'occurred_at_out_of_range');
+    await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { event_id: 'evt_too_old', occurred_at: old })),
+      422,
+      'occurred_at_out_of_range',
+    );
+    await expectError(
+      stack.request('POST', '/v1/events', validEvent('t', { event_id: 'evt_too_new', occurred_at: ahead })),
+      422,
+      'occurred_at_out_of_range',
+    );
     await expectNothingStored('evt_too_old');
     await expectNothingStored('evt_too_new');
-    expect((await stack.request('POST', '/v1/events', validEvent(uniqueTenant(), { occurred_at: new Date(Date.now() + 60_000).toISOString() }))).status).toBe(202);
+    expect(
+      (
+        await stack.request(
+          'POST',
+          '/v1/events',
+          validEvent(uniqueTenant(), { occurred_at: new Date(Date.now() + 60_000).toISOString() }),
+        )
+      ).status,
+    ).toBe(202);
   });
 
   it('413 for a body over 256 KiB', async () => {
@@ -157,8 +312,18 @@ describe('what the OpenAPI document states, the server does', () => {
 
   it('refuses a JSON null where a body may be left out (was taken as no body)', async () => {
     const tenantId = uniqueTenant();
-    const subscription = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: 'https://hooks.example.com/x', event_types: ['*'] });
-    for (const path of [`/v1/subscriptions/${subscription.body.id}/disable`, `/v1/subscriptions/${subscription.body.id}/rotate-secret`, `/v1/tenants/${tenantId}/api-keys`, '/v1/dead-letters/redrive', '/v1/deliveries/whdlv_x/cancel']) {
+    const subscription = await stack.request('POST', '/v1/subscriptions', {
+      tenant_id: tenantId,
+      url: 'https://hooks.example.com/x',
+      event_types: ['*'],
+    });
+    for (const path of [
+      `/v1/subscriptions/${subscription.body.id}/disable`,
+      `/v1/subscriptions/${subscription.body.id}/rotate-secret`,
+      `/v1/tenants/${tenantId}/api-keys`,
+      '/v1/dead-letters/redrive',
+      '/v1/deliveries/whdlv_x/cancel',
+    ]) {
       await expectError(stack.request('POST', path, undefined, { rawBody: 'null' }), 400, 'validation_failed');
     }
     expect((await stack.request('POST', `/v1/subscriptions/${subscription.body.id}/disable`)).status).toBe(200);
@@ -167,7 +332,9 @@ describe('what the OpenAPI document states, the server does', () => {
 
   it('takes a path id as long as the ids it issues (an event_id of 128 characters was a 414)', async () => {
     const eventId = `evt_${'a'.repeat(124)}`;
-    expect((await stack.request('POST', '/v1/events', validEvent(uniqueTenant(), { event_id: eventId }))).status).toBe(202);
+    expect((await stack.request('POST', '/v1/events', validEvent(uniqueTenant(), { event_id: eventId }))).status).toBe(
+      202,
+    );
     expect((await stack.request('GET', `/v1/events/${eventId}`)).body.event_id).toBe(eventId);
   });
 });
@@ -177,11 +344,19 @@ describe('documentation', () => {
     const document = (await fetch(`${stack.baseUrl}/docs-json`).then((r) => r.json())) as any;
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/v1/events', '/v1/events/{eventId}', '/v1/subscriptions', '/v1/deliveries/{id}/cancel', '/v1/dead-letters/{id}/redrive']),
+      expect.arrayContaining([
+        '/v1/events',
+        '/v1/events/{eventId}',
+        '/v1/subscriptions',
+        '/v1/deliveries/{id}/cancel',
+        '/v1/dead-letters/{id}/redrive',
+      ]),
     );
     const publishBody = document.paths['/v1/events'].post.requestBody;
     expect(publishBody.required).toBe(true);
-    expect(publishBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PublishEventRequest' });
+    expect(publishBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/PublishEventRequest',
+    });
     expect(document.components.schemas.PublishEventRequest.required).toEqual(['event_type', 'tenant', 'data']);
     const page = await fetch(`${stack.baseUrl}/docs`);
     expect(page.status).toBe(200);

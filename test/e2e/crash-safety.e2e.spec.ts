@@ -36,9 +36,13 @@ async function claimAndDie(deliveryId: string): Promise<void> {
 
 /** The dead redriver's lease running out, without the test waiting the 30 s it lasts. */
 const leasePasses = (deliveryIds: string[]) =>
-  pool.query(`UPDATE deliveries SET start_claimed_until = now() - interval '1 second' WHERE id = ANY($1::text[]) AND start_claimed_until IS NOT NULL`, [deliveryIds]);
+  pool.query(
+    `UPDATE deliveries SET start_claimed_until = now() - interval '1 second' WHERE id = ANY($1::text[]) AND start_claimed_until IS NOT NULL`,
+    [deliveryIds],
+  );
 
-const auditOf = async (targetId: string) => (await stack.request('GET', `/v1/operator-actions?target_id=${targetId}`)).body.data;
+const auditOf = async (targetId: string) =>
+  (await stack.request('GET', `/v1/operator-actions?target_id=${targetId}`)).body.data;
 
 describe('a redrive whose redriver died between its claim and its start', () => {
   it('is started by the outbox relay once the claim has expired, and delivered once (single redrive)', async () => {
@@ -51,18 +55,25 @@ describe('a redrive whose redriver died between its claim and its start', () => 
     // The claim holds: no relay starts it while the redriver might still be starting it.
     await sleep(2_500);
     expect(receiver.requests).toHaveLength(1);
-    expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'pending', redrive_count: 1 });
+    expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({
+      status: 'pending',
+      redrive_count: 1,
+    });
 
     await leasePasses([deliveryId]);
     const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered).toMatchObject({ attempt_count: 2, redrive_count: 1, failure_reason: null });
     expect(receiver.requests.map((r) => r.headers['x-intelliauth-delivery-attempt'])).toEqual(['1', '2']);
-    const row = await pool.query(`SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text`, [deliveryId]);
+    const row = await pool.query(
+      `SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text`,
+      [deliveryId],
+    );
     expect(row.rows[0]).toEqual({ workflow_started_at: expect.any(Date), start_claimed_until: null });
     // A second run under the same workflow id, with the redrive's input (attempt 2, a window from now).
     const workflowId = `delivery:${delivered.event_id}:${delivered.subscription_id}`;
     const runs: string[] = [];
-    for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
+    for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+      runs.push(execution.runId);
     expect(new Set(runs).size).toBe(2);
   });
 
@@ -75,21 +86,34 @@ describe('a redrive whose redriver died between its claim and its start', () => 
 
     // A first try of a batch claimed one and died; the batch's retry (or the next bulk redrive) finds it claimed.
     await claimAndDie(ids[0]);
-    const job = await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: tenantId, subscription_id: subscriptionId });
+    const job = await stack.request('POST', '/v1/dead-letters/redrive', {
+      tenant_id: tenantId,
+      subscription_id: subscriptionId,
+    });
     expect(job.status).toBe(202);
-    const done = await eventually(async () => {
-      const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
-      return status.status === 'completed' ? status : undefined;
-    }, { timeout: 30_000, description: 'bulk redrive to complete' });
+    const done = await eventually(
+      async () => {
+        const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
+        return status.status === 'completed' ? status : undefined;
+      },
+      { timeout: 30_000, description: 'bulk redrive to complete' },
+    );
     expect(done).toMatchObject({ matched: 2, redriven: 2, skipped: 0, failed: 0 });
 
     await leasePasses(ids);
-    for (const id of ids) expect(await deliveryIn(stack.client, id, 'delivered', 30_000)).toMatchObject({ attempt_count: 2, redrive_count: 1 });
+    for (const id of ids)
+      expect(await deliveryIn(stack.client, id, 'delivered', 30_000)).toMatchObject({
+        attempt_count: 2,
+        redrive_count: 1,
+      });
     // One subscription: one delivery per event.
     const attemptsByEvent = new Map<string, string[]>();
     for (const request of receiver.requests) {
       const id = String(request.headers['x-intelliauth-event-id']);
-      attemptsByEvent.set(id, [...(attemptsByEvent.get(id) ?? []), String(request.headers['x-intelliauth-delivery-attempt'])]);
+      attemptsByEvent.set(id, [
+        ...(attemptsByEvent.get(id) ?? []),
+        String(request.headers['x-intelliauth-delivery-attempt']),
+      ]);
     }
     expect([...attemptsByEvent.values()]).toEqual([
       ['1', '2'],
@@ -105,7 +129,9 @@ describe('operator actions and their audit rows', () => {
     const name = `fail_audit_${targetId.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
     await pool.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.target_id = '${targetId}' OR NEW.tenant_id = '${targetId}' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END; $$`);
-    await pool.query(`CREATE TRIGGER ${name} BEFORE INSERT ON operator_actions FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await pool.query(
+      `CREATE TRIGGER ${name} BEFORE INSERT ON operator_actions FOR EACH ROW EXECUTE FUNCTION ${name}()`,
+    );
     try {
       await work();
     } finally {
@@ -118,7 +144,11 @@ describe('operator actions and their audit rows', () => {
     const receiver = TestReceiver.answering(500);
     const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, receiver);
     const deliveryId = await deadLetter(stack.client, tenantId);
-    const secretsBefore = (await pool.query(`SELECT count(*)::int AS n FROM subscription_secrets WHERE subscription_id = $1::text`, [subscriptionId])).rows[0].n;
+    const secretsBefore = (
+      await pool.query(`SELECT count(*)::int AS n FROM subscription_secrets WHERE subscription_id = $1::text`, [
+        subscriptionId,
+      ])
+    ).rows[0].n;
 
     await withFailingAudit(subscriptionId, async () => {
       for (const path of ['disable', 'rotate-secret']) {
@@ -127,13 +157,25 @@ describe('operator actions and their audit rows', () => {
       }
       expect((await stack.request('DELETE', `/v1/subscriptions/${subscriptionId}`)).status).toBe(500);
     });
-    expect((await stack.request('GET', `/v1/subscriptions/${subscriptionId}`)).body).toMatchObject({ enabled: true, disabled_reason: null });
-    expect((await pool.query(`SELECT count(*)::int AS n FROM subscription_secrets WHERE subscription_id = $1::text`, [subscriptionId])).rows[0].n).toBe(secretsBefore);
+    expect((await stack.request('GET', `/v1/subscriptions/${subscriptionId}`)).body).toMatchObject({
+      enabled: true,
+      disabled_reason: null,
+    });
+    expect(
+      (
+        await pool.query(`SELECT count(*)::int AS n FROM subscription_secrets WHERE subscription_id = $1::text`, [
+          subscriptionId,
+        ])
+      ).rows[0].n,
+    ).toBe(secretsBefore);
 
     await withFailingAudit(deliveryId, async () => {
       expect((await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`)).status).toBe(500);
     });
-    expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({ status: 'dead_lettered', redrive_count: 0 });
+    expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({
+      status: 'dead_lettered',
+      redrive_count: 0,
+    });
 
     await withFailingAudit(tenantId, async () => {
       expect((await stack.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'never' })).status).toBe(500);
@@ -144,10 +186,17 @@ describe('operator actions and their audit rows', () => {
 
     // With the audit log back, each action and its row, with what its Temporal half did.
     expect((await stack.request('POST', `/v1/dead-letters/${deliveryId}/redrive`)).status).toBe(202);
-    expect((await stack.request('POST', `/v1/subscriptions/${subscriptionId}/disable`, { reason: 'maintenance' })).status).toBe(200);
-    expect(await auditOf(deliveryId)).toEqual([expect.objectContaining({ action: 'dead_letter.redrive', details: { outcome: 'completed' } })]);
+    expect(
+      (await stack.request('POST', `/v1/subscriptions/${subscriptionId}/disable`, { reason: 'maintenance' })).status,
+    ).toBe(200);
+    expect(await auditOf(deliveryId)).toEqual([
+      expect.objectContaining({ action: 'dead_letter.redrive', details: { outcome: 'completed' } }),
+    ]);
     expect(await auditOf(subscriptionId)).toEqual([
-      expect.objectContaining({ action: 'subscription.disable', details: { reason: 'maintenance', outcome: 'completed', waiting_deliveries_stopped: expect.any(Number) } }),
+      expect.objectContaining({
+        action: 'subscription.disable',
+        details: { reason: 'maintenance', outcome: 'completed', waiting_deliveries_stopped: expect.any(Number) },
+      }),
     ]);
   });
 
@@ -159,6 +208,8 @@ describe('operator actions and their audit rows', () => {
 
     const answer = await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);
     expect(answer).toMatchObject({ status: 409, body: { error: { code: 'delivery_not_active' } } });
-    expect(await auditOf(deliveryId)).toEqual([expect.objectContaining({ action: 'delivery.retry', details: { outcome: 'failed', error: expect.any(String) } })]);
+    expect(await auditOf(deliveryId)).toEqual([
+      expect.objectContaining({ action: 'delivery.retry', details: { outcome: 'failed', error: expect.any(String) } }),
+    ]);
   });
 });

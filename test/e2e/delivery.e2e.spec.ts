@@ -20,7 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const subscribe = (receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) => subscribeReceiver(stack, receiver, { tenantId, eventTypes, description: 'e2e' });
+const subscribe = (receiver: TestReceiver, tenantId: string, eventTypes = ['user.*']) =>
+  subscribeReceiver(stack, receiver, { tenantId, eventTypes, description: 'e2e' });
 
 const event = (tenantId: string, extra: Record<string, unknown> = {}) => ({
   event_type: 'user.signed_up',
@@ -39,7 +40,10 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
 
     const published = await stack.request('POST', '/v1/events', event(tenantId, { occurred_at: occurredAt }));
     expect(published.status).toBe(202);
-    expect(published.body).toEqual({ event_id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), deliveries: [{ id: expect.any(String), subscription_id: subscription.id }] });
+    expect(published.body).toEqual({
+      event_id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/),
+      deliveries: [{ id: expect.any(String), subscription_id: subscription.id }],
+    });
     const eventId = published.body.event_id;
     const deliveryId = published.body.deliveries[0].id;
 
@@ -64,21 +68,42 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
       'webhook-id': eventId,
     });
     const key = Buffer.from(subscription.secret.slice('whsec_'.length), 'base64');
-    expect(request.headers['x-intelliauth-signature']).toBe(createHmac('sha256', key).update(request.body).digest('hex'));
-    expect(() => new Webhook(subscription.secret).verify(request.body, request.headers as Record<string, string>)).not.toThrow();
+    expect(request.headers['x-intelliauth-signature']).toBe(
+      createHmac('sha256', key).update(request.body).digest('hex'),
+    );
+    expect(() =>
+      new Webhook(subscription.secret).verify(request.body, request.headers as Record<string, string>),
+    ).not.toThrow();
 
     const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
-    expect(delivered).toMatchObject({ id: deliveryId, event_id: eventId, subscription_id: subscription.id, attempt_count: 1, last_status_code: 200 });
-    expect(delivered.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true, duration_ms: expect.any(Number) })]);
+    expect(delivered).toMatchObject({
+      id: deliveryId,
+      event_id: eventId,
+      subscription_id: subscription.id,
+      attempt_count: 1,
+      last_status_code: 200,
+    });
+    expect(delivered.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true, duration_ms: expect.any(Number) }),
+    ]);
 
     const byEvent = await stack.request('GET', `/v1/events/${eventId}`);
-    expect(byEvent.body).toMatchObject({ event_id: eventId, tenant: { id: tenantId }, deliveries: [{ id: deliveryId, subscription_id: subscription.id, status: 'delivered' }] });
+    expect(byEvent.body).toMatchObject({
+      event_id: eventId,
+      tenant: { id: tenantId },
+      deliveries: [{ id: deliveryId, subscription_id: subscription.id, status: 'delivered' }],
+    });
 
     const handle = stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, subscription.id));
-    const attributes = await eventually(async () => {
-      const description = await handle.describe();
-      return description.typedSearchAttributes.get(searchAttributes.deliveryStatus) === 'delivered' ? description.typedSearchAttributes : undefined;
-    }, { timeout: 30_000, description: 'the search attributes to show it delivered' });
+    const attributes = await eventually(
+      async () => {
+        const description = await handle.describe();
+        return description.typedSearchAttributes.get(searchAttributes.deliveryStatus) === 'delivered'
+          ? description.typedSearchAttributes
+          : undefined;
+      },
+      { timeout: 30_000, description: 'the search attributes to show it delivered' },
+    );
     expect(attributes.get(searchAttributes.tenantId)).toBe(tenantId);
     expect(attributes.get(searchAttributes.eventType)).toBe('user.signed_up');
     expect(attributes.get(searchAttributes.subscriptionId)).toBe(subscription.id);
@@ -115,7 +140,13 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
 
     const delivered = await deliveryIn(stack.client, deliveryId, 'delivered', 30_000);
     expect(delivered.attempt_count).toBe(3);
-    expect(delivered.attempts.map((a: { attempt: number; status_code: number; succeeded: boolean }) => [a.attempt, a.status_code, a.succeeded])).toEqual([
+    expect(
+      delivered.attempts.map((a: { attempt: number; status_code: number; succeeded: boolean }) => [
+        a.attempt,
+        a.status_code,
+        a.succeeded,
+      ]),
+    ).toEqual([
       [1, 500, false],
       [2, 503, false],
       [3, 200, true],
@@ -132,12 +163,24 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const pool = testPool();
     try {
       const stored = await new EventsRepository(pool).publish(
-        { event_id: newEventId(), event_type: 'user.deleted', occurred_at: new Date().toISOString(), tenant: { id: tenantId }, data: {} },
+        {
+          event_id: newEventId(),
+          event_type: 'user.deleted',
+          occurred_at: new Date().toISOString(),
+          tenant: { id: tenantId },
+          data: {},
+        },
         'committed-then-crashed',
       );
       if (stored.kind !== 'created') throw new Error('expected a new event');
-      await eventually(() => receiver.requests.length === 1, { timeout: 30_000, description: 'the relay to start the delivery' });
-      const row = await pool.query('SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text', [stored.deliveries[0].id]);
+      await eventually(() => receiver.requests.length === 1, {
+        timeout: 30_000,
+        description: 'the relay to start the delivery',
+      });
+      const row = await pool.query(
+        'SELECT workflow_started_at, start_claimed_until FROM deliveries WHERE id = $1::text',
+        [stored.deliveries[0].id],
+      );
       expect(row.rows[0]).toEqual({ workflow_started_at: expect.any(Date), start_claimed_until: null });
     } finally {
       await pool.end();
@@ -170,7 +213,10 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
         client.release();
       }
       const committedAt = Date.now();
-      await eventually(() => receiver.requests.length === 1, { timeout: 30_000, description: 'a relay pass to take the expired claim' });
+      await eventually(() => receiver.requests.length === 1, {
+        timeout: 30_000,
+        description: 'a relay pass to take the expired claim',
+      });
       expect(receiver.requests[0].at - committedAt).toBeGreaterThanOrEqual(2_500);
       const row = await pool.query('SELECT workflow_started_at FROM deliveries WHERE event_id = $1::text', [eventId]);
       expect(row.rows[0].workflow_started_at).toBeInstanceOf(Date);
@@ -191,37 +237,62 @@ describe('publish to delivery, end to end (api + Postgres + Temporal dev server 
     const otherReceiver = new TestReceiver();
     await subscribe(otherReceiver, other, ['*']);
 
-    for (let i = 0; i < 3; i++) expect((await stack.request('POST', '/v1/events', event(tenantId))).body.deliveries).toHaveLength(2);
-    await eventually(() => users.requests.length === 3 && everything.requests.length === 3, { timeout: 20_000, description: 'six deliveries' });
+    for (let i = 0; i < 3; i++)
+      expect((await stack.request('POST', '/v1/events', event(tenantId))).body.deliveries).toHaveLength(2);
+    await eventually(() => users.requests.length === 3 && everything.requests.length === 3, {
+      timeout: 20_000,
+      description: 'six deliveries',
+    });
     expect(security.requests).toHaveLength(0);
     expect(otherReceiver.requests).toHaveLength(0);
 
     const firstPage = await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=4`);
     expect(firstPage.body.data).toHaveLength(4);
-    const secondPage = await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=4&cursor=${firstPage.body.next_cursor}`);
+    const secondPage = await stack.request(
+      'GET',
+      `/v1/deliveries?tenant_id=${tenantId}&limit=4&cursor=${firstPage.body.next_cursor}`,
+    );
     expect(secondPage.body.data).toHaveLength(2);
     expect(secondPage.body.next_cursor).toBeNull();
     const ids = [...firstPage.body.data, ...secondPage.body.data].map((d: { id: string }) => d.id);
     expect(new Set(ids).size).toBe(6);
 
-    const bySubscription = await stack.request('GET', `/v1/deliveries?subscription_id=${usersSub.id}&event_type=user.signed_up`);
+    const bySubscription = await stack.request(
+      'GET',
+      `/v1/deliveries?subscription_id=${usersSub.id}&event_type=user.signed_up`,
+    );
     expect(bySubscription.body.data).toHaveLength(3);
-    expect(bySubscription.body.data.every((d: { subscription_id: string }) => d.subscription_id === usersSub.id)).toBe(true);
-    const delivered = await eventually(async () => {
-      const page = await stack.request('GET', `/v1/deliveries?subscription_id=${everythingSub.id}&status=delivered`);
-      return page.body.data.length === 3 ? page : undefined;
-    }, { timeout: 30_000, description: 'three deliveries recorded delivered' });
+    expect(bySubscription.body.data.every((d: { subscription_id: string }) => d.subscription_id === usersSub.id)).toBe(
+      true,
+    );
+    const delivered = await eventually(
+      async () => {
+        const page = await stack.request('GET', `/v1/deliveries?subscription_id=${everythingSub.id}&status=delivered`);
+        return page.body.data.length === 3 ? page : undefined;
+      },
+      { timeout: 30_000, description: 'three deliveries recorded delivered' },
+    );
     expect(delivered.body.data.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
 
     // from / to bound when the delivery was created (its event published).
-    const createdAt = ids.map((id) => Date.parse([...firstPage.body.data, ...secondPage.body.data].find((d: { id: string }) => d.id === id).created_at));
+    const createdAt = ids.map((id) =>
+      Date.parse([...firstPage.body.data, ...secondPage.body.data].find((d: { id: string }) => d.id === id).created_at),
+    );
     const [earliest, latest] = [Math.min(...createdAt), Math.max(...createdAt)];
     const inWindow = async (from: number, to: number) =>
-      (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)).body.data.length;
+      (
+        await stack.request(
+          'GET',
+          `/v1/deliveries?tenant_id=${tenantId}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+        )
+      ).body.data.length;
     expect(await inWindow(earliest, latest + 1)).toBe(6);
     expect(await inWindow(latest + 1, latest + 60_000)).toBe(0);
     expect(await inWindow(earliest - 60_000, earliest)).toBe(0);
     const bad = await stack.request('GET', `/v1/deliveries?from=yesterday`);
-    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_query', message: expect.stringContaining('from must be an RFC 3339 time') } } });
+    expect(bad).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_query', message: expect.stringContaining('from must be an RFC 3339 time') } },
+    });
   });
 });

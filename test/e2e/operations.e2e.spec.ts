@@ -45,12 +45,21 @@ describe('operator actions through the API', () => {
     const receiver = TestReceiver.answering(500);
     const { tenantId, deliveryId } = await publishTo(stack, receiver, BRUTE_FORCE);
     for (let attempt = 1; attempt < SLOW_POLICY.retryScheduleMs.length; attempt++) {
-      await eventually(() => stack.client.get<{ status: string; attempt_count: number }>(`/v1/deliveries/${deliveryId}`), { timeout: 20_000, description: `attempt ${attempt} recorded`, until: (d) => d.status === 'retry_scheduled' && d.attempt_count === attempt });
+      await eventually(
+        () => stack.client.get<{ status: string; attempt_count: number }>(`/v1/deliveries/${deliveryId}`),
+        {
+          timeout: 20_000,
+          description: `attempt ${attempt} recorded`,
+          until: (d) => d.status === 'retry_scheduled' && d.attempt_count === attempt,
+        },
+      );
       expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).status).toBe(202);
     }
     const dead = await deliveryIn(stack.client, deliveryId, 'dead_lettered');
     expect(dead).toMatchObject({ attempt_count: 3, failure_reason: 'exhausted', dead_lettered_at: expect.any(String) });
-    expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).body.error.code).toBe('delivery_not_active');
+    expect((await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`)).body.error.code).toBe(
+      'delivery_not_active',
+    );
 
     const letters = await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}`);
     expect(letters.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
@@ -73,11 +82,18 @@ describe('operator actions through the API', () => {
   it('redrives a dead letter whose run is still closing once it closes, and refuses one whose run stays open', async () => {
     // The row says dead_lettered while its run is still open: the window between the activity that records the dead
     // letter and the workflow's close, here held open by a run waiting on an hour-long retry.
-    const markDeadLettered = (id: string) => pool.query(`UPDATE deliveries SET status = 'dead_lettered', failure_reason = 'exhausted' WHERE id = $1::text`, [id]);
+    const markDeadLettered = (id: string) =>
+      pool.query(`UPDATE deliveries SET status = 'dead_lettered', failure_reason = 'exhausted' WHERE id = $1::text`, [
+        id,
+      ]);
     const closing = await publishTo(stack, TestReceiver.answering(500), BRUTE_FORCE);
     await deliveryIn(stack.client, closing.deliveryId, 'retry_scheduled');
     await markDeadLettered(closing.deliveryId);
-    const workflowId = (await pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM deliveries WHERE id = $1::text`, [closing.deliveryId])).rows[0].workflow_id;
+    const workflowId = (
+      await pool.query<{ workflow_id: string }>(`SELECT workflow_id FROM deliveries WHERE id = $1::text`, [
+        closing.deliveryId,
+      ])
+    ).rows[0].workflow_id;
     setTimeout(() => void stack.temporal.workflow.getHandle(workflowId).terminate('closing run'), 1_000);
     const redriven = await stack.request('POST', `/v1/dead-letters/${closing.deliveryId}/redrive`);
     expect(redriven).toMatchObject({ status: 202, body: { status: 'pending' } });
@@ -88,7 +104,10 @@ describe('operator actions through the API', () => {
     await markDeadLettered(open.deliveryId);
     const refused = await stack.request('POST', `/v1/dead-letters/${open.deliveryId}/redrive`);
     expect(refused).toMatchObject({ status: 409, body: { error: { code: 'delivery_still_running' } } });
-    expect(await stack.client.get(`/v1/deliveries/${open.deliveryId}`)).toMatchObject({ status: 'dead_lettered', redrive_count: 0 });
+    expect(await stack.client.get(`/v1/deliveries/${open.deliveryId}`)).toMatchObject({
+      status: 'dead_lettered',
+      redrive_count: 0,
+    });
   });
 
   it('obeys signals sent through the Temporal client exactly as the README operator section says', async () => {
@@ -99,16 +118,25 @@ describe('operator actions through the API', () => {
     const workflowId = `delivery:${delivery.event_id}:${delivery.subscription_id}`;
 
     // Find it by its search attributes, as in the Web UI's list.
-    const found = await eventually(async () => {
-      for await (const execution of stack.temporal.workflow.list({ query: `TenantId = "${tenantId}" AND DeliveryStatus = "retry_scheduled"` })) {
-        if (execution.workflowId === workflowId) return execution;
-      }
-      return undefined;
-    }, { timeout: 20_000, description: 'the workflow in the visibility list' });
+    const found = await eventually(
+      async () => {
+        for await (const execution of stack.temporal.workflow.list({
+          query: `TenantId = "${tenantId}" AND DeliveryStatus = "retry_scheduled"`,
+        })) {
+          if (execution.workflowId === workflowId) return execution;
+        }
+        return undefined;
+      },
+      { timeout: 20_000, description: 'the workflow in the visibility list' },
+    );
     expect(found.workflowId).toBe(workflowId);
 
     const handle = stack.temporal.workflow.getHandle(workflowId);
-    expect(await handle.query('state')).toMatchObject({ status: 'retry_scheduled', attemptsThisRun: 1, lastStatusCode: 500 });
+    expect(await handle.query('state')).toMatchObject({
+      status: 'retry_scheduled',
+      attemptsThisRun: 1,
+      lastStatusCode: 500,
+    });
     await handle.signal('retryNow');
     await deliveryIn(stack.client, deliveryId, 'delivered');
     expect(receiver.requests).toHaveLength(2);
@@ -116,12 +144,20 @@ describe('operator actions through the API', () => {
     const second = await publishTo(stack, TestReceiver.answering(500), BRUTE_FORCE);
     await deliveryIn(stack.client, second.deliveryId, 'retry_scheduled');
     const secondDelivery = (await stack.request('GET', `/v1/deliveries/${second.deliveryId}`)).body;
-    await stack.temporal.workflow.getHandle(`delivery:${secondDelivery.event_id}:${secondDelivery.subscription_id}`).signal('cancel', { reason: 'receiver retired' });
-    expect((await deliveryIn(stack.client, second.deliveryId, 'cancelled')).failure_reason).toBe('cancelled: receiver retired');
+    await stack.temporal.workflow
+      .getHandle(`delivery:${secondDelivery.event_id}:${secondDelivery.subscription_id}`)
+      .signal('cancel', { reason: 'receiver retired' });
+    expect((await deliveryIn(stack.client, second.deliveryId, 'cancelled')).failure_reason).toBe(
+      'cancelled: receiver retired',
+    );
   });
 
   it('answers 404 for operations on unknown ids', async () => {
-    for (const path of ['/v1/deliveries/whdlv_nope/cancel', '/v1/deliveries/whdlv_nope/retry', '/v1/dead-letters/whdlv_nope/redrive']) {
+    for (const path of [
+      '/v1/deliveries/whdlv_nope/cancel',
+      '/v1/deliveries/whdlv_nope/retry',
+      '/v1/dead-letters/whdlv_nope/redrive',
+    ]) {
       const answer = await stack.request('POST', path, {});
       expect(answer.status).toBe(404);
       expect(answer.body.error.code).toMatch(/_not_found$/);

@@ -6,11 +6,15 @@ import { Stack, startStack } from '../helpers/stack';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ retryScheduleMs: [0], attemptTimeoutMs: 1_000, ttlMs: 86_400_000 }, { worker: false, config: { publishRatePerTenant: 5 } });
+  stack = await startStack(
+    { retryScheduleMs: [0], attemptTimeoutMs: 1_000, ttlMs: 86_400_000 },
+    { worker: false, config: { publishRatePerTenant: 5 } },
+  );
 });
 afterAll(() => stack?.stop());
 
-const publish = (tenantId: string) => stack.request('POST', '/v1/events', eventOf(tenantId, { data: { user: { id: 'u' } } }));
+const publish = (tenantId: string) =>
+  stack.request('POST', '/v1/events', eventOf(tenantId, { data: { user: { id: 'u' } } }));
 
 describe('publish rate limit per tenant', () => {
   it('answers 429 with Retry-After over the limit, stores nothing from the refused request, and leaves other tenants alone', async () => {

@@ -5,7 +5,10 @@ import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack(WAITING_POLICY, { worker: false, config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/webhooks` } });
+  stack = await startStack(WAITING_POLICY, {
+    worker: false,
+    config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/webhooks` },
+  });
 });
 afterAll(() => stack?.stop());
 
@@ -14,7 +17,10 @@ describe('readiness', () => {
     const ready = await fetch(`${stack.baseUrl}/readyz`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({
       status: 503,
-      body: { status: 'not_ready', checks: { postgres: expect.stringMatching(/^failed: .*ECONNREFUSED/), temporal: 'ok' } },
+      body: {
+        status: 'not_ready',
+        checks: { postgres: expect.stringMatching(/^failed: .*ECONNREFUSED/), temporal: 'ok' },
+      },
     });
     expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
   });

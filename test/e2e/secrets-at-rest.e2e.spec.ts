@@ -67,11 +67,23 @@ describe('secrets at rest', () => {
     const receiver = TestReceiver.answering(500, 200);
     const url = await receiver.start();
     try {
-      const tenantKey = (await api.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'console' })).body.key as string;
-      const created = await api.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['*'] }, { apiKey: tenantKey });
-      const rotated = await api.request('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, { grace_period_seconds: 3600 });
+      const tenantKey = (await api.request('POST', `/v1/tenants/${tenantId}/api-keys`, { name: 'console' })).body
+        .key as string;
+      const created = await api.request(
+        'POST',
+        '/v1/subscriptions',
+        { tenant_id: tenantId, url, event_types: ['*'] },
+        { apiKey: tenantKey },
+      );
+      const rotated = await api.request('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, {
+        grace_period_seconds: 3600,
+      });
       const secrets = [created.body.secret as string, rotated.body.secret as string];
-      const published = await api.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+      const published = await api.request('POST', '/v1/events', {
+        event_type: 'user.signed_up',
+        tenant: { id: tenantId },
+        data: { user: { id: 'usr_1' } },
+      });
       const deliveryId = published.body.deliveries[0].id;
       await deliveryIn(api, deliveryId, 'delivered', 30_000);
       await api.request('POST', `/v1/subscriptions/${created.body.id}/test`, { event_type: 'user.updated' });
@@ -79,19 +91,40 @@ describe('secrets at rest', () => {
 
       // The secrets worked: the receiver's copy verifies with either one.
       const last = receiver.requests.at(-1)!;
-      for (const secret of secrets) expect(() => new Webhook(secret).verify(last.body, last.headers as Record<string, string>)).not.toThrow();
+      for (const secret of secrets)
+        expect(() => new Webhook(secret).verify(last.body, last.headers as Record<string, string>)).not.toThrow();
 
-      const tables = (await pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.map((r) => r.tablename);
-      expect(tables).toEqual(expect.arrayContaining(['subscriptions', 'subscription_secrets', 'api_keys', 'events', 'deliveries', 'delivery_attempts', 'operator_actions']));
+      const tables = (
+        await pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+      ).rows.map((r) => r.tablename);
+      expect(tables).toEqual(
+        expect.arrayContaining([
+          'subscriptions',
+          'subscription_secrets',
+          'api_keys',
+          'events',
+          'deliveries',
+          'delivery_attempts',
+          'operator_actions',
+        ]),
+      );
       let dump = '';
       for (const table of tables) dump += JSON.stringify((await pool.query(`SELECT * FROM "${table}"`)).rows);
-      const sealed = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [created.body.id])).rows;
+      const sealed = (
+        await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [created.body.id])
+      ).rows;
       expect(sealed.every((row: { secret: string }) => row.secret.startsWith('v1:'))).toBe(true);
 
-      const history = JSON.stringify(await temporal.workflow.getHandle(`delivery:${published.body.event_id}:${created.body.id}`).fetchHistory());
+      const history = JSON.stringify(
+        await temporal.workflow.getHandle(`delivery:${published.body.event_id}:${created.body.id}`).fetchHistory(),
+      );
       const logs = logged.join('');
       expect(logs.length).toBeGreaterThan(100);
-      for (const [where, text] of [['database', dump], ['logs', logs], ['history', history]] as const) {
+      for (const [where, text] of [
+        ['database', dump],
+        ['logs', logs],
+        ['history', history],
+      ] as const) {
         expect({ where, whsec: text.includes('whsec_') }).toEqual({ where, whsec: false });
         for (const secret of [...secrets, ...secrets.map((s) => s.slice('whsec_'.length)), tenantKey, apiKey]) {
           expect({ where, found: text.includes(secret) }).toEqual({ where, found: false });
@@ -108,10 +141,17 @@ describe('secrets at rest', () => {
     const url = await receiver.start();
     try {
       await api.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.signed_up'] });
-      const sent = await api.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } }, { headers: { 'x-request-id': 'req-logging-1' } });
+      const sent = await api.request(
+        'POST',
+        '/v1/events',
+        { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } },
+        { headers: { 'x-request-id': 'req-logging-1' } },
+      );
       expect(sent.headers.get('x-request-id')).toBe('req-logging-1');
       const published = sent.body as { event_id: string; deliveries: Array<{ id: string }> };
-      const made = await api.request('GET', '/v1/event-types', undefined, { headers: { 'x-request-id': 'has spaces, so not kept' } });
+      const made = await api.request('GET', '/v1/event-types', undefined, {
+        headers: { 'x-request-id': 'has spaces, so not kept' },
+      });
       expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       await deliveryIn(api, published.deliveries[0].id, 'delivered', 30_000);
 
@@ -120,10 +160,22 @@ describe('secrets at rest', () => {
           .split('\n')
           .filter((line) => line.startsWith('{'))
           .map((line) => JSON.parse(line) as Record<string, any>);
-      await eventually(() => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id), { timeout: 10_000, description: 'the attempt line' });
-      expect(lines('api').find((line) => line.req?.id === 'req-logging-1')).toMatchObject({ service: 'api', level: 30, req: { method: 'POST', url: '/v1/events' }, res: { statusCode: 202 } });
-      expect(lines('api').find((line) => line.req?.id === made.headers.get('x-request-id'))).toMatchObject({ req: { url: '/v1/event-types' } });
-      expect(lines('worker').find((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id)).toMatchObject({
+      await eventually(
+        () => lines('worker').some((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id),
+        { timeout: 10_000, description: 'the attempt line' },
+      );
+      expect(lines('api').find((line) => line.req?.id === 'req-logging-1')).toMatchObject({
+        service: 'api',
+        level: 30,
+        req: { method: 'POST', url: '/v1/events' },
+        res: { statusCode: 202 },
+      });
+      expect(lines('api').find((line) => line.req?.id === made.headers.get('x-request-id'))).toMatchObject({
+        req: { url: '/v1/event-types' },
+      });
+      expect(
+        lines('worker').find((line) => line.msg === 'attempt' && line.delivery_id === published.deliveries[0].id),
+      ).toMatchObject({
         service: 'worker',
         event_id: published.event_id,
         tenant_id: tenantId,
@@ -147,16 +199,28 @@ describe('secrets at rest', () => {
     const before = new SubscriptionsRepository(pool, SecretBox.parse(oldKeys));
     const secret = generateSigningSecret();
     const id = newSubscriptionId();
-    await before.create({ id, tenantId: uniqueTenant(), url: 'https://hooks.example.com/x', eventTypes: ['*'], description: null, signingSecret: secret });
+    await before.create({
+      id,
+      tenantId: uniqueTenant(),
+      url: 'https://hooks.example.com/x',
+      eventTypes: ['*'],
+      description: null,
+      signingSecret: secret,
+    });
 
     const after = new SubscriptionsRepository(pool, SecretBox.parse(rotatedKeys));
     const { resealed } = await after.resealSecrets();
     expect(resealed).toBeGreaterThanOrEqual(1);
-    const stored = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [id])).rows[0].secret as string;
+    const stored = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [id]))
+      .rows[0].secret as string;
     expect(stored.startsWith('v1:next:')).toBe(true);
     const newKeyOnly = rotatedKeys.split(',')[0];
-    expect((await new SubscriptionsRepository(pool, SecretBox.parse(newKeyOnly)).target(id))?.signingSecrets).toEqual([secret]);
+    expect((await new SubscriptionsRepository(pool, SecretBox.parse(newKeyOnly)).target(id))?.signingSecrets).toEqual([
+      secret,
+    ]);
     // Put the shared test database back on the suite's key for the suites still running.
-    expect((await new SubscriptionsRepository(pool, SecretBox.parse(`${oldKeys},${newKeyOnly}`)).resealSecrets()).resealed).toBeGreaterThanOrEqual(1);
+    expect(
+      (await new SubscriptionsRepository(pool, SecretBox.parse(`${oldKeys},${newKeyOnly}`)).resealSecrets()).resealed,
+    ).toBeGreaterThanOrEqual(1);
   });
 });

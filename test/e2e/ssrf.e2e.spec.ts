@@ -14,7 +14,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const subscribe = (url: string) => stack.request('POST', '/v1/subscriptions', { tenant_id: uniqueTenant(), url, event_types: ['user.*'] });
+const subscribe = (url: string) =>
+  stack.request('POST', '/v1/subscriptions', { tenant_id: uniqueTenant(), url, event_types: ['user.*'] });
 
 describe('subscription URLs and the SSRF guard', () => {
   it.each([
@@ -39,10 +40,14 @@ describe('subscription URLs and the SSRF guard', () => {
   it('refuses the same on update, and leaves the subscription as it was', async () => {
     const created = await subscribe('https://hooks.example.com/intelliauth');
     expect(created.status).toBe(201);
-    const patched = await stack.request('PATCH', `/v1/subscriptions/${created.body.id}`, { url: 'http://[::ffff:169.254.169.254]/' });
+    const patched = await stack.request('PATCH', `/v1/subscriptions/${created.body.id}`, {
+      url: 'http://[::ffff:169.254.169.254]/',
+    });
     expect(patched.status).toBe(422);
     expect(patched.body.error.code).toBe('refused_url');
-    expect((await stack.request('GET', `/v1/subscriptions/${created.body.id}`)).body.url).toBe('https://hooks.example.com/intelliauth');
+    expect((await stack.request('GET', `/v1/subscriptions/${created.body.id}`)).body.url).toBe(
+      'https://hooks.example.com/intelliauth',
+    );
   });
 
   it('accepts hostnames without resolving them, and allowlisted addresses in any encoding', async () => {
@@ -69,16 +74,32 @@ describe('test sends with nothing allowlisted', () => {
 
   it('refuses a loopback literal at create time, and a name that resolves to loopback at connect time', async () => {
     const port = canary.port;
-    const literal = await strict.request('POST', '/v1/subscriptions', { tenant_id: uniqueTenant(), url: `http://127.0.0.1:${port}/hook`, event_types: ['*'] });
+    const literal = await strict.request('POST', '/v1/subscriptions', {
+      tenant_id: uniqueTenant(),
+      url: `http://127.0.0.1:${port}/hook`,
+      event_types: ['*'],
+    });
     expect(literal.status).toBe(422);
     expect(literal.body.error.code).toBe('refused_url');
 
     // localhost is a hostname: accepted now, judged when connecting (it resolves to loopback on this machine).
-    const named = await strict.request('POST', '/v1/subscriptions', { tenant_id: uniqueTenant(), url: `http://localhost:${port}/hook`, event_types: ['*'] });
+    const named = await strict.request('POST', '/v1/subscriptions', {
+      tenant_id: uniqueTenant(),
+      url: `http://localhost:${port}/hook`,
+      event_types: ['*'],
+    });
     expect(named.status).toBe(201);
-    const sent = await strict.request('POST', `/v1/subscriptions/${named.body.id}/test`, { event_type: 'user.signed_in' });
+    const sent = await strict.request('POST', `/v1/subscriptions/${named.body.id}/test`, {
+      event_type: 'user.signed_in',
+    });
     expect(sent.status).toBe(200);
-    expect(sent.body).toMatchObject({ delivered: false, status_code: null, error: expect.stringMatching(/^refused by the SSRF guard: localhost resolved to (127\.0\.0\.1|::1), a loopback address$/) });
+    expect(sent.body).toMatchObject({
+      delivered: false,
+      status_code: null,
+      error: expect.stringMatching(
+        /^refused by the SSRF guard: localhost resolved to (127\.0\.0\.1|::1), a loopback address$/,
+      ),
+    });
     expect(canary.connections).toBe(0);
   });
 });

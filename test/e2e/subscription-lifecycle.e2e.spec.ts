@@ -41,13 +41,17 @@ describe('secret rotation', () => {
     expect(await verifiesWithOld()).toBe(true);
     const during = receiver.requests.at(-1)!;
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
-    expect(() => new Webhook(rotated.body.secret).verify(during.body, during.headers as Record<string, string>)).not.toThrow();
+    expect(() =>
+      new Webhook(rotated.body.secret).verify(during.body, during.headers as Record<string, string>),
+    ).not.toThrow();
 
     await sleep(3_500);
     expect(await verifiesWithOld()).toBe(false);
     const after = receiver.requests.at(-1)!;
     expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
-    expect(() => new Webhook(rotated.body.secret).verify(after.body, after.headers as Record<string, string>)).not.toThrow();
+    expect(() =>
+      new Webhook(rotated.body.secret).verify(after.body, after.headers as Record<string, string>),
+    ).not.toThrow();
   });
 
   it('stops the old secret at once with a grace period of 0, and refuses more than 7 days', async () => {
@@ -57,7 +61,9 @@ describe('secret rotation', () => {
     await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'user.updated' });
     const request = receiver.requests.at(-1)!;
     expect(() => new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toThrow();
-    const tooLong = await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: 8 * 86_400 });
+    const tooLong = await stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, {
+      grace_period_seconds: 8 * 86_400,
+    });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error.details).toEqual([{ field: 'grace_period_seconds', problem: 'must be <= 604800' }]);
   });
@@ -76,7 +82,10 @@ describe('disable and enable', () => {
     expect(stopped.failure_reason).toBe('subscription_disabled');
     expect((await publish(stack.client, tenantId)).deliveries).toEqual([]);
 
-    expect((await stack.request('POST', `/v1/subscriptions/${id}/enable`)).body).toMatchObject({ enabled: true, disabled_reason: null });
+    expect((await stack.request('POST', `/v1/subscriptions/${id}/enable`)).body).toMatchObject({
+      enabled: true,
+      disabled_reason: null,
+    });
     await sleep(500);
     expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body.status).toBe('dead_lettered');
 
@@ -90,8 +99,15 @@ describe('test sends', () => {
   it('sends a signed example of the type and reports what the receiver answered', async () => {
     const receiver = TestReceiver.answering(503);
     const { id, secret } = await subscribeReceiver(stack, receiver);
-    const answer = await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'security.brute_force_detected' });
-    expect(answer.body).toMatchObject({ delivered: false, status_code: 503, error: 'receiver answered 503', event_id: expect.stringMatching(/^evt_test_/) });
+    const answer = await stack.request('POST', `/v1/subscriptions/${id}/test`, {
+      event_type: 'security.brute_force_detected',
+    });
+    expect(answer.body).toMatchObject({
+      delivered: false,
+      status_code: 503,
+      error: 'receiver answered 503',
+      event_id: expect.stringMatching(/^evt_test_/),
+    });
     const request = receiver.requests[0];
     expect(request.headers['x-intelliauth-event-type']).toBe('security.brute_force_detected');
     expect(new Webhook(secret).verify(request.body, request.headers as Record<string, string>)).toMatchObject({
@@ -112,17 +128,32 @@ describe('event type catalogue', () => {
     const tenantId = uniqueTenant();
     for (const type of catalogue.data) {
       expect(type).toMatchObject({ description: expect.any(String), data_schema: { type: 'object' } });
-      const published = await stack.request('POST', '/v1/events', eventOf(tenantId, { event_type: type.name, data: type.example }));
-      expect({ type: type.name, status: published.status }).toEqual({ type: type.name, status: isOperationalEventType(type.name) ? 422 : 202 });
+      const published = await stack.request(
+        'POST',
+        '/v1/events',
+        eventOf(tenantId, { event_type: type.name, data: type.example }),
+      );
+      expect({ type: type.name, status: published.status }).toEqual({
+        type: type.name,
+        status: isOperationalEventType(type.name) ? 422 : 202,
+      });
     }
   });
 
   it('refuses data that does not match its type’s schema, naming the field', async () => {
-    const answer = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'user.signed_up', data: { account: { id: 'usr_1' } } }));
+    const answer = await stack.request(
+      'POST',
+      '/v1/events',
+      eventOf(uniqueTenant(), { event_type: 'user.signed_up', data: { account: { id: 'usr_1' } } }),
+    );
     expect(answer.status).toBe(422);
     expect(answer.body.error.code).toBe('invalid_event_data');
     expect(answer.body.error.details).toEqual([{ field: 'data.user', problem: 'is required' }]);
-    const wrongType = await stack.request('POST', '/v1/events', eventOf(uniqueTenant(), { event_type: 'security.brute_force_detected', data: { attempts: 'many' } }));
+    const wrongType = await stack.request(
+      'POST',
+      '/v1/events',
+      eventOf(uniqueTenant(), { event_type: 'security.brute_force_detected', data: { attempts: 'many' } }),
+    );
     expect(wrongType.body.error.details).toEqual([{ field: 'data.attempts', problem: 'must be integer' }]);
   });
 });
@@ -133,15 +164,25 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const { tenantId, id } = await subscribeReceiver(stack, receiver);
     const other = await subscribeReceiver(stack, TestReceiver.answering(500), { tenantId });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await publish(stack.client, tenantId, { event_type: i < 3 ? 'user.updated' : 'user.deleted' })).deliveries.find((d) => d.subscription_id === id)!.id);
-    const otherDelivery = (await publish(stack.client, tenantId)).deliveries.find((d) => d.subscription_id === other.id)!.id;
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (
+          await publish(stack.client, tenantId, { event_type: i < 3 ? 'user.updated' : 'user.deleted' })
+        ).deliveries.find((d) => d.subscription_id === id)!.id,
+      );
+    const otherDelivery = (await publish(stack.client, tenantId)).deliveries.find(
+      (d) => d.subscription_id === other.id,
+    )!.id;
     for (const deliveryId of [...ids, otherDelivery]) {
       await deliveryIn(stack.client, deliveryId, 'retry_scheduled');
       await stack.request('POST', `/v1/deliveries/${deliveryId}/retry`);
     }
     for (const deliveryId of [...ids, otherDelivery]) await deliveryIn(stack.client, deliveryId, 'dead_lettered');
 
-    const list = async (query: string) => (await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}&${query}`)).body.data.map((d: { id: string }) => d.id).sort();
+    const list = async (query: string) =>
+      (await stack.request('GET', `/v1/dead-letters?tenant_id=${tenantId}&${query}`)).body.data
+        .map((d: { id: string }) => d.id)
+        .sort();
     expect(await list(`subscription_id=${id}`)).toEqual([...ids].sort());
     expect(await list(`subscription_id=${id}&event_type=user.deleted`)).toEqual(ids.slice(3).sort());
     expect(await list('reason=exhausted')).toHaveLength(6);
@@ -154,20 +195,26 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const job = await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: tenantId, subscription_id: id });
     expect(job.status).toBe(202);
     expect(job.body).toMatchObject({ id: expect.stringMatching(/^redrv_/), status: 'running' });
-    const done = await eventually(async () => {
-      const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
-      return status.status === 'completed' ? status : undefined;
-    }, { timeout: 30_000, description: 'bulk redrive to complete' });
+    const done = await eventually(
+      async () => {
+        const status = (await stack.request('GET', `/v1/dead-letters/redrives/${job.body.id}`)).body;
+        return status.status === 'completed' ? status : undefined;
+      },
+      { timeout: 30_000, description: 'bulk redrive to complete' },
+    );
     expect(done).toMatchObject({ matched: 5, redriven: 5, skipped: 0, failed: 0 });
     for (const deliveryId of ids) await deliveryIn(stack.client, deliveryId, 'delivered');
     expect((await stack.request('GET', `/v1/deliveries/${otherDelivery}`)).body.status).toBe('dead_lettered');
 
     const requestsAfterFirst = receiver.requests.length;
     const again = await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: tenantId, subscription_id: id });
-    const second = await eventually(async () => {
-      const status = (await stack.request('GET', `/v1/dead-letters/redrives/${again.body.id}`)).body;
-      return status.status === 'completed' ? status : undefined;
-    }, { timeout: 30_000, description: 'second bulk redrive' });
+    const second = await eventually(
+      async () => {
+        const status = (await stack.request('GET', `/v1/dead-letters/redrives/${again.body.id}`)).body;
+        return status.status === 'completed' ? status : undefined;
+      },
+      { timeout: 30_000, description: 'second bulk redrive' },
+    );
     expect(second).toMatchObject({ matched: 0, redriven: 0 });
     await sleep(500);
     expect(receiver.requests.length).toBe(requestsAfterFirst);
@@ -176,7 +223,11 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
     const actions = audit.map((entry: { action: string }) => entry.action);
     expect(actions.filter((a: string) => a === 'delivery.retry')).toHaveLength(6);
     expect(actions.filter((a: string) => a === 'dead_letter.bulk_redrive')).toHaveLength(2);
-    expect(audit[0]).toMatchObject({ actor: expect.stringMatching(/^service_key:[0-9a-f]{8}$/), created_at: expect.any(String), target_type: 'bulk_redrive' });
+    expect(audit[0]).toMatchObject({
+      actor: expect.stringMatching(/^service_key:[0-9a-f]{8}$/),
+      created_at: expect.any(String),
+      target_type: 'bulk_redrive',
+    });
   });
 
   it('records who rotated, disabled and enabled a subscription, and who cancelled a delivery', async () => {
@@ -200,7 +251,11 @@ describe('dead letters: filters, bulk redrive and the audit log', () => {
       ['api_key.create', 'service_key'],
     ]);
     expect(audit[1].details).toMatchObject({ reason: 'maintenance' });
-    expect(audit[3]).toMatchObject({ target_id: deliveryId, actor: `tenant_key:${key.id}`, details: { reason: 'duplicate' } });
+    expect(audit[3]).toMatchObject({
+      target_id: deliveryId,
+      actor: `tenant_key:${key.id}`,
+      details: { reason: 'duplicate' },
+    });
     expect(JSON.stringify(audit)).not.toContain('whsec_');
     const byTarget = (await stack.request('GET', `/v1/operator-actions?target_id=${deliveryId}`)).body.data;
     expect(byTarget).toHaveLength(1);

@@ -38,7 +38,10 @@ beforeAll(async () => {
   let output = '';
   secondWorker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   secondWorker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, { timeout: 60_000, description: 'the second worker' });
+  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, {
+    timeout: 60_000,
+    description: 'the second worker',
+  });
   if (secondWorker.exitCode !== null) throw new Error(`the second worker exited: ${output}`);
 }, 90_000);
 afterAll(async () => {
@@ -53,7 +56,12 @@ afterAll(async () => {
 /** A subscription with these limits to the recorder, EVENTS events published to it; answers their deliveries. */
 async function publishTo(recorder: TestReceiver, limits: Record<string, number>) {
   const tenantId = uniqueTenant();
-  const created = await stack.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: await recorder.start(), event_types: ['user.*'], ...limits });
+  const created = await stack.request('POST', '/v1/subscriptions', {
+    tenant_id: tenantId,
+    url: await recorder.start(),
+    event_types: ['user.*'],
+    ...limits,
+  });
   expect(created.status).toBe(201);
   expect(created.body).toMatchObject(limits);
   const published: Array<{ eventId: string; deliveryId: string }> = [];
@@ -65,14 +73,15 @@ async function publishTo(recorder: TestReceiver, limits: Record<string, number>)
 }
 
 const deliveriesIn = async (subscriptionId: string, status: string) =>
-  (await stack.request('GET', `/v1/deliveries?subscription_id=${subscriptionId}&status=${status}&limit=200`)).body.data as Array<Record<string, unknown>>;
+  (await stack.request('GET', `/v1/deliveries?subscription_id=${subscriptionId}&status=${status}&limit=200`)).body
+    .data as Array<Record<string, unknown>>;
 
 /** Every delivery delivered with exactly one attempt: waiting for a permit never counts as one. */
 async function expectAllDeliveredOnce(subscriptionId: string, deliveryIds: string[]): Promise<void> {
-  await eventually(
-    async () => (await deliveriesIn(subscriptionId, 'delivered')).length === deliveryIds.length,
-    { timeout: 90_000, description: 'every delivery delivered' },
-  );
+  await eventually(async () => (await deliveriesIn(subscriptionId, 'delivered')).length === deliveryIds.length, {
+    timeout: 90_000,
+    description: 'every delivery delivered',
+  });
   for (const id of deliveryIds) {
     const { body } = await stack.request('GET', `/v1/deliveries/${id}`);
     expect(body).toMatchObject({ status: 'delivered', attempt_count: 1 });
@@ -99,14 +108,26 @@ async function historiesOf(subscriptionId: string, eventIds: string[]) {
  * EVENTS events to a subscription with these limits on a fresh recorder (`meanwhile` looks at them on their way),
  * every one delivered with one attempt and received once; answers the recorder and what the histories show.
  */
-async function deliverAllThrough(limits: Record<string, number>, meanwhile?: (subscriptionId: string) => Promise<void>) {
+async function deliverAllThrough(
+  limits: Record<string, number>,
+  meanwhile?: (subscriptionId: string) => Promise<void>,
+) {
   const recorder = new TestReceiver(() => ({ status: 200, delayMs: HOLD_MS }));
   try {
     const { subscriptionId, published } = await publishTo(recorder, limits);
     await meanwhile?.(subscriptionId);
-    await expectAllDeliveredOnce(subscriptionId, published.map((p) => p.deliveryId));
+    await expectAllDeliveredOnce(
+      subscriptionId,
+      published.map((p) => p.deliveryId),
+    );
     expect(recorder.requests).toHaveLength(EVENTS);
-    return { recorder, ...(await historiesOf(subscriptionId, published.map((p) => p.eventId))) };
+    return {
+      recorder,
+      ...(await historiesOf(
+        subscriptionId,
+        published.map((p) => p.eventId),
+      )),
+    };
   } finally {
     await recorder.stop();
   }
@@ -129,7 +150,10 @@ describe('subscription limits across two worker processes', () => {
 
   it('shows a waiting delivery as throttled, with the time it looks again', async () => {
     const { recorder } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
-      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], { timeout: 30_000, description: 'a throttled delivery' });
+      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], {
+        timeout: 30_000,
+        description: 'a throttled delivery',
+      });
       expect(waiting).toMatchObject({ status: 'throttled', attempt_count: 0, next_attempt_at: expect.any(String) });
     });
     expect(recorder.peakInFlight).toBe(1);
@@ -139,13 +163,30 @@ describe('subscription limits across two worker processes', () => {
 describe('subscription limits over REST', () => {
   it('are set on create, changed and put back to the default (null) on update, and shown in every view', async () => {
     const tenant_id = uniqueTenant();
-    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], max_in_flight: 5 });
+    const created = await stack.request('POST', '/v1/subscriptions', {
+      tenant_id,
+      url: 'https://crm.example.com/hook',
+      event_types: ['*'],
+      max_in_flight: 5,
+    });
     expect(created.body).toMatchObject({ max_in_flight: 5, max_per_second: null });
     const { id } = created.body;
-    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_per_second: 20 })).body).toMatchObject({ max_in_flight: 5, max_per_second: 20 });
-    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_in_flight: null })).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
-    expect((await stack.request('GET', `/v1/subscriptions/${id}`)).body).toMatchObject({ max_in_flight: null, max_per_second: 20 });
-    expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data[0]).toMatchObject({ max_in_flight: null, max_per_second: 20 });
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_per_second: 20 })).body).toMatchObject({
+      max_in_flight: 5,
+      max_per_second: 20,
+    });
+    expect((await stack.request('PATCH', `/v1/subscriptions/${id}`, { max_in_flight: null })).body).toMatchObject({
+      max_in_flight: null,
+      max_per_second: 20,
+    });
+    expect((await stack.request('GET', `/v1/subscriptions/${id}`)).body).toMatchObject({
+      max_in_flight: null,
+      max_per_second: 20,
+    });
+    expect((await stack.request('GET', `/v1/subscriptions?tenant_id=${tenant_id}`)).body.data[0]).toMatchObject({
+      max_in_flight: null,
+      max_per_second: 20,
+    });
   });
 
   it.each([
@@ -156,12 +197,24 @@ describe('subscription limits over REST', () => {
     ['max_per_second', 10_001, 'must be <= 10000'],
   ])('refuses %s %p with 400 validation_failed naming the field', async (field, value, problem) => {
     const tenant_id = uniqueTenant();
-    const created = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'], [field]: value });
+    const created = await stack.request('POST', '/v1/subscriptions', {
+      tenant_id,
+      url: 'https://crm.example.com/hook',
+      event_types: ['*'],
+      [field]: value,
+    });
     expect(created.status).toBe(400);
     expect(created.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem }] });
-    const { body: existing } = await stack.request('POST', '/v1/subscriptions', { tenant_id, url: 'https://crm.example.com/hook', event_types: ['*'] });
+    const { body: existing } = await stack.request('POST', '/v1/subscriptions', {
+      tenant_id,
+      url: 'https://crm.example.com/hook',
+      event_types: ['*'],
+    });
     const updated = await stack.request('PATCH', `/v1/subscriptions/${existing.id}`, { [field]: value });
     expect(updated.status).toBe(400);
-    expect(updated.body.error).toMatchObject({ code: 'validation_failed', details: [{ field, problem: problem === 'must be integer' ? 'must be integer,null' : problem }] });
+    expect(updated.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: [{ field, problem: problem === 'must be integer' ? 'must be integer,null' : problem }],
+    });
   });
 });

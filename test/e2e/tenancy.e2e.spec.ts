@@ -25,8 +25,19 @@ async function tenantWithData(): Promise<TenantFixture> {
   const { tenantId, id: subscriptionId } = await subscribeReceiver(stack, TestReceiver.answering(500));
   const key = await tenantKey(stack.client, tenantId, 'admin console');
   const waiting = await publish(stack.client, tenantId, { data: { user: { id: 'usr_w' } } });
-  const deadLetterId = await deadLetter(stack.client, tenantId, { event_type: 'user.deleted', data: { user: { id: 'usr_d' } } });
-  return { tenantId, key: key.key, keyId: key.id, subscriptionId, eventId: waiting.eventId, waitingDeliveryId: waiting.deliveries[0].id, deadLetterId };
+  const deadLetterId = await deadLetter(stack.client, tenantId, {
+    event_type: 'user.deleted',
+    data: { user: { id: 'usr_d' } },
+  });
+  return {
+    tenantId,
+    key: key.key,
+    keyId: key.id,
+    subscriptionId,
+    eventId: waiting.eventId,
+    waitingDeliveryId: waiting.deliveries[0].id,
+    deadLetterId,
+  };
 }
 
 let a: TenantFixture;
@@ -39,10 +50,16 @@ beforeAll(async () => {
 describe('tenant API keys', () => {
   it('are shown once with a visible prefix, listed without the key, and stop working when revoked', async () => {
     const created = await stack.request('POST', `/v1/tenants/${a.tenantId}/api-keys`, {});
-    expect(created.body).toMatchObject({ id: expect.stringMatching(/^key_/), tenant_id: a.tenantId, key: expect.stringMatching(/^iaw_tk_/) });
+    expect(created.body).toMatchObject({
+      id: expect.stringMatching(/^key_/),
+      tenant_id: a.tenantId,
+      key: expect.stringMatching(/^iaw_tk_/),
+    });
     expect(created.body.key.startsWith(created.body.prefix)).toBe(true);
     const listed = await stack.request('GET', `/v1/tenants/${a.tenantId}/api-keys`);
-    expect(listed.body.data.map((k: { id: string }) => k.id)).toEqual(expect.arrayContaining([created.body.id, a.keyId]));
+    expect(listed.body.data.map((k: { id: string }) => k.id)).toEqual(
+      expect.arrayContaining([created.body.id, a.keyId]),
+    );
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key);
 
     const asNewKey = { apiKey: created.body.key };
@@ -53,18 +70,32 @@ describe('tenant API keys', () => {
   });
 
   it('may not publish: publishing is for the platform’s services', async () => {
-    const answer = await stack.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: a.tenantId }, data: { user: { id: 'u' } } }, { apiKey: a.key });
+    const answer = await stack.request(
+      'POST',
+      '/v1/events',
+      { event_type: 'user.updated', tenant: { id: a.tenantId }, data: { user: { id: 'u' } } },
+      { apiKey: a.key },
+    );
     expect(answer.status).toBe(403);
     expect(answer.body.error.code).toBe('service_key_required');
   });
 
   it('see and change their own tenant’s resources', async () => {
     const as = { apiKey: a.key };
-    expect((await stack.request('GET', `/v1/subscriptions`, undefined, as)).body.data.map((s: { id: string }) => s.id)).toEqual([a.subscriptionId]);
+    expect(
+      (await stack.request('GET', `/v1/subscriptions`, undefined, as)).body.data.map((s: { id: string }) => s.id),
+    ).toEqual([a.subscriptionId]);
     expect((await stack.request('GET', `/v1/events/${a.eventId}`, undefined, as)).status).toBe(200);
     expect((await stack.request('GET', `/v1/deliveries/${a.waitingDeliveryId}`, undefined, as)).status).toBe(200);
-    expect((await stack.request('GET', `/v1/dead-letters`, undefined, as)).body.data.map((d: { id: string }) => d.id)).toEqual([a.deadLetterId]);
-    const created = await stack.request('POST', '/v1/subscriptions', { url: 'https://hooks.example.com/a', event_types: ['user.*'] }, as);
+    expect(
+      (await stack.request('GET', `/v1/dead-letters`, undefined, as)).body.data.map((d: { id: string }) => d.id),
+    ).toEqual([a.deadLetterId]);
+    const created = await stack.request(
+      'POST',
+      '/v1/subscriptions',
+      { url: 'https://hooks.example.com/a', event_types: ['user.*'] },
+      as,
+    );
     expect(created.status).toBe(201);
     expect(created.body.tenant_id).toBe(a.tenantId);
     expect((await stack.request('DELETE', `/v1/subscriptions/${created.body.id}`, undefined, as)).status).toBe(204);
@@ -72,7 +103,11 @@ describe('tenant API keys', () => {
 });
 
 describe('isolation: another tenant’s id answers exactly like a missing id, and lists hold only the caller’s rows', () => {
-  const missing = { subscription: 'whsub_01AAAAAAAAAAAAAAAAAAAAAAAA', event: 'evt_missing', delivery: 'whdlv_01AAAAAAAAAAAAAAAAAAAAAAAA' };
+  const missing = {
+    subscription: 'whsub_01AAAAAAAAAAAAAAAAAAAAAAAA',
+    event: 'evt_missing',
+    delivery: 'whdlv_01AAAAAAAAAAAAAAAAAAAAAAAA',
+  };
 
   async function asA(method: string, path: string, body?: unknown) {
     const answer = await stack.request(method, path, body, { apiKey: a.key });
@@ -80,7 +115,12 @@ describe('isolation: another tenant’s id answers exactly like a missing id, an
   }
 
   /** Every route that takes an id, called by tenant A with tenant B's id and with an id that does not exist. */
-  const routes = (ids: { subscription: string; event: string; delivery: string; deadLetter: string }): Array<[string, string, unknown?]> => [
+  const routes = (ids: {
+    subscription: string;
+    event: string;
+    delivery: string;
+    deadLetter: string;
+  }): Array<[string, string, unknown?]> => [
     ['GET', `/v1/subscriptions/${ids.subscription}`],
     ['PATCH', `/v1/subscriptions/${ids.subscription}`, { description: 'x' }],
     ['DELETE', `/v1/subscriptions/${ids.subscription}`],
@@ -96,17 +136,28 @@ describe('isolation: another tenant’s id answers exactly like a missing id, an
   ];
 
   it('on every route that takes an id', async () => {
-    const others = routes({ subscription: b.subscriptionId, event: b.eventId, delivery: b.waitingDeliveryId, deadLetter: b.deadLetterId });
+    const others = routes({
+      subscription: b.subscriptionId,
+      event: b.eventId,
+      delivery: b.waitingDeliveryId,
+      deadLetter: b.deadLetterId,
+    });
     const absent = routes({ ...missing, deadLetter: missing.delivery });
     for (let i = 0; i < others.length; i++) {
       const [method, path, body] = others[i];
       const [, absentPath, absentBody] = absent[i];
       const other = await asA(method, path, body);
-      expect({ route: `${method} ${path}`, ...other }).toEqual({ route: `${method} ${path}`, ...(await asA(method, absentPath, absentBody)) });
+      expect({ route: `${method} ${path}`, ...other }).toEqual({
+        route: `${method} ${path}`,
+        ...(await asA(method, absentPath, absentBody)),
+      });
       expect(other.status).toBe(404);
     }
     // B's resources are untouched.
-    expect((await stack.request('GET', `/v1/subscriptions/${b.subscriptionId}`)).body).toMatchObject({ enabled: true, description: null });
+    expect((await stack.request('GET', `/v1/subscriptions/${b.subscriptionId}`)).body).toMatchObject({
+      enabled: true,
+      description: null,
+    });
     expect((await stack.request('GET', `/v1/deliveries/${b.waitingDeliveryId}`)).body.status).toBe('retry_scheduled');
     expect((await stack.request('GET', `/v1/deliveries/${b.deadLetterId}`)).body.status).toBe('dead_lettered');
   });
@@ -120,19 +171,39 @@ describe('isolation: another tenant’s id answers exactly like a missing id, an
       const named = await asA('GET', `${path}?tenant_id=${b.tenantId}`);
       expect(named).toEqual({ status: 403, code: 'permission_denied' });
     }
-    const bySubscription = await stack.request('GET', `/v1/deliveries?subscription_id=${b.subscriptionId}`, undefined, { apiKey: a.key });
+    const bySubscription = await stack.request('GET', `/v1/deliveries?subscription_id=${b.subscriptionId}`, undefined, {
+      apiKey: a.key,
+    });
     expect(bySubscription.body.data).toEqual([]);
-    const auditOfB = await stack.request('GET', `/v1/operator-actions?target_id=${b.deadLetterId}`, undefined, { apiKey: a.key });
+    const auditOfB = await stack.request('GET', `/v1/operator-actions?target_id=${b.deadLetterId}`, undefined, {
+      apiKey: a.key,
+    });
     expect(auditOfB.body.data).toEqual([]);
   });
 
   it('on subscription creation, key management and bulk redrives for another tenant', async () => {
-    expect(await asA('POST', '/v1/subscriptions', { tenant_id: b.tenantId, url: 'https://x.example', event_types: ['*'] })).toEqual({ status: 403, code: 'permission_denied' });
-    expect(await asA('POST', `/v1/tenants/${b.tenantId}/api-keys`, {})).toEqual({ status: 403, code: 'permission_denied' });
+    expect(
+      await asA('POST', '/v1/subscriptions', { tenant_id: b.tenantId, url: 'https://x.example', event_types: ['*'] }),
+    ).toEqual({ status: 403, code: 'permission_denied' });
+    expect(await asA('POST', `/v1/tenants/${b.tenantId}/api-keys`, {})).toEqual({
+      status: 403,
+      code: 'permission_denied',
+    });
     expect(await asA('GET', `/v1/tenants/${b.tenantId}/api-keys`)).toEqual({ status: 403, code: 'permission_denied' });
-    expect(await asA('DELETE', `/v1/tenants/${b.tenantId}/api-keys/${b.keyId}`)).toEqual({ status: 403, code: 'permission_denied' });
-    expect(await asA('POST', '/v1/dead-letters/redrive', { tenant_id: b.tenantId })).toEqual({ status: 403, code: 'permission_denied' });
-    const bJob = await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: b.tenantId, reason: 'no_such_reason' });
-    expect(await asA('GET', `/v1/dead-letters/redrives/${bJob.body.id}`)).toEqual(await asA('GET', '/v1/dead-letters/redrives/redrv_missing'));
+    expect(await asA('DELETE', `/v1/tenants/${b.tenantId}/api-keys/${b.keyId}`)).toEqual({
+      status: 403,
+      code: 'permission_denied',
+    });
+    expect(await asA('POST', '/v1/dead-letters/redrive', { tenant_id: b.tenantId })).toEqual({
+      status: 403,
+      code: 'permission_denied',
+    });
+    const bJob = await stack.request('POST', '/v1/dead-letters/redrive', {
+      tenant_id: b.tenantId,
+      reason: 'no_such_reason',
+    });
+    expect(await asA('GET', `/v1/dead-letters/redrives/${bJob.body.id}`)).toEqual(
+      await asA('GET', '/v1/dead-letters/redrives/redrv_missing'),
+    );
   });
 });

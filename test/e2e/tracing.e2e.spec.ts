@@ -26,11 +26,16 @@ class AppProcess {
   }
 
   static async start(name: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const app = new AppProcess(child);
     await new Promise<void>((resolve, reject) => {
       child.on('message', (message) => message === READY_MESSAGE && resolve());
-      child.once('exit', (code) => reject(new Error(`the ${name} exited (${code}) before it was ready:\n${app.output.slice(-4000)}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the ${name} exited (${code}) before it was ready:\n${app.output.slice(-4000)}`)),
+      );
     });
     return app;
   }
@@ -53,7 +58,13 @@ let api: AppProcess | undefined;
 let worker: AppProcess | undefined;
 
 beforeAll(async () => {
-  const [endpoint, port, grpcPort, metricsPort, sdkMetricsPort] = await Promise.all([collector.start(), freePort(), freePort(), freePort(), freePort()]);
+  const [endpoint, port, grpcPort, metricsPort, sdkMetricsPort] = await Promise.all([
+    collector.start(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   receiverUrl = await receiver.start();
   apiUrl = `http://127.0.0.1:${port}`;
   workerEndpoint = `http://127.0.0.1:${metricsPort}`;
@@ -85,7 +96,10 @@ async function publishAndDeliver(): Promise<{ eventId: string; received: TestRec
   const client = new TestClient(apiUrl, apiKey);
   const { tenantId } = await subscribe(client, receiverUrl, { eventTypes: ['user.signed_up'] });
   const { eventId } = await publish(client, tenantId, { event_type: 'user.signed_up' });
-  const received = await eventually(() => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId), { timeout: 30_000, description: `the delivery of ${eventId}` });
+  const received = await eventually(
+    () => receiver.requests.find((r) => r.headers['x-intelliauth-event-id'] === eventId),
+    { timeout: 30_000, description: `the delivery of ${eventId}` },
+  );
   return { eventId, received };
 }
 
@@ -93,8 +107,19 @@ async function publishAndDeliver(): Promise<{ eventId: string; received: TestRec
 async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; chain: CollectedSpan[] }> {
   return eventually(
     () => {
-      const run = collector.spans.find((span) => span.name === 'RunWorkflow:deliveryWorkflow' && String(span.attributes.workflowId).startsWith(`delivery:${eventId}:`));
-      const post = run && collector.spans.find((span) => span.kind === SPAN_KIND.client && span.attributes['url.full'] === receiverUrl && collector.ancestry(span).includes(run));
+      const run = collector.spans.find(
+        (span) =>
+          span.name === 'RunWorkflow:deliveryWorkflow' &&
+          String(span.attributes.workflowId).startsWith(`delivery:${eventId}:`),
+      );
+      const post =
+        run &&
+        collector.spans.find(
+          (span) =>
+            span.kind === SPAN_KIND.client &&
+            span.attributes['url.full'] === receiverUrl &&
+            collector.ancestry(span).includes(run),
+        );
       if (!post) return undefined;
       const chain = collector.ancestry(post);
       return chain[chain.length - 1].kind === SPAN_KIND.server ? { post, chain } : undefined;
@@ -106,7 +131,13 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
 describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTTP collector on 127.0.0.1)', () => {
   it('runs one trace from the publish request through the workflow to the attempt POST, with no traceparent sent to the receiver', async () => {
     // Probes and scrapes (the worker's /metrics fetches the Temporal SDK's exporter in turn) make no spans.
-    const probes = [`${apiUrl}/healthz`, `${apiUrl}/readyz`, `${apiUrl}/metrics`, `${workerEndpoint}/readyz`, `${workerEndpoint}/metrics`];
+    const probes = [
+      `${apiUrl}/healthz`,
+      `${apiUrl}/readyz`,
+      `${apiUrl}/metrics`,
+      `${workerEndpoint}/readyz`,
+      `${workerEndpoint}/metrics`,
+    ];
     for (const probe of probes) expect((await fetch(probe)).status).toBe(200);
     const { eventId, received } = await publishAndDeliver();
     const { post, chain } = await traceOfDelivery(eventId);
@@ -121,16 +152,31 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTT
     ]);
     const publish = chain[chain.length - 1];
     expect(publish.parentSpanId).toBeNull();
-    expect(publish.attributes).toMatchObject({ 'http.method': 'POST', 'http.target': '/v1/events', 'http.status_code': 202 });
+    expect(publish.attributes).toMatchObject({
+      'http.method': 'POST',
+      'http.target': '/v1/events',
+      'http.status_code': 202,
+    });
     expect(new Set(chain.map((span) => span.traceId))).toEqual(new Set([publish.traceId]));
     expect(post.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
     // The publish's single statement, traced by the pg instrumentation inside the request.
-    expect(collector.spans).toContainEqual(expect.objectContaining({ traceId: publish.traceId, parentSpanId: publish.spanId, service: 'intelliauth-webhooks-api', attributes: expect.objectContaining({ 'db.system': 'postgresql' }) }));
+    expect(collector.spans).toContainEqual(
+      expect.objectContaining({
+        traceId: publish.traceId,
+        parentSpanId: publish.spanId,
+        service: 'intelliauth-webhooks-api',
+        attributes: expect.objectContaining({ 'db.system': 'postgresql' }),
+      }),
+    );
 
     expect(received.headers.traceparent).toBeUndefined();
     expect(received.headers.baggage).toBeUndefined();
     // Ended before the publish, so exported before its spans were.
-    expect(collector.spans.filter((span) => /\/(healthz|readyz|metrics)$/.test(String(span.attributes['http.target'] ?? span.attributes['url.full'])))).toEqual([]);
+    expect(
+      collector.spans.filter((span) =>
+        /\/(healthz|readyz|metrics)$/.test(String(span.attributes['http.target'] ?? span.attributes['url.full'])),
+      ),
+    ).toEqual([]);
   });
 
   it('sends the POST span as traceparent when OTEL_PROPAGATE_TO_RECEIVERS=true', async () => {

@@ -26,23 +26,38 @@ describe('npm start and Ctrl-C', () => {
     const url = await receiver.start();
     launcher = await LauncherProcess.start(settings);
     const tenantId = `tnt_ctrl_c_${Date.now()}`;
-    const subscription = await launcher.client.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] });
+    const subscription = await launcher.client.request('POST', '/v1/subscriptions', {
+      tenant_id: tenantId,
+      url,
+      event_types: ['user.*'],
+    });
     expect(subscription.status).toBe(201);
-    const published = await launcher.client.request('POST', '/v1/events', { event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: 'usr_1' } } });
+    const published = await launcher.client.request('POST', '/v1/events', {
+      event_type: 'user.updated',
+      tenant: { id: tenantId },
+      data: { user: { id: 'usr_1' } },
+    });
     expect(published.status).toBe(202);
     const deliveryId: string = published.body.deliveries[0].id;
 
     // The receiver holds the attempt for 6 s; Ctrl-C lands while it is in flight.
-    await eventually(() => receiver.requests.length === 1, { timeout: 60_000, description: 'the attempt to reach the receiver' });
+    await eventually(() => receiver.requests.length === 1, {
+      timeout: 60_000,
+      description: 'the attempt to reach the receiver',
+    });
     const interrupted = await launcher.interrupt();
-    console.log(`Ctrl-C with an attempt in flight: npm start stopped in ${(interrupted.ms / 1000).toFixed(1)} s (exit code ${interrupted.code})`);
+    console.log(
+      `Ctrl-C with an attempt in flight: npm start stopped in ${(interrupted.ms / 1000).toFixed(1)} s (exit code ${interrupted.code})`,
+    );
     expect(interrupted.code).toBe(0);
     expect(launcher.output).not.toMatch(/ECONNREFUSED/);
 
     launcher = await LauncherProcess.start(settings);
     const delivery = await launcher.client.request('GET', `/v1/deliveries/${deliveryId}`);
     expect(delivery.body).toMatchObject({ status: 'delivered', attempt_count: 1, last_status_code: 200 });
-    expect(delivery.body.attempts).toEqual([expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true })]);
+    expect(delivery.body.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status_code: 200, succeeded: true }),
+    ]);
     // Temporal has the attempt's result: the restarted worker only completes the workflow with it (the stopping
     // worker polls no more workflow tasks). An attempt whose result was lost would be run again: a second receipt.
     const client = new Client({ connection: await Connection.connect({ address: settings.temporalAddress }) });
@@ -56,7 +71,9 @@ describe('npm start and Ctrl-C', () => {
 
     // Nothing in flight: the stop takes as long as the parts need to close, far less than the worker's grace.
     const idle = await launcher.interrupt();
-    console.log(`Ctrl-C with nothing in flight: npm start stopped in ${(idle.ms / 1000).toFixed(1)} s (exit code ${idle.code})`);
+    console.log(
+      `Ctrl-C with nothing in flight: npm start stopped in ${(idle.ms / 1000).toFixed(1)} s (exit code ${idle.code})`,
+    );
     expect(idle.code).toBe(0);
     expect(receiver.requests).toHaveLength(1);
   }, 600_000);

@@ -25,7 +25,11 @@ function runScenario(name: string, env: Record<string, string>): Promise<FaultRe
 }
 
 function expectNothingLost(report: FaultReport) {
-  expect({ missing: report.missing, wrong: report.wrong, unmatchedReceipts: report.unmatchedReceipts }).toEqual({ missing: 0, wrong: 0, unmatchedReceipts: 0 });
+  expect({ missing: report.missing, wrong: report.wrong, unmatchedReceipts: report.unmatchedReceipts }).toEqual({
+    missing: 0,
+    wrong: 0,
+    unmatchedReceipts: 0,
+  });
   expect(report.published).toBeGreaterThan(0);
   // Every published event has two matching subscriptions; unanswered publishes may add more.
   expect(report.deliveries).toBeGreaterThanOrEqual(report.published * 2);
@@ -36,26 +40,42 @@ function expectNothingLost(report: FaultReport) {
 const SCENARIO_TIMEOUT_MS = 480_000;
 
 describe('faults (short form of npm run faults)', () => {
-  it('worker SIGKILLed twice mid-run: every delivery ends as its receiver deserved', async () => {
-    const report = await runScenario('worker-kill', { FAULT_EVENTS: '40', FAULT_KILLS: '2' });
-    expectNothingLost(report);
-    expect(report.notes).toContain('2 worker kills');
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    'worker SIGKILLed twice mid-run: every delivery ends as its receiver deserved',
+    async () => {
+      const report = await runScenario('worker-kill', { FAULT_EVENTS: '40', FAULT_KILLS: '2' });
+      expectNothingLost(report);
+      expect(report.notes).toContain('2 worker kills');
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('api SIGKILLed mid-publish: the outbox relay starts every delivery it committed', async () => {
-    expectNothingLost(await runScenario('api-kill', { FAULT_EVENTS: '120' }));
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    'api SIGKILLed mid-publish: the outbox relay starts every delivery it committed',
+    async () => {
+      expectNothingLost(await runScenario('api-kill', { FAULT_EVENTS: '120' }));
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('Temporal dev server and Postgres restarted mid-run: every open workflow finishes, nothing delivered twice', async () => {
-    const report = await runScenario('restarts', { FAULT_EVENTS: '90' });
-    expectNothingLost(report);
-    expect(report.deliveredTwice).toBe(0);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    'Temporal dev server and Postgres restarted mid-run: every open workflow finishes, nothing delivered twice',
+    async () => {
+      const report = await runScenario('restarts', { FAULT_EVENTS: '90' });
+      expectNothingLost(report);
+      expect(report.deliveredTwice).toBe(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('SIGTERM to the worker lets the attempts in flight finish and record their outcome', async () => {
-    const report = await runScenario('graceful', { FAULT_EVENTS: '6' });
-    expectNothingLost(report);
-    expect(report.finishedBeforeExit).toBeGreaterThanOrEqual(report.inFlightAtTerm as number);
-    expect(report.extraReceipts).toBe(0);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    'SIGTERM to the worker lets the attempts in flight finish and record their outcome',
+    async () => {
+      const report = await runScenario('graceful', { FAULT_EVENTS: '6' });
+      expectNothingLost(report);
+      expect(report.finishedBeforeExit).toBeGreaterThanOrEqual(report.inFlightAtTerm as number);
+      expect(report.extraReceipts).toBe(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -27,8 +27,13 @@ afterAll(async () => {
 });
 
 function publish(launcher: LauncherProcess, tenantId: string, n: number) {
-  return launcher
-    .client.request('POST', '/v1/events', { event_id: `evt_supervised_${tenantId}_${n}`, event_type: 'user.updated', tenant: { id: tenantId }, data: { user: { id: `usr_${n}` } } })
+  return launcher.client
+    .request('POST', '/v1/events', {
+      event_id: `evt_supervised_${tenantId}_${n}`,
+      event_type: 'user.updated',
+      tenant: { id: tenantId },
+      data: { user: { id: `usr_${n}` } },
+    })
     .then(
       (answer) => answer.status,
       (error: Error) => `${error.name}: ${error.message}`,
@@ -63,17 +68,22 @@ async function killAndAwaitBack(launcher: LauncherProcess, part: string): Promis
   if (pid === undefined) throw new Error(`npm start reported no pid for ${part}`);
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
-  await eventually(() => launcher.partPid(part) !== pid, { timeout: 120_000, description: `${part} to be back after SIGKILL of pid ${pid}` });
+  await eventually(() => launcher.partPid(part) !== pid, {
+    timeout: 120_000,
+    description: `${part} to be back after SIGKILL of pid ${pid}`,
+  });
   return Date.now() - killedAt;
 }
 
 describe('npm start', () => {
-  it('prints both metrics endpoints, and the worker serves its metrics with the Temporal SDK runtime\'s on one endpoint', async () => {
+  it("prints both metrics endpoints, and the worker serves its metrics with the Temporal SDK runtime's on one endpoint", async () => {
     expect(launcher!.output).toContain(`api ${settings!.apiUrl}/metrics   worker ${settings!.workerUrl}/metrics`);
     const worker = await Scrape.of(settings!.workerUrl);
     expect(worker.family('webhook_attempts')).toMatchObject({ type: 'counter' });
     // The SDK's own: slots, pollers, task latencies (prefixed temporal_).
-    expect(worker.families.map((family) => family.name)).toEqual(expect.arrayContaining(['temporal_worker_task_slots_available', 'temporal_num_pollers']));
+    expect(worker.families.map((family) => family.name)).toEqual(
+      expect.arrayContaining(['temporal_worker_task_slots_available', 'temporal_num_pollers']),
+    );
     expect((await fetch(`${settings!.workerUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`${settings!.apiUrl}/readyz`)).status).toBe(200);
   });
@@ -100,11 +110,16 @@ describe('npm start supervises its parts', () => {
     await sleep(1_000);
     killing = false;
     await stream;
-    console.log(`worker SIGKILLed 5 times; back (restarted and polling) after ${backAfterMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}; ${statuses.length} publishes meanwhile`);
+    console.log(
+      `worker SIGKILLed 5 times; back (restarted and polling) after ${backAfterMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}; ${statuses.length} publishes meanwhile`,
+    );
 
     expect(statuses.filter((status) => status !== 202)).toEqual([]);
     expect(launcher!.output).toMatch(/\[start\] worker exited by itself \(signal SIGKILL\); restarting it in \d+ ms/);
-    await untilDelivered(launcher!, statuses.map((_, n) => `evt_supervised_${tenantId}_${n}`));
+    await untilDelivered(
+      launcher!,
+      statuses.map((_, n) => `evt_supervised_${tenantId}_${n}`),
+    );
   }, 600_000);
 
   it('restarts the embedded Temporal dev server and Postgres when they are killed, on their data', async () => {
@@ -114,10 +129,18 @@ describe('npm start supervises its parts', () => {
     const temporalBack = await killAndAwaitBack(launcher!, 'temporal');
     expect(await publish(launcher!, tenantId, 1)).toBe(202);
     const postgresBack = await killAndAwaitBack(launcher!, 'postgres');
-    console.log(`Temporal dev server back after ${(temporalBack / 1000).toFixed(1)} s, Postgres after ${(postgresBack / 1000).toFixed(1)} s`);
+    console.log(
+      `Temporal dev server back after ${(temporalBack / 1000).toFixed(1)} s, Postgres after ${(postgresBack / 1000).toFixed(1)} s`,
+    );
     // The api's pool reconnects on the next request; a publisher retries with the same event_id.
-    await eventually(async () => (await publish(launcher!, tenantId, 2)) === 202, { timeout: 60_000, description: 'a publish after Postgres came back' });
-    await untilDelivered(launcher!, [0, 1, 2].map((n) => `evt_supervised_${tenantId}_${n}`));
+    await eventually(async () => (await publish(launcher!, tenantId, 2)) === 202, {
+      timeout: 60_000,
+      description: 'a publish after Postgres came back',
+    });
+    await untilDelivered(
+      launcher!,
+      [0, 1, 2].map((n) => `evt_supervised_${tenantId}_${n}`),
+    );
     expect(launcher!.output).toMatch(/\[start\] temporal exited by itself \(signal SIGKILL\)/);
     expect(launcher!.output).toMatch(/\[start\] postgres exited by itself \(signal SIGKILL\)/);
   }, 600_000);

@@ -31,14 +31,24 @@ export class TestClient {
     return new TestClient(this.baseUrl, apiKey);
   }
 
-  async request<T = any>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = {};
     const key = options.apiKey === undefined ? this.apiKey : options.apiKey;
     if (key !== null) headers.authorization = `Bearer ${key}`;
     const payload = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     Object.assign(headers, options.headers);
-    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   }
@@ -53,7 +63,10 @@ export class TestClient {
 
   private async expecting<T>(expected: number, method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.request<T>(method, path, body);
-    if (response.status !== expected) throw new Error(`${method} ${path} answered ${response.status}, not ${expected}: ${JSON.stringify(response.body)}`);
+    if (response.status !== expected)
+      throw new Error(
+        `${method} ${path} answered ${response.status}, not ${expected}: ${JSON.stringify(response.body)}`,
+      );
     return response.body;
   }
 }

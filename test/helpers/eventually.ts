@@ -17,16 +17,23 @@ interface Polling {
  * (a process that exited while waited on). A value that may legitimately be falsy (a count of 0, an empty string)
  * is awaited with `until`, which alone decides: the probe's value is then answered as it is.
  */
-export function eventually<T>(probe: () => T | Promise<T>, options: Polling & { until: (value: T) => boolean }): Promise<T>;
+export function eventually<T>(
+  probe: () => T | Promise<T>,
+  options: Polling & { until: (value: T) => boolean },
+): Promise<T>;
 export function eventually<T>(probe: () => T | Promise<T>, options: Polling): Promise<Exclude<T, Nothing>>;
-export async function eventually<T>(probe: () => T | Promise<T>, options: Polling & { until?: (value: T) => boolean }): Promise<T> {
+export async function eventually<T>(
+  probe: () => T | Promise<T>,
+  options: Polling & { until?: (value: T) => boolean },
+): Promise<T> {
   const { timeout, interval = 100, description, until = Boolean } = options;
   const deadline = Date.now() + timeout;
   let last: T | undefined;
   for (;;) {
     last = await probe();
     if (until(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${description} (last probe answered ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeout} ms waiting for ${description} (last probe answered ${String(last)})`);
     await sleep(interval);
   }
 }

@@ -20,9 +20,8 @@ export interface LauncherSettings {
 export async function launcherSettings(extraEnv: Record<string, string> = {}): Promise<LauncherSettings> {
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-launcher-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
-  const [port, grpcPort, postgresPort, temporalPort, uiPort, workerMetricsPort, workerSdkMetricsPort] = await Promise.all(
-    [0, 0, 0, 0, 0, 0, 0].map(() => freePort()),
-  );
+  const [port, grpcPort, postgresPort, temporalPort, uiPort, workerMetricsPort, workerSdkMetricsPort] =
+    await Promise.all([0, 0, 0, 0, 0, 0, 0].map(() => freePort()));
   const apiKey = `launcher-test-key-${process.pid}-${Date.now()}`;
   return {
     dataDir,
@@ -62,7 +61,11 @@ export class LauncherProcess {
     const env: Record<string, string | undefined> = { ...process.env, ...settings.env };
     // The suite's own Postgres and Temporal must not leak in: the launcher starts its embedded ones.
     for (const name of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SECRETS_MASTER_KEYS']) delete env[name];
-    this.child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'tools', 'start.js')], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'tools', 'start.js')], {
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -75,7 +78,11 @@ export class LauncherProcess {
 
   static async start(settings: LauncherSettings): Promise<LauncherProcess> {
     const launcher = LauncherProcess.spawn(settings);
-    await launcher.untilOutput(/Ctrl-C stops everything started here/, 300_000, 'npm start to print where everything listens');
+    await launcher.untilOutput(
+      /Ctrl-C stops everything started here/,
+      300_000,
+      'npm start to print where everything listens',
+    );
     return launcher;
   }
 
@@ -93,7 +100,8 @@ export class LauncherProcess {
     await eventually(
       () => {
         if (pattern.test(this.output)) return true;
-        if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`npm start exited while waiting for ${what}:\n${this.output.slice(-4000)}`);
+        if (this.child.exitCode !== null || this.child.signalCode !== null)
+          throw new Error(`npm start exited while waiting for ${what}:\n${this.output.slice(-4000)}`);
         return false;
       },
       { timeout: timeoutMs, description: `${what}; output so far:\n${this.output.slice(-4000)}` },

@@ -14,7 +14,12 @@ class LoopbackOnlyPolicy extends OutboundPolicy {
   override checkAddress(address: string, hostname?: string): Verdict {
     const verdict = super.checkAddress(address, hostname);
     if (!verdict.allowed || verdict.allowlisted) return verdict;
-    return { allowed: false, address: verdict.address, reason: 'outside this test machine', message: `${REFUSAL_PREFIX}: ${verdict.address} is outside this test machine` };
+    return {
+      allowed: false,
+      address: verdict.address,
+      reason: 'outside this test machine',
+      message: `${REFUSAL_PREFIX}: ${verdict.address} is outside this test machine`,
+    };
   }
 }
 

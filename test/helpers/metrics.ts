@@ -31,7 +31,11 @@ export class Scrape {
     const response = await fetch(`${url}/metrics`);
     if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const parsed = execFileSync(contractTool('TEST_CONTRACT_PYTHON'), ['-c', PARSE], { input: await response.text(), encoding: 'utf8', maxBuffer: 64 << 20 });
+    const parsed = execFileSync(contractTool('TEST_CONTRACT_PYTHON'), ['-c', PARSE], {
+      input: await response.text(),
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     return new Scrape(JSON.parse(parsed) as MetricFamily[]);
   }
 

@@ -43,7 +43,13 @@ export interface CollectedSpan {
 
 interface KeyValue {
   key: string;
-  value?: { value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue'; stringValue?: string; boolValue?: boolean; intValue?: number; doubleValue?: number };
+  value?: {
+    value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue';
+    stringValue?: string;
+    boolValue?: boolean;
+    intValue?: number;
+    doubleValue?: number;
+  };
 }
 
 function attributes(list: KeyValue[] = []): Record<string, string | number | boolean> {
@@ -58,7 +64,12 @@ const hex = (bytes: Buffer | undefined) => (bytes && bytes.length > 0 ? Buffer.f
 export class OtlpCollector {
   readonly spans: CollectedSpan[] = [];
   private readonly receiver = new TestReceiver((_index, request) => {
-    if (request.method !== 'POST' || request.path !== '/v1/traces' || request.headers['content-type'] !== 'application/x-protobuf') return { status: 415, body: '' };
+    if (
+      request.method !== 'POST' ||
+      request.path !== '/v1/traces' ||
+      request.headers['content-type'] !== 'application/x-protobuf'
+    )
+      return { status: 415, body: '' };
     this.collect(request.rawBody);
     // An empty ExportTraceServiceResponse: everything accepted.
     return { status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: '' };
@@ -75,8 +86,15 @@ export class OtlpCollector {
   }
 
   private collect(body: Buffer): void {
-    const request = EXPORT_TRACE_SERVICE_REQUEST.toObject(EXPORT_TRACE_SERVICE_REQUEST.decode(body), { longs: Number, oneofs: true, arrays: true }) as {
-      resourceSpans: { resource?: { attributes: KeyValue[] }; scopeSpans: { scope?: { name: string }; spans: any[] }[] }[];
+    const request = EXPORT_TRACE_SERVICE_REQUEST.toObject(EXPORT_TRACE_SERVICE_REQUEST.decode(body), {
+      longs: Number,
+      oneofs: true,
+      arrays: true,
+    }) as {
+      resourceSpans: {
+        resource?: { attributes: KeyValue[] };
+        scopeSpans: { scope?: { name: string }; spans: any[] }[];
+      }[];
     };
     for (const resourceSpans of request.resourceSpans) {
       const service = String(attributes(resourceSpans.resource?.attributes)['service.name']);
@@ -100,7 +118,7 @@ export class OtlpCollector {
   /** The span and its ancestors as far as they were collected, innermost first. */
   ancestry(span: CollectedSpan): CollectedSpan[] {
     const chain = [span];
-    for (let parent = span.parentSpanId; parent !== null; ) {
+    for (let parent = span.parentSpanId; parent !== null;) {
       const found = this.spans.find((candidate) => candidate.spanId === parent);
       if (!found) break;
       chain.push(found);

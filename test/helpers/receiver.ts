@@ -59,7 +59,14 @@ export class TestReceiver {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const rawBody = Buffer.concat(chunks);
-        const request: ReceivedRequest = { at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: rawBody.toString('utf8'), rawBody };
+        const request: ReceivedRequest = {
+          at: Date.now(),
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: rawBody.toString('utf8'),
+          rawBody,
+        };
         const index = this.requests.push(request) - 1;
         const answer = this.behaviour(index, request);
         const send = () => {
@@ -104,4 +111,3 @@ export class TestReceiver {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
-

@@ -38,7 +38,11 @@ export interface Stack {
 }
 
 /** The first attempt at once, then an hour's wait: only a test's own actions move a failed delivery on. */
-export const WAITING_POLICY: DeliveryPolicy = { retryScheduleMs: [0, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
+export const WAITING_POLICY: DeliveryPolicy = {
+  retryScheduleMs: [0, 3_600_000],
+  attemptTimeoutMs: 2_000,
+  ttlMs: 86_400_000,
+};
 
 let stackNumber = 0;
 
@@ -76,7 +80,9 @@ export async function startStack(
     ...options.config,
   };
 
-  const apiBuilder = Test.createTestingModule({ imports: [AppModule] }).overrideProvider(APP_CONFIG).useValue(config);
+  const apiBuilder = Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(APP_CONFIG)
+    .useValue(config);
   // The api's own sender (test sends); the worker's is built from the config.
   if (options.sender) apiBuilder.overrideProvider(WebhookSender).useValue(options.sender);
   const apiModule = await apiBuilder.compile();
@@ -89,7 +95,10 @@ export async function startStack(
 
   let worker: TestingModule | undefined;
   if (options.worker !== false) {
-    worker = await Test.createTestingModule({ imports: [WorkerModule] }).overrideProvider(APP_CONFIG).useValue(config).compile();
+    worker = await Test.createTestingModule({ imports: [WorkerModule] })
+      .overrideProvider(APP_CONFIG)
+      .useValue(config)
+      .compile();
     worker.useLogger(logLevels);
     await worker.init();
   }
@@ -114,7 +123,11 @@ export async function startStack(
       // An api-only stack's deliveries are never meant to run: marked started, so the next suite's outbox relay in
       // this process (same database) does not send them to receivers that are gone or whose port was reused.
       // (A stack started without a reachable Postgres has nothing to mark.)
-      if (!worker) await app.get<Pool>(PG_POOL).query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL').catch(() => undefined);
+      if (!worker)
+        await app
+          .get<Pool>(PG_POOL)
+          .query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL')
+          .catch(() => undefined);
       await app.close();
       await Promise.all(receivers.map((receiver) => receiver.stop()));
     },

@@ -46,9 +46,18 @@ interface Panel {
   targets: Target[];
 }
 
-const dashboard = JSON.parse(file('docker/grafana/dashboards/webhooks.json')) as { uid: string; title: string; schemaVersion: number; panels: Panel[] };
-const datasources = parse(file('docker/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; type: string; url: string }[] };
-const provider = parse(file('docker/grafana/provisioning/dashboards/webhooks.yml')) as { providers: { type: string; options: { path: string } }[] };
+const dashboard = JSON.parse(file('docker/grafana/dashboards/webhooks.json')) as {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+};
+const datasources = parse(file('docker/grafana/provisioning/datasources/prometheus.yml')) as {
+  datasources: { uid: string; type: string; url: string }[];
+};
+const provider = parse(file('docker/grafana/provisioning/dashboards/webhooks.yml')) as {
+  providers: { type: string; options: { path: string } }[];
+};
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
@@ -60,7 +69,9 @@ describe('Prometheus', () => {
   it('has a config promtool accepts, scraping every api and worker replica through compose DNS', () => {
     const checked = run(contractTool('TEST_PROMTOOL'), ['check', 'config', 'docker/prometheus/prometheus.yml']);
     expect(checked).toMatchObject({ status: 0, output: expect.stringContaining('SUCCESS') });
-    const config = parse(file('docker/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs: unknown[] }[] };
+    const config = parse(file('docker/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs: unknown[] }[];
+    };
     expect(config.scrape_configs.map(({ job_name, dns_sd_configs }) => [job_name, dns_sd_configs])).toEqual([
       ['api', [expect.objectContaining({ names: ['api'], type: 'A', port: 3000 })]],
       ['worker', [expect.objectContaining({ names: ['worker'], type: 'A', port: 9091 })]],
@@ -73,7 +84,11 @@ describe('the Grafana dashboard', () => {
   const targets = panels.flatMap((panel) => panel.targets.map((target) => ({ panel, target })));
 
   it('is a dashboard Grafana can provision: uid, schema version, panels with unique ids on the 24-column grid, none overlapping', () => {
-    expect(dashboard).toMatchObject({ uid: 'intelliauth-webhooks', title: 'IntelliAuth Webhooks', schemaVersion: expect.any(Number) });
+    expect(dashboard).toMatchObject({
+      uid: 'intelliauth-webhooks',
+      title: 'IntelliAuth Webhooks',
+      schemaVersion: expect.any(Number),
+    });
     expect(new Set(panels.map((panel) => panel.id)).size).toBe(panels.length);
     for (const { type, gridPos, targets: panelTargets } of panels) {
       expect(['stat', 'timeseries']).toContain(type);
@@ -93,13 +108,17 @@ describe('the Grafana dashboard', () => {
   });
 
   it('queries the provisioned Prometheus data source, which the provider loads it beside', () => {
-    expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090' })]);
+    expect(datasources.datasources).toEqual([
+      expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090' }),
+    ]);
     const [{ uid }] = datasources.datasources;
     for (const { panel, target } of targets) {
       expect([panel.title, panel.datasource]).toEqual([panel.title, { type: 'prometheus', uid }]);
       expect([panel.title, target.datasource]).toEqual([panel.title, { type: 'prometheus', uid }]);
     }
-    expect(provider.providers).toEqual([expect.objectContaining({ type: 'file', options: { path: '/etc/grafana/dashboards' } })]);
+    expect(provider.providers).toEqual([
+      expect.objectContaining({ type: 'file', options: { path: '/etc/grafana/dashboards' } }),
+    ]);
   });
 
   it.each([
@@ -117,7 +136,11 @@ describe('the Grafana dashboard', () => {
   });
 
   it('queries only the metrics the api and the worker export, in PromQL that promtool parses', () => {
-    const used = new Set(targets.flatMap(({ target }) => target.expr.match(/\b(?:webhook|temporal)_[a-z_]+|\bup\b/g) ?? []).map((name) => name.replace(/_bucket$/, '')));
+    const used = new Set(
+      targets
+        .flatMap(({ target }) => target.expr.match(/\b(?:webhook|temporal)_[a-z_]+|\bup\b/g) ?? [])
+        .map((name) => name.replace(/_bucket$/, '')),
+    );
     expect([...used].filter((name) => !METRICS.includes(name))).toEqual([]);
 
     // Grafana's own interval variable is the one template in the queries; promtool gets a fixed window instead.
@@ -125,7 +148,10 @@ describe('the Grafana dashboard', () => {
       groups: [
         {
           name: 'dashboard',
-          rules: targets.map(({ panel, target }) => ({ record: `dashboard:panel_${panel.id}_${target.refId}`, expr: target.expr.replaceAll('$__rate_interval', '5m') })),
+          rules: targets.map(({ panel, target }) => ({
+            record: `dashboard:panel_${panel.id}_${target.refId}`,
+            expr: target.expr.replaceAll('$__rate_interval', '5m'),
+          })),
         },
       ],
     };
@@ -134,7 +160,10 @@ describe('the Grafana dashboard', () => {
     try {
       writeFileSync(join(dir, 'rules.yml'), stringify(rules));
       const checked = run(contractTool('TEST_PROMTOOL'), ['check', 'rules', join(dir, 'rules.yml')]);
-      expect(checked).toMatchObject({ status: 0, output: expect.stringContaining(`SUCCESS: ${targets.length} rules found`) });
+      expect(checked).toMatchObject({
+        status: 0,
+        output: expect.stringContaining(`SUCCESS: ${targets.length} rules found`),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -142,14 +171,27 @@ describe('the Grafana dashboard', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const required = { API_KEYS: 'compose-check-key-0123456789', SECRETS_MASTER_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' };
-  const compose = (...args: string[]) => run(contractTool('TEST_DOCKER_COMPOSE'), ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), ...args], required);
+  const required = {
+    API_KEYS: 'compose-check-key-0123456789',
+    SECRETS_MASTER_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  };
+  const compose = (...args: string[]) =>
+    run(
+      contractTool('TEST_DOCKER_COMPOSE'),
+      ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), ...args],
+      required,
+    );
 
   it('is valid for Docker Compose, and wires Prometheus and Grafana to the files in docker/ and the worker metrics port', () => {
     expect(compose('config', '--quiet')).toEqual({ status: 0, output: '' });
     const { services } = JSON.parse(compose('config', '--format', 'json').output) as { services: Record<string, any> };
-    const mounts = (service: string) => services[service].volumes.filter((v: any) => v.type === 'bind').map((v: any) => [v.source.slice(ROOT.length), v.target, v.read_only]);
-    expect(mounts('prometheus')).toEqual([['/docker/prometheus/prometheus.yml', '/etc/prometheus/prometheus.yml', true]]);
+    const mounts = (service: string) =>
+      services[service].volumes
+        .filter((v: any) => v.type === 'bind')
+        .map((v: any) => [v.source.slice(ROOT.length), v.target, v.read_only]);
+    expect(mounts('prometheus')).toEqual([
+      ['/docker/prometheus/prometheus.yml', '/etc/prometheus/prometheus.yml', true],
+    ]);
     expect(mounts('grafana')).toEqual([
       ['/docker/grafana/provisioning', '/etc/grafana/provisioning', true],
       ['/docker/grafana/dashboards', '/etc/grafana/dashboards', true],

@@ -20,9 +20,18 @@ afterAll(async () => {
 const PORTAL = { 'x-intelliauth-portal': '1' };
 
 async function openSession(tenantId: string, apiKey?: string): Promise<{ id: string; token: string }> {
-  const created = await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`, undefined, apiKey ? { apiKey } : {});
+  const created = await stack.request(
+    'POST',
+    `/v1/tenants/${tenantId}/portal-sessions`,
+    undefined,
+    apiKey ? { apiKey } : {},
+  );
   expect(created.status).toBe(201);
-  expect(created.body).toMatchObject({ id: expect.stringMatching(/^psn_/), tenant_id: tenantId, url: expect.stringMatching(/^\/portal\/#token=iaw_pt_/) });
+  expect(created.body).toMatchObject({
+    id: expect.stringMatching(/^psn_/),
+    tenant_id: tenantId,
+    url: expect.stringMatching(/^\/portal\/#token=iaw_pt_/),
+  });
   return { id: created.body.id, token: created.body.url.split('#token=')[1] };
 }
 
@@ -32,8 +41,17 @@ async function exchange(token: string, headers: Record<string, string> = PORTAL)
 }
 
 /** A call as the portal makes it: the session cookie and the portal header, no key. */
-async function asPortal(cookie: string, method: string, path: string, body?: unknown, headers: Record<string, string> = PORTAL) {
-  const response = await stack.client.request(method, path, body, { apiKey: null, headers: { cookie: cookie.split(';')[0], ...headers } });
+async function asPortal(
+  cookie: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = PORTAL,
+) {
+  const response = await stack.client.request(method, path, body, {
+    apiKey: null,
+    headers: { cookie: cookie.split(';')[0], ...headers },
+  });
   return { status: response.status, body: response.body };
 }
 
@@ -46,7 +64,11 @@ describe('a portal session token', () => {
     const { token } = await openSession(tenantId);
     const first = await exchange(token);
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ id: expect.stringMatching(/^psn_/), tenant_id: tenantId, expires_at: expect.any(String) });
+    expect(first.body).toMatchObject({
+      id: expect.stringMatching(/^psn_/),
+      tenant_id: tenantId,
+      expires_at: expect.any(String),
+    });
     expect(first.cookie).toMatch(/^iaw_portal=iaw_ps_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
     expect(first.cookie).not.toContain(token);
     const again = await exchange(token);
@@ -62,11 +84,19 @@ describe('a portal session token', () => {
     const revoked = await openSession(tenantId);
     expect((await stack.request('DELETE', `/v1/tenants/${tenantId}/portal-sessions/${revoked.id}`)).status).toBe(204);
     expect((await exchange(revoked.token)).body.error.code).toBe('portal_token_revoked');
-    expect((await stack.request('DELETE', `/v1/tenants/${tenantId}/portal-sessions/${revoked.id}`)).body.error.code).toBe('portal_session_not_found');
+    expect(
+      (await stack.request('DELETE', `/v1/tenants/${tenantId}/portal-sessions/${revoked.id}`)).body.error.code,
+    ).toBe('portal_session_not_found');
 
-    expect(await exchange('iaw_pt_madeup')).toMatchObject({ status: 401, body: { error: { code: 'portal_token_invalid' } } });
+    expect(await exchange('iaw_pt_madeup')).toMatchObject({
+      status: 401,
+      body: { error: { code: 'portal_token_invalid' } },
+    });
     const fresh = await openSession(tenantId);
-    expect(await exchange(fresh.token, {})).toMatchObject({ status: 401, body: { error: { code: 'portal_header_required' } } });
+    expect(await exchange(fresh.token, {})).toMatchObject({
+      status: 401,
+      body: { error: { code: 'portal_header_required' } },
+    });
     expect((await exchange(fresh.token)).status).toBe(200);
   });
 
@@ -80,10 +110,14 @@ describe('a portal session token', () => {
     const a = uniqueTenant();
     const key = (await stack.request('POST', `/v1/tenants/${a}/api-keys`, {})).body.key;
     const { token } = await openSession(a, key);
-    const other = await stack.request('POST', `/v1/tenants/${uniqueTenant()}/portal-sessions`, undefined, { apiKey: key });
+    const other = await stack.request('POST', `/v1/tenants/${uniqueTenant()}/portal-sessions`, undefined, {
+      apiKey: key,
+    });
     expect(other).toMatchObject({ status: 403, body: { error: { code: 'permission_denied' } } });
     const { cookie } = await exchange(token);
-    expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/portal-sessions`)).body.error.code).toBe('api_key_required');
+    expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/portal-sessions`)).body.error.code).toBe(
+      'api_key_required',
+    );
     expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/api-keys`, {})).body.error.code).toBe('api_key_required');
     const platform = await stack.request('POST', `/v1/tenants/${stack.config.platformTenantId}/portal-sessions`);
     expect(platform).toMatchObject({ status: 422, body: { error: { code: 'platform_tenant' } } });
@@ -97,7 +131,9 @@ describe('a portal session', () => {
     const as = (method: string, path: string, body?: unknown) => asPortal(cookie!, method, path, body);
 
     expect((await as('GET', '/portal/session')).body).toMatchObject({ tenant_id: a.tenantId });
-    expect((await as('GET', '/v1/subscriptions')).body.data.map((s: { id: string }) => s.id)).toEqual([a.subscriptionId]);
+    expect((await as('GET', '/v1/subscriptions')).body.data.map((s: { id: string }) => s.id)).toEqual([
+      a.subscriptionId,
+    ]);
     expect((await as('GET', `/v1/subscriptions/${a.subscriptionId}/attempt-stats`)).body.hours).toHaveLength(24);
     expect((await as('GET', `/v1/deliveries/${a.deliveryId}`)).status).toBe(200);
 
@@ -108,9 +144,18 @@ describe('a portal session', () => {
       `/v1/deliveries/${b.deliveryId}`,
     ];
     for (const path of reads) expect([path, (await as('GET', path)).status]).toEqual([path, 404]);
-    for (const path of ['/v1/subscriptions', '/v1/deliveries', '/v1/dead-letters', '/v1/operator-actions', `/v1/tenants/${b.tenantId}/api-keys`]) {
+    for (const path of [
+      '/v1/subscriptions',
+      '/v1/deliveries',
+      '/v1/dead-letters',
+      '/v1/operator-actions',
+      `/v1/tenants/${b.tenantId}/api-keys`,
+    ]) {
       const separator = path.includes('?') ? '&' : '?';
-      const answer = await as('GET', path.startsWith('/v1/tenants') ? path : `${path}${separator}tenant_id=${b.tenantId}`);
+      const answer = await as(
+        'GET',
+        path.startsWith('/v1/tenants') ? path : `${path}${separator}tenant_id=${b.tenantId}`,
+      );
       expect([path, answer.status, answer.body.error.code]).toEqual([path, 403, 'permission_denied']);
     }
     const changes: Array<[string, string, unknown?]> = [
@@ -123,7 +168,8 @@ describe('a portal session', () => {
       ['POST', `/v1/deliveries/${b.deliveryId}/retry`],
       ['POST', `/v1/dead-letters/${b.deliveryId}/redrive`],
     ];
-    for (const [method, path, body] of changes) expect([method, path, (await as(method, path, body)).status]).toEqual([method, path, 404]);
+    for (const [method, path, body] of changes)
+      expect([method, path, (await as(method, path, body)).status]).toEqual([method, path, 404]);
     const foreign: Array<[string, string, unknown?]> = [
       ['POST', '/v1/subscriptions', { tenant_id: b.tenantId, url: 'https://example.com/hook', event_types: ['*'] }],
       ['POST', '/v1/dead-letters/redrive', { tenant_id: b.tenantId }],
@@ -131,7 +177,8 @@ describe('a portal session', () => {
       ['DELETE', `/v1/tenants/${b.tenantId}/portal-sessions/psn_x`],
       ['POST', '/v1/events', { event_type: 'user.updated', tenant: { id: a.tenantId }, data: { user: { id: 'u' } } }],
     ];
-    for (const [method, path, body] of foreign) expect([method, path, (await as(method, path, body)).status]).toEqual([method, path, 403]);
+    for (const [method, path, body] of foreign)
+      expect([method, path, (await as(method, path, body)).status]).toEqual([method, path, 403]);
     expect((await stack.request('GET', `/v1/subscriptions/${b.subscriptionId}`)).body.description).toBeNull();
   });
 
@@ -139,10 +186,20 @@ describe('a portal session', () => {
     const { tenantId } = await tenantWithSubscription();
     const session = await openSession(tenantId);
     const { cookie } = await exchange(session.token);
-    expect(await asPortal(cookie!, 'GET', '/v1/subscriptions', undefined, {})).toMatchObject({ status: 401, body: { error: { code: 'portal_header_required' } } });
+    expect(await asPortal(cookie!, 'GET', '/v1/subscriptions', undefined, {})).toMatchObject({
+      status: 401,
+      body: { error: { code: 'portal_header_required' } },
+    });
     expect((await asPortal(cookie!, 'GET', '/v1/subscriptions')).status).toBe(200);
     // An API key beside the cookie wins: the cookie is not a second credential of a keyed call.
-    expect((await asPortal(cookie!, 'GET', '/portal/session', undefined, { ...PORTAL, authorization: `Bearer ${stack.apiKey}` })).body.error.code).toBe('portal_session_required');
+    expect(
+      (
+        await asPortal(cookie!, 'GET', '/portal/session', undefined, {
+          ...PORTAL,
+          authorization: `Bearer ${stack.apiKey}`,
+        })
+      ).body.error.code,
+    ).toBe('portal_session_required');
 
     await pool.query(`UPDATE portal_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [session.id]);
     expect((await asPortal(cookie!, 'GET', '/v1/subscriptions')).body.error.code).toBe('portal_session_ended');

@@ -31,7 +31,8 @@ const receiver = new TestReceiver((_index, request) => {
   const count = (seen.get(eventId) ?? 0) + 1;
   seen.set(eventId, count);
   if (eventId.startsWith('evt_test_')) return { status: 200, body: 'test received' };
-  if (request.headers['x-intelliauth-event-type'] === 'user.deleted') return deadEnd ? { status: 500, body: 'down' } : { status: 200 };
+  if (request.headers['x-intelliauth-event-type'] === 'user.deleted')
+    return deadEnd ? { status: 500, body: 'down' } : { status: 200 };
   return count <= 2 ? { status: 503, body: `not yet (${count})` } : { status: 200, body: 'ok' };
 });
 
@@ -43,7 +44,10 @@ beforeAll(async () => {
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
   page.on('pageerror', (error) => console.error(`portal page error: ${error.message}`));
-  page.on('console', (message) => void (/Content Security Policy/i.test(message.text()) && cspViolations.push(message.text())));
+  page.on(
+    'console',
+    (message) => void (/Content Security Policy/i.test(message.text()) && cspViolations.push(message.text())),
+  );
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -57,7 +61,9 @@ async function shoot(name: string, target: Page = page): Promise<void> {
 /** axe-core in the page (evaluated over DevTools, which the CSP does not restrict): no serious or critical violation. */
 async function expectAccessible(name: string, target: Page = page): Promise<void> {
   await target.evaluate(AXE);
-  const result = (await target.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+  const result = (await target.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  };
   const violations = result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -107,7 +113,11 @@ describe('the tenant portal in a browser', () => {
   });
 
   it('shows the attempts of a delivery that fails twice and then succeeds, as they happen', async () => {
-    const published = await stack.request('POST', '/v1/events', { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_42', email: 'ada@example.com' } } });
+    const published = await stack.request('POST', '/v1/events', {
+      event_type: 'user.signed_up',
+      tenant: { id: tenantId },
+      data: { user: { id: 'usr_42', email: 'ada@example.com' } },
+    });
     const deliveryId = published.body.deliveries[0].id;
     await page.goto(`${stack.baseUrl}/portal/#/deliveries/${deliveryId}`);
     const counts = new Set<number>();
@@ -154,7 +164,13 @@ describe('the tenant portal in a browser', () => {
 
   it('redrives a dead letter, then all that match, with the bulk job’s progress', async () => {
     const publish = async () =>
-      (await stack.request('POST', '/v1/events', { event_type: 'user.deleted', tenant: { id: tenantId }, data: { user: { id: `usr_${Date.now()}` } } })).body.deliveries[0].id as string;
+      (
+        await stack.request('POST', '/v1/events', {
+          event_type: 'user.deleted',
+          tenant: { id: tenantId },
+          data: { user: { id: `usr_${Date.now()}` } },
+        })
+      ).body.deliveries[0].id as string;
     const ids = [await publish(), await publish()];
     for (const id of ids) await deliveryIn(stack.client, id, 'dead_lettered', 30_000);
     await page.goto(`${stack.baseUrl}/portal/#/dead-letters?reason=exhausted`);
@@ -165,7 +181,10 @@ describe('the tenant portal in a browser', () => {
     await page.getByRole('button', { name: `Redrive ${ids[0]}` }).click();
     await deliveryIn(stack.client, ids[0], 'delivered', 30_000);
     await page.getByRole('button', { name: 'Redrive all matching' }).click();
-    await page.getByTestId('bulk-progress').getByText(/Bulk redrive completed: 1 of 1/).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('bulk-progress')
+      .getByText(/Bulk redrive completed: 1 of 1/)
+      .waitFor({ timeout: 30_000 });
     await deliveryIn(stack.client, ids[1], 'delivered', 30_000);
   });
 
@@ -179,14 +198,20 @@ describe('the tenant portal in a browser', () => {
 
   it('lists who did what in the audit log, and the catalogue with schemas and the verification snippet', async () => {
     await page.goto(`${stack.baseUrl}/portal/#/audit`);
-    for (const action of ['subscription.disable', 'subscription.rotate_secret', 'dead_letter.redrive', 'dead_letter.bulk_redrive']) await page.getByText(action).first().waitFor();
+    for (const action of [
+      'subscription.disable',
+      'subscription.rotate_secret',
+      'dead_letter.redrive',
+      'dead_letter.bulk_redrive',
+    ])
+      await page.getByText(action).first().waitFor();
     await expectAccessible('audit');
     await shoot('audit');
     await page.goto(`${stack.baseUrl}/portal/#/catalogue`);
     await page.getByRole('heading', { name: 'security.breach_incident_opened' }).waitFor();
     // Every type of the catalogue: the product contract's 26 and the operational webhook.* ones.
     expect(await page.locator('section[id^=type-]').count()).toBe((await apiGet('/v1/event-types')).data.length);
-    await page.getByText("new Webhook(process.env.WEBHOOK_SECRET)").waitFor();
+    await page.getByText('new Webhook(process.env.WEBHOOK_SECRET)').waitFor();
     await expectAccessible('catalogue');
     await shoot('catalogue');
   });

@@ -64,7 +64,13 @@ const storedAsSent = new Map<string, Record<string, unknown>>();
 beforeAll(async () => {
   stack = await startStack({ retryScheduleMs: [0], attemptTimeoutMs: 1_000, ttlMs: TTL_MS }, { worker: false });
   pool = testPool();
-  const definition = loadSync(PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const definition = loadSync(PROTO_PATH, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   const WebhooksService = (loadPackageDefinition(definition) as any).intelliauth.webhooks.v1.WebhooksService;
   client = new WebhooksService(stack.grpcAddress, credentials.createInsecure());
 });
@@ -75,29 +81,49 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Outcome = { ok: true; response: any } | { ok: false; code: status; errorCode: string; message: string; error: ServiceError };
+type Outcome =
+  { ok: true; response: any } | { ok: false; code: status; errorCode: string; message: string; error: ServiceError };
 
 function call(method: string, request: unknown, key: string | null = stack.apiKey): Promise<Outcome> {
   const metadata = new Metadata();
   if (key !== null) metadata.set('authorization', `Bearer ${key}`);
   return new Promise((resolve) => {
-    client[method](request, metadata, { deadline: Date.now() + CALL_DEADLINE_MS }, (error: ServiceError | null, response: unknown) => {
-      if (!error) return resolve({ ok: true, response });
-      resolve({ ok: false, code: error.code, errorCode: String(error.metadata?.get('error-code')[0] ?? ''), message: error.details ?? error.message, error });
-    });
+    client[method](
+      request,
+      metadata,
+      { deadline: Date.now() + CALL_DEADLINE_MS },
+      (error: ServiceError | null, response: unknown) => {
+        if (!error) return resolve({ ok: true, response });
+        resolve({
+          ok: false,
+          code: error.code,
+          errorCode: String(error.metadata?.get('error-code')[0] ?? ''),
+          message: error.details ?? error.message,
+          error,
+        });
+      },
+    );
   });
 }
 
 /** The outcome must be a failure with a client-error canonical code and the REST error code; returns that code. */
 function expectClientError(outcome: Outcome, where: string): string {
-  if (outcome.ok) throw new Error(`${where}: expected an error, the call succeeded with ${JSON.stringify(outcome.response).slice(0, 300)}`);
+  if (outcome.ok)
+    throw new Error(
+      `${where}: expected an error, the call succeeded with ${JSON.stringify(outcome.response).slice(0, 300)}`,
+    );
   const name = status[outcome.code];
-  if (!CLIENT_ERROR_CODES.has(outcome.code)) throw new Error(`${where}: answered ${name} (${outcome.code}) "${outcome.message.slice(0, 300)}"`);
-  if (!ERROR_CODE.test(outcome.errorCode)) throw new Error(`${where}: ${name} without a snake_case error-code trailer (got "${outcome.errorCode}")`);
+  if (!CLIENT_ERROR_CODES.has(outcome.code))
+    throw new Error(`${where}: answered ${name} (${outcome.code}) "${outcome.message.slice(0, 300)}"`);
+  if (!ERROR_CODE.test(outcome.errorCode))
+    throw new Error(`${where}: ${name} without a snake_case error-code trailer (got "${outcome.errorCode}")`);
   if (!outcome.message.startsWith(`${outcome.errorCode}: `) || outcome.message.length < outcome.errorCode.length + 12) {
-    throw new Error(`${where}: the message does not start with the error code and say what to fix: "${outcome.message.slice(0, 300)}"`);
+    throw new Error(
+      `${where}: the message does not start with the error code and say what to fix: "${outcome.message.slice(0, 300)}"`,
+    );
   }
-  if (outcome.message.length > MAX_MESSAGE_LENGTH + outcome.errorCode.length + 2) throw new Error(`${where}: a ${outcome.message.length}-character message`);
+  if (outcome.message.length > MAX_MESSAGE_LENGTH + outcome.errorCode.length + 2)
+    throw new Error(`${where}: a ${outcome.message.length}-character message`);
   ledger.count(name, outcome.errorCode);
   return outcome.errorCode;
 }
@@ -115,7 +141,8 @@ function toValue(value: unknown): unknown {
 }
 function toStruct(object: Record<string, unknown>): { fields: Record<string, unknown> } {
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object)) Object.defineProperty(fields, key, { value: toValue(value), enumerable: true, writable: true, configurable: true });
+  for (const [key, value] of Object.entries(object))
+    Object.defineProperty(fields, key, { value: toValue(value), enumerable: true, writable: true, configurable: true });
   return { fields };
 }
 /** A copy that keeps what JSON would lose: NaN and ±Infinity, own `__proto__` keys. */
@@ -124,7 +151,13 @@ function clone(value: unknown, mapString: (text: string) => string = (text) => t
   if (Array.isArray(value)) return value.map((item) => clone(item, mapString));
   if (value !== null && typeof value === 'object') {
     const copy: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) Object.defineProperty(copy, mapString(key), { value: clone(child, mapString), enumerable: true, writable: true, configurable: true });
+    for (const [key, child] of Object.entries(value))
+      Object.defineProperty(copy, mapString(key), {
+        value: clone(child, mapString),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return copy;
   }
   return value;
@@ -141,7 +174,9 @@ function asServerSees(form: Record<string, any>): Record<string, unknown> {
     event_id: text(form.event_id),
     event_type: text(form.event_type),
     occurred_at: text(form.occurred_at),
-    tenant: isObject(form.tenant) ? { id: text(form.tenant.id) ?? '', ...(text(form.tenant.slug) ? { slug: text(form.tenant.slug) } : {}) } : undefined,
+    tenant: isObject(form.tenant)
+      ? { id: text(form.tenant.id) ?? '', ...(text(form.tenant.slug) ? { slug: text(form.tenant.slug) } : {}) }
+      : undefined,
     actor: isObject(form.actor) ? clone(form.actor, asSentOverHttp) : undefined,
     data: isObject(form.data) ? clone(form.data, asSentOverHttp) : undefined,
   };
@@ -157,7 +192,19 @@ type GrpcMutation =
   | { field: 'tenant'; value: { id?: string; slug?: string } | undefined }
   | { field: 'actor' | 'data'; value: StructJson | undefined }
   | { field: 'actor.member' | 'data.member' | 'data.user.member'; key: string; value: unknown }
-  | { field: 'oversize'; path: 'event_id' | 'event_type' | 'occurred_at' | 'tenant.id' | 'tenant.slug' | 'actor.kind' | 'data.x_big' | 'data.user.id'; size: Oversize }
+  | {
+      field: 'oversize';
+      path:
+        | 'event_id'
+        | 'event_type'
+        | 'occurred_at'
+        | 'tenant.id'
+        | 'tenant.slug'
+        | 'actor.kind'
+        | 'data.x_big'
+        | 'data.user.id';
+      size: Oversize;
+    }
   | { field: 'window'; offsetMs: number };
 
 /** Struct member values, including what JSON cannot carry but a protobuf double can (NaN, ±Infinity). */
@@ -177,33 +224,108 @@ const structValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 const memberKey = fc.oneof(
   { arbitrary: fc.string({ maxLength: 12 }), weight: 3 },
-  { arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', 'user', 'id', 'kind'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'hasOwnProperty',
+      '',
+      'user',
+      'id',
+      'kind',
+    ),
+    weight: 2,
+  },
   { arbitrary: unicodeText, weight: 1 },
   { arbitrary: fc.integer({ min: 100, max: 20_000 }).map((n) => 'k'.repeat(n)), weight: 1 },
 );
 const structArb: fc.Arbitrary<StructJson> = fc.oneof(
   fc.constant({}),
   fc.dictionary(memberKey, structValue, { maxKeys: 4 }),
-  fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}') as StructJson),
+  fc.constant(
+    JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}') as StructJson,
+  ),
 );
 
 const grpcMutation: fc.Arbitrary<GrpcMutation> = fc.oneof(
-  { arbitrary: fc.oneof(fc.constant(''), badEventId, anyText).map((value): GrpcMutation => ({ field: 'event_id', value })), weight: 2 },
-  { arbitrary: fc.oneof(fc.constant(''), eventTypeNearMiss).map((value): GrpcMutation => ({ field: 'event_type', value })), weight: 2 },
-  { arbitrary: fc.oneof(fc.constant(''), badDateText.map(expandDate)).map((value): GrpcMutation => ({ field: 'occurred_at', value })), weight: 2 },
-  { arbitrary: fc.oneof(fc.constant(''), badTenantId).map((value): GrpcMutation => ({ field: 'tenant.id', value })), weight: 2 },
-  { arbitrary: fc.oneof(unicodeText, anyText).map((value): GrpcMutation => ({ field: 'tenant.slug', value })), weight: 1 },
-  { arbitrary: fc.constantFrom(undefined, {}, { slug: 'acme' }, { id: '' }).map((value): GrpcMutation => ({ field: 'tenant', value })), weight: 1 },
-  { arbitrary: fc.tuple(fc.constantFrom<'actor' | 'data'>('actor', 'data'), fc.option(structArb, { nil: undefined })).map(([field, value]): GrpcMutation => ({ field, value })), weight: 2 },
   {
     arbitrary: fc
-      .tuple(fc.constantFrom<'actor.member' | 'data.member' | 'data.user.member'>('actor.member', 'data.member', 'data.user.member'), memberKey, structValue)
+      .oneof(fc.constant(''), badEventId, anyText)
+      .map((value): GrpcMutation => ({ field: 'event_id', value })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .oneof(fc.constant(''), eventTypeNearMiss)
+      .map((value): GrpcMutation => ({ field: 'event_type', value })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .oneof(fc.constant(''), badDateText.map(expandDate))
+      .map((value): GrpcMutation => ({ field: 'occurred_at', value })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.oneof(fc.constant(''), badTenantId).map((value): GrpcMutation => ({ field: 'tenant.id', value })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.oneof(unicodeText, anyText).map((value): GrpcMutation => ({ field: 'tenant.slug', value })),
+    weight: 1,
+  },
+  {
+    arbitrary: fc
+      .constantFrom(undefined, {}, { slug: 'acme' }, { id: '' })
+      .map((value): GrpcMutation => ({ field: 'tenant', value })),
+    weight: 1,
+  },
+  {
+    arbitrary: fc
+      .tuple(fc.constantFrom<'actor' | 'data'>('actor', 'data'), fc.option(structArb, { nil: undefined }))
+      .map(([field, value]): GrpcMutation => ({ field, value })),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom<'actor.member' | 'data.member' | 'data.user.member'>(
+          'actor.member',
+          'data.member',
+          'data.user.member',
+        ),
+        memberKey,
+        structValue,
+      )
       .map(([field, key, value]): GrpcMutation => ({ field, key, value })),
     weight: 4,
   },
   {
     arbitrary: fc
-      .tuple(fc.constantFrom<'event_id' | 'event_type' | 'occurred_at' | 'tenant.id' | 'tenant.slug' | 'actor.kind' | 'data.x_big' | 'data.user.id'>('event_id', 'event_type', 'occurred_at', 'tenant.id', 'tenant.slug', 'actor.kind', 'data.x_big', 'data.user.id'), oversizeArb)
+      .tuple(
+        fc.constantFrom<
+          | 'event_id'
+          | 'event_type'
+          | 'occurred_at'
+          | 'tenant.id'
+          | 'tenant.slug'
+          | 'actor.kind'
+          | 'data.x_big'
+          | 'data.user.id'
+        >(
+          'event_id',
+          'event_type',
+          'occurred_at',
+          'tenant.id',
+          'tenant.slug',
+          'actor.kind',
+          'data.x_big',
+          'data.user.id',
+        ),
+        oversizeArb,
+      )
       .map(([path, size]): GrpcMutation => ({ field: 'oversize', path, size })),
     weight: 2,
   },
@@ -224,7 +346,11 @@ const define = (target: Record<string, any> | undefined, key: string, value: unk
 };
 
 /** The envelope (JSON form, with tag placeholders) after the mutations. */
-function mutateForGrpc(envelope: Record<string, any>, mutations: readonly GrpcMutation[], now: number): Record<string, any> {
+function mutateForGrpc(
+  envelope: Record<string, any>,
+  mutations: readonly GrpcMutation[],
+  now: number,
+): Record<string, any> {
   const copy = JSON.parse(JSON.stringify(envelope)) as Record<string, any>;
   for (const m of mutations) {
     switch (m.field) {
@@ -249,7 +375,11 @@ function mutateForGrpc(envelope: Record<string, any>, mutations: readonly GrpcMu
         break;
       case 'oversize': {
         const path = m.path.split('.');
-        define(path.length === 1 ? copy : objectAt(copy, path.slice(0, -1)), path[path.length - 1], expandOversize(m.size));
+        define(
+          path.length === 1 ? copy : objectAt(copy, path.slice(0, -1)),
+          path[path.length - 1],
+          expandOversize(m.size),
+        );
         break;
       }
       case 'window':
@@ -268,7 +398,8 @@ function publishRequest(envelope: Record<string, any>): Record<string, any> {
     event_type: string(envelope.event_type),
     occurred_at: string(envelope.occurred_at),
   };
-  if (envelope.tenant && typeof envelope.tenant === 'object') request.tenant = { id: string(envelope.tenant.id), slug: string(envelope.tenant.slug) };
+  if (envelope.tenant && typeof envelope.tenant === 'object')
+    request.tenant = { id: string(envelope.tenant.id), slug: string(envelope.tenant.slug) };
   if (envelope.actor && typeof envelope.actor === 'object') request.actor = toStruct(envelope.actor);
   if (envelope.data && typeof envelope.data === 'object') request.data = toStruct(envelope.data);
   return request;
@@ -277,28 +408,38 @@ function publishRequest(envelope: Record<string, any>): Record<string, any> {
 describe('Publish', () => {
   it('answers envelopes with bad strings, missing tenant, bad types and dates, odd Struct contents and oversize fields with OK or a clean error', async () => {
     await fc.assert(
-      fc.asyncProperty(validEnvelopeArb, fc.array(grpcMutation, { minLength: 1, maxLength: 3 }), async (valid, mutations) => {
-        const now = Date.now();
-        const { value: form, tenantId, eventId } = withFreshTags(mutateForGrpc({ ...envelopeOf(valid, now), event_id: EVENT_MARK }, mutations, now));
-        const request = publishRequest(form);
-        const seen = asServerSees(form);
-        const where = `Publish ${JSON.stringify(seen).slice(0, 400)}`;
-        const outcome = await call('Publish', request);
-        const size = Buffer.byteLength(JSON.stringify(seen));
-        if (outcome.ok) {
-          ledger.count('OK');
-          if (size > BODY_LIMIT) throw new Error(`${where}: accepted a ${size}-byte event, over the 256 KiB limit`);
-          const problem = obviousEnvelopeProblem(seen, now, TTL_MS);
-          if (problem) throw new Error(`${where}: accepted although ${problem}`);
-          if (seen.event_id !== undefined && outcome.response.event_id !== seen.event_id) throw new Error(`${where}: answered event_id ${outcome.response.event_id}`);
-          ledger.acceptedEventIds.add(outcome.response.event_id);
-        } else {
-          const code = expectClientError(outcome, where);
-          if (size > BODY_LIMIT + 4_096 && code !== 'payload_too_large') throw new Error(`${where}: a ${size}-byte event answered ${code}, not payload_too_large`);
-          ledger.rejectedEventIds.add(eventId);
-          ledger.rejectedTenants.add(tenantId);
-        }
-      }),
+      fc.asyncProperty(
+        validEnvelopeArb,
+        fc.array(grpcMutation, { minLength: 1, maxLength: 3 }),
+        async (valid, mutations) => {
+          const now = Date.now();
+          const {
+            value: form,
+            tenantId,
+            eventId,
+          } = withFreshTags(mutateForGrpc({ ...envelopeOf(valid, now), event_id: EVENT_MARK }, mutations, now));
+          const request = publishRequest(form);
+          const seen = asServerSees(form);
+          const where = `Publish ${JSON.stringify(seen).slice(0, 400)}`;
+          const outcome = await call('Publish', request);
+          const size = Buffer.byteLength(JSON.stringify(seen));
+          if (outcome.ok) {
+            ledger.count('OK');
+            if (size > BODY_LIMIT) throw new Error(`${where}: accepted a ${size}-byte event, over the 256 KiB limit`);
+            const problem = obviousEnvelopeProblem(seen, now, TTL_MS);
+            if (problem) throw new Error(`${where}: accepted although ${problem}`);
+            if (seen.event_id !== undefined && outcome.response.event_id !== seen.event_id)
+              throw new Error(`${where}: answered event_id ${outcome.response.event_id}`);
+            ledger.acceptedEventIds.add(outcome.response.event_id);
+          } else {
+            const code = expectClientError(outcome, where);
+            if (size > BODY_LIMIT + 4_096 && code !== 'payload_too_large')
+              throw new Error(`${where}: a ${size}-byte event answered ${code}, not payload_too_large`);
+            ledger.rejectedEventIds.add(eventId);
+            ledger.rejectedTenants.add(tenantId);
+          }
+        },
+      ),
       fcParams(550),
     );
   });
@@ -309,7 +450,10 @@ describe('Publish', () => {
         const { value: envelope } = withFreshTags(envelopeOf(valid));
         const request = publishRequest(envelope);
         const outcome = await call('Publish', request);
-        if (!outcome.ok) throw new Error(`a valid ${valid.definition.name} envelope answered ${status[outcome.code]} ${outcome.message}; sent ${JSON.stringify(envelope).slice(0, 300)}`);
+        if (!outcome.ok)
+          throw new Error(
+            `a valid ${valid.definition.name} envelope answered ${status[outcome.code]} ${outcome.message}; sent ${JSON.stringify(envelope).slice(0, 300)}`,
+          );
         ledger.count('OK');
         expect(outcome.response).toMatchObject({ deliveries: [], replayed: false });
         if (valid.withEventId) expect(outcome.response.event_id).toBe(envelope.event_id);
@@ -327,7 +471,12 @@ const ulidLike = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 const randomId = fc.oneof(
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 3 },
   { arbitrary: unicodeText, weight: 2 },
-  { arbitrary: fc.tuple(fc.constantFrom('evt_', 'whdlv_', 'whsub_', 'redrv_', 'WHDLV_', ''), ulidLike).map(([p, u]) => p + u), weight: 2 },
+  {
+    arbitrary: fc
+      .tuple(fc.constantFrom('evt_', 'whdlv_', 'whsub_', 'redrv_', 'WHDLV_', ''), ulidLike)
+      .map(([p, u]) => p + u),
+    weight: 2,
+  },
   { arbitrary: fc.constantFrom(...UNSTORABLE_STRINGS), weight: 1 },
   { arbitrary: oversizeArb.map(expandOversize), weight: 1 },
   { arbitrary: fc.constantFrom('', ' ', 'null', '%00', '../../etc/passwd', "' OR 1=1 --", '*', '%'), weight: 1 },
@@ -337,7 +486,9 @@ describe('GetEvent, GetDelivery, CancelDelivery, RetryDelivery, RedriveDeadLette
   const request = fc.oneof(
     randomId.map((id) => ['GetEvent', { event_id: id }] as const),
     randomId.map((id) => ['GetDelivery', { id }] as const),
-    fc.tuple(randomId, fc.oneof(fc.constant(''), anyText, oversizeArb.map(expandOversize))).map(([id, reason]) => ['CancelDelivery', { id, reason }] as const),
+    fc
+      .tuple(randomId, fc.oneof(fc.constant(''), anyText, oversizeArb.map(expandOversize)))
+      .map(([id, reason]) => ['CancelDelivery', { id, reason }] as const),
     randomId.map((id) => ['RetryDelivery', { id }] as const),
     randomId.map((id) => ['RedriveDeadLetter', { id }] as const),
   );
@@ -347,7 +498,8 @@ describe('GetEvent, GetDelivery, CancelDelivery, RetryDelivery, RedriveDeadLette
       fc.asyncProperty(request, async ([method, body]) => {
         const outcome = await call(method, body);
         expectClientError(outcome, `${method} ${JSON.stringify(body).slice(0, 300)}`);
-        if (!outcome.ok && ![status.NOT_FOUND, status.INVALID_ARGUMENT].includes(outcome.code)) throw new Error(`${method}: ${status[outcome.code]} for a random id`);
+        if (!outcome.ok && ![status.NOT_FOUND, status.INVALID_ARGUMENT].includes(outcome.code))
+          throw new Error(`${method}: ${status[outcome.code]} for a random id`);
       }),
       fcParams(450),
     );
@@ -360,9 +512,17 @@ describe('ListDeliveries', () => {
     status: fc.constantFrom(...DELIVERY_STATUSES),
     event_type: fc.constantFrom(...EVENT_TYPES),
     subscription_id: ulidLike.map((u) => `whsub_${u}`),
-    cursor: fc.tuple(fc.constantFrom('whdlv', 'whsub'), ulidLike).map(([p, u]) => Buffer.from(`${p}_${u}`).toString('base64url')),
+    cursor: fc
+      .tuple(fc.constantFrom('whdlv', 'whsub'), ulidLike)
+      .map(([p, u]) => Buffer.from(`${p}_${u}`).toString('base64url')),
   };
-  const bad = fc.oneof(anyText, eventTypeNearMiss, badTenantId, fc.constantFrom('lost', 'DELIVERED', 'whsub_', 'whsub_abc', 'bogus', '===='), oversizeArb.filter((o) => o.oversize <= 70_000).map(expandOversize));
+  const bad = fc.oneof(
+    anyText,
+    eventTypeNearMiss,
+    badTenantId,
+    fc.constantFrom('lost', 'DELIVERED', 'whsub_', 'whsub_abc', 'bogus', '===='),
+    oversizeArb.filter((o) => o.oversize <= 70_000).map(expandOversize),
+  );
   const field = (name: keyof typeof good) => fc.option(fc.oneof(good[name], bad), { nil: undefined });
   const filters = fc.record(
     {
@@ -370,7 +530,11 @@ describe('ListDeliveries', () => {
       status: field('status'),
       event_type: field('event_type'),
       subscription_id: field('subscription_id'),
-      limit: fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: -2_147_483_648, max: 2_147_483_647 }), fc.constantFrom(0, -1, 201, 2_147_483_647)),
+      limit: fc.oneof(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: -2_147_483_648, max: 2_147_483_647 }),
+        fc.constantFrom(0, -1, 201, 2_147_483_647),
+      ),
       cursor: field('cursor'),
     },
     { requiredKeys: [] },
@@ -382,7 +546,8 @@ describe('ListDeliveries', () => {
         const outcome = await call('ListDeliveries', request);
         if (outcome.ok) {
           ledger.count('OK');
-          if (!Array.isArray(outcome.response.deliveries) || typeof outcome.response.next_cursor !== 'string') throw new Error(`ListDeliveries ${JSON.stringify(request)}: OK without a page`);
+          if (!Array.isArray(outcome.response.deliveries) || typeof outcome.response.next_cursor !== 'string')
+            throw new Error(`ListDeliveries ${JSON.stringify(request)}: OK without a page`);
         } else {
           expectClientError(outcome, `ListDeliveries ${JSON.stringify(request).slice(0, 300)}`);
           if (outcome.code !== status.INVALID_ARGUMENT) throw new Error(`ListDeliveries: ${status[outcome.code]}`);
@@ -394,15 +559,30 @@ describe('ListDeliveries', () => {
 });
 
 describe('authentication', () => {
-  const key = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7e]/g, '').trim()), fc.constantFrom('iaw_tk_0123456789abcdef', 'iaw_sk_wrong'));
+  const key = fc.oneof(
+    fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((s) => s.replace(/[^\x20-\x7e]/g, '').trim()),
+    fc.constantFrom('iaw_tk_0123456789abcdef', 'iaw_sk_wrong'),
+  );
   it('answers a missing or garbage key with UNAUTHENTICATED unauthorized on every method', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('Publish', 'GetEvent', 'GetDelivery', 'ListDeliveries', 'CancelDelivery', 'RetryDelivery', 'RedriveDeadLetter'), fc.option(key, { freq: 8 }), async (method, apiKey) => {
-        if (apiKey === stack.apiKey) return;
-        const outcome = await call(method, {}, apiKey);
-        expect(expectClientError(outcome, `${method} with key ${JSON.stringify(apiKey)}`)).toBe('unauthorized');
-        expect(outcome.ok ? undefined : outcome.code).toBe(status.UNAUTHENTICATED);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(
+          'Publish',
+          'GetEvent',
+          'GetDelivery',
+          'ListDeliveries',
+          'CancelDelivery',
+          'RetryDelivery',
+          'RedriveDeadLetter',
+        ),
+        fc.option(key, { freq: 8 }),
+        async (method, apiKey) => {
+          if (apiKey === stack.apiKey) return;
+          const outcome = await call(method, {}, apiKey);
+          expect(expectClientError(outcome, `${method} with key ${JSON.stringify(apiKey)}`)).toBe('unauthorized');
+          expect(outcome.ok ? undefined : outcome.code).toBe(status.UNAUTHENTICATED);
+        },
+      ),
       fcParams(60),
     );
   });
@@ -412,14 +592,17 @@ describe('authentication', () => {
 
 describe('regressions found by the properties', () => {
   const user = { fields: { user: { structValue: { fields: { id: { stringValue: 'usr_1' } } } } } };
-  const publish = (extra: Record<string, unknown>) => call('Publish', { event_type: 'user.updated', tenant: { id: freshTenant() }, data: user, ...extra });
+  const publish = (extra: Record<string, unknown>) =>
+    call('Publish', { event_type: 'user.updated', tenant: { id: freshTenant() }, data: user, ...extra });
 
   it('a 1 MB id gets NOT_FOUND with a bounded message (was a status too large for its trailers: the call hung until its deadline, and the next calls on the connection too)', async () => {
     const started = Date.now();
     const outcome = await call('GetEvent', { event_id: 'e'.repeat(1_000_000) });
     expect(expectClientError(outcome, 'GetEvent 1 MB')).toBe('event_not_found');
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(expectClientError(await call('GetDelivery', { id: 'whdlv_next' }), 'the next call')).toBe('delivery_not_found');
+    expect(expectClientError(await call('GetDelivery', { id: 'whdlv_next' }), 'the next call')).toBe(
+      'delivery_not_found',
+    );
   });
 
   it('validation details too large for a trailer are cut to what fits (10,000 wrong items)', async () => {
@@ -440,13 +623,20 @@ describe('regressions found by the properties', () => {
       ['RedriveDeadLetter', { id: '\u0000' }],
     ] as const) {
       const outcome = await call(method, request);
-      expect([method, expectClientError(outcome, method), outcome.ok ? 0 : outcome.code]).toEqual([method, 'invalid_id', status.INVALID_ARGUMENT]);
+      expect([method, expectClientError(outcome, method), outcome.ok ? 0 : outcome.code]).toEqual([
+        method,
+        'invalid_id',
+        status.INVALID_ARGUMENT,
+      ]);
     }
   });
 
   it('an event over 256 KiB is INVALID_ARGUMENT payload_too_large, as REST answers 413 (was stored)', async () => {
     const eventId = `evt_grpc_big_${Date.now()}`;
-    const outcome = await publish({ event_id: eventId, data: { fields: { ...user.fields, blob: { stringValue: 'x'.repeat(300_000) } } } });
+    const outcome = await publish({
+      event_id: eventId,
+      data: { fields: { ...user.fields, blob: { stringValue: 'x'.repeat(300_000) } } },
+    });
     expect(expectClientError(outcome, 'Publish 300 KB')).toBe('payload_too_large');
     expect((await pool.query('SELECT 1 FROM events WHERE id = $1', [eventId])).rowCount).toBe(0);
   });
@@ -468,7 +658,12 @@ describe('regressions found by the properties', () => {
 describe('after the run', () => {
   it('still answers a valid call, and the database holds nothing from a rejected publish and every accepted one as sent', async () => {
     const tenantId = freshTenant();
-    const final = await call('Publish', { event_id: `evt_grpc_final_${Date.now()}`, event_type: 'user.signed_up', tenant: { id: tenantId }, data: toStruct({ user: { id: 'usr_final' } }) });
+    const final = await call('Publish', {
+      event_id: `evt_grpc_final_${Date.now()}`,
+      event_type: 'user.signed_up',
+      tenant: { id: tenantId },
+      data: toStruct({ user: { id: 'usr_final' } }),
+    });
     if (!final.ok) throw new Error(`the final valid Publish failed: ${status[final.code]} ${final.message}`);
     const event = await call('GetEvent', { event_id: final.response.event_id });
     expect(event.ok && event.response.tenant.id).toBe(tenantId);
@@ -479,21 +674,41 @@ describe('after the run', () => {
     expect(rejectedEvents.length).toBeGreaterThan(0);
     // Whatever a rejected request named, the only events stored are ones the API answered 202 for (a tenant or id can
     // appear in both a rejected and an accepted request, e.g. a 409 replay of an accepted event).
-    const named = await pool.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM events WHERE id = ANY($1::text[]) OR tenant_id = ANY($2::text[])', [rejectedEvents, rejectedTenants]);
+    const named = await pool.query<{ id: string; tenant_id: string }>(
+      'SELECT id, tenant_id FROM events WHERE id = ANY($1::text[]) OR tenant_id = ANY($2::text[])',
+      [rejectedEvents, rejectedTenants],
+    );
     expect(named.rows.filter((row) => !ledger.acceptedEventIds.has(row.id))).toEqual([]);
     const accepted = [...ledger.acceptedEventIds];
     const stored = await pool.query<{ id: string }>('SELECT id FROM events WHERE id = ANY($1::text[])', [accepted]);
     expect(stored.rows.map((r) => r.id).sort()).toEqual(accepted.sort());
 
-    const rows = await pool.query<{ id: string; tenant_id: string; tenant_slug: string | null; event_type: string; actor: unknown; data: unknown }>(
-      'SELECT id, tenant_id, tenant_slug, event_type, actor, data FROM events WHERE id = ANY($1::text[])',
-      [[...storedAsSent.keys()]],
-    );
+    const rows = await pool.query<{
+      id: string;
+      tenant_id: string;
+      tenant_slug: string | null;
+      event_type: string;
+      actor: unknown;
+      data: unknown;
+    }>('SELECT id, tenant_id, tenant_slug, event_type, actor, data FROM events WHERE id = ANY($1::text[])', [
+      [...storedAsSent.keys()],
+    ]);
     expect(rows.rowCount).toBe(storedAsSent.size);
     for (const row of rows.rows) {
-      const sent = storedAsSent.get(row.id) as { event_type: string; tenant: { id: string; slug?: string }; actor?: unknown; data: unknown };
+      const sent = storedAsSent.get(row.id) as {
+        event_type: string;
+        tenant: { id: string; slug?: string };
+        actor?: unknown;
+        data: unknown;
+      };
       // through a Struct every number is a double, as in JSON: compare with the JSON round trip of what was sent
-      expect({ tenant_id: row.tenant_id, tenant_slug: row.tenant_slug, event_type: row.event_type, actor: row.actor, data: row.data }).toEqual({
+      expect({
+        tenant_id: row.tenant_id,
+        tenant_slug: row.tenant_slug,
+        event_type: row.event_type,
+        actor: row.actor,
+        data: row.data,
+      }).toEqual({
         tenant_id: sent.tenant.id,
         tenant_slug: sent.tenant.slug ?? null,
         event_type: sent.event_type,
@@ -503,4 +718,3 @@ describe('after the run', () => {
     }
   });
 });
-

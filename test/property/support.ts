@@ -13,7 +13,9 @@ import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas'
  */
 export function fcParams<T>(numRuns: number): fc.Parameters<T> {
   const scale = Number(process.env.PROPERTY_RUNS_SCALE ?? '1');
-  const parameters: fc.Parameters<T> = { numRuns: Math.max(1, Math.round(numRuns * (Number.isFinite(scale) && scale > 0 ? scale : 1))) };
+  const parameters: fc.Parameters<T> = {
+    numRuns: Math.max(1, Math.round(numRuns * (Number.isFinite(scale) && scale > 0 ? scale : 1))),
+  };
   if (process.env.FC_SEED !== undefined) {
     parameters.seed = Number(process.env.FC_SEED);
     console.log(`fast-check seed ${parameters.seed} (from FC_SEED)`);
@@ -45,7 +47,13 @@ export function withFreshTags<T>(value: T): { value: T; tenantId: string; eventI
     if (Array.isArray(node)) return node.map(walk);
     if (node !== null && typeof node === 'object' && !(node instanceof Uint8Array)) {
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(node)) Object.defineProperty(out, swap(key), { value: walk(child), enumerable: true, writable: true, configurable: true });
+      for (const [key, child] of Object.entries(node))
+        Object.defineProperty(out, swap(key), {
+          value: walk(child),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return out;
     }
     return node;
@@ -80,7 +88,11 @@ export class Ledger {
   }
 
   summary(): string {
-    const sorted = (map: Map<string, number>) => [...map.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(' ');
+    const sorted = (map: Map<string, number>) =>
+      [...map.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ');
     return `${this.requests} requests; statuses ${sorted(this.statuses)}; codes ${sorted(this.codes)}`;
   }
 }
@@ -103,9 +115,12 @@ export function checkErrorBody(body: unknown, where: string): string {
   if (error === null || typeof error !== 'object') fail('"error" is not an object');
   const extra = Object.keys(error).filter((key) => !['code', 'message', 'details'].includes(key));
   if (extra.length > 0) fail(`"error" has unexpected keys ${extra.join(', ')}`);
-  if (typeof error.code !== 'string' || !ERROR_CODE.test(error.code)) fail('error.code is not a non-empty snake_case string');
-  if (typeof error.message !== 'string' || error.message.trim().length < 10) fail('error.message is missing or too short to say what to fix');
-  if ((error.message as string).length > MAX_MESSAGE_LENGTH) fail(`error.message is ${(error.message as string).length} characters long`);
+  if (typeof error.code !== 'string' || !ERROR_CODE.test(error.code))
+    fail('error.code is not a non-empty snake_case string');
+  if (typeof error.message !== 'string' || error.message.trim().length < 10)
+    fail('error.message is missing or too short to say what to fix');
+  if ((error.message as string).length > MAX_MESSAGE_LENGTH)
+    fail(`error.message is ${(error.message as string).length} characters long`);
   return error.code as string;
 }
 
@@ -123,7 +138,8 @@ function* nodes(root: unknown): Generator<{ key: string | undefined; value: unkn
   while (pending.length > 0) {
     const node = pending.pop() as { key: string | undefined; value: unknown };
     yield node;
-    if (node.value !== null && typeof node.value === 'object') for (const [key, value] of Object.entries(node.value)) pending.push({ key, value });
+    if (node.value !== null && typeof node.value === 'object')
+      for (const [key, value] of Object.entries(node.value)) pending.push({ key, value });
   }
 }
 
@@ -147,7 +163,29 @@ export const unicodeText = fc.oneof(
 export const anyText = fc.oneof(
   { arbitrary: fc.string({ maxLength: 30 }), weight: 3 },
   { arbitrary: unicodeText, weight: 3 },
-  { arbitrary: fc.constantFrom('', ' ', '\t\n', 'null', 'undefined', 'true', '0', '-1', '1e400', 'NaN', '[]', '{}', '%00', '%', '../..', '<script>', "' OR 1=1 --", '${jndi:x}'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\t\n',
+      'null',
+      'undefined',
+      'true',
+      '0',
+      '-1',
+      '1e400',
+      'NaN',
+      '[]',
+      '{}',
+      '%00',
+      '%',
+      '../..',
+      '<script>',
+      "' OR 1=1 --",
+      '${jndi:x}',
+    ),
+    weight: 2,
+  },
 );
 
 /** A string of exactly `length` copies of `unit` (built at execution, so counterexamples print the recipe). */
@@ -159,7 +197,8 @@ export const oversizeArb: fc.Arbitrary<Oversize> = fc.record({
   oversize: fc.constantFrom(65, 101, 129, 257, 321, 501, 1025, 2049, 4097, 70_000, 300_000),
   unit: fc.constantFrom('x', 'é', '🙂', '%', ' '),
 });
-export const expandOversize = (o: Oversize): string => o.unit.repeat(Math.ceil(o.oversize / o.unit.length)).slice(0, o.oversize);
+export const expandOversize = (o: Oversize): string =>
+  o.unit.repeat(Math.ceil(o.oversize / o.unit.length)).slice(0, o.oversize);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Near misses of the API's own vocabulary.
@@ -202,18 +241,63 @@ const nearMiss = (value: string, how: number): string => {
 
 export const eventTypeNearMiss = fc.oneof(
   fc.tuple(fc.constantFrom(...EVENT_TYPES), fc.integer({ min: 0, max: 14 })).map(([type, how]) => nearMiss(type, how)),
-  fc.constantFrom('', '*', 'user.*', '*.*', 'user', 'billing.invoice_paid', 'user.teleported', 'security.*', 'USER.SIGNED_UP', 'user.signed_up,user.updated'),
+  fc.constantFrom(
+    '',
+    '*',
+    'user.*',
+    '*.*',
+    'user',
+    'billing.invoice_paid',
+    'user.teleported',
+    'security.*',
+    'USER.SIGNED_UP',
+    'user.signed_up,user.updated',
+  ),
   anyText,
 );
 
 export const badTenantId = fc.oneof(
-  fc.constantFrom('', ' ', 'tnt acme', 'tnt/acme', 'tnt%20acme', 'tnt?x=1', 'tnt#1', 'ténant', '租户', '🙂', 'tnt\nx', 'tnt\u0000', '\ud800', 'a'.repeat(129), 'tnt;drop table events', 'tnt"x', "tnt'x", 'tnt\\x'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'tnt acme',
+    'tnt/acme',
+    'tnt%20acme',
+    'tnt?x=1',
+    'tnt#1',
+    'ténant',
+    '租户',
+    '🙂',
+    'tnt\nx',
+    'tnt\u0000',
+    '\ud800',
+    'a'.repeat(129),
+    'tnt;drop table events',
+    'tnt"x',
+    "tnt'x",
+    'tnt\\x',
+  ),
   fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !/^[A-Za-z0-9_.:-]{1,128}$/.test(s)),
   unicodeText.filter((s) => !/^[A-Za-z0-9_.:-]{1,128}$/.test(s)),
 );
 
 export const badEventId = fc.oneof(
-  fc.constantFrom('', 'evt_', 'evt', 'msg_123', 'EVT_123', 'evt 123', 'evt_a b', 'evt_é', 'evt_/x', `evt_${'a'.repeat(125)}`, 'evt_\u0000', 'evt_%00', 'evt_🙂', 'evt_.x'),
+  fc.constantFrom(
+    '',
+    'evt_',
+    'evt',
+    'msg_123',
+    'EVT_123',
+    'evt 123',
+    'evt_a b',
+    'evt_é',
+    'evt_/x',
+    `evt_${'a'.repeat(125)}`,
+    'evt_\u0000',
+    'evt_%00',
+    'evt_🙂',
+    'evt_.x',
+  ),
   fc.string({ maxLength: 30 }).filter((s) => !/^evt_[A-Za-z0-9_-]{1,124}$/.test(s)),
 );
 
@@ -248,7 +332,8 @@ export const badDateText = fc.oneof(
   fc.constant('LEAP_SECOND_TODAY'),
   anyText,
 );
-export const expandDate = (text: string): string => (text === 'LEAP_SECOND_TODAY' ? `${new Date().toISOString().slice(0, 10)}T23:59:60Z` : text);
+export const expandDate = (text: string): string =>
+  text === 'LEAP_SECOND_TODAY' ? `${new Date().toISOString().slice(0, 10)}T23:59:60Z` : text;
 
 /** Valid RFC 3339 times outside the publish window (older than the TTL or more than 5 minutes ahead): 422. */
 export const outOfWindowOffsetMs = fc.oneof(
@@ -268,12 +353,23 @@ export function hasPrototypeKey(root: unknown): boolean {
 export function hasPollutionKey(root: unknown): boolean {
   for (const { key, value } of nodes(root)) {
     if (key === '__proto__') return true;
-    if (key === 'constructor' && value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'prototype')) return true;
+    if (
+      key === 'constructor' &&
+      value !== null &&
+      typeof value === 'object' &&
+      Object.prototype.hasOwnProperty.call(value, 'prototype')
+    )
+      return true;
   }
   return false;
 }
-export const SAFE_KEY = fc.string({ minLength: 1, maxLength: 12 }).filter(isStorable).map((k) => `x_${k}`);
-export const cleanJson = fc.jsonValue({ maxDepth: 3, stringUnit: 'grapheme' }).filter((v) => isCleanJson(v) && !hasPrototypeKey(v));
+export const SAFE_KEY = fc
+  .string({ minLength: 1, maxLength: 12 })
+  .filter(isStorable)
+  .map((k) => `x_${k}`);
+export const cleanJson = fc
+  .jsonValue({ maxDepth: 3, stringUnit: 'grapheme' })
+  .filter((v) => isCleanJson(v) && !hasPrototypeKey(v));
 
 export interface ValidEnvelope {
   definition: (typeof EVENT_TYPE_DEFINITIONS)[number];
@@ -286,11 +382,16 @@ export interface ValidEnvelope {
 
 export const validEnvelopeArb: fc.Arbitrary<ValidEnvelope> = fc.record({
   // Publishable types only: the operational ones (webhook.*) answer 422, as test/e2e/operational-events checks.
-  definition: fc.constantFrom(...EVENT_TYPE_DEFINITIONS.filter((definition) => !isOperationalEventType(definition.name))),
+  definition: fc.constantFrom(
+    ...EVENT_TYPE_DEFINITIONS.filter((definition) => !isOperationalEventType(definition.name)),
+  ),
   withEventId: fc.boolean(),
   // within the publish window: at most the 24 h TTL old (with margin) and at most 5 minutes ahead (with margin)
   occurredOffsetMs: fc.option(fc.integer({ min: -23 * 3_600_000, max: 4 * 60_000 }), { nil: null }),
-  slug: fc.option(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => isStorable(s) && [...s].length <= 128), { nil: null }),
+  slug: fc.option(
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => isStorable(s) && [...s].length <= 128),
+    { nil: null },
+  ),
   actor: fc.option(
     fc.record(
       {
@@ -357,10 +458,22 @@ export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 4 },
   { arbitrary: fc.constantFrom(null, true, false, 0, -0, -1, 1.5, [], {}, [null], { id: null }), weight: 3 },
   { arbitrary: fc.integer().map(String), weight: 1 }, // numbers as strings
-  { arbitrary: fc.constantFrom(1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, Number.MIN_VALUE, 2 ** 64, -(2 ** 63)), weight: 1 }, // huge numbers
+  {
+    arbitrary: fc.constantFrom(1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, Number.MIN_VALUE, 2 ** 64, -(2 ** 63)),
+    weight: 1,
+  }, // huge numbers
   { arbitrary: unicodeText, weight: 3 },
   // own "__proto__" / "constructor.prototype" keys, as JSON.parse makes them
-  { arbitrary: fc.constantFrom('{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"a":{"__proto__":{"isAdmin":true}}}').map((text) => JSON.parse(text) as unknown), weight: 1 },
+  {
+    arbitrary: fc
+      .constantFrom(
+        '{"__proto__":{"polluted":true}}',
+        '{"constructor":{"prototype":{"polluted":true}}}',
+        '{"a":{"__proto__":{"isAdmin":true}}}',
+      )
+      .map((text) => JSON.parse(text) as unknown),
+    weight: 1,
+  },
 );
 
 const valueFor = (path: Path): fc.Arbitrary<unknown> => {
@@ -374,13 +487,27 @@ const valueFor = (path: Path): fc.Arbitrary<unknown> => {
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: fc.constantFrom(...ENVELOPE_PATHS).map((path): Mutation => ({ op: 'drop', path })), weight: 2 },
-  { arbitrary: fc.constantFrom(...ENVELOPE_PATHS).chain((path) => valueFor(path).map((value): Mutation => ({ op: 'set', path, value }))), weight: 6 },
-  { arbitrary: fc.tuple(fc.constantFrom(...ENVELOPE_PATHS), oversizeArb).map(([path, size]): Mutation => ({ op: 'oversize', path, size })), weight: 2 },
+  {
+    arbitrary: fc
+      .constantFrom(...ENVELOPE_PATHS)
+      .chain((path) => valueFor(path).map((value): Mutation => ({ op: 'set', path, value }))),
+    weight: 6,
+  },
+  {
+    arbitrary: fc
+      .tuple(fc.constantFrom(...ENVELOPE_PATHS), oversizeArb)
+      .map(([path, size]): Mutation => ({ op: 'oversize', path, size })),
+    weight: 2,
+  },
   { arbitrary: badDateText.map((text): Mutation => ({ op: 'date', text })), weight: 1 },
   { arbitrary: outOfWindowOffsetMs.map((offsetMs): Mutation => ({ op: 'window', offsetMs })), weight: 1 },
   {
     arbitrary: fc
-      .record({ path: fc.constantFrom<Path>(['data', 'x_deep'], ['actor', 'x_deep'], ['data', 'user', 'x_deep']), depth: fc.constantFrom(5, 30, 60, 61, 62, 63, 64, 65, 100, 1_000, 5_000), kind: fc.constantFrom<'array' | 'object'>('array', 'object') })
+      .record({
+        path: fc.constantFrom<Path>(['data', 'x_deep'], ['actor', 'x_deep'], ['data', 'user', 'x_deep']),
+        depth: fc.constantFrom(5, 30, 60, 61, 62, 63, 64, 65, 100, 1_000, 5_000),
+        kind: fc.constantFrom<'array' | 'object'>('array', 'object'),
+      })
       .map((m): Mutation => ({ op: 'nest', ...m })),
     weight: 1,
   },
@@ -389,15 +516,23 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 /** Nesting is spliced into the JSON text: JSON.stringify itself overflows the stack at a few thousand levels. */
 const NEST_MARK = /"NEST§(\d+)§(array|object)"/g;
 const nestedText = (depth: number, kind: string): string =>
-  kind === 'array' ? `${'['.repeat(depth)}"bottom"${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}"bottom"${'}'.repeat(depth)}`;
+  kind === 'array'
+    ? `${'['.repeat(depth)}"bottom"${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}"bottom"${'}'.repeat(depth)}`;
 
 /** The JSON text of a mutated envelope, deep nesting spliced in. */
 export function renderJson(value: unknown): string {
-  return JSON.stringify(value).replace(NEST_MARK, (_match, depth: string, kind: string) => nestedText(Number(depth), kind));
+  return JSON.stringify(value).replace(NEST_MARK, (_match, depth: string, kind: string) =>
+    nestedText(Number(depth), kind),
+  );
 }
 
 /** Applies mutations to a copy of the envelope; a path whose parent is not an object is left alone. */
-export function mutate(envelope: Record<string, unknown>, mutations: readonly Mutation[], now = Date.now()): Record<string, unknown> {
+export function mutate(
+  envelope: Record<string, unknown>,
+  mutations: readonly Mutation[],
+  now = Date.now(),
+): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(envelope)) as Record<string, unknown>;
   const parentOf = (path: Path): Record<string, unknown> | undefined => {
     let node: unknown = copy;
@@ -405,11 +540,19 @@ export function mutate(envelope: Record<string, unknown>, mutations: readonly Mu
       if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
       node = (node as Record<string, unknown>)[key];
     }
-    return node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>) : undefined;
+    return node !== null && typeof node === 'object' && !Array.isArray(node)
+      ? (node as Record<string, unknown>)
+      : undefined;
   };
   const set = (path: Path, value: unknown) => {
     const parent = parentOf(path);
-    if (parent) Object.defineProperty(parent, path[path.length - 1], { value, enumerable: true, writable: true, configurable: true });
+    if (parent)
+      Object.defineProperty(parent, path[path.length - 1], {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   };
   for (const mutation of mutations) {
     switch (mutation.op) {
@@ -441,12 +584,31 @@ export function mutate(envelope: Record<string, unknown>, mutations: readonly Mu
 /** Percent-encodes every byte of the UTF-8 form except unreserved characters (lone surrogates become U+FFFD). */
 export function percentEncode(text: string): string {
   return Array.from(Buffer.from(text, 'utf8'))
-    .map((byte) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+    .map((byte) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte))
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
     .join('');
 }
 
 /** Raw, possibly broken percent sequences for paths and query strings (not re-encoded). */
-export const rawUrlGarbage = fc.constantFrom('%', '%%', '%zz', '%E0%A4%A', '%ED%A0%80', '%C0%80', '%FF', '%00', '%2F', '%2e%2e', '%u0041', '%0A', '%23', '%3F');
+export const rawUrlGarbage = fc.constantFrom(
+  '%',
+  '%%',
+  '%zz',
+  '%E0%A4%A',
+  '%ED%A0%80',
+  '%C0%80',
+  '%FF',
+  '%00',
+  '%2F',
+  '%2e%2e',
+  '%u0041',
+  '%0A',
+  '%23',
+  '%3F',
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // An independent oracle: what the README and the schemas say an envelope must be. It only answers when the answer
@@ -478,25 +640,38 @@ export function obviousEnvelopeProblem(body: unknown, now: number, ttlMs: number
   if (unknown.length > 0) return `unknown field ${unknown[0]}`;
   if (depthOf(envelope) > 64) return 'nested too deeply';
   if (!isCleanJson(envelope)) return 'a string with NUL or a lone surrogate, or a non-finite number';
-  if (typeof envelope.event_type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(envelope.event_type)) return 'not a catalogue event type';
+  if (typeof envelope.event_type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(envelope.event_type))
+    return 'not a catalogue event type';
   const tenant = envelope.tenant as Record<string, unknown> | undefined;
   if (tenant === null || typeof tenant !== 'object' || Array.isArray(tenant)) return 'tenant missing or not an object';
   if (Object.keys(tenant).some((key) => key !== 'id' && key !== 'slug')) return 'unknown tenant field';
   if (typeof tenant.id !== 'string' || !TENANT_ID.test(tenant.id)) return 'bad tenant.id';
-  if ('slug' in tenant && (typeof tenant.slug !== 'string' || codePoints(tenant.slug) < 1 || codePoints(tenant.slug) > 128)) return 'bad tenant.slug';
-  if ('event_id' in envelope && (typeof envelope.event_id !== 'string' || !EVENT_ID.test(envelope.event_id))) return 'bad event_id';
-  if (envelope.data === null || typeof envelope.data !== 'object' || Array.isArray(envelope.data)) return 'data missing or not an object';
+  if (
+    'slug' in tenant &&
+    (typeof tenant.slug !== 'string' || codePoints(tenant.slug) < 1 || codePoints(tenant.slug) > 128)
+  )
+    return 'bad tenant.slug';
+  if ('event_id' in envelope && (typeof envelope.event_id !== 'string' || !EVENT_ID.test(envelope.event_id)))
+    return 'bad event_id';
+  if (envelope.data === null || typeof envelope.data !== 'object' || Array.isArray(envelope.data))
+    return 'data missing or not an object';
   if ('actor' in envelope) {
     const actor = envelope.actor as Record<string, unknown>;
     if (actor === null || typeof actor !== 'object' || Array.isArray(actor)) return 'actor not an object';
-    if (typeof actor.kind !== 'string' || codePoints(actor.kind) < 1 || codePoints(actor.kind) > 64) return 'bad actor.kind';
+    if (typeof actor.kind !== 'string' || codePoints(actor.kind) < 1 || codePoints(actor.kind) > 64)
+      return 'bad actor.kind';
     if ('id' in actor && (typeof actor.id !== 'string' || codePoints(actor.id) > 256)) return 'bad actor.id';
-    if ('email' in actor && (typeof actor.email !== 'string' || codePoints(actor.email) > 320)) return 'bad actor.email';
+    if ('email' in actor && (typeof actor.email !== 'string' || codePoints(actor.email) > 320))
+      return 'bad actor.email';
   }
   if ('occurred_at' in envelope) {
     if (typeof envelope.occurred_at !== 'string') return 'occurred_at not a string';
     const at = Date.parse(envelope.occurred_at);
-    if (!/^\d{4}-\d\d-\d\d[Tt\s]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d(:?\d\d)?)$/.test(envelope.occurred_at) || Number.isNaN(at)) return 'occurred_at not an RFC 3339 time';
+    if (
+      !/^\d{4}-\d\d-\d\d[Tt\s]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d(:?\d\d)?)$/.test(envelope.occurred_at) ||
+      Number.isNaN(at)
+    )
+      return 'occurred_at not an RFC 3339 time';
     if (at < now - ttlMs - 60_000 || at > now + 6 * 60_000) return 'occurred_at outside the publish window';
   }
   return undefined;

@@ -39,7 +39,11 @@ const recorded = readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' 
   .filter((file) => file.endsWith('.json'))
   .map((file) => {
     const path = file.slice(0, -'.json'.length).split(sep).join('/');
-    return { path, workflowId: `replay:${path}`, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))) };
+    return {
+      path,
+      workflowId: `replay:${path}`,
+      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))),
+    };
   });
 const current = recorded.filter((r) => !r.path.includes('/'));
 
@@ -61,15 +65,24 @@ describe('recorded workflow histories replay against the current workflow code',
       const last = history.events?.at(-1);
       expect({ path, type: first?.workflowExecutionStartedEventAttributes?.workflowType?.name }).toEqual({
         path,
-        type: path.endsWith('bulk-redrive') ? 'bulkRedriveWorkflow' : path.endsWith('retention-purge') ? 'retentionPurgeWorkflow' : 'deliveryWorkflow',
+        type: path.endsWith('bulk-redrive')
+          ? 'bulkRedriveWorkflow'
+          : path.endsWith('retention-purge')
+            ? 'retentionPurgeWorkflow'
+            : 'deliveryWorkflow',
       });
-      expect({ path, completed: Boolean(last?.workflowExecutionCompletedEventAttributes) }).toEqual({ path, completed: true });
+      expect({ path, completed: Boolean(last?.workflowExecutionCompletedEventAttributes) }).toEqual({
+        path,
+        completed: true,
+      });
     }
   });
 
   it('covers both shapes of the delivery workflow: attempts as local activities, and as activity tasks', () => {
     const eventTypes = (path: string) =>
-      (recorded.find((r) => r.path === path)?.history.events ?? []).map((event) => Object.keys(event).find((key) => key.endsWith('EventAttributes')));
+      (recorded.find((r) => r.path === path)?.history.events ?? []).map((event) =>
+        Object.keys(event).find((key) => key.endsWith('EventAttributes')),
+      );
     expect(eventTypes('delivered')).toContain('markerRecordedEventAttributes');
     expect(eventTypes('delivered')).not.toContain('activityTaskScheduledEventAttributes');
     expect(eventTypes('activity-task-attempts/delivered')).toContain('activityTaskScheduledEventAttributes');
@@ -83,7 +96,9 @@ describe('recorded workflow histories replay against the current workflow code',
     )) {
       results.push(result);
     }
-    const failures = results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error!.name}: ${r.error!.message}`);
+    const failures = results
+      .filter((r) => r.error)
+      .map((r) => `${r.workflowId}: ${r.error!.name}: ${r.error!.message}`);
     expect(failures).toEqual([]);
     expect(results.map((r) => r.workflowId).sort()).toEqual(recorded.map((r) => r.workflowId).sort());
   });

@@ -1,6 +1,11 @@
 import type { LookupAddress } from 'node:dns';
 import { ConfigError, loadConfig } from '../../libs/config/config';
-import { AllowlistEntryError, classifyAddress, OutboundPolicy, parseAllowlist } from '../../libs/outbound/address-policy';
+import {
+  AllowlistEntryError,
+  classifyAddress,
+  OutboundPolicy,
+  parseAllowlist,
+} from '../../libs/outbound/address-policy';
 import { guardedLookup, OutboundRefusedError, Resolver } from '../../libs/outbound/guarded-connector';
 
 /**
@@ -114,11 +119,20 @@ const PUBLIC = [
 ];
 
 /** Runs the guarded lookup for `hostname` with a resolver that answers `answers`; resolves the callback's arguments. */
-function lookupThrough(policy: OutboundPolicy, hostname: string, answers: LookupAddress[], options: { all?: boolean; family?: number } = { all: true }) {
+function lookupThrough(
+  policy: OutboundPolicy,
+  hostname: string,
+  answers: LookupAddress[],
+  options: { all?: boolean; family?: number } = { all: true },
+) {
   const resolver: Resolver = async () => answers;
-  return new Promise<{ error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }>((resolve) => {
-    guardedLookup(policy, resolver)(hostname, options, (error, address, family) => resolve({ error, address, family }));
-  });
+  return new Promise<{ error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }>(
+    (resolve) => {
+      guardedLookup(policy, resolver)(hostname, options, (error, address, family) =>
+        resolve({ error, address, family }),
+      );
+    },
+  );
 }
 
 const familyOf = (text: string) => (classifyAddress(text).address.includes(':') ? 6 : 4);
@@ -133,7 +147,10 @@ describe('outbound address policy (SSRF guard)', () => {
   it.each(REFUSED)('refuses the literal %s (%s)', (address, reason) => {
     const verdict = strict.checkAddress(address);
     expect(verdict.allowed).toBe(false);
-    expect(verdict).toMatchObject({ reason: expect.stringMatching(reason), message: expect.stringMatching(/^refused by the SSRF guard: /) });
+    expect(verdict).toMatchObject({
+      reason: expect.stringMatching(reason),
+      message: expect.stringMatching(/^refused by the SSRF guard: /),
+    });
     expect(strict.checkHost(address)).toMatchObject({ allowed: false });
   });
 
@@ -145,17 +162,34 @@ describe('outbound address policy (SSRF guard)', () => {
   });
 
   it('names the address and the reason the way an attempt records it', () => {
-    expect(strict.checkAddress('10.0.0.5')).toMatchObject({ allowed: false, message: 'refused by the SSRF guard: 10.0.0.5 is a private address' });
-    expect(strict.checkAddress('0x7f.1')).toMatchObject({ message: 'refused by the SSRF guard: 127.0.0.1 is a loopback address' });
+    expect(strict.checkAddress('10.0.0.5')).toMatchObject({
+      allowed: false,
+      message: 'refused by the SSRF guard: 10.0.0.5 is a private address',
+    });
+    expect(strict.checkAddress('0x7f.1')).toMatchObject({
+      message: 'refused by the SSRF guard: 127.0.0.1 is a loopback address',
+    });
     expect(strict.checkAddress('[::ffff:10.0.0.1]')).toMatchObject({
       embeddedIPv4: '10.0.0.1',
       message: 'refused by the SSRF guard: ::ffff:a00:1 (IPv4 10.0.0.1) is a private address',
     });
-    expect(strict.checkAddress('169.254.169.254')).toMatchObject({ message: 'refused by the SSRF guard: 169.254.169.254 is a cloud metadata address' });
+    expect(strict.checkAddress('169.254.169.254')).toMatchObject({
+      message: 'refused by the SSRF guard: 169.254.169.254 is a cloud metadata address',
+    });
   });
 
   it('judges what the WHATWG URL parser makes of each loopback encoding, as well as the raw text', () => {
-    for (const raw of ['0x7f.1', '2130706433', '017700000001', '127.1', '0177.0.0.1', '0x7f000001', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:0:0:1]']) {
+    for (const raw of [
+      '0x7f.1',
+      '2130706433',
+      '017700000001',
+      '127.1',
+      '0177.0.0.1',
+      '0x7f000001',
+      '[::ffff:127.0.0.1]',
+      '[::ffff:7f00:1]',
+      '[0:0:0:0:0:0:0:1]',
+    ]) {
       const hostname = new URL(`http://${raw}:8080/hook`).hostname;
       expect([hostname, strict.checkHost(hostname)?.allowed]).toEqual([hostname, false]);
       expect([raw, strict.checkHost(raw)?.allowed]).toEqual([raw, false]);
@@ -193,9 +227,21 @@ describe('outbound address policy (SSRF guard)', () => {
       { address: '93.184.216.34', family: 4 },
       { address: '2606:4700:4700::1111', family: 6 },
     ];
-    expect(await lookupThrough(strict, 'public.example', answers, { all: true })).toEqual({ error: null, address: answers, family: undefined });
-    expect(await lookupThrough(strict, 'public.example', answers, { family: 6 })).toEqual({ error: null, address: '2606:4700:4700::1111', family: 6 });
-    expect(await lookupThrough(strict, 'public.example', answers, {})).toEqual({ error: null, address: '93.184.216.34', family: 4 });
+    expect(await lookupThrough(strict, 'public.example', answers, { all: true })).toEqual({
+      error: null,
+      address: answers,
+      family: undefined,
+    });
+    expect(await lookupThrough(strict, 'public.example', answers, { family: 6 })).toEqual({
+      error: null,
+      address: '2606:4700:4700::1111',
+      family: 6,
+    });
+    expect(await lookupThrough(strict, 'public.example', answers, {})).toEqual({
+      error: null,
+      address: '93.184.216.34',
+      family: 4,
+    });
   });
 
   describe('allowlist (WEBHOOK_ALLOWED_TARGETS)', () => {
@@ -223,32 +269,47 @@ describe('outbound address policy (SSRF guard)', () => {
     it('lets an exact hostname reach whatever it resolves to, and only that name', async () => {
       const policy = new OutboundPolicy(['Hooks.Internal.Example.']);
       expect(policy.allowlist).toEqual(['hooks.internal.example']);
-      expect(policy.checkAddress('10.0.0.5', 'hooks.internal.example')).toMatchObject({ allowed: true, allowlisted: true });
+      expect(policy.checkAddress('10.0.0.5', 'hooks.internal.example')).toMatchObject({
+        allowed: true,
+        allowlisted: true,
+      });
       expect(policy.checkAddress('10.0.0.5', 'HOOKS.internal.example.')).toMatchObject({ allowed: true });
       expect(policy.checkAddress('10.0.0.5', 'other.internal.example').allowed).toBe(false);
       expect(policy.checkAddress('10.0.0.5', 'sub.hooks.internal.example').allowed).toBe(false);
       expect(policy.checkAddress('10.0.0.5').allowed).toBe(false);
-      expect((await lookupThrough(policy, 'hooks.internal.example', [{ address: '10.0.0.5', family: 4 }])).error).toBeNull();
-      expect((await lookupThrough(policy, 'evil.example', [{ address: '10.0.0.5', family: 4 }])).error).toBeInstanceOf(OutboundRefusedError);
+      expect(
+        (await lookupThrough(policy, 'hooks.internal.example', [{ address: '10.0.0.5', family: 4 }])).error,
+      ).toBeNull();
+      expect((await lookupThrough(policy, 'evil.example', [{ address: '10.0.0.5', family: 4 }])).error).toBeInstanceOf(
+        OutboundRefusedError,
+      );
     });
 
-    it.each(['10.0.0.0/33', '999.1.1.1/8', '::1/129', '10.0.0.0/x', '0x7f.1', '127.1', '*.example.com', 'http://hooks.example', 'not a host', '1.2.3'])(
-      'refuses the entry %s',
-      (entry) => {
-        expect(() => parseAllowlist([entry])).toThrow(AllowlistEntryError);
-        expect(() => loadConfig({ WEBHOOK_ALLOWED_TARGETS: `127.0.0.1/32,${entry}` })).toThrow(ConfigError);
-        expect(() => loadConfig({ WEBHOOK_ALLOWED_TARGETS: `127.0.0.1/32,${entry}` })).toThrow(/^WEBHOOK_ALLOWED_TARGETS: /);
-      },
-    );
+    it.each([
+      '10.0.0.0/33',
+      '999.1.1.1/8',
+      '::1/129',
+      '10.0.0.0/x',
+      '0x7f.1',
+      '127.1',
+      '*.example.com',
+      'http://hooks.example',
+      'not a host',
+      '1.2.3',
+    ])('refuses the entry %s', (entry) => {
+      expect(() => parseAllowlist([entry])).toThrow(AllowlistEntryError);
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_TARGETS: `127.0.0.1/32,${entry}` })).toThrow(ConfigError);
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_TARGETS: `127.0.0.1/32,${entry}` })).toThrow(
+        /^WEBHOOK_ALLOWED_TARGETS: /,
+      );
+    });
 
     it('is empty by default and read, normalised, from the environment', () => {
       expect(loadConfig({}).outboundAllowlist).toEqual([]);
       expect(loadConfig({ WEBHOOK_ALLOWED_TARGETS: '' }).outboundAllowlist).toEqual([]);
-      expect(loadConfig({ WEBHOOK_ALLOWED_TARGETS: ' 127.0.0.1/32, ::1/128 ,hooks.internal.example,' }).outboundAllowlist).toEqual([
-        '127.0.0.1/32',
-        '::1/128',
-        'hooks.internal.example',
-      ]);
+      expect(
+        loadConfig({ WEBHOOK_ALLOWED_TARGETS: ' 127.0.0.1/32, ::1/128 ,hooks.internal.example,' }).outboundAllowlist,
+      ).toEqual(['127.0.0.1/32', '::1/128', 'hooks.internal.example']);
     });
   });
 });

@@ -24,8 +24,14 @@ describe('event catalogue', () => {
   });
 
   it('accepts catalogue names, category wildcards and * as filters', () => {
-    expect(['user.updated', 'mfa.*', '*', 'federation.*', 'webhook.*', 'webhook.delivery.dead_lettered'].every(isEventTypeFilter)).toBe(true);
-    expect(['user', 'billing.*', 'user.*.x', '**', 'USER.updated', '', 'webhook.subscription.*'].some(isEventTypeFilter)).toBe(false);
+    expect(
+      ['user.updated', 'mfa.*', '*', 'federation.*', 'webhook.*', 'webhook.delivery.dead_lettered'].every(
+        isEventTypeFilter,
+      ),
+    ).toBe(true);
+    expect(
+      ['user', 'billing.*', 'user.*.x', '**', 'USER.updated', '', 'webhook.subscription.*'].some(isEventTypeFilter),
+    ).toBe(false);
   });
 
   it('tells the filters that select operational events only', () => {
@@ -34,13 +40,22 @@ describe('event catalogue', () => {
   });
 
   it('matches an event type by exact name, its category and *; an operational one by name and webhook.* only', () => {
-    expect(filterEntriesMatching('application.secret_rotated')).toEqual(['application.secret_rotated', 'application.*', '*']);
-    expect(filterEntriesMatching('webhook.subscription.disabled')).toEqual(['webhook.subscription.disabled', 'webhook.*']);
+    expect(filterEntriesMatching('application.secret_rotated')).toEqual([
+      'application.secret_rotated',
+      'application.*',
+      '*',
+    ]);
+    expect(filterEntriesMatching('webhook.subscription.disabled')).toEqual([
+      'webhook.subscription.disabled',
+      'webhook.*',
+    ]);
   });
 
   it('gives every type an example that satisfies its own data schema', () => {
     for (const definition of EVENT_TYPE_DEFINITIONS) {
-      expect(() => checkAgainstSchema(definition.dataSchema, definition.example, 'data', 'invalid_event_data', definition.name)).not.toThrow();
+      expect(() =>
+        checkAgainstSchema(definition.dataSchema, definition.example, 'data', 'invalid_event_data', definition.name),
+      ).not.toThrow();
     }
   });
 });

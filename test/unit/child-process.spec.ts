@@ -1,4 +1,11 @@
-import { OutputTail, PartStartError, readOutput, spawnDetached, stopProcess, untilServing } from '../../tools/embedded/child-process';
+import {
+  OutputTail,
+  PartStartError,
+  readOutput,
+  spawnDetached,
+  stopProcess,
+  untilServing,
+} from '../../tools/embedded/child-process';
 
 /** `node -e <script>` in a process group of its own, as the launcher starts its parts. */
 function nodeChild(script: string) {
@@ -21,7 +28,9 @@ describe("the launcher's wait for a part to serve", () => {
 
   it('fails at once, naming how it ended, when the part exits while starting', async () => {
     const child = nodeChild('process.exit(3)');
-    await expect(untilServing(child, 'the api', async () => false, 60_000)).rejects.toThrow(/^the api exited while starting \(exit code 3\)$/);
+    await expect(untilServing(child, 'the api', async () => false, 60_000)).rejects.toThrow(
+      /^the api exited while starting \(exit code 3\)$/,
+    );
   });
 
   it('resolves once the probe answers', async () => {

@@ -12,7 +12,12 @@ describe('configuration', () => {
   });
 
   it('reads a shorter schedule, timeout and TTL for staging and tests', () => {
-    const config = loadConfig({ WEBHOOK_RETRY_SCHEDULE: '0s, 500ms,2s', WEBHOOK_ATTEMPT_TIMEOUT: '2s', WEBHOOK_TTL: '1h', API_KEYS: 'key-one-0123456789, key-two-0123456789' });
+    const config = loadConfig({
+      WEBHOOK_RETRY_SCHEDULE: '0s, 500ms,2s',
+      WEBHOOK_ATTEMPT_TIMEOUT: '2s',
+      WEBHOOK_TTL: '1h',
+      API_KEYS: 'key-one-0123456789, key-two-0123456789',
+    });
     expect(config.delivery).toEqual({ retryScheduleMs: [0, 500, 2000], attemptTimeoutMs: 2000, ttlMs: 3_600_000 });
     expect(config.apiKeys).toEqual(['key-one-0123456789', 'key-two-0123456789']);
   });
@@ -44,7 +49,11 @@ describe('configuration', () => {
     ['SUBSCRIPTION_MAX_PER_SECOND', '10001', /SUBSCRIPTION_MAX_PER_SECOND: 10001 is above the largest limit, 10000/],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/],
     ['OTEL_PROPAGATE_TO_RECEIVERS', 'yes', /OTEL_PROPAGATE_TO_RECEIVERS: "yes" is not true or false/],
-    ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', '5', /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/],
+    [
+      'SUBSCRIPTION_FAILURE_DISABLE_AFTER',
+      '5',
+      /SUBSCRIPTION_FAILURE_DISABLE_AFTER: "5" is not a duration.*0 never disables/,
+    ],
     ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'a week', /SUBSCRIPTION_FAILURE_DISABLE_AFTER/],
     ['PLATFORM_TENANT_ID', 'platform tenant', /PLATFORM_TENANT_ID: "platform tenant" is not a tenant id/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
@@ -54,54 +63,95 @@ describe('configuration', () => {
 
   it('traces only with an OTLP endpoint, and keeps trace context from receivers unless told', () => {
     expect(loadConfig({}).tracing).toEqual({ otlpEndpoint: undefined, propagateToReceivers: false });
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_PROPAGATE_TO_RECEIVERS: 'TRUE' }).tracing).toEqual({
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_PROPAGATE_TO_RECEIVERS: 'TRUE' }).tracing,
+    ).toEqual({
       otlpEndpoint: 'http://collector:4318',
       propagateToReceivers: true,
     });
   });
 
   it('reads the worker tuning, with defaults sized for slow receivers', () => {
-    expect(loadConfig({}).worker).toEqual({ workflowTaskSlots: 300, localActivitySlots: 300, activitySlots: 100, cachedWorkflows: 1000 });
-    expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ workflowTaskSlots: 400, cachedWorkflows: 0 });
+    expect(loadConfig({}).worker).toEqual({
+      workflowTaskSlots: 300,
+      localActivitySlots: 300,
+      activitySlots: 100,
+      cachedWorkflows: 1000,
+    });
+    expect(loadConfig({ WORKER_WORKFLOW_TASK_SLOTS: '400', WORKER_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({
+      workflowTaskSlots: 400,
+      cachedWorkflows: 0,
+    });
   });
 
   it('limits each subscription to 10 attempts in flight and no rate cap by default, 0 turning a limit off', () => {
     expect(loadConfig({}).subscriptionLimits).toEqual({ maxInFlight: 10, maxPerSecond: 0 });
-    expect(loadConfig({ SUBSCRIPTION_MAX_IN_FLIGHT: '0', SUBSCRIPTION_MAX_PER_SECOND: '50' }).subscriptionLimits).toEqual({ maxInFlight: 0, maxPerSecond: 50 });
+    expect(
+      loadConfig({ SUBSCRIPTION_MAX_IN_FLIGHT: '0', SUBSCRIPTION_MAX_PER_SECOND: '50' }).subscriptionLimits,
+    ).toEqual({ maxInFlight: 0, maxPerSecond: 50 });
   });
 
   it('serves the worker endpoint on 9091 and the Temporal SDK exporter beside it on 9092 by default', () => {
     expect(loadConfig({})).toMatchObject({ workerMetricsPort: 9091, workerSdkMetricsPort: 9092 });
-    expect(loadConfig({ WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '19092' })).toMatchObject({ workerMetricsPort: 0, workerSdkMetricsPort: 19092 });
+    expect(loadConfig({ WORKER_METRICS_PORT: '0', WORKER_SDK_METRICS_PORT: '19092' })).toMatchObject({
+      workerMetricsPort: 0,
+      workerSdkMetricsPort: 19092,
+    });
   });
 
   it('logs at info, in a format chosen by the terminal unless LOG_FORMAT says', () => {
     expect(loadConfig({})).toMatchObject({ logLevel: 'info', logFormat: undefined });
-    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' })).toMatchObject({ logLevel: 'debug', logFormat: 'json' });
+    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' })).toMatchObject({
+      logLevel: 'debug',
+      logFormat: 'json',
+    });
   });
 
   it('keeps events, deliveries and dead letters 30 days by default and purges every hour', () => {
-    expect(loadConfig({}).retention).toEqual({ retentionMs: 30 * 86_400_000, deadLetterRetentionMs: 30 * 86_400_000, purgeIntervalMs: 3_600_000, batchSize: 1000 });
+    expect(loadConfig({}).retention).toEqual({
+      retentionMs: 30 * 86_400_000,
+      deadLetterRetentionMs: 30 * 86_400_000,
+      purgeIntervalMs: 3_600_000,
+      batchSize: 1000,
+    });
   });
 
   it('reads retentions as durations, 0 keeping everything', () => {
     const config = loadConfig({ RETENTION: '7d', DEAD_LETTER_RETENTION: '0', RETENTION_PURGE_INTERVAL: '15m' });
-    expect(config.retention).toMatchObject({ retentionMs: 7 * 86_400_000, deadLetterRetentionMs: 0, purgeIntervalMs: 900_000 });
-    expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({ retentionMs: 0, deadLetterRetentionMs: 90 * 86_400_000 });
+    expect(config.retention).toMatchObject({
+      retentionMs: 7 * 86_400_000,
+      deadLetterRetentionMs: 0,
+      purgeIntervalMs: 900_000,
+    });
+    expect(loadConfig({ RETENTION: '0s', DEAD_LETTER_RETENTION: '90d' }).retention).toMatchObject({
+      retentionMs: 0,
+      deadLetterRetentionMs: 90 * 86_400_000,
+    });
   });
 
   it('gives portal sessions an hour and lets only the portal itself frame it, unless told', () => {
     expect(loadConfig({}).portal).toEqual({ sessionTtlMs: 3_600_000, frameAncestors: "'self'" });
-    const config = loadConfig({ PORTAL_SESSION_TTL: '15m', PORTAL_FRAME_ANCESTORS: " 'self'  https://console.example.com https://*.example.org:8443 " });
-    expect(config.portal).toEqual({ sessionTtlMs: 900_000, frameAncestors: "'self' https://console.example.com https://*.example.org:8443" });
+    const config = loadConfig({
+      PORTAL_SESSION_TTL: '15m',
+      PORTAL_FRAME_ANCESTORS: " 'self'  https://console.example.com https://*.example.org:8443 ",
+    });
+    expect(config.portal).toEqual({
+      sessionTtlMs: 900_000,
+      frameAncestors: "'self' https://console.example.com https://*.example.org:8443",
+    });
     expect(() => loadConfig({ PORTAL_SESSION_TTL: '10s' })).toThrow(/PORTAL_SESSION_TTL: must be at least 1m/);
     expect(() => loadConfig({ PORTAL_SESSION_TTL: 'soon' })).toThrow(/PORTAL_SESSION_TTL/);
-    expect(() => loadConfig({ PORTAL_FRAME_ANCESTORS: "https://ok.example.com 'unsafe-inline'" })).toThrow(/PORTAL_FRAME_ANCESTORS: "'unsafe-inline'" is not a frame-ancestors source/);
+    expect(() => loadConfig({ PORTAL_FRAME_ANCESTORS: "https://ok.example.com 'unsafe-inline'" })).toThrow(
+      /PORTAL_FRAME_ANCESTORS: "'unsafe-inline'" is not a frame-ancestors source/,
+    );
   });
 
   it('disables a subscription failing for 5 days and sends operational events to tnt_platform by default', () => {
     expect(loadConfig({})).toMatchObject({ failureDisableAfterMs: 5 * 86_400_000, platformTenantId: 'tnt_platform' });
-    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({ failureDisableAfterMs: 2000, platformTenantId: 'tnt_ops' });
+    expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({
+      failureDisableAfterMs: 2000,
+      platformTenantId: 'tnt_ops',
+    });
     expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '0' }).failureDisableAfterMs).toBe(0);
   });
 
@@ -117,10 +167,13 @@ describe('SECRETS_MASTER_KEYS', () => {
     expect(loadConfig({ SECRETS_MASTER_KEYS: keys }).secretsMasterKeys).toBe(keys);
   });
 
-  it.each(['k1', 'k1:c2hvcnQ=', 'bad id!:' + Buffer.alloc(32).toString('base64')])('refuses %s without echoing key material', (value) => {
-    expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).toThrow(/SECRETS_MASTER_KEYS/);
-    expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).not.toThrow(/c2hvcnQ/);
-  });
+  it.each(['k1', 'k1:c2hvcnQ=', 'bad id!:' + Buffer.alloc(32).toString('base64')])(
+    'refuses %s without echoing key material',
+    (value) => {
+      expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).toThrow(/SECRETS_MASTER_KEYS/);
+      expect(() => loadConfig({ SECRETS_MASTER_KEYS: value })).not.toThrow(/c2hvcnQ/);
+    },
+  );
 
   it('seals and opens with the newest key, and opens what an older key sealed', () => {
     const oldEntry = SecretBox.generateKeyEntry('old');
@@ -131,6 +184,8 @@ describe('SECRETS_MASTER_KEYS', () => {
     const rotated = SecretBox.parse(`${SecretBox.generateKeyEntry('new')},${oldEntry}`);
     expect(rotated.open(sealed)).toBe('whsec_abc');
     expect(rotated.seal('whsec_abc').startsWith('v1:new:')).toBe(true);
-    expect(() => SecretBox.parse(SecretBox.generateKeyEntry('other')).open(sealed)).toThrow(/not in SECRETS_MASTER_KEYS/);
+    expect(() => SecretBox.parse(SecretBox.generateKeyEntry('other')).open(sealed)).toThrow(
+      /not in SECRETS_MASTER_KEYS/,
+    );
   });
 });

@@ -15,8 +15,16 @@ describe('delivery policy', () => {
   it('plans each retry from the end of the previous failed attempt', () => {
     const deadline = DEFAULT_DELIVERY_POLICY.ttlMs;
     expect(planAttempt(schedule, 0, 0, deadline)).toEqual({ kind: 'attempt', delayMs: 0, atMs: 0 });
-    expect(planAttempt(schedule, 1, 10_000, deadline)).toEqual({ kind: 'attempt', delayMs: MINUTE, atMs: 10_000 + MINUTE });
-    expect(planAttempt(schedule, 5, 2 * HOUR, deadline)).toEqual({ kind: 'attempt', delayMs: 12 * HOUR, atMs: 14 * HOUR });
+    expect(planAttempt(schedule, 1, 10_000, deadline)).toEqual({
+      kind: 'attempt',
+      delayMs: MINUTE,
+      atMs: 10_000 + MINUTE,
+    });
+    expect(planAttempt(schedule, 5, 2 * HOUR, deadline)).toEqual({
+      kind: 'attempt',
+      delayMs: 12 * HOUR,
+      atMs: 14 * HOUR,
+    });
   });
 
   it('dead-letters as exhausted after the sixth attempt', () => {
@@ -27,7 +35,11 @@ describe('delivery policy', () => {
     const occurredAt = 0;
     const deadline = occurredAt + 24 * HOUR;
     expect(planAttempt(schedule, 4, 23 * HOUR, deadline)).toEqual({ kind: 'dead_letter', reason: 'expired' });
-    expect(planAttempt(schedule, 4, 22 * HOUR, deadline)).toEqual({ kind: 'attempt', delayMs: 2 * HOUR, atMs: 24 * HOUR });
+    expect(planAttempt(schedule, 4, 22 * HOUR, deadline)).toEqual({
+      kind: 'attempt',
+      delayMs: 2 * HOUR,
+      atMs: 24 * HOUR,
+    });
   });
 
   it('sums to 14h36m between the first and the sixth attempt when every attempt fails at once', () => {
@@ -55,7 +67,10 @@ describe('Retry-After', () => {
   it('never pushes past the deadline, and leaves a dead letter a dead letter', () => {
     const now = 21 * HOUR;
     expect(withRetryAfter(scheduled(2 * HOUR, now), 4 * HOUR, now, deadline)).toEqual(scheduled(3 * HOUR, now));
-    expect(withRetryAfter({ kind: 'dead_letter', reason: 'exhausted' }, HOUR, now, deadline)).toEqual({ kind: 'dead_letter', reason: 'exhausted' });
+    expect(withRetryAfter({ kind: 'dead_letter', reason: 'exhausted' }, HOUR, now, deadline)).toEqual({
+      kind: 'dead_letter',
+      reason: 'exhausted',
+    });
   });
 });
 

@@ -10,14 +10,18 @@ const READMES = ['README.md', 'packages/receiver/README.md'];
 
 function markedBlocks(readme: string): Array<{ path: string; code: string }> {
   const text = readFileSync(join(root, readme), 'utf8');
-  return [...text.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)```/g)].map(([, path, code]) => ({ path: join(dirname(readme), path), code }));
+  return [...text.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)```/g)].map(([, path, code]) => ({
+    path: join(dirname(readme), path),
+    code,
+  }));
 }
 
 describe('README examples', () => {
   it.each(READMES)('%s shows the example files the tests run, exactly', (readme) => {
     const blocks = markedBlocks(readme);
     expect(blocks.length).toBeGreaterThan(0);
-    for (const { path, code } of blocks) expect({ path, code }).toEqual({ path, code: readFileSync(join(root, path), 'utf8') });
+    for (const { path, code } of blocks)
+      expect({ path, code }).toEqual({ path, code: readFileSync(join(root, path), 'utf8') });
   });
 
   it('covers every receiver example and the client example', () => {

@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { deliveryHeaders, generateSigningSecret, intelliauthSignature, signingKey, standardSignature } from '../../libs/signing/signing';
+import {
+  deliveryHeaders,
+  generateSigningSecret,
+  intelliauthSignature,
+  signingKey,
+  standardSignature,
+} from '../../libs/signing/signing';
 
 describe('signing', () => {
   it('matches the Standard Webhooks known answer', () => {
@@ -13,7 +19,9 @@ describe('signing', () => {
   it('signs the IntelliAuth signature as hex HMAC-SHA256 of the body with the decoded secret', () => {
     const secret = generateSigningSecret();
     const body = '{"event_id":"evt_1"}';
-    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(body).digest('hex');
+    const expected = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+      .update(body)
+      .digest('hex');
     expect(intelliauthSignature(signingKey(secret), body)).toBe(expected);
   });
 
@@ -32,7 +40,14 @@ describe('signing', () => {
     const secret = generateSigningSecret();
     const body = '{"event_id":"evt_01","data":{}}';
     const timestampSeconds = Math.floor(Date.now() / 1000);
-    const headers = deliveryHeaders({ secrets: [secret], eventId: 'evt_01', eventType: 'user.updated', attempt: 3, timestampSeconds, body });
+    const headers = deliveryHeaders({
+      secrets: [secret],
+      eventId: 'evt_01',
+      eventType: 'user.updated',
+      attempt: 3,
+      timestampSeconds,
+      body,
+    });
     expect(headers).toMatchObject({
       'content-type': 'application/json',
       'x-intelliauth-event-id': 'evt_01',
@@ -50,7 +65,14 @@ describe('signing', () => {
     const older = generateSigningSecret();
     const body = '{"n":1}';
     const timestampSeconds = Math.floor(Date.now() / 1000);
-    const headers = deliveryHeaders({ secrets: [newest, older], eventId: 'evt_2', eventType: 'user.updated', attempt: 1, timestampSeconds, body });
+    const headers = deliveryHeaders({
+      secrets: [newest, older],
+      eventId: 'evt_2',
+      eventType: 'user.updated',
+      attempt: 1,
+      timestampSeconds,
+      body,
+    });
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
     expect(headers['x-intelliauth-signature']).toBe(intelliauthSignature(signingKey(newest), body));
     for (const secret of [newest, older]) expect(new Webhook(secret).verify(body, headers)).toEqual({ n: 1 });

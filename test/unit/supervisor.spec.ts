@@ -23,7 +23,11 @@ describe('Supervisor', () => {
     await supervisor.whenRunning('sleeper');
     const second = supervisor.running('sleeper')!.child!;
     expect(second.pid).not.toBe(first.pid);
-    expect(said).toContainEqual(expect.stringMatching(/^sleeper exited by itself \(signal SIGKILL\); restarting it in 10 ms \(restart 1 of 5 allowed within 60 s\)$/));
+    expect(said).toContainEqual(
+      expect.stringMatching(
+        /^sleeper exited by itself \(signal SIGKILL\); restarting it in 10 ms \(restart 1 of 5 allowed within 60 s\)$/,
+      ),
+    );
     expect(said).toContainEqual(`sleeper is back (pid ${second.pid})`);
 
     await supervisor.stop('sleeper');
@@ -36,7 +40,11 @@ describe('Supervisor', () => {
     const said: string[] = [];
     let starts = 0;
     const gaveUp = new Promise<[string, string]>((resolve) => {
-      const supervisor = new Supervisor({ say: (m) => said.push(m), policy: fast, onGiveUp: (name, status) => resolve([name, status]) });
+      const supervisor = new Supervisor({
+        say: (m) => said.push(m),
+        policy: fast,
+        onGiveUp: (name, status) => resolve([name, status]),
+      });
       const crasher = nodePart('process.exit(3)');
       void supervisor.start('crasher', () => {
         starts += 1;
@@ -51,7 +59,11 @@ describe('Supervisor', () => {
   it('counts a failed restart as another exit', async () => {
     let starts = 0;
     const gaveUp = new Promise<string>((resolve) => {
-      const supervisor = new Supervisor({ say: () => undefined, policy: { ...fast, maxRestarts: 2 }, onGiveUp: (_name, status) => resolve(status) });
+      const supervisor = new Supervisor({
+        say: () => undefined,
+        policy: { ...fast, maxRestarts: 2 },
+        onGiveUp: (_name, status) => resolve(status),
+      });
       const crasher = nodePart('process.exit(1)');
       void supervisor.start('flaky', async () => {
         starts += 1;

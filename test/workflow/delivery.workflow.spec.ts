@@ -24,14 +24,26 @@ const THROTTLE_WAIT_MS = 700;
 
 /** Scripted attempt outcomes on the server's (skipped) clock; the real activity has its own tests. */
 function scripted(outcomes: AttemptKind[], retryAfterMs: number | null = null): ScriptedDeliveryActivities {
-  return new ScriptedDeliveryActivities(outcomes, { retryAfterMs, throttleWaitMs: THROTTLE_WAIT_MS, now: () => env.currentTimeMs() });
+  return new ScriptedDeliveryActivities(outcomes, {
+    retryAfterMs,
+    throttleWaitMs: THROTTLE_WAIT_MS,
+    now: () => env.currentTimeMs(),
+  });
 }
 
 let queueNumber = 0;
 
-async function withWorker<T>(receiver: ScriptedDeliveryActivities, body: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  receiver: ScriptedDeliveryActivities,
+  body: (taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = `delivery-test-${++queueNumber}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: receiver.activities() });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: receiver.activities(),
+  });
   return worker.runUntil(body(taskQueue));
 }
 
@@ -56,7 +68,9 @@ async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<De
 async function historyShape(workflowId: string): Promise<string[]> {
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   return (history.events ?? []).map((event) => {
-    const attributes = Object.keys(event).find((key) => key.endsWith('EventAttributes') && (event as Record<string, unknown>)[key]);
+    const attributes = Object.keys(event).find(
+      (key) => key.endsWith('EventAttributes') && (event as Record<string, unknown>)[key],
+    );
     return (attributes ?? 'unknown').replace(/EventAttributes$/, '');
   });
 }
@@ -65,7 +79,11 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('delivers on attempt 1 without waiting', async () => {
     const receiver = scripted(['delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 1, failureReason: null });
     expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([1]);
@@ -75,7 +93,11 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('delivers on attempt 3 after two failures, the attempts 1m and 5m apart', async () => {
     const receiver = scripted(['failed', 'failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(result.status).toBe('delivered');
     expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([1, 2, 3]);
@@ -90,13 +112,22 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('dead-letters after six failures, about 14h36m after the first attempt', async () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 6, failureReason: 'exhausted' });
     const span = receiver.attempts[5].at - receiver.attempts[0].at;
     expect(span).toBeGreaterThanOrEqual(14 * HOUR + 36 * MINUTE);
     expect(span).toBeLessThan(14 * HOUR + 37 * MINUTE);
-    expect(receiver.states.at(-1)).toEqual({ deliveryId: expect.any(String), status: 'dead_lettered', nextAttemptAt: null, failureReason: 'exhausted' });
+    expect(receiver.states.at(-1)).toEqual({
+      deliveryId: expect.any(String),
+      status: 'dead_lettered',
+      nextAttemptAt: null,
+      failureReason: 'exhausted',
+    });
   });
 
   it('expires an event that occurred 23h ago instead of retrying past its deadline', async () => {
@@ -117,7 +148,11 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('stops when the subscription was disabled, with that reason', async () => {
     const receiver = scripted(['failed', 'stopped']);
     const result = await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 1, failureReason: 'subscription_disabled' });
   });
@@ -125,10 +160,23 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('cancels during a wait: no further attempt, recorded as cancelled', async () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      });
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
+        timeout: 10_000,
+        interval: 50,
+        description: 'the workflow to be retry_scheduled',
+      });
       const state = await handle.query(stateQuery);
-      expect(state).toMatchObject({ attemptsThisRun: 1, lastAttempt: 1, lastStatusCode: 500, nextAttemptAt: expect.any(String) });
+      expect(state).toMatchObject({
+        attemptsThisRun: 1,
+        lastAttempt: 1,
+        lastStatusCode: 500,
+        nextAttemptAt: expect.any(String),
+      });
       await handle.signal(cancelSignal, { reason: 'receiver retired', requestedBy: 'test' });
       return handle.result();
     });
@@ -140,8 +188,16 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('records a cancellation requested from the Temporal UI (workflow cancel) as cancelled', async () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      });
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
+        timeout: 10_000,
+        interval: 50,
+        description: 'the workflow to be retry_scheduled',
+      });
       await handle.cancel();
       return handle.result();
     });
@@ -152,10 +208,22 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('retryNow skips the wait', async () => {
     const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', { timeout: 10_000, interval: 50, description: 'the workflow to be retry_scheduled' });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      });
+      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
+        timeout: 10_000,
+        interval: 50,
+        description: 'the workflow to be retry_scheduled',
+      });
       await handle.signal(retryNowSignal);
-      await eventually(() => receiver.attempts.length === 2, { timeout: 10_000, interval: 50, description: 'the second attempt' });
+      await eventually(() => receiver.attempts.length === 2, {
+        timeout: 10_000,
+        interval: 50,
+        description: 'the second attempt',
+      });
       return handle.result();
     });
     expect(result.status).toBe('delivered');
@@ -165,7 +233,11 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('waits a 429’s Retry-After instead of the schedule, clamped to twice the scheduled delay', async () => {
     const receiver = scripted(['failed', 'failed', 'delivered'], 4 * MINUTE);
     await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     const [first, second] = receiver.gaps();
     expect(first).toBeGreaterThanOrEqual(2 * MINUTE); // 1m scheduled, 4m asked, 2m allowed
@@ -177,10 +249,15 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('waits out a throttled attempt and asks again for the same attempt, the schedule untouched', async () => {
     const receiver = scripted(['failed', 'throttled', 'throttled', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      });
       const result = await handle.result();
       const statuses = (await handle.fetchHistory()).events!.flatMap((event) => {
-        const value = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DeliveryStatus?.data;
+        const value =
+          event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DeliveryStatus?.data;
         return value ? [JSON.parse(Buffer.from(value).toString()) as string] : [];
       });
       expect(statuses).toEqual(['retry_scheduled', 'attempting', 'throttled', 'delivered']);
@@ -214,14 +291,24 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
     );
     expect(result).toEqual({ status: 'dead_lettered', attemptsThisRun: 0, failureReason: 'expired' });
     expect(receiver.attempts).toHaveLength(1);
-    expect(receiver.states).toEqual([{ deliveryId: expect.any(String), status: 'dead_lettered', nextAttemptAt: null, failureReason: 'expired' }]);
+    expect(receiver.states).toEqual([
+      { deliveryId: expect.any(String), status: 'dead_lettered', nextAttemptAt: null, failureReason: 'expired' },
+    ]);
   });
 
   it('cancels during a throttle wait', async () => {
     const receiver = scripted(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', { timeout: 10_000, interval: 50, description: 'the workflow to be throttled' });
+      const handle = await env.client.workflow.start(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      });
+      await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', {
+        timeout: 10_000,
+        interval: 50,
+        description: 'the workflow to be throttled',
+      });
       expect(await handle.query(stateQuery)).toMatchObject({ attemptsThisRun: 0, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'enough' });
       return handle.result();
@@ -233,7 +320,11 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('continues attempt numbers after a redrive', async () => {
     const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ firstAttempt: 7 })] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input({ firstAttempt: 7 })],
+      }),
     );
     expect(receiver.attempts.map((a) => a.input.attempt)).toEqual([7]);
   });
@@ -243,7 +334,11 @@ describe('the attempt inside the workflow task (local activities)', () => {
   it('costs a delivered-at-once delivery seven history events: one marker for the attempt, one upsert of its final status', async () => {
     const receiver = scripted(['delivered']);
     await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(await historyShape(`wf-${queueNumber}`)).toEqual([
       'workflowExecutionStarted',
@@ -259,7 +354,11 @@ describe('the attempt inside the workflow task (local activities)', () => {
   it('keeps activity tasks for a run started before attempts became local (no localAttempts in its input)', async () => {
     const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) =>
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input({ localAttempts: undefined })] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input({ localAttempts: undefined })],
+      }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });
     const shape = await historyShape(`wf-${queueNumber}`);
@@ -279,13 +378,24 @@ describe('the attempt inside the workflow task (local activities)', () => {
       },
     };
     const taskQueue = `delivery-test-${++queueNumber}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities,
+    });
     const result = await worker.runUntil(
-      env.client.workflow.execute(deliveryWorkflow, { taskQueue, workflowId: `wf-${queueNumber}`, args: [await input()] }),
+      env.client.workflow.execute(deliveryWorkflow, {
+        taskQueue,
+        workflowId: `wf-${queueNumber}`,
+        args: [await input()],
+      }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 1, failureReason: null });
     expect(tries).toBe(5);
-    expect((await historyShape(`wf-${queueNumber}`)).filter((type) => type === 'timerStarted').length).toBeGreaterThanOrEqual(1);
+    expect(
+      (await historyShape(`wf-${queueNumber}`)).filter((type) => type === 'timerStarted').length,
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -297,7 +407,13 @@ describe('redrive window', () => {
         taskQueue,
         workflowId: `wf-${queueNumber}`,
         // An input deadline already in the past (a requester's clock behind the server's) must not expire the run.
-        args: [await input({ deadline: new Date(0).toISOString(), redriveWindowMs: DEFAULT_DELIVERY_POLICY.ttlMs, firstAttempt: 7 })],
+        args: [
+          await input({
+            deadline: new Date(0).toISOString(),
+            redriveWindowMs: DEFAULT_DELIVERY_POLICY.ttlMs,
+            firstAttempt: 7,
+          }),
+        ],
       }),
     );
     expect(result).toEqual({ status: 'delivered', attemptsThisRun: 2, failureReason: null });

@@ -53,14 +53,30 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriver, deliveryId: string, workflowId: string) => Promise<void>) {
+async function scenario(
+  receiver: TestReceiver,
+  run: (redriver: DeadLetterRedriver, deliveryId: string, workflowId: string) => Promise<void>,
+) {
   const url = await receiver.start();
   try {
     const tenantId = uniqueTenant();
     const subscriptionId = newSubscriptionId();
-    await subscriptions.create({ id: subscriptionId, tenantId, url, eventTypes: ['*'], description: null, signingSecret: generateSigningSecret() });
+    await subscriptions.create({
+      id: subscriptionId,
+      tenantId,
+      url,
+      eventTypes: ['*'],
+      description: null,
+      signingSecret: generateSigningSecret(),
+    });
     const published = await new EventsRepository(pool).publish(
-      { event_id: newEventId(), event_type: 'user.updated', occurred_at: new Date(await env.currentTimeMs()).toISOString(), tenant: { id: tenantId }, data: { user: { id: 'u' } } },
+      {
+        event_id: newEventId(),
+        event_type: 'user.updated',
+        occurred_at: new Date(await env.currentTimeMs()).toISOString(),
+        tenant: { id: tenantId },
+        data: { user: { id: 'u' } },
+      },
       'receiver-down',
     );
     if (published.kind !== 'created') throw new Error('expected a new event');
@@ -70,11 +86,32 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
     const redriver = new DeadLetterRedriver(runs);
     const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');
     const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
-    const activities = createDeliveryActivities({ attempts, sender, disabler, operational, failureDisableAfterMs: 0, ...testObservers(), defaultLimits: loadConfig({}).subscriptionLimits });
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
+    const activities = createDeliveryActivities({
+      attempts,
+      sender,
+      disabler,
+      operational,
+      failureDisableAfterMs: 0,
+      ...testObservers(),
+      defaultLimits: loadConfig({}).subscriptionLimits,
+    });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities,
+    });
     const row = (await deliveries.forOperation(published.deliveries[0].id, undefined))!;
     await worker.runUntil(async () => {
-      expect(await new OutboxRunStarter(env.client, taskQueue, DEFAULT_DELIVERY_POLICY, { warn: () => undefined }, false).start([{ ...row, redrive_count: 0, trace_parent: null }])).toMatchObject({ started: [row.id] });
+      expect(
+        await new OutboxRunStarter(
+          env.client,
+          taskQueue,
+          DEFAULT_DELIVERY_POLICY,
+          { warn: () => undefined },
+          false,
+        ).start([{ ...row, redrive_count: 0, trace_parent: null }]),
+      ).toMatchObject({ started: [row.id] });
       await run(redriver, row.id, row.workflow_id);
     });
   } finally {
@@ -82,14 +119,18 @@ async function scenario(receiver: TestReceiver, run: (redriver: DeadLetterRedriv
   }
 }
 
-const attemptOf = (request: { headers: Record<string, unknown> }) => Number(request.headers['x-intelliauth-delivery-attempt']);
+const attemptOf = (request: { headers: Record<string, unknown> }) =>
+  Number(request.headers['x-intelliauth-delivery-attempt']);
 
 describe('receiver down (time-skipping, real activity)', () => {
   it('is delivered with no operator action when the receiver returns within the schedule', async () => {
     // Down for attempts 1-3 (the first 36 minutes), back for attempt 4.
     const receiver = new TestReceiver((_i, request) => ({ status: attemptOf(request) < 4 ? 503 : 200 }));
     await scenario(receiver, async (_redriver, deliveryId, workflowId) => {
-      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'delivered', attemptsThisRun: 4 });
+      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({
+        status: 'delivered',
+        attemptsThisRun: 4,
+      });
       expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'delivered', attempt_count: 4 });
     });
     expect(receiver.requests.map(attemptOf)).toEqual([1, 2, 3, 4]);
@@ -99,12 +140,27 @@ describe('receiver down (time-skipping, real activity)', () => {
     let up = false;
     const receiver = new TestReceiver(() => ({ status: up ? 200 : 503 }));
     await scenario(receiver, async (redriver, deliveryId, workflowId) => {
-      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'dead_lettered', failureReason: 'exhausted', attemptsThisRun: 6 });
-      expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'dead_lettered', failure_reason: 'exhausted', attempt_count: 6 });
+      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({
+        status: 'dead_lettered',
+        failureReason: 'exhausted',
+        attemptsThisRun: 6,
+      });
+      expect(await deliveries.get(deliveryId, undefined)).toMatchObject({
+        status: 'dead_lettered',
+        failure_reason: 'exhausted',
+        attempt_count: 6,
+      });
       up = true;
       expect(await redriver.redrive(deliveryId, undefined)).toMatchObject({ kind: 'redriven' });
-      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'delivered', attemptsThisRun: 1 });
-      expect(await deliveries.get(deliveryId, undefined)).toMatchObject({ status: 'delivered', attempt_count: 7, redrive_count: 1 });
+      expect(await env.client.workflow.getHandle(workflowId).result()).toMatchObject({
+        status: 'delivered',
+        attemptsThisRun: 1,
+      });
+      expect(await deliveries.get(deliveryId, undefined)).toMatchObject({
+        status: 'delivered',
+        attempt_count: 7,
+        redrive_count: 1,
+      });
     });
     expect(receiver.requests.map(attemptOf)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });

@@ -24,13 +24,18 @@ describe('the compiled worker bundles its workflows apart', () => {
   it('compiles workflow interceptor modules into the bundle and leaves the worker only the activity ones', async () => {
     const activity = [() => ({})];
     const options = await compiled.workflowCodeOptions(workflowsPath, {
-      interceptors: { workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')], activity },
+      interceptors: {
+        workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+        activity,
+      },
     });
     expect(options.interceptors).toEqual({ activity });
     expect((options.workflowBundle as { code: string }).code).toContain('OpenTelemetryInboundInterceptor');
   });
 
-  it('fails with the bundler\'s reason when the workflow code cannot be bundled', async () => {
-    await expect(compiled.workflowCodeOptions(join(__dirname, 'no-such-workflows.js'), {})).rejects.toThrow(/^bundling the workflow code failed: .*no-such-workflows/);
+  it("fails with the bundler's reason when the workflow code cannot be bundled", async () => {
+    await expect(compiled.workflowCodeOptions(join(__dirname, 'no-such-workflows.js'), {})).rejects.toThrow(
+      /^bundling the workflow code failed: .*no-such-workflows/,
+    );
   });
 });

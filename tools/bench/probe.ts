@@ -20,8 +20,16 @@ export interface ProbeResult {
   cpuMsPerWorkflow: { temporal: number; probeProcess: number; total: number };
 }
 
-export async function runProbe(options: { temporalAddress: string; workflows: number; starters: number; tuning: { workflowTaskSlots: number; localActivitySlots: number } }): Promise<ProbeResult> {
-  const connection = await NativeConnection.connect({ address: options.temporalAddress, grpcCompression: { codec: 'none' } });
+export async function runProbe(options: {
+  temporalAddress: string;
+  workflows: number;
+  starters: number;
+  tuning: { workflowTaskSlots: number; localActivitySlots: number };
+}): Promise<ProbeResult> {
+  const connection = await NativeConnection.connect({
+    address: options.temporalAddress,
+    grpcCompression: { codec: 'none' },
+  });
   const taskQueue = `bench-probe-${Date.now()}`;
   let attempts = 0;
   let lastAttemptAt = 0;
@@ -75,7 +83,8 @@ export async function runProbe(options: { temporalAddress: string; workflows: nu
       }),
     );
     const giveUpAt = performance.now() + 600_000;
-    while (attempts < options.workflows && performance.now() < giveUpAt) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (attempts < options.workflows && performance.now() < giveUpAt)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     const seconds = (lastAttemptAt - started) / 1000;
     // Let the last workflow tasks complete before reading the CPU they cost.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -86,7 +95,11 @@ export async function runProbe(options: { temporalAddress: string; workflows: nu
       seconds,
       perSecond: attempts / seconds,
       eagerShare: eager / options.workflows,
-      cpuMsPerWorkflow: { temporal: temporal / attempts, probeProcess: probeProcess / attempts, total: (temporal + probeProcess) / attempts },
+      cpuMsPerWorkflow: {
+        temporal: temporal / attempts,
+        probeProcess: probeProcess / attempts,
+        total: (temporal + probeProcess) / attempts,
+      },
     };
   } finally {
     worker.shutdown();

@@ -12,7 +12,11 @@ export interface RunningProcess {
  * signals the whole foreground process group, reaches the launcher alone: the launcher decides the order in
  * which the parts stop.
  */
-export function spawnDetached(command: string, args: string[], options: Omit<SpawnOptions, 'detached'> = {}): ChildProcess {
+export function spawnDetached(
+  command: string,
+  args: string[],
+  options: Omit<SpawnOptions, 'detached'> = {},
+): ChildProcess {
   return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
 }
 
@@ -102,13 +106,23 @@ export class PartStartError extends Error {
  * Polls `probe` every 200 ms until it answers true; rejects with a PartStartError if the child exits first (naming
  * how, with its last output) or after `timeoutMs`. The launcher's start fails with it: no banner, everything stopped.
  */
-export async function untilServing(child: ChildProcess, what: string, probe: () => Promise<boolean>, timeoutMs: number, tail?: OutputTail): Promise<void> {
+export async function untilServing(
+  child: ChildProcess,
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  tail?: OutputTail,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const withOutput = (message: string) => (tail && tail.toString() ? `${message}; its last output:\n${tail}` : message);
   for (;;) {
-    if (hasExited(child)) throw new PartStartError(withOutput(`${what} exited while starting (${describeExit(child.exitCode, child.signalCode)})`));
+    if (hasExited(child))
+      throw new PartStartError(
+        withOutput(`${what} exited while starting (${describeExit(child.exitCode, child.signalCode)})`),
+      );
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new PartStartError(withOutput(`${what} did not answer within ${timeoutMs / 1000} s`));
+    if (Date.now() > deadline)
+      throw new PartStartError(withOutput(`${what} did not answer within ${timeoutMs / 1000} s`));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

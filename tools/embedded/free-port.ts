@@ -28,6 +28,9 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
     server.listen(port, '127.0.0.1', () => resolve(undefined));
   });
   await new Promise<void>((resolve) => (error ? resolve() : server.close(() => resolve())));
-  if (error?.code === 'EADDRINUSE') throw new Error(`${what}: port ${port} on 127.0.0.1 is already in use (by a server left running? find it with: ss -ltnp 'sport = :${port}')`);
+  if (error?.code === 'EADDRINUSE')
+    throw new Error(
+      `${what}: port ${port} on 127.0.0.1 is already in use (by a server left running? find it with: ss -ltnp 'sport = :${port}')`,
+    );
   if (error) throw error;
 }

@@ -5,7 +5,15 @@ import { AppConfig } from '../../libs/config/config';
 import { projectRoot } from '../../libs/config/project-root';
 import { migrate } from '../../libs/db/migrate';
 import { SecretBox } from '../../libs/secrets/secret-box';
-import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import {
+  killGroup,
+  OutputTail,
+  readOutput,
+  RunningProcess,
+  spawnDetached,
+  stopProcess,
+  untilServing,
+} from './child-process';
 import { freePort } from './free-port';
 import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
 import { startEmbeddedPostgres } from './postgres';
@@ -87,7 +95,10 @@ export interface Launched {
  * The environment the api and worker processes run with: everything the launcher decided (where Postgres and
  * Temporal are, keys, ports, delivery policy, outbound allowlist) spelled out, so a child reads one truth.
  */
-export function appEnvironment(config: AppConfig, options: { apiKey?: string; outboundAllowlist: string[] }): NodeJS.ProcessEnv {
+export function appEnvironment(
+  config: AppConfig,
+  options: { apiKey?: string; outboundAllowlist: string[] },
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
     WEBHOOK_ALLOWED_TARGETS: options.outboundAllowlist.join(','),
@@ -144,12 +155,21 @@ function prefixLines(name: string, text: string): string {
  * The api or the worker as a child process in a process group of its own, with an IPC channel on which it says it
  * serves (see launcher-channel.ts) and by which it notices a launcher that disappeared.
  */
-function appProcess(name: 'api' | 'worker', env: NodeJS.ProcessEnv, output: 'pipe' | 'ignore', onText: (text: string) => void): () => Promise<RunningProcess> {
+function appProcess(
+  name: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  output: 'pipe' | 'ignore',
+  onText: (text: string) => void,
+): () => Promise<RunningProcess> {
   return async () => {
-    const child = spawnDetached(process.execPath, [...APP_NODE_FLAGS[name], join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
-      env: { MALLOC_ARENA_MAX: '2', ...env },
-      stdio: ['ignore', output, output, 'ipc'],
-    });
+    const child = spawnDetached(
+      process.execPath,
+      [...APP_NODE_FLAGS[name], join(projectRoot(), 'dist', 'apps', name, 'src', 'main.js')],
+      {
+        env: { MALLOC_ARENA_MAX: '2', ...env },
+        stdio: ['ignore', output, output, 'ipc'],
+      },
+    );
     const tail = new OutputTail();
     readOutput(child, (text) => {
       tail.push(text);
@@ -222,7 +242,10 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       say(`starting embedded Postgres (data in ${options.postgresDir})...`);
       // Its log is chatty; only what says why it stopped is shown.
       const log = (text: string) => {
-        const serious = text.split('\n').filter((line) => /\b(FATAL|PANIC)\b/.test(line)).join('\n');
+        const serious = text
+          .split('\n')
+          .filter((line) => /\b(FATAL|PANIC)\b/.test(line))
+          .join('\n');
         if (serious || options.onChildOutput) output('postgres', options.onChildOutput ? text : serious);
       };
       let url = '';
@@ -241,7 +264,9 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       const cliPath = temporalCliPath(config.temporalCliPath, say);
       const port = options.temporalPort ?? (await freePort());
       temporalAddress = `127.0.0.1:${port}`;
-      say(`starting the Temporal dev server (${options.temporalDbFile ? `workflows kept in ${options.temporalDbFile}` : 'in memory'})...`);
+      say(
+        `starting the Temporal dev server (${options.temporalDbFile ? `workflows kept in ${options.temporalDbFile}` : 'in memory'})...`,
+      );
       await started('temporal', () =>
         startTemporalDevServer({
           cliPath,
@@ -255,11 +280,24 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       if (options.temporalUiPort) temporalUiUrl = `http://127.0.0.1:${options.temporalUiPort}`;
     }
 
-    const outboundAllowlistDefaulted = options.outboundAllowlist === undefined && process.env.WEBHOOK_ALLOWED_TARGETS === undefined;
-    const outboundAllowlist = options.outboundAllowlist ?? (outboundAllowlistDefaulted ? [...EMBEDDED_ALLOWED_TARGETS] : config.outboundAllowlist);
-    const env = appEnvironment({ ...config, databaseUrl, temporalAddress }, { apiKey: options.apiKey, outboundAllowlist });
+    const outboundAllowlistDefaulted =
+      options.outboundAllowlist === undefined && process.env.WEBHOOK_ALLOWED_TARGETS === undefined;
+    const outboundAllowlist =
+      options.outboundAllowlist ??
+      (outboundAllowlistDefaulted ? [...EMBEDDED_ALLOWED_TARGETS] : config.outboundAllowlist);
+    const env = appEnvironment(
+      { ...config, databaseUrl, temporalAddress },
+      { apiKey: options.apiKey, outboundAllowlist },
+    );
     const pipe = options.childOutput === 'ignore' ? 'ignore' : 'pipe';
-    await Promise.all((['worker', 'api'] as const).map((name) => started(name, appProcess(name, env, pipe, (text) => output(name, text)))));
+    await Promise.all(
+      (['worker', 'api'] as const).map((name) =>
+        started(
+          name,
+          appProcess(name, env, pipe, (text) => output(name, text)),
+        ),
+      ),
+    );
     return {
       databaseUrl,
       temporalAddress,

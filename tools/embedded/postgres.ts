@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import {
+  killGroup,
+  OutputTail,
+  readOutput,
+  RunningProcess,
+  spawnDetached,
+  stopProcess,
+  untilServing,
+} from './child-process';
 import { assertPortFree } from './free-port';
 
 /**
@@ -25,7 +33,16 @@ const DATABASE = 'webhooks';
 const USER = 'webhooks';
 // Local-only cluster, reachable on 127.0.0.1 alone; the password only satisfies scram auth.
 const PASSWORD = 'webhooks-local';
-const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'lc_messages=C'];
+const SERVER_FLAGS = [
+  '-c',
+  'listen_addresses=127.0.0.1',
+  '-c',
+  'unix_socket_directories=',
+  '-c',
+  'max_connections=200',
+  '-c',
+  'lc_messages=C',
+];
 /** SIGINT is Postgres's fast shutdown: open transactions roll back, everything committed is on disk. */
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -69,7 +86,10 @@ async function initialise(dataDir: string, port: number, log: (line: string) => 
 }
 
 async function answers(port: number): Promise<boolean> {
-  const client = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 2_000 });
+  const client = new Client({
+    connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    connectionTimeoutMillis: 2_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -85,11 +105,18 @@ async function answers(port: number): Promise<boolean> {
  * row. The server runs in a process group of its own (a terminal's Ctrl-C does not reach it; whoever started it
  * stops it, last), which is why this spawns the binary itself: the package's start() spawns it in the caller's group.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, log: (line: string) => void = () => undefined): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  log: (line: string) => void = () => undefined,
+): Promise<RunningPostgres> {
   await assertPortFree(port, `Postgres in ${dataDir}`);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, port, log);
   const tail = new OutputTail();
-  const child = spawnDetached(postgresBinary(), ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], { ...unprivilegedIds(), env: { ...process.env, LC_MESSAGES: 'C' } });
+  const child = spawnDetached(postgresBinary(), ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], {
+    ...unprivilegedIds(),
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
   readOutput(child, (text) => {
     tail.push(text);
     log(text);
@@ -108,5 +135,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     killGroup(child);
     throw error;
   }
-  return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`, child, stop: () => stopProcess(child, 'SIGINT', STOP_TIMEOUT_MS) };
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`,
+    child,
+    stop: () => stopProcess(child, 'SIGINT', STOP_TIMEOUT_MS),
+  };
 }

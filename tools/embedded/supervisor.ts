@@ -9,7 +9,12 @@ export interface RestartPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, firstDelayMs: 250, maxDelayMs: 8_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  maxRestarts: 5,
+  windowMs: 60_000,
+  firstDelayMs: 250,
+  maxDelayMs: 8_000,
+};
 
 export interface SupervisorOptions {
   say: (message: string) => void;
@@ -117,7 +122,9 @@ export class Supervisor {
       return;
     }
     const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (restarts - 1), this.policy.maxDelayMs);
-    this.options.say(`${name} exited by itself (${status}); restarting it in ${delayMs} ms (restart ${restarts} of ${this.policy.maxRestarts} allowed within ${window})`);
+    this.options.say(
+      `${name} exited by itself (${status}); restarting it in ${delayMs} ms (restart ${restarts} of ${this.policy.maxRestarts} allowed within ${window})`,
+    );
     let done!: () => void;
     part.restarting = new Promise((resolve) => (done = resolve));
     part.timer = setTimeout(() => {

@@ -3,7 +3,15 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/definitions';
-import { killGroup, OutputTail, readOutput, RunningProcess, spawnDetached, stopProcess, untilServing } from './child-process';
+import {
+  killGroup,
+  OutputTail,
+  readOutput,
+  RunningProcess,
+  spawnDetached,
+  stopProcess,
+  untilServing,
+} from './child-process';
 import { assertPortFree, freePort } from './free-port';
 
 export interface RunningTemporal extends RunningProcess {
@@ -39,7 +47,10 @@ function devServerFlags(options: DevServerOptions): string[] {
   return [
     '--log-level',
     'error',
-    ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`]),
+    ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => [
+      '--search-attribute',
+      `${key.name}=${TypedSearchAttributes.toMetadataType(key.type)}`,
+    ]),
     // WAL with synchronous=NORMAL survives a killed process (not a power cut) and is several times faster than
     // the default rollback journal for the dev server's many small writes.
     ...(options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : []),
@@ -79,7 +90,13 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     options.log?.(text);
   });
   try {
-    await untilServing(child, `the Temporal dev server on ${address}`, () => serving(address, namespace), 120_000, tail);
+    await untilServing(
+      child,
+      `the Temporal dev server on ${address}`,
+      () => serving(address, namespace),
+      120_000,
+      tail,
+    );
   } catch (error) {
     killGroup(child);
     throw error;

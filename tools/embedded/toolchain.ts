@@ -7,7 +7,8 @@ import { delimiter, join } from 'node:path';
  * Finds or builds, once, the two Temporal servers the project runs: the `temporal` CLI (dev server) and the
  * Java time-skipping test server. Both are cached outside the repo; undefined means "let the SDK download it".
  */
-export const TOOLCHAIN_CACHE_DIR = process.env.INTELLIAUTH_CACHE_DIR || join(homedir(), '.cache', 'intelliauth-webhooks');
+export const TOOLCHAIN_CACHE_DIR =
+  process.env.INTELLIAUTH_CACHE_DIR || join(homedir(), '.cache', 'intelliauth-webhooks');
 
 /** The newest CLI tag whose go.mod has no replace directive, which `go install pkg@version` requires. */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
@@ -39,8 +40,12 @@ export function temporalCliPath(configured: string | undefined, say: Say): strin
   }
   say(`building the temporal CLI once with go install ${TEMPORAL_CLI_MODULE} into ${binDir} (a few minutes)...`);
   mkdirSync(binDir, { recursive: true });
-  const build = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], { env: { ...process.env, GOBIN: binDir }, stdio: 'inherit' });
-  if (build.status !== 0 || !existsSync(cached)) throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${build.status})`);
+  const build = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], {
+    env: { ...process.env, GOBIN: binDir },
+    stdio: 'inherit',
+  });
+  if (build.status !== 0 || !existsSync(cached))
+    throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${build.status})`);
   return cached;
 }
 
@@ -54,7 +59,9 @@ export function timeSkippingServerPath(say: Say): string | undefined {
     say('Maven or Java missing: the Temporal SDK will download the time-skipping test server');
     return undefined;
   }
-  say(`resolving ${TEST_SERVER_ARTIFACT.groupId}:${TEST_SERVER_ARTIFACT.artifactId}:${TEST_SERVER_ARTIFACT.version} from Maven Central into ${dir}...`);
+  say(
+    `resolving ${TEST_SERVER_ARTIFACT.groupId}:${TEST_SERVER_ARTIFACT.artifactId}:${TEST_SERVER_ARTIFACT.version} from Maven Central into ${dir}...`,
+  );
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'pom.xml'),
@@ -68,14 +75,21 @@ export function timeSkippingServerPath(say: Say): string | undefined {
 `,
   );
   const classpathFile = join(dir, 'classpath.txt');
-  execFileSync('mvn', ['-q', '-B', '-f', join(dir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'mvn',
+    ['-q', '-B', '-f', join(dir, 'pom.xml'), 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`],
+    {
+      stdio: 'inherit',
+    },
+  );
   const classpath = readFileSync(classpathFile, 'utf8').trim();
   if (!classpath) throw new Error('Maven resolved an empty classpath for the Temporal test server');
   // The SDK starts an existing-path test server as `<launcher> <port> --enable-time-skipping`.
   // The SDK gives the server 5 s to answer; C1-only JIT and the serial GC start the JVM fastest on a busy machine.
-  writeFileSync(launcher, `#!/bin/sh\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -cp '${classpath}' io.temporal.testserver.TestServer "$@"\n`);
+  writeFileSync(
+    launcher,
+    `#!/bin/sh\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -cp '${classpath}' io.temporal.testserver.TestServer "$@"\n`,
+  );
   chmodSync(launcher, 0o755);
   return launcher;
 }

@@ -50,7 +50,11 @@ export class FaultHarness {
       delivery,
     };
     const observed = { output: [] as string[], expectedExits: new Map<string, number>(), crashes: [] as string[] };
-    const lastOutput = (part: string) => observed.output.filter((line) => line.startsWith(`[${part}]`)).slice(-30).join('');
+    const lastOutput = (part: string) =>
+      observed.output
+        .filter((line) => line.startsWith(`[${part}]`))
+        .slice(-30)
+        .join('');
     const launched = await launchEmbedded({
       config,
       apiKey,
@@ -117,7 +121,10 @@ export class FaultHarness {
   async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const response = await fetch(`${this.apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${this.apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       // A request the api never answers fails like a refused one, so a publisher retries instead of waiting forever.
       signal: AbortSignal.timeout(30_000),
@@ -135,7 +142,8 @@ export class FaultHarness {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
       this.assertNoCrash();
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.output.slice(-20).join('')}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.output.slice(-20).join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -162,7 +170,11 @@ export class CountingReceiver {
       req.on('end', () => {
         const key = `${req.headers['x-intelliauth-event-id']}|${req.url}`;
         this.receipts.set(key, (this.receipts.get(key) ?? 0) + 1);
-        const { status, delayMs } = this.answer(req.url ?? '', String(req.headers['x-intelliauth-event-id']), Number(req.headers['x-intelliauth-delivery-attempt']));
+        const { status, delayMs } = this.answer(
+          req.url ?? '',
+          String(req.headers['x-intelliauth-event-id']),
+          Number(req.headers['x-intelliauth-delivery-attempt']),
+        );
         const send = () => {
           res.statusCode = status;
           res.end();

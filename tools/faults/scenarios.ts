@@ -37,9 +37,19 @@ export interface FaultReport {
 async function setUp(harness: FaultHarness, receiver: CountingReceiver, base: string) {
   const tenantId = `tnt_faults_${Date.now()}`;
   const ids: Record<string, string> = {};
-  for (const [name, eventTypes] of [['ok', ['user.*']], ['flaky', ['*']], ['down', ['security.*']], ['never', ['application.*']]] as const) {
-    const created = await harness.request('POST', '/v1/subscriptions', { tenant_id: tenantId, url: `${base}/${name}`, event_types: eventTypes });
-    if (created.status !== 201) throw new Error(`subscription ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  for (const [name, eventTypes] of [
+    ['ok', ['user.*']],
+    ['flaky', ['*']],
+    ['down', ['security.*']],
+    ['never', ['application.*']],
+  ] as const) {
+    const created = await harness.request('POST', '/v1/subscriptions', {
+      tenant_id: tenantId,
+      url: `${base}/${name}`,
+      event_types: eventTypes,
+    });
+    if (created.status !== 201)
+      throw new Error(`subscription ${name}: ${created.status} ${JSON.stringify(created.body)}`);
     ids[name] = created.body.id;
   }
   return { tenantId, ids };
@@ -51,7 +61,14 @@ function receiverAnswers(path: string, eventId: string, attempt: number): number
   return 200;
 }
 
-async function publishMany(harness: FaultHarness, tenantId: string, count: number, parallel: number, onProgress?: (done: number) => Promise<void> | void, paceMs = 0) {
+async function publishMany(
+  harness: FaultHarness,
+  tenantId: string,
+  count: number,
+  parallel: number,
+  onProgress?: (done: number) => Promise<void> | void,
+  paceMs = 0,
+) {
   const published: Published[] = [];
   let next = 0;
   await Promise.all(
@@ -64,7 +81,9 @@ async function publishMany(harness: FaultHarness, tenantId: string, count: numbe
         // Like a real publisher: a publish that failed (api killed under it, Postgres down) is retried with the same
         // event_id, which is idempotent, until it is answered.
         for (;;) {
-          const answer = await harness.request('POST', '/v1/events', { event_id: eventId, event_type: eventType, tenant: { id: tenantId }, data }).catch(() => undefined);
+          const answer = await harness
+            .request('POST', '/v1/events', { event_id: eventId, event_type: eventType, tenant: { id: tenantId }, data })
+            .catch(() => undefined);
           if (answer?.status === 202) {
             published.push({ eventId, eventType });
             break;
@@ -81,13 +100,36 @@ async function publishMany(harness: FaultHarness, tenantId: string, count: numbe
 }
 
 /** Waits for every delivery to end, then checks each against what its receiver deserved. */
-async function verify(harness: FaultHarness, receiver: CountingReceiver, tenantId: string, ids: Record<string, string>, published: Published[], scenario: string, startedAt: number, notes: string[], timeoutMs: number): Promise<FaultReport> {
+async function verify(
+  harness: FaultHarness,
+  receiver: CountingReceiver,
+  tenantId: string,
+  ids: Record<string, string>,
+  published: Published[],
+  scenario: string,
+  startedAt: number,
+  notes: string[],
+  timeoutMs: number,
+): Promise<FaultReport> {
   const pathOf = new Map(Object.entries(ids).map(([name, id]) => [id, `/${name}`]));
-  await harness.until(async () => {
-    const { rows } = await harness.pool.query(`SELECT count(*)::int AS open FROM deliveries WHERE tenant_id = $1::text AND status <> ALL($2::text[])`, [tenantId, ENDED_DELIVERY_STATUSES]);
-    return rows[0].open === 0;
-  }, timeoutMs, 'every delivery to end');
-  const { rows } = await harness.pool.query<{ event_id: string; subscription_id: string; status: string; attempt_count: number; failure_reason: string | null }>(
+  await harness.until(
+    async () => {
+      const { rows } = await harness.pool.query(
+        `SELECT count(*)::int AS open FROM deliveries WHERE tenant_id = $1::text AND status <> ALL($2::text[])`,
+        [tenantId, ENDED_DELIVERY_STATUSES],
+      );
+      return rows[0].open === 0;
+    },
+    timeoutMs,
+    'every delivery to end',
+  );
+  const { rows } = await harness.pool.query<{
+    event_id: string;
+    subscription_id: string;
+    status: string;
+    attempt_count: number;
+    failure_reason: string | null;
+  }>(
     `SELECT event_id, subscription_id, status, attempt_count, failure_reason FROM deliveries WHERE tenant_id = $1::text`,
     [tenantId],
   );
@@ -103,14 +145,18 @@ async function verify(harness: FaultHarness, receiver: CountingReceiver, tenantI
         missing += 1;
         continue;
       }
-      const deserved = Array.from({ length: attempts }, (_, i) => receiverAnswers(path, eventId, i + 1)).includes(200) ? 'delivered' : 'dead_lettered';
+      const deserved = Array.from({ length: attempts }, (_, i) => receiverAnswers(path, eventId, i + 1)).includes(200)
+        ? 'delivered'
+        : 'dead_lettered';
       if (row.status !== deserved) wrong += 1;
     }
   }
   const publishedIds = new Set(published.map((p) => p.eventId));
   // A delivery of an event the publisher never had answered would be one nobody asked for.
   wrong += rows.filter((row) => !publishedIds.has(row.event_id)).length;
-  const unmatchedReceipts = [...receiver.receipts.entries()].filter(([key]) => key.endsWith('|/never') || !byKey.has(key)).reduce((sum, [, n]) => sum + n, 0);
+  const unmatchedReceipts = [...receiver.receipts.entries()]
+    .filter(([key]) => key.endsWith('|/never') || !byKey.has(key))
+    .reduce((sum, [, n]) => sum + n, 0);
   const totalReceipts = [...receiver.receipts.values()].reduce((a, b) => a + b, 0);
   const totalAttempts = rows.reduce((sum, row) => sum + row.attempt_count, 0);
   const { rows: twice } = await harness.pool.query(
@@ -134,8 +180,12 @@ async function verify(harness: FaultHarness, receiver: CountingReceiver, tenantI
   };
 }
 
-async function withHarness<T>(run: (harness: FaultHarness, receiver: CountingReceiver, base: string) => Promise<T>): Promise<T> {
-  const receiver = new CountingReceiver((path, eventId, attempt) => ({ status: receiverAnswers(path, eventId, attempt) }));
+async function withHarness<T>(
+  run: (harness: FaultHarness, receiver: CountingReceiver, base: string) => Promise<T>,
+): Promise<T> {
+  const receiver = new CountingReceiver((path, eventId, attempt) => ({
+    status: receiverAnswers(path, eventId, attempt),
+  }));
   const base = await receiver.start();
   const harness = await FaultHarness.start(FAULT_POLICY);
   try {
@@ -163,7 +213,17 @@ export function workerKills(events: number, kills: number): Promise<FaultReport>
     })();
     const published = await publishMany(harness, tenantId, events, 8);
     await killing;
-    return verify(harness, receiver, tenantId, ids, published, `worker SIGKILL x${kills}`, startedAt, [`${killed} worker kills`], 300_000 + events * 200);
+    return verify(
+      harness,
+      receiver,
+      tenantId,
+      ids,
+      published,
+      `worker SIGKILL x${kills}`,
+      startedAt,
+      [`${killed} worker kills`],
+      300_000 + events * 200,
+    );
   });
 }
 
@@ -178,12 +238,25 @@ export function apiKill(events: number): Promise<FaultReport> {
       if (done >= events / 2 && unstartedAtKill < 0) {
         unstartedAtKill = 0;
         await harness.kill('api');
-        const { rows } = await harness.pool.query(`SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = $1::text AND workflow_started_at IS NULL`, [tenantId]);
+        const { rows } = await harness.pool.query(
+          `SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = $1::text AND workflow_started_at IS NULL`,
+          [tenantId],
+        );
         unstartedAtKill = rows[0].n;
         await harness.startPart('api');
       }
     });
-    return verify(harness, receiver, tenantId, ids, published, 'api SIGKILL between commit and start', startedAt, [`${unstartedAtKill} committed deliveries had no workflow when the api died`], 300_000);
+    return verify(
+      harness,
+      receiver,
+      tenantId,
+      ids,
+      published,
+      'api SIGKILL between commit and start',
+      startedAt,
+      [`${unstartedAtKill} committed deliveries had no workflow when the api died`],
+      300_000,
+    );
   });
 }
 
@@ -205,22 +278,45 @@ export function restarts(events: number): Promise<FaultReport> {
       notes.push(`Postgres stopped for 2 s after ${publishedSoFar} publishes`);
     })();
     // Paced, so the restarts land while events are still being published and delivered.
-    const published = await publishMany(harness, tenantId, events, 2, (done) => {
-      publishedSoFar = done;
-    }, 100);
+    const published = await publishMany(
+      harness,
+      tenantId,
+      events,
+      2,
+      (done) => {
+        publishedSoFar = done;
+      },
+      100,
+    );
     await disturbing;
-    return verify(harness, receiver, tenantId, ids, published, 'Temporal and Postgres restarts', startedAt, notes, 300_000);
+    return verify(
+      harness,
+      receiver,
+      tenantId,
+      ids,
+      published,
+      'Temporal and Postgres restarts',
+      startedAt,
+      notes,
+      300_000,
+    );
   });
 }
 
 /** SIGTERM to the worker while every attempt takes 2 s: attempts in flight finish and are recorded before it exits. */
-export function gracefulShutdown(events: number): Promise<FaultReport & { inFlightAtTerm: number; finishedBeforeExit: number; shutdownMs: number }> {
+export function gracefulShutdown(
+  events: number,
+): Promise<FaultReport & { inFlightAtTerm: number; finishedBeforeExit: number; shutdownMs: number }> {
   return withHarness(async (harness, receiver, base) => {
     const startedAt = Date.now();
     const { tenantId, ids } = await setUp(harness, receiver, base);
     routeByPath(receiver, 2_000); // slower than usual, within the 3 s attempt budget
     const published = await publishMany(harness, tenantId, events, 8);
-    await harness.until(() => [...receiver.receipts.values()].reduce((a, b) => a + b, 0) >= events, 30_000, 'attempts in flight');
+    await harness.until(
+      () => [...receiver.receipts.values()].reduce((a, b) => a + b, 0) >= events,
+      30_000,
+      'attempts in flight',
+    );
     const inFlight = [...receiver.receipts.values()].reduce((a, b) => a + b, 0);
     const shutdownMs = await harness.terminate('worker');
     const { rows } = await harness.pool.query(
@@ -229,7 +325,17 @@ export function gracefulShutdown(events: number): Promise<FaultReport & { inFlig
     );
     routeByPath(receiver);
     await harness.startPart('worker');
-    const report = await verify(harness, receiver, tenantId, ids, published, 'worker SIGTERM with attempts in flight', startedAt, [], 120_000);
+    const report = await verify(
+      harness,
+      receiver,
+      tenantId,
+      ids,
+      published,
+      'worker SIGTERM with attempts in flight',
+      startedAt,
+      [],
+      120_000,
+    );
     return { ...report, inFlightAtTerm: inFlight, finishedBeforeExit: rows[0].n, shutdownMs };
   });
 }

@@ -1,5 +1,9 @@
 import { createRequire } from 'node:module';
-import { History, historyFromJSON as sdkHistoryFromJSON, historyToJSON as sdkHistoryToJSON } from '@temporalio/common/lib/proto-utils';
+import {
+  History,
+  historyFromJSON as sdkHistoryFromJSON,
+  historyToJSON as sdkHistoryToJSON,
+} from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/common/lib/protobufs';
 
@@ -21,7 +25,9 @@ function isProtobufCopyMismatch(error: unknown): boolean {
 
 function protoJsonOfTemporalProto(): { protojson: ProtoJson; historyType: unknown } {
   const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as ProtoJson;
-  const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+  const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
+    'temporal.api.history.v1.History',
+  );
   return { protojson, historyType };
 }
 
@@ -31,7 +37,11 @@ export function historyToJSON(history: History): string {
   } catch (error) {
     if (!isProtobufCopyMismatch(error)) throw error;
     const { protojson, historyType } = protoJsonOfTemporalProto();
-    return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+    return JSON.stringify(
+      protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+      null,
+      2,
+    );
   }
 }
 

@@ -34,7 +34,12 @@ export class ScriptedDeliveryActivities {
         if (kind === 'throttled') return { kind, retryInMs: this.options.throttleWaitMs };
         if (kind === 'delivered') return { kind, statusCode: 200, error: null };
         const retryAfterMs = this.options.retryAfterMs ?? null;
-        return { kind: 'failed', statusCode: retryAfterMs === null ? 500 : 429, error: 'receiver answered', retryAfterMs };
+        return {
+          kind: 'failed',
+          statusCode: retryAfterMs === null ? 500 : 429,
+          error: 'receiver answered',
+          retryAfterMs,
+        };
       },
       recordDeliveryState: async (input: RecordStateInput): Promise<void> => {
         this.states.push(input);

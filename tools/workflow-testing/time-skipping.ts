@@ -7,7 +7,11 @@ let runtimeInstalled = false;
 /** Quiet: the test server lacks a capability the SDK core warns about once per worker. Once per process. */
 export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    shutdownSignals: [],
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
   runtimeInstalled = true;
 }
 
@@ -18,7 +22,9 @@ export function installQuietRuntime(): void {
  */
 export async function createTimeSkippingEnv(serverPath: string | undefined): Promise<TestWorkflowEnvironment> {
   installQuietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping(serverPath ? { server: { executable: { type: 'existing-path', path: serverPath } } } : undefined);
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    serverPath ? { server: { executable: { type: 'existing-path', path: serverPath } } } : undefined,
+  );
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((key) => [key.name, 2 /* KEYWORD */])),
@@ -28,5 +34,8 @@ export async function createTimeSkippingEnv(serverPath: string | undefined): Pro
 
 /** The product's workflow code (workflows/index.ts) bundled as the worker bundles it. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/index'), logger: new DefaultLogger('WARN') });
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows/index'),
+    logger: new DefaultLogger('WARN'),
+  });
 }

@@ -37,7 +37,8 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
         protoPath: PROTO_PATH,
         url: `0.0.0.0:${port}`,
         loader: { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true },
-        onLoadPackageDefinition: (_definition: PackageDefinition, server: Pick<Server, 'addService'>) => reflectionService().addToServer(server),
+        onLoadPackageDefinition: (_definition: PackageDefinition, server: Pick<Server, 'addService'>) =>
+          reflectionService().addToServer(server),
       },
     },
     { inheritAppConfig: true },
@@ -54,10 +55,19 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
  */
 function routerError(error: { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
   const [status, code, message] =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? [414, 'path_too_long', `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is that long`]
-    : error.code === 'FST_ERR_BAD_URL' ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
-    : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
-  void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [
+          414,
+          'path_too_long',
+          `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is that long`,
+        ]
+      : error.code === 'FST_ERR_BAD_URL'
+        ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
+        : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
+  void reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify({ error: { code, message } }));
 }
 
 /**
@@ -67,12 +77,20 @@ function routerError(error: { code?: string }, _request: FastifyRequest, reply: 
 function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request did not arrive in time; send it again']
-    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request line and headers are over 16 KiB; shorten the query string or the headers']
-    : [400, 'malformed_request', 'the request is not valid HTTP/1.1'];
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request did not arrive in time; send it again']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'headers_too_large',
+            'the request line and headers are over 16 KiB; shorten the query string or the headers',
+          ]
+        : [400, 'malformed_request', 'the request is not valid HTTP/1.1'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(error);
 }
@@ -107,7 +125,11 @@ function answerUnknownMethods(fastify: FastifyInstance): void {
     const path = request.url.split('?')[0];
     const allowed = [...methods].filter((method) => known.find(method as HTTPMethod, path) !== null);
     if (allowed.length === 0) return;
-    const error = new ApiError(HttpStatus.METHOD_NOT_ALLOWED, 'method_not_allowed', `${request.method} is not an operation of this path; it takes ${allowed.join(', ')}`);
+    const error = new ApiError(
+      HttpStatus.METHOD_NOT_ALLOWED,
+      'method_not_allowed',
+      `${request.method} is not an operation of this path; it takes ${allowed.join(', ')}`,
+    );
     return reply.code(error.status).header('allow', allowed.join(', ')).send(error.toBody());
   });
 }
@@ -134,7 +156,9 @@ export function configureHttpApp(app: NestFastifyApplication): void {
 }
 
 export async function createApiApp(module: unknown, grpcPort: number): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   configureHttpApp(app);
   connectGrpc(app, grpcPort);

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   // Nest's order for hybrid apps: lifecycle hooks complete on listen(), then the gRPC server starts taking calls.
   await app.listen(config.port, '0.0.0.0');
   await app.startAllMicroservices();
-  new Logger('api').log(`REST API on http://127.0.0.1:${config.port}/v1 (OpenAPI page /docs), gRPC on 127.0.0.1:${config.grpcPort}`);
+  new Logger('api').log(
+    `REST API on http://127.0.0.1:${config.port}/v1 (OpenAPI page /docs), gRPC on 127.0.0.1:${config.grpcPort}`,
+  );
   reportReadyToLauncher();
 }
 

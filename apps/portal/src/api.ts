@@ -24,7 +24,10 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
 }
 
 /** The portal's own session routes (outside /v1 and the OpenAPI document). */
-export async function portalSession(method: 'GET' | 'POST' | 'DELETE', body?: unknown): Promise<{ id: string; tenant_id: string }> {
+export async function portalSession(
+  method: 'GET' | 'POST' | 'DELETE',
+  body?: unknown,
+): Promise<{ id: string; tenant_id: string }> {
   const response = await fetch('/portal/session', {
     method,
     credentials: 'same-origin',
@@ -32,6 +35,7 @@ export async function portalSession(method: 'GET' | 'POST' | 'DELETE', body?: un
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = response.status === 204 ? {} : await response.json();
-  if (!response.ok) throw new ApiFailure(answer.error?.code ?? `http_${response.status}`, answer.error?.message ?? response.statusText);
+  if (!response.ok)
+    throw new ApiFailure(answer.error?.code ?? `http_${response.status}`, answer.error?.message ?? response.statusText);
   return answer;
 }

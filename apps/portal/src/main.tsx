@@ -26,7 +26,8 @@ const PAGES = [
  */
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 if (token !== null) history.replaceState(null, '', `${location.pathname}${href('subscriptions')}`);
-const openSession = (): Promise<{ tenant_id: string }> => (token === null ? portalSession('GET') : portalSession('POST', { token }));
+const openSession = (): Promise<{ tenant_id: string }> =>
+  token === null ? portalSession('GET') : portalSession('POST', { token });
 
 function App() {
   const [session, setSession] = useState<{ tenant_id: string } | ApiFailure>();
@@ -57,7 +58,16 @@ function App() {
               {title}
             </a>
           ))}
-          <button type="button" class="link" onClick={() => void portalSession('DELETE').then(() => setSession(new ApiFailure('signed_out', 'You signed out of the portal.')), setSession)}>
+          <button
+            type="button"
+            class="link"
+            onClick={() =>
+              void portalSession('DELETE').then(
+                () => setSession(new ApiFailure('signed_out', 'You signed out of the portal.')),
+                setSession,
+              )
+            }
+          >
             Sign out
           </button>
         </nav>

@@ -22,7 +22,9 @@ export function useRoute(): Route {
 }
 
 export function href(path: string, query: Record<string, string | undefined> = {}): string {
-  const search = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => !!entry[1])).toString();
+  const search = new URLSearchParams(
+    Object.entries(query).filter((entry): entry is [string, string] => !!entry[1]),
+  ).toString();
   return `#/${path}${search ? `?${search}` : ''}`;
 }
 

@@ -3,7 +3,10 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiFailure } from './api';
 
 /** Loads data on mount and whenever `deps` change; `reload` runs it again (after an action). */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: ApiFailure; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data?: T; error?: ApiFailure; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: ApiFailure }>({});
   const [round, setRound] = useState(0);
   useEffect(() => {
@@ -18,7 +21,11 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T;
 }
 
 /** Runs an action of a button: busy while it runs, its failure shown beside it. */
-export function useAction(): { busy: boolean; error?: ApiFailure; run: (action: () => Promise<unknown>) => Promise<void> } {
+export function useAction(): {
+  busy: boolean;
+  error?: ApiFailure;
+  run: (action: () => Promise<unknown>) => Promise<void>;
+} {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiFailure>();
   const run = async (action: () => Promise<unknown>) => {
@@ -91,7 +98,15 @@ export function Json({ value, label }: { value: unknown; label: string }) {
 }
 
 /** Page through a cursor-paged list: "Newer" returns to the first page. */
-export function Pager({ cursor, next, onPage }: { cursor?: string; next?: string | null; onPage: (cursor?: string) => void }) {
+export function Pager({
+  cursor,
+  next,
+  onPage,
+}: {
+  cursor?: string;
+  next?: string | null;
+  onPage: (cursor?: string) => void;
+}) {
   return (
     <nav class="pager" aria-label="Pages">
       {cursor && (
@@ -109,7 +124,15 @@ export function Pager({ cursor, next, onPage }: { cursor?: string; next?: string
 }
 
 /** A table of rows under column headers, scrolling sideways in a narrow frame rather than widening the page. */
-export function Table({ columns, children, testId }: { columns: string[]; children: ComponentChildren; testId?: string }) {
+export function Table({
+  columns,
+  children,
+  testId,
+}: {
+  columns: string[];
+  children: ComponentChildren;
+  testId?: string;
+}) {
   return (
     <div class="scroll">
       <table data-testid={testId}>
@@ -129,7 +152,19 @@ export function Table({ columns, children, testId }: { columns: string[]; childr
 }
 
 /** A labelled select; with `any`, a first option that means "no filter" (the empty value). */
-export function Choice({ label, value, options, onChange, any }: { label: string; value: string; options: Array<string | [string, string]>; onChange: (value: string) => void; any?: boolean }) {
+export function Choice({
+  label,
+  value,
+  options,
+  onChange,
+  any,
+}: {
+  label: string;
+  value: string;
+  options: Array<string | [string, string]>;
+  onChange: (value: string) => void;
+  any?: boolean;
+}) {
   return (
     <label>
       {label}
@@ -149,12 +184,24 @@ export function Choice({ label, value, options, onChange, any }: { label: string
 }
 
 /** A point in time picked in the browser's time zone, kept as RFC 3339 (UTC) for the API; empty for none. */
-export function TimeInput({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+export function TimeInput({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+}) {
   const local = value ? toLocalInput(new Date(value)) : '';
   return (
     <label>
       {label}
-      <input type="datetime-local" value={local} onChange={(e) => onChange(e.currentTarget.value ? new Date(e.currentTarget.value).toISOString() : '')} />
+      <input
+        type="datetime-local"
+        value={local}
+        onChange={(e) => onChange(e.currentTarget.value ? new Date(e.currentTarget.value).toISOString() : '')}
+      />
     </label>
   );
 }

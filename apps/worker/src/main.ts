@@ -18,7 +18,9 @@ import { WorkerModule } from './worker.module';
  */
 function sdkLogger(logger: PinoLogger, level: LogLevel): DefaultLogger {
   const sdkLevel = level === 'trace' ? 'TRACE' : level === 'debug' ? 'DEBUG' : 'WARN';
-  return new DefaultLogger(sdkLevel, ({ level: entryLevel, message, meta }) => logger[entryLevel.toLowerCase() as Lowercase<typeof entryLevel>]({ ...meta, component: 'temporal-sdk' }, message));
+  return new DefaultLogger(sdkLevel, ({ level: entryLevel, message, meta }) =>
+    logger[entryLevel.toLowerCase() as Lowercase<typeof entryLevel>]({ ...meta, component: 'temporal-sdk' }, message),
+  );
 }
 
 async function main(): Promise<void> {
@@ -26,8 +28,15 @@ async function main(): Promise<void> {
   await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
   // Nest owns SIGINT/SIGTERM (enableShutdownHooks) and drains the worker; the Runtime must not race it. Its
   // Prometheus exporter listens on loopback only: the worker's own /metrics serves its output.
-  const sdkMetrics = config.workerSdkMetricsPort === 0 ? undefined : { prometheus: { bindAddress: `127.0.0.1:${config.workerSdkMetricsPort}` } };
-  Runtime.install({ shutdownSignals: [], logger: sdkLogger(serviceLogger(config, 'worker'), config.logLevel), telemetryOptions: { metrics: sdkMetrics } });
+  const sdkMetrics =
+    config.workerSdkMetricsPort === 0
+      ? undefined
+      : { prometheus: { bindAddress: `127.0.0.1:${config.workerSdkMetricsPort}` } };
+  Runtime.install({
+    shutdownSignals: [],
+    logger: sdkLogger(serviceLogger(config, 'worker'), config.logLevel),
+    telemetryOptions: { metrics: sdkMetrics },
+  });
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as PgClient } from 'pg';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
-import { DELIVERIES_COMMITTED_CHANNEL, OutboxRepository, START_CLAIM_LEASE_MS } from '../../../libs/db/outbox.repository';
+import {
+  DELIVERIES_COMMITTED_CHANNEL,
+  OutboxRepository,
+  START_CLAIM_LEASE_MS,
+} from '../../../libs/db/outbox.repository';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
@@ -94,7 +98,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   /** LISTENs on its own connection; a lost one (Postgres restart) is replaced, and meanwhile the timer's passes start what is committed. */
   private async keepListening(): Promise<void> {
     while (!this.stopped) {
-      const listener = new PgClient({ connectionString: requireSetting(this.config.databaseUrl, 'DATABASE_URL'), application_name: 'intelliauth-webhooks-relay' });
+      const listener = new PgClient({
+        connectionString: requireSetting(this.config.databaseUrl, 'DATABASE_URL'),
+        application_name: 'intelliauth-webhooks-relay',
+      });
       const lost = new Promise<void>((resolve) => {
         listener.on('error', () => resolve());
         listener.once('end', () => resolve());

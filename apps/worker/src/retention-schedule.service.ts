@@ -1,5 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOptionsStartWorkflowAction, ScheduleSpec } from '@temporalio/client';
+import {
+  Client,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOptionsStartWorkflowAction,
+  ScheduleSpec,
+} from '@temporalio/client';
 import type { PurgeBatchInput } from '../../../activities/retention.activities';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
@@ -35,7 +41,11 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
       await this.client.schedule
         .getHandle(scheduleId)
         .delete()
-        .then(() => this.logger.log(`RETENTION and DEAD_LETTER_RETENTION are 0: schedule ${scheduleId} deleted, everything is kept`))
+        .then(() =>
+          this.logger.log(
+            `RETENTION and DEAD_LETTER_RETENTION are 0: schedule ${scheduleId} deleted, everything is kept`,
+          ),
+        )
         .catch((error: unknown) => {
           if (!(error instanceof ScheduleNotFoundError)) throw error;
         });
@@ -53,7 +63,13 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
     // After an outage, one purge catches up; the missed ones would only repeat it.
     const policies = { overlap: 'SKIP', catchupWindow: Math.max(purgeIntervalMs, 60_000) } as const;
     try {
-      await this.client.schedule.create({ scheduleId, spec, action, policies, memo: { purpose: 'Deletes events, deliveries and attempts past RETENTION / DEAD_LETTER_RETENTION' } });
+      await this.client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies,
+        memo: { purpose: 'Deletes events, deliveries and attempts past RETENTION / DEAD_LETTER_RETENTION' },
+      });
       this.logger.log(`schedule ${scheduleId} created: purge every ${purgeIntervalMs / 1000} s`);
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;

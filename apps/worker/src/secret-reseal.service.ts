@@ -15,7 +15,9 @@ export class SecretResealService implements OnApplicationBootstrap {
     const { resealed, unreadable } = await this.subscriptions.resealSecrets();
     if (resealed > 0) this.logger.log(`resealed ${resealed} signing secrets with the current master key`);
     if (unreadable > 0) {
-      this.logger.error(`${unreadable} signing secrets are sealed with a master key missing from SECRETS_MASTER_KEYS; their deliveries cannot be signed`);
+      this.logger.error(
+        `${unreadable} signing secrets are sealed with a master key missing from SECRETS_MASTER_KEYS; their deliveries cannot be signed`,
+      );
     }
   }
 }

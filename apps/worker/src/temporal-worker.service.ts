@@ -1,4 +1,12 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
@@ -24,7 +32,9 @@ import { workflowCodeOptions } from './workflow-bundle';
 export const SHUTDOWN_GRACE = '20s';
 
 @Injectable()
-export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class TemporalWorkerService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('worker');
   private worker?: Worker;
   private running?: Promise<void>;
@@ -43,7 +53,10 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
     private readonly metrics: WorkerMetrics,
   ) {
     // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
-    this.sender = new WebhookSender({ policy: new OutboundPolicy(config.outboundAllowlist), propagateTraceContext: config.tracing.propagateToReceivers });
+    this.sender = new WebhookSender({
+      policy: new OutboundPolicy(config.outboundAllowlist),
+      propagateTraceContext: config.tracing.propagateToReceivers,
+    });
   }
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -66,7 +79,11 @@ export class TemporalWorkerService implements OnModuleInit, OnApplicationBootstr
           log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
           defaultLimits: this.config.subscriptionLimits,
         }),
-        ...createBulkRedriveActivities({ bulkRedrives: this.bulkRedrives, deliveries: this.deliveries, redriver: this.redriver }),
+        ...createBulkRedriveActivities({
+          bulkRedrives: this.bulkRedrives,
+          deliveries: this.deliveries,
+          redriver: this.redriver,
+        }),
         ...createRetentionActivities({ retention: this.retention }),
       },
       shutdownGraceTime: SHUTDOWN_GRACE,

@@ -48,7 +48,8 @@ export class WorkerEndpointService implements OnModuleInit, OnApplicationShutdow
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET') return answer(response, 405, { error: { code: 'method_not_allowed', message: 'only GET is served here' } });
+    if (request.method !== 'GET')
+      return answer(response, 405, { error: { code: 'method_not_allowed', message: 'only GET is served here' } });
     switch (path) {
       case '/metrics': {
         const [own, sdk] = await Promise.all([this.metrics.registry.metrics(), this.sdkMetrics()]);
@@ -58,12 +59,20 @@ export class WorkerEndpointService implements OnModuleInit, OnApplicationShutdow
       case '/healthz':
         return answer(response, 200, { status: 'ok' });
       case '/readyz': {
-        const checks = { temporal_worker: this.worker.state(), postgres: await this.pool.query('SELECT 1').then(() => 'ok', (error: Error) => `failed: ${error.message}`) };
+        const checks = {
+          temporal_worker: this.worker.state(),
+          postgres: await this.pool.query('SELECT 1').then(
+            () => 'ok',
+            (error: Error) => `failed: ${error.message}`,
+          ),
+        };
         const ready = checks.temporal_worker === 'RUNNING' && checks.postgres === 'ok';
         return answer(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
       }
       default:
-        return answer(response, 404, { error: { code: 'route_not_found', message: 'served here: /metrics, /healthz, /readyz' } });
+        return answer(response, 404, {
+          error: { code: 'route_not_found', message: 'served here: /metrics, /healthz, /readyz' },
+        });
     }
   }
 
@@ -71,7 +80,9 @@ export class WorkerEndpointService implements OnModuleInit, OnApplicationShutdow
   private async sdkMetrics(): Promise<string> {
     if (this.config.workerSdkMetricsPort === 0) return '';
     try {
-      const sdk = await fetch(`http://127.0.0.1:${this.config.workerSdkMetricsPort}/metrics`, { signal: AbortSignal.timeout(SDK_METRICS_TIMEOUT_MS) });
+      const sdk = await fetch(`http://127.0.0.1:${this.config.workerSdkMetricsPort}/metrics`, {
+        signal: AbortSignal.timeout(SDK_METRICS_TIMEOUT_MS),
+      });
       return sdk.ok ? `\n${await sdk.text()}` : '';
     } catch {
       return '';

@@ -17,7 +17,10 @@ import { WorkerEndpointService } from './worker-endpoint.service';
 @Module({
   imports: [
     ConfigModule,
-    LoggerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => loggerParams(config, 'worker') }),
+    LoggerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => loggerParams(config, 'worker'),
+    }),
     DatabaseModule,
     TemporalClientModule,
     TracingModule,

@@ -25,13 +25,20 @@ export async function workflowCodeOptions(
 
 function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, [JSON.stringify({ workflowsPath, workflowInterceptorModules })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(__filename, [JSON.stringify({ workflowsPath, workflowInterceptorModules })], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     let reply: BundleReply | undefined;
     child.once('message', (message: BundleReply) => (reply = message));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (reply && 'code' in reply) resolve(reply.code);
-      else reject(new Error(`bundling the workflow code failed: ${reply?.error ?? `the bundler exited (${signal ?? `exit code ${code}`})`}`));
+      else
+        reject(
+          new Error(
+            `bundling the workflow code failed: ${reply?.error ?? `the bundler exited (${signal ?? `exit code ${code}`})`}`,
+          ),
+        );
     });
   });
 }

@@ -11,10 +11,16 @@ export async function quickstart(baseUrl: string, apiKey: string, tenantId: stri
 
   // `data` is typed by `event_type`: user.signed_up requires data.user.id.
   const { data: published } = await api.POST('/v1/events', {
-    body: { event_type: 'user.signed_up', tenant: { id: tenantId }, data: { user: { id: 'usr_1', email: 'anita@example.com' } } },
+    body: {
+      event_type: 'user.signed_up',
+      tenant: { id: tenantId },
+      data: { user: { id: 'usr_1', email: 'anita@example.com' } },
+    },
   });
 
-  const { data: delivery } = await api.GET('/v1/deliveries/{id}', { params: { path: { id: published!.deliveries[0].id } } });
+  const { data: delivery } = await api.GET('/v1/deliveries/{id}', {
+    params: { path: { id: published!.deliveries[0].id } },
+  });
   console.log(`delivery ${delivery!.id} is ${delivery!.status} after ${delivery!.attempt_count} attempt(s)`);
   return { subscription, published: published!, delivery: delivery! };
 }

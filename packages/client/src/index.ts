@@ -19,7 +19,11 @@ export interface WebhooksClientOptions extends Omit<ClientOptions, 'baseUrl'> {
 }
 
 export function createWebhooksClient({ baseUrl, apiKey, headers, ...options }: WebhooksClientOptions) {
-  return createClient<paths>({ ...options, baseUrl, headers: { ...(headers as Record<string, string>), authorization: `Bearer ${apiKey}` } });
+  return createClient<paths>({
+    ...options,
+    baseUrl,
+    headers: { ...(headers as Record<string, string>), authorization: `Bearer ${apiKey}` },
+  });
 }
 
 export type WebhooksClient = ReturnType<typeof createWebhooksClient>;

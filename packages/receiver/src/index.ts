@@ -48,7 +48,8 @@ export interface VerifyOptions {
 export type WebhookHeaders = Record<string, string | string[] | undefined> | { get(name: string): string | null };
 
 function header(headers: WebhookHeaders, name: string): string | undefined {
-  if (typeof headers.get === 'function') return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  if (typeof headers.get === 'function')
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
   const record = headers as Record<string, string | string[] | undefined>;
   const direct = record[name] ?? Object.entries(record).find(([key]) => key.toLowerCase() === name)?.[1];
   return Array.isArray(direct) ? direct[0] : direct;
@@ -57,7 +58,8 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
 function keyOf(secret: string): Buffer {
   const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
   const key = Buffer.from(encoded, 'base64');
-  if (key.length === 0) throw new WebhookVerificationError('invalid_secret', 'the signing secret is empty or not base64');
+  if (key.length === 0)
+    throw new WebhookVerificationError('invalid_secret', 'the signing secret is empty or not base64');
   return key;
 }
 
@@ -65,7 +67,12 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secrets: string | string[], options: VerifyOptions = {}): VerifiedEvent {
+export function verifyWebhook(
+  rawBody: string | Uint8Array,
+  headers: WebhookHeaders,
+  secrets: string | string[],
+  options: VerifyOptions = {},
+): VerifiedEvent {
   const body = typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8');
   const keys = (Array.isArray(secrets) ? secrets : [secrets]).map(keyOf);
   const tolerance = options.toleranceSeconds ?? 300;
@@ -79,13 +86,20 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
 
   const useStandard = id !== undefined && standardTimestamp !== undefined && standardSignature !== undefined;
   if (!useStandard && (intelliauthSignature === undefined || intelliauthTimestamp === undefined)) {
-    throw new WebhookVerificationError('missing_headers', 'expected webhook-id/webhook-timestamp/webhook-signature or X-IntelliAuth-Signature/X-IntelliAuth-Timestamp');
+    throw new WebhookVerificationError(
+      'missing_headers',
+      'expected webhook-id/webhook-timestamp/webhook-signature or X-IntelliAuth-Signature/X-IntelliAuth-Timestamp',
+    );
   }
   const timestampText = useStandard ? standardTimestamp : intelliauthTimestamp;
-  if (!/^\d{1,12}$/.test(timestampText ?? '')) throw new WebhookVerificationError('invalid_timestamp', 'the timestamp header is not Unix seconds');
+  if (!/^\d{1,12}$/.test(timestampText ?? ''))
+    throw new WebhookVerificationError('invalid_timestamp', 'the timestamp header is not Unix seconds');
   const timestamp = Number(timestampText);
   if (Math.abs(now - timestamp) > tolerance) {
-    throw new WebhookVerificationError('timestamp_out_of_tolerance', `the timestamp is more than ${tolerance} s from now; a replay or a skewed clock`);
+    throw new WebhookVerificationError(
+      'timestamp_out_of_tolerance',
+      `the timestamp is more than ${tolerance} s from now; a replay or a skewed clock`,
+    );
   }
 
   const valid = useStandard
@@ -93,10 +107,15 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
         .split(' ')
         .filter((item) => item.startsWith('v1,'))
         .map((item) => Buffer.from(item.slice(3), 'base64'))
-        .some((given) => keys.some((key) => sameBytes(given, createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest())))
+        .some((given) =>
+          keys.some((key) => sameBytes(given, createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest())),
+        )
     : /^[0-9a-f]{64}$/i.test(intelliauthSignature!) &&
-      keys.some((key) => sameBytes(Buffer.from(intelliauthSignature!, 'hex'), createHmac('sha256', key).update(body).digest()));
-  if (!valid) throw new WebhookVerificationError('invalid_signature', 'no signature matches the body with the given secret(s)');
+      keys.some((key) =>
+        sameBytes(Buffer.from(intelliauthSignature!, 'hex'), createHmac('sha256', key).update(body).digest()),
+      );
+  if (!valid)
+    throw new WebhookVerificationError('invalid_signature', 'no signature matches the body with the given secret(s)');
 
   try {
     return JSON.parse(body) as VerifiedEvent;

@@ -6,7 +6,13 @@ const { verifyWebhook, WebhookVerificationError } = require('../dist/index.js');
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-const body = JSON.stringify({ event_id: 'evt_1', event_type: 'user.updated', occurred_at: '2026-05-17T08:00:00.000Z', tenant: { id: 't' }, data: {} });
+const body = JSON.stringify({
+  event_id: 'evt_1',
+  event_type: 'user.updated',
+  occurred_at: '2026-05-17T08:00:00.000Z',
+  tenant: { id: 't' },
+  data: {},
+});
 const now = 1_800_000_000;
 const options = { nowSeconds: () => now };
 
@@ -15,7 +21,9 @@ function signed(keys = [key], timestamp = now, text = body) {
   return {
     'webhook-id': 'evt_1',
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': keys.map((k) => `v1,${createHmac('sha256', k).update(`evt_1.${timestamp}.${text}`).digest('base64')}`).join(' '),
+    'webhook-signature': keys
+      .map((k) => `v1,${createHmac('sha256', k).update(`evt_1.${timestamp}.${text}`).digest('base64')}`)
+      .join(' '),
     'x-intelliauth-signature': createHmac('sha256', keys[0]).update(text).digest('hex'),
     'x-intelliauth-timestamp': String(timestamp),
   };
@@ -40,22 +48,53 @@ test('returns the event for a valid signature, from a string, bytes, Node header
 });
 
 test('refuses a changed body, another secret, missing headers and a stale or future timestamp', () => {
-  assert.equal(code(() => verifyWebhook(body.replace('updated', 'deleted'), signed(), secret, options)), 'invalid_signature');
-  assert.equal(code(() => verifyWebhook(body, signed([randomBytes(24)]), secret, options)), 'invalid_signature');
-  assert.equal(code(() => verifyWebhook(body, {}, secret, options)), 'missing_headers');
-  assert.equal(code(() => verifyWebhook(body, signed([key], now - 301), secret, options)), 'timestamp_out_of_tolerance');
-  assert.equal(code(() => verifyWebhook(body, signed([key], now + 301), secret, options)), 'timestamp_out_of_tolerance');
-  assert.equal(code(() => verifyWebhook(body, { ...signed(), 'webhook-timestamp': 'soon' }, secret, options)), 'invalid_timestamp');
-  assert.equal(code(() => verifyWebhook(body, signed(), 'whsec_', options)), 'invalid_secret');
+  assert.equal(
+    code(() => verifyWebhook(body.replace('updated', 'deleted'), signed(), secret, options)),
+    'invalid_signature',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, signed([randomBytes(24)]), secret, options)),
+    'invalid_signature',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, {}, secret, options)),
+    'missing_headers',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, signed([key], now - 301), secret, options)),
+    'timestamp_out_of_tolerance',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, signed([key], now + 301), secret, options)),
+    'timestamp_out_of_tolerance',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, { ...signed(), 'webhook-timestamp': 'soon' }, secret, options)),
+    'invalid_timestamp',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, signed(), 'whsec_', options)),
+    'invalid_secret',
+  );
 });
 
 test('passes during a rotation with any valid secret, and falls back to the IntelliAuth signature', () => {
   const older = randomBytes(24);
-  assert.equal(code(() => verifyWebhook(body, signed([key, older]), `whsec_${older.toString('base64')}`, options)), 'passed');
+  assert.equal(
+    code(() => verifyWebhook(body, signed([key, older]), `whsec_${older.toString('base64')}`, options)),
+    'passed',
+  );
   const { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp } = signed();
-  assert.equal(verifyWebhook(body, { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp }, secret, options).event_id, 'evt_1');
+  assert.equal(
+    verifyWebhook(body, { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp }, secret, options)
+      .event_id,
+    'evt_1',
+  );
 });
 
 test('refuses a signed body that is not JSON', () => {
-  assert.equal(code(() => verifyWebhook('not json', signed([key], now, 'not json'), secret, options)), 'invalid_json');
+  assert.equal(
+    code(() => verifyWebhook('not json', signed([key], now, 'not json'), secret, options)),
+    'invalid_json',
+  );
 });

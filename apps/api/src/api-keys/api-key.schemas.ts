@@ -22,7 +22,10 @@ export const apiKeySchema = objectOf({
 export const createdApiKeySchema = {
   ...apiKeySchema,
   required: [...apiKeySchema.required, 'key'],
-  properties: { ...apiKeySchema.properties, key: { type: 'string', pattern: '^iaw_tk_', description: 'the key, shown this once' } },
+  properties: {
+    ...apiKeySchema.properties,
+    key: { type: 'string', pattern: '^iaw_tk_', description: 'the key, shown this once' },
+  },
 } as const;
 
 export const apiKeyListSchema = objectOf({ data: { type: 'array', items: apiKeySchema } });

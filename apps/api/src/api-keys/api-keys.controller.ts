@@ -49,13 +49,26 @@ export class ApiKeysController {
     const { name } = createKeyValidator.parseOptional(body);
     const created = await this.operatorActions.changeAndRecord(
       (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),
-      (key) => ({ tenantId: tenant, action: 'api_key.create', targetType: 'api_key', targetId: key.id, actor: caller.actor, details: { prefix: key.prefix } }),
+      (key) => ({
+        tenantId: tenant,
+        action: 'api_key.create',
+        targetType: 'api_key',
+        targetId: key.id,
+        actor: caller.actor,
+        details: { prefix: key.prefix },
+      }),
     );
     return created!.result;
   }
 
   @Get()
-  @Operation({ operationId: 'listApiKeys', summary: "List a tenant's keys (prefixes only, never a key)", status: 200, response: ApiKeyList, errors: [403] })
+  @Operation({
+    operationId: 'listApiKeys',
+    summary: "List a tenant's keys (prefixes only, never a key)",
+    status: 200,
+    response: ApiKeyList,
+    errors: [403],
+  })
   @TenantId()
   list(@Caller() caller: Principal, @Param('tenantId') tenantId: string) {
     return this.apiKeys.list(tenantFor(caller, tenantId) as string).then((data) => ({ data }));
@@ -66,7 +79,17 @@ export class ApiKeysController {
   @Operation({ operationId: 'revokeApiKey', summary: 'Revoke a tenant key', status: 204, errors: [403, 404] })
   @TenantId()
   @IdParam('keyId', 'a key id (key_…)')
-  revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
-    return revokeCredential(this.operatorActions, caller, tenantId, { type: 'api_key', id: keyId }, (tenant, id, client) => this.apiKeys.revoke(tenant, id, client));
+  revoke(
+    @Caller() caller: Principal,
+    @Param('tenantId') tenantId: string,
+    @Param('keyId') keyId: string,
+  ): Promise<void> {
+    return revokeCredential(
+      this.operatorActions,
+      caller,
+      tenantId,
+      { type: 'api_key', id: keyId },
+      (tenant, id, client) => this.apiKeys.revoke(tenant, id, client),
+    );
   }
 }

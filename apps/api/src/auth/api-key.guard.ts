@@ -21,16 +21,25 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]))
+      return true;
     if (context.getType() === 'rpc') {
       const metadata = context.switchToRpc().getContext<Metadata>();
       const [authorization] = metadata.get('authorization');
-      (metadata as unknown as WithPrincipal)[PRINCIPAL] = await this.authenticator.authenticate({ authorization: authorization?.toString() });
+      (metadata as unknown as WithPrincipal)[PRINCIPAL] = await this.authenticator.authenticate({
+        authorization: authorization?.toString(),
+      });
       return true;
     }
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> } & WithPrincipal>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined> } & WithPrincipal>();
     const { authorization, cookie } = request.headers;
-    request[PRINCIPAL] = await this.authenticator.authenticate({ authorization, cookie, portalHeader: request.headers[PORTAL_HEADER.toLowerCase()] });
+    request[PRINCIPAL] = await this.authenticator.authenticate({
+      authorization,
+      cookie,
+      portalHeader: request.headers[PORTAL_HEADER.toLowerCase()],
+    });
     return true;
   }
 }
@@ -38,7 +47,9 @@ export class ApiKeyGuard implements CanActivate {
 /** The authenticated caller of a REST route or gRPC method. */
 export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   const holder =
-    context.getType() === 'rpc' ? context.switchToRpc().getContext<WithPrincipal>() : context.switchToHttp().getRequest<WithPrincipal>();
+    context.getType() === 'rpc'
+      ? context.switchToRpc().getContext<WithPrincipal>()
+      : context.switchToHttp().getRequest<WithPrincipal>();
   const principal = holder[PRINCIPAL];
   if (!principal) throw new Error('route reached without authentication');
   return principal;

@@ -28,23 +28,37 @@ export class Authenticator {
     private readonly apiKeys: ApiKeysRepository,
     private readonly portalSessions: PortalSessionsRepository,
   ) {
-    this.serviceKeys = new Map(config.apiKeys.map((key) => [hashApiKey(key), `service_key:${hashApiKey(key).slice(0, 8)}`]));
+    this.serviceKeys = new Map(
+      config.apiKeys.map((key) => [hashApiKey(key), `service_key:${hashApiKey(key).slice(0, 8)}`]),
+    );
   }
 
   async authenticate({ authorization, cookie, portalHeader }: Credentials): Promise<Principal> {
     const session = authorization === undefined ? portalCookie(cookie) : undefined;
     if (session !== undefined) return this.portalPrincipal(session, portalHeader);
     const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
-    if (!match) throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'send an API key as Authorization: Bearer <key>');
+    if (!match)
+      throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'send an API key as Authorization: Bearer <key>');
     const digest = hashApiKey(match[1]);
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
     const tenantKey = await this.apiKeys.findActive(digest);
     if (tenantKey?.tenant_id === this.config.platformTenantId) {
       // A key made before the platform tenant was reserved: its subscriptions see every tenant's operational events.
-      throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `the platform tenant ${tenantKey.tenant_id} is managed with service keys only; its tenant keys are not accepted`);
+      throw new ApiError(
+        HttpStatus.FORBIDDEN,
+        'service_key_required',
+        `the platform tenant ${tenantKey.tenant_id} is managed with service keys only; its tenant keys are not accepted`,
+      );
     }
-    if (tenantKey) return { kind: 'tenant', tenantId: tenantKey.tenant_id, via: 'api_key', credentialId: tenantKey.id, actor: `tenant_key:${tenantKey.id}` };
+    if (tenantKey)
+      return {
+        kind: 'tenant',
+        tenantId: tenantKey.tenant_id,
+        via: 'api_key',
+        credentialId: tenantKey.id,
+        actor: `tenant_key:${tenantKey.id}`,
+      };
     throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'the API key is not valid (or was revoked)');
   }
 
@@ -55,10 +69,25 @@ export class Authenticator {
    */
   private async portalPrincipal(secret: string, portalHeader: string | undefined): Promise<Principal> {
     if (portalHeader !== '1') {
-      throw new ApiError(HttpStatus.UNAUTHORIZED, 'portal_header_required', `a portal session cookie counts only with the ${PORTAL_HEADER}: 1 header`);
+      throw new ApiError(
+        HttpStatus.UNAUTHORIZED,
+        'portal_header_required',
+        `a portal session cookie counts only with the ${PORTAL_HEADER}: 1 header`,
+      );
     }
     const session = await this.portalSessions.findActive(secret);
-    if (!session) throw new ApiError(HttpStatus.UNAUTHORIZED, 'portal_session_ended', 'the portal session expired or was revoked; open a new one from the admin console');
-    return { kind: 'tenant', tenantId: session.tenant_id, via: 'portal_session', credentialId: session.id, actor: `portal_session:${session.id}` };
+    if (!session)
+      throw new ApiError(
+        HttpStatus.UNAUTHORIZED,
+        'portal_session_ended',
+        'the portal session expired or was revoked; open a new one from the admin console',
+      );
+    return {
+      kind: 'tenant',
+      tenantId: session.tenant_id,
+      via: 'portal_session',
+      credentialId: session.id,
+      actor: `portal_session:${session.id}`,
+    };
   }
 }

@@ -23,21 +23,33 @@ export function scopeOf(principal: Principal): TenantScope {
 export function tenantFor(principal: Principal, requested: string | undefined): string | undefined {
   if (principal.kind === 'service') return requested;
   if (requested !== undefined && requested !== principal.tenantId) {
-    throw new ApiError(HttpStatus.FORBIDDEN, 'permission_denied', `this key belongs to tenant ${principal.tenantId}; name that tenant or leave tenant_id out`);
+    throw new ApiError(
+      HttpStatus.FORBIDDEN,
+      'permission_denied',
+      `this key belongs to tenant ${principal.tenantId}; name that tenant or leave tenant_id out`,
+    );
   }
   return principal.tenantId;
 }
 
 export function requireServiceKey(principal: Principal, what: string): void {
   if (principal.kind !== 'service') {
-    throw new ApiError(HttpStatus.FORBIDDEN, 'service_key_required', `${what} needs a service key; tenant keys cannot do it`);
+    throw new ApiError(
+      HttpStatus.FORBIDDEN,
+      'service_key_required',
+      `${what} needs a service key; tenant keys cannot do it`,
+    );
   }
 }
 
 /** Keys and portal sessions are credentials: a portal session, which a browser holds, may not create more of them. */
 export function requireApiKey(principal: Principal, what: string): void {
   if (principal.kind === 'tenant' && principal.via === 'portal_session') {
-    throw new ApiError(HttpStatus.FORBIDDEN, 'api_key_required', `${what} needs a service key or a tenant key; a portal session cannot do it`);
+    throw new ApiError(
+      HttpStatus.FORBIDDEN,
+      'api_key_required',
+      `${what} needs a service key or a tenant key; a portal session cannot do it`,
+    );
   }
 }
 

@@ -17,7 +17,13 @@ export async function revokeCredential(
   const tenant = tenantFor(caller, tenantId) as string;
   const revoked = await operatorActions.changeAndRecord(
     async (client) => (await revoke(tenant, target.id, client)) || undefined,
-    () => ({ tenantId: tenant, action: `${target.type}.revoke`, targetType: target.type, targetId: target.id, actor: caller.actor }),
+    () => ({
+      tenantId: tenant,
+      action: `${target.type}.revoke`,
+      targetType: target.type,
+      targetId: target.id,
+      actor: caller.actor,
+    }),
   );
   if (!revoked) throw ApiError.notFound(target.type, target.id);
 }

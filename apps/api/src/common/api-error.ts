@@ -18,10 +18,20 @@ export class ApiError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
   }
 
   static notFound(kind: string, id: string): ApiError {
-    return new ApiError(HttpStatus.NOT_FOUND, `${kind}_not_found`, `no ${kind.replace(/_/g, ' ')} with id ${JSON.stringify(id)}`);
+    return new ApiError(
+      HttpStatus.NOT_FOUND,
+      `${kind}_not_found`,
+      `no ${kind.replace(/_/g, ' ')} with id ${JSON.stringify(id)}`,
+    );
   }
 }

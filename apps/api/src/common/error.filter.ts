@@ -14,9 +14,17 @@ function fromParsingFailure(status: number, message: string): ApiError | undefin
     case HttpStatus.BAD_REQUEST:
       return new ApiError(status, 'invalid_json', `the body is not valid JSON (${message}); send one JSON object`);
     case HttpStatus.PAYLOAD_TOO_LARGE:
-      return new ApiError(status, 'payload_too_large', 'the request body is over the 256 KiB limit; send a smaller data object');
+      return new ApiError(
+        status,
+        'payload_too_large',
+        'the request body is over the 256 KiB limit; send a smaller data object',
+      );
     case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
-      return new ApiError(status, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+      return new ApiError(
+        status,
+        'unsupported_media_type',
+        'send the body as JSON with Content-Type: application/json',
+      );
     default:
       return undefined;
   }
@@ -78,7 +86,12 @@ function toGrpcError(error: ApiError) {
   for (const [name, value] of Object.entries(error.headers)) metadata.set(name.toLowerCase(), value);
   const details = error.details === undefined ? undefined : grpcDetails(error.details);
   if (details !== undefined) metadata.set('error-details-bin', details);
-  return { code: grpcCode(error), message: `${error.code}: ${error.message}`, details: `${error.code}: ${error.message}`, metadata };
+  return {
+    code: grpcCode(error),
+    message: `${error.code}: ${error.message}`,
+    details: `${error.code}: ${error.message}`,
+    metadata,
+  };
 }
 
 /** The publish call over gRPC, as grpc-js names it. */
@@ -100,7 +113,8 @@ export class ErrorFilter implements ExceptionFilter {
     }
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    if (request.method === 'POST' && request.routeOptions.url === '/v1/events') this.metrics.published('rest', 'rejected', error.code, reply.elapsedTime);
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/events')
+      this.metrics.published('rest', 'rejected', error.code, reply.elapsedTime);
     void reply.headers(error.headers).status(error.status).send(error.toBody());
   }
 
@@ -108,10 +122,15 @@ export class ErrorFilter implements ExceptionFilter {
     if (exception instanceof ApiError) return exception;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      if (status === HttpStatus.NOT_FOUND) return new ApiError(status, 'route_not_found', 'no such route; the API lives under /v1 (see /docs)');
+      if (status === HttpStatus.NOT_FOUND)
+        return new ApiError(status, 'route_not_found', 'no such route; the API lives under /v1 (see /docs)');
       return fromParsingFailure(status, exception.message) ?? new ApiError(status, `http_${status}`, exception.message);
     }
-    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
-    return new ApiError(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', 'the service failed to handle this request; retry it');
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return new ApiError(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'internal_error',
+      'the service failed to handle this request; retry it',
+    );
   }
 }

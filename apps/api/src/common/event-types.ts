@@ -13,9 +13,14 @@ import { ApiError } from './api-error';
 
 export function requireEventType(value: string): EventType {
   if (isEventType(value)) return value;
-  throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'unknown_event_type', `"${value}" is not in the event catalogue; use one of the valid_event_types`, {
-    valid_event_types: EVENT_TYPES,
-  });
+  throw new ApiError(
+    HttpStatus.UNPROCESSABLE_ENTITY,
+    'unknown_event_type',
+    `"${value}" is not in the event catalogue; use one of the valid_event_types`,
+    {
+      valid_event_types: EVENT_TYPES,
+    },
+  );
 }
 
 export function requireEventTypeFilters(values: string[]): string[] {
@@ -48,6 +53,10 @@ export function requireOperationalFilters(values: string[], platformTenantId: st
     HttpStatus.UNPROCESSABLE_ENTITY,
     'operational_events_only',
     `subscriptions of the platform tenant ${platformTenantId} receive the operational events of every tenant and nothing else: name "${OPERATIONAL_CATEGORY}.*" or ${OPERATIONAL_CATEGORY}.* types, not ${other.map((v) => JSON.stringify(v)).join(', ')}`,
-    { unknown: other, valid_event_types: EVENT_TYPES.filter(isOperationalEventType), valid_categories: [`${OPERATIONAL_CATEGORY}.*`] },
+    {
+      unknown: other,
+      valid_event_types: EVENT_TYPES.filter(isOperationalEventType),
+      valid_categories: [`${OPERATIONAL_CATEGORY}.*`],
+    },
   );
 }

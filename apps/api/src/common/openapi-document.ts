@@ -9,7 +9,8 @@ function referenceComponents(node: unknown, components: ReadonlyMap<string, obje
   if (Array.isArray(node)) return node.map((item) => referenceComponents(item, components));
   if (node === null || typeof node !== 'object') return node;
   if (node !== skip) {
-    for (const [name, schema] of components) if (isDeepStrictEqual(node, schema)) return { $ref: `#/components/schemas/${name}` };
+    for (const [name, schema] of components)
+      if (isDeepStrictEqual(node, schema)) return { $ref: `#/components/schemas/${name}` };
   }
   return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, referenceComponents(value, components)]));
 }
@@ -32,11 +33,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
           'The `webhooks` section describes what receivers get: one signed POST per event and subscription.',
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'a service key (API_KEYS) or a tenant key (iaw_tk_…)' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'a service key (API_KEYS) or a tenant key (iaw_tk_…)',
+      })
       .build(),
   );
   const components = registeredComponents();
-  const schemas = Object.fromEntries([...components].map(([name, schema]) => [name, referenceComponents(schema, components, schema)]));
+  const schemas = Object.fromEntries(
+    [...components].map(([name, schema]) => [name, referenceComponents(schema, components, schema)]),
+  );
   return {
     ...(referenceComponents(document, components) as OpenAPIObject),
     components: { ...document.components, schemas: schemas as never, parameters: WEBHOOK_HEADERS as never },

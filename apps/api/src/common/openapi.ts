@@ -76,10 +76,16 @@ export function Operation(spec: OperationSpec): MethodDecorator {
       ...(spec.response ? { schema: spec.response.ref } : {}),
       ...(spec.responseHeaders ? { headers: spec.responseHeaders as never } : {}),
       ...(spec.links
-        ? { links: Object.fromEntries(Object.entries(spec.links).map(([operationId, parameters]) => [operationId, { operationId, parameters }])) as never }
+        ? {
+            links: Object.fromEntries(
+              Object.entries(spec.links).map(([operationId, parameters]) => [operationId, { operationId, parameters }]),
+            ) as never,
+          }
         : {}),
     }),
-    ...[...errors].sort().map((status) => ApiResponse({ status, description: ERROR_MEANINGS[status], schema: ErrorComponent.ref })),
+    ...[...errors]
+      .sort()
+      .map((status) => ApiResponse({ status, description: ERROR_MEANINGS[status], schema: ErrorComponent.ref })),
   ];
   if (spec.body) {
     decorators.push(
@@ -97,7 +103,16 @@ export function Operation(spec: OperationSpec): MethodDecorator {
 /** A path parameter: an id of this API. One with NUL is 400 invalid_id, one over MAX_PATH_PARAM_LENGTH characters 414. */
 export function IdParam(name: string, description: string, pattern?: RegExp): MethodDecorator {
   return applyDecorators(
-    ApiParam({ name, description, schema: { type: 'string', minLength: 1, maxLength: MAX_PATH_PARAM_LENGTH, ...(pattern ? { pattern: pattern.source } : {}) } }),
+    ApiParam({
+      name,
+      description,
+      schema: {
+        type: 'string',
+        minLength: 1,
+        maxLength: MAX_PATH_PARAM_LENGTH,
+        ...(pattern ? { pattern: pattern.source } : {}),
+      },
+    }),
     ApiResponse({ status: 400, description: ERROR_MEANINGS[400], schema: ErrorComponent.ref }),
     ApiResponse({ status: 414, description: ERROR_MEANINGS[414], schema: ErrorComponent.ref }),
   ) as MethodDecorator;
@@ -105,13 +120,26 @@ export function IdParam(name: string, description: string, pattern?: RegExp): Me
 
 /** An optional query parameter with the schema the code checks it against. */
 export function QueryParam(name: string, schema: object, description?: string): MethodDecorator {
-  return ApiQuery({ name, required: false, schema: schema as SchemaObject, ...(description ? { description } : {}) }) as MethodDecorator;
+  return ApiQuery({
+    name,
+    required: false,
+    schema: schema as SchemaObject,
+    ...(description ? { description } : {}),
+  }) as MethodDecorator;
 }
 
 /** The query parameters of a cursor-paged list: limit, cursor and, where the list spans tenants, tenant_id. */
 export function Paged(options: { tenant: boolean }): MethodDecorator {
   return applyDecorators(
-    ...(options.tenant ? [QueryParam('tenant_id', pageQuerySchemas.tenant_id, 'a service key lists every tenant without it; a tenant key may name only its own')] : []),
+    ...(options.tenant
+      ? [
+          QueryParam(
+            'tenant_id',
+            pageQuerySchemas.tenant_id,
+            'a service key lists every tenant without it; a tenant key may name only its own',
+          ),
+        ]
+      : []),
     QueryParam('limit', pageQuerySchemas.limit),
     QueryParam('cursor', pageQuerySchemas.cursor, 'next_cursor of the previous page'),
   ) as MethodDecorator;

@@ -17,19 +17,33 @@ export function pageRequest(query: { limit?: string; cursor?: string }): PageReq
   if (query.limit !== undefined) {
     limit = Number(query.limit);
     if (!/^\d+$/.test(query.limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'invalid_query',
+        `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`,
+      );
     }
   }
   let afterId: string | undefined;
   if (query.cursor !== undefined) {
     afterId = decodeCursor(query.cursor);
-    if (afterId === undefined) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', 'cursor is not one this API issued; pass next_cursor from the previous page');
+    if (afterId === undefined)
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'invalid_query',
+        'cursor is not one this API issued; pass next_cursor from the previous page',
+      );
   }
   return { afterId, limit };
 }
 
 /** One optional query string parameter, which must be a single short value if present. */
-export function queryText(query: Record<string, unknown>, name: string, pattern: RegExp, hint: string): string | undefined {
+export function queryText(
+  query: Record<string, unknown>,
+  name: string,
+  pattern: RegExp,
+  hint: string,
+): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !pattern.test(value)) {
@@ -53,6 +67,7 @@ const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]
 export function queryTime(query: Record<string, unknown>, name: string): string | undefined {
   const hint = 'must be an RFC 3339 time, e.g. 2026-05-17T08:00:00Z';
   const value = queryText(query, name, TIME_PATTERN, hint);
-  if (value !== undefined && !Number.isFinite(Date.parse(value))) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} ${hint}`);
+  if (value !== undefined && !Number.isFinite(Date.parse(value)))
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_query', `${name} ${hint}`);
   return value;
 }

@@ -12,12 +12,19 @@ export const nullableInteger = { type: ['integer', 'null'] } as const;
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
 /** An object whose properties are all required but the `optional` ones; no others. */
-export function objectOf<const P extends Record<string, object>, const O extends keyof P & string = never>(properties: P, optional: readonly O[] = [], description?: string) {
+export function objectOf<const P extends Record<string, object>, const O extends keyof P & string = never>(
+  properties: P,
+  optional: readonly O[] = [],
+  description?: string,
+) {
   return {
     type: 'object',
     additionalProperties: false,
     // Typed by name, so the answer's type can be read off the schema (ResponseOf) as a body's is.
-    required: Object.keys(properties).filter((name) => !(optional as readonly string[]).includes(name)) as Exclude<keyof P & string, O>[],
+    required: Object.keys(properties).filter((name) => !(optional as readonly string[]).includes(name)) as Exclude<
+      keyof P & string,
+      O
+    >[],
     properties,
     ...(description ? { description } : {}),
   } as const;

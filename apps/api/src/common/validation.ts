@@ -13,7 +13,8 @@ addFormats(ajv, ['uri']);
 const rfc3339DateTime = fullFormats['date-time'] as FormatDefinition<string>;
 ajv.addFormat('date-time', {
   type: 'string',
-  validate: (text: string) => (rfc3339DateTime.validate as (text: string) => boolean)(text) && Number.isFinite(Date.parse(text)),
+  validate: (text: string) =>
+    (rfc3339DateTime.validate as (text: string) => boolean)(text) && Number.isFinite(Date.parse(text)),
   compare: rfc3339DateTime.compare,
 });
 
@@ -48,9 +49,11 @@ export function unstorableJson(root: unknown, maxDepth = MAX_JSON_DEPTH): FieldP
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) return { field, problem: 'must be a finite number within the range of a double' };
     } else if (value !== null && typeof value === 'object') {
-      if (path.length >= maxDepth) return { field, problem: `nests objects or arrays more than ${maxDepth} levels deep` };
+      if (path.length >= maxDepth)
+        return { field, problem: `nests objects or arrays more than ${maxDepth} levels deep` };
       for (const [key, child] of Object.entries(value)) {
-        if (!isStorableText(key)) return { field, problem: 'has a key with NUL (U+0000) or unpaired surrogate characters' };
+        if (!isStorableText(key))
+          return { field, problem: 'has a key with NUL (U+0000) or unpaired surrogate characters' };
         pending.push({ value: child, path: [...path, key] });
       }
     }
@@ -60,7 +63,8 @@ export function unstorableJson(root: unknown, maxDepth = MAX_JSON_DEPTH): FieldP
 
 /** An id taken from a path or a gRPC request: one with NUL cannot exist, and Postgres refuses to even compare it. */
 export function requireStorableId(value: string, name: string): string {
-  if (!isStorableText(value)) throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_id', `${name} ${TEXT_PROBLEM}; no id does`);
+  if (!isStorableText(value))
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'invalid_id', `${name} ${TEXT_PROBLEM}; no id does`);
   return value;
 }
 
@@ -80,9 +84,11 @@ export interface FieldProblem {
 function fieldOf(error: ErrorObject): string {
   const path = error.instancePath.split('/').slice(1).join('.');
   const child =
-    error.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty
-    : error.keyword === 'additionalProperties' ? (error.params as { additionalProperty: string }).additionalProperty
-    : undefined;
+    error.keyword === 'required'
+      ? (error.params as { missingProperty: string }).missingProperty
+      : error.keyword === 'additionalProperties'
+        ? (error.params as { additionalProperty: string }).additionalProperty
+        : undefined;
   return [path, child].filter(Boolean).join('.') || '(body)';
 }
 
@@ -129,11 +135,20 @@ export class BodyValidator<T> {
       throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} must be a JSON object`);
     }
     const unstorable = unstorableJson(value);
-    if (unstorable) throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${unstorable.field} ${unstorable.problem}`, [unstorable]);
+    if (unstorable)
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'validation_failed',
+        `the ${what} is invalid: ${unstorable.field} ${unstorable.problem}`,
+        [unstorable],
+      );
     // The one place a value becomes the schema's type: it has just passed that very schema.
     if (this.check(value)) return value as T;
     const details = fieldProblems(this.check.errors);
-    const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');
+    const summary = details
+      .slice(0, 3)
+      .map((d) => `${d.field} ${d.problem}`)
+      .join('; ');
     throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the ${what} is invalid: ${summary}`, details);
   }
 
@@ -144,15 +159,27 @@ export class BodyValidator<T> {
 }
 
 /** A JSON Schema check for part of a request that passed its structural check (422: well-formed, but not acceptable). */
-export function checkAgainstSchema(schema: Record<string, unknown>, value: unknown, path: string, code: string, what: string): void {
+export function checkAgainstSchema(
+  schema: Record<string, unknown>,
+  value: unknown,
+  path: string,
+  code: string,
+  what: string,
+): void {
   let check = compiledSchemas.get(schema);
   if (!check) {
     check = ajv.compile(schema);
     compiledSchemas.set(schema, check);
   }
   if (check(value)) return;
-  const details = fieldProblems(check.errors).map((problem) => ({ ...problem, field: problem.field === '(body)' ? path : `${path}.${problem.field}` }));
-  const summary = details.slice(0, 3).map((d) => `${d.field} ${d.problem}`).join('; ');
+  const details = fieldProblems(check.errors).map((problem) => ({
+    ...problem,
+    field: problem.field === '(body)' ? path : `${path}.${problem.field}`,
+  }));
+  const summary = details
+    .slice(0, 3)
+    .map((d) => `${d.field} ${d.problem}`)
+    .join('; ');
   throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, code, `${what}: ${summary}`, details);
 }
 

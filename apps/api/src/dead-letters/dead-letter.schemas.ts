@@ -11,7 +11,11 @@ export const deadLetterFilterSchema = {
     tenant_id: { type: 'string', pattern: TENANT_ID_PATTERN.source },
     subscription_id: { type: 'string', pattern: SUBSCRIPTION_ID_PATTERN.source },
     event_type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
-    reason: { type: 'string', pattern: REASON_PATTERN.source, description: 'exhausted, expired, subscription_disabled, subscription_deleted' },
+    reason: {
+      type: 'string',
+      pattern: REASON_PATTERN.source,
+      description: 'exhausted, expired, subscription_disabled, subscription_deleted',
+    },
     from: { type: 'string', format: 'date-time', description: 'dead-lettered at or after' },
     to: { type: 'string', format: 'date-time', description: 'dead-lettered before' },
   },

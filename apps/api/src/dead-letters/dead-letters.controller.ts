@@ -24,7 +24,13 @@ export class DeadLettersController {
   ) {}
 
   @Get()
-  @Operation({ operationId: 'listDeadLetters', summary: 'List dead-lettered deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
+  @Operation({
+    operationId: 'listDeadLetters',
+    summary: 'List dead-lettered deliveries, newest first, filtered',
+    status: 200,
+    response: DeliveryPage,
+    errors: [400, 403],
+  })
   @DeliveryFilters()
   @QueryParam('reason', deadLetterFilterSchema.properties.reason)
   @QueryParam('from', deliveryQuerySchemas.from, 'dead-lettered at or after (RFC 3339)')
@@ -49,7 +55,13 @@ export class DeadLettersController {
   }
 
   @Get('redrives/:id')
-  @Operation({ operationId: 'getBulkRedrive', summary: 'Where a bulk redrive stands: matched, redriven, skipped, failed', status: 200, response: BulkRedrive, errors: [404] })
+  @Operation({
+    operationId: 'getBulkRedrive',
+    summary: 'Where a bulk redrive stands: matched, redriven, skipped, failed',
+    status: 200,
+    response: BulkRedrive,
+    errors: [404],
+  })
   @IdParam('id', 'a bulk redrive id (redrv_…)')
   bulkRedriveStatus(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deadLetters.bulkRedriveStatus(caller, id);
@@ -57,7 +69,13 @@ export class DeadLettersController {
 
   @Post(':id/redrive')
   @HttpCode(202)
-  @Operation({ operationId: 'redriveDeadLetter', summary: 'Redrive one dead letter: a new run of its workflow with a fresh schedule', status: 202, response: Redriven, errors: [404, 409] })
+  @Operation({
+    operationId: 'redriveDeadLetter',
+    summary: 'Redrive one dead letter: a new run of its workflow with a fresh schedule',
+    status: 202,
+    response: Redriven,
+    errors: [404, 409],
+  })
   @DeliveryId()
   redrive(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.redrive(caller, id);

@@ -45,7 +45,14 @@ export class DeadLettersService {
     if (filter.tenant_id === undefined) delete filter.tenant_id;
     const created = await this.operatorActions.changeAndRecord(
       (client) => this.bulkRedrives.create(filter, principal.actor, client),
-      (job) => ({ tenantId: job.tenant_id, action: 'dead_letter.bulk_redrive', targetType: 'bulk_redrive', targetId: job.id, actor: principal.actor, details: { filter } }),
+      (job) => ({
+        tenantId: job.tenant_id,
+        action: 'dead_letter.bulk_redrive',
+        targetType: 'bulk_redrive',
+        targetId: job.id,
+        actor: principal.actor,
+        details: { filter },
+      }),
     );
     const { result: job, actionId } = created!;
     await this.operatorActions.carryOut(actionId, () => this.redriver.startBulk(job.id));
@@ -54,7 +61,12 @@ export class DeadLettersService {
 
   async bulkRedriveStatus(principal: Principal, id: string) {
     const job = await this.bulkRedrives.get(id, scopeOf(principal));
-    if (!job) throw new ApiError(HttpStatus.NOT_FOUND, 'bulk_redrive_not_found', `no bulk redrive with id ${JSON.stringify(id)}`);
+    if (!job)
+      throw new ApiError(
+        HttpStatus.NOT_FOUND,
+        'bulk_redrive_not_found',
+        `no bulk redrive with id ${JSON.stringify(id)}`,
+      );
     return job;
   }
 }

@@ -41,7 +41,13 @@ export class DeliveriesController {
   constructor(private readonly deliveries: DeliveriesService) {}
 
   @Get()
-  @Operation({ operationId: 'listDeliveries', summary: 'List deliveries, newest first, filtered', status: 200, response: DeliveryPage, errors: [400, 403] })
+  @Operation({
+    operationId: 'listDeliveries',
+    summary: 'List deliveries, newest first, filtered',
+    status: 200,
+    response: DeliveryPage,
+    errors: [400, 403],
+  })
   @QueryParam('status', deliveryQuerySchemas.status)
   @DeliveryFilters()
   @QueryParam('from', deliveryQuerySchemas.from, 'created (published) at or after (RFC 3339)')
@@ -51,7 +57,13 @@ export class DeliveriesController {
   }
 
   @Get(':id')
-  @Operation({ operationId: 'getDelivery', summary: 'Get a delivery: status, every attempt, next attempt time, failure reason', status: 200, response: DeliveryDetail, errors: [404] })
+  @Operation({
+    operationId: 'getDelivery',
+    summary: 'Get a delivery: status, every attempt, next attempt time, failure reason',
+    status: 200,
+    response: DeliveryDetail,
+    errors: [404],
+  })
   @DeliveryId()
   get(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.get(caller, id);
@@ -74,7 +86,13 @@ export class DeliveriesController {
 
   @Post(':id/retry')
   @HttpCode(202)
-  @Operation({ operationId: 'retryDelivery', summary: 'Skip the wait: the next attempt starts now (signals its workflow)', status: 202, response: RetryRequested, errors: [404, 409] })
+  @Operation({
+    operationId: 'retryDelivery',
+    summary: 'Skip the wait: the next attempt starts now (signals its workflow)',
+    status: 202,
+    response: RetryRequested,
+    errors: [404, 409],
+  })
   @DeliveryId()
   retry(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.retryNow(caller, id);

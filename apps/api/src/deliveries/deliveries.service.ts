@@ -6,7 +6,14 @@ import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriv
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, queryTime, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import {
+  EVENT_TYPE_PATTERN,
+  listTenant,
+  PageRequest,
+  queryText,
+  queryTime,
+  SUBSCRIPTION_ID_PATTERN,
+} from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
@@ -16,7 +23,11 @@ const ENDED: ReadonlySet<DeliveryStatus> = new Set(ENDED_DELIVERY_STATUSES);
 const cancelValidator = BodyValidator.of(cancelDeliverySchema);
 
 const notActive = (id: string, status: string) =>
-  new ApiError(HttpStatus.CONFLICT, 'delivery_not_active', `delivery ${id} is ${status}; only a waiting or attempting delivery can be cancelled or retried (redrive a dead letter)`);
+  new ApiError(
+    HttpStatus.CONFLICT,
+    'delivery_not_active',
+    `delivery ${id} is ${status}; only a waiting or attempting delivery can be cancelled or retried (redrive a dead letter)`,
+  );
 
 @Injectable()
 export class DeliveriesService {
@@ -37,7 +48,8 @@ export class DeliveriesService {
   filterFromQuery(principal: Principal, query: Record<string, unknown>): DeliveryFilter {
     return {
       tenantId: listTenant(principal, query),
-      status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as DeliveryStatus | undefined,
+      status: queryText(query, 'status', STATUS_PATTERN, `must be one of ${DELIVERY_STATUSES.join(', ')}`) as
+        DeliveryStatus | undefined,
       eventType: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       subscriptionId: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
       createdFrom: optionalDate(queryTime(query, 'from')),
@@ -52,14 +64,29 @@ export class DeliveriesService {
   async cancel(principal: Principal, id: string, body: unknown) {
     const { reason } = cancelValidator.parseOptional(body);
     const row = await this.activeDelivery(principal, id);
-    const actionId = await this.operatorActions.record({ tenantId: row.tenant_id, action: 'delivery.cancel', targetType: 'delivery', targetId: id, actor: principal.actor, details: { reason: reason ?? null } });
-    await this.operatorActions.carryOut(actionId, () => this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })));
+    const actionId = await this.operatorActions.record({
+      tenantId: row.tenant_id,
+      action: 'delivery.cancel',
+      targetType: 'delivery',
+      targetId: id,
+      actor: principal.actor,
+      details: { reason: reason ?? null },
+    });
+    await this.operatorActions.carryOut(actionId, () =>
+      this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })),
+    );
     return { id, status: 'cancel_requested' };
   }
 
   async retryNow(principal: Principal, id: string) {
     const row = await this.activeDelivery(principal, id);
-    const actionId = await this.operatorActions.record({ tenantId: row.tenant_id, action: 'delivery.retry', targetType: 'delivery', targetId: id, actor: principal.actor });
+    const actionId = await this.operatorActions.record({
+      tenantId: row.tenant_id,
+      action: 'delivery.retry',
+      targetType: 'delivery',
+      targetId: id,
+      actor: principal.actor,
+    });
     await this.operatorActions.carryOut(actionId, () => this.signal(row, () => this.signals.retryNow(row)));
     return { id, status: 'retry_requested' };
   }
@@ -68,18 +95,36 @@ export class DeliveriesService {
   async redrive(principal: Principal, id: string) {
     const claimed = await this.operatorActions.changeAndRecord(
       (client) => this.redriver.claim(id, scopeOf(principal), client),
-      (row) => ({ tenantId: row.tenant_id, action: 'dead_letter.redrive', targetType: 'delivery', targetId: id, actor: principal.actor }),
+      (row) => ({
+        tenantId: row.tenant_id,
+        action: 'dead_letter.redrive',
+        targetType: 'delivery',
+        targetId: id,
+        actor: principal.actor,
+      }),
     );
     const outcome = claimed
-      ? await this.operatorActions.carryOut(claimed.actionId, () => this.redriver.start(claimed.result), (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }))
+      ? await this.operatorActions.carryOut(
+          claimed.actionId,
+          () => this.redriver.start(claimed.result),
+          (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }),
+        )
       : await this.redriver.refusal(id, scopeOf(principal));
     switch (outcome.kind) {
       case 'missing':
         throw ApiError.notFound('dead_letter', id);
       case 'still_running':
-        throw new ApiError(HttpStatus.CONFLICT, 'delivery_still_running', `delivery ${id} is still finishing its previous run; retry the redrive in a moment`);
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'delivery_still_running',
+          `delivery ${id} is still finishing its previous run; retry the redrive in a moment`,
+        );
       case 'not_dead_lettered':
-        throw new ApiError(HttpStatus.CONFLICT, 'not_dead_lettered', `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`);
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'not_dead_lettered',
+          `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`,
+        );
       case 'redriven':
         return { id, status: 'pending' as const };
     }

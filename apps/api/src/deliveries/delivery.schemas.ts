@@ -1,6 +1,14 @@
 import { DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
 import { EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
-import { dateTime, nullableDateTime, nullableInteger, nullableString, objectOf, operationResult, pageOf } from '../common/schema-parts';
+import {
+  dateTime,
+  nullableDateTime,
+  nullableInteger,
+  nullableString,
+  objectOf,
+  operationResult,
+  pageOf,
+} from '../common/schema-parts';
 
 export const cancelDeliverySchema = {
   type: 'object',
@@ -32,7 +40,10 @@ export const deliverySchema = objectOf({
   next_attempt_at: { ...nullableDateTime, description: 'when the waiting delivery tries again' },
   last_status_code: nullableInteger,
   last_error: nullableString,
-  failure_reason: { type: ['string', 'null'], description: `why it was dead-lettered (${FAILURE_REASONS.join(', ')}) or cancelled` },
+  failure_reason: {
+    type: ['string', 'null'],
+    description: `why it was dead-lettered (${FAILURE_REASONS.join(', ')}) or cancelled`,
+  },
   redrive_count: { type: 'integer', minimum: 0 },
   delivered_at: nullableDateTime,
   dead_lettered_at: nullableDateTime,

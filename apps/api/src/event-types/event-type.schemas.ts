@@ -1,4 +1,9 @@
-import { EVENT_CATEGORIES, EVENT_TYPES, EventType, PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
+import {
+  EVENT_CATEGORIES,
+  EVENT_TYPES,
+  EventType,
+  PUBLISHABLE_EVENT_TYPES,
+} from '../../../../libs/contracts/catalogue';
 import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-data-schemas';
 import { component, Component } from '../common/openapi';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
@@ -8,7 +13,11 @@ import { publishEventSchema } from '../events/event.schemas';
  * The event catalogue in the OpenAPI document: the names as an enum, each type's `data` schema (the very one
  * publish checks `data` against), and the body each type is delivered with, under OpenAPI 3.1 `webhooks`.
  */
-export const EventTypeComponent = component('EventType', { type: 'string', enum: EVENT_TYPES, description: 'a name of the event catalogue (GET /v1/event-types)' });
+export const EventTypeComponent = component('EventType', {
+  type: 'string',
+  enum: EVENT_TYPES,
+  description: 'a name of the event catalogue (GET /v1/event-types)',
+});
 
 export const EventTypeFilterComponent = component('EventTypeFilter', {
   type: 'string',
@@ -24,7 +33,8 @@ export const EventTypeFilterComponent = component('EventTypeFilter', {
 export function withCatalogue<T extends { properties: Record<string, object> }>(schema: T): T {
   const properties: Record<string, object> = { ...schema.properties };
   if ('event_type' in properties) properties.event_type = EventTypeComponent.ref;
-  if ('event_types' in properties) properties.event_types = { ...properties.event_types, items: EventTypeFilterComponent.ref };
+  if ('event_types' in properties)
+    properties.event_types = { ...properties.event_types, items: EventTypeFilterComponent.ref };
   return { ...schema, properties };
 }
 
@@ -37,7 +47,10 @@ export function pascalName(eventType: EventType): string {
 }
 
 const dataComponents = new Map<EventType, Component>(
-  EVENT_TYPE_DEFINITIONS.map((definition) => [definition.name, component(`${pascalName(definition.name)}Data`, { ...definition.dataSchema, description: definition.description })]),
+  EVENT_TYPE_DEFINITIONS.map((definition) => [
+    definition.name,
+    component(`${pascalName(definition.name)}Data`, { ...definition.dataSchema, description: definition.description }),
+  ]),
 );
 
 export const eventTypeListSchema = objectOf({
@@ -51,7 +64,11 @@ export const eventTypeListSchema = objectOf({
       example: { ...anyObject, description: 'an example `data`' },
     }),
   },
-  filters: { type: 'array', items: { type: 'string' }, description: 'the wildcard entries a subscription may name: "*" and "category.*"' },
+  filters: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'the wildcard entries a subscription may name: "*" and "category.*"',
+  },
 });
 
 const tenant = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
@@ -88,12 +105,17 @@ function webhookEvent(eventType: EventType, data: Component): Component {
   });
 }
 
-const webhookComponents = new Map<EventType, Component>(EVENT_TYPES.map((type) => [type, webhookEvent(type, dataComponents.get(type)!)]));
+const webhookComponents = new Map<EventType, Component>(
+  EVENT_TYPES.map((type) => [type, webhookEvent(type, dataComponents.get(type)!)]),
+);
 
 export const WebhookEventComponent = component('WebhookEvent', {
   description: 'the body of every delivery, by event_type',
   oneOf: EVENT_TYPES.map((type) => webhookComponents.get(type)!.ref),
-  discriminator: { propertyName: 'event_type', mapping: Object.fromEntries(EVENT_TYPES.map((type) => [type, webhookComponents.get(type)!.ref.$ref])) },
+  discriminator: {
+    propertyName: 'event_type',
+    mapping: Object.fromEntries(EVENT_TYPES.map((type) => [type, webhookComponents.get(type)!.ref.$ref])),
+  },
 });
 
 /**
@@ -103,20 +125,46 @@ export const WebhookEventComponent = component('WebhookEvent', {
  */
 export const publishEventDocumentSchema = {
   ...withCatalogue(publishEventSchema),
-  oneOf: PUBLISHABLE_EVENT_TYPES.map((type) => ({ required: ['event_type', 'data'], properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref } })),
+  oneOf: PUBLISHABLE_EVENT_TYPES.map((type) => ({
+    required: ['event_type', 'data'],
+    properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref },
+  })),
 };
 
-const header = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'header', required: true, description, schema });
+const header = (name: string, description: string, schema: object = { type: 'string' }) => ({
+  name,
+  in: 'header',
+  required: true,
+  description,
+  schema,
+});
 
 /** The headers of every delivery, as `components.parameters` (the event type's own is per webhook). */
 export const WEBHOOK_HEADERS: Record<string, object> = {
   WebhookId: header('webhook-id', 'Standard Webhooks: the event_id'),
-  WebhookTimestamp: header('webhook-timestamp', 'Standard Webhooks: Unix seconds when this attempt was signed', { type: 'string', pattern: '^[0-9]+$' }),
-  WebhookSignature: header('webhook-signature', 'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret', { type: 'string', pattern: '^v1,' }),
-  IntelliAuthSignature: header('X-IntelliAuth-Signature', 'hex HMAC-SHA256 of the exact body bytes (newest secret)', { type: 'string', pattern: '^[0-9a-f]{64}$' }),
+  WebhookTimestamp: header('webhook-timestamp', 'Standard Webhooks: Unix seconds when this attempt was signed', {
+    type: 'string',
+    pattern: '^[0-9]+$',
+  }),
+  WebhookSignature: header(
+    'webhook-signature',
+    'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret',
+    { type: 'string', pattern: '^v1,' },
+  ),
+  IntelliAuthSignature: header('X-IntelliAuth-Signature', 'hex HMAC-SHA256 of the exact body bytes (newest secret)', {
+    type: 'string',
+    pattern: '^[0-9a-f]{64}$',
+  }),
   IntelliAuthEventId: header('X-IntelliAuth-Event-Id', 'the event_id'),
-  IntelliAuthDeliveryAttempt: header('X-IntelliAuth-Delivery-Attempt', '1, 2, 3…; numbering continues across redrives', { type: 'string', pattern: '^[1-9][0-9]*$' }),
-  IntelliAuthTimestamp: header('X-IntelliAuth-Timestamp', 'Unix seconds when this attempt was sent', { type: 'string', pattern: '^[0-9]+$' }),
+  IntelliAuthDeliveryAttempt: header(
+    'X-IntelliAuth-Delivery-Attempt',
+    '1, 2, 3…; numbering continues across redrives',
+    { type: 'string', pattern: '^[1-9][0-9]*$' },
+  ),
+  IntelliAuthTimestamp: header('X-IntelliAuth-Timestamp', 'Unix seconds when this attempt was sent', {
+    type: 'string',
+    pattern: '^[0-9]+$',
+  }),
 };
 
 /** OpenAPI 3.1 `webhooks`: one POST per event type, its body and headers, and what the receiver should answer. */
@@ -128,18 +176,24 @@ export function webhooksSection(): Record<string, unknown> {
         post: {
           operationId: `receive${pascalName(type)}`,
           summary: `${type}: ${EVENT_TYPE_DEFINITIONS.find((d) => d.name === type)!.description}`,
-          description: 'Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).',
+          description:
+            'Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).',
           tags: ['webhooks'],
           parameters: [
             ...Object.keys(WEBHOOK_HEADERS).map((name) => ({ $ref: `#/components/parameters/${name}` })),
             header('X-IntelliAuth-Event-Type', 'the event type', { type: 'string', const: type }),
           ],
-          requestBody: { required: true, content: { 'application/json': { schema: webhookComponents.get(type)!.ref } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: webhookComponents.get(type)!.ref } },
+          },
           responses: {
             '2XX': { description: 'received: any 2xx within 10 s ends the delivery' },
             '410': { description: 'gone: the subscription is disabled' },
             '429': { description: 'slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later' },
-            default: { description: 'anything else (or no answer within 10 s) is a failed attempt, retried on the schedule' },
+            default: {
+              description: 'anything else (or no answer within 10 s) is a failed attempt, retried on the schedule',
+            },
           },
         },
       },

@@ -12,7 +12,12 @@ const EventTypeList = component('EventTypeList', eventTypeListSchema);
 export class EventTypesController {
   /** The catalogue: each type's meaning, the JSON Schema its `data` must satisfy on publish, and an example. */
   @Get()
-  @Operation({ operationId: 'listEventTypes', summary: 'The event catalogue: each type with its description, data schema and example', status: 200, response: EventTypeList })
+  @Operation({
+    operationId: 'listEventTypes',
+    summary: 'The event catalogue: each type with its description, data schema and example',
+    status: 200,
+    response: EventTypeList,
+  })
   list() {
     return {
       data: EVENT_TYPE_DEFINITIONS.map((definition) => ({

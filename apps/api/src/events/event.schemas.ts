@@ -60,7 +60,12 @@ export type PublishResult = ResponseOf<typeof publishResultSchema>;
 export const idempotentReplayedHeaderSchema = { type: 'string', enum: ['true'] } as const;
 
 const tenantSchema = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
-const actorSchema = { type: 'object', additionalProperties: true, required: ['kind'], properties: { kind: { type: 'string' }, id: { type: 'string' }, email: { type: 'string' } } } as const;
+const actorSchema = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['kind'],
+  properties: { kind: { type: 'string' }, id: { type: 'string' }, email: { type: 'string' } },
+} as const;
 
 /** A stored event as GET /v1/events/{eventId} answers it: the envelope as published, when it arrived, and its deliveries. */
 export const eventSchema = objectOf(

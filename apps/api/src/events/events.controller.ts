@@ -27,12 +27,22 @@ export class EventsController {
   @HttpCode(202)
   @Operation({
     operationId: 'publishEvent',
-    summary: 'Publish an event (service keys): stores it and one delivery per matching subscription, idempotent on event_id',
+    summary:
+      'Publish an event (service keys): stores it and one delivery per matching subscription, idempotent on event_id',
     status: 202,
     response: PublishResult,
-    links: { getEvent: { eventId: '$response.body#/event_id' }, getDelivery: { id: '$response.body#/deliveries/0/id' } },
-    responseDescription: 'stored; the deliveries run from here. The same event_id with the same content answers the same again, with idempotent-replayed: true',
-    responseHeaders: { 'idempotent-replayed': { description: '"true" when an earlier publish of this event_id answered already', schema: idempotentReplayedHeaderSchema } },
+    links: {
+      getEvent: { eventId: '$response.body#/event_id' },
+      getDelivery: { id: '$response.body#/deliveries/0/id' },
+    },
+    responseDescription:
+      'stored; the deliveries run from here. The same event_id with the same content answers the same again, with idempotent-replayed: true',
+    responseHeaders: {
+      'idempotent-replayed': {
+        description: '"true" when an earlier publish of this event_id answered already',
+        schema: idempotentReplayedHeaderSchema,
+      },
+    },
     body: {
       schema: publishEventDocumentSchema,
       required: true,
@@ -53,7 +63,13 @@ export class EventsController {
   }
 
   @Get(':eventId')
-  @Operation({ operationId: 'getEvent', summary: 'Get an event as published, with its deliveries and their status', status: 200, response: Event, errors: [404] })
+  @Operation({
+    operationId: 'getEvent',
+    summary: 'Get an event as published, with its deliveries and their status',
+    status: 200,
+    response: Event,
+    errors: [404],
+  })
   @IdParam('eventId', 'an event id (evt_…)')
   async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
     const { event, received_at, deliveries } = await this.events.get(caller, eventId);

@@ -13,7 +13,10 @@ export class PublishRateLimiter {
   private readonly limiter: RateLimiterMemory | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.limiter = config.publishRatePerTenant > 0 ? new RateLimiterMemory({ points: config.publishRatePerTenant, duration: 1 }) : undefined;
+    this.limiter =
+      config.publishRatePerTenant > 0
+        ? new RateLimiterMemory({ points: config.publishRatePerTenant, duration: 1 })
+        : undefined;
   }
 
   async admit(tenantId: string): Promise<void> {

@@ -34,9 +34,12 @@ export class PublishService {
   async publish(principal: Principal, body: unknown): Promise<{ result: PublishResult; replayed: boolean }> {
     requireServiceKey(principal, 'publishing events');
     if (body !== null && typeof body === 'object' && 'delivery' in body) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', 'delivery is set by the service on each attempt; remove it from the event', [
-        { field: 'delivery', problem: 'is set by the service' },
-      ]);
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'validation_failed',
+        'delivery is set by the service on each attempt; remove it from the event',
+        [{ field: 'delivery', problem: 'is set by the service' }],
+      );
     }
     const input = validator.parse(body, 'event');
     await this.rateLimiter.admit(input.tenant.id);
@@ -48,7 +51,13 @@ export class PublishService {
         `${input.tenant.id} is the platform tenant, whose subscriptions receive operational events only; publish the event for the tenant it happened in`,
       );
     }
-    checkAgainstSchema(eventTypeDefinition(eventType).dataSchema, input.data, 'data', 'invalid_event_data', `data does not match the ${eventType} schema (GET /v1/event-types)`);
+    checkAgainstSchema(
+      eventTypeDefinition(eventType).dataSchema,
+      input.data,
+      'data',
+      'invalid_event_data',
+      `data does not match the ${eventType} schema (GET /v1/event-types)`,
+    );
     const occurredAt = this.occurredAt(input.occurred_at);
     const event: StoredEvent = {
       event_id: input.event_id ?? newEventId(),
@@ -69,7 +78,10 @@ export class PublishService {
     }
     return {
       replayed: outcome.kind === 'replayed',
-      result: { event_id: event.event_id, deliveries: outcome.deliveries.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) },
+      result: {
+        event_id: event.event_id,
+        deliveries: outcome.deliveries.map((d) => ({ id: d.id, subscription_id: d.subscription_id })),
+      },
     };
   }
 
@@ -91,5 +103,7 @@ export class PublishService {
 /** The request as sent, minus event_id: a retried publish must match it exactly (key order aside) to be idempotent. */
 function contentHash(input: PublishEventBody): string {
   const { event_id: _ignored, ...content } = input;
-  return createHash('sha256').update(canonicalize(content) ?? '', 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(content) ?? '', 'utf8')
+    .digest('hex');
 }

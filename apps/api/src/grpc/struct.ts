@@ -25,13 +25,18 @@ export interface Struct {
  */
 export function structToJson(struct: Struct, depth = 0): Record<string, unknown> {
   if (depth > MAX_JSON_DEPTH) tooDeep();
-  return Object.fromEntries(Object.entries(struct.fields ?? {}).map(([key, value]) => [key, valueToJson(value, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(struct.fields ?? {}).map(([key, value]) => [key, valueToJson(value, depth + 1)]),
+  );
 }
 
 function tooDeep(): never {
-  throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', `the event is invalid: a Struct nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`, [
-    { field: '(body)', problem: `nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep` },
-  ]);
+  throw new ApiError(
+    HttpStatus.BAD_REQUEST,
+    'validation_failed',
+    `the event is invalid: a Struct nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`,
+    [{ field: '(body)', problem: `nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep` }],
+  );
 }
 
 function valueToJson(value: StructValue, depth: number): unknown {

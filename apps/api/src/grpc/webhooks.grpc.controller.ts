@@ -57,14 +57,21 @@ export class WebhooksGrpcController {
       event_id: present(request.event_id),
       event_type: present(request.event_type),
       occurred_at: present(request.occurred_at),
-      tenant: request.tenant && { id: request.tenant.id ?? '', ...(present(request.tenant.slug) ? { slug: request.tenant.slug } : {}) },
+      tenant: request.tenant && {
+        id: request.tenant.id ?? '',
+        ...(present(request.tenant.slug) ? { slug: request.tenant.slug } : {}),
+      },
       actor: request.actor && structToJson(request.actor),
       data: request.data && structToJson(request.data),
     };
     const event = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     // The same 256 KiB cap as a REST body (413 there): an event is as large whichever way it arrives.
     if (Buffer.byteLength(JSON.stringify(event), 'utf8') > BODY_LIMIT_BYTES) {
-      throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, 'payload_too_large', 'the event is over the 256 KiB limit; send a smaller data object');
+      throw new ApiError(
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        'payload_too_large',
+        'the event is over the 256 KiB limit; send a smaller data object',
+      );
     }
     const { result, replayed } = await this.publisher.publish(caller, event);
     this.metrics.published('grpc', replayed ? 'replayed' : 'accepted', null, performance.now() - started);
@@ -73,9 +80,18 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'GetEvent')
   async getEvent(@Payload() request: { event_id?: string }, @Caller() caller: Principal) {
-    const { event, received_at, deliveries } = await this.events.get(caller, requireStorableId(request.event_id ?? '', 'event_id'));
+    const { event, received_at, deliveries } = await this.events.get(
+      caller,
+      requireStorableId(request.event_id ?? '', 'event_id'),
+    );
     return {
-      ...toMessage({ event_id: event.event_id, event_type: event.event_type, occurred_at: event.occurred_at, tenant: event.tenant, received_at }),
+      ...toMessage({
+        event_id: event.event_id,
+        event_type: event.event_type,
+        occurred_at: event.occurred_at,
+        tenant: event.tenant,
+        received_at,
+      }),
       actor: event.actor && jsonToStruct(event.actor),
       data: jsonToStruct(event.data),
       deliveries: deliveries.map(deliveryMessage),
@@ -89,14 +105,20 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'ListDeliveries')
   async listDeliveries(@Payload() request: Record<string, string | number | undefined>, @Caller() caller: Principal) {
-    const query = Object.fromEntries(Object.entries(request).flatMap(([key, value]) => (present(value) === undefined ? [] : [[key, String(value)]])));
+    const query = Object.fromEntries(
+      Object.entries(request).flatMap(([key, value]) => (present(value) === undefined ? [] : [[key, String(value)]])),
+    );
     const page = await this.deliveries.list(this.deliveries.filterFromQuery(caller, query), pageRequest(query));
     return { deliveries: page.data.map(deliveryMessage), next_cursor: page.next_cursor ?? '' };
   }
 
   @GrpcMethod('WebhooksService', 'CancelDelivery')
   cancelDelivery(@Payload() request: { id?: string; reason?: string }, @Caller() caller: Principal) {
-    return this.deliveries.cancel(caller, requireStorableId(request.id ?? '', 'id'), present(request.reason) ? { reason: request.reason } : {});
+    return this.deliveries.cancel(
+      caller,
+      requireStorableId(request.id ?? '', 'id'),
+      present(request.reason) ? { reason: request.reason } : {},
+    );
   }
 
   @GrpcMethod('WebhooksService', 'RetryDelivery')

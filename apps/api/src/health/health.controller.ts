@@ -32,7 +32,11 @@ export class HealthController {
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const [postgres, temporal] = await Promise.all([
       check(() => this.pool.query('SELECT 1')),
-      check(() => this.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => this.temporal.workflowService.getSystemInfo({}))),
+      check(() =>
+        this.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
+          this.temporal.workflowService.getSystemInfo({}),
+        ),
+      ),
     ]);
     const ready = postgres === 'ok' && temporal === 'ok';
     void reply.status(ready ? 200 : 503);
@@ -42,7 +46,12 @@ export class HealthController {
 
 async function check(probe: () => Promise<unknown>): Promise<string> {
   try {
-    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref())]);
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref(),
+      ),
+    ]);
     return 'ok';
   } catch (error) {
     return `failed: ${(error as Error).message}`;

@@ -15,7 +15,10 @@ export const operatorActionSchema = objectOf({
   action: { type: 'string', examples: ['delivery.cancel', 'subscription.rotate_secret'] },
   target_type: { type: 'string', enum: ['delivery', 'subscription', 'api_key', 'bulk_redrive', 'portal_session'] },
   target_id: { type: 'string' },
-  actor: { type: 'string', description: 'service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver' },
+  actor: {
+    type: 'string',
+    description: 'service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver',
+  },
   details: anyObject,
   created_at: dateTime,
 });

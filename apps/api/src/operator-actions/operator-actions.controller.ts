@@ -5,7 +5,12 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, Operation, Paged, QueryParam } from '../common/openapi';
 import { listTenant, pageRequest, queryText } from '../common/paging';
-import { OPERATOR_ACTION_PATTERN, operatorActionPageSchema, operatorActionQuerySchemas, TARGET_ID_PATTERN } from './operator-action.schemas';
+import {
+  OPERATOR_ACTION_PATTERN,
+  operatorActionPageSchema,
+  operatorActionQuerySchemas,
+  TARGET_ID_PATTERN,
+} from './operator-action.schemas';
 
 const OperatorActionPage = component('OperatorActionPage', operatorActionPageSchema);
 
@@ -16,7 +21,13 @@ export class OperatorActionsController {
   constructor(private readonly actions: OperatorActionsRepository) {}
 
   @Get()
-  @Operation({ operationId: 'listOperatorActions', summary: 'The audit log, newest first', status: 200, response: OperatorActionPage, errors: [400, 403] })
+  @Operation({
+    operationId: 'listOperatorActions',
+    summary: 'The audit log, newest first',
+    status: 200,
+    response: OperatorActionPage,
+    errors: [400, 403],
+  })
   @Paged({ tenant: true })
   @QueryParam('target_id', operatorActionQuerySchemas.target_id, 'a delivery, subscription, key or bulk redrive id')
   @QueryParam('action', operatorActionQuerySchemas.action, 'e.g. delivery.cancel, subscription.rotate_secret')

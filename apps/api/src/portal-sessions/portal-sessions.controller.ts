@@ -43,7 +43,13 @@ export class PortalSessionsController {
     refusePlatformTenant(tenant, this.config.platformTenantId, 'portal');
     const created = await this.operatorActions.changeAndRecord(
       (client) => this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client),
-      (session) => ({ tenantId: tenant, action: 'portal_session.create', targetType: 'portal_session', targetId: session.id, actor: caller.actor }),
+      (session) => ({
+        tenantId: tenant,
+        action: 'portal_session.create',
+        targetType: 'portal_session',
+        targetId: session.id,
+        actor: caller.actor,
+      }),
     );
     const { id, tenant_id, created_at, expires_at, token } = created!.result;
     return { id, tenant_id, url: `/portal/#token=${token}`, created_at, expires_at };
@@ -51,10 +57,25 @@ export class PortalSessionsController {
 
   @Delete(':sessionId')
   @HttpCode(204)
-  @Operation({ operationId: 'revokePortalSession', summary: 'Revoke a portal session: its token is refused and its browser session ends', status: 204, errors: [403, 404] })
+  @Operation({
+    operationId: 'revokePortalSession',
+    summary: 'Revoke a portal session: its token is refused and its browser session ends',
+    status: 204,
+    errors: [403, 404],
+  })
   @TenantId()
   @IdParam('sessionId', 'a portal session id (psn_…)')
-  revoke(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('sessionId') sessionId: string): Promise<void> {
-    return revokeCredential(this.operatorActions, caller, tenantId, { type: 'portal_session', id: sessionId }, (tenant, id, client) => this.sessions.revoke(tenant, id, client));
+  revoke(
+    @Caller() caller: Principal,
+    @Param('tenantId') tenantId: string,
+    @Param('sessionId') sessionId: string,
+  ): Promise<void> {
+    return revokeCredential(
+      this.operatorActions,
+      caller,
+      tenantId,
+      { type: 'portal_session', id: sessionId },
+      (tenant, id, client) => this.sessions.revoke(tenant, id, client),
+    );
   }
 }

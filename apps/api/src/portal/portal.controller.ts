@@ -14,13 +14,18 @@ const exchangeValidator = BodyValidator.of(exchangeTokenSchema);
 const REFUSALS: Record<string, string> = {
   portal_token_invalid: 'this portal link is not valid; open the portal again from the admin console',
   portal_token_expired: 'this portal link has expired; open the portal again from the admin console',
-  portal_token_used: 'this portal link was already used (each link opens one session); open the portal again from the admin console',
+  portal_token_used:
+    'this portal link was already used (each link opens one session); open the portal again from the admin console',
   portal_token_revoked: 'this portal session was revoked; open the portal again from the admin console',
 };
 
 function portalSession(caller: Principal): { tenantId: string; sessionId: string } {
   if (caller.kind !== 'tenant' || caller.via !== 'portal_session') {
-    throw new ApiError(HttpStatus.FORBIDDEN, 'portal_session_required', 'this route is the portal’s own: it takes the portal session cookie, not an API key');
+    throw new ApiError(
+      HttpStatus.FORBIDDEN,
+      'portal_session_required',
+      'this route is the portal’s own: it takes the portal session cookie, not an API key',
+    );
   }
   return { tenantId: caller.tenantId, sessionId: caller.credentialId };
 }
@@ -44,13 +49,21 @@ export class PortalController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (header !== '1') throw new ApiError(HttpStatus.UNAUTHORIZED, 'portal_header_required', `the exchange needs the ${PORTAL_HEADER}: 1 header`);
+    if (header !== '1')
+      throw new ApiError(
+        HttpStatus.UNAUTHORIZED,
+        'portal_header_required',
+        `the exchange needs the ${PORTAL_HEADER}: 1 header`,
+      );
     const { token } = exchangeValidator.parse(body);
     const exchanged = await this.sessions.exchange(token);
-    if ('refused' in exchanged) throw new ApiError(HttpStatus.UNAUTHORIZED, exchanged.refused, REFUSALS[exchanged.refused]);
+    if ('refused' in exchanged)
+      throw new ApiError(HttpStatus.UNAUTHORIZED, exchanged.refused, REFUSALS[exchanged.refused]);
     const { session, secret } = exchanged;
     const maxAge = Math.max(0, Math.floor((session.expires_at.getTime() - Date.now()) / 1000));
-    void reply.header('set-cookie', portalSetCookie(secret, maxAge, request.protocol === 'https')).header('cache-control', 'no-store');
+    void reply
+      .header('set-cookie', portalSetCookie(secret, maxAge, request.protocol === 'https'))
+      .header('cache-control', 'no-store');
     return { id: session.id, tenant_id: session.tenant_id, expires_at: session.expires_at.toISOString() };
   }
 
@@ -62,7 +75,11 @@ export class PortalController {
 
   @Delete()
   @HttpCode(204)
-  async end(@Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async end(
+    @Caller() caller: Principal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
     const { tenantId, sessionId } = portalSession(caller);
     await this.sessions.revoke(tenantId, sessionId);
     void reply.header('set-cookie', portalSetCookie('', 0, request.protocol === 'https'));

@@ -16,13 +16,25 @@ export class ReceiverUrlValidator {
     try {
       parsed = new URL(value);
     } catch {
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', 'url must be an absolute http:// or https:// URL');
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'invalid_url',
+        'url must be an absolute http:// or https:// URL',
+      );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', `url must use http or https, not ${parsed.protocol.replace(':', '')}`);
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'invalid_url',
+        `url must use http or https, not ${parsed.protocol.replace(':', '')}`,
+      );
     }
     if (parsed.username || parsed.password) {
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'invalid_url', 'url must not carry credentials; authenticate receivers by the signature');
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'invalid_url',
+        'url must not carry credentials; authenticate receivers by the signature',
+      );
     }
     // The WHATWG parser already turned 0x7f.1, 2130706433, 127.1… into 127.0.0.1; the policy parses any form anyway.
     const verdict = this.policy.checkHost(parsed.hostname);

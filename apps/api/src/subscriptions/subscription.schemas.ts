@@ -5,7 +5,12 @@ import { anyObject, dateTime, nullableInteger, nullableString, objectOf, Respons
 export const MAX_URL_LENGTH = 2048;
 
 const tenantId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
-const url = { type: 'string', minLength: 1, maxLength: MAX_URL_LENGTH, description: 'http(s) URL the deliveries are POSTed to' } as const;
+const url = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_URL_LENGTH,
+  description: 'http(s) URL the deliveries are POSTed to',
+} as const;
 const eventTypes = {
   type: 'array',
   minItems: 1,
@@ -18,18 +23,23 @@ const maxInFlight = {
   type: 'integer',
   minimum: 1,
   maximum: MAX_IN_FLIGHT_LIMIT,
-  description: 'attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set)',
+  description:
+    'attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set)',
 } as const;
 const maxPerSecond = {
   type: 'integer',
   minimum: 1,
   maximum: MAX_PER_SECOND_LIMIT,
-  description: 'attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
+  description:
+    'attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
 } as const;
 /** In an update, null puts the configured default back. */
 function orDefault<T extends { type: string; description: string }>(limit: T) {
   // Spelled out: a spread of a generic is typed as an intersection, which would keep `type` as T['type'] too.
-  const nullable: Omit<T, 'type' | 'description'> & { readonly type: readonly [T['type'], 'null']; readonly description: string } = {
+  const nullable: Omit<T, 'type' | 'description'> & {
+    readonly type: readonly [T['type'], 'null'];
+    readonly description: string;
+  } = {
     ...limit,
     type: [limit.type, 'null'],
     description: `${limit.description}; null puts the default back`,
@@ -37,7 +47,11 @@ function orDefault<T extends { type: string; description: string }>(limit: T) {
   return nullable;
 }
 
-const signingSecret = { type: 'string', pattern: '^whsec_', description: 'the signing secret, shown this once: keep it in the receiver' } as const;
+const signingSecret = {
+  type: 'string',
+  pattern: '^whsec_',
+  description: 'the signing secret, shown this once: keep it in the receiver',
+} as const;
 
 export const createSubscriptionSchema = {
   type: 'object',
@@ -75,7 +89,8 @@ export const rotateSecretSchema = {
       type: 'integer',
       minimum: 0,
       maximum: 604_800,
-      description: 'how long the previous secrets keep signing: default 86400 (24 h), at most 7 days, 0 for a leaked secret',
+      description:
+        'how long the previous secrets keep signing: default 86400 (24 h), at most 7 days, 0 for a leaked secret',
     },
   },
 } as const;
@@ -102,9 +117,18 @@ export const subscriptionSchema = objectOf({
   event_types: { type: 'array', items: { type: 'string' } },
   description: nullableString,
   enabled: { type: 'boolean' },
-  disabled_reason: { ...nullableString, description: 'why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…)' },
-  max_in_flight: { ...nullableInteger, description: 'the subscription\'s limit on attempts in flight at once; null: the configured default applies' },
-  max_per_second: { ...nullableInteger, description: 'the subscription\'s limit on attempts started per second; null: the configured default applies' },
+  disabled_reason: {
+    ...nullableString,
+    description: 'why it was disabled (an operator reason, subscription_disabled, receiver answered 410 Gone…)',
+  },
+  max_in_flight: {
+    ...nullableInteger,
+    description: "the subscription's limit on attempts in flight at once; null: the configured default applies",
+  },
+  max_per_second: {
+    ...nullableInteger,
+    description: "the subscription's limit on attempts started per second; null: the configured default applies",
+  },
   created_at: dateTime,
   updated_at: dateTime,
 });

@@ -43,13 +43,31 @@ export class SubscriptionsController {
     summary: 'Subscribe a URL to event types; answers the signing secret, once',
     status: 201,
     response: CreatedSubscription,
-    links: Object.fromEntries(['getSubscription', 'getSubscriptionAttemptStats', 'updateSubscription', 'deleteSubscription', 'rotateSubscriptionSecret', 'testSubscription'].map((operationId) => [operationId, { id: '$response.body#/id' }])),
+    links: Object.fromEntries(
+      [
+        'getSubscription',
+        'getSubscriptionAttemptStats',
+        'updateSubscription',
+        'deleteSubscription',
+        'rotateSubscriptionSecret',
+        'testSubscription',
+      ].map((operationId) => [operationId, { id: '$response.body#/id' }]),
+    ),
     body: {
       // tenant_id is required here although a tenant key may leave it out (its own tenant): a client following
       // the document always names the tenant, and a service key must.
-      schema: { ...withCatalogue(createSubscriptionSchema), required: ['tenant_id', ...createSubscriptionSchema.required] },
+      schema: {
+        ...withCatalogue(createSubscriptionSchema),
+        required: ['tenant_id', ...createSubscriptionSchema.required],
+      },
       required: true,
-      example: { tenant_id: 'tnt_acme', url: 'https://crm.example.com/hooks/intelliauth', event_types: ['user.*', 'security.*'], description: 'CRM sync', max_in_flight: 5 },
+      example: {
+        tenant_id: 'tnt_acme',
+        url: 'https://crm.example.com/hooks/intelliauth',
+        event_types: ['user.*', 'security.*'],
+        description: 'CRM sync',
+        max_in_flight: 5,
+      },
     },
     errors: [400, 403, 413, 415, 422],
   })
@@ -58,21 +76,39 @@ export class SubscriptionsController {
   }
 
   @Get()
-  @Operation({ operationId: 'listSubscriptions', summary: 'List subscriptions, newest first (a service key sees every tenant unless tenant_id is given)', status: 200, response: SubscriptionPage, errors: [400, 403] })
+  @Operation({
+    operationId: 'listSubscriptions',
+    summary: 'List subscriptions, newest first (a service key sees every tenant unless tenant_id is given)',
+    status: 200,
+    response: SubscriptionPage,
+    errors: [400, 403],
+  })
   @Paged({ tenant: true })
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {
     return this.subscriptions.list(listTenant(caller, query), pageRequest(query));
   }
 
   @Get(':id')
-  @Operation({ operationId: 'getSubscription', summary: 'Get a subscription (never its secret)', status: 200, response: Subscription, errors: [404] })
+  @Operation({
+    operationId: 'getSubscription',
+    summary: 'Get a subscription (never its secret)',
+    status: 200,
+    response: Subscription,
+    errors: [404],
+  })
   @SubscriptionId()
   get(@Caller() caller: Principal, @Param('id') id: string) {
     return this.subscriptions.get(caller, id);
   }
 
   @Get(':id/attempt-stats')
-  @Operation({ operationId: 'getSubscriptionAttemptStats', summary: "A subscription's attempts per hour over the last 24 h, by outcome", status: 200, response: AttemptStats, errors: [404] })
+  @Operation({
+    operationId: 'getSubscriptionAttemptStats',
+    summary: "A subscription's attempts per hour over the last 24 h, by outcome",
+    status: 200,
+    response: AttemptStats,
+    errors: [404],
+  })
   @SubscriptionId()
   attemptStats(@Caller() caller: Principal, @Param('id') id: string) {
     return this.subscriptions.attemptStats(caller, id);
@@ -94,7 +130,12 @@ export class SubscriptionsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @Operation({ operationId: 'deleteSubscription', summary: 'Delete a subscription; its waiting deliveries end as dead letters (subscription_deleted)', status: 204, errors: [404] })
+  @Operation({
+    operationId: 'deleteSubscription',
+    summary: 'Delete a subscription; its waiting deliveries end as dead letters (subscription_deleted)',
+    status: 204,
+    errors: [404],
+  })
   @SubscriptionId()
   async delete(@Caller() caller: Principal, @Param('id') id: string): Promise<void> {
     await this.subscriptions.delete(caller, id);
@@ -117,7 +158,13 @@ export class SubscriptionsController {
 
   @Post(':id/enable')
   @HttpCode(200)
-  @Operation({ operationId: 'enableSubscription', summary: 'Enable again (dead letters stay until redriven)', status: 200, response: Subscription, errors: [404] })
+  @Operation({
+    operationId: 'enableSubscription',
+    summary: 'Enable again (dead letters stay until redriven)',
+    status: 200,
+    response: Subscription,
+    errors: [404],
+  })
   @SubscriptionId()
   enable(@Caller() caller: Principal, @Param('id') id: string) {
     return this.subscriptions.enable(caller, id);

@@ -14,12 +14,17 @@ import { TestSendService } from './test-send.service';
     SubscriptionsService,
     ReceiverUrlValidator,
     TestSendService,
-    { provide: OutboundPolicy, useFactory: (config: AppConfig) => new OutboundPolicy(config.outboundAllowlist), inject: [APP_CONFIG] },
+    {
+      provide: OutboundPolicy,
+      useFactory: (config: AppConfig) => new OutboundPolicy(config.outboundAllowlist),
+      inject: [APP_CONFIG],
+    },
     // Test sends go out through the same sender class as the worker's attempts, behind the same SSRF guard that
     // judges receiver URLs when they are set.
     {
       provide: WebhookSender,
-      useFactory: (config: AppConfig, policy: OutboundPolicy) => new WebhookSender({ policy, propagateTraceContext: config.tracing.propagateToReceivers }),
+      useFactory: (config: AppConfig, policy: OutboundPolicy) =>
+        new WebhookSender({ policy, propagateTraceContext: config.tracing.propagateToReceivers }),
       inject: [APP_CONFIG, OutboundPolicy],
     },
   ],

@@ -48,9 +48,12 @@ export class SubscriptionsService {
     const input = createValidator.parse(body);
     const tenantId = tenantFor(principal, input.tenant_id);
     if (tenantId === undefined) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'validation_failed', 'the request body is invalid: tenant_id is required with a service key', [
-        { field: 'tenant_id', problem: 'is required' },
-      ]);
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'validation_failed',
+        'the request body is invalid: tenant_id is required with a service key',
+        [{ field: 'tenant_id', problem: 'is required' }],
+      );
     }
     const secret = generateSigningSecret();
     const created = await this.subscriptions.create({
@@ -88,7 +91,10 @@ export class SubscriptionsService {
         id,
         await this.subscriptions.update(id, scopeOf(principal), {
           url: fields.url === undefined ? undefined : this.receiverUrls.require(fields.url),
-          eventTypes: fields.event_types === undefined ? undefined : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
+          eventTypes:
+            fields.event_types === undefined
+              ? undefined
+              : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
           description: fields.description,
           maxInFlight: fields.max_in_flight,
           maxPerSecond: fields.max_per_second,
@@ -102,17 +108,24 @@ export class SubscriptionsService {
   /** Disabling stops new deliveries at once and ends the waiting ones as dead letters (`subscription_disabled`). */
   async disable(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const { reason } = disableValidator.parseOptional(body);
-    return this.found(id, await this.disabler.disable(id, scopeOf(principal), reason ?? 'disabled_by_operator', principal.actor));
+    return this.found(
+      id,
+      await this.disabler.disable(id, scopeOf(principal), reason ?? 'disabled_by_operator', principal.actor),
+    );
   }
 
   /** Re-enabling takes new events again; deliveries stopped by the disable stay dead letters until redriven. */
   async enable(principal: Principal, id: string): Promise<SubscriptionView> {
-    const enabled = await this.changeAndRecord(principal, 'subscription.enable', (client) => this.subscriptions.setEnabled(id, scopeOf(principal), true, null, client));
+    const enabled = await this.changeAndRecord(principal, 'subscription.enable', (client) =>
+      this.subscriptions.setEnabled(id, scopeOf(principal), true, null, client),
+    );
     return this.found(id, enabled?.result);
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    const deleted = await this.changeAndRecord(principal, 'subscription.delete', (client) => this.subscriptions.softDelete(id, scopeOf(principal), client));
+    const deleted = await this.changeAndRecord(principal, 'subscription.delete', (client) =>
+      this.subscriptions.softDelete(id, scopeOf(principal), client),
+    );
     this.found(id, deleted?.result);
     // Committed first: a waiting delivery this misses stops at its next attempt, which reads the subscription deleted.
     await this.operatorActions.carryOut(
@@ -126,9 +139,14 @@ export class SubscriptionsService {
   async rotateSecret(principal: Principal, id: string, body: unknown) {
     const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parseOptional(body);
     const secret = generateSigningSecret();
-    const rotated = await this.changeAndRecord(principal, 'subscription.rotate_secret', (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client), {
-      grace_period_seconds: grace,
-    });
+    const rotated = await this.changeAndRecord(
+      principal,
+      'subscription.rotate_secret',
+      (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client),
+      {
+        grace_period_seconds: grace,
+      },
+    );
     if (!rotated) throw ApiError.notFound('subscription', id);
     return { id, secret, previous_secrets_valid_until: rotated.result.previousValidUntil };
   }
@@ -151,6 +169,13 @@ export class SubscriptionsService {
     change: (client: PoolClient) => Promise<T | undefined>,
     details?: Record<string, unknown>,
   ) {
-    return this.operatorActions.changeAndRecord(change, (subscription) => ({ tenantId: subscription.tenant_id, action, targetType: 'subscription', targetId: subscription.id, actor: principal.actor, details }));
+    return this.operatorActions.changeAndRecord(change, (subscription) => ({
+      tenantId: subscription.tenant_id,
+      action,
+      targetType: 'subscription',
+      targetId: subscription.id,
+      actor: principal.actor,
+      details,
+    }));
   }
 }

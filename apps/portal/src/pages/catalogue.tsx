@@ -12,18 +12,39 @@ export function useCatalogue(): Catalogue {
 }
 
 /** Checkboxes for the catalogue with each type's description, plus "everything". */
-export function EventTypePicker({ catalogue, selected, onChange, legend }: { catalogue: Catalogue; selected: string[]; onChange: (types: string[]) => void; legend: string }) {
-  const toggle = (name: string, on: boolean) => onChange(on ? [...selected.filter((t) => t !== name), name] : selected.filter((t) => t !== name));
+export function EventTypePicker({
+  catalogue,
+  selected,
+  onChange,
+  legend,
+}: {
+  catalogue: Catalogue;
+  selected: string[];
+  onChange: (types: string[]) => void;
+  legend: string;
+}) {
+  const toggle = (name: string, on: boolean) =>
+    onChange(on ? [...selected.filter((t) => t !== name), name] : selected.filter((t) => t !== name));
   return (
     <fieldset class="picker">
       <legend>{legend}</legend>
       <Failure error={catalogue.error} />
       <label class="check">
-        <input type="checkbox" checked={selected.includes('*')} onChange={(e) => toggle('*', e.currentTarget.checked)} /> <strong>Every event</strong> (*)
+        <input
+          type="checkbox"
+          checked={selected.includes('*')}
+          onChange={(e) => toggle('*', e.currentTarget.checked)}
+        />{' '}
+        <strong>Every event</strong> (*)
       </label>
       {(catalogue.data ?? []).map((type) => (
         <label class="check" key={type.name}>
-          <input type="checkbox" checked={selected.includes(type.name)} onChange={(e) => toggle(type.name, e.currentTarget.checked)} /> <code>{type.name}</code>
+          <input
+            type="checkbox"
+            checked={selected.includes(type.name)}
+            onChange={(e) => toggle(type.name, e.currentTarget.checked)}
+          />{' '}
+          <code>{type.name}</code>
           <span class="muted"> {type.description}</span>
         </label>
       ))}
@@ -54,8 +75,9 @@ export function CataloguePage() {
       <h1>Event catalogue</h1>
       <Section title="Verify a signature">
         <p>
-          Every delivery is signed with the subscription's secret twice: the Standard Webhooks headers (<code>webhook-id</code>, <code>webhook-timestamp</code>,{' '}
-          <code>webhook-signature</code>) and the IntelliAuth signature, <code>X-IntelliAuth-Signature</code>. During a rotation's grace period each valid secret signs.
+          Every delivery is signed with the subscription's secret twice: the Standard Webhooks headers (
+          <code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>) and the IntelliAuth
+          signature, <code>X-IntelliAuth-Signature</code>. During a rotation's grace period each valid secret signs.
         </p>
         <pre class="code" tabIndex={0} aria-label="Receiver code that verifies a signature">
           {VERIFY_SNIPPET}

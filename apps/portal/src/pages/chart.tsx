@@ -14,8 +14,12 @@ export function AttemptsChart({ stats }: { stats: Schemas['AttemptStats'] }) {
   const peak = Math.max(1, ...hours.map((h) => h.succeeded + h.failed));
   const slot = WIDTH / hours.length;
   const scale = (n: number) => (n / peak) * (HEIGHT - AXIS);
-  const total = hours.reduce((sum, h) => ({ succeeded: sum.succeeded + h.succeeded, failed: sum.failed + h.failed }), { succeeded: 0, failed: 0 });
-  const label = (h: Schemas['AttemptStats']['hours'][number]) => `${new Date(h.hour).getHours().toString().padStart(2, '0')}:00`;
+  const total = hours.reduce((sum, h) => ({ succeeded: sum.succeeded + h.succeeded, failed: sum.failed + h.failed }), {
+    succeeded: 0,
+    failed: 0,
+  });
+  const label = (h: Schemas['AttemptStats']['hours'][number]) =>
+    `${new Date(h.hour).getHours().toString().padStart(2, '0')}:00`;
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-labelledby="chart-caption" preserveAspectRatio="none">
@@ -26,7 +30,13 @@ export function AttemptsChart({ stats }: { stats: Schemas['AttemptStats'] }) {
             <g key={h.hour}>
               <title>{`${label(h)}: ${h.succeeded} succeeded, ${h.failed} failed`}</title>
               <rect class="bar-ok" x={i * slot + 1} width={slot - 2} y={HEIGHT - AXIS - ok} height={ok} />
-              <rect class="bar-failed" x={i * slot + 1} width={slot - 2} y={HEIGHT - AXIS - ok - failed} height={failed} />
+              <rect
+                class="bar-failed"
+                x={i * slot + 1}
+                width={slot - 2}
+                y={HEIGHT - AXIS - ok - failed}
+                height={failed}
+              />
               {i % 6 === 0 && (
                 <text class="axis" x={i * slot + 1} y={HEIGHT - 3}>
                   {label(h)}
@@ -37,17 +47,18 @@ export function AttemptsChart({ stats }: { stats: Schemas['AttemptStats'] }) {
         })}
       </svg>
       <figcaption id="chart-caption">
-        Attempts per hour, last 24 h: <span class="legend-ok">{total.succeeded} succeeded</span>, <span class="legend-failed">{total.failed} failed</span>
+        Attempts per hour, last 24 h: <span class="legend-ok">{total.succeeded} succeeded</span>,{' '}
+        <span class="legend-failed">{total.failed} failed</span>
       </figcaption>
       <details>
         <summary>Hour by hour</summary>
         <Table columns={['Hour', 'Succeeded', 'Failed']}>
           {hours.map((h) => (
-              <tr key={h.hour}>
-                <td>{label(h)}</td>
-                <td>{h.succeeded}</td>
-                <td>{h.failed}</td>
-              </tr>
+            <tr key={h.hour}>
+              <td>{label(h)}</td>
+              <td>{h.succeeded}</td>
+              <td>{h.failed}</td>
+            </tr>
           ))}
         </Table>
       </details>

@@ -13,13 +13,27 @@ export function DeadLettersPage({ route }: { route: Route }) {
   const query = Object.fromEntries(route.query);
   const key = route.query.toString();
   useEffect(() => setCursor(undefined), [key]);
-  const list = useLoad(() => ok(api.GET('/v1/dead-letters', { params: { query: { ...query, cursor, limit: 25 } as never } })), [key, cursor]);
+  const list = useLoad(
+    () => ok(api.GET('/v1/dead-letters', { params: { query: { ...query, cursor, limit: 25 } as never } })),
+    [key, cursor],
+  );
   const action = useAction();
-  const reason = <Choice label="Reason" any value={query.reason ?? ''} options={REASONS} onChange={(value) => navigate('dead-letters', { ...query, reason: value || undefined })} />;
+  const reason = (
+    <Choice
+      label="Reason"
+      any
+      value={query.reason ?? ''}
+      options={REASONS}
+      onChange={(value) => navigate('dead-letters', { ...query, reason: value || undefined })}
+    />
+  );
   return (
     <>
       <h1>Dead letters</h1>
-      <p>Deliveries that ran out of attempts or time, or whose subscription was disabled or deleted. A redrive runs the delivery again with a fresh schedule.</p>
+      <p>
+        Deliveries that ran out of attempts or time, or whose subscription was disabled or deleted. A redrive runs the
+        delivery again with a fresh schedule.
+      </p>
       <Filters route={route} page="dead-letters" statuses={false} times="Dead-lettered" extra={reason} />
       <Section title="Redrive all that match">
         <Failure error={action.error} />
@@ -27,7 +41,9 @@ export function DeadLettersPage({ route }: { route: Route }) {
           type="button"
           class="primary"
           disabled={action.busy || (bulk !== undefined && bulk.status === 'running')}
-          onClick={() => action.run(async () => setBulk(await ok(api.POST('/v1/dead-letters/redrive', { body: query as never }))))}
+          onClick={() =>
+            action.run(async () => setBulk(await ok(api.POST('/v1/dead-letters/redrive', { body: query as never }))))
+          }
         >
           Redrive all matching
         </button>
@@ -50,7 +66,14 @@ function RedriveOne({ id, onDone }: { id: string; onDone: () => void }) {
   const action = useAction();
   return (
     <>
-      <button type="button" disabled={action.busy} aria-label={`Redrive ${id}`} onClick={() => action.run(() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(onDone))}>
+      <button
+        type="button"
+        disabled={action.busy}
+        aria-label={`Redrive ${id}`}
+        onClick={() =>
+          action.run(() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(onDone))
+        }
+      >
         Redrive
       </button>
       <Failure error={action.error} />
@@ -59,11 +82,22 @@ function RedriveOne({ id, onDone }: { id: string; onDone: () => void }) {
 }
 
 /** A bulk redrive's counters, polled until the job ends. */
-function BulkProgress({ job, onUpdate, onDone }: { job: BulkRedrive; onUpdate: (job: BulkRedrive) => void; onDone: () => void }) {
+function BulkProgress({
+  job,
+  onUpdate,
+  onDone,
+}: {
+  job: BulkRedrive;
+  onUpdate: (job: BulkRedrive) => void;
+  onDone: () => void;
+}) {
   const running = job.status === 'running';
   useEffect(() => {
     if (!running) return onDone();
-    const timer = setTimeout(() => void ok(api.GET('/v1/dead-letters/redrives/{id}', { params: { path: { id: job.id } } })).then(onUpdate), 1000);
+    const timer = setTimeout(
+      () => void ok(api.GET('/v1/dead-letters/redrives/{id}', { params: { path: { id: job.id } } })).then(onUpdate),
+      1000,
+    );
     return () => clearTimeout(timer);
   }, [job, running, onUpdate, onDone]);
   const done = job.redriven + job.skipped + job.failed;
@@ -74,7 +108,8 @@ function BulkProgress({ job, onUpdate, onDone }: { job: BulkRedrive; onUpdate: (
       </label>
       <progress id="bulk-bar" max={Math.max(1, job.matched)} value={done} />
       <p class="muted">
-        {job.redriven} redriven, {job.skipped} skipped (no longer dead letters), {job.failed} failed · started <Time value={job.created_at} />
+        {job.redriven} redriven, {job.skipped} skipped (no longer dead letters), {job.failed} failed · started{' '}
+        <Time value={job.created_at} />
       </p>
     </div>
   );

@@ -2,7 +2,20 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate, type Route } from '../router';
-import { Choice, Failure, Json, Loading, Pager, Section, Status, Table, Time, TimeInput, useAction, useLoad } from '../ui';
+import {
+  Choice,
+  Failure,
+  Json,
+  Loading,
+  Pager,
+  Section,
+  Status,
+  Table,
+  Time,
+  TimeInput,
+  useAction,
+  useLoad,
+} from '../ui';
 import { useCatalogue } from './catalogue';
 
 type Delivery = Schemas['Delivery'];
@@ -22,16 +35,48 @@ const STATUSES = Object.keys(UNDER_WAY);
  * Status, event type, subscription and time filters, kept in the route so a filtered list can be linked to. `times`
  * names what from/to bound: when a delivery was created, or when it was dead-lettered.
  */
-export function Filters({ route, page, statuses, times, extra }: { route: Route; page: string; statuses: boolean; times: string; extra?: ComponentChildren }) {
+export function Filters({
+  route,
+  page,
+  statuses,
+  times,
+  extra,
+}: {
+  route: Route;
+  page: string;
+  statuses: boolean;
+  times: string;
+  extra?: ComponentChildren;
+}) {
   const catalogue = useCatalogue();
   const subscriptions = useLoad(() => ok(api.GET('/v1/subscriptions', { params: { query: { limit: 200 } } })), []);
   const query = Object.fromEntries(route.query);
   const set = (name: string, value: string) => navigate(page, { ...query, [name]: value || undefined });
   return (
     <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-      {statuses && <Choice label="Status" any value={query.status ?? ''} options={STATUSES} onChange={(value) => set('status', value)} />}
-      <Choice label="Event type" any value={query.event_type ?? ''} options={(catalogue.data ?? []).map((t) => [t.name, t.name])} onChange={(value) => set('event_type', value)} />
-      <Choice label="Subscription" any value={query.subscription_id ?? ''} options={(subscriptions.data?.data ?? []).map((s) => [s.id, s.url])} onChange={(value) => set('subscription_id', value)} />
+      {statuses && (
+        <Choice
+          label="Status"
+          any
+          value={query.status ?? ''}
+          options={STATUSES}
+          onChange={(value) => set('status', value)}
+        />
+      )}
+      <Choice
+        label="Event type"
+        any
+        value={query.event_type ?? ''}
+        options={(catalogue.data ?? []).map((t) => [t.name, t.name])}
+        onChange={(value) => set('event_type', value)}
+      />
+      <Choice
+        label="Subscription"
+        any
+        value={query.subscription_id ?? ''}
+        options={(subscriptions.data?.data ?? []).map((s) => [s.id, s.url])}
+        onChange={(value) => set('subscription_id', value)}
+      />
       <TimeInput label={`${times} from`} value={query.from ?? ''} onChange={(value) => set('from', value)} />
       <TimeInput label={`${times} before`} value={query.to ?? ''} onChange={(value) => set('to', value)} />
       {extra}
@@ -39,29 +84,35 @@ export function Filters({ route, page, statuses, times, extra }: { route: Route;
   );
 }
 
-export function DeliveryTable({ deliveries, action }: { deliveries: Delivery[]; action?: (delivery: Delivery) => ComponentChildren }) {
+export function DeliveryTable({
+  deliveries,
+  action,
+}: {
+  deliveries: Delivery[];
+  action?: (delivery: Delivery) => ComponentChildren;
+}) {
   if (deliveries.length === 0) return <p>Nothing matches.</p>;
   return (
     <Table columns={['Delivery', 'Event', 'Status', 'Attempts', 'Created', ...(action ? ['Action'] : [])]}>
       {deliveries.map((d) => (
-            <tr key={d.id}>
-              <td>
-                <a href={href(`deliveries/${d.id}`)}>{d.id}</a>
-              </td>
-              <td>{d.event_type}</td>
-              <td>
-                <Status value={d.status} />
-                {d.failure_reason && <div class="muted">{d.failure_reason}</div>}
-              </td>
-              <td>
-                {d.attempt_count}
-                {d.last_status_code !== null && <span class="muted"> (last HTTP {d.last_status_code})</span>}
-              </td>
-              <td>
-                <Time value={d.created_at} />
-              </td>
-              {action && <td>{action(d)}</td>}
-            </tr>
+        <tr key={d.id}>
+          <td>
+            <a href={href(`deliveries/${d.id}`)}>{d.id}</a>
+          </td>
+          <td>{d.event_type}</td>
+          <td>
+            <Status value={d.status} />
+            {d.failure_reason && <div class="muted">{d.failure_reason}</div>}
+          </td>
+          <td>
+            {d.attempt_count}
+            {d.last_status_code !== null && <span class="muted"> (last HTTP {d.last_status_code})</span>}
+          </td>
+          <td>
+            <Time value={d.created_at} />
+          </td>
+          {action && <td>{action(d)}</td>}
+        </tr>
       ))}
     </Table>
   );
@@ -72,7 +123,10 @@ export function DeliveriesPage({ route }: { route: Route }) {
   const query = Object.fromEntries(route.query);
   const key = route.query.toString();
   useEffect(() => setCursor(undefined), [key]);
-  const list = useLoad(() => ok(api.GET('/v1/deliveries', { params: { query: { ...query, cursor, limit: 25 } as never } })), [key, cursor]);
+  const list = useLoad(
+    () => ok(api.GET('/v1/deliveries', { params: { query: { ...query, cursor, limit: 25 } as never } })),
+    [key, cursor],
+  );
   return (
     <>
       <h1>Deliveries</h1>
@@ -90,7 +144,11 @@ export function DeliveriesPage({ route }: { route: Route }) {
 export function DeliveryPage({ id }: { id: string }) {
   const delivery = useLoad(() => ok(api.GET('/v1/deliveries/{id}', { params: { path: { id } } })), [id]);
   const eventId = delivery.data?.event_id;
-  const event = useLoad(() => (eventId ? ok(api.GET('/v1/events/{eventId}', { params: { path: { eventId } } })) : Promise.resolve(undefined)), [eventId]);
+  const event = useLoad(
+    () =>
+      eventId ? ok(api.GET('/v1/events/{eventId}', { params: { path: { eventId } } })) : Promise.resolve(undefined),
+    [eventId],
+  );
   const action = useAction();
   const waiting = delivery.data ? UNDER_WAY[delivery.data.status] : false;
   useEffect(() => {
@@ -106,7 +164,8 @@ export function DeliveryPage({ id }: { id: string }) {
     <>
       <h1>Delivery</h1>
       <p class="muted">
-        <a href={href('deliveries')}>All deliveries</a> · <a href={href(`subscriptions/${d.subscription_id}`)}>Its subscription</a>
+        <a href={href('deliveries')}>All deliveries</a> ·{' '}
+        <a href={href(`subscriptions/${d.subscription_id}`)}>Its subscription</a>
       </p>
       <Section title="Where it stands">
         <dl class="facts">
@@ -129,16 +188,43 @@ export function DeliveryPage({ id }: { id: string }) {
         <Failure error={action.error} />
         {waiting && (
           <div class="actions">
-            <button type="button" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload))}>
+            <button
+              type="button"
+              disabled={action.busy}
+              onClick={() =>
+                action.run(() =>
+                  ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload),
+                )
+              }
+            >
               Retry now
             </button>
-            <button type="button" class="danger" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(delivery.reload))}>
+            <button
+              type="button"
+              class="danger"
+              disabled={action.busy}
+              onClick={() =>
+                action.run(() =>
+                  ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(
+                    delivery.reload,
+                  ),
+                )
+              }
+            >
               Cancel delivery
             </button>
           </div>
         )}
         {d.status === 'dead_lettered' && (
-          <button type="button" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload))}>
+          <button
+            type="button"
+            disabled={action.busy}
+            onClick={() =>
+              action.run(() =>
+                ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload),
+              )
+            }
+          >
             Redrive
           </button>
         )}
@@ -149,18 +235,18 @@ export function DeliveryPage({ id }: { id: string }) {
         ) : (
           <Table testId="attempts" columns={['#', 'Sent', 'HTTP status', 'Duration', 'Error', 'Response']}>
             {d.attempts.map((a) => (
-                  <tr key={a.attempt} class={a.succeeded ? 'ok' : 'failed'}>
-                    <td>{a.attempt}</td>
-                    <td>
-                      <Time value={a.started_at} />
-                    </td>
-                    <td>{a.status_code ?? '—'}</td>
-                    <td>{a.duration_ms} ms</td>
-                    <td>{a.error ?? ''}</td>
-                    <td>
-                      <code class="excerpt">{a.response_excerpt ?? ''}</code>
-                    </td>
-                  </tr>
+              <tr key={a.attempt} class={a.succeeded ? 'ok' : 'failed'}>
+                <td>{a.attempt}</td>
+                <td>
+                  <Time value={a.started_at} />
+                </td>
+                <td>{a.status_code ?? '—'}</td>
+                <td>{a.duration_ms} ms</td>
+                <td>{a.error ?? ''}</td>
+                <td>
+                  <code class="excerpt">{a.response_excerpt ?? ''}</code>
+                </td>
+              </tr>
             ))}
           </Table>
         )}

@@ -18,7 +18,8 @@ export function SubscriptionPage({ id }: { id: string }) {
     <>
       <h1>Subscription</h1>
       <p class="muted">
-        <a href={href('subscriptions')}>All subscriptions</a> · <a href={href('deliveries', { subscription_id: id })}>Its deliveries</a> ·{' '}
+        <a href={href('subscriptions')}>All subscriptions</a> ·{' '}
+        <a href={href('deliveries', { subscription_id: id })}>Its deliveries</a> ·{' '}
         <a href={href('dead-letters', { subscription_id: id })}>Its dead letters</a>
       </p>
       <Section title="Overview">
@@ -26,7 +27,9 @@ export function SubscriptionPage({ id }: { id: string }) {
           <dt>Endpoint</dt>
           <dd data-testid="subscription-url">{s.url}</dd>
           <dt>State</dt>
-          <dd data-testid="subscription-state">{s.enabled ? 'enabled' : `disabled${s.disabled_reason ? ` (${s.disabled_reason})` : ''}`}</dd>
+          <dd data-testid="subscription-state">
+            {s.enabled ? 'enabled' : `disabled${s.disabled_reason ? ` (${s.disabled_reason})` : ''}`}
+          </dd>
           <dt>Events</dt>
           <dd>{s.event_types.join(', ')}</dd>
           <dt>Id</dt>
@@ -56,9 +59,17 @@ function EnableDisable({ subscription, onDone }: { subscription: Subscription; o
   if (!subscription.enabled) {
     return (
       <Section title="Enable">
-        <p>Disabled subscriptions get no new deliveries. Enabling does not bring back what was dead-lettered meanwhile: redrive it.</p>
+        <p>
+          Disabled subscriptions get no new deliveries. Enabling does not bring back what was dead-lettered meanwhile:
+          redrive it.
+        </p>
         <Failure error={action.error} />
-        <button type="button" class="primary" disabled={action.busy} onClick={() => action.run(() => ok(api.POST('/v1/subscriptions/{id}/enable', path(id))).then(onDone))}>
+        <button
+          type="button"
+          class="primary"
+          disabled={action.busy}
+          onClick={() => action.run(() => ok(api.POST('/v1/subscriptions/{id}/enable', path(id))).then(onDone))}
+        >
           Enable subscription
         </button>
       </Section>
@@ -73,7 +84,13 @@ function EnableDisable({ subscription, onDone }: { subscription: Subscription; o
       <button
         type="button"
         disabled={action.busy}
-        onClick={() => action.run(() => ok(api.POST('/v1/subscriptions/{id}/disable', { ...path(id), body: reason ? { reason } : {} })).then(onDone))}
+        onClick={() =>
+          action.run(() =>
+            ok(api.POST('/v1/subscriptions/{id}/disable', { ...path(id), body: reason ? { reason } : {} })).then(
+              onDone,
+            ),
+          )
+        }
       >
         Disable subscription
       </button>
@@ -88,19 +105,31 @@ function TestSend({ id }: { id: string }) {
   const action = useAction();
   return (
     <Section title="Send a test event">
-      <Choice label="Event type" value={type} options={(catalogue.data ?? []).map((t) => [t.name, t.name])} onChange={setType} />
+      <Choice
+        label="Event type"
+        value={type}
+        options={(catalogue.data ?? []).map((t) => [t.name, t.name])}
+        onChange={setType}
+      />
       <Failure error={action.error} />
       <button
         type="button"
         disabled={action.busy}
-        onClick={() => action.run(async () => setResult(await ok(api.POST('/v1/subscriptions/{id}/test', { ...path(id), body: { event_type: type as never } }))))}
+        onClick={() =>
+          action.run(async () =>
+            setResult(
+              await ok(api.POST('/v1/subscriptions/{id}/test', { ...path(id), body: { event_type: type as never } })),
+            ),
+          )
+        }
       >
         Send test
       </button>
       {result && (
         <div data-testid="test-result" role="status">
           <p>
-            {result.delivered ? 'Delivered' : 'Not delivered'}: {result.status_code === null ? 'no HTTP answer' : `HTTP ${result.status_code}`} in {result.duration_ms} ms
+            {result.delivered ? 'Delivered' : 'Not delivered'}:{' '}
+            {result.status_code === null ? 'no HTTP answer' : `HTTP ${result.status_code}`} in {result.duration_ms} ms
             {result.error && ` (${result.error})`}
           </p>
           {result.response_excerpt && <Json label="What the receiver answered" value={result.response_excerpt} />}
@@ -124,13 +153,31 @@ function Rotate({ id }: { id: string }) {
   const action = useAction();
   return (
     <Section title="Rotate the signing secret">
-      <p>During the grace period every delivery is signed with both secrets, so receivers can switch without missing one.</p>
-      <Choice label="Grace period" value={String(grace)} options={GRACE_PERIODS.map((g) => [String(g.seconds), g.label])} onChange={(value) => setGrace(Number(value))} />
+      <p>
+        During the grace period every delivery is signed with both secrets, so receivers can switch without missing one.
+      </p>
+      <Choice
+        label="Grace period"
+        value={String(grace)}
+        options={GRACE_PERIODS.map((g) => [String(g.seconds), g.label])}
+        onChange={(value) => setGrace(Number(value))}
+      />
       <Failure error={action.error} />
       <button
         type="button"
         disabled={action.busy}
-        onClick={() => action.run(async () => setRotated(await ok(api.POST('/v1/subscriptions/{id}/rotate-secret', { ...path(id), body: { grace_period_seconds: grace } }))))}
+        onClick={() =>
+          action.run(async () =>
+            setRotated(
+              await ok(
+                api.POST('/v1/subscriptions/{id}/rotate-secret', {
+                  ...path(id),
+                  body: { grace_period_seconds: grace },
+                }),
+              ),
+            ),
+          )
+        }
       >
         Rotate secret
       </button>
@@ -155,7 +202,12 @@ function Edit({ subscription, onDone }: { subscription: Subscription; onDone: ()
   const submit = (event: Event) => {
     event.preventDefault();
     void action.run(() =>
-      ok(api.PATCH('/v1/subscriptions/{id}', { ...path(subscription.id), body: { url, description, event_types: types as never } })).then(onDone),
+      ok(
+        api.PATCH('/v1/subscriptions/{id}', {
+          ...path(subscription.id),
+          body: { url, description, event_types: types as never },
+        }),
+      ).then(onDone),
     );
   };
   return (
@@ -195,7 +247,9 @@ function Delete({ id }: { id: string }) {
             type="button"
             class="danger"
             disabled={action.busy}
-            onClick={() => action.run(() => ok(api.DELETE('/v1/subscriptions/{id}', path(id))).then(() => navigate('subscriptions')))}
+            onClick={() =>
+              action.run(() => ok(api.DELETE('/v1/subscriptions/{id}', path(id))).then(() => navigate('subscriptions')))
+            }
           >
             Yes, delete it
           </button>{' '}

@@ -17,17 +17,17 @@ export function SubscriptionsPage() {
         {list.data && list.data.data.length > 0 && (
           <Table columns={['Endpoint', 'Events', 'State', 'Created']}>
             {list.data.data.map((subscription) => (
-                  <tr key={subscription.id}>
-                    <td>
-                      <a href={href(`subscriptions/${subscription.id}`)}>{subscription.url}</a>
-                      {subscription.description && <div class="muted">{subscription.description}</div>}
-                    </td>
-                    <td>{subscription.event_types.join(', ')}</td>
-                    <td>{subscription.enabled ? 'enabled' : 'disabled'}</td>
-                    <td>
-                      <Time value={subscription.created_at} />
-                    </td>
-                  </tr>
+              <tr key={subscription.id}>
+                <td>
+                  <a href={href(`subscriptions/${subscription.id}`)}>{subscription.url}</a>
+                  {subscription.description && <div class="muted">{subscription.description}</div>}
+                </td>
+                <td>{subscription.event_types.join(', ')}</td>
+                <td>{subscription.enabled ? 'enabled' : 'disabled'}</td>
+                <td>
+                  <Time value={subscription.created_at} />
+                </td>
+              </tr>
             ))}
           </Table>
         )}
@@ -49,7 +49,9 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
     event.preventDefault();
     void action.run(async () => {
       const subscription = await ok(
-        api.POST('/v1/subscriptions', { body: { url, event_types: types as never, ...(description ? { description } : {}) } as never }),
+        api.POST('/v1/subscriptions', {
+          body: { url, event_types: types as never, ...(description ? { description } : {}) } as never,
+        }),
       );
       setCreated(subscription);
       setUrl('');
@@ -70,7 +72,14 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
       )}
       <form onSubmit={submit}>
         <label for="new-url">Endpoint URL</label>
-        <input id="new-url" type="url" required placeholder="https://example.com/webhooks" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+        <input
+          id="new-url"
+          type="url"
+          required
+          placeholder="https://example.com/webhooks"
+          value={url}
+          onInput={(e) => setUrl(e.currentTarget.value)}
+        />
         <label for="new-description">Description (optional)</label>
         <input id="new-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         <EventTypePicker catalogue={catalogue} selected={types} onChange={setTypes} legend="Events to send" />
