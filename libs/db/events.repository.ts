@@ -48,6 +48,30 @@ export interface EventRouting {
 /** Delivery ids drawn for a publish before knowing how many subscriptions match: most events fan out to a few. */
 const TYPICAL_FAN_OUT = 4;
 
+/**
+ * The event and its deliveries in one statement; `fits` is false, and nothing written, when more subscriptions match
+ * than delivery ids were drawn ($10).
+ */
+const PUBLISH_STATEMENT = `WITH matching AS (
+         SELECT id, tenant_id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
+          WHERE tenant_id = ANY($12::text[]) AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
+            AND id IS DISTINCT FROM $13::text
+       ), fits AS (
+         SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
+       ), event AS (
+         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash, trace_parent)
+         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text, $14::text FROM fits WHERE fits.ok
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       ), delivery AS (
+         INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
+         SELECT ($10::text[])[m.n], event.id, m.id, m.tenant_id, $4::text, $11::text || m.id
+           FROM event, matching m
+         RETURNING id, subscription_id
+       )
+       SELECT fits.ok AS fits, fits.matching, EXISTS (SELECT 1 FROM event) AS created,
+              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries
+         FROM fits`;
+
 export class EventsRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -87,27 +111,12 @@ export class EventsRepository {
       matching: number;
       created: boolean;
       deliveries: PublishedDelivery[];
-    }>(
-      `WITH matching AS (
-         SELECT id, tenant_id, row_number() OVER (ORDER BY id)::int AS n FROM subscriptions
-          WHERE tenant_id = ANY($12::text[]) AND enabled AND deleted_at IS NULL AND event_types && $9::text[]
-            AND id IS DISTINCT FROM $13::text
-       ), fits AS (
-         SELECT count(*)::int AS matching, count(*) <= cardinality($10::text[]) AS ok FROM matching
-       ), event AS (
-         INSERT INTO events (id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, content_hash, trace_parent)
-         SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::json, $7::json, $8::text, $14::text FROM fits WHERE fits.ok
-         ON CONFLICT (id) DO NOTHING RETURNING id
-       ), delivery AS (
-         INSERT INTO deliveries (id, event_id, subscription_id, tenant_id, event_type, workflow_id)
-         SELECT ($10::text[])[m.n], event.id, m.id, m.tenant_id, $4::text, $11::text || m.id
-           FROM event, matching m
-         RETURNING id, subscription_id
-       )
-       SELECT fits.ok AS fits, fits.matching, EXISTS (SELECT 1 FROM event) AS created,
-              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries
-         FROM fits`,
-      [
+    }>({
+      // Named, so each pooled connection parses and plans it once: parsing and planning it took about half of
+      // Postgres's CPU per publish (measured 1.0 ms unnamed, 0.5 ms named).
+      name: 'publish-event',
+      text: PUBLISH_STATEMENT,
+      values: [
         event.event_id,
         event.tenant.id,
         event.tenant.slug ?? null,
@@ -124,7 +133,7 @@ export class EventsRepository {
         // The publish's span, so the relay starts the deliveries' runs in the same trace (null when not tracing).
         activeTraceParent(),
       ],
-    );
+    });
     return rows[0];
   }
 
