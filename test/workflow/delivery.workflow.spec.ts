@@ -64,6 +64,21 @@ async function input(overrides: Partial<DeliveryWorkflowInput> = {}): Promise<De
   };
 }
 
+/** Starts a delivery with the default input on the worker's task queue and waits until its state query shows `status`. */
+async function startUntil(taskQueue: string, status: string) {
+  const handle = await env.client.workflow.start(deliveryWorkflow, {
+    taskQueue,
+    workflowId: `wf-${queueNumber}`,
+    args: [await input()],
+  });
+  await eventually(async () => (await handle.query(stateQuery)).status === status, {
+    timeout: 10_000,
+    interval: 50,
+    description: `the workflow to be ${status}`,
+  });
+  return handle;
+}
+
 /** The event types of a finished run's history, in order. */
 async function historyShape(workflowId: string): Promise<string[]> {
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
@@ -160,16 +175,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('cancels during a wait: no further attempt, recorded as cancelled', async () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, {
-        taskQueue,
-        workflowId: `wf-${queueNumber}`,
-        args: [await input()],
-      });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
-        timeout: 10_000,
-        interval: 50,
-        description: 'the workflow to be retry_scheduled',
-      });
+      const handle = await startUntil(taskQueue, 'retry_scheduled');
       const state = await handle.query(stateQuery);
       expect(state).toMatchObject({
         attemptsThisRun: 1,
@@ -188,16 +194,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('records a cancellation requested from the Temporal UI (workflow cancel) as cancelled', async () => {
     const receiver = scripted([]);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, {
-        taskQueue,
-        workflowId: `wf-${queueNumber}`,
-        args: [await input()],
-      });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
-        timeout: 10_000,
-        interval: 50,
-        description: 'the workflow to be retry_scheduled',
-      });
+      const handle = await startUntil(taskQueue, 'retry_scheduled');
       await handle.cancel();
       return handle.result();
     });
@@ -208,16 +205,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('retryNow skips the wait', async () => {
     const receiver = scripted(['failed', 'delivered']);
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, {
-        taskQueue,
-        workflowId: `wf-${queueNumber}`,
-        args: [await input()],
-      });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'retry_scheduled', {
-        timeout: 10_000,
-        interval: 50,
-        description: 'the workflow to be retry_scheduled',
-      });
+      const handle = await startUntil(taskQueue, 'retry_scheduled');
       await handle.signal(retryNowSignal);
       await eventually(() => receiver.attempts.length === 2, {
         timeout: 10_000,
@@ -299,16 +287,7 @@ describe('deliveryWorkflow on the default schedule (time-skipping)', () => {
   it('cancels during a throttle wait', async () => {
     const receiver = scripted(Array(1000).fill('throttled'));
     const result = await withWorker(receiver, async (taskQueue) => {
-      const handle = await env.client.workflow.start(deliveryWorkflow, {
-        taskQueue,
-        workflowId: `wf-${queueNumber}`,
-        args: [await input()],
-      });
-      await eventually(async () => (await handle.query(stateQuery)).status === 'throttled', {
-        timeout: 10_000,
-        interval: 50,
-        description: 'the workflow to be throttled',
-      });
+      const handle = await startUntil(taskQueue, 'throttled');
       expect(await handle.query(stateQuery)).toMatchObject({ attemptsThisRun: 0, nextAttemptAt: expect.any(String) });
       await handle.signal(cancelSignal, { reason: 'enough' });
       return handle.result();
