@@ -84,6 +84,8 @@ interface ModeResult {
   cpuMsPerDelivery: CpuReading & { total: number };
   rssMiB: { api: number; worker: number; apiPlusWorker: number; temporal: number };
   duplicates: number;
+  /** Attempts the subscriptions' limits refused a permit (each then waited on a durable timer). */
+  throttled: number;
   historyEvents?: number[];
   waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
 }
@@ -140,6 +142,15 @@ class Bench {
       temporal: childrenMatching(process.pid, /start-dev/)[0],
       postgres: childrenMatching(process.pid, /postgres/)[0],
     };
+  }
+
+  /** The worker's webhook_attempts_throttled_total, summed over event types. */
+  private async throttledAttempts(): Promise<number> {
+    const response = await request(`${this.launched.workerUrl}/metrics`, { dispatcher: this.agent });
+    return (await response.body.text())
+      .split('\n')
+      .filter((line) => line.startsWith('webhook_attempts_throttled_total'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   }
 
   async call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<any> {
@@ -216,6 +227,7 @@ class Bench {
       peak.temporal = Math.max(peak.temporal, now.temporal);
     };
     const cpuBefore = this.cpu();
+    const throttledBefore = await this.throttledAttempts();
     const started = performance.now();
     const progressDone = options.progress ?? (() => `delivered ${this.receiver.received}/${expected}`);
     const progress = setInterval(() => {
@@ -262,6 +274,7 @@ class Bench {
     // The servers finish the last workflow tasks after the last receipt; their CPU belongs to this run.
     await sleep(1000);
     const cpuAfter = this.cpu();
+    const throttled = (await this.throttledAttempts()) - throttledBefore;
     const delivered = this.receiver.received;
     const perDelivery = (key: keyof CpuReading) =>
       (cpuAfter[key] - cpuBefore[key]) / Math.max(1, options.until ? expected : delivered);
@@ -294,6 +307,7 @@ class Bench {
         cpuMsPerDelivery: { ...cpu, total: cpu.api + cpu.worker + cpu.temporal + cpu.postgres },
         rssMiB: peak,
         duplicates: [...this.receiver.arrivals.values()].reduce((sum, times) => sum + times.length - 1, 0),
+        throttled,
       },
     };
   }
@@ -461,6 +475,7 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
     if (r.historyEvents)
       row(`${head}: history events/delivery`, `${r.historyEvents.join(', ')} (sampled, delivered on attempt 1)`);
     row(`${head}: receipts beyond one`, String(r.duplicates));
+    row(`${head}: attempts refused a permit`, String(r.throttled));
   }
   row('plain HTTP POST rate to the same receiver', `${fmt(plainRate)} requests/s (${PUBLISHERS} in parallel)`);
   return lines.join('\n');
