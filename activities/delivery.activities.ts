@@ -11,12 +11,15 @@ import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
 import { WebhookSender } from '../libs/outbound/webhook-sender';
+import { PermitQueue, PermitTurn } from './permit-queue';
 
 export interface AttemptInput {
   deliveryId: string;
   attempt: number;
   attemptTimeoutMs: number;
   deadline: string;
+  /** Absent in runs started before the worker queued attempts for permits: they go straight to Postgres. */
+  subscriptionId?: string;
   /** How many times in a row this attempt found no permit free (0 or absent: the first try). */
   throttledTimes?: number;
 }
@@ -52,6 +55,8 @@ export interface DeliveryActivityDependencies {
   log: Pick<Logger, 'info'>;
   /** The limits of subscriptions that set none (SUBSCRIPTION_MAX_IN_FLIGHT, SUBSCRIPTION_MAX_PER_SECOND). */
   defaultLimits: SubscriptionLimits;
+  /** This worker's queue in front of the subscriptions' in-flight permits. */
+  permits: PermitQueue;
 }
 
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
@@ -66,85 +71,95 @@ export function createDeliveryActivities({
   metrics,
   log,
   defaultLimits,
+  permits,
 }: DeliveryActivityDependencies) {
+  async function attempt(input: AttemptInput, turn: PermitTurn | undefined): Promise<AttemptOutcome> {
+    const context = await attempts.attemptContext(input.deliveryId, {
+      defaults: defaultLimits,
+      leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
+      backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
+    });
+    if (context !== undefined) turn?.answered(context.inFlightLimit, context.holdsPermit);
+    if (context === undefined) {
+      throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
+    }
+    if (context.throttledForMs !== null) {
+      metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
+      return { kind: 'throttled', retryInMs: context.throttledForMs };
+    }
+    // A previous try of this activity may have delivered and recorded it before the worker died.
+    if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
+    const { subscription } = context;
+    if (subscription === undefined || subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
+    if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
+    if (Date.now() > Date.parse(input.deadline)) {
+      await attempts.releasePermit(input.deliveryId);
+      return { kind: 'stopped', reason: 'expired' };
+    }
+
+    const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+    // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
+    const tracksFailures = !isOperationalEventType(context.event.event_type);
+    const failingSince = await attempts.recordAttempt({
+      deliveryId: input.deliveryId,
+      attempt: input.attempt,
+      ...sent,
+      tracksFailures,
+    });
+    const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
+    metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
+    log.info(
+      {
+        delivery_id: input.deliveryId,
+        event_id: context.event.event_id,
+        event_type: context.event.event_type,
+        tenant_id: subscription.tenantId,
+        attempt: input.attempt,
+        outcome: sent.succeeded ? 'delivered' : 'failed',
+        status_code: sent.statusCode,
+        status_class: statusClass,
+        duration_ms: sent.durationMs,
+        error: sent.error,
+      },
+      'attempt',
+    );
+    if (input.attempt === 1)
+      metrics.firstAttemptLatency.observe(
+        Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000,
+      );
+    const cause = { deliveryId: input.deliveryId, attempt: input.attempt, failingSince };
+    if (sent.succeeded) {
+      metrics.ended('delivered', null);
+      if (tracksFailures && failingSince !== null) await operational.subscriptionRecovered(subscription, failingSince);
+      return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+    }
+    if (sent.statusCode === GONE) {
+      await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver', {
+        reason: 'gone',
+        ...cause,
+      });
+      return { kind: 'stopped', reason: 'subscription_disabled' };
+    }
+    if (tracksFailures && failingTooLong(failingSince, Date.now(), failureDisableAfterMs)) {
+      await disabler.disable(subscription.id, undefined, FAILING_DISABLE_REASON, 'system', {
+        reason: 'failing',
+        ...cause,
+      });
+      return { kind: 'stopped', reason: 'subscription_disabled' };
+    }
+    return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
+  }
+
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
-      const context = await attempts.attemptContext(input.deliveryId, {
-        defaults: defaultLimits,
-        leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
-        backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
-      });
-      if (context === undefined) {
-        throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
+      if (input.subscriptionId === undefined) return attempt(input, undefined);
+      const turn = await permits.enter(input.subscriptionId);
+      try {
+        return await attempt(input, turn);
+      } finally {
+        turn.leave();
       }
-      if (context.throttledForMs !== null) {
-        metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
-        return { kind: 'throttled', retryInMs: context.throttledForMs };
-      }
-      // A previous try of this activity may have delivered and recorded it before the worker died.
-      if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
-      const { subscription } = context;
-      if (subscription === undefined || subscription.deleted)
-        return { kind: 'stopped', reason: 'subscription_deleted' };
-      if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
-      if (Date.now() > Date.parse(input.deadline)) {
-        await attempts.releasePermit(input.deliveryId);
-        return { kind: 'stopped', reason: 'expired' };
-      }
-
-      const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
-      // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
-      const tracksFailures = !isOperationalEventType(context.event.event_type);
-      const failingSince = await attempts.recordAttempt({
-        deliveryId: input.deliveryId,
-        attempt: input.attempt,
-        ...sent,
-        tracksFailures,
-      });
-      const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
-      metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
-      log.info(
-        {
-          delivery_id: input.deliveryId,
-          event_id: context.event.event_id,
-          event_type: context.event.event_type,
-          tenant_id: subscription.tenantId,
-          attempt: input.attempt,
-          outcome: sent.succeeded ? 'delivered' : 'failed',
-          status_code: sent.statusCode,
-          status_class: statusClass,
-          duration_ms: sent.durationMs,
-          error: sent.error,
-        },
-        'attempt',
-      );
-      if (input.attempt === 1)
-        metrics.firstAttemptLatency.observe(
-          Math.max(0, sent.startedAt.getTime() - context.delivery.created_at.getTime()) / 1000,
-        );
-      const cause = { deliveryId: input.deliveryId, attempt: input.attempt, failingSince };
-      if (sent.succeeded) {
-        metrics.ended('delivered', null);
-        if (tracksFailures && failingSince !== null)
-          await operational.subscriptionRecovered(subscription, failingSince);
-        return { kind: 'delivered', statusCode: sent.statusCode, error: null };
-      }
-      if (sent.statusCode === GONE) {
-        await disabler.disable(subscription.id, undefined, GONE_DISABLE_REASON, 'receiver', {
-          reason: 'gone',
-          ...cause,
-        });
-        return { kind: 'stopped', reason: 'subscription_disabled' };
-      }
-      if (tracksFailures && failingTooLong(failingSince, Date.now(), failureDisableAfterMs)) {
-        await disabler.disable(subscription.id, undefined, FAILING_DISABLE_REASON, 'system', {
-          reason: 'failing',
-          ...cause,
-        });
-        return { kind: 'stopped', reason: 'subscription_disabled' };
-      }
-      return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
     },
 
     async recordDeliveryState(input: RecordStateInput): Promise<void> {

@@ -156,6 +156,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         attempt,
         attemptTimeoutMs: input.attemptTimeoutMs,
         deadline,
+        subscriptionId: input.subscriptionId,
       });
       // No permit under the subscription's limits: nothing was sent, so the same attempt (same schedule slot) waits
       // on a durable timer, releasing this worker's slot, and asks again. The deadline still applies.
@@ -173,6 +174,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
           attempt,
           attemptTimeoutMs: input.attemptTimeoutMs,
           deadline,
+          subscriptionId: input.subscriptionId,
           throttledTimes,
         });
       }

@@ -46,6 +46,10 @@ export interface AttemptContext {
    * needs none (no limits, or an attempt that will not send: delivered already, subscription disabled or deleted).
    */
   throttledForMs: number | null;
+  /** The subscription's in-flight limit (its own, else the default; 0: no cap). */
+  inFlightLimit: number;
+  /** Whether this attempt now holds one of the subscription's permits. */
+  holdsPermit: boolean;
 }
 
 /** What taking a permit needs beyond the subscription's own limits. */
@@ -136,6 +140,8 @@ export class AttemptsRepository {
       event: toStoredEvent(row),
       subscription: row.target === null ? undefined : this.subscriptions.toTarget(row.target as TargetRow),
       throttledForMs: row.throttled_for_ms,
+      inFlightLimit: row.in_flight_limit,
+      holdsPermit: row.limited === true && row.throttled_for_ms === null,
     };
   }
 

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
@@ -66,6 +67,7 @@ beforeAll(async () => {
     failureDisableAfterMs: 0,
     ...testObservers(),
     defaultLimits: loadConfig({}).subscriptionLimits,
+    permits: new PermitQueue(2_000),
   });
   failDisabling = createDeliveryActivities({
     attempts,
@@ -75,6 +77,7 @@ beforeAll(async () => {
     failureDisableAfterMs: FIVE_DAYS_MS,
     ...testObservers(),
     defaultLimits: loadConfig({}).subscriptionLimits,
+    permits: new PermitQueue(2_000),
   });
 });
 afterAll(async () => {

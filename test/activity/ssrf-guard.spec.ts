@@ -2,6 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
@@ -227,6 +228,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
       failureDisableAfterMs: 0,
       ...testObservers(),
       defaultLimits: loadConfig({}).subscriptionLimits,
+      permits: new PermitQueue(2_000),
     });
 
   async function deliveryTo(url: string): Promise<string> {

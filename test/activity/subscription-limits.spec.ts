@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
+import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
@@ -91,6 +92,7 @@ const limitedActivities = (sender: WebhookSender) =>
     failureDisableAfterMs: 0,
     ...testObservers(),
     defaultLimits: NO_DEFAULT_LIMITS,
+    permits: new PermitQueue(2_000),
   });
 
 const statusOf = async (id: string) => (await deliveries.get(id, undefined))!;
@@ -214,6 +216,29 @@ describe('attemptDelivery under the limits', () => {
       );
       expect(receiver.requests).toHaveLength(2);
       expect(await statusOf(ids[1])).toMatchObject({ status: 'delivered', attempt_count: 1 });
+    } finally {
+      await sender.close();
+      await receiver.stop();
+    }
+  });
+
+  it("queues this worker's attempts beyond max_in_flight instead of having Postgres refuse them", async () => {
+    const receiver = new TestReceiver(() => ({ status: 200, delayMs: 100 }));
+    const url = await receiver.start();
+    const sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
+    try {
+      const { subscription, ids } = await deliveriesTo(13, { maxInFlight: 2 }, url);
+      const { attemptDelivery } = limitedActivities(sender);
+      const deadline = new Date(Date.now() + 60_000).toISOString();
+      const attempt = (deliveryId: string) =>
+        attemptDelivery({ deliveryId, attempt: 1, attemptTimeoutMs: 1000, deadline, subscriptionId: subscription.id });
+      // The first attempt teaches the worker the subscription's limit.
+      expect(await attempt(ids[0])).toMatchObject({ kind: 'delivered' });
+
+      const outcomes = await Promise.all(ids.slice(1).map(attempt));
+      expect(outcomes.map((outcome) => outcome.kind)).toEqual(Array(12).fill('delivered'));
+      expect(receiver.requests).toHaveLength(13);
+      expect(receiver.peakInFlight).toBe(2);
     } finally {
       await sender.close();
       await receiver.stop();

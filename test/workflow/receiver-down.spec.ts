@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
+import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { loadConfig } from '../../libs/config/config';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
@@ -94,6 +95,7 @@ async function scenario(
       failureDisableAfterMs: 0,
       ...testObservers(),
       defaultLimits: loadConfig({}).subscriptionLimits,
+      permits: new PermitQueue(2_000),
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,

@@ -10,6 +10,7 @@ import {
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.activities';
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
+import { PermitQueue } from '../../../activities/permit-queue';
 import { createRetentionActivities } from '../../../activities/retention.activities';
 import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
@@ -30,6 +31,12 @@ import { workflowCodeOptions } from './workflow-bundle';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
+
+/**
+ * The longest an attempt waits in this worker's queue for a permit its own attempts hold: well inside the room a
+ * local attempt has beyond its HTTP budget (localAttemptTimeoutMs), so the wait never makes an attempt time out.
+ */
+const PERMIT_WAIT_MS = 2_000;
 
 @Injectable()
 export class TemporalWorkerService
@@ -78,6 +85,7 @@ export class TemporalWorkerService
           metrics: this.metrics,
           log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
           defaultLimits: this.config.subscriptionLimits,
+          permits: new PermitQueue(PERMIT_WAIT_MS),
         }),
         ...createBulkRedriveActivities({
           bulkRedrives: this.bulkRedrives,
