@@ -3,6 +3,7 @@ import { filterEntriesMatching } from '../contracts/catalogue';
 import { StoredEvent } from '../contracts/envelope';
 import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
 import { activeTraceParent } from '../observability/trace-context';
+import { RelayWakeup } from './relay-wakeup';
 import type { TenantScope } from './subscriptions.repository';
 
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
@@ -73,7 +74,11 @@ const PUBLISH_STATEMENT = `WITH matching AS (
          FROM fits`;
 
 export class EventsRepository {
-  constructor(private readonly pool: Pool) {}
+  private readonly relayWakeup: RelayWakeup;
+
+  constructor(private readonly pool: Pool) {
+    this.relayWakeup = new RelayWakeup(pool);
+  }
 
   /**
    * Stores the event and one delivery per matching enabled subscription in one statement: atomic, and one round
@@ -88,7 +93,10 @@ export class EventsRepository {
     let stored = await this.store(event, contentHash, TYPICAL_FAN_OUT, routing);
     // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
     while (!stored.fits) stored = await this.store(event, contentHash, stored.matching, routing);
-    if (stored.created) return { kind: 'created', deliveries: stored.deliveries };
+    if (stored.created) {
+      if (stored.deliveries.length > 0) this.relayWakeup.deliveriesCommitted();
+      return { kind: 'created', deliveries: stored.deliveries };
+    }
     const existing = await this.pool.query<{ content_hash: string }>(
       `SELECT content_hash FROM events WHERE id = $1::text`,
       [event.event_id],

@@ -3,9 +3,6 @@ import { DELIVERY_TO_START_COLUMNS, DeliveryToStart } from './events.repository'
 import { Db } from './pool';
 import type { TenantScope } from './subscriptions.repository';
 
-/** The channel every committed batch of deliveries notifies (a trigger on deliveries; see the migrations). */
-export const DELIVERIES_COMMITTED_CHANNEL = 'deliveries_committed';
-
 /** How long a claim to start a row's run holds: a claimer that died (relay or redriver) is taken over after it. */
 export const START_CLAIM_LEASE_MS = 30_000;
 

@@ -3,11 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as PgClient } from 'pg';
 import { AppConfig, requireSetting } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
-import {
-  DELIVERIES_COMMITTED_CHANNEL,
-  OutboxRepository,
-  START_CLAIM_LEASE_MS,
-} from '../../../libs/db/outbox.repository';
+import { OutboxRepository, START_CLAIM_LEASE_MS } from '../../../libs/db/outbox.repository';
+import { DELIVERIES_COMMITTED_CHANNEL } from '../../../libs/db/relay-wakeup';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
@@ -25,7 +22,7 @@ const SWEEP_EVERY_MS = 2_000;
 const RELISTEN_AFTER_MS = 1_000;
 
 /**
- * Turns committed deliveries into workflow runs: woken by Postgres NOTIFY on every publish commit, and by a timer
+ * Turns committed deliveries into workflow runs: woken by Postgres NOTIFY after publish commits (RelayWakeup), and by a timer
  * as the safety net, it claims unstarted rows (several workers share the outbox through SKIP LOCKED claims with a
  * lease), starts them eagerly on this worker and marks them started. An answered publish is never lost: whatever a
  * pass did not start, the next one (here or in another worker) does.
