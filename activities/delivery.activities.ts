@@ -79,10 +79,10 @@ export function createDeliveryActivities({
       leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
       backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
     });
-    if (context !== undefined) turn?.answered(context.inFlightLimit, context.holdsPermit);
     if (context === undefined) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
     }
+    turn?.answered(context.inFlightLimit, context.holdsPermit);
     if (context.throttledForMs !== null) {
       metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
       return { kind: 'throttled', retryInMs: context.throttledForMs };

@@ -1,3 +1,6 @@
+/** Past this many subscriptions known here, those with nothing in flight are forgotten (a few hundred bytes each). */
+const REMEMBERED_SUBSCRIPTIONS = 10_000;
+
 /**
  * A worker's own queue in front of its subscriptions' in-flight permits. Postgres decides every permit (the limits
  * hold across workers), but asking it while this worker's own attempts already fill the subscription's limit only
@@ -9,9 +12,6 @@
  * outlasts `maxWaitMs`, goes on to Postgres, which refuses it, and the delivery waits on a durable timer as before,
  * freeing its slots for other subscriptions' attempts.
  */
-/** Past this many subscriptions known here, those with nothing in flight are forgotten (a few hundred bytes each). */
-const REMEMBERED_SUBSCRIPTIONS = 10_000;
-
 export class PermitQueue {
   private readonly subscriptions = new Map<string, SubscriptionQueue>();
 

@@ -3,9 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
-import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { AttemptsRepository } from '../../libs/db/attempts.repository';
@@ -26,7 +24,7 @@ import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { freePort } from '../../tools/embedded/free-port';
 import { TestReceiver } from '../helpers/receiver';
-import { testObservers } from '../helpers/observers';
+import { testAttemptSettings } from '../helpers/attempt-settings';
 
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
@@ -65,9 +63,7 @@ beforeAll(async () => {
     disabler,
     operational,
     failureDisableAfterMs: 0,
-    ...testObservers(),
-    defaultLimits: loadConfig({}).subscriptionLimits,
-    permits: new PermitQueue(2_000),
+    ...testAttemptSettings(),
   });
   failDisabling = createDeliveryActivities({
     attempts,
@@ -75,9 +71,7 @@ beforeAll(async () => {
     disabler,
     operational,
     failureDisableAfterMs: FIVE_DAYS_MS,
-    ...testObservers(),
-    defaultLimits: loadConfig({}).subscriptionLimits,
-    permits: new PermitQueue(2_000),
+    ...testAttemptSettings(),
   });
 });
 afterAll(async () => {

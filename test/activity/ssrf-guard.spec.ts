@@ -2,9 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
-import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
-import { loadConfig } from '../../libs/config/config';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { AttemptsRepository } from '../../libs/db/attempts.repository';
@@ -18,7 +16,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
-import { testObservers } from '../helpers/observers';
+import { testAttemptSettings } from '../helpers/attempt-settings';
 
 /**
  * The SSRF guard at connect time, against real listeners on loopback only. Hostnames resolve through a fake
@@ -226,9 +224,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
       disabler: { disable: async () => undefined } as never,
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
       failureDisableAfterMs: 0,
-      ...testObservers(),
-      defaultLimits: loadConfig({}).subscriptionLimits,
-      permits: new PermitQueue(2_000),
+      ...testAttemptSettings(),
     });
 
   async function deliveryTo(url: string): Promise<string> {

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
@@ -15,7 +14,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { OperationalEvents } from '../../libs/operational/operational-events';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { testObservers } from '../helpers/observers';
+import { testAttemptSettings } from '../helpers/attempt-settings';
 import { TestReceiver } from '../helpers/receiver';
 
 const NO_DEFAULT_LIMITS: SubscriptionLimits = { maxInFlight: 0, maxPerSecond: 0 };
@@ -90,9 +89,7 @@ const limitedActivities = (sender: WebhookSender) =>
     disabler: { disable: async () => undefined } as never,
     operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
     failureDisableAfterMs: 0,
-    ...testObservers(),
-    defaultLimits: NO_DEFAULT_LIMITS,
-    permits: new PermitQueue(2_000),
+    ...testAttemptSettings(NO_DEFAULT_LIMITS),
   });
 
 const statusOf = async (id: string) => (await deliveries.get(id, undefined))!;

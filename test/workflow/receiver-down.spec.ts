@@ -2,9 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
-import { PermitQueue } from '../../activities/permit-queue';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
-import { loadConfig } from '../../libs/config/config';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { AttemptsRepository } from '../../libs/db/attempts.repository';
@@ -24,7 +22,7 @@ import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler'
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
-import { testObservers } from '../helpers/observers';
+import { testAttemptSettings } from '../helpers/attempt-settings';
 
 /**
  * A receiver that is down for a while, on the default delivery policy's real schedule (time-skipping server), with the real attempt
@@ -93,9 +91,7 @@ async function scenario(
       disabler,
       operational,
       failureDisableAfterMs: 0,
-      ...testObservers(),
-      defaultLimits: loadConfig({}).subscriptionLimits,
-      permits: new PermitQueue(2_000),
+      ...testAttemptSettings(),
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,
