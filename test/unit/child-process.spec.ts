@@ -6,6 +6,7 @@ import {
   stopProcess,
   untilServing,
 } from '../../tools/embedded/child-process';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** `node -e <script>` in a process group of its own, as the launcher starts its parts. */
 function nodeChild(script: string) {
@@ -39,6 +40,34 @@ describe("the launcher's wait for a part to serve", () => {
     try {
       await untilServing(child, 'the api', async () => ++probes >= 2, 10_000);
       expect(probes).toBe(2);
+    } finally {
+      await stopProcess(child, 'SIGTERM', 5_000);
+    }
+  });
+});
+
+// The scheduler autogroup is Linux's, and can be switched off; where it is absent there is nothing to lower.
+const withAutogroup = existsSync('/proc/self/autogroup') ? describe : describe.skip;
+
+withAutogroup("a detached part's CPU priority", () => {
+  const autogroup = (pid: number | 'self') => readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+
+  it("lowers the child's own session, never the launcher's", async () => {
+    const launcherBefore = autogroup('self');
+    const child = spawnDetached(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { sessionNice: 7 });
+    try {
+      expect(autogroup(child.pid as number)).toMatch(/ nice 7$/);
+      expect(autogroup(child.pid as number).split(' ')[0]).not.toBe(launcherBefore.split(' ')[0]);
+      expect(autogroup('self')).toBe(launcherBefore);
+    } finally {
+      await stopProcess(child, 'SIGTERM', 5_000);
+    }
+  });
+
+  it('leaves a child without sessionNice at the default weight', async () => {
+    const child = nodeChild('setTimeout(() => {}, 60_000)');
+    try {
+      expect(autogroup(child.pid as number)).toMatch(/ nice 0$/);
     } finally {
       await stopProcess(child, 'SIGTERM', 5_000);
     }

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** A process the launcher started and can stop: `child` is undefined only when someone else spawned it (the SDK). */
 export interface RunningProcess {
@@ -10,14 +11,33 @@ export interface RunningProcess {
 /**
  * Spawns `command` as the leader of a process group (and session) of its own, so a terminal's Ctrl-C, which
  * signals the whole foreground process group, reaches the launcher alone: the launcher decides the order in
- * which the parts stop.
+ * which the parts stop. `sessionNice` lowers that session's CPU priority (see lowerSessionPriority).
  */
 export function spawnDetached(
   command: string,
   args: string[],
-  options: Omit<SpawnOptions, 'detached'> = {},
+  { sessionNice, ...options }: Omit<SpawnOptions, 'detached'> & { sessionNice?: number } = {},
 ): ChildProcess {
-  return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options, detached: true });
+  if (sessionNice !== undefined && child.pid !== undefined) lowerSessionPriority(child.pid, sessionNice);
+  return child;
+}
+
+/**
+ * Gives a detached child's session a lower CPU weight (nice 1-19). Linux's scheduler autogroup, on by default,
+ * shares the CPU equally between sessions whatever their threads' nice, so on a saturated box a plain `nice` on
+ * the child changes nothing; the session's own nice, /proc/<pid>/autogroup, does. Where there is no autogroup
+ * (another OS, or the feature off) the child keeps the default weight.
+ */
+function lowerSessionPriority(pid: number, nice: number): void {
+  const groupOf = (path: string) => readFileSync(path, 'utf8').split(' ')[0];
+  try {
+    // spawn returns after the child's exec, so it leads its own session by now; never renice the launcher's.
+    if (groupOf(`/proc/${pid}/autogroup`) === groupOf('/proc/self/autogroup')) return;
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // No autogroup here: nothing to lower.
+  }
 }
 
 /** "exit code 1", "signal SIGKILL": how a process ended, for the logs. */

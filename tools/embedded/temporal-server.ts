@@ -29,6 +29,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** The server's output (errors only: it runs with --log-level error). */
   log?: (text: string) => void;
+  /** A lower CPU priority for the server's session (see spawnDetached); not applied to a server the SDK spawns. */
+  sessionNice?: number;
 }
 
 /** The dev server answers and has this product's search attributes (registered by start-dev's flags). */
@@ -84,7 +86,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     ...devServerFlags(options),
   ];
   const tail = new OutputTail();
-  const child = spawnDetached(options.cliPath, args);
+  const child = spawnDetached(options.cliPath, args, { sessionNice: options.sessionNice });
   readOutput(child, (text) => {
     tail.push(text);
     options.log?.(text);
