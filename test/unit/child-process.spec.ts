@@ -9,8 +9,8 @@ import {
 import { existsSync, readFileSync } from 'node:fs';
 
 /** `node -e <script>` in a process group of its own, as the launcher starts its parts. */
-function nodeChild(script: string) {
-  return spawnDetached(process.execPath, ['-e', script]);
+function nodeChild(script: string, options: Parameters<typeof spawnDetached>[2] = {}) {
+  return spawnDetached(process.execPath, ['-e', script], options);
 }
 
 describe("the launcher's wait for a part to serve", () => {
@@ -54,7 +54,7 @@ withAutogroup("a detached part's CPU priority", () => {
 
   it("lowers the child's own session, never the launcher's", async () => {
     const launcherBefore = autogroup('self');
-    const child = spawnDetached(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { sessionNice: 7 });
+    const child = nodeChild('setTimeout(() => {}, 60_000)', { sessionNice: 7 });
     try {
       expect(autogroup(child.pid as number)).toMatch(/ nice 7$/);
       expect(autogroup(child.pid as number).split(' ')[0]).not.toBe(launcherBefore.split(' ')[0]);

@@ -23,9 +23,9 @@ const RELISTEN_AFTER_MS = 1_000;
 
 /**
  * Turns committed deliveries into workflow runs: woken by Postgres NOTIFY after publish commits (RelayWakeup), and
- * by a timer as the safety net, it claims unstarted rows (several workers share the outbox through SKIP LOCKED claims with a
- * lease), starts them eagerly on this worker and marks them started. An answered publish is never lost: whatever a
- * pass did not start, the next one (here or in another worker) does.
+ * by a timer as the safety net, it claims unstarted rows (several workers share the outbox through SKIP LOCKED
+ * claims with a lease), starts them eagerly on this worker and marks them started. An answered publish is never
+ * lost: whatever a pass did not start, the next one (here or in another worker) does.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
