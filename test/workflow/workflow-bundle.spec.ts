@@ -21,6 +21,21 @@ describe('the compiled worker bundles its workflows apart', () => {
     expect(code).toContain('bulkRedriveWorkflow');
   });
 
+  it("keeps the source map's mappings to the workflow sources, without embedding the sources", async () => {
+    const code = ((await compiled.workflowCodeOptions(workflowsPath, {})).workflowBundle as { code: string }).code;
+    const marker = '//# sourceMappingURL=data:application/json;charset=utf-8;base64,';
+    const at = code.lastIndexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    const sourceMap = JSON.parse(Buffer.from(code.slice(at + marker.length).trim(), 'base64').toString()) as {
+      sources: string[];
+      mappings: string;
+      sourcesContent?: unknown;
+    };
+    expect(sourceMap.sources).toContain(join(__dirname, '../../workflows/delivery.workflow.ts'));
+    expect(sourceMap.mappings.length).toBeGreaterThan(1000);
+    expect(sourceMap.sourcesContent).toBeUndefined();
+  });
+
   it('compiles workflow interceptor modules into the bundle and leaves the worker only the activity ones', async () => {
     const activity = [() => ({})];
     const options = await compiled.workflowCodeOptions(workflowsPath, {
