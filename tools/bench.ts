@@ -66,6 +66,17 @@ interface CpuReading {
   bench: number;
 }
 
+interface RelayStarts {
+  eager: number;
+  normal: number;
+  failed: number;
+}
+
+interface WorkerCounters {
+  throttled: number;
+  starts: RelayStarts;
+}
+
 interface ModeResult {
   mode: string;
   events: number;
@@ -86,6 +97,8 @@ interface ModeResult {
   duplicates: number;
   /** Attempts the subscriptions' limits refused a permit (each then waited on a durable timer). */
   throttled: number;
+  /** The outbox relay's workflow starts: eager (first task handed straight to the worker), normal, failed. */
+  starts: RelayStarts;
   historyEvents?: number[];
   waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
 }
@@ -144,13 +157,17 @@ class Bench {
     };
   }
 
-  /** The worker's webhook_attempts_throttled_total, summed over event types. */
-  private async throttledAttempts(): Promise<number> {
+  /** From the worker's /metrics: webhook_attempts_throttled_total and webhook_outbox_starts_total, summed over their other labels. */
+  private async workerCounters(): Promise<WorkerCounters> {
     const response = await request(`${this.launched.workerUrl}/metrics`, { dispatcher: this.agent });
-    return (await response.body.text())
-      .split('\n')
-      .filter((line) => line.startsWith('webhook_attempts_throttled_total'))
-      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const counters: WorkerCounters = { throttled: 0, starts: { eager: 0, normal: 0, failed: 0 } };
+    for (const line of (await response.body.text()).split('\n')) {
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (line.startsWith('webhook_attempts_throttled_total')) counters.throttled += value;
+      const outcome = /^webhook_outbox_starts_total\{.*outcome="(eager|normal|failed)"/.exec(line)?.[1];
+      if (outcome) counters.starts[outcome as keyof RelayStarts] += value;
+    }
+    return counters;
   }
 
   async call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<any> {
@@ -232,7 +249,7 @@ class Bench {
       peak.temporal = Math.max(peak.temporal, now.temporal);
     };
     const cpuBefore = this.cpu();
-    const throttledBefore = await this.throttledAttempts();
+    const countersBefore = await this.workerCounters();
     const started = performance.now();
     const progressDone = options.progress ?? (() => `delivered ${this.receiver.received}/${expected}`);
     const progress = setInterval(() => {
@@ -279,7 +296,12 @@ class Bench {
     // The servers finish the last workflow tasks after the last receipt; their CPU belongs to this run.
     await sleep(1000);
     const cpuAfter = this.cpu();
-    const throttled = (await this.throttledAttempts()) - throttledBefore;
+    const countersAfter = await this.workerCounters();
+    const starts = {
+      eager: countersAfter.starts.eager - countersBefore.starts.eager,
+      normal: countersAfter.starts.normal - countersBefore.starts.normal,
+      failed: countersAfter.starts.failed - countersBefore.starts.failed,
+    };
     const delivered = this.receiver.received;
     const perDelivery = (key: keyof CpuReading) =>
       (cpuAfter[key] - cpuBefore[key]) / Math.max(1, options.until ? expected : delivered);
@@ -312,7 +334,8 @@ class Bench {
         cpuMsPerDelivery: { ...cpu, total: cpu.api + cpu.worker + cpu.temporal + cpu.postgres },
         rssMiB: peak,
         duplicates: [...this.receiver.arrivals.values()].reduce((sum, times) => sum + times.length - 1, 0),
-        throttled,
+        throttled: countersAfter.throttled - countersBefore.throttled,
+        starts,
       },
     };
   }
@@ -481,6 +504,11 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
       row(`${head}: history events/delivery`, `${r.historyEvents.join(', ')} (sampled, delivered on attempt 1)`);
     row(`${head}: receipts beyond one`, String(r.duplicates));
     row(`${head}: attempts refused a permit`, String(r.throttled));
+    const started = r.starts.eager + r.starts.normal;
+    row(
+      `${head}: relay starts`,
+      `${r.starts.eager} eager, ${r.starts.normal} normal (${fmt(started > 0 ? (100 * r.starts.eager) / started : NaN, 0)} % eager), ${r.starts.failed} failed`,
+    );
   }
   row('plain HTTP POST rate to the same receiver', `${fmt(plainRate)} requests/s (${PUBLISHERS} in parallel)`);
   return lines.join('\n');
