@@ -71,7 +71,7 @@ const APP_NODE_FLAGS: Record<'api' | 'worker', string[]> = {
  * (the api and Postgres) when they all share one small box: a publish is answered from what it commits, so when
  * the box is saturated the deliveries wait in the outbox rather than the publishers, and the drain has the CPU back
  * once they pause. Measured with the bench, equal priority against this one: a burst of 3,000 events accepted at
- * 319-346 against 664-703 events/s while the drain delivered as fast (64-72 against 69-71 deliveries/s); paced at
+ * 319-374 against 664-703 events/s while the drain delivered as fast (64-78 against 69-71 deliveries/s); paced at
  * 17 events/s, publish p99 14.7-16.7 against 11.2-12.5 ms; sustained 62-72 against 66-77 deliveries/s.
  */
 const DRAIN_SESSION_NICE = 10;
