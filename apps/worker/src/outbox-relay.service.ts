@@ -9,13 +9,17 @@ import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
 /**
- * Rows claimed and started per round, adapted to what the worker takes eagerly: every eager start holds one of the
- * worker's workflow-task slots until its task is completed on the server, so when the server falls behind, slots
- * run out and starts fall back to the normal path, which costs the server one more write each. An eager miss
- * halves the window (and pauses the relay briefly), a round of eager starts widens it: the backlog then waits in
- * the outbox, not in Temporal.
+ * The relay drains the outbox in lanes, each claiming, starting and marking its own rows, so starts are always in
+ * flight: with one lane, every round waited for its slowest start, and the worker's slots filled and emptied in
+ * waves (the bench's sustained run, 3 pairs run alternately: 57-72 against 48-66 deliveries/s, 92-98 % of starts
+ * eager against 85-92 %). A lane's window adapts to what the worker takes eagerly: every eager start holds one of
+ * the worker's workflow-task slots until its task is completed on the server, so when the server falls behind,
+ * slots run out and starts fall back to the normal path, which costs the server one more write each. An eager miss
+ * halves the lane's window (and pauses the lane briefly), a round of eager starts widens it: the backlog then waits
+ * in the outbox, not in Temporal.
  */
-const WINDOW = { initial: 32, min: 4, max: 128, step: 4 };
+const LANES = 4;
+const LANE_WINDOW = { initial: 8, min: 1, max: 32 };
 const PAUSE_AFTER_EAGER_MISS_MS = 100;
 /** The safety net: a pass this often even with no notification (a lost LISTEN connection, an expired lease). */
 const SWEEP_EVERY_MS = 2_000;
@@ -35,7 +39,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private timer?: NodeJS.Timeout;
   private pass?: Promise<void>;
   private wokenDuringPass = false;
-  private window = WINDOW.initial;
+  private readonly windows = Array.from({ length: LANES }, () => LANE_WINDOW.initial);
   private stopped = false;
 
   constructor(
@@ -71,9 +75,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async relay(): Promise<void> {
-    for (;;) {
+    do {
       this.wokenDuringPass = false;
-      const claimedUpTo = this.window;
+      await Promise.all(this.windows.map((_, lane) => this.drain(lane)));
+    } while (this.wokenDuringPass && !this.stopped);
+  }
+
+  /** One lane of a pass: rounds of claim, start and mark, until a claim finds less than the lane's window. */
+  private async drain(lane: number): Promise<void> {
+    for (;;) {
+      const claimedUpTo = this.windows[lane];
       const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
       if (rows.length === 0) return;
       const { started, failed, eager } = await this.starter.start(rows);
@@ -85,10 +96,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.
       if (failed.length > 0 || this.stopped) return;
       if (eager < started.length) {
-        this.window = Math.max(WINDOW.min, Math.floor(this.window / 2));
+        this.windows[lane] = Math.max(LANE_WINDOW.min, Math.floor(claimedUpTo / 2));
         await sleep(PAUSE_AFTER_EAGER_MISS_MS);
-      } else if (rows.length === claimedUpTo) this.window = Math.min(WINDOW.max, this.window + WINDOW.step);
-      if (rows.length < claimedUpTo && !this.wokenDuringPass) return;
+      } else if (rows.length === claimedUpTo) this.windows[lane] = Math.min(LANE_WINDOW.max, claimedUpTo + 1);
+      if (rows.length < claimedUpTo) return;
     }
   }
 
