@@ -9,7 +9,7 @@ import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
 /**
- * The relay drains the outbox in lanes, each claiming, starting and marking its own rows, so starts are always in
+ * The relay drains a backlog in lanes, each claiming, starting and marking its own rows, so starts are always in
  * flight: with one lane, every round waited for its slowest start, and the worker's slots filled and emptied in
  * waves (the bench's sustained run, 3 pairs run alternately: 57-72 against 48-66 deliveries/s, 92-98 % of starts
  * eager against 85-92 %). A lane's window adapts to what the worker takes eagerly: every eager start holds one of
@@ -77,16 +77,24 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private async relay(): Promise<void> {
     do {
       this.wokenDuringPass = false;
-      await Promise.all(this.windows.map((_, lane) => this.drain(lane)));
+      // One lane to begin with; a claim that fills its window says there is a backlog, and opens the next lane.
+      const lanes: Promise<void>[] = [];
+      const open = () => {
+        if (lanes.length < LANES) lanes.push(this.drain(lanes.length, open));
+      };
+      open();
+      // Lanes are only opened by running ones, so once the last awaited has ended, all have.
+      for (let lane = 0; lane < lanes.length; lane++) await lanes[lane];
     } while (this.wokenDuringPass && !this.stopped);
   }
 
   /** One lane of a pass: rounds of claim, start and mark, until a claim finds less than the lane's window. */
-  private async drain(lane: number): Promise<void> {
+  private async drain(lane: number, backlogFound: () => void): Promise<void> {
     for (;;) {
       const claimedUpTo = this.windows[lane];
       const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
       if (rows.length === 0) return;
+      if (rows.length === claimedUpTo) backlogFound();
       const { started, failed, eager } = await this.starter.start(rows);
       this.metrics.outboxStarts.inc({ outcome: 'eager' }, eager);
       this.metrics.outboxStarts.inc({ outcome: 'normal' }, started.length - eager);
