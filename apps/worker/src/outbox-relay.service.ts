@@ -79,12 +79,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       this.wokenDuringPass = false;
       // One lane to begin with; a claim that fills its window says there is a backlog, and opens the next lane.
       const lanes: Promise<void>[] = [];
+      let failure: unknown;
       const open = () => {
-        if (lanes.length < LANES) lanes.push(this.drain(lanes.length, open));
+        // Caught at once: a lane failing (Postgres restarted) while an earlier one is awaited must not go unhandled.
+        if (lanes.length < LANES) lanes.push(this.drain(lanes.length, open).catch((error) => (failure ??= error)));
       };
       open();
       // Lanes are only opened by running ones, so once the last awaited has ended, all have.
       for (let lane = 0; lane < lanes.length; lane++) await lanes[lane];
+      if (failure !== undefined) throw failure;
     } while (this.wokenDuringPass && !this.stopped);
   }
 
