@@ -15,7 +15,11 @@ function relayWith(
   claim: (limit: number) => Promise<OutboxRow[]>,
   start: (batch: OutboxRow[]) => Promise<RunsStarted>,
 ) {
-  const outbox = { claim: jest.fn(claim), markStarted: jest.fn(async () => {}), release: jest.fn(async () => {}) };
+  const outbox = {
+    claim: jest.fn(claim),
+    markStarted: jest.fn(async (_ids: string[]) => {}),
+    release: jest.fn(async (_ids: string[]) => {}),
+  };
   const metrics = { outboxStarts: { inc: jest.fn() } };
   const relay = new OutboxRelayService(
     {} as AppConfig,
@@ -84,7 +88,7 @@ describe('OutboxRelayService', () => {
     relay.wake();
     await until(() => lanesEnded === 4);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const started = outbox.markStarted.mock.calls.flatMap(([ids]) => ids as string[]);
+    const started = outbox.markStarted.mock.calls.flatMap(([ids]) => ids);
     expect(new Set(started).size).toBe(100);
     expect(started).toHaveLength(100);
     expect(mostInFlight).toBe(4);
