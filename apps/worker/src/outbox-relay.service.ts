@@ -13,11 +13,13 @@ import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
  * flight: with one lane, every round waited for its slowest start, and the worker's slots filled and emptied in
  * waves (the bench's sustained run, 4 pairs run alternately: 56-72 against 48-66 deliveries/s). A pass opens
  * lanes only while claims fill their windows, so a wake with a few rows costs one claim (paced at 20 events/s,
- * four lanes from every wake cost Postgres 4.8-4.9 CPU ms per delivery against 2.9-3.5 with one). A lane's window adapts to what the worker takes eagerly: every eager start holds one of
- * the worker's workflow-task slots until its task is completed on the server, so when the server falls behind,
- * slots run out and starts fall back to the normal path, which costs the server one more write each. An eager miss
- * halves the lane's window (and pauses the lane briefly), a round of eager starts widens it: the backlog then waits
- * in the outbox, not in Temporal.
+ * four lanes from every wake cost Postgres 4.8-4.9 CPU ms per delivery against 2.9-3.5 with one).
+ *
+ * A lane's window adapts to what the worker takes eagerly: every eager start holds one of the worker's
+ * workflow-task slots until its task is completed on the server, so when the server falls behind, slots run out
+ * and starts fall back to the normal path, which costs the server one more write each. An eager miss halves the
+ * lane's window (and pauses the lane briefly), a round of eager starts widens it: the backlog then waits in the
+ * outbox, not in Temporal.
  */
 const LANES = 4;
 const LANE_WINDOW = { initial: 8, min: 1, max: 32 };
