@@ -66,16 +66,14 @@ describe('OutboxRelayService', () => {
     expect(outbox.markStarted).toHaveBeenCalledWith(['whdlv_0', 'whdlv_1', 'whdlv_2']);
   });
 
-  it('opens more lanes while claims fill their windows, four at most, until the outbox is drained', async () => {
+  it('drains a backlog in rounds of at most 8 rows, one round at a time, starting each row once', async () => {
     let backlog = 100;
-    let lanesEnded = 0;
     let inFlight = 0;
     let mostInFlight = 0;
     const { relay, outbox } = relayWith(
       async (limit) => {
         const taken = Math.min(limit, backlog);
         backlog -= taken;
-        if (taken < limit) lanesEnded += 1; // a lane ends on a claim short of its window
         return rows(taken);
       },
       async (batch) => {
@@ -86,40 +84,38 @@ describe('OutboxRelayService', () => {
       },
     );
     relay.wake();
-    await until(() => lanesEnded === 4);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => backlog === 0 && outbox.markStarted.mock.calls.flat(2).length === 100);
     const started = outbox.markStarted.mock.calls.flatMap(([ids]) => ids);
     expect(new Set(started).size).toBe(100);
-    expect(started).toHaveLength(100);
-    expect(mostInFlight).toBe(4);
-    expect(lanesEnded).toBe(4);
+    expect(Math.max(...outbox.claim.mock.calls.map(([limit]) => limit))).toBe(8);
+    expect(mostInFlight).toBe(1);
   });
 
-  it('ends a pass whose lane failed with a warning, not an unhandled rejection, while another lane is still starting', async () => {
-    let releaseFirstLane!: () => void;
-    const firstLaneStarting = new Promise<void>((resolve) => (releaseFirstLane = resolve));
-    let claims = 0;
+  it("halves its window when the worker took a round's starts only in part", async () => {
+    let eagerRounds = 0;
     const { relay, outbox } = relayWith(
-      async (limit) => {
-        claims += 1;
-        if (claims === 1) return rows(limit); // a full window: a backlog, so a second lane opens
-        throw new Error('terminating connection due to administrator command');
-      },
-      async (batch) => {
-        await firstLaneStarting;
-        return allEager(batch);
-      },
+      async (limit) => rows(outbox.claim.mock.calls.length <= 2 ? limit : 0),
+      async (batch) => ({ ...(await allEager(batch)), eager: eagerRounds++ === 0 ? batch.length - 1 : batch.length }),
     );
     relay.wake();
-    await until(() => claims >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(unhandled).toEqual([]);
-    expect(warn).not.toHaveBeenCalled();
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the pause after a miss
+    await until(() => outbox.claim.mock.calls.length === 3);
+    expect(outbox.claim.mock.calls.map(([limit]) => limit)).toEqual([8, 4, 5]);
+  });
 
-    releaseFirstLane();
+  it('ends a pass whose claim failed with a warning, not an unhandled rejection, and starts the rows on the next wake', async () => {
+    let claims = 0;
+    const { relay, outbox } = relayWith(async () => {
+      claims += 1;
+      if (claims === 1) throw new Error('terminating connection due to administrator command');
+      return rows(2);
+    }, allEager);
+    relay.wake();
     await until(() => warn.mock.calls.length === 1);
     expect(warn.mock.calls[0][0]).toMatch(/outbox pass failed, the next one retries: terminating connection/);
-    expect(outbox.markStarted).toHaveBeenCalledTimes(1);
+    relay.wake();
+    await until(() => outbox.markStarted.mock.calls.length === 1);
+    expect(outbox.markStarted).toHaveBeenCalledWith(['whdlv_0', 'whdlv_1']);
     expect(unhandled).toEqual([]);
   });
 });

@@ -9,20 +9,19 @@ import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRunStarter } from '../../../libs/temporal/outbox-run-starter';
 
 /**
- * The relay drains a backlog in lanes, each claiming, starting and marking its own rows, so starts are always in
- * flight: with one lane, every round waited for its slowest start, and the worker's slots filled and emptied in
- * waves (the bench's sustained run, 4 pairs run alternately: 56-72 against 48-66 deliveries/s). A pass opens
- * lanes only while claims fill their windows, so a wake with a few rows costs one claim (paced at 20 events/s,
- * four lanes from every wake cost Postgres 4.8-4.9 CPU ms per delivery against 2.9-3.5 with one).
+ * The relay drains a backlog in rounds of claim, start and mark, and its window (the rows a round claims) adapts to
+ * what the worker takes eagerly: every eager start holds one of the worker's workflow-task slots until its task is
+ * completed on the server, so when the server falls behind, slots run out and starts fall back to the normal path,
+ * which costs the server one more write each. An eager miss halves the window (and pauses the relay briefly), a
+ * round of eager starts widens it: the backlog then waits in the outbox, not in Temporal.
  *
- * A lane's window adapts to what the worker takes eagerly: every eager start holds one of the worker's
- * workflow-task slots until its task is completed on the server, so when the server falls behind, slots run out
- * and starts fall back to the normal path, which costs the server one more write each. An eager miss halves the
- * lane's window (and pauses the lane briefly), a round of eager starts widens it: the backlog then waits in the
- * outbox, not in Temporal.
+ * Windows of at most 8 rows, one round at a time, measured against stop 18's four lanes of up to 32 rows each (the
+ * bench's sustained run, 5 pairs run alternately): 50-65 against 48-58 deliveries/s, every start eager against
+ * 77-96 %, the worker's peak 181-219 against 211-228 MiB and the server's 260-267 against 272-302 MiB; against four
+ * lanes of 8 (2 pairs), 64-65 against 64-69 deliveries/s and the worker's peak 183-207 against 216-233 MiB. More
+ * starts at once only piled runs into the worker's slots faster than it could work them off.
  */
-const LANES = 4;
-const LANE_WINDOW = { initial: 8, min: 1, max: 32 };
+const WINDOW = { initial: 8, min: 1, max: 8 };
 const PAUSE_AFTER_EAGER_MISS_MS = 100;
 /** The safety net: a pass this often even with no notification (a lost LISTEN connection, an expired lease). */
 const SWEEP_EVERY_MS = 2_000;
@@ -42,7 +41,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private timer?: NodeJS.Timeout;
   private pass?: Promise<void>;
   private wokenDuringPass = false;
-  private readonly windows = Array.from({ length: LANES }, () => LANE_WINDOW.initial);
+  private window = WINDOW.initial;
   private stopped = false;
 
   constructor(
@@ -80,27 +79,16 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private async relay(): Promise<void> {
     do {
       this.wokenDuringPass = false;
-      // One lane to begin with; a claim that fills its window says there is a backlog, and opens the next lane.
-      const lanes: Promise<void>[] = [];
-      let failure: unknown;
-      const open = () => {
-        // Caught at once: a lane failing (Postgres restarted) while an earlier one is awaited must not go unhandled.
-        if (lanes.length < LANES) lanes.push(this.drain(lanes.length, open).catch((error) => (failure ??= error)));
-      };
-      open();
-      // Lanes are only opened by running ones, so once the last awaited has ended, all have.
-      for (let lane = 0; lane < lanes.length; lane++) await lanes[lane];
-      if (failure !== undefined) throw failure;
+      await this.drain();
     } while (this.wokenDuringPass && !this.stopped);
   }
 
-  /** One lane of a pass: rounds of claim, start and mark, until a claim finds less than the lane's window. */
-  private async drain(lane: number, backlogFound: () => void): Promise<void> {
+  /** Rounds of claim, start and mark, until a claim finds less than the window. */
+  private async drain(): Promise<void> {
     for (;;) {
-      const claimedUpTo = this.windows[lane];
+      const claimedUpTo = this.window;
       const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
       if (rows.length === 0) return;
-      if (rows.length === claimedUpTo) backlogFound();
       const { started, failed, eager } = await this.starter.start(rows);
       this.metrics.outboxStarts.inc({ outcome: 'eager' }, eager);
       this.metrics.outboxStarts.inc({ outcome: 'normal' }, started.length - eager);
@@ -110,9 +98,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       // Temporal refusing starts: leave the rest to the timer instead of spinning on it.
       if (failed.length > 0 || this.stopped) return;
       if (eager < started.length) {
-        this.windows[lane] = Math.max(LANE_WINDOW.min, Math.floor(claimedUpTo / 2));
+        this.window = Math.max(WINDOW.min, Math.floor(claimedUpTo / 2));
         await sleep(PAUSE_AFTER_EAGER_MISS_MS);
-      } else if (rows.length === claimedUpTo) this.windows[lane] = Math.min(LANE_WINDOW.max, claimedUpTo + 1);
+      } else if (rows.length === claimedUpTo) this.window = Math.min(WINDOW.max, claimedUpTo + 1);
       if (rows.length < claimedUpTo) return;
     }
   }
