@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
@@ -52,8 +52,8 @@ export class DeadLetterRedriver {
    * from now. A run Temporal refuses puts the claim back.
    */
   async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
-    const startRun = () =>
-      this.runs.client.workflow.start<DeliveryWorkflow>(
+    const startRun = async () =>
+      (await this.runs.client.get()).workflow.start<DeliveryWorkflow>(
         DELIVERY_WORKFLOW,
         redriveStartOptions(claimed, redriveRunInput(claimed, this.runs.policy), this.runs.taskQueue),
       );
@@ -79,7 +79,8 @@ export class DeadLetterRedriver {
 
   /** Starts the background job of a bulk redrive (one workflow per job id). */
   async startBulk(bulkRedriveId: string): Promise<void> {
-    await this.runs.client.workflow.start<BulkRedriveWorkflow>(BULK_REDRIVE_WORKFLOW, {
+    const client = await this.runs.client.get();
+    await client.workflow.start<BulkRedriveWorkflow>(BULK_REDRIVE_WORKFLOW, {
       taskQueue: this.runs.taskQueue,
       workflowId: `bulk-redrive:${bulkRedriveId}`,
       args: [{ bulkRedriveId }],
@@ -89,7 +90,7 @@ export class DeadLetterRedriver {
 
   /** Whether the workflow's current run closes within PREVIOUS_RUN_GRACE_MS. */
   private async previousRunCloses(workflowId: string): Promise<boolean> {
-    const handle = this.runs.client.workflow.getHandle(workflowId);
+    const handle = (await this.runs.client.get()).workflow.getHandle(workflowId);
     const deadline = Date.now() + PREVIOUS_RUN_GRACE_MS;
     while (Date.now() < deadline) {
       if ((await handle.describe()).status.name !== 'RUNNING') return true;

@@ -1,4 +1,4 @@
-import { Client, WorkflowStartOptions } from '@temporalio/client';
+import type { WorkflowStartOptions } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { DeliveriesRepository } from '../db/deliveries.repository';
 import { DeliveryToStart } from '../db/events.repository';
@@ -9,10 +9,11 @@ import {
   searchAttributes,
   workflowTaskTimeoutMs,
 } from '../../workflows/definitions';
+import type { OnDemandTemporalClient } from './client';
 
 /** What the operator-side clients of delivery runs share: the redriver and the signals. */
 export interface DeliveryRuns {
-  client: Client;
+  client: Pick<OnDemandTemporalClient, 'get'>;
   taskQueue: string;
   policy: DeliveryPolicy;
   deliveries: DeliveriesRepository;

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { DeliveryForOperation } from '../db/deliveries.repository';
 import {
   CancelRequest,
@@ -38,11 +38,13 @@ export class DeliverySignals {
    */
   async stopWaitingDeliveries(subscriptionId: string, request: StopRequest): Promise<number> {
     const rows = await this.runs.deliveries.activeForSubscription(subscriptionId);
+    if (rows.length === 0) return 0;
+    const client = await this.runs.client.get();
     for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
       await Promise.all(
         rows.slice(i, i + STOP_CONCURRENCY).map(async (row) => {
           try {
-            await this.runs.client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
+            await client.workflow.getHandle(row.workflow_id).signal(stopSignal, request);
           } catch (error) {
             if (!(error instanceof WorkflowNotFoundError)) throw error;
           }
@@ -54,8 +56,9 @@ export class DeliverySignals {
 
   /** Through signal-with-start, so a delivery whose workflow the outbox relay has not started yet still obeys. */
   private async signalWithStart(row: DeliveryForOperation, signal: string, signalArgs: unknown[]): Promise<void> {
+    const client = await this.runs.client.get();
     try {
-      await this.runs.client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
+      await client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
         ...deliveryStartOptions(
           row,
           { ...firstRunInput(row, this.runs.policy), firstAttempt: row.attempt_count + 1 },

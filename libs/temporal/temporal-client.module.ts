@@ -1,5 +1,4 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Client } from '@temporalio/client';
+import { Global, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, requireSetting } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DeliveriesRepository } from '../db/deliveries.repository';
@@ -8,13 +7,11 @@ import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { OutboxRepository } from '../db/outbox.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 import { OperationalEvents } from '../operational/operational-events';
-import { connectTemporalClient } from './client';
+import { OnDemandTemporalClient } from './client';
 import { DeadLetterRedriver } from './dead-letter-redriver';
 import { DeliveryRuns } from './delivery-run-options';
 import { DeliverySignals } from './delivery-signals';
 import { SubscriptionDisabler } from './subscription-disabler';
-
-export const TEMPORAL_CLIENT = Symbol('TEMPORAL_CLIENT');
 
 const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
 
@@ -22,16 +19,19 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
 @Module({
   providers: [
     {
-      provide: TEMPORAL_CLIENT,
+      provide: OnDemandTemporalClient,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): Promise<Client> =>
-        connectTemporalClient(requireSetting(config.temporalAddress, 'TEMPORAL_ADDRESS'), config.temporalNamespace),
+      useFactory: (config: AppConfig) =>
+        new OnDemandTemporalClient(
+          requireSetting(config.temporalAddress, 'TEMPORAL_ADDRESS'),
+          config.temporalNamespace,
+        ),
     },
     {
       provide: DELIVERY_RUNS,
-      inject: [TEMPORAL_CLIENT, APP_CONFIG, DeliveriesRepository, OutboxRepository],
+      inject: [OnDemandTemporalClient, APP_CONFIG, DeliveriesRepository, OutboxRepository],
       useFactory: (
-        client: Client,
+        client: OnDemandTemporalClient,
         config: AppConfig,
         deliveries: DeliveriesRepository,
         outbox: OutboxRepository,
@@ -70,12 +70,12 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
       ) => new SubscriptionDisabler(subscriptions, signals, operatorActions, operational),
     },
   ],
-  exports: [TEMPORAL_CLIENT, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler, OperationalEvents],
+  exports: [OnDemandTemporalClient, DeliverySignals, DeadLetterRedriver, SubscriptionDisabler, OperationalEvents],
 })
 export class TemporalClientModule implements OnApplicationShutdown {
-  constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
+  constructor(private readonly client: OnDemandTemporalClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.client.connection.close();
+    await this.client.close();
   }
 }

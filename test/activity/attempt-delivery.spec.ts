@@ -16,7 +16,7 @@ import { Client } from '@temporalio/client';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { OperationalEvents } from '../../libs/operational/operational-events';
-import { connectTemporalClient } from '../../libs/temporal/client';
+import { OnDemandTemporalClient } from '../../libs/temporal/client';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler';
@@ -47,9 +47,10 @@ beforeAll(async () => {
   attempts = new AttemptsRepository(pool, subscriptions);
   // The receivers here live on 127.0.0.1, which the SSRF guard refuses unless allowlisted.
   sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
-  temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
+  const temporalClient = new OnDemandTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
+  temporal = await temporalClient.get();
   const signals = new DeliverySignals({
-    client: temporal,
+    client: temporalClient,
     taskQueue: 'attempt-activity-test',
     policy: DEFAULT_DELIVERY_POLICY,
     deliveries,

@@ -1,19 +1,17 @@
 import { freePort } from '../../tools/embedded/free-port';
+import { publish, subscribe } from '../helpers/fixtures';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
-/** Readiness names the part that is down: here Postgres, which the api was started without. */
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack(WAITING_POLICY, {
-    worker: false,
-    config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/webhooks` },
-  });
-});
-afterAll(() => stack?.stop());
-
+/** Readiness names the part that is down, and liveness stays up. */
 describe('readiness', () => {
+  let stack: Stack | undefined;
+  afterEach(() => stack?.stop());
+
   it('answers 503 naming Postgres while Postgres is unreachable, and stays alive for liveness', async () => {
+    stack = await startStack(WAITING_POLICY, {
+      worker: false,
+      config: { databaseUrl: `postgres://postgres:postgres@127.0.0.1:${await freePort()}/webhooks` },
+    });
     const ready = await fetch(`${stack.baseUrl}/readyz`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({
       status: 503,
@@ -23,5 +21,20 @@ describe('readiness', () => {
       },
     });
     expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('answers 503 naming Temporal while its frontend is unreachable, and still accepts publishes', async () => {
+    stack = await startStack(WAITING_POLICY, {
+      worker: false,
+      config: { temporalAddress: `127.0.0.1:${await freePort()}` },
+    });
+    const ready = await fetch(`${stack.baseUrl}/readyz`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 503,
+      body: { status: 'not_ready', checks: { postgres: 'ok', temporal: expect.stringMatching(/^failed: /) } },
+    });
+    // The outbox takes the event: the worker's relay starts its deliveries once Temporal is back.
+    const { tenantId } = await subscribe(stack.client, 'http://127.0.0.1:9/hook');
+    expect((await publish(stack.client, tenantId)).deliveries).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { Pool } from 'pg';
 import { RetentionScheduleService, retentionScheduleId } from '../../apps/worker/src/retention-schedule.service';
 import { createPool } from '../../libs/db/pool';
+import { OnDemandTemporalClient } from '../../libs/temporal/client';
 import type { RetentionPurgeResult } from '../../workflows/retention.workflow';
 import { createIsolatedDatabase } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
@@ -181,17 +182,22 @@ describe('retention purge (Temporal Schedule, real Postgres and dev server)', ()
     const handle = stack.temporal.schedule.getHandle(scheduleId());
     await handle.pause('paused by an operator');
     const restarted = { ...stack.config, retention: { ...RETENTION, purgeIntervalMs: 7_200_000 } };
-    await Promise.all(
-      [1, 2, 3].map(() => new RetentionScheduleService(restarted, stack.temporal).onApplicationBootstrap()),
-    );
-    const description = await handle.describe();
-    expect(description.state).toMatchObject({ paused: true, note: 'paused by an operator' });
-    expect(description.spec.intervals).toEqual([expect.objectContaining({ every: 7_200_000 })]);
+    const temporal = new OnDemandTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, stack.config.temporalNamespace);
+    try {
+      await Promise.all(
+        [1, 2, 3].map(() => new RetentionScheduleService(restarted, temporal).onApplicationBootstrap()),
+      );
+      const description = await handle.describe();
+      expect(description.state).toMatchObject({ paused: true, note: 'paused by an operator' });
+      expect(description.spec.intervals).toEqual([expect.objectContaining({ every: 7_200_000 })]);
 
-    const keepEverything = { ...stack.config, retention: { ...RETENTION, retentionMs: 0, deadLetterRetentionMs: 0 } };
-    await new RetentionScheduleService(keepEverything, stack.temporal).onApplicationBootstrap();
-    await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-    // Starting again with nothing to delete is not an error.
-    await new RetentionScheduleService(keepEverything, stack.temporal).onApplicationBootstrap();
+      const keepEverything = { ...stack.config, retention: { ...RETENTION, retentionMs: 0, deadLetterRetentionMs: 0 } };
+      await new RetentionScheduleService(keepEverything, temporal).onApplicationBootstrap();
+      await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+      // Starting again with nothing to delete is not an error.
+      await new RetentionScheduleService(keepEverything, temporal).onApplicationBootstrap();
+    } finally {
+      await temporal.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig, loadConfig } from '../../libs/config/config';
 import { Launched, launchEmbedded } from '../../tools/embedded/launcher';
-import { connectTemporalClient } from '../../libs/temporal/client';
+import { OnDemandTemporalClient } from '../../libs/temporal/client';
 
 let launched: Launched;
 /** The REST API of the launched api process, with the service key. */
@@ -53,7 +53,7 @@ beforeAll(async () => {
   });
   api = new TestClient(launched.apiUrl, apiKey);
   pool = testPool();
-  temporal = await connectTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default');
+  temporal = await new OnDemandTemporalClient(process.env.TEST_TEMPORAL_ADDRESS!, 'default').get();
 });
 afterAll(async () => {
   await launched?.stop();

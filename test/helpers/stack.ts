@@ -11,7 +11,7 @@ import { WorkerModule } from '../../apps/worker/src/worker.module';
 import { AppConfig, loadConfig } from '../../libs/config/config';
 import { APP_CONFIG } from '../../libs/config/config.module';
 import { DeliveryPolicy } from '../../libs/contracts/delivery-policy';
-import { TEMPORAL_CLIENT } from '../../libs/temporal/temporal-client.module';
+import { OnDemandTemporalClient } from '../../libs/temporal/client';
 import { PG_POOL } from '../../libs/db/database.module';
 import { Pool } from 'pg';
 import { TestClient } from './client';
@@ -105,13 +105,15 @@ export async function startStack(
 
   const receivers: TestReceiver[] = [];
   const client = new TestClient(baseUrl, apiKey);
+  // The test's own client to the suite's server, apart from the api's, which connects on its first operator action.
+  const testTemporal = new OnDemandTemporalClient(temporalAddress, config.temporalNamespace);
   return {
     baseUrl,
     workerUrl: worker?.get(WorkerEndpointService).url,
     grpcAddress: `127.0.0.1:${config.grpcPort}`,
     apiKey,
     config,
-    temporal: app.get<Client>(TEMPORAL_CLIENT),
+    temporal: await testTemporal.get(),
     client,
     request: client.request.bind(client),
     startReceiver(receiver) {
@@ -129,6 +131,7 @@ export async function startStack(
           .query('UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL')
           .catch(() => undefined);
       await app.close();
+      await testTemporal.close();
       await Promise.all(receivers.map((receiver) => receiver.stop()));
     },
   };

@@ -80,7 +80,13 @@ async function scenario(
     );
     if (published.kind !== 'created') throw new Error('expected a new event');
     const outbox = new OutboxRepository(pool);
-    const runs = { client: env.client, taskQueue, policy: DEFAULT_DELIVERY_POLICY, deliveries, outbox };
+    const runs = {
+      client: { get: async () => env.client },
+      taskQueue,
+      policy: DEFAULT_DELIVERY_POLICY,
+      deliveries,
+      outbox,
+    };
     const signals = new DeliverySignals(runs);
     const redriver = new DeadLetterRedriver(runs);
     const operational = new OperationalEvents(new EventsRepository(pool), subscriptions, 'tnt_platform');

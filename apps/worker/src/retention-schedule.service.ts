@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
-  Client,
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOptionsStartWorkflowAction,
@@ -9,7 +8,7 @@ import {
 import type { PurgeBatchInput } from '../../../activities/retention.activities';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
-import { TEMPORAL_CLIENT } from '../../../libs/temporal/temporal-client.module';
+import { OnDemandTemporalClient } from '../../../libs/temporal/client';
 import type { retentionPurgeWorkflow } from '../../../workflows/retention.workflow';
 
 const DEFAULT_TASK_QUEUE = 'webhook-delivery';
@@ -31,14 +30,15 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    private readonly temporal: OnDemandTemporalClient,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { retentionMs, deadLetterRetentionMs, purgeIntervalMs, batchSize } = this.config.retention;
     const scheduleId = retentionScheduleId(this.config.temporalTaskQueue);
+    const client = await this.temporal.get();
     if (retentionMs === 0 && deadLetterRetentionMs === 0) {
-      await this.client.schedule
+      await client.schedule
         .getHandle(scheduleId)
         .delete()
         .then(() =>
@@ -63,7 +63,7 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
     // After an outage, one purge catches up; the missed ones would only repeat it.
     const policies = { overlap: 'SKIP', catchupWindow: Math.max(purgeIntervalMs, 60_000) } as const;
     try {
-      await this.client.schedule.create({
+      await client.schedule.create({
         scheduleId,
         spec,
         action,
@@ -73,7 +73,7 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
       this.logger.log(`schedule ${scheduleId} created: purge every ${purgeIntervalMs / 1000} s`);
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      await this.client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
+      await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
     }
   }
 }

@@ -1,10 +1,9 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Client } from '@temporalio/client';
 import type { FastifyReply } from 'fastify';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../../../libs/db/database.module';
-import { TEMPORAL_CLIENT } from '../../../../libs/temporal/temporal-client.module';
+import { TemporalHealth } from '../../../../libs/temporal/temporal-health';
 import { PublicRoute } from '../auth/api-key.guard';
 
 /** A readiness check waits this long for each part before calling it down. */
@@ -16,7 +15,7 @@ const CHECK_TIMEOUT_MS = 2_000;
 export class HealthController {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    private readonly temporal: TemporalHealth,
   ) {}
 
   /** Liveness: the process answers. A database outage is not a reason to restart the api, so nothing else is checked. */
@@ -32,11 +31,7 @@ export class HealthController {
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const [postgres, temporal] = await Promise.all([
       check(() => this.pool.query('SELECT 1')),
-      check(() =>
-        this.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
-          this.temporal.workflowService.getSystemInfo({}),
-        ),
-      ),
+      check(() => this.temporal.check(CHECK_TIMEOUT_MS)),
     ]);
     const ready = postgres === 'ok' && temporal === 'ok';
     void reply.status(ready ? 200 : 503);

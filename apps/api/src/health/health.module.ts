@@ -1,4 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Module, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig, requireSetting } from '../../../../libs/config/config';
+import { APP_CONFIG } from '../../../../libs/config/config.module';
+import { TemporalHealth } from '../../../../libs/temporal/temporal-health';
 import { ApiMetricsModule } from '../common/api-metrics.module';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -6,5 +9,18 @@ import { MetricsController } from './metrics.controller';
 @Module({
   imports: [ApiMetricsModule],
   controllers: [HealthController, MetricsController],
+  providers: [
+    {
+      provide: TemporalHealth,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new TemporalHealth(requireSetting(config.temporalAddress, 'TEMPORAL_ADDRESS')),
+    },
+  ],
 })
-export class HealthModule {}
+export class HealthModule implements OnApplicationShutdown {
+  constructor(private readonly temporalHealth: TemporalHealth) {}
+
+  onApplicationShutdown(): void {
+    this.temporalHealth.close();
+  }
+}
