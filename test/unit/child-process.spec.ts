@@ -34,6 +34,16 @@ describe("the launcher's wait for a part to serve", () => {
     );
   });
 
+  it('shows what the part printed just before it exited, even when the exit is seen first', async () => {
+    const child = nodeChild("process.stderr.write('api failed to start: listen EADDRINUSE'); process.exit(1)");
+    const tail = new OutputTail();
+    readOutput(child, (text) => tail.push(text));
+    await new Promise((resolve) => child.once('exit', resolve));
+    await expect(untilServing(child, 'the api', async () => false, 60_000, tail)).rejects.toThrow(
+      /^the api exited while starting \(exit code 1\); its last output:\napi failed to start: listen EADDRINUSE$/,
+    );
+  });
+
   it('resolves once the probe answers', async () => {
     const child = nodeChild('setTimeout(() => {}, 60_000)');
     let probes = 0;

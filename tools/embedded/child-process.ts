@@ -117,6 +117,22 @@ export function readOutput(child: ChildProcess, onText: (text: string) => void):
   child.stderr?.on('data', (chunk: Buffer) => onText(chunk.toString('utf8')));
 }
 
+/** Resolves once all the child printed has been read (its stdout and stderr closed), or after `timeoutMs`. */
+function outputClosed(child: ChildProcess, timeoutMs: number): Promise<void> {
+  const open = [child.stdout, child.stderr].filter((stream) => stream !== null && !stream.closed);
+  if (open.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    let left = open.length;
+    for (const stream of open)
+      stream!.once('close', () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+  });
+}
+
 /** A part that did not come up: the message names it, why, and its last output (no stack trace is needed to act). */
 export class PartStartError extends Error {
   override readonly name = 'PartStartError';
@@ -136,10 +152,13 @@ export async function untilServing(
   const deadline = Date.now() + timeoutMs;
   const withOutput = (message: string) => (tail && tail.toString() ? `${message}; its last output:\n${tail}` : message);
   for (;;) {
-    if (hasExited(child))
+    if (hasExited(child)) {
+      // Its last words (the api's "failed to start: listen EADDRINUSE...") may still sit in the pipe after the exit.
+      await outputClosed(child, 2_000);
       throw new PartStartError(
         withOutput(`${what} exited while starting (${describeExit(child.exitCode, child.signalCode)})`),
       );
+    }
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline)
       throw new PartStartError(withOutput(`${what} did not answer within ${timeoutMs / 1000} s`));
