@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import pino, { Logger } from 'pino';
-import pretty from 'pino-pretty';
 import type { AppConfig } from '../config/config';
 
 export type Service = 'api' | 'worker';
@@ -42,11 +41,13 @@ export function serviceLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>,
     };
     const format = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
     // Pretty printing in this thread (sync), not pino's worker-thread transport: one thread fewer per process.
+    // pino-pretty is loaded only then, so a process writing JSON lines does not keep it in memory.
     logger =
       format === 'pretty'
         ? pino(
             options,
-            pretty({
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            (require('pino-pretty') as typeof import('pino-pretty'))({
               sync: true,
               singleLine: true,
               ignore: 'pid,hostname,service,context',
