@@ -77,12 +77,14 @@ export function createDeliveryActivities({
     const context = await attempts.attemptContext(input.deliveryId, {
       defaults: defaultLimits,
       leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
-      backoffMs: throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
+      backoffMs:
+        turn?.backoffMs(input.throttledTimes ?? 0, Math.random()) ??
+        throttleBackoffMs(input.throttledTimes ?? 0, Math.random()),
     });
     if (context === undefined) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} does not exist`, 'DeliveryNotFound');
     }
-    turn?.answered(context.inFlightLimit, context.holdsPermit);
+    turn?.answered(context.inFlightLimit, context.holdsPermit, context.throttledForMs);
     if (context.throttledForMs !== null) {
       metrics.attemptsThrottled.inc({ event_type: context.event.event_type });
       return { kind: 'throttled', retryInMs: context.throttledForMs };
@@ -154,7 +156,7 @@ export function createDeliveryActivities({
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
       if (input.subscriptionId === undefined) return attempt(input, undefined);
-      const turn = await permits.enter(input.subscriptionId);
+      const turn = await permits.enter(input.subscriptionId, input.deliveryId);
       try {
         return await attempt(input, turn);
       } finally {

@@ -1,5 +1,10 @@
+import { throttleBackoffMs, turnWaitMs } from '../libs/contracts/throttle-policy';
+
 /** Past this many subscriptions known here, those with nothing in flight are forgotten (a few hundred bytes each). */
 const REMEMBERED_SUBSCRIPTIONS = 10_000;
+
+/** A refused delivery not back this long after its timer was due is no longer counted as waiting here. */
+const OVERDUE_MS = 30_000;
 
 /**
  * A worker's own queue in front of its subscriptions' in-flight permits. Postgres decides every permit (the limits
@@ -10,7 +15,8 @@ const REMEMBERED_SUBSCRIPTIONS = 10_000;
  * An attempt waits here only while a permit is expected soon: the subscription's limit and the time its attempts
  * last (a moving average) say when the queue's turn would come. A longer queue (a slow receiver), or a wait that
  * outlasts `maxWaitMs`, goes on to Postgres, which refuses it, and the delivery waits on a durable timer as before,
- * freeing its slots for other subscriptions' attempts.
+ * freeing its slots for other subscriptions' attempts. The deliveries this worker saw refused wait for their turns in
+ * the order of their first refusal: how many wait before one says how long it should wait on its timer.
  */
 export class PermitQueue {
   private readonly subscriptions = new Map<string, SubscriptionQueue>();
@@ -21,7 +27,7 @@ export class PermitQueue {
    * Resolves when the attempt may ask Postgres for a permit. The turn it gives must be left once the attempt is done
    * (sent and recorded, refused, or failed).
    */
-  async enter(subscriptionId: string): Promise<PermitTurn> {
+  async enter(subscriptionId: string, deliveryId: string): Promise<PermitTurn> {
     const queue = this.queueOf(subscriptionId);
     if (queue.limit > 0 && (queue.active >= queue.limit || queue.waiters.length > 0) && this.worthWaiting(queue)) {
       // Whoever ends the wait (a leaving attempt, or the timer) counts this attempt as active at once, so no
@@ -47,9 +53,17 @@ export class PermitQueue {
     let grantedAt: number | undefined;
     let left = false;
     return {
-      answered: (limit, heldPermit) => {
+      backoffMs: (throttledTimes, random) =>
+        Math.max(
+          throttleBackoffMs(throttledTimes, random),
+          turnWaitMs(this.turnsAhead(queue, deliveryId), queue.limit, queue.averageHoldMs, random),
+        ),
+      answered: (limit, heldPermit, throttledForMs) => {
         queue.limit = limit;
         if (heldPermit) grantedAt = performance.now();
+        // A delivery refused again keeps its place (a Map keeps the order of first insertion).
+        if (throttledForMs === null) queue.turns.delete(deliveryId);
+        else queue.turns.set(deliveryId, performance.now() + throttledForMs);
       },
       leave: () => {
         if (left) return;
@@ -70,11 +84,27 @@ export class PermitQueue {
     return (turnsAhead / queue.limit) * queue.averageHoldMs <= this.maxWaitMs;
   }
 
+  /**
+   * How many of the subscription's refused deliveries wait for their turn before this one (all of them for one not
+   * refused yet). A delivery not back long after its timer was due (cancelled, or retried on another worker) is
+   * forgotten.
+   */
+  private turnsAhead(queue: SubscriptionQueue, deliveryId?: string): number {
+    const overdueBefore = performance.now() - OVERDUE_MS;
+    let ahead = 0;
+    for (const [waiting, dueAt] of queue.turns) {
+      if (dueAt < overdueBefore) queue.turns.delete(waiting);
+      else if (waiting === deliveryId) return ahead;
+      else ahead += 1;
+    }
+    return ahead;
+  }
+
   private queueOf(subscriptionId: string): SubscriptionQueue {
     let queue = this.subscriptions.get(subscriptionId);
     if (queue === undefined) {
       if (this.subscriptions.size >= REMEMBERED_SUBSCRIPTIONS) this.forgetIdle();
-      queue = { limit: 0, active: 0, averageHoldMs: 0, waiters: [] };
+      queue = { limit: 0, active: 0, averageHoldMs: 0, waiters: [], turns: new Map() };
       this.subscriptions.set(subscriptionId, queue);
     }
     return queue;
@@ -83,13 +113,22 @@ export class PermitQueue {
   /** Drops what is known of subscriptions with nothing in flight here: they start over as unknown. */
   private forgetIdle(): void {
     for (const [subscriptionId, queue] of this.subscriptions)
-      if (queue.active === 0 && queue.waiters.length === 0) this.subscriptions.delete(subscriptionId);
+      if (queue.active === 0 && queue.waiters.length === 0 && this.turnsAhead(queue) === 0)
+        this.subscriptions.delete(subscriptionId);
   }
 }
 
 export interface PermitTurn {
-  /** What Postgres answered: the subscription's in-flight limit (0: no cap), and whether it granted a permit. */
-  answered(limit: number, heldPermit: boolean): void;
+  /**
+   * How long to wait if Postgres refuses a permit, after `throttledTimes` refusals in a row: the doubling backoff,
+   * or longer when this worker already has the subscription's deliveries waiting for their turn.
+   */
+  backoffMs(throttledTimes: number, random: number): number;
+  /**
+   * What Postgres answered: the subscription's in-flight limit (0: no cap), whether it granted a permit, and, if it
+   * refused one, how long the delivery now waits on its timer.
+   */
+  answered(limit: number, heldPermit: boolean, throttledForMs: number | null): void;
   /** Ends the turn (the permit, if any, was released); once only, later calls do nothing. */
   leave(): void;
 }
@@ -102,6 +141,11 @@ interface SubscriptionQueue {
   /** How long this worker's attempts to the subscription held their permits, recently. */
   averageHoldMs: number;
   waiters: Waiter[];
+  /**
+   * The deliveries refused a permit here and not granted one since, in the order of their first refusal, with when
+   * their timers bring them back (performance.now() ms).
+   */
+  turns: Map<string, number>;
 }
 
 interface Waiter {

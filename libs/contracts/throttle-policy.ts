@@ -25,3 +25,20 @@ export function throttleBackoffMs(throttledTimes: number, random: number): numbe
   const ceiling = Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** Math.min(throttledTimes, 16));
   return Math.round(ceiling / 2 + (random * ceiling) / 2);
 }
+
+/** The longest a refused attempt is told to wait for its turn behind the deliveries already waiting before it. */
+const LONGEST_TURN_WAIT_MS = 60_000;
+
+/**
+ * About when a refused attempt's turn comes: `waitingAhead` deliveries of the subscription already wait on their
+ * timers before it, and its `limit` permits turn over every `holdMs` (their recent average). Between half and all of
+ * that (`random` in [0, 1)): early costs one more refusal, late leaves a permit unused; at most a minute, and 0 while
+ * the limit or the hold time is unknown.
+ * Against a receiver that answers in seconds, waiting this long instead of the doubling backoff makes each waiting
+ * delivery ask again about once, not every few seconds: every refusal costs a durable timer and a workflow task.
+ */
+export function turnWaitMs(waitingAhead: number, limit: number, holdMs: number, random: number): number {
+  if (limit <= 0 || holdMs <= 0) return 0;
+  const expected = ((waitingAhead + 1) / limit) * holdMs;
+  return Math.round(Math.min(LONGEST_TURN_WAIT_MS, expected * (0.5 + random / 2)));
+}

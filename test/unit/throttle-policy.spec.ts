@@ -1,4 +1,4 @@
-import { throttleBackoffMs } from '../../libs/contracts/throttle-policy';
+import { throttleBackoffMs, turnWaitMs } from '../../libs/contracts/throttle-policy';
 
 describe('throttle backoff', () => {
   it('doubles from 100 ms up to 5 s, each wait between half and all of its ceiling', () => {
@@ -10,5 +10,22 @@ describe('throttle backoff', () => {
 
   it('spreads waiters with the random draw', () => {
     expect(new Set([0.1, 0.4, 0.7].map((random) => throttleBackoffMs(3, random))).size).toBe(3);
+  });
+});
+
+describe('turn wait', () => {
+  it('is between half and all of the time the deliveries ahead take to go through the permits', () => {
+    // 9 ahead, this one the 10th, 2 permits held 1 s each: 5 s.
+    expect(turnWaitMs(9, 2, 1_000, 0.999999)).toBe(5_000);
+    expect(turnWaitMs(9, 2, 1_000, 0)).toBe(2_500);
+  });
+
+  it('is at most a minute', () => {
+    expect(turnWaitMs(10_000, 1, 10_000, 0.5)).toBe(60_000);
+  });
+
+  it('is 0 while the limit or the hold time is unknown', () => {
+    expect(turnWaitMs(50, 0, 1_000, 0.5)).toBe(0);
+    expect(turnWaitMs(50, 10, 0, 0.5)).toBe(0);
   });
 });
