@@ -11,6 +11,7 @@ WORKDIR /app
 # allowScripts denies it, but the npm 10 shipped with Node 22 ignores allowScripts (npm 11 only warns).
 ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 # apps, libs, workflows, activities (tsconfig.build.json) and the portal; the tooling (tools/) is not in the context.
@@ -23,6 +24,7 @@ ENV NODE_ENV=production \
     SCARF_ANALYTICS=false
 # package.json also marks the project root: libs/config/project-root.ts walks up from dist/ to find it.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # Production dependencies include what the worker needs at start to bundle the workflow code
 # (@temporalio/worker with webpack and @swc/core).
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

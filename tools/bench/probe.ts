@@ -9,6 +9,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { deliveryStartOptions, firstRunInput } from '../../libs/temporal/delivery-run-options';
 import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
+import { WORKFLOW_SANDBOX_OPTIONS } from '../../apps/worker/src/workflow-bundle';
 import type { AttemptOutcome } from '../../activities/delivery.activities';
 import { childrenMatching, ownCpuMs, treeCpuMs } from './process-stats';
 
@@ -37,6 +38,7 @@ export async function runProbe(options: {
     connection,
     taskQueue,
     workflowsPath: require.resolve('../../workflows/index'),
+    ...WORKFLOW_SANDBOX_OPTIONS,
     activities: {
       attemptDelivery: async (): Promise<AttemptOutcome> => {
         attempts += 1;

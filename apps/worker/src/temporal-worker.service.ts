@@ -27,7 +27,7 @@ import { OperationalEvents } from '../../../libs/operational/operational-events'
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
-import { workflowCodeOptions } from './workflow-bundle';
+import { WORKFLOW_SANDBOX_OPTIONS, workflowCodeOptions } from './workflow-bundle';
 
 /** Above the 10 s attempt budget, so a SIGTERM lets attempts in flight finish and record their outcome. */
 export const SHUTDOWN_GRACE = '20s';
@@ -78,6 +78,7 @@ export class TemporalWorkerService
       namespace: this.config.temporalNamespace,
       taskQueue: this.config.temporalTaskQueue,
       ...workflowCode,
+      ...WORKFLOW_SANDBOX_OPTIONS,
       activities: {
         ...createDeliveryActivities({
           attempts: this.attempts,
