@@ -83,7 +83,8 @@ describe('npm start and Ctrl-C', () => {
     const early = LauncherProcess.spawn(starting);
     try {
       await early.untilOutput(/\[start\] temporal running/, 300_000, 'the Temporal dev server to be started');
-      expect(await early.interrupt()).toMatchObject({ code: 0 });
+      // The output rides along so that a failed stop shows why.
+      expect({ ...(await early.interrupt()), output: early.output }).toMatchObject({ code: 0 });
       expect(early.output).toMatch(/\[start\] stopped in/);
       for (const name of ['EMBEDDED_POSTGRES_PORT', 'EMBEDDED_TEMPORAL_PORT', 'PORT', 'WORKER_METRICS_PORT']) {
         await assertPortFree(Number(starting.env[name]), `${name} after the stop`);
