@@ -1,15 +1,17 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { isOperationalEventType } from '../libs/contracts/catalogue';
 import { failingTooLong } from '../libs/contracts/operational-events';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { AttemptsRepository } from '../libs/db/attempts.repository';
+import { isDataException, isTransientDatabaseError } from '../libs/db/pool';
 import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
 import { WorkerMetrics } from '../libs/observability/metrics';
 import type { OperationalEvents } from '../libs/operational/operational-events';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
-import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
+import { printableText } from '../libs/outbound/response-excerpt';
+import { SignedDeliveryOutcome, sendSignedDelivery } from '../libs/outbound/signed-delivery';
 import { WebhookSender } from '../libs/outbound/webhook-sender';
 import { PermitQueue, PermitTurn } from './permit-queue';
 
@@ -52,7 +54,7 @@ export interface DeliveryActivityDependencies {
   failureDisableAfterMs: number;
   metrics: WorkerMetrics;
   /** One line per attempt, with the ids an operator searches by. */
-  log: Pick<Logger, 'info'>;
+  log: Pick<Logger, 'info' | 'warn'>;
   /** The limits of subscriptions that set none (SUBSCRIPTION_MAX_IN_FLIGHT, SUBSCRIPTION_MAX_PER_SECOND). */
   defaultLimits: SubscriptionLimits;
   /** This worker's queue in front of the subscriptions' in-flight permits. */
@@ -61,6 +63,23 @@ export interface DeliveryActivityDependencies {
 
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
 const PERMIT_LEASE_MARGIN_MS = 5_000;
+
+/**
+ * Tries of one attempt that may end in an error other than Postgres being out of reach (a bug, a value refused)
+ * before it counts as a failed attempt; with the workflow's infrastructure backoff, about two minutes.
+ */
+export const ATTEMPT_TRIES = 8;
+
+/** Sent attempts remembered while their record waits for Postgres; past this the oldest are forgotten (resent). */
+const UNRECORDED_LIMIT = 1_000;
+
+/** A sent attempt as it will be recorded (the body is not kept). */
+type SentAttempt = Omit<SignedDeliveryOutcome, 'body'>;
+
+const unrecordedKey = (input: AttemptInput) => `${input.deliveryId}#${input.attempt}`;
+
+/** Which try of this activity is running: 1, then one more per infrastructure retry (1 outside a worker). */
+const activityTry = () => asyncLocalStorage.getStore()?.info.attempt ?? 1;
 
 export function createDeliveryActivities({
   attempts,
@@ -73,7 +92,61 @@ export function createDeliveryActivities({
   defaultLimits,
   permits,
 }: DeliveryActivityDependencies) {
+  /**
+   * Attempts this worker sent whose record Postgres did not take (it was out of reach): the activity's retry records
+   * the answer it already has instead of sending the delivery again.
+   */
+  const unrecorded = new Map<string, SentAttempt>();
+
+  function remember(key: string, sent: SentAttempt & { body?: string }): void {
+    const { body: _body, ...kept } = sent;
+    unrecorded.delete(key);
+    unrecorded.set(key, kept);
+    if (unrecorded.size > UNRECORDED_LIMIT) unrecorded.delete(unrecorded.keys().next().value!);
+  }
+
+  /**
+   * An attempt that threw. Postgres out of reach is retried by the workflow's infrastructure retry until it is back
+   * (and nothing is sent again: see `unrecorded`); any other error is retried ATTEMPT_TRIES times, then counts as
+   * the attempt's failure, so the delivery goes on along its schedule to an ending an operator can see and redrive.
+   */
+  function givenUp(input: AttemptInput, error: unknown): AttemptOutcome {
+    if (error instanceof ApplicationFailure || isTransientDatabaseError(error) || activityTry() < ATTEMPT_TRIES)
+      throw error;
+    const key = unrecordedKey(input);
+    const sent = unrecorded.get(key);
+    unrecorded.delete(key);
+    const message = printableText(error instanceof Error ? error.message : String(error)).slice(0, 300);
+    log.warn(
+      { delivery_id: input.deliveryId, attempt: input.attempt, error: message, sent: sent !== undefined },
+      'attempt given up after repeated errors',
+    );
+    if (sent?.succeeded) return { kind: 'delivered', statusCode: sent.statusCode, error: null };
+    return {
+      kind: 'failed',
+      statusCode: sent?.statusCode ?? null,
+      error: `attempt could not be completed: ${message}`,
+      retryAfterMs: null,
+    };
+  }
+
+  /** Records a sent attempt; an answer Postgres refuses as a value is recorded without it, never sent again for it. */
+  async function record(input: AttemptInput, sent: SentAttempt, tracksFailures: boolean) {
+    const row = { deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures };
+    try {
+      return await attempts.recordAttempt(row);
+    } catch (error) {
+      if (!isDataException(error)) throw error;
+      return attempts.recordAttempt({
+        ...row,
+        error: row.error === null ? null : printableText(row.error),
+        responseExcerpt: `[the answer could not be stored: ${(error as Error).message.slice(0, 200)}]`,
+      });
+    }
+  }
+
   async function attempt(input: AttemptInput, turn: PermitTurn | undefined): Promise<AttemptOutcome> {
+    const key = unrecordedKey(input);
     const context = await attempts.attemptContext(input.deliveryId, {
       defaults: defaultLimits,
       leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
@@ -90,24 +163,32 @@ export function createDeliveryActivities({
       return { kind: 'throttled', retryInMs: context.throttledForMs };
     }
     // A previous try of this activity may have delivered and recorded it before the worker died.
-    if (context.delivery.status === 'delivered') return { kind: 'delivered', statusCode: null, error: null };
-    const { subscription } = context;
-    if (subscription === undefined || subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
-    if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
-    if (Date.now() > Date.parse(input.deadline)) {
-      await attempts.releasePermit(input.deliveryId);
-      return { kind: 'stopped', reason: 'expired' };
+    if (context.delivery.status === 'delivered') {
+      unrecorded.delete(key);
+      return { kind: 'delivered', statusCode: null, error: null };
     }
-
-    const sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+    const { subscription } = context;
+    if (subscription === undefined) return { kind: 'stopped', reason: 'subscription_deleted' };
+    let sent: SentAttempt | undefined = unrecorded.get(key);
+    if (sent === undefined) {
+      if (subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
+      if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
+      if (Date.now() > Date.parse(input.deadline)) {
+        await attempts.releasePermit(input.deliveryId);
+        return { kind: 'stopped', reason: 'expired' };
+      }
+      sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+    }
     // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
     const tracksFailures = !isOperationalEventType(context.event.event_type);
-    const failingSince = await attempts.recordAttempt({
-      deliveryId: input.deliveryId,
-      attempt: input.attempt,
-      ...sent,
-      tracksFailures,
-    });
+    let failingSince: Date | null;
+    try {
+      failingSince = await record(input, sent, tracksFailures);
+    } catch (error) {
+      remember(key, sent);
+      throw error;
+    }
+    unrecorded.delete(key);
     const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
     metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
     log.info(
@@ -155,12 +236,16 @@ export function createDeliveryActivities({
   return {
     /** One signed POST to the subscription's current URL, recorded in Postgres; the outcome is data, never a throw. */
     async attemptDelivery(input: AttemptInput): Promise<AttemptOutcome> {
-      if (input.subscriptionId === undefined) return attempt(input, undefined);
-      const turn = await permits.enter(input.subscriptionId, input.deliveryId);
       try {
-        return await attempt(input, turn);
-      } finally {
-        turn.leave();
+        if (input.subscriptionId === undefined) return await attempt(input, undefined);
+        const turn = await permits.enter(input.subscriptionId, input.deliveryId);
+        try {
+          return await attempt(input, turn);
+        } finally {
+          turn.leave();
+        }
+      } catch (error) {
+        return givenUp(input, error);
       }
     },
 

@@ -1,4 +1,4 @@
-import { Pool, PoolClient } from 'pg';
+import { DatabaseError, Pool, PoolClient } from 'pg';
 
 export function createPool(databaseUrl: string, max = 10): Pool {
   const pool = new Pool({ connectionString: databaseUrl, max, application_name: 'intelliauth-webhooks' });
@@ -39,4 +39,24 @@ export type Db = Pool | PoolClient;
 /** Runs `work` in a transaction of its own, or inside the caller's when `db` is the client of one. */
 export function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
   return db instanceof Pool ? withTransaction(db, work) : work(db);
+}
+
+/** SQLSTATE classes of a statement that may pass if run again: connection, transaction rollback, resources, operator intervention. */
+const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57']);
+
+/**
+ * Whether an error means Postgres could not be reached or answered "not now" (restarting, overloaded, a lost
+ * connection), as opposed to refusing the statement itself: the first passes by waiting, the second never does.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (error instanceof DatabaseError) return TRANSIENT_SQLSTATE_CLASSES.has((error.code ?? '').slice(0, 2));
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE…
+  // pg's own words when a connection ends, or a pool checkout times out.
+  return typeof message === 'string' && /connection terminated|timeout exceeded when trying to connect/i.test(message);
+}
+
+/** Whether Postgres refused a value (SQLSTATE class 22: a NUL in text, an invalid byte sequence, an out-of-range number). */
+export function isDataException(error: unknown): boolean {
+  return error instanceof DatabaseError && (error.code ?? '').startsWith('22');
 }

@@ -3,6 +3,7 @@ import { withoutTracePropagation } from '../observability/trace-context';
 import { OutboundPolicy } from './address-policy';
 import { NetworkFailure } from './attempt-status-class';
 import { guardedConnector, Resolver } from './guarded-connector';
+import { printableText, responseExcerpt } from './response-excerpt';
 
 /** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
@@ -76,12 +77,12 @@ export class WebhookSender {
           dispatcher: this.dispatcher,
         });
       const response = await (this.propagateTraceContext ? post() : withoutTracePropagation(post));
-      const responseExcerpt = await readExcerpt(response.body);
+      const responseExcerpt = await readExcerpt(response.body, response.headers);
       const { statusCode } = response;
       let error: string | null = null;
       if (statusCode >= 300 && statusCode < 400) {
         const location = response.headers.location;
-        error = `redirect (${statusCode}${location ? ` to ${String(location).slice(0, 200)}` : ''}) not followed`;
+        error = `redirect (${statusCode}${location ? ` to ${printableText(String(location).slice(0, 200))}` : ''}) not followed`;
       } else if (statusCode < 200 || statusCode >= 300) {
         error = `receiver answered ${statusCode}`;
       }
@@ -104,7 +105,7 @@ export class WebhookSender {
         startedAt,
         durationMs: elapsed(),
         statusCode: null,
-        error: failure.error,
+        error: printableText(failure.error),
         responseExcerpt: null,
         retryAfterMs: null,
         networkFailure: failure.kind,
@@ -117,25 +118,38 @@ export class WebhookSender {
   }
 }
 
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+async function readExcerpt(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  headers: Record<string, string | string[] | undefined>,
+): Promise<string | null> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
-  let total = 0;
+  let totalBytes = 0;
+  let abandoned = false;
   for await (const chunk of body) {
     if (keptBytes < RESPONSE_EXCERPT_BYTES) {
       const part = chunk.subarray(0, RESPONSE_EXCERPT_BYTES - keptBytes);
       kept.push(part);
       keptBytes += part.length;
     }
-    total += chunk.length;
-    if (total > RESPONSE_DRAIN_LIMIT_BYTES) {
+    totalBytes += chunk.length;
+    if (totalBytes > RESPONSE_DRAIN_LIMIT_BYTES) {
+      abandoned = true;
       body.destroy();
       break;
     }
   }
-  if (keptBytes === 0) return null;
-  // A cut inside a multi-byte character decodes to U+FFFD; the excerpt is for humans, not parsers.
-  return Buffer.concat(kept).toString('utf8');
+  const first = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  return responseExcerpt({
+    head: Buffer.concat(kept),
+    totalBytes,
+    abandoned,
+    contentType: first('content-type'),
+    contentEncoding: first('content-encoding'),
+  });
 }
 
 function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: string } {

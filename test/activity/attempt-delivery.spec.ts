@@ -2,11 +2,13 @@ import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { gzipSync } from 'node:zlib';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ATTEMPT_TRIES, createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
-import { AttemptsRepository } from '../../libs/db/attempts.repository';
+import { AttemptRecord, AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
@@ -36,6 +38,8 @@ let activities: DeliveryActivities;
 /** The same activities with the default failure window (5 days), which the tests move failing_since back across. */
 let failDisabling: DeliveryActivities;
 let temporal: Client;
+let disabler: SubscriptionDisabler;
+let operational: OperationalEvents;
 const receivers: TestReceiver[] = [];
 const FIVE_DAYS_MS = 5 * 86_400_000;
 
@@ -56,8 +60,8 @@ beforeAll(async () => {
     deliveries,
     outbox: new OutboxRepository(pool),
   });
-  const operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
-  const disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
+  operational = new OperationalEvents(events, subscriptions, 'tnt_platform');
+  disabler = new SubscriptionDisabler(subscriptions, signals, new OperatorActionsRepository(pool), operational);
   activities = createDeliveryActivities({
     attempts,
     sender,
@@ -307,6 +311,116 @@ describe('attemptDelivery against real receivers on 127.0.0.1', () => {
     await attempt(deliveryId);
     expect(before.requests).toHaveLength(0);
     expect(after.requests).toHaveLength(1);
+  });
+});
+
+/** The attempt activities over the real repository, with some of its calls replaced: an infrastructure fault. */
+function activitiesWith(faults: Partial<Pick<AttemptsRepository, 'attemptContext' | 'recordAttempt'>>) {
+  const faulty = Object.assign(Object.create(attempts) as AttemptsRepository, faults);
+  return createDeliveryActivities({
+    attempts: faulty,
+    sender,
+    disabler,
+    operational,
+    failureDisableAfterMs: 0,
+    ...testAttemptSettings(),
+  });
+}
+
+/** An error as pg reports a connection that ended: Postgres restarting, a network cut. */
+const connectionLost = () => new Error('Connection terminated unexpectedly');
+
+const attemptInput = (deliveryId: string) => ({
+  deliveryId,
+  attempt: 1,
+  attemptTimeoutMs: 10_000,
+  deadline: new Date(Date.now() + 3_600_000).toISOString(),
+});
+
+describe('answers that cannot be stored as they came, and records that fail: one POST per attempt', () => {
+  it('delivers once on a 200 whose body holds a NUL, and keeps a readable excerpt', async () => {
+    const r = new TestReceiver(() => ({ status: 200, body: 'ok\0 done' }));
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    expect(await attempt(deliveryId)).toEqual({ kind: 'delivered', statusCode: 200, error: null });
+    expect(r.requests).toHaveLength(1);
+    const [recorded] = await deliveries.attempts(deliveryId);
+    expect(recorded).toMatchObject({ succeeded: true, response_excerpt: 'ok\uFFFD done' });
+  });
+
+  it('summarises a gzip answer and a binary one instead of storing their bytes', async () => {
+    const gzip = new TestReceiver(() => ({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ received: true })),
+    }));
+    const zipped = await deliveryTo(await receiver(gzip));
+    expect(await attempt(zipped.deliveryId)).toMatchObject({ kind: 'delivered' });
+    const [gzipRow] = await deliveries.attempts(zipped.deliveryId);
+    expect(gzipRow.response_excerpt).toMatch(
+      /^\[binary body: \d+ bytes, content-type application\/json, content-encoding gzip\]$/,
+    );
+
+    const bytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x80, 0x81]);
+    const binary = new TestReceiver(() => ({ status: 500, body: bytes }));
+    const failed = await deliveryTo(await receiver(binary));
+    expect(await attempt(failed.deliveryId)).toMatchObject({ kind: 'failed', statusCode: 500 });
+    const [binaryRow] = await deliveries.attempts(failed.deliveryId);
+    expect(binaryRow.response_excerpt).toBe(`[binary body: ${bytes.length} bytes]`);
+    expect(gzip.requests).toHaveLength(1);
+    expect(binary.requests).toHaveLength(1);
+  });
+
+  it('records an answer Postgres refuses as a value without it, and does not send again', async () => {
+    const r = TestReceiver.answering(200);
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    let calls = 0;
+    // The first record carries a NUL, which the real Postgres refuses (SQLSTATE 22P05).
+    const refusing = activitiesWith({
+      recordAttempt: (record: AttemptRecord) =>
+        attempts.recordAttempt(calls++ === 0 ? { ...record, responseExcerpt: 'ok\0' } : record),
+    });
+    expect(await refusing.attemptDelivery(attemptInput(deliveryId))).toMatchObject({ kind: 'delivered' });
+    expect(r.requests).toHaveLength(1);
+    const [recorded] = await deliveries.attempts(deliveryId);
+    expect(recorded.succeeded).toBe(true);
+    expect(recorded.response_excerpt).toMatch(/^\[the answer could not be stored: /);
+  });
+
+  it('records on the retry, without a second POST, an attempt whose record found Postgres out of reach', async () => {
+    const r = TestReceiver.answering(500, 200);
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    let failures = 1;
+    const flaky = activitiesWith({
+      recordAttempt: (record: AttemptRecord) =>
+        failures-- > 0 ? Promise.reject(connectionLost()) : attempts.recordAttempt(record),
+    });
+    await expect(flaky.attemptDelivery(attemptInput(deliveryId))).rejects.toThrow('Connection terminated');
+    expect(await flaky.attemptDelivery(attemptInput(deliveryId))).toMatchObject({ kind: 'failed', statusCode: 500 });
+    expect(r.requests).toHaveLength(1);
+    expect(await deliveries.attempts(deliveryId)).toEqual([
+      expect.objectContaining({ attempt: 1, status_code: 500, succeeded: false }),
+    ]);
+  });
+
+  it(`retries another error ${ATTEMPT_TRIES} times, then counts it as the attempt's failure; Postgres out of reach it retries on`, async () => {
+    const r = TestReceiver.answering(200);
+    const { deliveryId } = await deliveryTo(await receiver(r));
+    const broken = activitiesWith({ attemptContext: () => Promise.reject(new TypeError('no such thing')) });
+    const lastTry = new MockActivityEnvironment({ attempt: ATTEMPT_TRIES });
+    await expect(
+      new MockActivityEnvironment({ attempt: ATTEMPT_TRIES - 1 }).run(broken.attemptDelivery, attemptInput(deliveryId)),
+    ).rejects.toThrow('no such thing');
+    expect(await lastTry.run(broken.attemptDelivery, attemptInput(deliveryId))).toEqual({
+      kind: 'failed',
+      statusCode: null,
+      error: 'attempt could not be completed: no such thing',
+      retryAfterMs: null,
+    });
+    const unreachable = activitiesWith({ attemptContext: () => Promise.reject(connectionLost()) });
+    await expect(lastTry.run(unreachable.attemptDelivery, attemptInput(deliveryId))).rejects.toThrow(
+      'Connection terminated',
+    );
+    expect(r.requests).toHaveLength(0);
   });
 });
 
