@@ -224,6 +224,55 @@ describe('a portal session', () => {
   });
 });
 
+describe('the portal cookie behind a TLS proxy (TRUST_PROXY)', () => {
+  let proxied: Stack;
+  beforeAll(async () => {
+    // The suite's requests come from 127.0.0.1, the address a proxy on the same host would have.
+    proxied = await startStack(WAITING_POLICY, { worker: false, config: { trustProxy: ['127.0.0.1'] } });
+  });
+  afterAll(() => proxied?.stop());
+
+  const HTTPS = { ...PORTAL, 'x-forwarded-proto': 'https' };
+  const exchangeOn = async (on: Stack, token: string, headers: Record<string, string>) => {
+    const response = await on.client.request('POST', '/portal/session', { token }, { apiKey: null, headers });
+    return response.headers.get('set-cookie')!;
+  };
+  const tokenOn = async (on: Stack) =>
+    (await on.request('POST', `/v1/tenants/${uniqueTenant()}/portal-sessions`)).body.url.split('#token=')[1];
+
+  it('is Secure and __Host- prefixed when the trusted proxy says https, and read only under that name', async () => {
+    const cookie = await exchangeOn(proxied, await tokenOn(proxied), HTTPS);
+    expect(cookie).toMatch(
+      /^__Host-iaw_portal=iaw_ps_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    expect(cookie).not.toMatch(/Domain=/i);
+    const secret = cookie.split(';')[0].split('=')[1];
+    const call = (cookieHeader: string, headers: Record<string, string>) =>
+      proxied.client.request('GET', '/portal/session', undefined, {
+        apiKey: null,
+        headers: { cookie: cookieHeader, ...headers },
+      });
+    expect((await call(`__Host-iaw_portal=${secret}`, HTTPS)).status).toBe(200);
+    // Over https the unprefixed name, which any sibling host could have set, is not read.
+    expect((await call(`iaw_portal=${secret}`, HTTPS)).body.error.code).toBe('unauthorized');
+    const ended = await proxied.client.request('DELETE', '/portal/session', undefined, {
+      apiKey: null,
+      headers: { cookie: `__Host-iaw_portal=${secret}`, ...HTTPS },
+    });
+    expect(ended.status).toBe(204);
+    expect(ended.headers.get('set-cookie')).toBe(
+      '__Host-iaw_portal=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure',
+    );
+  });
+
+  it('keeps the plain name without Secure over plain http, and ignores X-Forwarded-Proto from a proxy not trusted', async () => {
+    const plain = /^iaw_portal=iaw_ps_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/;
+    expect(await exchangeOn(proxied, await tokenOn(proxied), PORTAL)).toMatch(plain);
+    // The file's own stack trusts no proxy (the default): a client cannot claim https for itself.
+    expect(await exchangeOn(stack, await tokenOn(stack), HTTPS)).toMatch(plain);
+  });
+});
+
 describe('the portal files', () => {
   it('are served at /portal/ with a strict CSP, index.html revalidated and hashed assets immutable', async () => {
     const redirect = await fetch(`${stack.baseUrl}/portal`, { redirect: 'manual' });
