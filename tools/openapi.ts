@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { AppModule } from '../apps/api/src/app.module';
 import { buildOpenApiDocument } from '../apps/api/src/common/openapi-document';
 import { createHttpAdapter } from '../apps/api/src/http-app';
+import { loadConfig } from '../libs/config/config';
 import { projectRoot } from '../libs/config/project-root';
 import { clientTypes, CLIENT_DIR } from './openapi-types';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createHttpAdapter(loadConfig({})), {
     preview: true,
     logger: false,
   });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DeliveryPolicy, DEFAULT_DELIVERY_POLICY } from '../contracts/delivery-policy';
 import { TENANT_ID_PATTERN } from '../contracts/ids';
@@ -20,6 +21,8 @@ export class ConfigError extends Error {
 export interface AppConfig {
   port: number;
   grpcPort: number;
+  /** TRUST_PROXY: which proxies' X-Forwarded-* headers count (Fastify's trustProxy): none (false), all, a hop count, or addresses/CIDRs. */
+  trustProxy: TrustProxy;
   databaseUrl: string | undefined;
   temporalAddress: string | undefined;
   temporalNamespace: string;
@@ -69,6 +72,12 @@ export interface TracingSettings {
   /** OTEL_PROPAGATE_TO_RECEIVERS: whether deliveries carry `traceparent` to receivers (other companies): off by default. */
   propagateToReceivers: boolean;
 }
+
+/** Fastify's trustProxy forms this configuration takes. */
+export type TrustProxy = boolean | number | string[];
+
+/** proxy-addr's names for address ranges, which Fastify's trustProxy takes beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -230,6 +239,27 @@ function readFrameAncestors(env: Env, name: string): string {
   return sources.join(' ');
 }
 
+function readTrustProxy(env: Env, name: string): TrustProxy {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d{1,3}$/.test(raw) && Number(raw) >= 1) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => {
+    if (PROXY_RANGE_NAMES.includes(entry)) return false;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return true;
+    return prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  if (bad !== undefined)
+    throw new ConfigError(
+      name,
+      `"${bad}" is not a proxy address; expected true, false, a hop count (1, 2…) or comma-separated addresses and CIDRs (10.0.0.0/8, ::1, loopback)`,
+    );
+  return entries;
+}
+
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -272,6 +302,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return {
     port: readPort(env, 'PORT', 3000),
     grpcPort: readPort(env, 'GRPC_PORT', 50051),
+    trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
     databaseUrl: readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     temporalAddress: readHostPort(env, 'TEMPORAL_ADDRESS'),
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',

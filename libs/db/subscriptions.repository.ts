@@ -73,6 +73,9 @@ export interface TargetRow {
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 /** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
+/** Live signing secrets a subscription may have at once (the current one and those still in their grace period). */
+export const MAX_LIVE_SIGNING_SECRETS = 5;
+
 export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
 /** The disable reason when every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
 export const FAILING_DISABLE_REASON = 'failing';
@@ -198,7 +201,9 @@ export class SubscriptionsRepository {
 
   /**
    * Adds a new secret and lets every older one expire after the grace period (at once for 0; a secret already
-   * expiring sooner keeps its earlier end). Returns undefined when the subscription is not in scope.
+   * expiring sooner keeps its earlier end). Returns undefined when the subscription is not in scope, and
+   * `secretLimitReached` (with when the first live secret ends) when a rotation with a grace period would make more
+   * than MAX_LIVE_SIGNING_SECRETS live: every attempt is signed once per live secret.
    */
   async rotateSecret(
     id: string,
@@ -206,13 +211,26 @@ export class SubscriptionsRepository {
     newSecret: string,
     graceSeconds: number,
     db: Db = this.pool,
-  ): Promise<{ id: string; tenant_id: string; previousValidUntil: Date } | undefined> {
+  ): Promise<
+    | { id: string; tenant_id: string; previousValidUntil: Date }
+    | { secretLimitReached: { firstEndsAt: Date } }
+    | undefined
+  > {
     return inTransaction(db, async (client) => {
       const found = await client.query<{ tenant_id: string }>(
         `SELECT tenant_id FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED} FOR UPDATE`,
         [id, scope ?? null],
       );
       if (found.rowCount === 0) return undefined;
+      if (graceSeconds > 0) {
+        const live = await client.query<{ live: number; first_ends_at: Date | null }>(
+          `SELECT count(*)::int AS live, min(expires_at) AS first_ends_at FROM subscription_secrets
+            WHERE subscription_id = $1::text AND (expires_at IS NULL OR expires_at > clock_timestamp())`,
+          [id],
+        );
+        const { live: count, first_ends_at } = live.rows[0];
+        if (count >= MAX_LIVE_SIGNING_SECRETS) return { secretLimitReached: { firstEndsAt: first_ends_at! } };
+      }
       const { rows } = await client.query<{ until: Date }>(
         `SELECT clock_timestamp() + make_interval(secs => $1::int) AS until`,
         [graceSeconds],

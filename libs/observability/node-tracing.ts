@@ -1,10 +1,10 @@
-import { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { Attributes, Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { UndiciInstrumentation, UndiciRequest } from '@opentelemetry/instrumentation-undici';
 import { envDetectorSync, hostDetectorSync, Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -20,6 +20,16 @@ import type { Tracing } from './tracing';
 
 /** Probes and scrapes: a span each would drown the traces that matter. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * A receiver's URL often carries a credential in its path or query (`/hooks/<token>`, `?key=`), and spans go to a
+ * trace backend with wider access than the subscriptions: the POST span names only the origin (scheme, host, port),
+ * which is what tells receivers apart. Applied before the span starts, so no processor or exporter sees the rest
+ * (an undefined value is one the SDK does not record).
+ */
+function receiverOriginOnly(request: UndiciRequest): Attributes {
+  return { 'url.full': new URL(request.origin).origin, 'url.path': undefined, 'url.query': undefined };
+}
 
 /** W3C trace context and baggage, except in a context that asked for none (a delivery to a receiver). */
 class WithholdingPropagator implements TextMapPropagator {
@@ -68,7 +78,7 @@ export function startNodeTracing(serviceName: string): Tracing {
       // Only inside a trace: the relay's sweeps and the pool's housekeeping would be a trace each.
       new PgInstrumentation({ requireParentSpan: true }),
       // Only inside a trace too: the attempts (and the api's test sends) are; the worker's /metrics fetching the SDK's is not.
-      new UndiciInstrumentation({ requireParentforSpans: true }),
+      new UndiciInstrumentation({ requireParentforSpans: true, startSpanHook: receiverOriginOnly }),
     ],
   });
   sdk.start();

@@ -1,13 +1,10 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction, Socket } from 'node:net';
 import { buildConnector } from 'undici';
 import { OutboundPolicy, parseAddress, Verdict } from './address-policy';
+import { dnsResolver, Resolver } from './dns-resolver';
 
-/** Resolves a hostname to every address it has (A and AAAA), like `dns.lookup(host, { all: true })`. */
-export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
-
-export const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true });
+export type { Resolver } from './dns-resolver';
 
 /** A connection the outbound policy did not allow; its message is what the attempt records. */
 export class OutboundRefusedError extends Error {
@@ -20,7 +17,7 @@ export class OutboundRefusedError extends Error {
 
 export interface GuardedConnectorOptions {
   policy: OutboundPolicy;
-  /** Defaults to the system resolver (getaddrinfo, so /etc/hosts counts). */
+  /** Defaults to dnsResolver(): c-ares with the system's DNS servers and the hosts file, off libuv's threadpool. */
   resolver?: Resolver;
   /** Connect (and TLS handshake) budget, as undici's default connector: 10 s. */
   timeoutMs?: number;
@@ -39,7 +36,7 @@ const stripBrackets = (host: string) => (host.startsWith('[') && host.endsWith('
  */
 export function guardedConnector({
   policy,
-  resolver = systemResolver,
+  resolver = dnsResolver(),
   timeoutMs,
 }: GuardedConnectorOptions): buildConnector.connector {
   const connect = buildConnector({ lookup: guardedLookup(policy, resolver), timeout: timeoutMs });
@@ -84,7 +81,7 @@ export function guardedConnector({
  * The `lookup` a socket uses for a hostname: one resolution, every answer judged (one refused answer refuses
  * the name), and only vetted addresses handed to the socket, in the shape net asks for (`all` or one address).
  */
-export function guardedLookup(policy: OutboundPolicy, resolver: Resolver = systemResolver): LookupFunction {
+export function guardedLookup(policy: OutboundPolicy, resolver: Resolver): LookupFunction {
   return (hostname, options, callback) => {
     resolver(hostname).then(
       (answers) => {

@@ -35,7 +35,7 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
 export interface WebhookSenderOptions {
   /** Which addresses may be connected to (WEBHOOK_ALLOWED_TARGETS); judged at connect time, after DNS. */
   policy: OutboundPolicy;
-  /** Hostname resolution; the system resolver unless a test injects one. */
+  /** Hostname resolution; dnsResolver() (c-ares, off the threadpool) unless a test injects one. */
   lookup?: Resolver;
   /** OTEL_PROPAGATE_TO_RECEIVERS: send `traceparent` (when tracing); off, receivers learn nothing of our traces. */
   propagateTraceContext?: boolean;
@@ -169,6 +169,7 @@ function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: st
       return { kind: 'network', error: 'connection reset before a complete response' };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
+    case 'ETIMEOUT':
       return { kind: 'network', error: `DNS lookup failed (${code})` };
     case 'UND_ERR_CONNECT_TIMEOUT':
       return { kind: 'timeout', error: 'connect timed out' };

@@ -9,6 +9,7 @@ import { expressReceiver } from '../../packages/receiver/examples/express';
 import { fastifyReceiver } from '../../packages/receiver/examples/fastify';
 import { POST as nextRoute } from '../../packages/receiver/examples/next-route';
 import { nodeHttpReceiver } from '../../packages/receiver/examples/node-http';
+import { intelliauthSignature, signingKey } from '../../libs/signing/signing';
 import { contractTool } from '../contract/tools';
 import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
@@ -19,7 +20,8 @@ import { Stack, startStack } from '../helpers/stack';
 /**
  * Every receiver example of packages/receiver/README.md, run as written against real deliveries from the product:
  * the TypeScript ones with the receiver library, the Python and Go ones with their languages' Standard Webhooks
- * libraries. Each must take the real delivery (answered 204, delivery delivered) and refuse a forged one (400).
+ * libraries. Each must take the real delivery (answered 204, delivery delivered) and refuse a forged one (400),
+ * and one with only the body-only X-IntelliAuth-Signature (the webhook-* headers stripped, the timestamp unsigned).
  */
 const EXAMPLES = join(__dirname, '..', '..', 'packages', 'receiver', 'examples');
 let stack: Stack;
@@ -143,42 +145,57 @@ const examples: Array<[string, (secret: string) => Promise<Running>]> = [
 ];
 
 describe('the receiver examples (packages/receiver/README.md) against real deliveries', () => {
-  it.each(examples)('%s verifies a real delivery and refuses a forged one', async (_name, start) => {
-    const tenantId = uniqueTenant();
-    // The secret exists once the subscription does: subscribe first, then point it at the started receiver.
-    const subscription = await subscribe(stack.client, 'http://127.0.0.1:9/not-yet', {
-      tenantId,
-      eventTypes: ['user.*'],
-    });
-    const receiver = await start(subscription.secret);
-    try {
-      await stack.request('PATCH', `/v1/subscriptions/${subscription.id}`, { url: receiver.url });
-      const published = await publish(stack.client, tenantId, {
-        event_type: 'user.disabled',
-        data: { user: { id: 'usr_5' }, reason: 'offboarded' },
+  it.each(examples)(
+    '%s verifies a real delivery and refuses a forged or body-only signed one',
+    async (_name, start) => {
+      const tenantId = uniqueTenant();
+      // The secret exists once the subscription does: subscribe first, then point it at the started receiver.
+      const subscription = await subscribe(stack.client, 'http://127.0.0.1:9/not-yet', {
+        tenantId,
+        eventTypes: ['user.*'],
       });
-      const deliveryId = published.deliveries[0].id;
-      await deliveryIn(stack.client, deliveryId, 'delivered', 60_000);
-      expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({
-        last_status_code: 204,
-        attempt_count: 1,
-      });
-      expect(receiver.received()).toEqual([`user.disabled ${published.eventId}`]);
+      const receiver = await start(subscription.secret);
+      try {
+        await stack.request('PATCH', `/v1/subscriptions/${subscription.id}`, { url: receiver.url });
+        const published = await publish(stack.client, tenantId, {
+          event_type: 'user.disabled',
+          data: { user: { id: 'usr_5' }, reason: 'offboarded' },
+        });
+        const deliveryId = published.deliveries[0].id;
+        await deliveryIn(stack.client, deliveryId, 'delivered', 60_000);
+        expect((await stack.request('GET', `/v1/deliveries/${deliveryId}`)).body).toMatchObject({
+          last_status_code: 204,
+          attempt_count: 1,
+        });
+        expect(receiver.received()).toEqual([`user.disabled ${published.eventId}`]);
 
-      const forged = await fetch(receiver.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': 'evt_x',
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-          'webhook-signature': 'v1,AAAA',
-        },
-        body: JSON.stringify({ event_id: 'evt_x', event_type: 'user.deleted' }),
-      });
-      expect(forged.status).toBe(400);
-      expect(receiver.received()).toHaveLength(1);
-    } finally {
-      await receiver.stop();
-    }
-  });
+        const forged = await fetch(receiver.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': 'evt_x',
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-signature': 'v1,AAAA',
+          },
+          body: JSON.stringify({ event_id: 'evt_x', event_type: 'user.deleted' }),
+        });
+        expect(forged.status).toBe(400);
+        // Genuinely signed with the subscription's secret, but by the signature that leaves the timestamp out.
+        const replayBody = JSON.stringify({ event_id: 'evt_replayed', event_type: 'user.deleted', data: {} });
+        const bodyOnly = await fetch(receiver.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-intelliauth-signature': intelliauthSignature(signingKey(subscription.secret), replayBody),
+            'x-intelliauth-timestamp': String(Math.floor(Date.now() / 1000)),
+          },
+          body: replayBody,
+        });
+        expect(bodyOnly.status).toBe(400);
+        expect(receiver.received()).toHaveLength(1);
+      } finally {
+        await receiver.stop();
+      }
+    },
+  );
 });

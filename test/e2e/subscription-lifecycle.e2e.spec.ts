@@ -67,6 +67,37 @@ describe('secret rotation', () => {
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error.details).toEqual([{ field: 'grace_period_seconds', problem: 'must be <= 604800' }]);
   });
+
+  it('keeps at most 5 live secrets: a 6th rotation with a grace period is refused, one with none still works', async () => {
+    const receiver = new TestReceiver();
+    const { id } = await subscribeReceiver(stack, receiver);
+    const rotate = (grace: number) =>
+      stack.request('POST', `/v1/subscriptions/${id}/rotate-secret`, { grace_period_seconds: grace });
+    const signaturesSent = async () => {
+      await stack.request('POST', `/v1/subscriptions/${id}/test`, { event_type: 'user.updated' });
+      return String(receiver.requests.at(-1)!.headers['webhook-signature']).split(' ').length;
+    };
+    const firstEnds = (await rotate(3_600)).body.previous_secrets_valid_until;
+    for (let i = 0; i < 3; i++) expect((await rotate(3_600)).status).toBe(200);
+    expect(await signaturesSent()).toBe(5);
+
+    const refused = await rotate(3_600);
+    expect(refused).toMatchObject({
+      status: 422,
+      body: { error: { code: 'secret_limit_reached', details: { live_secrets: 5, first_ends_at: firstEnds } } },
+    });
+    expect(refused.body.error.message).toContain('grace_period_seconds 0');
+    expect(await signaturesSent()).toBe(5);
+
+    const leaked = await rotate(0);
+    expect(leaked.status).toBe(200);
+    expect(await signaturesSent()).toBe(1);
+    const last = receiver.requests.at(-1)!;
+    expect(() =>
+      new Webhook(leaked.body.secret).verify(last.body, last.headers as Record<string, string>),
+    ).not.toThrow();
+    expect((await rotate(3_600)).status).toBe(200);
+  });
 });
 
 describe('disable and enable', () => {

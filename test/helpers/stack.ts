@@ -86,7 +86,7 @@ export async function startStack(
   // The api's own sender (test sends); the worker's is built from the config.
   if (options.sender) apiBuilder.overrideProvider(WebhookSender).useValue(options.sender);
   const apiModule = await apiBuilder.compile();
-  const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { logger: logLevels });
+  const app = apiModule.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: logLevels });
   configureHttpApp(app);
   connectGrpc(app, config.grpcPort);
   await app.listen(0, '127.0.0.1');

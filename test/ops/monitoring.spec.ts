@@ -174,12 +174,14 @@ describe('docker-compose.yml', () => {
   const required = {
     API_KEYS: 'compose-check-key-0123456789',
     SECRETS_MASTER_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    GRAFANA_ADMIN_PASSWORD: 'compose-check-password',
   };
-  const compose = (...args: string[]) =>
+  const compose = (...args: string[]) => composeWith(required, ...args);
+  const composeWith = (env: Record<string, string>, ...args: string[]) =>
     run(
       contractTool('TEST_DOCKER_COMPOSE'),
       ['--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), ...args],
-      required,
+      env,
     );
 
   it('is valid for Docker Compose, and wires Prometheus and Grafana to the files in docker/ and the worker metrics port', () => {
@@ -203,5 +205,25 @@ describe('docker-compose.yml', () => {
     // Scalable: no fixed host port or container name on the worker.
     expect(services.worker.ports).toBeUndefined();
     expect(services.worker.container_name).toBeUndefined();
+  });
+
+  it('publishes what has no authentication on the host only, and has no default Grafana password', () => {
+    const { services } = JSON.parse(compose('config', '--format', 'json').output) as { services: Record<string, any> };
+    const published = Object.entries(services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port: any) => [name, port.host_ip ?? '*', port.published, port.target]),
+    );
+    expect(published).toEqual([
+      ['api', '*', '3000', 3000],
+      ['api', '*', '50051', 50051],
+      ['grafana', '127.0.0.1', '3001', 3000],
+      ['prometheus', '127.0.0.1', '9090', 9090],
+      ['temporal', '127.0.0.1', '7233', 7233],
+      ['temporal-ui', '127.0.0.1', '8233', 8080],
+    ]);
+    expect(services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD).toBe('compose-check-password');
+    // Blank rather than removed, so a value in the shell running the tests does not leak in (`:?` refuses both).
+    const unset = composeWith({ ...required, GRAFANA_ADMIN_PASSWORD: '' }, 'config', '--quiet');
+    expect(unset.status).not.toBe(0);
+    expect(unset.output).toContain('GRAFANA_ADMIN_PASSWORD');
   });
 });

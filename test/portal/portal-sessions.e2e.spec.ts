@@ -106,19 +106,42 @@ describe('a portal session token', () => {
     expect(rows[0].row).not.toContain(token);
   });
 
-  it('can be opened by a tenant key for its own tenant only, and not by a portal session', async () => {
+  it("can be opened by a tenant key for its own tenant only; a portal session manages none of the tenant's credentials", async () => {
     const a = uniqueTenant();
-    const key = (await stack.request('POST', `/v1/tenants/${a}/api-keys`, {})).body.key;
+    const created = await stack.request('POST', `/v1/tenants/${a}/api-keys`, {});
+    const key = created.body.key;
     const { token } = await openSession(a, key);
     const other = await stack.request('POST', `/v1/tenants/${uniqueTenant()}/portal-sessions`, undefined, {
       apiKey: key,
     });
     expect(other).toMatchObject({ status: 403, body: { error: { code: 'permission_denied' } } });
     const { cookie } = await exchange(token);
-    expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/portal-sessions`)).body.error.code).toBe(
-      'api_key_required',
-    );
-    expect((await asPortal(cookie!, 'POST', `/v1/tenants/${a}/api-keys`, {})).body.error.code).toBe('api_key_required');
+    const sibling = await openSession(a, key);
+    const refused: Array<[string, string, unknown?]> = [
+      ['POST', `/v1/tenants/${a}/portal-sessions`],
+      ['DELETE', `/v1/tenants/${a}/portal-sessions/${sibling.id}`],
+      ['POST', `/v1/tenants/${a}/api-keys`, {}],
+      ['GET', `/v1/tenants/${a}/api-keys`],
+      ['DELETE', `/v1/tenants/${a}/api-keys/${created.body.id}`],
+    ];
+    for (const [method, path, body] of refused) {
+      const answer = await asPortal(cookie!, method, path, body);
+      expect([method, path, answer.status, answer.body.error.code]).toEqual([method, path, 403, 'api_key_required']);
+      expect(answer.body.error.message).toContain('a portal session cannot do it');
+    }
+    // Nothing was revoked: the key and the other session still work, and the key still manages both.
+    const listed = await stack.request('GET', `/v1/tenants/${a}/api-keys`, undefined, { apiKey: key });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((k: { id: string }) => k.id)).toEqual([created.body.id]);
+    expect((await exchange(sibling.token)).status).toBe(200);
+    expect(
+      (await stack.request('DELETE', `/v1/tenants/${a}/portal-sessions/${sibling.id}`, undefined, { apiKey: key }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await stack.request('DELETE', `/v1/tenants/${a}/api-keys/${created.body.id}`, undefined, { apiKey: key }))
+        .status,
+    ).toBe(204);
     const platform = await stack.request('POST', `/v1/tenants/${stack.config.platformTenantId}/portal-sessions`);
     expect(platform).toMatchObject({ status: 422, body: { error: { code: 'platform_tenant' } } });
   });
@@ -144,18 +167,8 @@ describe('a portal session', () => {
       `/v1/deliveries/${b.deliveryId}`,
     ];
     for (const path of reads) expect([path, (await as('GET', path)).status]).toEqual([path, 404]);
-    for (const path of [
-      '/v1/subscriptions',
-      '/v1/deliveries',
-      '/v1/dead-letters',
-      '/v1/operator-actions',
-      `/v1/tenants/${b.tenantId}/api-keys`,
-    ]) {
-      const separator = path.includes('?') ? '&' : '?';
-      const answer = await as(
-        'GET',
-        path.startsWith('/v1/tenants') ? path : `${path}${separator}tenant_id=${b.tenantId}`,
-      );
+    for (const path of ['/v1/subscriptions', '/v1/deliveries', '/v1/dead-letters', '/v1/operator-actions']) {
+      const answer = await as('GET', `${path}?tenant_id=${b.tenantId}`);
       expect([path, answer.status, answer.body.error.code]).toEqual([path, 403, 'permission_denied']);
     }
     const changes: Array<[string, string, unknown?]> = [
@@ -208,6 +221,55 @@ describe('a portal session', () => {
     expect((await asPortal(second.cookie!, 'GET', '/v1/subscriptions')).status).toBe(200);
     expect((await asPortal(second.cookie!, 'DELETE', '/portal/session')).status).toBe(204);
     expect((await asPortal(second.cookie!, 'GET', '/v1/subscriptions')).body.error.code).toBe('portal_session_ended');
+  });
+});
+
+describe('the portal cookie behind a TLS proxy (TRUST_PROXY)', () => {
+  let proxied: Stack;
+  beforeAll(async () => {
+    // The suite's requests come from 127.0.0.1, the address a proxy on the same host would have.
+    proxied = await startStack(WAITING_POLICY, { worker: false, config: { trustProxy: ['127.0.0.1'] } });
+  });
+  afterAll(() => proxied?.stop());
+
+  const HTTPS = { ...PORTAL, 'x-forwarded-proto': 'https' };
+  const exchangeOn = async (on: Stack, token: string, headers: Record<string, string>) => {
+    const response = await on.client.request('POST', '/portal/session', { token }, { apiKey: null, headers });
+    return response.headers.get('set-cookie')!;
+  };
+  const tokenOn = async (on: Stack) =>
+    (await on.request('POST', `/v1/tenants/${uniqueTenant()}/portal-sessions`)).body.url.split('#token=')[1];
+
+  it('is Secure and __Host- prefixed when the trusted proxy says https, and read only under that name', async () => {
+    const cookie = await exchangeOn(proxied, await tokenOn(proxied), HTTPS);
+    expect(cookie).toMatch(
+      /^__Host-iaw_portal=iaw_ps_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/,
+    );
+    expect(cookie).not.toMatch(/Domain=/i);
+    const secret = cookie.split(';')[0].split('=')[1];
+    const call = (cookieHeader: string, headers: Record<string, string>) =>
+      proxied.client.request('GET', '/portal/session', undefined, {
+        apiKey: null,
+        headers: { cookie: cookieHeader, ...headers },
+      });
+    expect((await call(`__Host-iaw_portal=${secret}`, HTTPS)).status).toBe(200);
+    // Over https the unprefixed name, which any sibling host could have set, is not read.
+    expect((await call(`iaw_portal=${secret}`, HTTPS)).body.error.code).toBe('unauthorized');
+    const ended = await proxied.client.request('DELETE', '/portal/session', undefined, {
+      apiKey: null,
+      headers: { cookie: `__Host-iaw_portal=${secret}`, ...HTTPS },
+    });
+    expect(ended.status).toBe(204);
+    expect(ended.headers.get('set-cookie')).toBe(
+      '__Host-iaw_portal=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure',
+    );
+  });
+
+  it('keeps the plain name without Secure over plain http, and ignores X-Forwarded-Proto from a proxy not trusted', async () => {
+    const plain = /^iaw_portal=iaw_ps_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/;
+    expect(await exchangeOn(proxied, await tokenOn(proxied), PORTAL)).toMatch(plain);
+    // The file's own stack trusts no proxy (the default): a client cannot claim https for itself.
+    expect(await exchangeOn(stack, await tokenOn(stack), HTTPS)).toMatch(plain);
   });
 });
 

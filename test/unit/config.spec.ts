@@ -146,6 +146,28 @@ describe('configuration', () => {
     );
   });
 
+  it('trusts no proxy by default, and takes TRUST_PROXY as true, false, a hop count or addresses and CIDRs', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8, ::1 ,fd00::/8,loopback,192.168.1.7' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'fd00::/8',
+      'loopback',
+      '192.168.1.7',
+    ]);
+    for (const [raw, bad] of [
+      ['yes', 'yes'],
+      ['0', '0'],
+      ['10.0.0.0/33', '10.0.0.0/33'],
+      ['10.0.0.1,proxy.example.com', 'proxy.example.com'],
+      ['::1/129', '::1/129'],
+    ])
+      expect(() => loadConfig({ TRUST_PROXY: raw })).toThrow(`TRUST_PROXY: "${bad}" is not a proxy address`);
+  });
+
   it('disables a subscription failing for 5 days and sends operational events to tnt_platform by default', () => {
     expect(loadConfig({})).toMatchObject({ failureDisableAfterMs: 5 * 86_400_000, platformTenantId: 'tnt_platform' });
     expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '2s', PLATFORM_TENANT_ID: 'tnt_ops' })).toMatchObject({

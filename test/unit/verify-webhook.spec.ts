@@ -35,14 +35,27 @@ describe('verifyWebhook (the receiver library)', () => {
     expect(verifyWebhook(Buffer.from(body), signed([secret]), [secret], options).event_id).toBe('evt_1');
   });
 
-  it('accepts the IntelliAuth signature alone, and refuses it with the wrong secret', () => {
+  it("refuses the product's delivery with its webhook-* headers stripped: the body-only signature does not sign the timestamp", () => {
+    // Captured a day ago, sent again now: the IntelliAuth signature still matches the body.
+    const captured = signed([secret], now - 86_400);
+    const replayed = {
+      'x-intelliauth-signature': captured['x-intelliauth-signature'],
+      'x-intelliauth-timestamp': String(now),
+    };
+    expect(failure(() => verifyWebhook(body, replayed, secret, options))).toBe('body_only_signature');
+    const { 'webhook-id': _id, ...withoutId } = signed([secret]);
+    expect(failure(() => verifyWebhook(body, withoutId, secret, options))).toBe('body_only_signature');
+  });
+
+  it('accepts the IntelliAuth signature alone only with allowBodyOnlySignature, and refuses it with the wrong secret', () => {
     const headers = signed([secret]);
     const intelliauthOnly = {
       'x-intelliauth-signature': headers['x-intelliauth-signature'],
       'x-intelliauth-timestamp': headers['x-intelliauth-timestamp'],
     };
-    expect(verifyWebhook(body, intelliauthOnly, secret, options).event_id).toBe('evt_1');
-    expect(failure(() => verifyWebhook(body, intelliauthOnly, generateSigningSecret(), options))).toBe(
+    const optedIn = { ...options, allowBodyOnlySignature: true };
+    expect(verifyWebhook(body, intelliauthOnly, secret, optedIn).event_id).toBe('evt_1');
+    expect(failure(() => verifyWebhook(body, intelliauthOnly, generateSigningSecret(), optedIn))).toBe(
       'invalid_signature',
     );
   });
@@ -87,12 +100,10 @@ describe('verifyWebhook (the receiver library)', () => {
     const forged = createHmac('sha256', 'x').update(body).digest('hex');
     expect(
       failure(() =>
-        verifyWebhook(
-          body,
-          { 'x-intelliauth-signature': forged, 'x-intelliauth-timestamp': String(now) },
-          secret,
-          options,
-        ),
+        verifyWebhook(body, { 'x-intelliauth-signature': forged, 'x-intelliauth-timestamp': String(now) }, secret, {
+          ...options,
+          allowBodyOnlySignature: true,
+        }),
       ),
     ).toBe('invalid_signature');
   });

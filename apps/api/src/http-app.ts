@@ -95,9 +95,11 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy(error);
 }
 
-export function createHttpAdapter(): FastifyAdapter {
+export function createHttpAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Behind a TLS proxy, its X-Forwarded-Proto makes request.protocol https (the portal cookie is then Secure).
+    trustProxy: config.trustProxy,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // Requests are logged by nestjs-pino (one line each), with the id made here.
     logger: false,
@@ -155,12 +157,12 @@ export function configureHttpApp(app: NestFastifyApplication): void {
   app.enableShutdownHooks();
 }
 
-export async function createApiApp(module: unknown, grpcPort: number): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(), {
+export async function createApiApp(module: unknown, config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, createHttpAdapter(config), {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
   configureHttpApp(app);
-  connectGrpc(app, grpcPort);
+  connectGrpc(app, config.grpcPort);
   return app;
 }

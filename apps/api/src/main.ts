@@ -12,7 +12,7 @@ import { createApiApp } from './http-app';
 async function main(): Promise<void> {
   const config = loadConfig();
   await migrate(requireSetting(config.databaseUrl, 'DATABASE_URL'));
-  const app = await createApiApp(AppModule, config.grpcPort);
+  const app = await createApiApp(AppModule, config);
   // Nest's order for hybrid apps: lifecycle hooks complete on listen(), then the gRPC server starts taking calls.
   await app.listen(config.port, '0.0.0.0');
   await app.startAllMicroservices();

@@ -3,14 +3,17 @@
  * Node's crypto. Give it the raw body exactly as received (not re-serialized JSON), the headers and the
  * subscription's signing secret(s); it returns the parsed event or throws a WebhookVerificationError.
  *
- * It accepts the Standard Webhooks headers (webhook-id / webhook-timestamp / webhook-signature, which sign the
- * timestamp too) and falls back to the IntelliAuth signature, X-IntelliAuth-Signature (hex HMAC of the body, with the timestamp
- * checked from X-IntelliAuth-Timestamp). During a secret rotation pass every secret you hold: any valid one passes.
+ * It checks the Standard Webhooks headers (webhook-id / webhook-timestamp / webhook-signature, which sign the
+ * timestamp too). IntelliAuth sends those with every delivery, so a delivery without them is refused: someone
+ * stripped them. The IntelliAuth signature alone (X-IntelliAuth-Signature, a hex HMAC of the body only) is accepted
+ * only with `allowBodyOnlySignature`, because its timestamp is not signed and a captured delivery can be replayed
+ * with a fresh one. During a secret rotation pass every secret you hold: any valid one passes.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type VerificationFailure =
   | 'missing_headers'
+  | 'body_only_signature'
   | 'invalid_timestamp'
   | 'timestamp_out_of_tolerance'
   | 'invalid_signature'
@@ -42,6 +45,13 @@ export interface VerifyOptions {
   toleranceSeconds?: number;
   /** Current Unix time in seconds (tests). */
   nowSeconds?: () => number;
+  /**
+   * Accept a delivery that carries only X-IntelliAuth-Signature (no webhook-* headers). Off by default: that
+   * signature covers the body alone, not X-IntelliAuth-Timestamp, so anyone who captured one delivery can send it
+   * again with a fresh timestamp and it passes, for as long as the secret lives. Turn it on only behind something
+   * that strips the webhook-* headers, and then dedupe on event_id, which is what stops such a replay.
+   */
+  allowBodyOnlySignature?: boolean;
 }
 
 /** Node's `request.headers` (any case), or a Fetch API `Headers` (Next.js route handlers, Deno, Bun, workers). */
@@ -85,10 +95,17 @@ export function verifyWebhook(
   const intelliauthTimestamp = header(headers, 'x-intelliauth-timestamp');
 
   const useStandard = id !== undefined && standardTimestamp !== undefined && standardSignature !== undefined;
-  if (!useStandard && (intelliauthSignature === undefined || intelliauthTimestamp === undefined)) {
+  const bodyOnly = intelliauthSignature !== undefined && intelliauthTimestamp !== undefined;
+  if (!useStandard && bodyOnly && options.allowBodyOnlySignature !== true) {
+    throw new WebhookVerificationError(
+      'body_only_signature',
+      'the webhook-id/webhook-timestamp/webhook-signature headers are missing (IntelliAuth sends them with every delivery); X-IntelliAuth-Signature alone does not sign the timestamp, so it is accepted only with allowBodyOnlySignature',
+    );
+  }
+  if (!useStandard && !bodyOnly) {
     throw new WebhookVerificationError(
       'missing_headers',
-      'expected webhook-id/webhook-timestamp/webhook-signature or X-IntelliAuth-Signature/X-IntelliAuth-Timestamp',
+      'expected webhook-id/webhook-timestamp/webhook-signature (or, with allowBodyOnlySignature, X-IntelliAuth-Signature/X-IntelliAuth-Timestamp)',
     );
   }
   const timestampText = useStandard ? standardTimestamp : intelliauthTimestamp;

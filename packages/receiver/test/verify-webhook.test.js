@@ -78,17 +78,33 @@ test('refuses a changed body, another secret, missing headers and a stale or fut
   );
 });
 
-test('passes during a rotation with any valid secret, and falls back to the IntelliAuth signature', () => {
+test('passes during a rotation with any valid secret', () => {
   const older = randomBytes(24);
   assert.equal(
     code(() => verifyWebhook(body, signed([key, older]), `whsec_${older.toString('base64')}`, options)),
     'passed',
   );
-  const { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp } = signed();
+});
+
+test('refuses the IntelliAuth signature alone (its timestamp is unsigned) unless allowBodyOnlySignature', () => {
+  const withoutSignature = signed();
+  delete withoutSignature['webhook-signature'];
+  // A replay: the body and its body-only signature as captured, under a timestamp nobody signed.
+  const { 'x-intelliauth-signature': signature } = signed([key], now - 86_400);
+  const replayed = { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': String(now) };
   assert.equal(
-    verifyWebhook(body, { 'x-intelliauth-signature': signature, 'x-intelliauth-timestamp': timestamp }, secret, options)
-      .event_id,
-    'evt_1',
+    code(() => verifyWebhook(body, withoutSignature, secret, options)),
+    'body_only_signature',
+  );
+  assert.equal(
+    code(() => verifyWebhook(body, replayed, secret, options)),
+    'body_only_signature',
+  );
+  const optedIn = { ...options, allowBodyOnlySignature: true };
+  assert.equal(verifyWebhook(body, replayed, secret, optedIn).event_id, 'evt_1');
+  assert.equal(
+    code(() => verifyWebhook(body, replayed, `whsec_${randomBytes(24).toString('base64')}`, optedIn)),
+    'invalid_signature',
   );
 });
 

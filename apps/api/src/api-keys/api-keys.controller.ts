@@ -20,7 +20,8 @@ const createKeyValidator = BodyValidator.of(createKeySchema);
 
 /**
  * Tenant-scoped API keys. A service key manages any tenant's keys; a tenant key manages its own tenant's (so a
- * tenant can rotate its keys without an operator). The key is shown once, at creation; only its hash is kept.
+ * tenant can rotate its keys without an operator); a portal session, which a browser holds, manages none. The key
+ * is shown once, at creation; only its hash is kept.
  */
 @ApiTags('api-keys')
 @Controller('v1/tenants/:tenantId/api-keys')
@@ -71,6 +72,7 @@ export class ApiKeysController {
   })
   @TenantId()
   list(@Caller() caller: Principal, @Param('tenantId') tenantId: string) {
+    requireApiKey(caller, "listing a tenant's keys");
     return this.apiKeys.list(tenantFor(caller, tenantId) as string).then((data) => ({ data }));
   }
 
@@ -84,6 +86,7 @@ export class ApiKeysController {
     @Param('tenantId') tenantId: string,
     @Param('keyId') keyId: string,
   ): Promise<void> {
+    requireApiKey(caller, 'revoking a tenant key');
     return revokeCredential(
       this.operatorActions,
       caller,

@@ -1,6 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Metadata } from '@grpc/grpc-js';
+import type { FastifyRequest } from 'fastify';
 import { Authenticator } from './authenticator';
 import { PORTAL_HEADER } from './portal-cookie';
 import { Principal } from './principal';
@@ -31,14 +32,14 @@ export class ApiKeyGuard implements CanActivate {
       });
       return true;
     }
-    const request = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined> } & WithPrincipal>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & WithPrincipal>();
     const { authorization, cookie } = request.headers;
     request[PRINCIPAL] = await this.authenticator.authenticate({
       authorization,
       cookie,
-      portalHeader: request.headers[PORTAL_HEADER.toLowerCase()],
+      // Node joins a repeated custom header into one string.
+      portalHeader: request.headers[PORTAL_HEADER.toLowerCase()] as string | undefined,
+      secure: request.protocol === 'https',
     });
     return true;
   }

@@ -12,6 +12,8 @@ export interface Credentials {
   authorization: string | undefined;
   cookie?: string;
   portalHeader?: string;
+  /** Whether the request came over https (TRUST_PROXY decides whether a proxy's X-Forwarded-Proto counts). */
+  secure?: boolean;
 }
 
 /**
@@ -33,8 +35,8 @@ export class Authenticator {
     );
   }
 
-  async authenticate({ authorization, cookie, portalHeader }: Credentials): Promise<Principal> {
-    const session = authorization === undefined ? portalCookie(cookie) : undefined;
+  async authenticate({ authorization, cookie, portalHeader, secure = false }: Credentials): Promise<Principal> {
+    const session = authorization === undefined ? portalCookie(cookie, secure) : undefined;
     if (session !== undefined) return this.portalPrincipal(session, portalHeader);
     const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
     if (!match)

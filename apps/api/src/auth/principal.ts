@@ -5,7 +5,8 @@ import { ApiError } from '../common/api-error';
 /**
  * Who is calling. Service keys (configuration) act for every tenant; a tenant key sees and changes only its own
  * tenant's subscriptions, events, deliveries, dead letters and keys, and does not publish. A portal session (the
- * tenant portal's cookie) acts like its tenant's key, except that it cannot mint credentials (keys, sessions).
+ * tenant portal's cookie) acts like its tenant's key, except that it cannot manage credentials (create, list or
+ * revoke keys and sessions): those stay with whoever holds a key.
  */
 export type Principal =
   | { kind: 'service'; actor: string }
@@ -42,7 +43,10 @@ export function requireServiceKey(principal: Principal, what: string): void {
   }
 }
 
-/** Keys and portal sessions are credentials: a portal session, which a browser holds, may not create more of them. */
+/**
+ * Keys and portal sessions are credentials: a portal session, which a browser holds, may not create, list or revoke
+ * them, so a stolen or forgotten browser session cannot mint a lasting key nor lock the tenant out of its own.
+ */
 export function requireApiKey(principal: Principal, what: string): void {
   if (principal.kind === 'tenant' && principal.via === 'portal_session') {
     throw new ApiError(

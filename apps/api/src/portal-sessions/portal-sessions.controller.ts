@@ -16,7 +16,8 @@ const TenantId = () => IdParam('tenantId', 'a tenant id', TENANT_ID_PATTERN);
 
 /**
  * Portal sessions: a one-time URL into the tenant portal for one tenant, for an admin console to open. A service
- * key opens one for any tenant, a tenant key for its own; a portal session cannot open another.
+ * key opens one for any tenant, a tenant key for its own; a portal session can neither open nor revoke one (it
+ * ends itself with DELETE /portal/session).
  */
 @ApiTags('portal-sessions')
 @Controller('v1/tenants/:tenantId/portal-sessions')
@@ -70,6 +71,7 @@ export class PortalSessionsController {
     @Param('tenantId') tenantId: string,
     @Param('sessionId') sessionId: string,
   ): Promise<void> {
+    requireApiKey(caller, 'revoking a portal session');
     return revokeCredential(
       this.operatorActions,
       caller,

@@ -6,7 +6,11 @@ import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
-import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
+import {
+  MAX_LIVE_SIGNING_SECRETS,
+  SubscriptionsRepository,
+  SubscriptionView,
+} from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
@@ -29,6 +33,20 @@ const rotateValidator = BodyValidator.of(rotateSecretSchema);
 const disableValidator = BodyValidator.of(disableSubscriptionSchema);
 
 export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
+
+/**
+ * Refused rather than ending the oldest secret early: a receiver may still verify with that one only, and would
+ * start refusing deliveries without anyone having asked for it. A rotation with no grace period ends every
+ * previous secret, so it is never refused (the way out after a leak).
+ */
+function secretLimitReached(id: string, firstEndsAt: Date): ApiError {
+  return new ApiError(
+    HttpStatus.UNPROCESSABLE_ENTITY,
+    'secret_limit_reached',
+    `subscription ${id} already has ${MAX_LIVE_SIGNING_SECRETS} live signing secrets (the current one and ${MAX_LIVE_SIGNING_SECRETS - 1} in their grace period); rotate again after ${firstEndsAt.toISOString()}, when the first of them ends, or now with grace_period_seconds 0, which ends every previous secret at once`,
+    { live_secrets: MAX_LIVE_SIGNING_SECRETS, first_ends_at: firstEndsAt.toISOString() },
+  );
+}
 
 export type CreatedSubscription = SubscriptionView & { secret: string };
 
@@ -142,7 +160,12 @@ export class SubscriptionsService {
     const rotated = await this.changeAndRecord(
       principal,
       'subscription.rotate_secret',
-      (client) => this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client),
+      async (client) => {
+        const result = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client);
+        if (result !== undefined && 'secretLimitReached' in result)
+          throw secretLimitReached(id, result.secretLimitReached.firstEndsAt);
+        return result;
+      },
       {
         grace_period_seconds: grace,
       },
