@@ -4280,6 +4280,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     testSubscription: {
@@ -4365,6 +4374,15 @@ export interface operations {
             };
             /** @description well-formed but not acceptable: see the code */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4461,7 +4479,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description over the tenant publish rate (rate_limited); Retry-After says when to try again */
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;
