@@ -109,7 +109,7 @@ interface ModeResult {
   historyEvents?: number[];
   waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
   /** The flood's own requests, by what they asked and what they got. */
-  flood?: { clients: number; requestsPerSecond: number; answers: Record<string, number> };
+  flood?: { clients: number; seconds: number; requestsPerSecond: number; answers: Record<string, number> };
 }
 
 /** The receiver: paths /fast/<n> answer 200 at once, /slow/<n> after 5 s; notes every arrival per event and path (one path per subscription). */
@@ -368,7 +368,10 @@ class Bench {
     return base;
   }
 
-  /** Publishes paced at `rate` for FLOOD_SECONDS while FLOOD_CLIENTS anonymous clients ask as fast as they can. */
+  /**
+   * Publishes paced at `rate` for FLOOD_SECONDS while FLOOD_CLIENTS anonymous clients ask as fast as they can; the
+   * flood ends with the last publish, or at three times FLOOD_SECONDS if the publishers fall that far behind.
+   */
   async flood(mode: string, rate: number): Promise<ModeResult> {
     const { tenantId } = await this.subscribe(
       Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
@@ -376,6 +379,12 @@ class Bench {
     const agent = new Agent({ connections: FLOOD_CLIENTS, keepAliveTimeout: 30_000 });
     const answers: Record<string, number> = {};
     let flooding = true;
+    let floodEndedAt = 0;
+    const endFlood = () => {
+      if (flooding) floodEndedAt = performance.now();
+      flooding = false;
+    };
+    const cap = setTimeout(endFlood, 3 * FLOOD_SECONDS * 1000);
     const started = performance.now();
     const clients = Array.from({ length: FLOOD_CLIENTS }, async (_, client) => {
       const scraper = client % 2 === 0;
@@ -395,13 +404,24 @@ class Bench {
       }
     });
     const events = Math.round(rate * FLOOD_SECONDS);
-    const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
-    flooding = false;
+    const expected = events * SUBSCRIPTIONS;
+    const { base } = await this.drive(mode, {
+      tenantId,
+      events,
+      expected,
+      rate,
+      // Asked first once every event is published: the flood's end.
+      until: async () => {
+        endFlood();
+        return this.receiver.received >= expected;
+      },
+    });
+    clearTimeout(cap);
     await Promise.all(clients);
-    const seconds = (performance.now() - started) / 1000;
     await agent.close();
+    const seconds = (floodEndedAt - started) / 1000;
     const requests = Object.values(answers).reduce((sum, n) => sum + n, 0);
-    base.flood = { clients: FLOOD_CLIENTS, requestsPerSecond: requests / seconds, answers };
+    base.flood = { clients: FLOOD_CLIENTS, seconds, requestsPerSecond: requests / seconds, answers };
     return base;
   }
 
@@ -530,7 +550,9 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
     if (r.flood)
       row(
         `${head}: flood`,
-        `${r.flood.clients} clients, ${fmt(r.flood.requestsPerSecond)} requests/s; ${Object.entries(r.flood.answers)
+        `${r.flood.clients} clients for ${fmt(r.flood.seconds)} s, ${fmt(r.flood.requestsPerSecond)} requests/s; ${Object.entries(
+          r.flood.answers,
+        )
           .map(([answer, count]) => `${answer}: ${count}`)
           .join(', ')}`,
       );
