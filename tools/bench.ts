@@ -12,10 +12,15 @@
  *   mixed        10 subscriptions of which 1 answers after 5 s; unpaced: do slow receivers starve the fast ones?
  *   mixed-paced  the same, paced at 80 % of the sustained rate (in deliveries/s)
  *   waiting      the receiver down: BENCH_WAITING deliveries parked on their retry timer, then memory read
+ *   flood        BENCH_FLOOD_CLIENTS (200) anonymous clients, half scraping /metrics and half sending a new random
+ *                bearer key each time (each one unknown, so the unknown-key cache does not help), for
+ *                BENCH_FLOOD_SECONDS (10), while publishing paced at BENCH_RATE (default as paced, else 100 events/s);
+ *                run `paced,flood` with one BENCH_RATE to read the publish latency without and with the flood
  * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after.
  */
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,10 +51,12 @@ const PROBE_WORKFLOWS = number('BENCH_PROBE_WORKFLOWS', 1500);
 const PUBLISHERS = number('BENCH_CONCURRENCY', 16);
 const TIMEOUT_MS = number('BENCH_TIMEOUT_MS', 15 * 60_000);
 const SLOW_RECEIVER_MS = 5_000;
+const FLOOD_CLIENTS = number('BENCH_FLOOD_CLIENTS', 200);
+const FLOOD_SECONDS = number('BENCH_FLOOD_SECONDS', 10);
 const MODES = (process.env.BENCH_MODES || 'probe,sustained,paced,burst,mixed,mixed-paced')
   .split(',')
   .map((mode) => mode.trim());
-const KNOWN_MODES = ['probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting'];
+const KNOWN_MODES = ['probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting', 'flood'];
 
 const percentile = (values: number[], p: number) => {
   if (values.length === 0) return NaN;
@@ -101,6 +108,8 @@ interface ModeResult {
   starts: RelayStarts;
   historyEvents?: number[];
   waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
+  /** The flood's own requests, by what they asked and what they got. */
+  flood?: { clients: number; seconds: number; requestsPerSecond: number; answers: Record<string, number> };
 }
 
 /** The receiver: paths /fast/<n> answer 200 at once, /slow/<n> after 5 s; notes every arrival per event and path (one path per subscription). */
@@ -359,6 +368,63 @@ class Bench {
     return base;
   }
 
+  /**
+   * Publishes paced at `rate` for FLOOD_SECONDS while FLOOD_CLIENTS anonymous clients ask as fast as they can; the
+   * flood ends with the last publish, or at three times FLOOD_SECONDS if the publishers fall that far behind.
+   */
+  async flood(mode: string, rate: number): Promise<ModeResult> {
+    const { tenantId } = await this.subscribe(
+      Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
+    );
+    const agent = new Agent({ connections: FLOOD_CLIENTS, keepAliveTimeout: 30_000 });
+    const answers: Record<string, number> = {};
+    let flooding = true;
+    let floodEndedAt = 0;
+    const endFlood = () => {
+      if (flooding) floodEndedAt = performance.now();
+      flooding = false;
+    };
+    const cap = setTimeout(endFlood, 3 * FLOOD_SECONDS * 1000);
+    const started = performance.now();
+    const clients = Array.from({ length: FLOOD_CLIENTS }, async (_, client) => {
+      const scraper = client % 2 === 0;
+      while (flooding) {
+        const kind = scraper ? '/metrics' : 'bad key';
+        try {
+          const response = await request(`${this.launched.apiUrl}${scraper ? '/metrics' : '/v1/subscriptions'}`, {
+            dispatcher: agent,
+            headers: scraper ? {} : { authorization: `Bearer iaw_tk_${randomBytes(32).toString('base64url')}` },
+          });
+          await response.body.dump();
+          answers[`${kind} ${response.statusCode}`] = (answers[`${kind} ${response.statusCode}`] ?? 0) + 1;
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'error';
+          answers[`${kind} ${code}`] = (answers[`${kind} ${code}`] ?? 0) + 1;
+        }
+      }
+    });
+    const events = Math.round(rate * FLOOD_SECONDS);
+    const expected = events * SUBSCRIPTIONS;
+    const { base } = await this.drive(mode, {
+      tenantId,
+      events,
+      expected,
+      rate,
+      // Asked first once every event is published: the flood's end.
+      until: async () => {
+        endFlood();
+        return this.receiver.received >= expected;
+      },
+    });
+    clearTimeout(cap);
+    await Promise.all(clients);
+    await agent.close();
+    const seconds = (floodEndedAt - started) / 1000;
+    const requests = Object.values(answers).reduce((sum, n) => sum + n, 0);
+    base.flood = { clients: FLOOD_CLIENTS, seconds, requestsPerSecond: requests / seconds, answers };
+    return base;
+  }
+
   async mixed(mode: string, events: number, rate?: number): Promise<ModeResult> {
     const urls = Array.from({ length: 10 }, (_, i) => `${this.receiver.url}/${i === 0 ? 'slow' : 'fast'}/${i}`);
     const { tenantId } = await this.subscribe(urls);
@@ -481,6 +547,15 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
       `${head}: publish accepted`,
       `${fmt(r.acceptedEventsPerSecond)} events/s (${r.events} in ${fmt(r.publishSeconds)} s); latency p50 ${fmt(r.publishMs.p50)} / p99 ${fmt(r.publishMs.p99)} ms`,
     );
+    if (r.flood)
+      row(
+        `${head}: flood`,
+        `${r.flood.clients} clients for ${fmt(r.flood.seconds)} s, ${fmt(r.flood.requestsPerSecond)} requests/s; ${Object.entries(
+          r.flood.answers,
+        )
+          .map(([answer, count]) => `${answer}: ${count}`)
+          .join(', ')}`,
+      );
     row(`${head}: publish -> first attempt`, `p50 ${fmt(r.firstAttemptMs.p50)} / p99 ${fmt(r.firstAttemptMs.p99)} ms`);
     if (r.fast) {
       row(
@@ -585,6 +660,10 @@ async function main(): Promise<void> {
       else if (mode === 'mixed-paced')
         results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10), pacedRate(10)));
       else if (mode === 'waiting') results.push(await bench.waiting(WAITING));
+      else if (mode === 'flood')
+        results.push(
+          await bench.flood(mode, process.env.BENCH_RATE || sustainedRate() ? pacedRate(SUBSCRIPTIONS) : 100),
+        );
     }
     const plainRate = await plainPostRate(`${receiver.url}/fast`, 4000);
     const table = summary(results, probe, plainRate);

@@ -55,6 +55,49 @@ export interface AppConfig {
   logFormat: 'json' | 'pretty' | undefined;
   portal: PortalSettings;
   tracing: TracingSettings;
+  clientLimits: ClientLimits;
+  database: DatabaseLimits;
+  quotas: TenantQuotas;
+}
+
+/** What one client may hold of the api (README: "Limits for clients"). */
+export interface ClientLimits {
+  /** HTTP_REQUEST_TIMEOUT: the whole request (headers and body) must arrive within this; else 408 and the connection closes. */
+  requestTimeoutMs: number;
+  /** HTTP_CONNECTION_TIMEOUT: a connection with no bytes either way for this long is closed (longer than any handler waits). */
+  connectionTimeoutMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT: how long an idle keep-alive connection is kept for its next request. */
+  keepAliveTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: connections held at once; beyond it a new one is closed at once. 0: no cap. */
+  maxConnections: number;
+  /** METRICS_REFRESH_INTERVAL: how often /metrics' database gauges are read in the background (scrapes read memory). */
+  gaugesRefreshMs: number;
+  /** UNKNOWN_KEY_CACHE_TTL: how long a bearer key found in no table is refused without asking Postgres again. 0: off. */
+  unknownKeyCacheMs: number;
+}
+
+/** What one statement or transaction of the api and worker pools may hold of Postgres. 0: no limit. */
+export interface DatabaseLimits {
+  /** DATABASE_STATEMENT_TIMEOUT: Postgres cancels a statement running longer. */
+  statementTimeoutMs: number;
+  /** DATABASE_POOL_TIMEOUT: how long a query waits for a pooled connection (or a new one to open) before failing. */
+  poolTimeoutMs: number;
+  /** DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: Postgres ends a session that sits idle this long inside a transaction. */
+  idleInTransactionTimeoutMs: number;
+}
+
+/** Per-tenant quotas (README: "Limits for clients"). 0 turns one off. */
+export interface TenantQuotas {
+  /** TENANT_MAX_SUBSCRIPTIONS: subscriptions (not deleted) per tenant. */
+  subscriptions: number;
+  /** TENANT_MAX_API_KEYS: tenant keys not revoked per tenant. */
+  apiKeys: number;
+  /** TENANT_MAX_PORTAL_SESSIONS: portal sessions neither expired nor revoked per tenant. */
+  portalSessions: number;
+  /** TEST_SEND_RATE_LIMIT: test sends per tenant per minute (per api process). */
+  testSendsPerMinute: number;
+  /** SECRET_ROTATION_RATE_LIMIT: secret rotations per subscription per minute (per api process). */
+  rotationsPerMinute: number;
 }
 
 /** The tenant portal (README: "Tenant portal"). */
@@ -125,6 +168,12 @@ function readDuration(env: Env, name: string, fallbackMs: number): number {
   if (raw === undefined || raw === '') return fallbackMs;
   const value = parseDuration(raw);
   if (value === undefined) throw new ConfigError(name, `"${raw}" is not a duration such as 10s, 5m or 24h`);
+  return value;
+}
+
+function readPositiveDuration(env: Env, name: string, fallbackMs: number): number {
+  const value = readDuration(env, name, fallbackMs);
+  if (value <= 0) throw new ConfigError(name, 'must be above 0');
   return value;
 }
 
@@ -298,6 +347,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (purgeIntervalMs < 1_000) throw new ConfigError('RETENTION_PURGE_INTERVAL', 'must be at least 1s');
   const portalSessionTtlMs = readDuration(env, 'PORTAL_SESSION_TTL', 3_600_000);
   if (portalSessionTtlMs < 60_000) throw new ConfigError('PORTAL_SESSION_TTL', 'must be at least 1m');
+  const connectionTimeoutMs = readDuration(env, 'HTTP_CONNECTION_TIMEOUT', 30_000);
+  // A test send waits for the receiver up to the attempt timeout with nothing on the wire.
+  if (connectionTimeoutMs <= attemptTimeoutMs)
+    throw new ConfigError(
+      'HTTP_CONNECTION_TIMEOUT',
+      `must be longer than WEBHOOK_ATTEMPT_TIMEOUT (${attemptTimeoutMs} ms), which a test send may wait for`,
+    );
 
   return {
     port: readPort(env, 'PORT', 3000),
@@ -345,6 +401,31 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tracing: {
       otlpEndpoint: readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
       propagateToReceivers: readBoolean(env, 'OTEL_PROPAGATE_TO_RECEIVERS', false),
+    },
+    clientLimits: {
+      requestTimeoutMs: readPositiveDuration(env, 'HTTP_REQUEST_TIMEOUT', 30_000),
+      connectionTimeoutMs,
+      keepAliveTimeoutMs: readPositiveDuration(env, 'HTTP_KEEP_ALIVE_TIMEOUT', 5_000),
+      maxConnections: readCount(env, 'HTTP_MAX_CONNECTIONS', 1_000),
+      gaugesRefreshMs: readPositiveDuration(env, 'METRICS_REFRESH_INTERVAL', 15_000),
+      unknownKeyCacheMs: readDurationOrOff(env, 'UNKNOWN_KEY_CACHE_TTL', 5_000, 'turns the cache off'),
+    },
+    database: {
+      statementTimeoutMs: readDurationOrOff(env, 'DATABASE_STATEMENT_TIMEOUT', 30_000, 'sets no limit'),
+      poolTimeoutMs: readDurationOrOff(env, 'DATABASE_POOL_TIMEOUT', 10_000, 'waits forever'),
+      idleInTransactionTimeoutMs: readDurationOrOff(
+        env,
+        'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT',
+        60_000,
+        'sets no limit',
+      ),
+    },
+    quotas: {
+      subscriptions: readCount(env, 'TENANT_MAX_SUBSCRIPTIONS', 100),
+      apiKeys: readCount(env, 'TENANT_MAX_API_KEYS', 20),
+      portalSessions: readCount(env, 'TENANT_MAX_PORTAL_SESSIONS', 20),
+      testSendsPerMinute: readCount(env, 'TEST_SEND_RATE_LIMIT', 10),
+      rotationsPerMinute: readCount(env, 'SECRET_ROTATION_RATE_LIMIT', 5),
     },
   };
 }

@@ -24,7 +24,8 @@ export const PG_POOL = Symbol('PG_POOL');
     {
       provide: PG_POOL,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): Pool => createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20),
+      useFactory: (config: AppConfig): Pool =>
+        createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20, config.database),
     },
     {
       provide: SubscriptionsRepository,

@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import type { DatabaseGauges } from '../observability/metrics';
 import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from './subscriptions.repository';
 
-/** The state behind the api's gauges, in one statement per scrape (each count served by a partial index). */
+/** The state behind the api's gauges, in one statement per refresh (each count served by a partial index). */
 export class GaugesRepository {
   constructor(private readonly pool: Pool) {}
 

@@ -1,7 +1,22 @@
 import { DatabaseError, Pool, PoolClient } from 'pg';
+import type { DatabaseLimits } from '../config/config';
 
-export function createPool(databaseUrl: string, max = 10): Pool {
-  const pool = new Pool({ connectionString: databaseUrl, max, application_name: 'intelliauth-webhooks' });
+/**
+ * `limits` bound what one statement or transaction may hold, so a slow query or a flood of requests cannot starve
+ * the rest: pg sends the two timeouts as settings of each new session (0 leaves Postgres' own, none). Migrations
+ * connect on their own and are not bound by them.
+ */
+export function createPool(databaseUrl: string, max = 10, limits?: DatabaseLimits): Pool {
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max,
+    application_name: 'intelliauth-webhooks',
+    ...(limits && {
+      connectionTimeoutMillis: limits.poolTimeoutMs,
+      statement_timeout: limits.statementTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    }),
+  });
   // An idle client losing its server (Postgres restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;

@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, inTransaction, withTransaction } from './pool';
+import { requireTenantQuota } from './tenant-quotas';
 
 export interface SubscriptionView {
   id: string;
@@ -87,8 +88,10 @@ export class SubscriptionsRepository {
     private readonly box: SecretBox,
   ) {}
 
-  async create(subscription: NewSubscription): Promise<SubscriptionView> {
+  /** Throws TenantQuotaExceeded when the tenant already has `maxPerTenant` subscriptions (0: no limit). */
+  async create(subscription: NewSubscription, maxPerTenant = 0): Promise<SubscriptionView> {
     return withTransaction(this.pool, async (client) => {
+      await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
         `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
          VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)

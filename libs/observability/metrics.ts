@@ -23,7 +23,7 @@ function registryWithProcessMetrics(): Registry {
 
 export type PublishTransport = 'rest' | 'grpc';
 
-/** The api's metrics: publishes, and gauges of what waits in Postgres (read at each scrape). */
+/** The api's metrics: publishes, and gauges of what waits in Postgres (read in the background, not per scrape). */
 export class ApiMetrics {
   readonly registry = registryWithProcessMetrics();
   readonly eventsPublished = new Counter({
@@ -61,6 +61,13 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  readonly gaugesRefreshes = new Counter({
+    name: 'webhook_gauges_refreshes_total',
+    help: 'Background reads of the database gauges by outcome (ok, failed); a scrape reads the last values from memory',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** One answered publish: `errorCode` null when it was accepted (or replayed). */
   published(
     transport: PublishTransport,
@@ -81,7 +88,7 @@ export class ApiMetrics {
   }
 }
 
-/** What the api's gauges read from Postgres at each scrape. */
+/** What the api's gauges read from Postgres at each refresh. */
 export interface DatabaseGauges {
   outboxBacklog: number;
   outboxOldestAgeSeconds: number;

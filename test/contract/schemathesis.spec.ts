@@ -116,17 +116,35 @@ function configuration(seeds: Seeds): string {
     operation('GET /v1/subscriptions/{id}/attempt-stats', subscription),
     operation('POST /v1/subscriptions/{id}/disable', subscription),
     operation('POST /v1/subscriptions/{id}/enable', subscription),
-    operation('POST /v1/subscriptions/{id}/rotate-secret', subscription),
-    operation('POST /v1/subscriptions/{id}/test', subscription),
+    // Rotations and test sends are limited per minute, key and session creations per tenant: a run of many
+    // examples on one seeded subscription or tenant gets the 429 and 422 quota_exceeded they document.
+    operation(
+      'POST /v1/subscriptions/{id}/rotate-secret',
+      subscription,
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "429"]\n',
+    ),
+    operation(
+      'POST /v1/subscriptions/{id}/test',
+      subscription,
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "422", "429"]\n',
+    ),
     operation('GET /v1/events/{eventId}', { eventId: seeds.eventId }),
     operation('GET /v1/deliveries/{id}', { id: seeds.waitingDeliveryId }),
     operation('POST /v1/deliveries/{id}/cancel', { id: seeds.waitingDeliveryId }),
     operation('POST /v1/deliveries/{id}/retry', { id: seeds.waitingDeliveryId }),
     operation('POST /v1/dead-letters/{id}/redrive', { id: seeds.deadLetterId }),
     operation('GET /v1/dead-letters/redrives/{id}', { id: seeds.bulkRedriveId }),
-    operation('POST /v1/tenants/{tenantId}/api-keys', { tenantId: seeds.tenantId }),
+    operation(
+      'POST /v1/tenants/{tenantId}/api-keys',
+      { tenantId: seeds.tenantId },
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "422"]\n',
+    ),
     operation('GET /v1/tenants/{tenantId}/api-keys', { tenantId: seeds.tenantId }),
-    operation('POST /v1/tenants/{tenantId}/portal-sessions', { tenantId: seeds.tenantId }),
+    operation(
+      'POST /v1/tenants/{tenantId}/portal-sessions',
+      { tenantId: seeds.tenantId },
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "422"]\n',
+    ),
     // The two deletes run in the examples, coverage and fuzzing phases only, on seeded ids (answered 204, then 404):
     // a delete among the stateful phase's steps made a later step of the same scenario find the resource it had
     // created gone, which schemathesis reports as "created resource not found" (ST302).

@@ -1,4 +1,6 @@
+import { loadConfig } from '../../libs/config/config';
 import { createIsolatedDatabase, uniqueTenant } from '../helpers/database';
+import { eventually } from '../helpers/eventually';
 import { deliveryIn } from '../helpers/fixtures';
 import { Scrape } from '../helpers/metrics';
 import { TestReceiver } from '../helpers/receiver';
@@ -13,7 +15,11 @@ let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
 beforeAll(async () => {
   // The api's gauges count the whole database: a database of its own, so they show this suite's run only.
   database = await createIsolatedDatabase('iaw_observability');
-  stack = await startStack(QUICK_POLICY, { config: { databaseUrl: database.url } });
+  const { clientLimits } = loadConfig({});
+  // The api reads its gauges in the background: often here, so they show the run's end soon after it.
+  stack = await startStack(QUICK_POLICY, {
+    config: { databaseUrl: database.url, clientLimits: { ...clientLimits, gaugesRefreshMs: 200 } },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -96,9 +102,22 @@ describe('metrics', () => {
       api('webhook_events_published_total', { transport: 'rest', outcome: 'rejected', error_code: 'unauthorized' }),
     ).toBe(1);
     expect(api('webhook_publish_duration_seconds_count', { transport: 'rest' })).toBe(6);
-    expect(api('webhook_dead_letters_waiting')).toBe(1);
-    expect(api('webhook_outbox_backlog')).toBe(0);
-    expect(api('webhook_subscriptions_disabled', { reason_class: 'operator' })).toBe(1);
+    const gauges = await eventually(
+      async () => {
+        const gauge = moved(api0, await Scrape.of(stack.baseUrl));
+        return {
+          deadLettersWaiting: gauge('webhook_dead_letters_waiting'),
+          outboxBacklog: gauge('webhook_outbox_backlog'),
+          disabledByOperator: gauge('webhook_subscriptions_disabled', { reason_class: 'operator' }),
+        };
+      },
+      {
+        timeout: 10_000,
+        description: 'a gauge refresh after the disable',
+        until: (read) => read.disabledByOperator === 1,
+      },
+    );
+    expect(gauges).toEqual({ deadLettersWaiting: 1, outboxBacklog: 0, disabledByOperator: 1 });
 
     expect(
       worker('webhook_attempts_total', { event_type: 'user.signed_up', outcome: 'delivered', status_class: '2xx' }),

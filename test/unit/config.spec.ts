@@ -56,6 +56,13 @@ describe('configuration', () => {
     ],
     ['SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'a week', /SUBSCRIPTION_FAILURE_DISABLE_AFTER/],
     ['PLATFORM_TENANT_ID', 'platform tenant', /PLATFORM_TENANT_ID: "platform tenant" is not a tenant id/],
+    ['HTTP_REQUEST_TIMEOUT', '0s', /HTTP_REQUEST_TIMEOUT: must be above 0/],
+    ['HTTP_CONNECTION_TIMEOUT', '10s', /HTTP_CONNECTION_TIMEOUT: must be longer than WEBHOOK_ATTEMPT_TIMEOUT/],
+    ['HTTP_MAX_CONNECTIONS', 'lots', /HTTP_MAX_CONNECTIONS: "lots" is not a whole number/],
+    ['DATABASE_STATEMENT_TIMEOUT', '30', /DATABASE_STATEMENT_TIMEOUT: "30" is not a duration.*0 sets no limit/],
+    ['UNKNOWN_KEY_CACHE_TTL', 'brief', /UNKNOWN_KEY_CACHE_TTL/],
+    ['TENANT_MAX_SUBSCRIPTIONS', 'a hundred', /TENANT_MAX_SUBSCRIPTIONS/],
+    ['TEST_SEND_RATE_LIMIT', '-1', /TEST_SEND_RATE_LIMIT/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -68,6 +75,35 @@ describe('configuration', () => {
     ).toEqual({
       otlpEndpoint: 'http://collector:4318',
       propagateToReceivers: true,
+    });
+  });
+
+  it('bounds clients, Postgres sessions and tenants by default, and reads each bound', () => {
+    expect(loadConfig({})).toMatchObject({
+      clientLimits: {
+        requestTimeoutMs: 30_000,
+        connectionTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1_000,
+        gaugesRefreshMs: 15_000,
+        unknownKeyCacheMs: 5_000,
+      },
+      database: { statementTimeoutMs: 30_000, poolTimeoutMs: 10_000, idleInTransactionTimeoutMs: 60_000 },
+      quotas: { subscriptions: 100, apiKeys: 20, portalSessions: 20, testSendsPerMinute: 10, rotationsPerMinute: 5 },
+    });
+    expect(
+      loadConfig({
+        HTTP_REQUEST_TIMEOUT: '2s',
+        HTTP_CONNECTION_TIMEOUT: '3s',
+        WEBHOOK_ATTEMPT_TIMEOUT: '1s',
+        HTTP_MAX_CONNECTIONS: '0',
+        DATABASE_STATEMENT_TIMEOUT: '0',
+        TENANT_MAX_SUBSCRIPTIONS: '3',
+      }),
+    ).toMatchObject({
+      clientLimits: { requestTimeoutMs: 2_000, connectionTimeoutMs: 3_000, maxConnections: 0 },
+      database: { statementTimeoutMs: 0 },
+      quotas: { subscriptions: 3 },
     });
   });
 

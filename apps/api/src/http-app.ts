@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../../libs/config/project-root';
 import { requestId } from '../../../libs/observability/logging';
+import { GRPC_CLIENT_LIMITS, limitHttpClients } from './client-limits';
 import { ApiError } from './common/api-error';
 import { buildOpenApiDocument } from './common/openapi-document';
 import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
@@ -37,6 +38,7 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
         protoPath: PROTO_PATH,
         url: `0.0.0.0:${port}`,
         loader: { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true },
+        channelOptions: GRPC_CLIENT_LIMITS,
         onLoadPackageDefinition: (_definition: PackageDefinition, server: Pick<Server, 'addService'>) =>
           reflectionService().addToServer(server),
       },
@@ -154,6 +156,7 @@ export function configureHttpApp(app: NestFastifyApplication): void {
   const document = buildOpenApiDocument(app as unknown as INestApplication);
   SwaggerModule.setup('docs', app as unknown as INestApplication, document);
   servePortal(app, app.get<AppConfig>(APP_CONFIG));
+  limitHttpClients(app.getHttpServer(), app.get<AppConfig>(APP_CONFIG).clientLimits);
   app.enableShutdownHooks();
 }
 

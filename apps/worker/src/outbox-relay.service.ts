@@ -111,6 +111,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       const listener = new PgClient({
         connectionString: requireSetting(this.config.databaseUrl, 'DATABASE_URL'),
         application_name: 'intelliauth-webhooks-relay',
+        // A Postgres that accepts no connection must not hang the loop: it retries, and the timer's passes go on.
+        connectionTimeoutMillis: this.config.database.poolTimeoutMs,
       });
       const lost = new Promise<void>((resolve) => {
         listener.on('error', () => resolve());

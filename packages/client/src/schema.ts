@@ -4289,6 +4289,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     testSubscription: {
@@ -4374,6 +4383,15 @@ export interface operations {
             };
             /** @description well-formed but not acceptable: see the code */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4470,7 +4488,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description over the tenant publish rate (rate_limited); Retry-After says when to try again */
+            /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
             429: {
                 headers: {
                     [name: string]: unknown;

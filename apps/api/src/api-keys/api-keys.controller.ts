@@ -9,7 +9,9 @@ import { Principal, refusePlatformTenant, requireApiKey, tenantFor } from '../au
 import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
 import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { withinTenantQuota } from '../common/tenant-quota';
 import { BodyValidator } from '../common/validation';
+import { requireTenantQuota } from '../../../../libs/db/tenant-quotas';
 import { apiKeyListSchema, apiKeySchema, createdApiKeySchema, createKeySchema } from './api-key.schemas';
 
 component('ApiKey', apiKeySchema);
@@ -48,16 +50,21 @@ export class ApiKeysController {
     const tenant = tenantFor(caller, tenantId) as string;
     refusePlatformTenant(tenant, this.config.platformTenantId, 'tenant keys');
     const { name } = createKeyValidator.parseOptional(body);
-    const created = await this.operatorActions.changeAndRecord(
-      (client) => this.apiKeys.create(tenant, name ?? null, caller.actor, client),
-      (key) => ({
-        tenantId: tenant,
-        action: 'api_key.create',
-        targetType: 'api_key',
-        targetId: key.id,
-        actor: caller.actor,
-        details: { prefix: key.prefix },
-      }),
+    const created = await withinTenantQuota(() =>
+      this.operatorActions.changeAndRecord(
+        async (client) => {
+          await requireTenantQuota(client, 'api_keys', tenant, this.config.quotas.apiKeys);
+          return this.apiKeys.create(tenant, name ?? null, caller.actor, client);
+        },
+        (key) => ({
+          tenantId: tenant,
+          action: 'api_key.create',
+          targetType: 'api_key',
+          targetId: key.id,
+          actor: caller.actor,
+          details: { prefix: key.prefix },
+        }),
+      ),
     );
     return created!.result;
   }

@@ -6,6 +6,7 @@ import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.re
 import { ApiError } from '../common/api-error';
 import { PORTAL_HEADER, portalCookie } from './portal-cookie';
 import { Principal } from './principal';
+import { UnknownKeys } from './unknown-keys';
 
 /** What a REST request carries that may authenticate it; gRPC calls carry only `authorization`. */
 export interface Credentials {
@@ -24,6 +25,7 @@ export interface Credentials {
 @Injectable()
 export class Authenticator {
   private readonly serviceKeys: ReadonlyMap<string, string>;
+  private readonly unknownKeys: UnknownKeys;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -33,6 +35,7 @@ export class Authenticator {
     this.serviceKeys = new Map(
       config.apiKeys.map((key) => [hashApiKey(key), `service_key:${hashApiKey(key).slice(0, 8)}`]),
     );
+    this.unknownKeys = new UnknownKeys(config.clientLimits.unknownKeyCacheMs);
   }
 
   async authenticate({ authorization, cookie, portalHeader, secure = false }: Credentials): Promise<Principal> {
@@ -44,7 +47,7 @@ export class Authenticator {
     const digest = hashApiKey(match[1]);
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
-    const tenantKey = await this.apiKeys.findActive(digest);
+    const tenantKey = this.unknownKeys.has(digest) ? undefined : await this.apiKeys.findActive(digest);
     if (tenantKey?.tenant_id === this.config.platformTenantId) {
       // A key made before the platform tenant was reserved: its subscriptions see every tenant's operational events.
       throw new ApiError(
@@ -61,6 +64,7 @@ export class Authenticator {
         credentialId: tenantKey.id,
         actor: `tenant_key:${tenantKey.id}`,
       };
+    this.unknownKeys.add(digest);
     throw new ApiError(HttpStatus.UNAUTHORIZED, 'unauthorized', 'the API key is not valid (or was revoked)');
   }
 

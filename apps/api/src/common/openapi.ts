@@ -43,7 +43,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   414: `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters (path_too_long)`,
   415: 'the body is not JSON (unsupported_media_type)',
   422: 'well-formed but not acceptable: see the code',
-  429: 'over the tenant publish rate (rate_limited); Retry-After says when to try again',
+  429: 'over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again',
 };
 
 export interface OperationSpec {

@@ -8,6 +8,8 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal, refusePlatformTenant, requireApiKey, tenantFor } from '../auth/principal';
 import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
+import { withinTenantQuota } from '../common/tenant-quota';
+import { requireTenantQuota } from '../../../../libs/db/tenant-quotas';
 import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { createdPortalSessionSchema } from './portal-session.schemas';
 
@@ -42,15 +44,20 @@ export class PortalSessionsController {
     requireApiKey(caller, 'opening a portal session');
     const tenant = tenantFor(caller, tenantId) as string;
     refusePlatformTenant(tenant, this.config.platformTenantId, 'portal');
-    const created = await this.operatorActions.changeAndRecord(
-      (client) => this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client),
-      (session) => ({
-        tenantId: tenant,
-        action: 'portal_session.create',
-        targetType: 'portal_session',
-        targetId: session.id,
-        actor: caller.actor,
-      }),
+    const created = await withinTenantQuota(() =>
+      this.operatorActions.changeAndRecord(
+        async (client) => {
+          await requireTenantQuota(client, 'portal_sessions', tenant, this.config.quotas.portalSessions);
+          return this.sessions.create(tenant, this.config.portal.sessionTtlMs, caller.actor, client);
+        },
+        (session) => ({
+          tenantId: tenant,
+          action: 'portal_session.create',
+          targetType: 'portal_session',
+          targetId: session.id,
+          actor: caller.actor,
+        }),
+      ),
     );
     const { id, tenant_id, created_at, expires_at, token } = created!.result;
     return { id, tenant_id, url: `/portal/#token=${token}`, created_at, expires_at };

@@ -178,7 +178,7 @@ export class SubscriptionsController {
     status: 200,
     response: RotatedSecret,
     body: { schema: rotateSecretSchema, required: false, example: { grace_period_seconds: 86400 } },
-    errors: [404, 413, 415, 422],
+    errors: [404, 413, 415, 422, 429],
   })
   @SubscriptionId()
   rotateSecret(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown) {
@@ -193,7 +193,7 @@ export class SubscriptionsController {
     status: 200,
     response: TestSendResult,
     body: { schema: withCatalogue(testSendSchema), required: true, example: { event_type: 'user.signed_up' } },
-    errors: [404, 413, 415, 422],
+    errors: [404, 413, 415, 422, 429],
   })
   @SubscriptionId()
   test(@Caller() caller: Principal, @Param('id') id: string, @Body() body: unknown) {

@@ -16,6 +16,8 @@ import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
+import { RateLimit } from '../common/rate-limit';
+import { withinTenantQuota } from '../common/tenant-quota';
 import { requireEventTypeFilters, requireOperationalFilters } from '../common/event-types';
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
@@ -52,6 +54,8 @@ export type CreatedSubscription = SubscriptionView & { secret: string };
 
 @Injectable()
 export class SubscriptionsService {
+  private readonly rotations: RateLimit;
+
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly deliveries: DeliveriesRepository,
@@ -60,7 +64,9 @@ export class SubscriptionsService {
     private readonly operatorActions: OperatorActionsRepository,
     private readonly receiverUrls: ReceiverUrlValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.rotations = new RateLimit(config.quotas.rotationsPerMinute, 60);
+  }
 
   async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
@@ -74,7 +80,7 @@ export class SubscriptionsService {
       );
     }
     const secret = generateSigningSecret();
-    const created = await this.subscriptions.create({
+    const subscription = {
       id: newSubscriptionId(),
       tenantId,
       url: this.receiverUrls.require(input.url),
@@ -83,7 +89,10 @@ export class SubscriptionsService {
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
-    });
+    };
+    const created = await withinTenantQuota(() =>
+      this.subscriptions.create(subscription, this.config.quotas.subscriptions),
+    );
     return { ...created, secret };
   }
 
@@ -156,6 +165,13 @@ export class SubscriptionsService {
   /** A new secret, shown once; the previous ones keep signing for the grace period (0: stop at once). */
   async rotateSecret(principal: Principal, id: string, body: unknown) {
     const { grace_period_seconds: grace = DEFAULT_ROTATION_GRACE_SECONDS } = rotateValidator.parseOptional(body);
+    // Counted once the caller is known to see the subscription, so an unknown id neither counts nor answers 429.
+    await this.get(principal, id);
+    await this.rotations.admit(
+      id,
+      (retryAfter) =>
+        `subscription ${id} is over its limit of ${this.config.quotas.rotationsPerMinute} secret rotations per minute (SECRET_ROTATION_RATE_LIMIT); retry after ${retryAfter} s`,
+    );
     const secret = generateSigningSecret();
     const rotated = await this.changeAndRecord(
       principal,

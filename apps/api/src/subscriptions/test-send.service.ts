@@ -8,6 +8,7 @@ import { newTestEventId } from '../../../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
 import { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
+import { RateLimit } from '../common/rate-limit';
 import { requireEventType } from '../common/event-types';
 import { BodyValidator } from '../common/validation';
 import { testSendSchema, TestSendResult } from './subscription.schemas';
@@ -21,16 +22,26 @@ const testValidator = BodyValidator.of(testSendSchema);
  */
 @Injectable()
 export class TestSendService {
+  private readonly limit: RateLimit;
+
   constructor(
     private readonly subscriptions: SubscriptionsService,
     private readonly repository: SubscriptionsRepository,
     private readonly sender: WebhookSender,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    // Per tenant, not per subscription: a tenant's many subscriptions do not multiply what it may send.
+    this.limit = new RateLimit(config.quotas.testSendsPerMinute, 60);
+  }
 
   async send(principal: Principal, id: string, body: unknown): Promise<TestSendResult> {
     const eventType = requireEventType(testValidator.parse(body).event_type);
     const subscription = await this.subscriptions.get(principal, id);
+    await this.limit.admit(
+      subscription.tenant_id,
+      (retryAfter) =>
+        `tenant ${subscription.tenant_id} is over its limit of ${this.config.quotas.testSendsPerMinute} test sends per minute (TEST_SEND_RATE_LIMIT); retry after ${retryAfter} s`,
+    );
     const target = await this.repository.target(id);
     if (!target) throw ApiError.notFound('subscription', id);
     const event = {
