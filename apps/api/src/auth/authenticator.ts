@@ -4,9 +4,16 @@ import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { ApiKeysRepository, hashApiKey } from '../../../../libs/db/api-keys.repository';
 import { PortalSessionsRepository } from '../../../../libs/db/portal-sessions.repository';
 import { ApiError } from '../common/api-error';
+import { ConcurrencyLimit } from '../common/concurrency-limit';
 import { PORTAL_HEADER, portalCookie } from './portal-cookie';
 import { Principal } from './principal';
 import { UnknownKeys } from './unknown-keys';
+
+/**
+ * Postgres lookups of tenant keys at once, of the api's 20 pooled connections: a flood of made-up keys (each one
+ * unknown, so the unknown-key cache cannot help) then waits here, not in the pool's queue in front of publishes.
+ */
+const KEY_LOOKUPS_AT_ONCE = 4;
 
 /** What a REST request carries that may authenticate it; gRPC calls carry only `authorization`. */
 export interface Credentials {
@@ -26,6 +33,7 @@ export interface Credentials {
 export class Authenticator {
   private readonly serviceKeys: ReadonlyMap<string, string>;
   private readonly unknownKeys: UnknownKeys;
+  private readonly keyLookups = new ConcurrencyLimit(KEY_LOOKUPS_AT_ONCE);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -47,7 +55,9 @@ export class Authenticator {
     const digest = hashApiKey(match[1]);
     const service = this.serviceKeys.get(digest);
     if (service !== undefined) return { kind: 'service', actor: service };
-    const tenantKey = this.unknownKeys.has(digest) ? undefined : await this.apiKeys.findActive(digest);
+    const tenantKey = this.unknownKeys.has(digest)
+      ? undefined
+      : await this.keyLookups.run(() => this.apiKeys.findActive(digest));
     if (tenantKey?.tenant_id === this.config.platformTenantId) {
       // A key made before the platform tenant was reserved: its subscriptions see every tenant's operational events.
       throw new ApiError(
