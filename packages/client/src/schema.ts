@@ -3643,7 +3643,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
             };
             header?: never;
@@ -3828,15 +3828,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     deleteSubscription: {
@@ -3878,15 +3869,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3968,15 +3950,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description the body is not JSON (unsupported_media_type) */
             415: {
                 headers: {
@@ -4038,15 +4011,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4119,15 +4083,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description the body is not JSON (unsupported_media_type) */
             415: {
                 headers: {
@@ -4180,15 +4135,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4255,15 +4201,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4338,15 +4275,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4520,15 +4448,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listDeliveries: {
@@ -4541,7 +4460,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
                 event_type?: string;
                 subscription_id?: string;
@@ -4639,15 +4558,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     cancelDelivery: {
@@ -4715,15 +4625,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4799,15 +4700,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listDeadLetters: {
@@ -4821,7 +4713,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
                 event_type?: string;
                 subscription_id?: string;
@@ -5003,15 +4895,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     redriveDeadLetter: {
@@ -5071,15 +4954,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listApiKeys: {
@@ -5123,15 +4997,6 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5198,15 +5063,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5295,19 +5151,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /**
-             * @description a path parameter is over 128 characters (path_too_long)
-             *
-             *     a path parameter is over 128 characters (path_too_long)
-             */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     createPortalSession: {
@@ -5351,15 +5194,6 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5439,19 +5273,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /**
-             * @description a path parameter is over 128 characters (path_too_long)
-             *
-             *     a path parameter is over 128 characters (path_too_long)
-             */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listOperatorActions: {
@@ -5464,7 +5285,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
             };
             header?: never;
