@@ -19,6 +19,16 @@ const newUlid = () => ulid(undefined, pooledRandom);
 /** A tenant id as the API accepts it (tenants are named by the platform, not made here). */
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** What the ids made below look like: a string of any other shape names nothing this service has. */
+const prefixedUlid = (prefix: string) => new RegExp(`^${prefix}_[0-9A-Z]{26}$`);
+/** An event id: made here (evt_ + ULID) or chosen by the publisher, so wider than the others. */
+export const EVENT_ID_PATTERN = /^evt_[A-Za-z0-9_-]{1,124}$/;
+export const SUBSCRIPTION_ID_PATTERN = prefixedUlid('whsub');
+export const DELIVERY_ID_PATTERN = prefixedUlid('whdlv');
+export const API_KEY_ID_PATTERN = prefixedUlid('key');
+export const PORTAL_SESSION_ID_PATTERN = prefixedUlid('psn');
+export const BULK_REDRIVE_ID_PATTERN = prefixedUlid('redrv');
+
 /** Prefixed ULIDs: sortable by creation time, so cursor pagination can order by id. */
 export const newEventId = (): string => `evt_${newUlid()}`;
 export const newSubscriptionId = (): string => `whsub_${newUlid()}`;

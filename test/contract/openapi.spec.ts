@@ -1,6 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  API_KEY_ID_PATTERN,
+  BULK_REDRIVE_ID_PATTERN,
+  DELIVERY_ID_PATTERN,
+  EVENT_ID_PATTERN,
+  PORTAL_SESSION_ID_PATTERN,
+  SUBSCRIPTION_ID_PATTERN,
+  TENANT_ID_PATTERN,
+} from '../../libs/contracts/ids';
+import { uniqueTenant } from '../helpers/database';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 import { contractTool } from './tools';
 
@@ -75,6 +85,58 @@ describe('the OpenAPI document', () => {
       expect([label, operation.security]).toEqual([label, [{ bearer: [] }]]);
       if (operation.requestBody) expect([label, typeof operation.requestBody.required]).toEqual([label, 'boolean']);
     }
+  });
+
+  it('holds every path id to the pattern it states: 400 invalid_id for a value breaking it (a tenant id of another shape was taken, an over-long id was a 414)', async () => {
+    const ulid = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    const tenantId = uniqueTenant();
+    // One value of each id's shape, by the pattern the document states for it.
+    const wellFormed = new Map<string, string>([
+      [TENANT_ID_PATTERN.source, tenantId],
+      [EVENT_ID_PATTERN.source, `evt_${ulid}`],
+      [SUBSCRIPTION_ID_PATTERN.source, `whsub_${ulid}`],
+      [DELIVERY_ID_PATTERN.source, `whdlv_${ulid}`],
+      [API_KEY_ID_PATTERN.source, `key_${ulid}`],
+      [PORTAL_SESSION_ID_PATTERN.source, `psn_${ulid}`],
+      [BULK_REDRIVE_ID_PATTERN.source, `redrv_${ulid}`],
+    ]);
+    const malformed = [
+      'not an id',
+      'tnt_é',
+      `evt_${'a'.repeat(200)}`,
+      `whsub_${ulid}\u0000`,
+      `whsub_${ulid.toLowerCase()}`,
+    ];
+    const send = (method: string, path: string) =>
+      stack.request(method.toUpperCase(), path, ['post', 'patch'].includes(method) ? {} : undefined);
+    const answers: string[][] = [];
+    const expected: string[][] = [];
+    for (const [template, item] of Object.entries(served.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const params: Array<{ name: string; schema: { pattern?: string } }> = (operation.parameters ?? []).filter(
+          (parameter: { in: string }) => parameter.in === 'path',
+        );
+        const path = (values: Record<string, string>) =>
+          template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name]));
+        const valid = Object.fromEntries(params.map((p) => [p.name, wellFormed.get(p.schema.pattern ?? '') ?? '']));
+        const label = `${method.toUpperCase()} ${template}`;
+        for (const param of params) {
+          expect([label, param.name, valid[param.name]]).toEqual([label, param.name, expect.stringMatching(/./)]);
+          for (const value of malformed.filter((text) => !new RegExp(param.schema.pattern!).test(text))) {
+            const answer = await send(method, path({ ...valid, [param.name]: value }));
+            answers.push([label, param.name, value, String(answer.status), answer.body?.error?.code]);
+            expected.push([label, param.name, value, '400', 'invalid_id']);
+          }
+        }
+        // Well-formed ids pass the check: what follows is the operation's own answer (404 for these unknown ids).
+        if (params.length > 0) {
+          const answer = await send(method, path(valid));
+          expect([label, answer.body?.error?.code]).not.toEqual([label, 'invalid_id']);
+        }
+      }
+    }
+    expect(answers).toEqual(expected);
+    expect(new Set(answers.map(([label]) => label)).size).toBeGreaterThanOrEqual(19);
   });
 
   it('describes the webhooks the product sends: one per catalogue type, with its body and headers', async () => {

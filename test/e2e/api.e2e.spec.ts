@@ -162,9 +162,13 @@ describe('subscriptions', () => {
       400,
       'validation_failed',
     );
-    await expectError(stack.request('PATCH', '/v1/subscriptions/whsub_nope', {}), 400, 'validation_failed');
     await expectError(
-      stack.request('PATCH', '/v1/subscriptions/whsub_nope', { enabled: false }),
+      stack.request('PATCH', '/v1/subscriptions/whsub_01ARZ3NDEKTSV4RRFFQ69G5FAV', {}),
+      400,
+      'validation_failed',
+    );
+    await expectError(
+      stack.request('PATCH', '/v1/subscriptions/whsub_01ARZ3NDEKTSV4RRFFQ69G5FAV', { enabled: false }),
       404,
       'subscription_not_found',
     );
@@ -285,7 +289,11 @@ describe('publish: bad input gets a clear error and leaves nothing behind', () =
     expect(answer.status).toBe(202);
     expect(answer.body.deliveries).toEqual([]);
     await expectError(stack.request('GET', '/v1/events/evt_nope'), 404, 'event_not_found');
-    await expectError(stack.request('GET', '/v1/deliveries/whdlv_nope'), 404, 'delivery_not_found');
+    await expectError(
+      stack.request('GET', '/v1/deliveries/whdlv_01ARZ3NDEKTSV4RRFFQ69G5FAV'),
+      404,
+      'delivery_not_found',
+    );
     await expectError(stack.request('GET', '/v1/nothing-here'), 404, 'route_not_found');
   });
 
@@ -322,7 +330,7 @@ describe('what the OpenAPI document states, the server does', () => {
       `/v1/subscriptions/${subscription.body.id}/rotate-secret`,
       `/v1/tenants/${tenantId}/api-keys`,
       '/v1/dead-letters/redrive',
-      '/v1/deliveries/whdlv_x/cancel',
+      '/v1/deliveries/whdlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/cancel',
     ]) {
       await expectError(stack.request('POST', path, undefined, { rawBody: 'null' }), 400, 'validation_failed');
     }

@@ -154,9 +154,9 @@ describe('operator actions through the API', () => {
 
   it('answers 404 for operations on unknown ids', async () => {
     for (const path of [
-      '/v1/deliveries/whdlv_nope/cancel',
-      '/v1/deliveries/whdlv_nope/retry',
-      '/v1/dead-letters/whdlv_nope/redrive',
+      '/v1/deliveries/whdlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/cancel',
+      '/v1/deliveries/whdlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/retry',
+      '/v1/dead-letters/whdlv_01ARZ3NDEKTSV4RRFFQ69G5FAV/redrive',
     ]) {
       const answer = await stack.request('POST', path, {});
       expect(answer.status).toBe(404);

@@ -203,7 +203,7 @@ describe('isolation: another tenant’s id answers exactly like a missing id, an
       reason: 'no_such_reason',
     });
     expect(await asA('GET', `/v1/dead-letters/redrives/${bJob.body.id}`)).toEqual(
-      await asA('GET', '/v1/dead-letters/redrives/redrv_missing'),
+      await asA('GET', '/v1/dead-letters/redrives/redrv_01ARZ3NDEKTSV4RRFFQ69G5FAV'),
     );
   });
 });

@@ -187,7 +187,7 @@ describe('a portal session', () => {
       ['POST', '/v1/subscriptions', { tenant_id: b.tenantId, url: 'https://example.com/hook', event_types: ['*'] }],
       ['POST', '/v1/dead-letters/redrive', { tenant_id: b.tenantId }],
       ['POST', `/v1/tenants/${b.tenantId}/api-keys`, {}],
-      ['DELETE', `/v1/tenants/${b.tenantId}/portal-sessions/psn_x`],
+      ['DELETE', `/v1/tenants/${b.tenantId}/portal-sessions/psn_01ARZ3NDEKTSV4RRFFQ69G5FAV`],
       ['POST', '/v1/events', { event_type: 'user.updated', tenant: { id: a.tenantId }, data: { user: { id: 'u' } } }],
     ];
     for (const [method, path, body] of foreign)

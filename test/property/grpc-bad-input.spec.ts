@@ -9,6 +9,7 @@ import { testPool } from '../helpers/database';
 import { Stack, startStack } from '../helpers/stack';
 import {
   anyText,
+  assertProperty,
   asSentOverHttp,
   badDateText,
   badEventId,
@@ -19,7 +20,6 @@ import {
   eventTypeNearMiss,
   expandDate,
   expandOversize,
-  fcParams,
   freshTenant,
   Ledger,
   MAX_MESSAGE_LENGTH,
@@ -407,7 +407,7 @@ function publishRequest(envelope: Record<string, any>): Record<string, any> {
 
 describe('Publish', () => {
   it('answers envelopes with bad strings, missing tenant, bad types and dates, odd Struct contents and oversize fields with OK or a clean error', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(
         validEnvelopeArb,
         fc.array(grpcMutation, { minLength: 1, maxLength: 3 }),
@@ -440,12 +440,12 @@ describe('Publish', () => {
           }
         },
       ),
-      fcParams(550),
+      550,
     );
   });
 
   it('accepts valid envelopes of every catalogue type and stores them as sent', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(validEnvelopeArb, async (valid) => {
         const { value: envelope } = withFreshTags(envelopeOf(valid));
         const request = publishRequest(envelope);
@@ -460,7 +460,7 @@ describe('Publish', () => {
         ledger.acceptedEventIds.add(outcome.response.event_id);
         storedAsSent.set(outcome.response.event_id, envelope);
       }),
-      fcParams(100),
+      100,
     );
   });
 });
@@ -494,14 +494,14 @@ describe('GetEvent, GetDelivery, CancelDelivery, RetryDelivery, RedriveDeadLette
   );
 
   it('answers random, malformed, over-long and NUL ids with NOT_FOUND or INVALID_ARGUMENT', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(request, async ([method, body]) => {
         const outcome = await call(method, body);
         expectClientError(outcome, `${method} ${JSON.stringify(body).slice(0, 300)}`);
         if (!outcome.ok && ![status.NOT_FOUND, status.INVALID_ARGUMENT].includes(outcome.code))
           throw new Error(`${method}: ${status[outcome.code]} for a random id`);
       }),
-      fcParams(450),
+      450,
     );
   });
 });
@@ -541,7 +541,7 @@ describe('ListDeliveries', () => {
   );
 
   it('answers any mix of good and bad filters, limits and cursors with OK or INVALID_ARGUMENT', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(filters, async (request) => {
         const outcome = await call('ListDeliveries', request);
         if (outcome.ok) {
@@ -553,7 +553,7 @@ describe('ListDeliveries', () => {
           if (outcome.code !== status.INVALID_ARGUMENT) throw new Error(`ListDeliveries: ${status[outcome.code]}`);
         }
       }),
-      fcParams(350),
+      350,
     );
   });
 });
@@ -564,7 +564,7 @@ describe('authentication', () => {
     fc.constantFrom('iaw_tk_0123456789abcdef', 'iaw_sk_wrong'),
   );
   it('answers a missing or garbage key with UNAUTHENTICATED unauthorized on every method', async () => {
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(
         fc.constantFrom(
           'Publish',
@@ -583,7 +583,7 @@ describe('authentication', () => {
           expect(outcome.ok ? undefined : outcome.code).toBe(status.UNAUTHENTICATED);
         },
       ),
-      fcParams(60),
+      60,
     );
   });
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { randomInt } from 'node:crypto';
 import { EVENT_TYPES, isOperationalEventType } from '../../libs/contracts/catalogue';
 import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas';
 
@@ -7,20 +8,26 @@ import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas'
  * and the bookkeeping of which tagged requests were accepted or rejected, checked against Postgres at the end.
  */
 
+/** The seed every run checks each property with, so a run compares with the last. */
+const FIXED_SEED = 20261101;
+/** A seed of this run, so each run tries values no earlier one did; FC_SEED replays one. */
+const FRESH_SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : randomInt(2 ** 31);
+if (!Number.isSafeInteger(FRESH_SEED)) throw new Error(`FC_SEED must be a whole number, not ${process.env.FC_SEED}`);
+console.log(`fast-check seeds: ${FIXED_SEED} (fixed) and ${FRESH_SEED} (fresh; FC_SEED=${FRESH_SEED} replays it)`);
+
 /**
- * fast-check parameters for one property. The seed is random per run (fast-check prints it with the counterexample
- * on failure); FC_SEED replays one (and is printed), PROPERTY_RUNS_SCALE multiplies every numRuns for a longer soak.
+ * Checks a property with the fixed seed and then the fresh one, numRuns in all (half each), so the suite's time
+ * stays that of numRuns; fast-check names the seed and the path of a counterexample on failure.
+ * PROPERTY_RUNS_SCALE multiplies numRuns for a longer soak.
  */
-export function fcParams<T>(numRuns: number): fc.Parameters<T> {
+export async function assertProperty<T>(
+  property: fc.IAsyncPropertyWithHooks<T> | fc.IPropertyWithHooks<T>,
+  numRuns: number,
+): Promise<void> {
   const scale = Number(process.env.PROPERTY_RUNS_SCALE ?? '1');
-  const parameters: fc.Parameters<T> = {
-    numRuns: Math.max(1, Math.round(numRuns * (Number.isFinite(scale) && scale > 0 ? scale : 1))),
-  };
-  if (process.env.FC_SEED !== undefined) {
-    parameters.seed = Number(process.env.FC_SEED);
-    console.log(`fast-check seed ${parameters.seed} (from FC_SEED)`);
-  }
-  return parameters;
+  const runs = Math.max(2, Math.round(numRuns * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
+  await fc.assert(property, { seed: FIXED_SEED, numRuns: Math.ceil(runs / 2) });
+  await fc.assert(property, { seed: FRESH_SEED, numRuns: Math.floor(runs / 2) });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

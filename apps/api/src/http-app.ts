@@ -16,7 +16,7 @@ import { requestId } from '../../../libs/observability/logging';
 import { GRPC_CLIENT_LIMITS, limitHttpClients } from './client-limits';
 import { ApiError } from './common/api-error';
 import { buildOpenApiDocument } from './common/openapi-document';
-import { MAX_PATH_PARAM_LENGTH, PathParamsPipe } from './common/validation';
+import { PathParamsPipe } from './common/validation';
 import { reflectionService } from './grpc/reflection';
 import { servePortal } from './portal/static-files';
 import { AppConfig } from '../../../libs/config/config';
@@ -52,20 +52,13 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * The errors Fastify's router answers itself, before Nest (and so the error filter) sees the request: a path that
- * is not valid percent-encoded UTF-8 (`/v1/events/%ED%A0%80`, a lone `%`) and a path parameter over
- * MAX_PATH_PARAM_LENGTH characters. They get the API's error shape too.
+ * is not valid percent-encoded UTF-8 (`/v1/events/%ED%A0%80`, a lone `%`). They get the API's error shape too.
  */
 function routerError(error: { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
   const [status, code, message] =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? [
-          414,
-          'path_too_long',
-          `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters; no id of this API is that long`,
-        ]
-      : error.code === 'FST_ERR_BAD_URL'
-        ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
-        : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
+    error.code === 'FST_ERR_BAD_URL'
+      ? [400, 'invalid_path', 'the path is not valid percent-encoded UTF-8; encode each id with encodeURIComponent']
+      : [400, 'invalid_request', 'the request could not be routed; check its path and headers'];
   void reply
     .code(status)
     .header('content-type', 'application/json; charset=utf-8')
@@ -102,7 +95,10 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     bodyLimit: BODY_LIMIT_BYTES,
     // Behind a TLS proxy, its X-Forwarded-Proto makes request.protocol https (the portal cookie is then Secure).
     trustProxy: config.trustProxy,
-    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // No router limit below Node's 16 KiB request line and headers: an id of any length reaches IdPatternPipe, whose
+    // 400 invalid_id says what the id must look like, as the document states. No route has a regex parameter, the
+    // case the router's limit guards.
+    routerOptions: { maxParamLength: 16 * 1024 },
     // Requests are logged by nestjs-pino (one line each), with the id made here.
     logger: false,
     genReqId: requestId,

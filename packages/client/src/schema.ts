@@ -3643,7 +3643,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
             };
             header?: never;
@@ -3828,15 +3828,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     deleteSubscription: {
@@ -3878,15 +3869,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3968,15 +3950,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description the body is not JSON (unsupported_media_type) */
             415: {
                 headers: {
@@ -4038,15 +4011,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4119,15 +4083,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description the body is not JSON (unsupported_media_type) */
             415: {
                 headers: {
@@ -4180,15 +4135,6 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4255,15 +4201,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4356,15 +4293,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4547,15 +4475,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listDeliveries: {
@@ -4568,7 +4487,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
                 event_type?: string;
                 subscription_id?: string;
@@ -4666,15 +4585,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     cancelDelivery: {
@@ -4742,15 +4652,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4826,15 +4727,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listDeadLetters: {
@@ -4848,7 +4740,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
                 event_type?: string;
                 subscription_id?: string;
@@ -5030,15 +4922,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     redriveDeadLetter: {
@@ -5098,15 +4981,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listApiKeys: {
@@ -5150,15 +5024,6 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5225,15 +5090,6 @@ export interface operations {
             };
             /** @description the request body is over 256 KiB (payload_too_large) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5322,19 +5178,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /**
-             * @description a path parameter is over 128 characters (path_too_long)
-             *
-             *     a path parameter is over 128 characters (path_too_long)
-             */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     createPortalSession: {
@@ -5378,15 +5221,6 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description a path parameter is over 128 characters (path_too_long) */
-            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5466,19 +5300,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /**
-             * @description a path parameter is over 128 characters (path_too_long)
-             *
-             *     a path parameter is over 128 characters (path_too_long)
-             */
-            414: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     listOperatorActions: {
@@ -5491,7 +5312,7 @@ export interface operations {
                 /** @description a service key lists every tenant without it; a tenant key may name only its own */
                 tenant_id?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
+                /** @description next_cursor of the previous page, as answered; any other value is 400 invalid_query */
                 cursor?: string;
             };
             header?: never;

@@ -8,7 +8,7 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal, refusePlatformTenant, requireApiKey, tenantFor } from '../auth/principal';
 import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { API_KEY_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { withinTenantQuota } from '../common/tenant-quota';
 import { BodyValidator } from '../common/validation';
 import { requireTenantQuota } from '../../../../libs/db/tenant-quotas';
@@ -87,7 +87,7 @@ export class ApiKeysController {
   @HttpCode(204)
   @Operation({ operationId: 'revokeApiKey', summary: 'Revoke a tenant key', status: 204, errors: [403, 404] })
   @TenantId()
-  @IdParam('keyId', 'a key id (key_…)')
+  @IdParam('keyId', 'a key id (key_…)', API_KEY_ID_PATTERN)
   revoke(
     @Caller() caller: Principal,
     @Param('tenantId') tenantId: string,

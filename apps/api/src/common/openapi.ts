@@ -1,10 +1,10 @@
-import { applyDecorators } from '@nestjs/common';
+import { applyDecorators, UsePipes } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { errorSchema } from './error.schemas';
 import { pageQuerySchemas } from './paging.schemas';
-import { MAX_PATH_PARAM_LENGTH } from './validation';
+import { IdPatternPipe } from './validation';
 
 /**
  * The schemas of the OpenAPI document's `components`, by name. A response component is the very object Fastify
@@ -40,7 +40,6 @@ const ERROR_MEANINGS: Record<number, string> = {
   404: 'no such resource, or one of another tenant',
   409: 'the resource is not in a state that allows this',
   413: 'the request body is over 256 KiB (payload_too_large)',
-  414: `a path parameter is over ${MAX_PATH_PARAM_LENGTH} characters (path_too_long)`,
   415: 'the body is not JSON (unsupported_media_type)',
   422: 'well-formed but not acceptable: see the code',
   429: 'over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again',
@@ -54,7 +53,7 @@ export interface OperationSpec {
   response?: Component;
   responseDescription?: string;
   body?: { schema: object; required: boolean; example?: unknown };
-  /** Error statuses beyond 401 (every route) and 400 / 414 (every route with a path parameter). */
+  /** Error statuses beyond 401 (every route) and 400 (every route with a path parameter). */
   errors?: number[];
   responseHeaders?: Record<string, { description: string; schema: object }>;
   /** OpenAPI links from the success answer: where its ids lead (operationId → parameter → runtime expression). */
@@ -100,21 +99,15 @@ export function Operation(spec: OperationSpec): MethodDecorator {
   return applyDecorators(...decorators) as MethodDecorator;
 }
 
-/** A path parameter: an id of this API. One with NUL is 400 invalid_id, one over MAX_PATH_PARAM_LENGTH characters 414. */
-export function IdParam(name: string, description: string, pattern?: RegExp): MethodDecorator {
+/**
+ * A path parameter: an id of this API, in the shape its pattern states (which bounds its length too). The document
+ * states that pattern and IdPatternPipe holds the route to it: a value of another shape is 400 invalid_id.
+ */
+export function IdParam(name: string, description: string, pattern: RegExp): MethodDecorator {
   return applyDecorators(
-    ApiParam({
-      name,
-      description,
-      schema: {
-        type: 'string',
-        minLength: 1,
-        maxLength: MAX_PATH_PARAM_LENGTH,
-        ...(pattern ? { pattern: pattern.source } : {}),
-      },
-    }),
+    ApiParam({ name, description, schema: { type: 'string', pattern: pattern.source } }),
+    UsePipes(new IdPatternPipe(name, pattern, description)),
     ApiResponse({ status: 400, description: ERROR_MEANINGS[400], schema: ErrorComponent.ref }),
-    ApiResponse({ status: 414, description: ERROR_MEANINGS[414], schema: ErrorComponent.ref }),
   ) as MethodDecorator;
 }
 
@@ -141,6 +134,10 @@ export function Paged(options: { tenant: boolean }): MethodDecorator {
         ]
       : []),
     QueryParam('limit', pageQuerySchemas.limit),
-    QueryParam('cursor', pageQuerySchemas.cursor, 'next_cursor of the previous page'),
+    QueryParam(
+      'cursor',
+      pageQuerySchemas.cursor,
+      'next_cursor of the previous page, as answered; any other value is 400 invalid_query',
+    ),
   ) as MethodDecorator;
 }

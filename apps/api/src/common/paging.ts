@@ -54,7 +54,6 @@ export function queryText(
 
 /** `category.name`, or `webhook.entity.name` for the operational events. */
 export const EVENT_TYPE_PATTERN = /^(webhook\.[a-z_]+|[a-z_]+)\.[a-z_]+$/;
-export const SUBSCRIPTION_ID_PATTERN = /^whsub_[0-9A-Z]{26}$/;
 
 /** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
 export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {

@@ -18,9 +18,6 @@ ajv.addFormat('date-time', {
   compare: rfc3339DateTime.compare,
 });
 
-/** The longest id of this API, and so of a path parameter: an event_id (evt_ and up to 124 characters) or a tenant id. */
-export const MAX_PATH_PARAM_LENGTH = 128;
-
 /** How deeply a request body may nest objects and arrays; deeper ones are refused before anything recurses over them. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -72,6 +69,33 @@ export function requireStorableId(value: string, name: string): string {
 export class PathParamsPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type === 'param' && typeof value === 'string') requireStorableId(value, metadata.data ?? 'the path');
+    return value;
+  }
+}
+
+/**
+ * One route's path parameter held to the pattern its OpenAPI schema states (IdParam): a value of another shape
+ * names nothing this API has, and a tenant id of another shape is one no other operation would take.
+ */
+export class IdPatternPipe implements PipeTransform {
+  constructor(
+    private readonly name: string,
+    private readonly pattern: RegExp,
+    private readonly description: string,
+  ) {}
+
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (
+      metadata.type === 'param' &&
+      metadata.data === this.name &&
+      typeof value === 'string' &&
+      !this.pattern.test(value)
+    )
+      throw new ApiError(
+        HttpStatus.BAD_REQUEST,
+        'invalid_id',
+        `${this.name} must be ${this.description}, matching ${this.pattern.source}`,
+      );
     return value;
   }
 }

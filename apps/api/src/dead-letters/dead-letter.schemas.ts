@@ -1,5 +1,5 @@
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN } from '../common/paging';
 import { dateTime, nullableDateTime, nullableString, objectOf } from '../common/schema-parts';
 
 export const REASON_PATTERN = /^[a-z_]{1,64}$/;

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { BULK_REDRIVE_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation, QueryParam } from '../common/openapi';
@@ -62,7 +63,7 @@ export class DeadLettersController {
     response: BulkRedrive,
     errors: [404],
   })
-  @IdParam('id', 'a bulk redrive id (redrv_…)')
+  @IdParam('id', 'a bulk redrive id (redrv_…)', BULK_REDRIVE_ID_PATTERN)
   bulkRedriveStatus(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deadLetters.bulkRedriveStatus(caller, id);
   }

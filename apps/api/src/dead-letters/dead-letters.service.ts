@@ -5,8 +5,8 @@ import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
 

@@ -1,5 +1,6 @@
 import { applyDecorators, Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { DELIVERY_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation, Paged, QueryParam } from '../common/openapi';
@@ -33,7 +34,7 @@ export const DeliveryFilters = (): MethodDecorator =>
     QueryParam('subscription_id', deliveryQuerySchemas.subscription_id),
   ) as MethodDecorator;
 
-export const DeliveryId = () => IdParam('id', 'a delivery id (whdlv_…)');
+export const DeliveryId = () => IdParam('id', 'a delivery id (whdlv_…)', DELIVERY_ID_PATTERN);
 
 @ApiTags('deliveries')
 @Controller('v1/deliveries')

@@ -6,14 +6,8 @@ import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriv
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import {
-  EVENT_TYPE_PATTERN,
-  listTenant,
-  PageRequest,
-  queryText,
-  queryTime,
-  SUBSCRIPTION_ID_PATTERN,
-} from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 

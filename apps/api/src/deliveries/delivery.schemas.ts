@@ -1,5 +1,6 @@
 import { DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
-import { EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { EVENT_TYPE_PATTERN } from '../common/paging';
 import {
   dateTime,
   nullableDateTime,

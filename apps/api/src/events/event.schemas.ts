@@ -1,3 +1,4 @@
+import { EVENT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
 import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
@@ -9,7 +10,7 @@ export const publishEventSchema = {
   properties: {
     event_id: {
       type: 'string',
-      pattern: '^evt_[A-Za-z0-9_-]{1,124}$',
+      pattern: EVENT_ID_PATTERN.source,
       description: 'optional; evt_ + ULID is generated when absent. Publishing the same id again is idempotent.',
     },
     event_type: { type: 'string', minLength: 1, maxLength: 100, description: 'a name from GET /v1/event-types' },

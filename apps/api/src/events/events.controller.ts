@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { EVENT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
@@ -70,7 +71,7 @@ export class EventsController {
     response: Event,
     errors: [404],
   })
-  @IdParam('eventId', 'an event id (evt_…)')
+  @IdParam('eventId', 'an event id (evt_…)', EVENT_ID_PATTERN)
   async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
     const { event, received_at, deliveries } = await this.events.get(caller, eventId);
     return { ...event, received_at, deliveries };

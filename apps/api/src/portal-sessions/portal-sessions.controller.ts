@@ -10,7 +10,7 @@ import { revokeCredential } from '../auth/revoke-credential';
 import { component, IdParam, Operation } from '../common/openapi';
 import { withinTenantQuota } from '../common/tenant-quota';
 import { requireTenantQuota } from '../../../../libs/db/tenant-quotas';
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { PORTAL_SESSION_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { createdPortalSessionSchema } from './portal-session.schemas';
 
 const CreatedPortalSession = component('CreatedPortalSession', createdPortalSessionSchema);
@@ -72,7 +72,7 @@ export class PortalSessionsController {
     errors: [403, 404],
   })
   @TenantId()
-  @IdParam('sessionId', 'a portal session id (psn_…)')
+  @IdParam('sessionId', 'a portal session id (psn_…)', PORTAL_SESSION_ID_PATTERN)
   revoke(
     @Caller() caller: Principal,
     @Param('tenantId') tenantId: string,

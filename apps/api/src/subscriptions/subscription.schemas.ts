@@ -1,4 +1,4 @@
-import { SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
 import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
 

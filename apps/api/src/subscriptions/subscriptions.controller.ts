@@ -3,7 +3,8 @@ import { ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation, Paged } from '../common/openapi';
-import { listTenant, pageRequest, SUBSCRIPTION_ID_PATTERN } from '../common/paging';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { listTenant, pageRequest } from '../common/paging';
 import { pageOf } from '../common/schema-parts';
 import { withCatalogue } from '../event-types/event-type.schemas';
 import {
