@@ -5,13 +5,16 @@ import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn, eventOf, publish, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
+import { loadConfig } from '../../libs/config/config';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 /** A failed attempt waits an hour, so only the test's own actions move deliveries on. */
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack(WAITING_POLICY);
+  // The live-secret cap is reached by rotating faster than the per-minute rotation limit allows.
+  const quotas = { ...loadConfig({}).quotas, rotationsPerMinute: 0 };
+  stack = await startStack(WAITING_POLICY, { config: { quotas } });
 });
 afterAll(() => stack?.stop());
 
