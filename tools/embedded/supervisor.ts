@@ -92,8 +92,8 @@ export class Supervisor {
   /** Resolves once the part runs (at once if it does, else when a start brought it back); rejects if stopped first. */
   whenRunning(name: string): Promise<void> {
     const part = this.part(name);
-    if (part.state.state === 'running') return Promise.resolve();
     if (part.stopped) return Promise.reject(new Error(`${name} is stopped`));
+    if (part.state.state === 'running') return Promise.resolve();
     return new Promise((resolve, reject) =>
       part.waiters.push((running) => (running ? resolve() : reject(new Error(`${name} was stopped before it ran`)))),
     );
