@@ -114,7 +114,10 @@ async function untilWorkerServes(launcher: LauncherProcess, timeout: number): Pr
       return worker?.status === 200 && typeof api !== 'string' && api.body.checks.worker === 'ok';
     },
     { timeout, description: "the worker to serve again, by its /readyz and the api's" },
-  );
+  ).catch((error: Error) => {
+    const said = launcher.output.split('\n').filter((line) => line.startsWith('[start]'));
+    throw new Error(`${error.message}; the launcher said:\n${said.slice(-20).join('\n')}`);
+  });
 }
 
 describe('npm start supervises its parts', () => {
