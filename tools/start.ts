@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   const apiKey = embeddedApiKey(config);
 
   let launching: Promise<Launched> | undefined;
+  const aborting = new AbortController();
   let stopping = false;
   const stop = async (code: number, why: string) => {
     if (stopping) return;
@@ -48,8 +49,9 @@ async function main(): Promise<void> {
     say(
       `${why}: stopping api and worker first (attempts in flight finish and are recorded), then Temporal, then Postgres...`,
     );
-    // A stop during the start waits for the parts still starting, so none is left running in its own process group
-    // (a launch that fails stops what it started itself).
+    // A stop during the start ends the launch, which stops what it started (waiting for a part in the middle of its
+    // start, so none is left running in its own process group) and rejects.
+    aborting.abort();
     const launched = await launching?.catch(() => undefined);
     await launched?.stop();
     say(`stopped in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -66,15 +68,13 @@ async function main(): Promise<void> {
     ...ports,
     temporalDbFile: join(config.dataDir, 'temporal.db'),
     say,
-    onUnexpectedExit: (name, status) => {
-      console.error(
-        `[start] ${name} keeps exiting by itself (last: ${status}); gave up and stopped everything else. See its output above.`,
-      );
-      process.exit(1);
-    },
+    abort: aborting.signal,
   });
-  const launched = await launching;
-  if (stopping) return;
+  const launched = await launching.catch((error: Error) => {
+    if (stopping) return undefined;
+    throw error;
+  });
+  if (stopping || !launched) return;
 
   const { delivery } = config;
   const lines = [
@@ -93,6 +93,8 @@ async function main(): Promise<void> {
     `Schedule      ${delivery.retryScheduleMs.map((ms) => `${ms / 1000}s`).join(', ')}; attempt timeout ${delivery.attemptTimeoutMs / 1000}s; TTL ${delivery.ttlMs / 3_600_000}h`,
     'A part that exits by itself is restarted; Ctrl-C stops everything started here.',
   ];
+  if (!launched.isRunning('worker'))
+    lines.splice(-1, 0, 'Worker        not running yet: restarting it (see above); publishes wait in the outbox');
   console.log(`\n${lines.map((line) => `  ${line}`).join('\n')}\n`);
 }
 

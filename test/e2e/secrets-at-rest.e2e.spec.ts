@@ -45,7 +45,6 @@ beforeAll(async () => {
     postgresDir: '/nonexistent',
     postgresPort: 0,
     say: (line) => logged.push(line),
-    onUnexpectedExit: (name, status) => logged.push(`${name} exited ${status}`),
     onChildOutput: (name, text) => {
       logged.push(text);
       childOutput[name] += text;

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../helpers/eventually';
 import { subscribe } from '../helpers/fixtures';
@@ -6,8 +8,9 @@ import { Scrape } from '../helpers/metrics';
 import { TestReceiver } from '../helpers/receiver';
 
 /**
- * `npm start` supervises what it started: a part that exits by itself is restarted with backoff while the others
- * keep running. Publishers never notice a worker crash: the api keeps answering, and every event is delivered.
+ * `npm start` supervises what it started: a part that exits by itself, or dies while starting, is restarted with
+ * backoff for as long as it runs, while the others keep running. Publishers never notice a worker crash loop: the api
+ * keeps answering, its /readyz says the worker is restarting, and every event is delivered.
  */
 let settings: LauncherSettings | undefined;
 let launcher: LauncherProcess | undefined;
@@ -85,37 +88,106 @@ describe('npm start', () => {
       expect.arrayContaining(['temporal_worker_task_slots_available', 'temporal_num_pollers']),
     );
     expect((await fetch(`${settings!.workerUrl}/readyz`)).status).toBe(200);
-    expect((await fetch(`${settings!.apiUrl}/readyz`)).status).toBe(200);
+    expect(await apiReadiness(launcher!)).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { postgres: 'ok', temporal: 'ok', worker: 'ok' } },
+    });
   });
 });
 
+/** The api's /readyz, kept as answered (or how it failed). */
+async function apiReadiness(launcher: LauncherProcess): Promise<{ status: number; body: any } | string> {
+  try {
+    const answer = await fetch(`${launcher.settings.apiUrl}/readyz`, { signal: AbortSignal.timeout(10_000) });
+    return { status: answer.status, body: await answer.json() };
+  } catch (error) {
+    return `${(error as Error).name}: ${(error as Error).message}`;
+  }
+}
+
+/** Both sides agree the worker serves: its own /readyz, and the api's, which the launcher tells. */
+async function untilWorkerServes(launcher: LauncherProcess, timeout: number): Promise<void> {
+  await eventually(
+    async () => {
+      const worker = await fetch(`${launcher.settings.workerUrl}/readyz`).catch(() => undefined);
+      const api = await apiReadiness(launcher);
+      return worker?.status === 200 && typeof api !== 'string' && api.body.checks.worker === 'ok';
+    },
+    { timeout, description: "the worker to serve again, by its /readyz and the api's" },
+  ).catch((error: Error) => {
+    const said = launcher.output.split('\n').filter((line) => line.startsWith('[start]'));
+    throw new Error(`${error.message}; the launcher said:\n${said.slice(-20).join('\n')}`);
+  });
+}
+
 describe('npm start supervises its parts', () => {
-  it('restarts a worker SIGKILLed 5 times during a stream of publishes: every publish answered 202, every event delivered', async () => {
+  it('keeps answering publishes while the worker is SIGKILLed every 2 s for 30 s, starting or serving: /readyz shows the worker restarting, it is back within 35 s of the last kill, and every event is delivered', async () => {
     const tenantId = `tnt_supervised_${Date.now()}`;
     await subscribe(launcher!.client, url, { tenantId, eventTypes: ['user.*'] });
     const statuses: Array<number | string> = [];
-    let killing = true;
-    // The stream: one publish every 100 ms until the kills are over, each answer kept.
+    const readiness: Array<Awaited<ReturnType<typeof apiReadiness>>> = [];
+    let streaming = true;
+    // The stream: one publish every 200 ms until the worker is back, each answer kept; /readyz every second.
     const stream = (async () => {
-      for (let n = 0; killing && n < 5_000; n++) {
+      for (let n = 0; streaming && n < 5_000; n++) {
         statuses.push(await publish(launcher!, tenantId, n));
-        await sleep(100);
+        await sleep(200);
       }
     })();
-    const backAfterMs: number[] = [];
-    for (let kill = 0; kill < 5; kill++) {
-      await sleep(1_000);
-      backAfterMs.push(await killAndAwaitBack(launcher!, 'worker'));
+    const probe = (async () => {
+      while (streaming) {
+        readiness.push(await apiReadiness(launcher!));
+        await sleep(1_000);
+      }
+    })();
+
+    let kills = 0;
+    let killsWhileStarting = 0;
+    let lastKillAt = Date.now();
+    for (let round = 0; round < 15; round++) {
+      // Every worker process the launcher runs, the one serving and one still starting alike.
+      for (const pid of launcher!.childPids('dist/apps/worker/')) {
+        const serving = launcher!.partPid('worker') === pid;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          continue; // exited by itself meanwhile
+        }
+        kills += 1;
+        if (!serving) killsWhileStarting += 1;
+        lastKillAt = Date.now();
+      }
+      await sleep(2_000);
     }
-    await sleep(1_000);
-    killing = false;
-    await stream;
+    await untilWorkerServes(launcher!, lastKillAt + 35_000 - Date.now());
+    const backAfterMs = Date.now() - lastKillAt;
+    streaming = false;
+    await Promise.all([stream, probe]);
     console.log(
-      `worker SIGKILLed 5 times; back (restarted and polling) after ${backAfterMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')}; ${statuses.length} publishes meanwhile`,
+      `worker SIGKILLed ${kills} times in 30 s (${killsWhileStarting} while starting); serving again ${(backAfterMs / 1000).toFixed(1)} s after the last kill; ${statuses.length} publishes meanwhile`,
     );
 
     expect(statuses.filter((status) => status !== 202)).toEqual([]);
+    expect(killsWhileStarting).toBeGreaterThan(0);
     expect(launcher!.output).toMatch(/\[start\] worker exited by itself \(signal SIGKILL\); restarting it in \d+ ms/);
+    expect(launcher!.output).toMatch(/\[start\] worker failed to start; restarting it in \d+ ms \(\d+ in a row\)/);
+    // The worker down never costs the api its readiness: with Postgres and Temporal up, /readyz is 200, and says
+    // the worker is restarting.
+    const answered = readiness.filter((sample) => typeof sample !== 'string');
+    expect(
+      answered.filter((sample) => sample.body.checks.postgres === 'ok' && sample.body.checks.temporal === 'ok'),
+    ).toEqual(answered.filter((sample) => sample.status === 200));
+    expect(answered).toContainEqual({
+      status: 200,
+      body: {
+        status: 'degraded',
+        checks: { postgres: 'ok', temporal: 'ok', worker: expect.stringMatching(/^restarting: \d+ exits in a row/) },
+      },
+    });
+    expect(await apiReadiness(launcher!)).toEqual({
+      status: 200,
+      body: { status: 'ready', checks: { postgres: 'ok', temporal: 'ok', worker: 'ok' } },
+    });
     await untilDelivered(
       launcher!,
       statuses.map((_, n) => `evt_supervised_${tenantId}_${n}`),
@@ -143,5 +215,43 @@ describe('npm start supervises its parts', () => {
     );
     expect(launcher!.output).toMatch(/\[start\] temporal exited by itself \(signal SIGKILL\)/);
     expect(launcher!.output).toMatch(/\[start\] postgres exited by itself \(signal SIGKILL\)/);
+  }, 600_000);
+});
+
+describe('npm start with a worker that cannot start at first', () => {
+  it('starts anyway: the api serves and takes publishes, and the worker, retried with backoff, delivers once it starts', async () => {
+    const starting = await launcherSettings();
+    // The worker's endpoint port held by another process: every start of the worker fails with EADDRINUSE.
+    const holder = createServer();
+    holder.listen(Number(starting.env.WORKER_METRICS_PORT), '0.0.0.0');
+    await once(holder, 'listening');
+    let late: LauncherProcess | undefined;
+    try {
+      late = await LauncherProcess.start(starting);
+      expect(late.output).toMatch(
+        /\[start\] worker failed to start; restarting it in 250 ms \(1 in a row\): the worker exited while starting \(exit code 1\)/,
+      );
+      expect(late.output).toMatch(/Worker +not running yet: restarting it/);
+      expect(await apiReadiness(late)).toEqual({
+        status: 200,
+        body: {
+          status: 'degraded',
+          checks: { postgres: 'ok', temporal: 'ok', worker: expect.stringMatching(/^restarting: /) },
+        },
+      });
+      const tenantId = `tnt_late_worker_${Date.now()}`;
+      await subscribe(late.client, url, { tenantId, eventTypes: ['user.*'] });
+      expect(await publish(late, tenantId, 0)).toBe(202);
+
+      holder.close();
+      // The backoff has grown with each failed start, up to 30 s; the next start succeeds.
+      await untilWorkerServes(late, 120_000);
+      expect(late.output).toMatch(/\[start\] worker is back \(pid \d+\)/);
+      await untilDelivered(late, [`evt_supervised_${tenantId}_0`]);
+    } finally {
+      holder.close();
+      await late?.close();
+      removeDataDir(starting);
+    }
   }, 600_000);
 });

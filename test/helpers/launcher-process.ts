@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../tools/embedded/free-port';
@@ -94,6 +94,27 @@ export class LauncherProcess {
   partPid(part: string): number | undefined {
     const pids = [...this.output.matchAll(new RegExp(`\\[start\\] ${part} (?:running|is back) \\(pid (\\d+)\\)`, 'g'))];
     return pids.length ? Number(pids[pids.length - 1][1]) : undefined;
+  }
+
+  /**
+   * The pids of the launcher's child processes whose command line contains `script` ('dist/apps/worker/'), serving
+   * or still starting (the launcher reports a pid only once it serves). Linux: read from /proc.
+   */
+  childPids(script: string): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so the fields are read after the last ')'.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === this.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(script))
+          pids.push(Number(entry));
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return pids;
   }
 
   async untilOutput(pattern: RegExp, timeoutMs: number, what: string): Promise<void> {

@@ -15,9 +15,9 @@ import {
   untilServing,
 } from './child-process';
 import { freePort } from './free-port';
-import { READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
+import { PartCheckMessage, READY_MESSAGE } from '../../libs/lifecycle/launcher-channel';
 import { startEmbeddedPostgres } from './postgres';
-import { RestartPolicy, Supervisor } from './supervisor';
+import { PartState, RestartPolicy, Supervisor } from './supervisor';
 import { startTemporalDevServer } from './temporal-server';
 import { temporalCliPath } from './toolchain';
 
@@ -34,11 +34,8 @@ export interface LaunchOptions {
   /** SQLite file for the dev server; undefined keeps workflows in memory. */
   temporalDbFile?: string;
   say: (message: string) => void;
-  /**
-   * Called when a part kept exiting by itself (more often than the restart policy allows), after everything else
-   * was stopped.
-   */
-  onUnexpectedExit: (name: string, status: string) => void;
+  /** Aborting it stops everything, a launch still under way included (which then rejects). */
+  abort?: AbortSignal;
   /** Where child output goes; defaults to this process's stdout/stderr with a [name] prefix. */
   childOutput?: 'inherit' | 'ignore';
   /** Takes the children's output instead of this process's stdout/stderr (tests read the logs of a run). */
@@ -48,7 +45,7 @@ export interface LaunchOptions {
    * (even empty), otherwise to EMBEDDED_ALLOWED_TARGETS.
    */
   outboundAllowlist?: string[];
-  /** How often a part may exit by itself before the launcher gives up (default: 5 restarts a minute). */
+  /** The backoff of restarts (default: 0.25 s doubling up to 30 s, starting over after a minute of running). */
   restartPolicy?: Partial<RestartPolicy>;
 }
 
@@ -89,9 +86,11 @@ export interface Launched {
   /** The SSRF guard's allowlist the api and the worker run with, and whether it is the embedded default. */
   outboundAllowlist: string[];
   outboundAllowlistDefaulted: boolean;
-  /** The latest api and worker processes (a restart replaces them). */
+  /** The latest api and worker processes (a restart replaces them; the worker's may have failed to start). */
   readonly api: ChildProcess;
   readonly worker: ChildProcess;
+  /** Whether the part runs now (not waiting for or in the middle of a restart). */
+  isRunning(part: PartName): boolean;
   /** Sends a signal to a part; an exit it causes is handled like a crash (restarted with backoff). */
   signal(part: PartName, signal: NodeJS.Signals): Promise<void>;
   /** Stops one part on purpose (no restart) and starts it again with startPart. */
@@ -218,21 +217,49 @@ function guardSignals(): void {
   }
 }
 
+/** The worker as the api's /readyz shows it: 'ok' while it runs, else what the launcher is doing about it. */
+function workerCheck(state: PartState): string {
+  switch (state.state) {
+    case 'running':
+      return 'ok';
+    case 'starting':
+      return state.exitsInARow === 0
+        ? 'starting'
+        : `restarting: starting again after ${state.exitsInARow} exits in a row (last: ${state.lastExit})`;
+    case 'waiting':
+      return `restarting: ${state.exitsInARow} exits in a row (last: ${state.lastExit}); next start at ${new Date(state.restartAt).toISOString()}`;
+    case 'stopped':
+      return 'stopped';
+  }
+}
+
 /**
  * The embedded default as supervised processes, each in a process group of its own (a terminal's Ctrl-C reaches
  * only the caller, which calls stop()): Postgres (embedded unless DATABASE_URL), a Temporal dev server (unless
- * TEMPORAL_ADDRESS), migrations, then the api and the worker. A part that exits by itself is restarted with backoff
- * while the others keep running. Used by `npm start`, the bench and the fault harness.
+ * TEMPORAL_ADDRESS), migrations, then the api and the worker. Postgres and the dev server must come up, else the
+ * launch fails; the api and the worker are supervised from their first start, so one that dies while starting is
+ * restarted like one that dies later (the launch waits for the api to serve, not for the worker). A part that exits
+ * by itself is restarted with backoff for as long as the launch runs, while the others keep running; the api is told
+ * how the worker is doing. Used by `npm start`, the bench and the fault harness.
  */
 export async function launchEmbedded(options: LaunchOptions): Promise<Launched> {
   const { config, say } = options;
   const output = (name: string, text: string) =>
     options.onChildOutput ? options.onChildOutput(name, text) : process.stdout.write(prefixLines(name, text));
   let stopped: Promise<void> | undefined;
+  let worker: PartCheckMessage = { type: 'intelliauth:part-check', part: 'worker', check: 'starting' };
+  const tellApi = () => {
+    const api = supervisor.running('api')?.child;
+    // An api that is exiting or not yet listening misses nothing: it is sent the latest once it says it serves.
+    if (supervisor.state('api')?.state === 'running' && api?.connected) api.send(worker, () => undefined);
+  };
   const supervisor = new Supervisor({
     say,
     policy: options.restartPolicy,
-    onGiveUp: (name, status) => void stop().then(() => options.onUnexpectedExit(name, status)),
+    onState: (name, state) => {
+      if (name === 'worker') worker = { ...worker, check: workerCheck(state) };
+      if (name === 'worker' || (name === 'api' && state.state === 'running')) tellApi();
+    },
   });
   const stop = () =>
     (stopped ??= (async () => {
@@ -243,10 +270,15 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
     })());
   live.add(stop);
   guardSignals();
-  const started = async (name: PartName, start: () => Promise<RunningProcess>) => {
-    await supervisor.start(name, start);
-    const pid = supervisor.running(name)?.child?.pid;
-    say(`${name} running${pid ? ` (pid ${pid})` : ''}`);
+  if (options.abort?.aborted) void stop();
+  options.abort?.addEventListener('abort', () => void stop());
+  // A stop during the launch: what is under way finishes and is stopped, and nothing further is started.
+  const going = () => {
+    if (stopped) throw new Error('the launch was stopped');
+  };
+  const started = (name: PartName, start: () => Promise<RunningProcess>) => {
+    going();
+    return supervisor.start(name, start);
   };
 
   try {
@@ -269,6 +301,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       });
       databaseUrl = url;
     }
+    going();
     await migrate(databaseUrl);
 
     let temporalAddress = config.temporalAddress;
@@ -304,14 +337,16 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       { apiKey: options.apiKey, outboundAllowlist },
     );
     const pipe = options.childOutput === 'ignore' ? 'ignore' : 'pipe';
+    going();
     await Promise.all(
       (['worker', 'api'] as const).map((name) =>
-        started(
+        supervisor.supervise(
           name,
           appProcess(name, env, pipe, (text) => output(name, text)),
         ),
       ),
     );
+    await supervisor.whenRunning('api');
     return {
       databaseUrl,
       temporalAddress,
@@ -326,6 +361,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       get worker() {
         return supervisor.running('worker')?.child as ChildProcess;
       },
+      isRunning: (part) => supervisor.state(part)?.state === 'running',
       async signal(part, signal) {
         const child = supervisor.running(part)?.child;
         if (!child || child.exitCode !== null || child.signalCode !== null) return;

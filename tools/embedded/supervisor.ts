@@ -1,79 +1,102 @@
-import { describeExit, RunningProcess } from './child-process';
+import { describeExit, hasExited, RunningProcess } from './child-process';
 
 export interface RestartPolicy {
-  /** Restarts allowed within `windowMs`; one more unexpected exit in that window gives up. */
-  maxRestarts: number;
-  windowMs: number;
-  /** Wait before the first restart; doubled for each further exit within the window, up to `maxDelayMs`. */
+  /** Wait before restarting a part that exited; doubled for each further exit in a row, up to `maxDelayMs`. */
   firstDelayMs: number;
   maxDelayMs: number;
+  /** A part that ran this long before it exited is restarted after `firstDelayMs` again: it was not crash-looping. */
+  steadyAfterMs: number;
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  maxRestarts: 5,
-  windowMs: 60_000,
   firstDelayMs: 250,
-  maxDelayMs: 8_000,
+  maxDelayMs: 30_000,
+  steadyAfterMs: 60_000,
 };
+
+/** Where a supervised part is; the launcher reports the worker's to the api, whose /readyz shows it. */
+export type PartState =
+  | { state: 'starting'; exitsInARow: number; lastExit?: string }
+  | { state: 'running'; pid: number | undefined }
+  | { state: 'waiting'; exitsInARow: number; lastExit: string; restartAt: number }
+  | { state: 'stopped' };
 
 export interface SupervisorOptions {
   say: (message: string) => void;
   policy?: Partial<RestartPolicy>;
-  /** A part exited more often than the policy allows: the caller stops everything. */
-  onGiveUp: (name: string, status: string) => void;
+  onState?: (name: string, state: PartState) => void;
 }
 
 interface Part {
   start: () => Promise<RunningProcess>;
   current?: RunningProcess;
+  state: PartState;
   /** Set while the part is stopped on purpose: its exit is not a crash. */
   stopped: boolean;
-  exits: number[];
+  /** Exits and failed starts since the part last ran steadily: the exponent of the backoff. */
+  exitsInARow: number;
+  lastExit?: string;
+  runningSince: number;
   timer?: NodeJS.Timeout;
-  restarting?: Promise<void>;
-  /** Resolved whenever the part is running again after an exit. */
-  waiters: Array<() => void>;
+  /** The start under way: stop() waits for it, then stops what it started. */
+  starting?: Promise<unknown>;
+  /** Told true when the part runs, false when it is stopped first. */
+  waiters: Array<(running: boolean) => void>;
 }
 
 /**
- * Keeps named parts (processes) running: a part that exits by itself is restarted with backoff and the exit is
- * logged with its status; the other parts keep running. A part that exits more than `maxRestarts` times within
- * `windowMs` is given up on (onGiveUp). Parts stopped through stop() are not restarted.
+ * Keeps named parts (processes) running for as long as it runs: a part that exits by itself, or fails to start, is
+ * restarted after a backoff that doubles with each exit in a row up to `maxDelayMs`, each exit and restart logged;
+ * the other parts keep running. Parts stopped through stop() are not restarted.
  */
 export class Supervisor {
   private readonly parts = new Map<string, Part>();
   private readonly policy: RestartPolicy;
-  private gaveUp = false;
 
   constructor(private readonly options: SupervisorOptions) {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.policy };
   }
 
-  /** Starts a part (rejects if its first start fails) and supervises it from then on. */
+  /** Starts a part that must come up (rejects, leaving it stopped, if this start fails), and supervises it. */
   async start(name: string, start: () => Promise<RunningProcess>): Promise<void> {
-    const part: Part = this.parts.get(name) ?? { start, stopped: false, exits: [], waiters: [] };
-    part.start = start;
-    part.stopped = false;
-    this.parts.set(name, part);
-    this.watch(name, part, await start());
+    const part = this.register(name, start);
+    const failure = await this.attempt(name, part);
+    if (failure) {
+      part.stopped = true;
+      this.report(name, part, { state: 'stopped' });
+      throw failure;
+    }
+  }
+
+  /**
+   * Starts a part and supervises it from its first start on: resolves once that start succeeded or failed, a failed
+   * one being restarted with backoff like any exit.
+   */
+  async supervise(name: string, start: () => Promise<RunningProcess>): Promise<void> {
+    await this.attemptOrBackOff(name, this.register(name, start));
   }
 
   /** Starts again a part stopped through stop(), with the start function it was supervised with. */
   async restart(name: string): Promise<void> {
-    const part = this.part(name);
-    await this.start(name, part.start);
+    await this.start(name, this.part(name).start);
   }
 
   running(name: string): RunningProcess | undefined {
     return this.parts.get(name)?.current;
   }
 
-  /** Resolves once the part is running (at once if it is, else when a restart brought it back). */
+  state(name: string): PartState | undefined {
+    return this.parts.get(name)?.state;
+  }
+
+  /** Resolves once the part runs (at once if it does, else when a start brought it back); rejects if stopped first. */
   whenRunning(name: string): Promise<void> {
     const part = this.part(name);
-    const child = part.current?.child;
-    if (child && child.exitCode === null && child.signalCode === null && !part.restarting) return Promise.resolve();
-    return new Promise((resolve) => part.waiters.push(resolve));
+    if (part.stopped) return Promise.reject(new Error(`${name} is stopped`));
+    if (part.state.state === 'running') return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      part.waiters.push((running) => (running ? resolve() : reject(new Error(`${name} was stopped before it ran`)))),
+    );
   }
 
   /** Stops a part on purpose (no restart), including one waiting for or in the middle of a restart. */
@@ -82,8 +105,9 @@ export class Supervisor {
     if (!part) return;
     part.stopped = true;
     clearTimeout(part.timer);
-    await part.restarting;
+    await part.starting;
     await part.current?.stop();
+    this.report(name, part, { state: 'stopped' });
   }
 
   private part(name: string): Part {
@@ -92,12 +116,54 @@ export class Supervisor {
     return part;
   }
 
-  private watch(name: string, part: Part, running: RunningProcess): void {
+  private register(name: string, start: () => Promise<RunningProcess>): Part {
+    const part: Part = this.parts.get(name) ?? {
+      start,
+      state: { state: 'stopped' },
+      stopped: false,
+      exitsInARow: 0,
+      runningSince: 0,
+      waiters: [],
+    };
+    part.start = start;
+    part.stopped = false;
+    this.parts.set(name, part);
+    return part;
+  }
+
+  private report(name: string, part: Part, state: PartState): void {
+    part.state = state;
+    if (state.state === 'running' || state.state === 'stopped')
+      for (const tell of part.waiters.splice(0)) tell(state.state === 'running');
+    this.options.onState?.(name, state);
+  }
+
+  /** One start; resolves with its error if it failed (a part stopped meanwhile is left for stop() to stop). */
+  private async attempt(name: string, part: Part): Promise<Error | undefined> {
+    this.report(name, part, { state: 'starting', exitsInARow: part.exitsInARow, lastExit: part.lastExit });
+    const started = part.start().then(
+      (running) => this.watch(name, part, running),
+      (error: Error) => error,
+    );
+    part.starting = started;
+    try {
+      return await started;
+    } finally {
+      if (part.starting === started) part.starting = undefined;
+    }
+  }
+
+  private async attemptOrBackOff(name: string, part: Part): Promise<void> {
+    const failure = await this.attempt(name, part);
+    if (failure && !part.stopped) this.backOff(name, part, 'failed to start', `${name} failed to start`, failure);
+  }
+
+  private watch(name: string, part: Part, running: RunningProcess): undefined {
     part.current = running;
-    // A part stopped while it was restarting: stop() stops this process once the restart has finished.
+    // Stopped while it was starting: stop() stops this process once the start has finished.
     if (part.stopped) return;
     const child = running.child;
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+    if (child && hasExited(child)) {
       // Gone already (between its readiness check and now): as much an exit as one seen later.
       this.exited(name, part, describeExit(child.exitCode, child.signalCode));
       return;
@@ -105,44 +171,31 @@ export class Supervisor {
     child?.once('exit', (code, signal) => {
       if (!part.stopped && part.current === running) this.exited(name, part, describeExit(code, signal));
     });
-    for (const resolve of part.waiters.splice(0)) resolve();
+    part.runningSince = Date.now();
+    const pid = child?.pid;
+    this.options.say(`${name} ${part.lastExit === undefined ? 'running' : 'is back'}${pid ? ` (pid ${pid})` : ''}`);
+    this.report(name, part, { state: 'running', pid });
   }
 
   private exited(name: string, part: Part, status: string): void {
-    const now = Date.now();
-    part.exits = [...part.exits.filter((at) => now - at < this.policy.windowMs), now];
-    const restarts = part.exits.length;
-    const window = `${Math.round(this.policy.windowMs / 1000)} s`;
-    if (restarts > this.policy.maxRestarts) {
-      this.options.say(`${name} exited by itself (${status}), ${restarts} times within ${window}: giving up`);
-      if (!this.gaveUp) {
-        this.gaveUp = true;
-        this.options.onGiveUp(name, status);
-      }
-      return;
-    }
-    const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (restarts - 1), this.policy.maxDelayMs);
+    if (Date.now() - part.runningSince >= this.policy.steadyAfterMs) part.exitsInARow = 0;
+    this.backOff(name, part, status, `${name} exited by itself (${status})`);
+  }
+
+  /** Restarts the part after the backoff its exits in a row call for, unless it is stopped first. */
+  private backOff(name: string, part: Part, lastExit: string, what: string, failure?: Error): void {
+    part.exitsInARow += 1;
+    part.lastExit = lastExit;
+    const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (part.exitsInARow - 1), this.policy.maxDelayMs);
     this.options.say(
-      `${name} exited by itself (${status}); restarting it in ${delayMs} ms (restart ${restarts} of ${this.policy.maxRestarts} allowed within ${window})`,
+      `${what}; restarting it in ${delayMs} ms (${part.exitsInARow} in a row)${failure ? `: ${failure.message}` : ''}`,
     );
-    let done!: () => void;
-    part.restarting = new Promise((resolve) => (done = resolve));
-    part.timer = setTimeout(() => {
-      if (part.stopped) return done();
-      part
-        .start()
-        .then(
-          (running) => {
-            part.restarting = undefined;
-            this.watch(name, part, running);
-            this.options.say(`${name} is back${running.child?.pid ? ` (pid ${running.child.pid})` : ''}`);
-          },
-          (error: Error) => {
-            part.restarting = undefined;
-            if (!part.stopped) this.exited(name, part, `restart failed: ${error.message}`);
-          },
-        )
-        .finally(done);
-    }, delayMs);
+    this.report(name, part, {
+      state: 'waiting',
+      exitsInARow: part.exitsInARow,
+      lastExit,
+      restartAt: Date.now() + delayMs,
+    });
+    part.timer = setTimeout(() => void this.attemptOrBackOff(name, part), delayMs);
   }
 }

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../../../libs/db/database.module';
+import { launcherPartChecks } from '../../../../libs/lifecycle/launcher-channel';
 import { TemporalHealth } from '../../../../libs/temporal/temporal-health';
 import { PublicRoute } from '../auth/api-key.guard';
 
@@ -25,7 +26,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the api can take publishes (Postgres) and operator actions (Temporal); 503 says which part failed. */
+  /**
+   * Readiness: the api can take publishes (Postgres) and operator actions (Temporal); 503 says which part failed.
+   * Under a launcher (npm start) it also shows the worker as the launcher reports it: a worker that is down or
+   * restarting makes the answer `degraded` but still 200, since publishes wait safely in the outbox meanwhile.
+   */
   @Get('readyz')
   @PublicRoute()
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
@@ -33,9 +38,14 @@ export class HealthController {
       check(() => this.pool.query('SELECT 1')),
       check(() => this.temporal.check(CHECK_TIMEOUT_MS)),
     ]);
+    const supervised = launcherPartChecks();
     const ready = postgres === 'ok' && temporal === 'ok';
+    const degraded = Object.values(supervised).some((state) => state !== 'ok');
     void reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', checks: { postgres, temporal } };
+    return {
+      status: !ready ? 'not_ready' : degraded ? 'degraded' : 'ready',
+      checks: { postgres, temporal, ...supervised },
+    };
   }
 }
 
