@@ -30,6 +30,15 @@ function fromParsingFailure(status: number, message: string): ApiError | undefin
   }
 }
 
+/**
+ * The client went away, or the request timeout cut it off, before its body arrived in full: there is nobody left to
+ * answer and nothing went wrong here, so it is no error to log.
+ */
+function clientGone(exception: unknown): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || message === 'aborted';
+}
+
 /** The canonical gRPC code for each HTTP status this API answers with. */
 function grpcCode(error: ApiError): GrpcStatus {
   switch (error.status) {
@@ -126,6 +135,8 @@ export class ErrorFilter implements ExceptionFilter {
         return new ApiError(status, 'route_not_found', 'no such route; the API lives under /v1 (see /docs)');
       return fromParsingFailure(status, exception.message) ?? new ApiError(status, `http_${status}`, exception.message);
     }
+    if (clientGone(exception))
+      return new ApiError(HttpStatus.BAD_REQUEST, 'request_aborted', 'the request ended before its body arrived');
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return new ApiError(
       HttpStatus.INTERNAL_SERVER_ERROR,
