@@ -83,21 +83,21 @@ describe('Supervisor', () => {
     beforeEach(() => jest.useFakeTimers());
     afterEach(() => jest.useRealTimers());
 
-    it('doubles the wait with each exit in a row up to 30 s, and never gives up', async () => {
+    it('makes the wait 1.5 times longer with each exit in a row up to 30 s, and never gives up', async () => {
       const said: string[] = [];
       const parts = new FakeParts();
       const supervisor = new Supervisor({ say: (m) => said.push(m) });
       await supervisor.supervise('worker', parts.start);
-      for (let exit = 1; exit <= 12; exit++) {
+      for (let exit = 1; exit <= 15; exit++) {
         parts.last.exit(null, 'SIGKILL');
         await jest.advanceTimersByTimeAsync(30_000);
       }
       expect(delays(said)).toEqual([
-        250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000, 30_000, 30_000,
+        250, 375, 563, 844, 1_266, 1_898, 2_848, 4_271, 6_407, 9_611, 14_416, 21_624, 30_000, 30_000, 30_000,
       ]);
-      expect(said).toContain('worker exited by itself (signal SIGKILL); restarting it in 30000 ms (12 in a row)');
-      expect(parts.starts).toBe(13);
-      expect(supervisor.state('worker')).toEqual({ state: 'running', pid: 1013 });
+      expect(said).toContain('worker exited by itself (signal SIGKILL); restarting it in 30000 ms (15 in a row)');
+      expect(parts.starts).toBe(16);
+      expect(supervisor.state('worker')).toEqual({ state: 'running', pid: 1016 });
       await supervisor.stop('worker');
     });
 
@@ -117,7 +117,7 @@ describe('Supervisor', () => {
       await jest.advanceTimersByTimeAsync(60_000);
       parts.last.exit(1);
       await jest.advanceTimersByTimeAsync(30_000);
-      expect(delays(said)).toEqual([250, 500, 1_000, 2_000, 250]);
+      expect(delays(said)).toEqual([250, 375, 563, 844, 250]);
       await supervisor.stop('worker');
     });
 
@@ -132,10 +132,10 @@ describe('Supervisor', () => {
       await supervisor.supervise('worker', parts.start);
       expect(said).toEqual(['worker failed to start; restarting it in 250 ms (1 in a row): start 1 failed']);
       const running = supervisor.whenRunning('worker');
-      await jest.advanceTimersByTimeAsync(250 + 500);
+      await jest.advanceTimersByTimeAsync(250 + 375);
       await running;
       expect(said.slice(1)).toEqual([
-        'worker failed to start; restarting it in 500 ms (2 in a row): start 2 failed',
+        'worker failed to start; restarting it in 375 ms (2 in a row): start 2 failed',
         'worker is back (pid 1003)',
       ]);
       expect(states).toEqual([

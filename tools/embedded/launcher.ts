@@ -45,7 +45,7 @@ export interface LaunchOptions {
    * (even empty), otherwise to EMBEDDED_ALLOWED_TARGETS.
    */
   outboundAllowlist?: string[];
-  /** The backoff of restarts (default: 0.25 s doubling up to 30 s, starting over after a minute of running). */
+  /** The backoff of restarts (default: 0.25 s, 1.5 times longer per exit in a row up to 30 s, starting over after a minute of running). */
   restartPolicy?: Partial<RestartPolicy>;
 }
 

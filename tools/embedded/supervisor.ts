@@ -1,8 +1,13 @@
 import { describeExit, hasExited, RunningProcess } from './child-process';
 
 export interface RestartPolicy {
-  /** Wait before restarting a part that exited; doubled for each further exit in a row, up to `maxDelayMs`. */
+  /**
+   * Wait before restarting a part that exited; times `growth` for each further exit in a row, up to `maxDelayMs`.
+   * A growth of 1.5 rather than 2 reaches the cap after about two minutes of crash-looping instead of half of one, so
+   * a part killed for a while is back seconds after the kills stop, not after a wait that grew to the cap.
+   */
   firstDelayMs: number;
+  growth: number;
   maxDelayMs: number;
   /** A part that ran this long before it exited is restarted after `firstDelayMs` again: it was not crash-looping. */
   steadyAfterMs: number;
@@ -10,6 +15,7 @@ export interface RestartPolicy {
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   firstDelayMs: 250,
+  growth: 1.5,
   maxDelayMs: 30_000,
   steadyAfterMs: 60_000,
 };
@@ -186,7 +192,9 @@ export class Supervisor {
   private backOff(name: string, part: Part, lastExit: string, what: string, failure?: Error): void {
     part.exitsInARow += 1;
     part.lastExit = lastExit;
-    const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (part.exitsInARow - 1), this.policy.maxDelayMs);
+    const delayMs = Math.round(
+      Math.min(this.policy.firstDelayMs * this.policy.growth ** (part.exitsInARow - 1), this.policy.maxDelayMs),
+    );
     this.options.say(
       `${what}; restarting it in ${delayMs} ms (${part.exitsInARow} in a row)${failure ? `: ${failure.message}` : ''}`,
     );
