@@ -15,7 +15,7 @@ import { projectRoot } from '../../../libs/config/project-root';
 import { requestId } from '../../../libs/observability/logging';
 import { GRPC_CLIENT_LIMITS, limitHttpClients } from './client-limits';
 import { ApiError } from './common/api-error';
-import { buildOpenApiDocument } from './common/openapi-document';
+import { buildOpenApiDocument } from './openapi-document';
 import { PathParamsPipe } from './common/validation';
 import { reflectionService } from './grpc/reflection';
 import { servePortal } from './portal/static-files';

@@ -3,9 +3,9 @@ import { BulkRedrivesRepository, StoredFilter, toDeliveryFilter } from '../../..
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
-import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { listTenant, Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
@@ -24,7 +24,7 @@ export class DeadLettersService {
   /** The same filter from a query string (list) or a body (bulk redrive), limited to the caller's tenant. */
   filterFromQuery(principal: Principal, query: Record<string, unknown>): StoredFilter {
     const filter: StoredFilter = {
-      tenant_id: tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id')),
+      tenant_id: listTenant(principal, query),
       subscription_id: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
       event_type: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       reason: queryText(query, 'reason', REASON_PATTERN, 'must be a failure reason such as exhausted or expired'),

@@ -4,10 +4,10 @@ import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation } from '../.
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
-import { Principal, scopeOf } from '../auth/principal';
+import { listTenant, Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, queryTime } from '../common/paging';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
