@@ -5,12 +5,11 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { pageRequest } from '../common/paging';
-import { requireStorableId } from '../common/validation';
+import { BODY_LIMIT_BYTES, requireStorableId } from '../common/validation';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { PublishService } from '../events/publish.service';
-import { BODY_LIMIT_BYTES } from '../http-app';
 import { jsonToStruct, Struct, structToJson } from './struct';
 
 /** proto3 has no "unset" for strings and numbers: "" and 0 mean absent, as REST's missing fields do. */
