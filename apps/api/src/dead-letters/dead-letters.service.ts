@@ -38,6 +38,44 @@ export class DeadLettersService {
     return this.deliveries.list({ ...toDeliveryFilter(filter), status: 'dead_lettered' }, page.afterId, page.limit);
   }
 
+  /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
+  async redrive(principal: Principal, id: string) {
+    const outcome = await this.redriver.redrive(id, scopeOf(principal), {
+      claim: (claim) =>
+        this.operatorActions.changeAndRecord(claim, (row) => ({
+          tenantId: row.tenant_id,
+          action: 'dead_letter.redrive',
+          targetType: 'delivery',
+          targetId: id,
+          actor: principal.actor,
+        })),
+      start: ({ result, actionId }, start) =>
+        this.operatorActions.carryOut(
+          actionId,
+          () => start(result),
+          (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }),
+        ),
+    });
+    switch (outcome.kind) {
+      case 'missing':
+        throw ApiError.notFound('dead_letter', id);
+      case 'still_running':
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'delivery_still_running',
+          `delivery ${id} is still finishing its previous run; retry the redrive in a moment`,
+        );
+      case 'not_dead_lettered':
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'not_dead_lettered',
+          `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`,
+        );
+      case 'redriven':
+        return { id, status: 'pending' as const };
+    }
+  }
+
   /** Starts a background redrive of every dead letter matching the filter (dead-lettered before now). */
   async bulkRedrive(principal: Principal, body: unknown) {
     const requested = bulkValidator.parseOptional(body);

@@ -6,6 +6,7 @@ import { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { pageRequest } from '../common/paging';
 import { BODY_LIMIT_BYTES, requireStorableId } from '../common/validation';
+import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
@@ -46,6 +47,7 @@ export class WebhooksGrpcController {
     private readonly publisher: PublishService,
     private readonly metrics: ApiMetrics,
     private readonly deliveries: DeliveriesService,
+    private readonly deadLetters: DeadLettersService,
     private readonly events: EventsService,
   ) {}
 
@@ -127,6 +129,6 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'RedriveDeadLetter')
   redriveDeadLetter(@Payload() request: { id?: string }, @Caller() caller: Principal) {
-    return this.deliveries.redrive(caller, requireStorableId(request.id ?? '', 'id'));
+    return this.deadLetters.redrive(caller, requireStorableId(request.id ?? '', 'id'));
   }
 }
