@@ -48,6 +48,25 @@ module.exports = tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT] }] },
   },
   {
+    // The api's common/ is the floor its features stand on: it imports none of them (nor the app's assembly).
+    files: ['apps/api/src/common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            TOOLS_IMPORT,
+            {
+              regex: '^\\.\\./(?!\\.\\./)',
+              message:
+                'common/ must not import a feature folder or the app assembly: move the shared part into common/',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
     rules: {
       'no-restricted-imports': [

@@ -10,7 +10,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from '../apps/api/src/app.module';
-import { buildOpenApiDocument } from '../apps/api/src/common/openapi-document';
+import { buildOpenApiDocument } from '../apps/api/src/openapi-document';
 import { createHttpAdapter } from '../apps/api/src/http-app';
 import { loadConfig } from '../libs/config/config';
 import { projectRoot } from '../libs/config/project-root';

@@ -21,14 +21,34 @@ export type RedriveOutcome =
   | { kind: 'still_running' }
   | { kind: 'not_dead_lettered'; status: DeliveryStatus };
 
+/**
+ * How a caller runs a redrive's two steps: the api claims inside the transaction that records the operator action
+ * (whose result is `Claim`) and adds the start's outcome to that action; the bulk redrive runs them as they are.
+ */
+export interface RedriveSteps<Claim> {
+  claim(claim: (db?: Db) => Promise<ClaimedDelivery | undefined>): Promise<Claim | undefined>;
+  start(claim: Claim, start: (claimed: ClaimedDelivery) => Promise<RedriveOutcome>): Promise<RedriveOutcome>;
+}
+
+const STEPS_AS_THEY_ARE: RedriveSteps<ClaimedDelivery> = {
+  claim: (claim) => claim(),
+  start: (claimed, start) => start(claimed),
+};
+
 /** Redrives of dead letters, one (the api) or many (the bulk-redrive workflow's activity). */
 export class DeadLetterRedriver {
   constructor(private readonly runs: DeliveryRuns) {}
 
-  /** A redrive of one dead letter: its claim, then its run's start. */
-  async redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
-    const claimed = await this.claim(deliveryId, scope);
-    return claimed ? this.start(claimed) : this.refusal(deliveryId, scope);
+  /** A redrive of one dead letter: its claim, then its run's start; or why it could not be claimed. */
+  redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome>;
+  redrive<Claim>(deliveryId: string, scope: TenantScope, steps: RedriveSteps<Claim>): Promise<RedriveOutcome>;
+  async redrive(
+    deliveryId: string,
+    scope: TenantScope,
+    steps: RedriveSteps<unknown> = STEPS_AS_THEY_ARE,
+  ): Promise<RedriveOutcome> {
+    const claim = await steps.claim((db) => this.claim(deliveryId, scope, db));
+    return claim ? steps.start(claim, (claimed) => this.start(claimed)) : this.refusal(deliveryId, scope);
   }
 
   /**
@@ -37,12 +57,12 @@ export class DeadLetterRedriver {
    * claim puts the row back in the outbox under a lease, so a redriver that dies before `start` is covered: a
    * relay starts the run once the lease has passed.
    */
-  claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
+  private claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
     return this.runs.outbox.claimRedrive(deliveryId, scope, db);
   }
 
   /** Why a dead letter could not be claimed. */
-  async refusal(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
+  private async refusal(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
     const existing = await this.runs.deliveries.get(deliveryId, scope);
     return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
   }
@@ -51,7 +71,7 @@ export class DeadLetterRedriver {
    * Starts the claimed redrive's run under the same workflow id, with a fresh schedule and a TTL window counted
    * from now. A run Temporal refuses puts the claim back.
    */
-  async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
+  private async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
     const startRun = async () =>
       (await this.runs.client.get()).workflow.start<DeliveryWorkflow>(
         DELIVERY_WORKFLOW,

@@ -15,8 +15,8 @@ import { projectRoot } from '../../../libs/config/project-root';
 import { requestId } from '../../../libs/observability/logging';
 import { GRPC_CLIENT_LIMITS, limitHttpClients } from './client-limits';
 import { ApiError } from './common/api-error';
-import { buildOpenApiDocument } from './common/openapi-document';
-import { PathParamsPipe } from './common/validation';
+import { buildOpenApiDocument } from './openapi-document';
+import { BODY_LIMIT_BYTES, PathParamsPipe } from './common/validation';
 import { reflectionService } from './grpc/reflection';
 import { servePortal } from './portal/static-files';
 import { AppConfig } from '../../../libs/config/config';
@@ -46,9 +46,6 @@ export function connectGrpc(app: NestFastifyApplication, port: number): void {
     { inheritAppConfig: true },
   );
 }
-
-/** The publish contract caps an event (and so every request body) at 256 KiB. */
-export const BODY_LIMIT_BYTES = 256 * 1024;
 
 /**
  * The errors Fastify's router answers itself, before Nest (and so the error filter) sees the request: a path that

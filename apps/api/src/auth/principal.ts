@@ -1,6 +1,8 @@
 import { HttpStatus } from '@nestjs/common';
 import type { TenantScope } from '../../../../libs/db/subscriptions.repository';
+import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { ApiError } from '../common/api-error';
+import { queryText } from '../common/paging';
 
 /**
  * Who is calling. Service keys (configuration) act for every tenant; a tenant key sees and changes only its own
@@ -31,6 +33,11 @@ export function tenantFor(principal: Principal, requested: string | undefined): 
     );
   }
   return principal.tenantId;
+}
+
+/** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
+export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {
+  return tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'));
 }
 
 export function requireServiceKey(principal: Principal, what: string): void {

@@ -1,7 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { decodeCursor } from '../../../../libs/db/page';
-import { Principal, tenantFor } from '../auth/principal';
 import { ApiError } from './api-error';
 
 export interface PageRequest {
@@ -54,11 +52,6 @@ export function queryText(
 
 /** `category.name`, or `webhook.entity.name` for the operational events. */
 export const EVENT_TYPE_PATTERN = /^(webhook\.[a-z_]+|[a-z_]+)\.[a-z_]+$/;
-
-/** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
-export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {
-  return tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'));
-}
 
 const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 

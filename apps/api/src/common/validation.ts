@@ -18,6 +18,9 @@ ajv.addFormat('date-time', {
   compare: rfc3339DateTime.compare,
 });
 
+/** The publish contract caps an event (and so every request body) at 256 KiB. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
 /** How deeply a request body may nest objects and arrays; deeper ones are refused before anything recurses over them. */
 export const MAX_JSON_DEPTH = 64;
 

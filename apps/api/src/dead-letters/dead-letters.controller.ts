@@ -5,7 +5,6 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation, QueryParam } from '../common/openapi';
 import { pageRequest } from '../common/paging';
-import { DeliveriesService } from '../deliveries/deliveries.service';
 import { DeliveryFilters, DeliveryId } from '../deliveries/deliveries.controller';
 import { deliveryPageSchema, deliveryQuerySchemas, redrivenSchema } from '../deliveries/delivery.schemas';
 import { bulkRedriveSchema, deadLetterFilterSchema } from './dead-letter.schemas';
@@ -19,10 +18,7 @@ const Redriven = component('Redriven', redrivenSchema);
 @ApiTags('dead-letters')
 @Controller('v1/dead-letters')
 export class DeadLettersController {
-  constructor(
-    private readonly deadLetters: DeadLettersService,
-    private readonly deliveries: DeliveriesService,
-  ) {}
+  constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get()
   @Operation({
@@ -79,6 +75,6 @@ export class DeadLettersController {
   })
   @DeliveryId()
   redrive(@Caller() caller: Principal, @Param('id') id: string) {
-    return this.deliveries.redrive(caller, id);
+    return this.deadLetters.redrive(caller, id);
   }
 }

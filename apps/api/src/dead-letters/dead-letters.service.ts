@@ -3,9 +3,9 @@ import { BulkRedrivesRepository, StoredFilter, toDeliveryFilter } from '../../..
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
-import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { listTenant, Principal, scopeOf, tenantFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
-import { SUBSCRIPTION_ID_PATTERN, TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { deadLetterFilterSchema, REASON_PATTERN } from './dead-letter.schemas';
@@ -24,7 +24,7 @@ export class DeadLettersService {
   /** The same filter from a query string (list) or a body (bulk redrive), limited to the caller's tenant. */
   filterFromQuery(principal: Principal, query: Record<string, unknown>): StoredFilter {
     const filter: StoredFilter = {
-      tenant_id: tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id')),
+      tenant_id: listTenant(principal, query),
       subscription_id: queryText(query, 'subscription_id', SUBSCRIPTION_ID_PATTERN, 'must be a whsub_ id'),
       event_type: queryText(query, 'event_type', EVENT_TYPE_PATTERN, 'must be a catalogue event type'),
       reason: queryText(query, 'reason', REASON_PATTERN, 'must be a failure reason such as exhausted or expired'),
@@ -36,6 +36,44 @@ export class DeadLettersService {
 
   list(filter: StoredFilter, page: PageRequest) {
     return this.deliveries.list({ ...toDeliveryFilter(filter), status: 'dead_lettered' }, page.afterId, page.limit);
+  }
+
+  /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
+  async redrive(principal: Principal, id: string) {
+    const outcome = await this.redriver.redrive(id, scopeOf(principal), {
+      claim: (claim) =>
+        this.operatorActions.changeAndRecord(claim, (row) => ({
+          tenantId: row.tenant_id,
+          action: 'dead_letter.redrive',
+          targetType: 'delivery',
+          targetId: id,
+          actor: principal.actor,
+        })),
+      start: ({ result, actionId }, start) =>
+        this.operatorActions.carryOut(
+          actionId,
+          () => start(result),
+          (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }),
+        ),
+    });
+    switch (outcome.kind) {
+      case 'missing':
+        throw ApiError.notFound('dead_letter', id);
+      case 'still_running':
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'delivery_still_running',
+          `delivery ${id} is still finishing its previous run; retry the redrive in a moment`,
+        );
+      case 'not_dead_lettered':
+        throw new ApiError(
+          HttpStatus.CONFLICT,
+          'not_dead_lettered',
+          `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`,
+        );
+      case 'redriven':
+        return { id, status: 'pending' as const };
+    }
   }
 
   /** Starts a background redrive of every dead letter matching the filter (dead-lettered before now). */

@@ -2,12 +2,11 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
 import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
-import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
-import { Principal, scopeOf } from '../auth/principal';
+import { listTenant, Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { EVENT_TYPE_PATTERN, listTenant, PageRequest, queryText, queryTime } from '../common/paging';
+import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
 
@@ -28,7 +27,6 @@ export class DeliveriesService {
   constructor(
     private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
-    private readonly redriver: DeadLetterRedriver,
     private readonly operatorActions: OperatorActionsRepository,
   ) {}
 
@@ -83,45 +81,6 @@ export class DeliveriesService {
     });
     await this.operatorActions.carryOut(actionId, () => this.signal(row, () => this.signals.retryNow(row)));
     return { id, status: 'retry_requested' };
-  }
-
-  /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
-  async redrive(principal: Principal, id: string) {
-    const claimed = await this.operatorActions.changeAndRecord(
-      (client) => this.redriver.claim(id, scopeOf(principal), client),
-      (row) => ({
-        tenantId: row.tenant_id,
-        action: 'dead_letter.redrive',
-        targetType: 'delivery',
-        targetId: id,
-        actor: principal.actor,
-      }),
-    );
-    const outcome = claimed
-      ? await this.operatorActions.carryOut(
-          claimed.actionId,
-          () => this.redriver.start(claimed.result),
-          (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }),
-        )
-      : await this.redriver.refusal(id, scopeOf(principal));
-    switch (outcome.kind) {
-      case 'missing':
-        throw ApiError.notFound('dead_letter', id);
-      case 'still_running':
-        throw new ApiError(
-          HttpStatus.CONFLICT,
-          'delivery_still_running',
-          `delivery ${id} is still finishing its previous run; retry the redrive in a moment`,
-        );
-      case 'not_dead_lettered':
-        throw new ApiError(
-          HttpStatus.CONFLICT,
-          'not_dead_lettered',
-          `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`,
-        );
-      case 'redriven':
-        return { id, status: 'pending' as const };
-    }
   }
 
   private async activeDelivery(principal: Principal, id: string): Promise<DeliveryForOperation> {

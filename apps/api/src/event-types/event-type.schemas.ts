@@ -1,13 +1,7 @@
-import {
-  EVENT_CATEGORIES,
-  EVENT_TYPES,
-  EventType,
-  PUBLISHABLE_EVENT_TYPES,
-} from '../../../../libs/contracts/catalogue';
+import { EVENT_CATEGORIES, EVENT_TYPES, EventType } from '../../../../libs/contracts/catalogue';
 import { EVENT_TYPE_DEFINITIONS } from '../../../../libs/contracts/event-data-schemas';
 import { component, Component } from '../common/openapi';
 import { anyObject, dateTime, objectOf } from '../common/schema-parts';
-import { publishEventSchema } from '../events/event.schemas';
 
 /**
  * The event catalogue in the OpenAPI document: the names as an enum, each type's `data` schema (the very one
@@ -46,7 +40,8 @@ export function pascalName(eventType: EventType): string {
     .join('');
 }
 
-const dataComponents = new Map<EventType, Component>(
+/** Each event type's `data` schema as a component. */
+export const dataComponents = new Map<EventType, Component>(
   EVENT_TYPE_DEFINITIONS.map((definition) => [
     definition.name,
     component(`${pascalName(definition.name)}Data`, { ...definition.dataSchema, description: definition.description }),
@@ -72,7 +67,17 @@ export const eventTypeListSchema = objectOf({
 });
 
 const tenant = objectOf({ id: { type: 'string' }, slug: { type: 'string' } }, ['slug']);
-const actor = publishEventSchema.properties.actor;
+/** Who caused an event, as a publisher sends it and a receiver gets it. */
+export const eventActorSchema = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['kind'],
+  properties: {
+    kind: { type: 'string', minLength: 1, maxLength: 64 },
+    id: { type: 'string', maxLength: 256 },
+    email: { type: 'string', maxLength: 320 },
+  },
+} as const;
 
 /** What a receiver gets for one event type: the product contract's envelope with `delivery` set per attempt. */
 function webhookEvent(eventType: EventType, data: Component): Component {
@@ -84,7 +89,7 @@ function webhookEvent(eventType: EventType, data: Component): Component {
         event_type: { type: 'string', const: eventType },
         occurred_at: dateTime,
         tenant,
-        actor,
+        actor: eventActorSchema,
         data: data.ref,
         delivery: objectOf({ attempt: { type: 'integer', minimum: 1 }, subscription_id: { type: 'string' } }),
       },
@@ -117,19 +122,6 @@ export const WebhookEventComponent = component('WebhookEvent', {
     mapping: Object.fromEntries(EVENT_TYPES.map((type) => [type, webhookComponents.get(type)!.ref.$ref])),
   },
 });
-
-/**
- * The publish body as the document states it: the envelope publish validates, with `event_type` one of the
- * catalogue but an operational one and `data` that type's schema. (Publish checks these two after the envelope's
- * shape: an unknown or operational type, or data that does not fit its schema, is a 422, not a 400.)
- */
-export const publishEventDocumentSchema = {
-  ...withCatalogue(publishEventSchema),
-  oneOf: PUBLISHABLE_EVENT_TYPES.map((type) => ({
-    required: ['event_type', 'data'],
-    properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref },
-  })),
-};
 
 const header = (name: string, description: string, schema: object = { type: 'string' }) => ({
   name,

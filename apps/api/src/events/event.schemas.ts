@@ -1,7 +1,9 @@
+import { PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
 import { EVENT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
 import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
+import { dataComponents, eventActorSchema, withCatalogue } from '../event-types/event-type.schemas';
 
 export const publishEventSchema = {
   type: 'object',
@@ -28,19 +30,23 @@ export const publishEventSchema = {
         slug: { type: 'string', minLength: 1, maxLength: 128 },
       },
     },
-    actor: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['kind'],
-      properties: {
-        kind: { type: 'string', minLength: 1, maxLength: 64 },
-        id: { type: 'string', maxLength: 256 },
-        email: { type: 'string', maxLength: 320 },
-      },
-    },
+    actor: eventActorSchema,
     data: { type: 'object', additionalProperties: true, description: 'the event payload, delivered as sent' },
   },
 } as const;
+
+/**
+ * The publish body as the document states it: the envelope publish validates, with `event_type` one of the
+ * catalogue but an operational one and `data` that type's schema. (Publish checks these two after the envelope's
+ * shape: an unknown or operational type, or data that does not fit its schema, is a 422, not a 400.)
+ */
+export const publishEventDocumentSchema = {
+  ...withCatalogue(publishEventSchema),
+  oneOf: PUBLISHABLE_EVENT_TYPES.map((type) => ({
+    required: ['event_type', 'data'],
+    properties: { event_type: { const: type }, data: dataComponents.get(type)!.ref },
+  })),
+};
 
 export type PublishEventBody = BodyOf<typeof publishEventSchema>;
 

@@ -6,8 +6,12 @@ import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { component, IdParam, Operation } from '../common/openapi';
-import { publishEventDocumentSchema } from '../event-types/event-type.schemas';
-import { eventSchema, idempotentReplayedHeaderSchema, publishResultSchema } from './event.schemas';
+import {
+  eventSchema,
+  idempotentReplayedHeaderSchema,
+  publishEventDocumentSchema,
+  publishResultSchema,
+} from './event.schemas';
 import { EventsService } from './events.service';
 import { PublishService } from './publish.service';
 

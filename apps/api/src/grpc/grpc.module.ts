@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ApiMetricsModule } from '../common/api-metrics.module';
+import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveriesModule } from '../deliveries/deliveries.module';
 import { EventsModule } from '../events/events.module';
 import { WebhooksGrpcController } from './webhooks.grpc.controller';
 
-/** The gRPC face of the events and deliveries services REST uses. */
+/** The gRPC face of the events, deliveries and dead-letters services REST uses. */
 @Module({
-  imports: [ApiMetricsModule, EventsModule, DeliveriesModule],
+  imports: [ApiMetricsModule, EventsModule, DeliveriesModule, DeadLettersModule],
   controllers: [WebhooksGrpcController],
 })
 export class GrpcModule {}

@@ -5,12 +5,12 @@ import { Caller } from '../auth/api-key.guard';
 import { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { pageRequest } from '../common/paging';
-import { requireStorableId } from '../common/validation';
+import { BODY_LIMIT_BYTES, requireStorableId } from '../common/validation';
+import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { PublishService } from '../events/publish.service';
-import { BODY_LIMIT_BYTES } from '../http-app';
 import { jsonToStruct, Struct, structToJson } from './struct';
 
 /** proto3 has no "unset" for strings and numbers: "" and 0 mean absent, as REST's missing fields do. */
@@ -47,6 +47,7 @@ export class WebhooksGrpcController {
     private readonly publisher: PublishService,
     private readonly metrics: ApiMetrics,
     private readonly deliveries: DeliveriesService,
+    private readonly deadLetters: DeadLettersService,
     private readonly events: EventsService,
   ) {}
 
@@ -128,6 +129,6 @@ export class WebhooksGrpcController {
 
   @GrpcMethod('WebhooksService', 'RedriveDeadLetter')
   redriveDeadLetter(@Payload() request: { id?: string }, @Caller() caller: Principal) {
-    return this.deliveries.redrive(caller, requireStorableId(request.id ?? '', 'id'));
+    return this.deadLetters.redrive(caller, requireStorableId(request.id ?? '', 'id'));
   }
 }

@@ -2,9 +2,9 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Caller } from '../auth/api-key.guard';
-import { Principal } from '../auth/principal';
+import { listTenant, Principal } from '../auth/principal';
 import { component, Operation, Paged, QueryParam } from '../common/openapi';
-import { listTenant, pageRequest, queryText } from '../common/paging';
+import { pageRequest, queryText } from '../common/paging';
 import {
   OPERATOR_ACTION_PATTERN,
   operatorActionPageSchema,

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Caller } from '../auth/api-key.guard';
-import { Principal } from '../auth/principal';
+import { listTenant, Principal } from '../auth/principal';
 import { component, IdParam, Operation, Paged } from '../common/openapi';
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { listTenant, pageRequest } from '../common/paging';
+import { pageRequest } from '../common/paging';
 import { pageOf } from '../common/schema-parts';
 import { withCatalogue } from '../event-types/event-type.schemas';
 import {

@@ -1,8 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { isDeepStrictEqual } from 'node:util';
-import { WEBHOOK_HEADERS, webhooksSection } from '../event-types/event-type.schemas';
-import { registeredComponents } from './openapi';
+import { WEBHOOK_HEADERS, webhooksSection } from './event-types/event-type.schemas';
+import { registeredComponents } from './common/openapi';
 
 /** Every subschema equal to a named component becomes a reference to it, so generated clients share one type per shape. */
 function referenceComponents(node: unknown, components: ReadonlyMap<string, object>, skip?: object): unknown {
