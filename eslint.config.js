@@ -48,7 +48,12 @@ module.exports = tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT] }] },
   },
   {
-    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
+    files: [
+      'workflows/**/*.ts',
+      'libs/contracts/delivery-policy.ts',
+      'libs/contracts/delivery-status.ts',
+      'libs/contracts/delivery-workflow.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -9,7 +9,7 @@ import {
   BulkRedriveWorkflow,
   DELIVERY_WORKFLOW,
   DeliveryWorkflow,
-} from '../../workflows/definitions';
+} from '../contracts/delivery-workflow';
 import { DeliveryRuns, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
 /** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */

@@ -8,7 +8,7 @@ import {
   DeliveryWorkflowInput,
   searchAttributes,
   workflowTaskTimeoutMs,
-} from '../../workflows/definitions';
+} from '../contracts/delivery-workflow';
 import type { OnDemandTemporalClient } from './client';
 
 /** What the operator-side clients of delivery runs share: the redriver and the signals. */

@@ -8,7 +8,7 @@ import {
   retryNowSignal,
   StopRequest,
   stopSignal,
-} from '../../workflows/definitions';
+} from '../contracts/delivery-workflow';
 import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
 
 export class DeliveryNotActiveError extends Error {
