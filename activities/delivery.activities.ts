@@ -5,7 +5,7 @@ import { failingTooLong } from '../libs/contracts/operational-events';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { AttemptsRepository } from '../libs/db/attempts.repository';
 import { isDataException, isTransientDatabaseError } from '../libs/db/pool';
-import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
+import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/rows';
 import { WorkerMetrics } from '../libs/observability/metrics';
 import type { OperationalEvents } from '../libs/operational/operational-events';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
-import type { TenantScope } from '../db/subscriptions.repository';
+import type { TenantScope } from '../db/rows';
 import {
   BULK_REDRIVE_WORKFLOW,
   BulkRedriveWorkflow,

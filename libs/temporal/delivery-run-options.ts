@@ -1,7 +1,7 @@
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { DeliveriesRepository } from '../db/deliveries.repository';
-import { DeliveryToStart } from '../db/events.repository';
+import { DeliveryToStart } from '../db/rows';
 import { ClaimedDelivery, OutboxRepository } from '../db/outbox.repository';
 import {
   DeliveryWorkflow,

@@ -1,6 +1,7 @@
 import { AutomaticDisable } from '../contracts/operational-events';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
-import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
+import type { TenantScope } from '../db/rows';
+import { SubscriptionsRepository, SubscriptionView } from '../db/subscriptions.repository';
 import { OperationalEvents } from '../operational/operational-events';
 import { DeliverySignals } from './delivery-signals';
 
