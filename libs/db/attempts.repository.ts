@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { StoredEvent } from '../contracts/envelope';
-import { EndedDelivery } from '../contracts/operational-events';
+import { EndedDelivery } from '../contracts/operational-event-builders';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { EVENT_COLUMNS, TARGET_COLUMNS, TargetRow, toStoredEvent } from './rows';
 import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';

@@ -6,7 +6,7 @@ import { EventsRepository } from '../db/events.repository';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { OutboxRepository } from '../db/outbox.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
-import { OperationalEvents } from '../operational/operational-events';
+import { OperationalEvents } from '../operational/operational-event-emitter';
 import { OnDemandTemporalClient } from './client';
 import { DeadLetterRedriver } from './dead-letter-redriver';
 import { DeliveryRuns } from './delivery-run-options';

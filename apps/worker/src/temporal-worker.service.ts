@@ -23,7 +23,7 @@ import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { serviceLogger } from '../../../libs/observability/logging';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
-import { OperationalEvents } from '../../../libs/operational/operational-events';
+import { OperationalEvents } from '../../../libs/operational/operational-event-emitter';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';

@@ -6,7 +6,7 @@ import {
   EndedDelivery,
   subscriptionDisabledEvent,
   subscriptionRecoveredEvent,
-} from '../contracts/operational-events';
+} from '../contracts/operational-event-builders';
 import { EventsRepository } from '../db/events.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 
