@@ -11,8 +11,8 @@ import {
 } from '../contracts/delivery-workflow';
 import type { OnDemandTemporalClient } from './client';
 
-/** What the operator-side clients of delivery runs share: the redriver and the signals. */
-export interface DeliveryRuns {
+/** What starting, signalling and redriving a delivery's run needs: shared by the redriver and the signals. */
+export interface DeliveryRunDependencies {
   client: Pick<OnDemandTemporalClient, 'get'>;
   taskQueue: string;
   policy: DeliveryPolicy;
