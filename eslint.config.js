@@ -15,6 +15,46 @@ const TOOLS_IMPORT = {
   message: 'production code must not import tooling (tools/ is left out of the build and the image)',
 };
 
+/** The files of libs/ that workflow code imports: they are bundled into the sandbox, so the sandbox's rules hold for them. */
+const SANDBOX_SAFE_LIBS = [
+  'libs/contracts/delivery-policy.ts',
+  'libs/contracts/delivery-status.ts',
+  'libs/contracts/delivery-workflow.ts',
+];
+
+/** What the sandbox refuses (see forbiddenInWorkflows), with the patterns of the files' own layer. */
+function sandboxImports(...layerPatterns) {
+  return [
+    'error',
+    {
+      paths: forbiddenInWorkflows.map((name) => ({
+        name,
+        message: 'workflow code must stay deterministic: no Node builtins',
+      })),
+      patterns: [
+        {
+          group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'],
+          message: 'workflow code must not do I/O or use Nest',
+        },
+        {
+          group: ['**/libs/db/**', '**/libs/temporal/**'],
+          message: 'workflow code must not reach the database or clients',
+        },
+        TOOLS_IMPORT,
+        ...layerPatterns,
+      ],
+    },
+  ];
+}
+
+/** Layers point one way (libs <- activities <- workflows <- apps <- tools): a layer never imports one above it. */
+function layersAbove(...layers) {
+  return {
+    group: layers.map((layer) => `**/${layer}/**`),
+    message: 'layers point one way: libs <- activities <- workflows <- apps <- tools',
+  };
+}
+
 module.exports = tseslint.config(
   {
     ignores: [
@@ -44,7 +84,7 @@ module.exports = tseslint.config(
   },
   {
     // Production code (what the image holds) never reaches into the tooling: tools/ is not built into it.
-    files: ['apps/**/*.ts', 'libs/**/*.ts', 'activities/**/*.ts'],
+    files: ['apps/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT] }] },
   },
   {
@@ -67,33 +107,23 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'libs/contracts/delivery-policy.ts', 'libs/contracts/delivery-status.ts'],
+    files: ['activities/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT, layersAbove('workflows', 'apps')] }] },
+  },
+  {
+    files: ['libs/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: forbiddenInWorkflows.map((name) => ({
-            name,
-            message: 'workflow code must stay deterministic: no Node builtins',
-          })),
-          patterns: [
-            {
-              group: ['@nestjs/*', 'pg', 'undici', 'reflect-metadata'],
-              message: 'workflow code must not do I/O or use Nest',
-            },
-            {
-              group: ['**/libs/db/**', '**/libs/temporal/**'],
-              message: 'workflow code must not reach the database or clients',
-            },
-            TOOLS_IMPORT,
-            {
-              group: ['**/activities/**'],
-              allowTypeImports: true,
-              message: 'import activity types only (import type)',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [TOOLS_IMPORT, layersAbove('activities', 'workflows', 'apps')] }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts', ...SANDBOX_SAFE_LIBS],
+    rules: {
+      'no-restricted-imports': sandboxImports(layersAbove('apps'), {
+        group: ['**/activities/**'],
+        allowTypeImports: true,
+        message: 'import activity types only (import type)',
+      }),
       'no-restricted-globals': [
         'error',
         { name: 'setTimeout', message: 'use sleep() or condition() from @temporalio/workflow' },
@@ -103,6 +133,11 @@ module.exports = tseslint.config(
         { object: 'Math', property: 'random', message: 'use uuid4() from @temporalio/workflow' },
       ],
     },
+  },
+  {
+    // The workflow sandbox's files in libs/ are libs too: they import nothing above libs.
+    files: SANDBOX_SAFE_LIBS,
+    rules: { 'no-restricted-imports': sandboxImports(layersAbove('activities', 'workflows', 'apps')) },
   },
   {
     // The receiver package's own tests run on Node's test runner, with Node's globals.

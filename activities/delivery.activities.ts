@@ -1,13 +1,13 @@
 import { ApplicationFailure, asyncLocalStorage } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { isOperationalEventType } from '../libs/contracts/catalogue';
-import { failingTooLong } from '../libs/contracts/operational-events';
+import { failingTooLong } from '../libs/contracts/operational-event-builders';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { AttemptsRepository } from '../libs/db/attempts.repository';
 import { isDataException, isTransientDatabaseError } from '../libs/db/pool';
-import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/subscriptions.repository';
+import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/rows';
 import { WorkerMetrics } from '../libs/observability/metrics';
-import type { OperationalEvents } from '../libs/operational/operational-events';
+import type { OperationalEvents } from '../libs/operational/operational-event-emitter';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { printableText } from '../libs/outbound/response-excerpt';

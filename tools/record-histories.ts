@@ -26,7 +26,7 @@ import {
   stateQuery,
   stopSignal,
   workflowTaskTimeoutMs,
-} from '../workflows/definitions';
+} from '../libs/contracts/delivery-workflow';
 import { deliveryWorkflow } from '../workflows/delivery.workflow';
 import { historyToJSON } from './workflow-testing/history-json';
 import { AttemptKind, ScriptedDeliveryActivities } from './workflow-testing/scripted-activities';

@@ -22,7 +22,7 @@ import {
   stateQuery,
   StopRequest,
   stopSignal,
-} from './definitions';
+} from '../libs/contracts/delivery-workflow';
 
 /** Infrastructure faults (Postgres down, worker lost) are retried until they pass; a receiver's answer never is. */
 const INFRASTRUCTURE_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;

@@ -1,9 +1,10 @@
 import { Pool } from 'pg';
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { StoredEvent } from '../contracts/envelope';
+import { EndedDelivery } from '../contracts/operational-event-builders';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
-import { EVENT_COLUMNS, toStoredEvent } from './events.repository';
-import { SubscriptionsRepository, SubscriptionTarget, TARGET_COLUMNS, TargetRow } from './subscriptions.repository';
+import { EVENT_COLUMNS, TARGET_COLUMNS, TargetRow, toStoredEvent } from './rows';
+import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
 
 export interface AttemptRecord {
   deliveryId: string;
@@ -16,17 +17,6 @@ export interface AttemptRecord {
   succeeded: boolean;
   /** Whether the attempt counts toward its subscription's run of failures (deliveries of operational events do not). */
   tracksFailures: boolean;
-}
-
-/** A delivery as its ending reports it (the dead-letter operational event). */
-export interface EndedDelivery {
-  id: string;
-  event_id: string;
-  event_type: string;
-  subscription_id: string;
-  tenant_id: string;
-  attempt_count: number;
-  redrive_count: number;
 }
 
 /** The state the workflow decided after an attempt or a signal. */

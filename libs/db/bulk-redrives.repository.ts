@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { newBulkRedriveId } from '../contracts/ids';
 import { Db } from './pool';
 import { DeliveryFilter } from './deliveries.repository';
-import type { TenantScope } from './subscriptions.repository';
+import type { TenantScope } from './rows';
 
 export interface BulkRedriveView {
   id: string;

@@ -1,8 +1,7 @@
 import { Pool } from 'pg';
 import { ACTIVE_DELIVERY_STATUSES, DeliveryStatus } from '../contracts/delivery-status';
-import { DELIVERY_TO_START_COLUMNS, DeliveryToStart } from './events.repository';
 import { Page, toPage } from './page';
-import type { TenantScope } from './subscriptions.repository';
+import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
 
 export interface DeliveryView {
   id: string;

@@ -4,22 +4,7 @@ import { StoredEvent } from '../contracts/envelope';
 import { deliveryWorkflowIdPrefix, newDeliveryId } from '../contracts/ids';
 import { activeTraceParent } from '../observability/trace-context';
 import { RelayWakeup } from './relay-wakeup';
-import type { TenantScope } from './subscriptions.repository';
-
-/** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
-export interface DeliveryToStart {
-  id: string;
-  event_id: string;
-  subscription_id: string;
-  tenant_id: string;
-  event_type: string;
-  workflow_id: string;
-  occurred_at: Date;
-}
-
-/** DeliveryToStart's columns, from deliveries `d` joined to their events `e`. */
-export const DELIVERY_TO_START_COLUMNS =
-  'd.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at';
+import { EVENT_COLUMNS, EventRow, TenantScope, toStoredEvent } from './rows';
 
 /** A delivery as the publish answer names it. */
 export interface PublishedDelivery {
@@ -152,31 +137,6 @@ export class EventsRepository {
     );
     return rows[0] && toEventRecord(rows[0]);
   }
-}
-
-interface EventRow {
-  id: string;
-  tenant_id: string;
-  tenant_slug: string | null;
-  event_type: StoredEvent['event_type'];
-  occurred_at: Date;
-  actor: StoredEvent['actor'] | null;
-  data: StoredEvent['data'];
-  received_at: Date;
-}
-
-export const EVENT_COLUMNS = 'id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, received_at';
-
-export function toStoredEvent(row: Omit<EventRow, 'received_at'>): StoredEvent {
-  const event: StoredEvent = {
-    event_id: row.id,
-    event_type: row.event_type,
-    occurred_at: row.occurred_at.toISOString(),
-    tenant: row.tenant_slug === null ? { id: row.tenant_id } : { id: row.tenant_id, slug: row.tenant_slug },
-    data: row.data,
-  };
-  if (row.actor !== null) event.actor = row.actor;
-  return event;
 }
 
 function toEventRecord(row: EventRow): EventRecord {

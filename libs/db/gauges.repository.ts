@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import type { DatabaseGauges } from '../observability/metrics';
-import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from './subscriptions.repository';
+import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from './rows';
 
 /** The state behind the api's gauges, in one statement per refresh (each count served by a partial index). */
 export class GaugesRepository {

@@ -1,7 +1,6 @@
 import { Pool } from 'pg';
-import { DELIVERY_TO_START_COLUMNS, DeliveryToStart } from './events.repository';
 import { Db } from './pool';
-import type { TenantScope } from './subscriptions.repository';
+import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
 
 /** How long a claim to start a row's run holds: a claimer that died (relay or redriver) is taken over after it. */
 export const START_CLAIM_LEASE_MS = 30_000;

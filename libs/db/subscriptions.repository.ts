@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, inTransaction, withTransaction } from './pool';
+import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { requireTenantQuota } from './tenant-quotas';
 
 export interface SubscriptionView {
@@ -52,34 +53,13 @@ export interface SubscriptionChanges {
   maxPerSecond?: number | null;
 }
 
-/** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
-export type TenantScope = string | undefined;
-
 const VIEW_COLUMNS =
   'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
 
-/** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
-export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
-  (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
-    WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
-
-export interface TargetRow {
-  id: string;
-  tenant_id: string;
-  url: string;
-  enabled: boolean;
-  deleted: boolean;
-  secrets: string[] | null;
-}
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
-/** The disable reason when the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
 /** Live signing secrets a subscription may have at once (the current one and those still in their grace period). */
 export const MAX_LIVE_SIGNING_SECRETS = 5;
-
-export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
-/** The disable reason when every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
-export const FAILING_DISABLE_REASON = 'failing';
 
 export class SubscriptionsRepository {
   /** Signing secrets are stored sealed by `box`, and opened only to sign an attempt. */

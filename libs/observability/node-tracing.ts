@@ -14,9 +14,10 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
+import type { ClientInterceptors } from '@temporalio/client';
+import type { WorkerOptions } from '@temporalio/worker';
 import type { IncomingMessage } from 'node:http';
 import { NO_TRACE_PROPAGATION } from './trace-context';
-import type { Tracing } from './tracing';
 
 /** Probes and scrapes: a span each would drown the traces that matter. */
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -48,6 +49,15 @@ class WithholdingPropagator implements TextMapPropagator {
   fields(): string[] {
     return this.w3c.fields();
   }
+}
+
+/** What a process that traces adds to Temporal (started lazily by tracing.ts). */
+export interface Tracing {
+  /** The workflow interceptors (bundled with the workflows), the activity interceptors and the workflow spans' sink. */
+  workerOptions(): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
+  clientInterceptors(): ClientInterceptors;
+  /** Ends the SDK: flushes the spans not exported yet. */
+  shutdown(): Promise<void>;
 }
 
 /**

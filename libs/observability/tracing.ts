@@ -1,14 +1,6 @@
 import type { ClientInterceptors } from '@temporalio/client';
 import type { WorkerOptions } from '@temporalio/worker';
-
-/** What a process that traces adds to Temporal (see node-tracing.ts). */
-export interface Tracing {
-  /** The workflow interceptors (bundled with the workflows), the activity interceptors and the workflow spans' sink. */
-  workerOptions(): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
-  clientInterceptors(): ClientInterceptors;
-  /** Ends the SDK: flushes the spans not exported yet. */
-  shutdown(): Promise<void>;
-}
+import type { Tracing } from './node-tracing';
 
 let active: Tracing | undefined;
 

@@ -3,14 +3,14 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { ClaimedDelivery } from '../db/outbox.repository';
 import { Db } from '../db/pool';
-import type { TenantScope } from '../db/subscriptions.repository';
+import type { TenantScope } from '../db/rows';
 import {
   BULK_REDRIVE_WORKFLOW,
   BulkRedriveWorkflow,
   DELIVERY_WORKFLOW,
   DeliveryWorkflow,
-} from '../../workflows/definitions';
-import { DeliveryRuns, redriveRunInput, redriveStartOptions } from './delivery-run-options';
+} from '../contracts/delivery-workflow';
+import { DeliveryRunDependencies, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
 /** How long a redrive waits for the run that dead-lettered the delivery to close before answering still_running. */
 const PREVIOUS_RUN_GRACE_MS = 5_000;
@@ -37,7 +37,7 @@ const STEPS_AS_THEY_ARE: RedriveSteps<ClaimedDelivery> = {
 
 /** Redrives of dead letters, one (the api) or many (the bulk-redrive workflow's activity). */
 export class DeadLetterRedriver {
-  constructor(private readonly runs: DeliveryRuns) {}
+  constructor(private readonly deps: DeliveryRunDependencies) {}
 
   /** A redrive of one dead letter: its claim, then its run's start; or why it could not be claimed. */
   redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome>;
@@ -58,12 +58,12 @@ export class DeadLetterRedriver {
    * relay starts the run once the lease has passed.
    */
   private claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
-    return this.runs.outbox.claimRedrive(deliveryId, scope, db);
+    return this.deps.outbox.claimRedrive(deliveryId, scope, db);
   }
 
   /** Why a dead letter could not be claimed. */
   private async refusal(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
-    const existing = await this.runs.deliveries.get(deliveryId, scope);
+    const existing = await this.deps.deliveries.get(deliveryId, scope);
     return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
   }
 
@@ -73,9 +73,9 @@ export class DeadLetterRedriver {
    */
   private async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
     const startRun = async () =>
-      (await this.runs.client.get()).workflow.start<DeliveryWorkflow>(
+      (await this.deps.client.get()).workflow.start<DeliveryWorkflow>(
         DELIVERY_WORKFLOW,
-        redriveStartOptions(claimed, redriveRunInput(claimed, this.runs.policy), this.runs.taskQueue),
+        redriveStartOptions(claimed, redriveRunInput(claimed, this.deps.policy), this.deps.taskQueue),
       );
     try {
       await startRun().catch(async (error: unknown) => {
@@ -89,19 +89,19 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.runs.outbox.abortRedrive(claimed.id);
+      await this.deps.outbox.abortRedrive(claimed.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }
-    await this.runs.outbox.markStarted([claimed.id]);
+    await this.deps.outbox.markStarted([claimed.id]);
     return { kind: 'redriven', tenantId: claimed.tenant_id };
   }
 
   /** Starts the background job of a bulk redrive (one workflow per job id). */
   async startBulk(bulkRedriveId: string): Promise<void> {
-    const client = await this.runs.client.get();
+    const client = await this.deps.client.get();
     await client.workflow.start<BulkRedriveWorkflow>(BULK_REDRIVE_WORKFLOW, {
-      taskQueue: this.runs.taskQueue,
+      taskQueue: this.deps.taskQueue,
       workflowId: `bulk-redrive:${bulkRedriveId}`,
       args: [{ bulkRedriveId }],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -110,7 +110,7 @@ export class DeadLetterRedriver {
 
   /** Whether the workflow's current run closes within PREVIOUS_RUN_GRACE_MS. */
   private async previousRunCloses(workflowId: string): Promise<boolean> {
-    const handle = (await this.runs.client.get()).workflow.getHandle(workflowId);
+    const handle = (await this.deps.client.get()).workflow.getHandle(workflowId);
     const deadline = Date.now() + PREVIOUS_RUN_GRACE_MS;
     while (Date.now() < deadline) {
       if ((await handle.describe()).status.name !== 'RUNNING') return true;

@@ -1,18 +1,18 @@
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { DeliveriesRepository } from '../db/deliveries.repository';
-import { DeliveryToStart } from '../db/events.repository';
+import { DeliveryToStart } from '../db/rows';
 import { ClaimedDelivery, OutboxRepository } from '../db/outbox.repository';
 import {
   DeliveryWorkflow,
   DeliveryWorkflowInput,
   searchAttributes,
   workflowTaskTimeoutMs,
-} from '../../workflows/definitions';
+} from '../contracts/delivery-workflow';
 import type { OnDemandTemporalClient } from './client';
 
-/** What the operator-side clients of delivery runs share: the redriver and the signals. */
-export interface DeliveryRuns {
+/** What starting, signalling and redriving a delivery's run needs: shared by the redriver and the signals. */
+export interface DeliveryRunDependencies {
   client: Pick<OnDemandTemporalClient, 'get'>;
   taskQueue: string;
   policy: DeliveryPolicy;

@@ -8,8 +8,8 @@ import {
   retryNowSignal,
   StopRequest,
   stopSignal,
-} from '../../workflows/definitions';
-import { DeliveryRuns, deliveryStartOptions, firstRunInput } from './delivery-run-options';
+} from '../contracts/delivery-workflow';
+import { DeliveryRunDependencies, deliveryStartOptions, firstRunInput } from './delivery-run-options';
 
 export class DeliveryNotActiveError extends Error {
   constructor(readonly deliveryId: string) {
@@ -22,7 +22,7 @@ const STOP_CONCURRENCY = 16;
 
 /** Operator actions on running deliveries, as signals to their workflows. */
 export class DeliverySignals {
-  constructor(private readonly runs: DeliveryRuns) {}
+  constructor(private readonly deps: DeliveryRunDependencies) {}
 
   async cancel(row: DeliveryForOperation, request: CancelRequest): Promise<void> {
     await this.signalWithStart(row, cancelSignal.name, [request]);
@@ -37,9 +37,9 @@ export class DeliverySignals {
    * One already ended (or never started: its attempt checks the subscription) is left as it is.
    */
   async stopWaitingDeliveries(subscriptionId: string, request: StopRequest): Promise<number> {
-    const rows = await this.runs.deliveries.activeForSubscription(subscriptionId);
+    const rows = await this.deps.deliveries.activeForSubscription(subscriptionId);
     if (rows.length === 0) return 0;
-    const client = await this.runs.client.get();
+    const client = await this.deps.client.get();
     for (let i = 0; i < rows.length; i += STOP_CONCURRENCY) {
       await Promise.all(
         rows.slice(i, i + STOP_CONCURRENCY).map(async (row) => {
@@ -56,13 +56,13 @@ export class DeliverySignals {
 
   /** Through signal-with-start, so a delivery whose workflow the outbox relay has not started yet still obeys. */
   private async signalWithStart(row: DeliveryForOperation, signal: string, signalArgs: unknown[]): Promise<void> {
-    const client = await this.runs.client.get();
+    const client = await this.deps.client.get();
     try {
       await client.workflow.signalWithStart<DeliveryWorkflow, unknown[]>(DELIVERY_WORKFLOW, {
         ...deliveryStartOptions(
           row,
-          { ...firstRunInput(row, this.runs.policy), firstAttempt: row.attempt_count + 1 },
-          this.runs.taskQueue,
+          { ...firstRunInput(row, this.deps.policy), firstAttempt: row.attempt_count + 1 },
+          this.deps.taskQueue,
         ),
         signal,
         signalArgs,
@@ -73,6 +73,6 @@ export class DeliverySignals {
       }
       throw error;
     }
-    await this.runs.outbox.markStarted([row.id]);
+    await this.deps.outbox.markStarted([row.id]);
   }
 }

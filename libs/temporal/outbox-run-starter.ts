@@ -2,7 +2,7 @@ import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client
 import { DeliveryPolicy } from '../contracts/delivery-policy';
 import { ClaimedDelivery, OutboxRow } from '../db/outbox.repository';
 import { withTraceParent } from '../observability/trace-context';
-import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
+import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../contracts/delivery-workflow';
 import { deliveryStartOptions, firstRunInput, redriveRunInput, redriveStartOptions } from './delivery-run-options';
 
 export interface StartFailureLog {

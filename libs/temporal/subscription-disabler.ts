@@ -1,7 +1,8 @@
-import { AutomaticDisable } from '../contracts/operational-events';
+import { AutomaticDisable } from '../contracts/operational-event-builders';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
-import { SubscriptionsRepository, SubscriptionView, TenantScope } from '../db/subscriptions.repository';
-import { OperationalEvents } from '../operational/operational-events';
+import type { TenantScope } from '../db/rows';
+import { SubscriptionsRepository, SubscriptionView } from '../db/subscriptions.repository';
+import { OperationalEvents } from '../operational/operational-event-emitter';
 import { DeliverySignals } from './delivery-signals';
 
 /**

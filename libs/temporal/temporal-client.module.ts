@@ -6,14 +6,14 @@ import { EventsRepository } from '../db/events.repository';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import { OutboxRepository } from '../db/outbox.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
-import { OperationalEvents } from '../operational/operational-events';
+import { OperationalEvents } from '../operational/operational-event-emitter';
 import { OnDemandTemporalClient } from './client';
 import { DeadLetterRedriver } from './dead-letter-redriver';
-import { DeliveryRuns } from './delivery-run-options';
+import { DeliveryRunDependencies } from './delivery-run-options';
 import { DeliverySignals } from './delivery-signals';
 import { SubscriptionDisabler } from './subscription-disabler';
 
-const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
+const DELIVERY_RUN_DEPENDENCIES = Symbol('DELIVERY_RUN_DEPENDENCIES');
 
 @Global()
 @Module({
@@ -28,14 +28,14 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
         ),
     },
     {
-      provide: DELIVERY_RUNS,
+      provide: DELIVERY_RUN_DEPENDENCIES,
       inject: [OnDemandTemporalClient, APP_CONFIG, DeliveriesRepository, OutboxRepository],
       useFactory: (
         client: OnDemandTemporalClient,
         config: AppConfig,
         deliveries: DeliveriesRepository,
         outbox: OutboxRepository,
-      ): DeliveryRuns => ({
+      ): DeliveryRunDependencies => ({
         client,
         taskQueue: config.temporalTaskQueue,
         policy: config.delivery,
@@ -45,13 +45,13 @@ const DELIVERY_RUNS = Symbol('DELIVERY_RUNS');
     },
     {
       provide: DeliverySignals,
-      inject: [DELIVERY_RUNS],
-      useFactory: (runs: DeliveryRuns) => new DeliverySignals(runs),
+      inject: [DELIVERY_RUN_DEPENDENCIES],
+      useFactory: (deps: DeliveryRunDependencies) => new DeliverySignals(deps),
     },
     {
       provide: DeadLetterRedriver,
-      inject: [DELIVERY_RUNS],
-      useFactory: (runs: DeliveryRuns) => new DeadLetterRedriver(runs),
+      inject: [DELIVERY_RUN_DEPENDENCIES],
+      useFactory: (deps: DeliveryRunDependencies) => new DeadLetterRedriver(deps),
     },
     {
       provide: OperationalEvents,

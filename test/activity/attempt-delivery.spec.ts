@@ -17,7 +17,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { Client } from '@temporalio/client';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
-import { OperationalEvents } from '../../libs/operational/operational-events';
+import { OperationalEvents } from '../../libs/operational/operational-event-emitter';
 import { OnDemandTemporalClient } from '../../libs/temporal/client';
 import { OutboxRepository } from '../../libs/db/outbox.repository';
 import { DeliverySignals } from '../../libs/temporal/delivery-signals';

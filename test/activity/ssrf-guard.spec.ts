@@ -7,7 +7,7 @@ import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
-import { OperationalEvents } from '../../libs/operational/operational-events';
+import { OperationalEvents } from '../../libs/operational/operational-event-emitter';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy, Verdict } from '../../libs/outbound/address-policy';

@@ -11,7 +11,7 @@ import { createPool } from '../../libs/db/pool';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { SecretBox } from '../../libs/secrets/secret-box';
-import { OperationalEvents } from '../../libs/operational/operational-events';
+import { OperationalEvents } from '../../libs/operational/operational-event-emitter';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { testAttemptSettings } from '../helpers/attempt-settings';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { deliveryWorkflowId, newEventId } from '../../libs/contracts/ids';
 import { EventsRepository } from '../../libs/db/events.repository';
-import { searchAttributes } from '../../workflows/definitions';
+import { searchAttributes } from '../../libs/contracts/delivery-workflow';
 import { testPool, uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn, subscribeReceiver } from '../helpers/fixtures';

@@ -2,7 +2,12 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AttemptOutcome } from '../../activities/delivery.activities';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
-import { cancelSignal, DeliveryWorkflowInput, retryNowSignal, stateQuery } from '../../workflows/definitions';
+import {
+  cancelSignal,
+  DeliveryWorkflowInput,
+  retryNowSignal,
+  stateQuery,
+} from '../../libs/contracts/delivery-workflow';
 import { deliveryWorkflow } from '../../workflows/delivery.workflow';
 import { AttemptKind, ScriptedDeliveryActivities } from '../../tools/workflow-testing/scripted-activities';
 import { eventually } from '../helpers/eventually';

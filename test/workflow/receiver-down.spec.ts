@@ -7,7 +7,7 @@ import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { AttemptsRepository } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
-import { OperationalEvents } from '../../libs/operational/operational-events';
+import { OperationalEvents } from '../../libs/operational/operational-event-emitter';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';

@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { deliveryStartOptions, firstRunInput } from '../../libs/temporal/delivery-run-options';
-import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../workflows/definitions';
+import { DELIVERY_WORKFLOW, DeliveryWorkflow } from '../../libs/contracts/delivery-workflow';
 import { WORKFLOW_SANDBOX_OPTIONS } from '../../apps/worker/src/workflow-bundle';
 import type { AttemptOutcome } from '../../activities/delivery.activities';
 import { childrenMatching, ownCpuMs, treeCpuMs } from './process-stats';

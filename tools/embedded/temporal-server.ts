@@ -2,7 +2,7 @@ import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../libs/contracts/delivery-workflow';
 import {
   killGroup,
   OutputTail,

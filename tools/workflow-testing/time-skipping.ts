@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../libs/contracts/delivery-workflow';
 
 let runtimeInstalled = false;
 

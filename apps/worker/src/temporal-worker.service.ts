@@ -16,14 +16,13 @@ import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
-import { OutboundPolicy } from '../../../libs/outbound/address-policy';
 import { AttemptsRepository } from '../../../libs/db/attempts.repository';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { serviceLogger } from '../../../libs/observability/logging';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
-import { OperationalEvents } from '../../../libs/operational/operational-events';
+import { OperationalEvents } from '../../../libs/operational/operational-event-emitter';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
 import { WORKER_CONNECTION } from './worker-connection';
@@ -48,7 +47,6 @@ export class TemporalWorkerService
   private readonly logger = new Logger('worker');
   private worker?: Worker;
   private running?: Promise<void>;
-  private readonly sender: WebhookSender;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,13 +59,8 @@ export class TemporalWorkerService
     private readonly operational: OperationalEvents,
     private readonly retention: RetentionRepository,
     private readonly metrics: WorkerMetrics,
-  ) {
-    // Every attempt goes through the SSRF guard, with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS).
-    this.sender = new WebhookSender({
-      policy: new OutboundPolicy(config.outboundAllowlist),
-      propagateTraceContext: config.tracing.propagateToReceivers,
-    });
-  }
+    private readonly sender: WebhookSender,
+  ) {}
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {
@@ -130,7 +123,6 @@ export class TemporalWorkerService
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.sender.close();
     await this.connection.close();
   }
 }

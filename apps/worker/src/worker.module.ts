@@ -5,6 +5,7 @@ import { APP_CONFIG, ConfigModule } from '../../../libs/config/config.module';
 import { loggerParams } from '../../../libs/observability/logging';
 import { DatabaseModule } from '../../../libs/db/database.module';
 import { TracingModule } from '../../../libs/observability/tracing.module';
+import { OutboundModule } from '../../../libs/outbound/outbound.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OutboxRelayService } from './outbox-relay.service';
@@ -24,6 +25,7 @@ import { WorkerEndpointService } from './worker-endpoint.service';
     DatabaseModule,
     TemporalClientModule,
     TracingModule,
+    OutboundModule,
   ],
   providers: [
     ...workerConnectionProviders,

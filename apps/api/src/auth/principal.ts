@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import type { TenantScope } from '../../../../libs/db/subscriptions.repository';
+import type { TenantScope } from '../../../../libs/db/rows';
 import { TENANT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { ApiError } from '../common/api-error';
 import { queryText } from '../common/paging';

@@ -3,10 +3,10 @@ import { StoredEvent } from '../contracts/envelope';
 import {
   AutomaticDisable,
   deadLetteredEvent,
+  EndedDelivery,
   subscriptionDisabledEvent,
   subscriptionRecoveredEvent,
-} from '../contracts/operational-events';
-import { EndedDelivery } from '../db/attempts.repository';
+} from '../contracts/operational-event-builders';
 import { EventsRepository } from '../db/events.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 

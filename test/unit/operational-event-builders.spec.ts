@@ -5,7 +5,7 @@ import {
   failingTooLong,
   subscriptionDisabledEvent,
   subscriptionRecoveredEvent,
-} from '../../libs/contracts/operational-events';
+} from '../../libs/contracts/operational-event-builders';
 import { StoredEvent } from '../../libs/contracts/envelope';
 
 const now = new Date('2026-05-17T08:00:00.000Z');

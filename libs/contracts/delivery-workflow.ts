@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { DeliveryStatus, EndedDeliveryStatus } from '../libs/contracts/delivery-status';
+import type { DeliveryStatus, EndedDeliveryStatus } from './delivery-status';
 
 export interface DeliveryWorkflowInput {
   deliveryId: string;

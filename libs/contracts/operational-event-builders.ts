@@ -77,23 +77,22 @@ function disabledEventId(subscriptionId: string, cause: AutomaticDisable | undef
     : `evt_wh_disabled_${subscriptionId}_${cause.failingSince.getTime()}`;
 }
 
+/** A delivery as its ending reports it (the dead-letter operational event), as the deliveries row has it. */
+export interface EndedDelivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  subscription_id: string;
+  tenant_id: string;
+  attempt_count: number;
+  redrive_count: number;
+}
+
 /**
  * The dead letter's event, or undefined when its reason is not reported (see REPORTED_DEAD_LETTER_REASONS) or it
  * was itself the delivery of an operational event (no event about an event about an event…).
  */
-export function deadLetteredEvent(
-  delivery: {
-    id: string;
-    event_id: string;
-    event_type: string;
-    subscription_id: string;
-    tenant_id: string;
-    attempt_count: number;
-    redrive_count: number;
-  },
-  reason: string,
-  now: Date,
-): StoredEvent | undefined {
+export function deadLetteredEvent(delivery: EndedDelivery, reason: string, now: Date): StoredEvent | undefined {
   if (isOperationalEventType(delivery.event_type) || !REPORTED_DEAD_LETTER_REASONS.has(reason)) return undefined;
   const data = {
     delivery: {

@@ -1,0 +1,68 @@
+/**
+ * The row shapes and column lists that more than one repository (or a reader of their rows) uses: one home each,
+ * so a repository never reaches into another's internals for them.
+ */
+import { StoredEvent } from '../contracts/envelope';
+
+/** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
+export type TenantScope = string | undefined;
+
+/** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
+export interface DeliveryToStart {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  tenant_id: string;
+  event_type: string;
+  workflow_id: string;
+  occurred_at: Date;
+}
+
+/** DeliveryToStart's columns, from deliveries `d` joined to their events `e`. */
+export const DELIVERY_TO_START_COLUMNS =
+  'd.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.workflow_id, e.occurred_at';
+
+export interface EventRow {
+  id: string;
+  tenant_id: string;
+  tenant_slug: string | null;
+  event_type: StoredEvent['event_type'];
+  occurred_at: Date;
+  actor: StoredEvent['actor'] | null;
+  data: StoredEvent['data'];
+  received_at: Date;
+}
+
+export const EVENT_COLUMNS = 'id, tenant_id, tenant_slug, event_type, occurred_at, actor, data, received_at';
+
+export function toStoredEvent(row: Omit<EventRow, 'received_at'>): StoredEvent {
+  const event: StoredEvent = {
+    event_id: row.id,
+    event_type: row.event_type,
+    occurred_at: row.occurred_at.toISOString(),
+    tenant: row.tenant_slug === null ? { id: row.tenant_id } : { id: row.tenant_id, slug: row.tenant_slug },
+    data: row.data,
+  };
+  if (row.actor !== null) event.actor = row.actor;
+  return event;
+}
+
+/** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
+export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+  (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
+    WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
+
+export interface TargetRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  enabled: boolean;
+  deleted: boolean;
+  secrets: string[] | null;
+}
+
+// The values of subscriptions.disabled_reason that an attempt writes itself; an operator's reason is their own text.
+/** When the receiver answered 410 Gone (Standard Webhooks: the endpoint is gone for good). */
+export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
+/** When every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
+export const FAILING_DISABLE_REASON = 'failing';
