@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { newBulkRedriveId } from '../contracts/ids';
 import { Db } from './pool';
-import { DeliveryFilter } from './deliveries.repository';
+import { DeliveryFilter } from './rows';
 import type { TenantScope } from './rows';
 
 export interface BulkRedriveView {

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { ACTIVE_DELIVERY_STATUSES, DeliveryStatus } from '../contracts/delivery-status';
 import { Page, toPage } from './page';
-import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
+import { DELIVERY_TO_START_COLUMNS, DeliveryFilter, DeliveryToStart, TenantScope } from './rows';
 
 export interface DeliveryView {
   id: string;
@@ -30,20 +30,6 @@ export interface AttemptView {
   error: string | null;
   response_excerpt: string | null;
   succeeded: boolean;
-}
-
-export interface DeliveryFilter {
-  tenantId?: string;
-  status?: DeliveryStatus;
-  eventType?: string;
-  subscriptionId?: string;
-  failureReason?: string;
-  /** Dead-lettered at or after / before these times. */
-  deadLetteredFrom?: Date;
-  deadLetteredTo?: Date;
-  /** Created (published) at or after / before these times. */
-  createdFrom?: Date;
-  createdTo?: Date;
 }
 
 /** A delivery with what an operator action needs to signal (or start) its workflow. */

@@ -2,6 +2,7 @@
  * The row shapes and column lists that more than one repository (or a reader of their rows) uses: one home each,
  * so a repository never reaches into another's internals for them.
  */
+import { DeliveryStatus } from '../contracts/delivery-status';
 import { StoredEvent } from '../contracts/envelope';
 
 /** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
@@ -66,3 +67,18 @@ export interface TargetRow {
 export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
 /** When every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
 export const FAILING_DISABLE_REASON = 'failing';
+
+/** Which deliveries a listing or a bulk redrive takes (every field optional: absent, no condition). */
+export interface DeliveryFilter {
+  tenantId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  subscriptionId?: string;
+  failureReason?: string;
+  /** Dead-lettered at or after / before these times. */
+  deadLetteredFrom?: Date;
+  deadLetteredTo?: Date;
+  /** Created (published) at or after / before these times. */
+  createdFrom?: Date;
+  createdTo?: Date;
+}

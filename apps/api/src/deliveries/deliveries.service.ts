@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
-import { DeliveriesRepository, DeliveryFilter, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
+import { DeliveriesRepository, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
+import { DeliveryFilter } from '../../../../libs/db/rows';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { listTenant, Principal, scopeOf } from '../auth/principal';
