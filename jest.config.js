@@ -19,7 +19,7 @@ const shared = {
 };
 
 /** Suites that run in this process alone: pure functions, and workflow replay (the SDK replays without a server). */
-const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/replay'];
+const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/tools', '<rootDir>/test/replay'];
 
 module.exports = {
   projects: [
