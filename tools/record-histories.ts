@@ -5,8 +5,8 @@
  * so a change to a workflow's command sequence that would break running workflows fails the test suite.
  *
  * Re-record only together with a versioning step (patched / deprecatePatch), never to make a failing replay pass:
- * see the README, "Workflow determinism and versioning". Needs the built workflows (npm run build) and the test
- * server (TEMPORAL_TEST_SERVER_PATH, else the cached one, else the SDK's download).
+ * see docs/development.md, "Workflow determinism and versioning". Needs the built workflows (npm run build) and the
+ * test server (TEMPORAL_TEST_SERVER_PATH, else the cached one, else the SDK's download).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

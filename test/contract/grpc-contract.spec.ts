@@ -36,10 +36,10 @@ function grpcurl(args: string[]): Promise<{ status: number | null; stdout: strin
   });
 }
 
-/** The README's grpcurl commands, continuation lines joined, pointed at this stack with its key. */
-function readmeGrpcurlCommands(tenantId: string): string[][] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].replace(/\\\n\s*/g, ''));
+/** The grpcurl commands of docs/api.md, continuation lines joined, pointed at this stack with its key. */
+function documentedGrpcurlCommands(tenantId: string): string[][] {
+  const document = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
+  const blocks = [...document.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1].replace(/\\\n\s*/g, ''));
   return blocks
     .flatMap((block) => block.split('\n'))
     .filter((line) => line.startsWith('grpcurl '))
@@ -166,8 +166,8 @@ describe('gRPC reflection serves every file the service needs', () => {
     expect(request.stdout).toContain('.google.protobuf.Struct actor = 5;');
   });
 
-  it("runs the README's grpcurl commands as written", async () => {
-    const commands = readmeGrpcurlCommands(uniqueTenant());
+  it("runs docs/api.md's grpcurl commands as written", async () => {
+    const commands = documentedGrpcurlCommands(uniqueTenant());
     expect(commands.map((words) => words.at(-1))).toEqual(expect.arrayContaining([`${SERVICE}/Publish`, SERVICE]));
     for (const [, ...args] of commands) {
       const run = await grpcurl(args);

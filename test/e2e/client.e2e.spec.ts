@@ -27,7 +27,7 @@ async function deliveryStatus(id: string): Promise<Schemas['DeliveryStatus'] | u
 }
 
 describe('the typed client (@intelliauth/webhooks-client)', () => {
-  it('runs the README example: subscribe, publish, read the delivery', async () => {
+  it('runs the quickstart docs/api.md shows: subscribe, publish, read the delivery', async () => {
     const receiver = new TestReceiver();
     const tenantId = uniqueTenant();
     const { subscription, published, delivery } = await quickstart(

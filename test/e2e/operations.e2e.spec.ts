@@ -110,7 +110,7 @@ describe('operator actions through the API', () => {
     });
   });
 
-  it('obeys signals sent through the Temporal client exactly as the README operator section says', async () => {
+  it('obeys signals sent through the Temporal client as the operator section of docs/operations.md says', async () => {
     const receiver = TestReceiver.answering(500, 200);
     const { tenantId, deliveryId } = await publishTo(stack, receiver, BRUTE_FORCE);
     await deliveryIn(stack.client, deliveryId, 'retry_scheduled');

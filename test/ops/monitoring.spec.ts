@@ -13,7 +13,7 @@ import { contractTool } from '../contract/tools';
 const ROOT = join(__dirname, '..', '..');
 const file = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-/** What the api and the worker export (README, "Monitoring"); the dashboard may query nothing else. */
+/** What the api and the worker export (docs/operations.md, "Monitoring"); the dashboard may query nothing else. */
 const METRICS = [
   'webhook_events_published_total',
   'webhook_publish_duration_seconds',

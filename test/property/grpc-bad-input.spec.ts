@@ -44,7 +44,7 @@ const TTL_MS = 86_400_000;
 const BODY_LIMIT = 256 * 1024;
 const CALL_DEADLINE_MS = 10_000;
 
-/** The canonical codes application code answers with (README); INTERNAL, UNKNOWN, DEADLINE_EXCEEDED… never. */
+/** The canonical codes application code answers with (docs/api.md); INTERNAL, UNKNOWN, DEADLINE_EXCEEDED… never. */
 const CLIENT_ERROR_CODES = new Set([
   status.INVALID_ARGUMENT,
   status.NOT_FOUND,

@@ -618,7 +618,7 @@ export const rawUrlGarbage = fc.constantFrom(
 );
 
 // ---------------------------------------------------------------------------------------------------------------
-// An independent oracle: what the README and the schemas say an envelope must be. It only answers when the answer
+// An independent oracle: what docs/api.md and the schemas say an envelope must be. It only answers when the answer
 // is certain; anything it cannot judge (the per-type data schemas, dates right at the window's edge) is left open.
 
 const codePoints = (text: string) => [...text].length;

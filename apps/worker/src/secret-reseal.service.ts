@@ -3,7 +3,7 @@ import { SubscriptionsRepository } from '../../../libs/db/subscriptions.reposito
 
 /**
  * At start, seals with the current master key every signing secret still in clear or under an older key, so a
- * master-key rotation completes by itself (README: "Secrets at rest").
+ * master-key rotation completes by itself (docs/api.md: "Secrets at rest").
  */
 @Injectable()
 export class SecretResealService implements OnApplicationBootstrap {
