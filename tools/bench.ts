@@ -33,6 +33,7 @@ import { deliveryWorkflowId } from '../libs/contracts/ids';
 import { createPool } from '../libs/db/pool';
 import { freePort } from './embedded/free-port';
 import { Launched, launchEmbedded } from './embedded/launcher';
+import { loadLauncherConfig } from './embedded/launcher-config';
 import { childrenMatching, ownCpuMs, rssMiB, treeCpuMs } from './bench/process-stats';
 import { ProbeResult, runProbe } from './bench/probe';
 
@@ -599,7 +600,7 @@ async function main(): Promise<void> {
   // The bench measures what its publishers can push through for one tenant, which the per-tenant publish limit (a
   // fairness policy, 1000 events/s by default) would cap instead; set PUBLISH_RATE_LIMIT to bench with a limit.
   process.env.PUBLISH_RATE_LIMIT ??= '0';
-  const base = loadConfig({ ...process.env, DATA_DIR: dataDir });
+  const base = loadConfig();
   const config = {
     ...base,
     port: await freePort(),
@@ -615,6 +616,8 @@ async function main(): Promise<void> {
   const launched = await launchEmbedded({
     config,
     apiKey,
+    dataDir,
+    temporalCliPath: loadLauncherConfig(process.env).temporalCliPath,
     postgresDir: join(dataDir, 'postgres'),
     postgresPort: await freePort(),
     temporalPort: undefined,

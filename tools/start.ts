@@ -6,17 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppConfig, ConfigError, loadConfig } from '../libs/config/config';
+import { AppConfig, loadConfig } from '../libs/config/config';
+import { ConfigError } from '../libs/config/readers';
 import { PartStartError } from './embedded/child-process';
 import { Launched, launchEmbedded } from './embedded/launcher';
-import { EmbeddedPorts, embeddedPorts } from './embedded/ports';
+import { LauncherConfig, loadLauncherConfig } from './embedded/launcher-config';
 
 const say = (message: string) => console.log(`[start] ${message}`);
 
 /** The embedded default's service key: made once, kept in DATA_DIR so it survives restarts. */
-function embeddedApiKey(config: AppConfig): string {
+function embeddedApiKey(config: AppConfig, dataDir: string): string {
   if (config.apiKeys.length > 0) return config.apiKeys[0];
-  const file = join(config.dataDir, 'api-key');
+  const file = join(dataDir, 'api-key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = `iaw_sk_${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
@@ -25,10 +26,10 @@ function embeddedApiKey(config: AppConfig): string {
 
 async function main(): Promise<void> {
   let config: AppConfig;
-  let ports: EmbeddedPorts;
+  let launcher: LauncherConfig;
   try {
     config = loadConfig();
-    ports = embeddedPorts(process.env);
+    launcher = loadLauncherConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`[start] configuration error: ${error.message}`);
@@ -36,8 +37,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  mkdirSync(config.dataDir, { recursive: true });
-  const apiKey = embeddedApiKey(config);
+  const { dataDir } = launcher;
+  mkdirSync(dataDir, { recursive: true });
+  const apiKey = embeddedApiKey(config, dataDir);
 
   let launching: Promise<Launched> | undefined;
   const aborting = new AbortController();
@@ -64,9 +66,9 @@ async function main(): Promise<void> {
   launching = launchEmbedded({
     config,
     apiKey,
-    postgresDir: join(config.dataDir, 'postgres'),
-    ...ports,
-    temporalDbFile: join(config.dataDir, 'temporal.db'),
+    ...launcher,
+    postgresDir: join(dataDir, 'postgres'),
+    temporalDbFile: join(dataDir, 'temporal.db'),
     say,
     abort: aborting.signal,
   });
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     `Temporal      ${launched.temporalAddress}` +
       (launched.temporalUiUrl ? `   Web UI: ${launched.temporalUiUrl}` : ''),
     `Postgres      ${launched.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`,
-    `Data          ${config.dataDir}`,
+    `Data          ${dataDir}`,
     `Outbound      private addresses refused; ` +
       (launched.outboundAllowlist.length > 0 ? `allowed: ${launched.outboundAllowlist.join(', ')}` : 'none allowed') +
       ` (WEBHOOK_ALLOWED_TARGETS${launched.outboundAllowlistDefaulted ? ', embedded default' : ''})`,

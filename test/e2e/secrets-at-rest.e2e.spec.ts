@@ -42,6 +42,7 @@ beforeAll(async () => {
   launched = await launchEmbedded({
     config,
     apiKey,
+    dataDir: '/nonexistent',
     postgresDir: '/nonexistent',
     postgresPort: 0,
     say: (line) => logged.push(line),

@@ -1,5 +1,6 @@
 import type { LookupAddress } from 'node:dns';
-import { ConfigError, loadConfig } from '../../libs/config/config';
+import { loadConfig } from '../../libs/config/config';
+import { ConfigError } from '../../libs/config/readers';
 import {
   AllowlistEntryError,
   classifyAddress,

@@ -1,4 +1,8 @@
-import { ConfigError, loadConfig } from '../../libs/config/config';
+import { APP_SETTINGS } from '../../libs/config/app-settings';
+import { loadConfig } from '../../libs/config/config';
+import { formatDuration } from '../../libs/config/durations';
+import { ConfigError } from '../../libs/config/readers';
+import { listSettings } from '../../libs/config/setting';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { SecretBox } from '../../libs/secrets/secret-box';
 
@@ -7,7 +11,6 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
     expect(config.delivery).toEqual(DEFAULT_DELIVERY_POLICY);
-    expect(config.dataDir).toMatch(/\.data$/);
     expect(config.apiKeys).toEqual([]);
   });
 
@@ -211,6 +214,27 @@ describe('configuration', () => {
       platformTenantId: 'tnt_ops',
     });
     expect(loadConfig({ SUBSCRIPTION_FAILURE_DISABLE_AFTER: '0' }).failureDisableAfterMs).toBe(0);
+  });
+
+  it('shows each default as a value that reads back as that default', () => {
+    const shown = listSettings(APP_SETTINGS).flatMap(({ variable, defaultText, read }) => {
+      const text = /^`(.*)`$/.exec(defaultText)?.[1];
+      return text === undefined ? [] : [{ variable, text, value: read({ [variable]: text }), fallback: read({}) }];
+    });
+    expect(shown.length).toBeGreaterThan(30);
+    for (const { variable, text, value, fallback } of shown)
+      expect({ variable, text, value }).toEqual({ variable, text, value: fallback });
+  });
+
+  it('writes durations in the largest whole unit, as they are read', () => {
+    expect([0, 1_500, 90 * 60_000, 86_400_000, 30 * 86_400_000, 12 * 3_600_000].map(formatDuration)).toEqual([
+      '0s',
+      '1500ms',
+      '90m',
+      '1d',
+      '30d',
+      '12h',
+    ]);
   });
 
   it('never repeats a database password in its error', () => {

@@ -26,6 +26,10 @@ export type PartName = 'postgres' | 'temporal' | 'api' | 'worker';
 export interface LaunchOptions {
   config: AppConfig;
   apiKey: string;
+  /** DATA_DIR: where the embedded default keeps the master key it generates (see embeddedMasterKeys). */
+  dataDir: string;
+  /** TEMPORAL_CLI_PATH: the `temporal` binary; undefined looks on PATH, then in the cache. */
+  temporalCliPath?: string;
   postgresDir: string;
   postgresPort: number;
   /** Undefined picks a free port (kept across restarts of the dev server). */
@@ -108,7 +112,7 @@ export interface Launched {
  */
 export function appEnvironment(
   config: AppConfig,
-  options: { apiKey?: string; outboundAllowlist: string[] },
+  options: { apiKey?: string; outboundAllowlist: string[]; dataDir: string },
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -116,7 +120,7 @@ export function appEnvironment(
     DATABASE_URL: config.databaseUrl,
     TEMPORAL_ADDRESS: config.temporalAddress,
     API_KEYS: config.apiKeys.length > 0 ? config.apiKeys.join(',') : options.apiKey,
-    SECRETS_MASTER_KEYS: config.secretsMasterKeys ?? embeddedMasterKeys(config.dataDir),
+    SECRETS_MASTER_KEYS: config.secretsMasterKeys ?? embeddedMasterKeys(options.dataDir),
     PORT: String(config.port),
     GRPC_PORT: String(config.grpcPort),
     WORKER_METRICS_PORT: String(config.workerMetricsPort),
@@ -307,7 +311,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl: string | undefined;
     if (temporalAddress === undefined) {
-      const cliPath = temporalCliPath(config.temporalCliPath, say);
+      const cliPath = temporalCliPath(options.temporalCliPath, say);
       const port = options.temporalPort ?? (await freePort());
       temporalAddress = `127.0.0.1:${port}`;
       say(
@@ -334,7 +338,7 @@ export async function launchEmbedded(options: LaunchOptions): Promise<Launched> 
       (outboundAllowlistDefaulted ? [...EMBEDDED_ALLOWED_TARGETS] : config.outboundAllowlist);
     const env = appEnvironment(
       { ...config, databaseUrl, temporalAddress },
-      { apiKey: options.apiKey, outboundAllowlist },
+      { apiKey: options.apiKey, outboundAllowlist, dataDir: options.dataDir },
     );
     const pipe = options.childOutput === 'ignore' ? 'ignore' : 'pipe';
     going();

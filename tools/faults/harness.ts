@@ -40,7 +40,6 @@ export class FaultHarness {
     const apiKey = `fault-service-key-${Date.now()}`;
     const config: AppConfig = {
       ...loadConfig({}),
-      dataDir: dir,
       port: await freePort(),
       grpcPort: await freePort(),
       workerMetricsPort: await freePort(),
@@ -58,6 +57,7 @@ export class FaultHarness {
     const launched = await launchEmbedded({
       config,
       apiKey,
+      dataDir: dir,
       postgresDir: join(dir, 'postgres'),
       postgresPort: await freePort(),
       temporalPort: await freePort(),
