@@ -71,8 +71,11 @@ function helm(...args: string[]) {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
+/** `--set` for each of `name=value`. */
+const setting = (values: string[]) => values.flatMap((value) => ['--set', value]);
+
 function render(...set: string[]) {
-  const rendered = helm('template', RELEASE, CHART, ...set.flatMap((value) => ['--set', value]));
+  const rendered = helm('template', RELEASE, CHART, ...setting(set));
   if (rendered.status !== 0) throw new Error(`helm template failed: ${rendered.output}`);
   const manifests = parseAllDocuments(rendered.output)
     .map((document) => document.toJS() as Manifest | null)
@@ -122,7 +125,7 @@ describe('the Helm chart', () => {
     ['default values', []],
     ['overrides', OVERRIDES],
   ])('passes helm lint --strict with %s', (_, set) => {
-    const linted = helm('lint', '--strict', CHART, ...set.flatMap((value) => ['--set', value]));
+    const linted = helm('lint', '--strict', CHART, ...setting(set));
     expect(linted).toMatchObject({
       status: 0,
       output: expect.stringContaining('1 chart(s) linted, 0 chart(s) failed'),
@@ -285,7 +288,7 @@ describe('the Helm chart', () => {
   });
 
   it('refuses to render a secret with neither a Secret to read nor a value', () => {
-    const refused = helm('template', RELEASE, CHART, '--set', 'secrets.databaseUrl.existingSecret=');
+    const refused = helm('template', RELEASE, CHART, ...setting(['secrets.databaseUrl.existingSecret=']));
     expect(refused.status).not.toBe(0);
     expect(refused.output).toContain('DATABASE_URL: name an existingSecret');
   });
