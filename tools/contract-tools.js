@@ -5,8 +5,9 @@
  * - a Python virtual environment with test/contract/requirements.txt (schemathesis, the OpenAPI validator, the
  *   Standard Webhooks library the Python receiver example uses, the Prometheus client whose parser reads /metrics),
  *   named after that file's hash;
- * - grpcurl and buf (the gRPC contract), promtool (the Prometheus config and the dashboard's queries) and Docker
- *   Compose (the compose file, checked without a Docker engine), built with `go install` (all are Go modules).
+ * - grpcurl and buf (the gRPC contract), promtool (the Prometheus config and the dashboard's queries), Docker
+ *   Compose (the compose file, checked without a Docker engine) and Helm (the chart in deploy/helm, linted and
+ *   rendered without a cluster), built with `go install` (all are Go modules).
  * `node tools/contract-tools.js` installs and prints them; tools/test.js calls contractTools() before jest.
  */
 const { spawnSync } = require('node:child_process');
@@ -25,6 +26,7 @@ const GO_TOOLS = {
   // v5.0.2: the newest Compose whose go.mod has no replace or exclude directive (go install refuses both). It runs
   // standalone (`docker-compose config`), no Docker engine needed.
   'docker-compose': 'github.com/docker/compose/v5/cmd@v5.0.2',
+  helm: 'helm.sh/helm/v4/cmd/helm@v4.3.2',
 };
 
 function run(command, args, options = {}) {
@@ -71,6 +73,7 @@ function contractTools(say = (message) => console.log(`[contract-tools] ${messag
     TEST_BUF: goTool('buf', say),
     TEST_PROMTOOL: goTool('promtool', say),
     TEST_DOCKER_COMPOSE: goTool('docker-compose', say),
+    TEST_HELM: goTool('helm', say),
   };
 }
 

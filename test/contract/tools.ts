@@ -6,7 +6,8 @@ export function contractTool(
     | 'TEST_GRPCURL'
     | 'TEST_BUF'
     | 'TEST_PROMTOOL'
-    | 'TEST_DOCKER_COMPOSE',
+    | 'TEST_DOCKER_COMPOSE'
+    | 'TEST_HELM',
 ): string {
   if (!process.env[name]) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain script shared with tools/test.js
