@@ -191,7 +191,9 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
   },
   'webhook.subscription.disabled': {
     description:
-      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered.',
+      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), ' +
+      'by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); ' +
+      'its waiting deliveries were dead-lettered.',
     dataSchema: object(['subscription', 'reason', 'message'], {
       subscription,
       reason: { type: 'string', enum: ['gone', 'failing', 'operator'] },

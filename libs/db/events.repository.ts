@@ -55,7 +55,8 @@ const PUBLISH_STATEMENT = `WITH matching AS (
          RETURNING id, subscription_id
        )
        SELECT fits.ok AS fits, fits.matching, EXISTS (SELECT 1 FROM event) AS created,
-              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id) FROM delivery), '[]') AS deliveries
+              COALESCE((SELECT json_agg(json_build_object('id', id, 'subscription_id', subscription_id) ORDER BY subscription_id)
+                          FROM delivery), '[]') AS deliveries
          FROM fits`;
 
 export class EventsRepository {

@@ -45,7 +45,10 @@ function secretLimitReached(id: string, firstEndsAt: Date): ApiError {
   return new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     'secret_limit_reached',
-    `subscription ${id} already has ${MAX_LIVE_SIGNING_SECRETS} live signing secrets (the current one and ${MAX_LIVE_SIGNING_SECRETS - 1} in their grace period); rotate again after ${firstEndsAt.toISOString()}, when the first of them ends, or now with grace_period_seconds 0, which ends every previous secret at once`,
+    `subscription ${id} already has ${MAX_LIVE_SIGNING_SECRETS} live signing secrets ` +
+      `(the current one and ${MAX_LIVE_SIGNING_SECRETS - 1} in their grace period); ` +
+      `rotate again after ${firstEndsAt.toISOString()}, when the first of them ends, ` +
+      'or now with grace_period_seconds 0, which ends every previous secret at once',
     { live_secrets: MAX_LIVE_SIGNING_SECRETS, first_ends_at: firstEndsAt.toISOString() },
   );
 }
@@ -170,7 +173,8 @@ export class SubscriptionsService {
     await this.rotations.admit(
       id,
       (retryAfter) =>
-        `subscription ${id} is over its limit of ${this.config.quotas.rotationsPerMinute} secret rotations per minute (SECRET_ROTATION_RATE_LIMIT); retry after ${retryAfter} s`,
+        `subscription ${id} is over its limit of ${this.config.quotas.rotationsPerMinute} secret rotations per minute ` +
+        `(SECRET_ROTATION_RATE_LIMIT); retry after ${retryAfter} s`,
     );
     const secret = generateSigningSecret();
     const rotated = await this.changeAndRecord(
