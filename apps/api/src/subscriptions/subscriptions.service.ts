@@ -6,11 +6,8 @@ import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
-import {
-  MAX_LIVE_SIGNING_SECRETS,
-  SubscriptionsRepository,
-  SubscriptionView,
-} from '../../../../libs/db/subscriptions.repository';
+import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
+import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
@@ -181,7 +178,7 @@ export class SubscriptionsService {
       principal,
       'subscription.rotate_secret',
       async (client) => {
-        const result = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client);
+        const result = await this.subscriptions.secrets.rotate(id, scopeOf(principal), secret, grace, client);
         if (result !== undefined && 'secretLimitReached' in result)
           throw secretLimitReached(id, result.secretLimitReached.firstEndsAt);
         return result;
