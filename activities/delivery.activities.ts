@@ -11,9 +11,10 @@ import type { OperationalEvents } from '../libs/operational/operational-event-em
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { printableText } from '../libs/outbound/response-excerpt';
-import { SignedDeliveryOutcome, sendSignedDelivery } from '../libs/outbound/signed-delivery';
+import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
 import { WebhookSender } from '../libs/outbound/webhook-sender';
 import { PermitQueue, PermitTurn } from './permit-queue';
+import { SentAttempt, UnrecordedAttempts } from './unrecorded-attempts';
 
 export interface AttemptInput {
   deliveryId: string;
@@ -70,14 +71,6 @@ const PERMIT_LEASE_MARGIN_MS = 5_000;
  */
 export const ATTEMPT_TRIES = 8;
 
-/** Sent attempts remembered while their record waits for Postgres; past this the oldest are forgotten (resent). */
-const UNRECORDED_LIMIT = 1_000;
-
-/** A sent attempt as it will be recorded (the body is not kept). */
-type SentAttempt = Omit<SignedDeliveryOutcome, 'body'>;
-
-const unrecordedKey = (input: AttemptInput) => `${input.deliveryId}#${input.attempt}`;
-
 /** Which try of this activity is running: 1, then one more per infrastructure retry (1 outside a worker). */
 const activityTry = () => asyncLocalStorage.getStore()?.info.attempt ?? 1;
 
@@ -92,18 +85,7 @@ export function createDeliveryActivities({
   defaultLimits,
   permits,
 }: DeliveryActivityDependencies) {
-  /**
-   * Attempts this worker sent whose record Postgres did not take (it was out of reach): the activity's retry records
-   * the answer it already has instead of sending the delivery again.
-   */
-  const unrecorded = new Map<string, SentAttempt>();
-
-  function remember(key: string, sent: SentAttempt & { body?: string }): void {
-    const { body: _body, ...kept } = sent;
-    unrecorded.delete(key);
-    unrecorded.set(key, kept);
-    if (unrecorded.size > UNRECORDED_LIMIT) unrecorded.delete(unrecorded.keys().next().value!);
-  }
+  const unrecorded = new UnrecordedAttempts();
 
   /**
    * An attempt that threw. Postgres out of reach is retried by the workflow's infrastructure retry until it is back
@@ -113,9 +95,8 @@ export function createDeliveryActivities({
   function givenUp(input: AttemptInput, error: unknown): AttemptOutcome {
     if (error instanceof ApplicationFailure || isTransientDatabaseError(error) || activityTry() < ATTEMPT_TRIES)
       throw error;
-    const key = unrecordedKey(input);
-    const sent = unrecorded.get(key);
-    unrecorded.delete(key);
+    const sent = unrecorded.get(input);
+    unrecorded.forget(input);
     const message = printableText(error instanceof Error ? error.message : String(error)).slice(0, 300);
     log.warn(
       { delivery_id: input.deliveryId, attempt: input.attempt, error: message, sent: sent !== undefined },
@@ -146,7 +127,6 @@ export function createDeliveryActivities({
   }
 
   async function attempt(input: AttemptInput, turn: PermitTurn | undefined): Promise<AttemptOutcome> {
-    const key = unrecordedKey(input);
     const context = await attempts.attemptContext(input.deliveryId, {
       defaults: defaultLimits,
       leaseMs: input.attemptTimeoutMs + PERMIT_LEASE_MARGIN_MS,
@@ -164,12 +144,12 @@ export function createDeliveryActivities({
     }
     // A previous try of this activity may have delivered and recorded it before the worker died.
     if (context.delivery.status === 'delivered') {
-      unrecorded.delete(key);
+      unrecorded.forget(input);
       return { kind: 'delivered', statusCode: null, error: null };
     }
     const { subscription } = context;
     if (subscription === undefined) return { kind: 'stopped', reason: 'subscription_deleted' };
-    let sent: SentAttempt | undefined = unrecorded.get(key);
+    let sent: SentAttempt | undefined = unrecorded.get(input);
     if (sent === undefined) {
       if (subscription.deleted) return { kind: 'stopped', reason: 'subscription_deleted' };
       if (!subscription.enabled) return { kind: 'stopped', reason: 'subscription_disabled' };
@@ -185,10 +165,10 @@ export function createDeliveryActivities({
     try {
       failingSince = await record(input, sent, tracksFailures);
     } catch (error) {
-      remember(key, sent);
+      unrecorded.remember(input, sent);
       throw error;
     }
-    unrecorded.delete(key);
+    unrecorded.forget(input);
     const statusClass = attemptStatusClass(sent.statusCode, sent.networkFailure);
     metrics.attempted(context.event.event_type, sent.succeeded, statusClass, sent.durationMs);
     log.info(

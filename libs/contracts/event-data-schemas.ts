@@ -1,4 +1,22 @@
 import { EVENT_TYPES, EventType } from './catalogue';
+import {
+  application,
+  at,
+  connection,
+  count,
+  exampleApplication,
+  exampleConnection,
+  exampleSubscription,
+  exampleUser,
+  factor,
+  id,
+  ip,
+  object,
+  subscription,
+  text,
+  user,
+  userEvent,
+} from './event-schema-parts';
 
 /** One catalogue entry: what the event means, the JSON Schema its `data` must satisfy, and an example `data`. */
 export interface EventTypeDefinition {
@@ -7,62 +25,6 @@ export interface EventTypeDefinition {
   dataSchema: Record<string, unknown>;
   example: Record<string, unknown>;
 }
-
-// The schemas name what receivers rely on and leave room for more: required ids, typed optional fields,
-// additional properties allowed so the platform can add fields without breaking publishers.
-const id = { type: 'string', minLength: 1, maxLength: 256 };
-const text = { type: 'string', maxLength: 2048 };
-const object = (required: string[], properties: Record<string, unknown>) => ({
-  type: 'object',
-  required,
-  properties,
-  additionalProperties: true,
-});
-
-const user = object(['id'], {
-  id,
-  email: { type: 'string', maxLength: 320 },
-  name: text,
-  created_at: { type: 'string', format: 'date-time' },
-});
-const factor = object(['id', 'type'], {
-  id,
-  type: { type: 'string', enum: ['totp', 'sms', 'email', 'webauthn', 'push', 'backup_codes'] },
-});
-const application = object(['id'], { id, name: text, client_id: text });
-const connection = object(['id'], {
-  id,
-  name: text,
-  protocol: { type: 'string', enum: ['saml', 'oidc', 'ldap', 'scim'] },
-});
-const ip = { type: 'string', maxLength: 64 };
-const at = { type: 'string', format: 'date-time' };
-const count = { type: 'integer', minimum: 0 };
-const subscription = object(['id'], { id });
-
-const exampleUser = {
-  id: 'usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2',
-  email: 'anita@cymmetri.com',
-  name: 'Anita Singh',
-  created_at: '2026-05-17T08:00:00.000Z',
-};
-const exampleApplication = {
-  id: 'app_01HZX3Q5M8Y2K7N4P6R9T0V1W3',
-  name: 'Payroll portal',
-  client_id: 'payroll-portal',
-};
-const exampleSubscription = { id: 'whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5' };
-const exampleConnection = { id: 'con_01HZX3Q5M8Y2K7N4P6R9T0V1W4', name: 'Corporate Azure AD', protocol: 'saml' };
-
-const userEvent = (
-  description: string,
-  extra: Record<string, unknown> = {},
-  example: Record<string, unknown> = {},
-) => ({
-  description,
-  dataSchema: object(['user'], { user, ...extra }),
-  example: { user: exampleUser, ...example },
-});
 
 const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
   'user.signed_in': userEvent(
@@ -191,7 +153,9 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
   },
   'webhook.subscription.disabled': {
     description:
-      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); its waiting deliveries were dead-lettered.',
+      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), ' +
+      'by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); ' +
+      'its waiting deliveries were dead-lettered.',
     dataSchema: object(['subscription', 'reason', 'message'], {
       subscription,
       reason: { type: 'string', enum: ['gone', 'failing', 'operator'] },

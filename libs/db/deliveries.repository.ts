@@ -98,7 +98,8 @@ export class DeliveriesRepository {
   async attemptsPerHour(subscriptionId: string): Promise<HourOfAttempts[]> {
     const { rows } = await this.pool.query<HourOfAttempts>(
       `WITH since AS (SELECT date_trunc('hour', now(), 'UTC') - interval '23 hours' AS at)
-       SELECT h.hour, (count(a.started_at) FILTER (WHERE a.succeeded))::integer AS succeeded, (count(a.started_at) FILTER (WHERE NOT a.succeeded))::integer AS failed
+       SELECT h.hour, (count(a.started_at) FILTER (WHERE a.succeeded))::integer AS succeeded,
+              (count(a.started_at) FILTER (WHERE NOT a.succeeded))::integer AS failed
          FROM since, generate_series(since.at, since.at + interval '23 hours', interval '1 hour') AS h(hour)
          LEFT JOIN (SELECT a.started_at, a.succeeded FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id, since
                      WHERE d.subscription_id = $1::text AND a.started_at >= since.at) a

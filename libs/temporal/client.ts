@@ -3,8 +3,8 @@ import { clientTracingInterceptors } from '../observability/tracing';
 
 /**
  * A Temporal client that connects on its first use. The api's publish path never talks to Temporal (the worker's
- * outbox relay starts the runs), so the api loads @temporalio/client and its protobuf definitions, about 12 MiB of
- * memory, only when an operator signals or redrives. A failed connect is not kept: the next use tries again.
+ * outbox relay starts the runs), so the api loads @temporalio/client and its protobuf definitions, and the memory
+ * they hold, only when an operator signals or redrives. A failed connect is not kept: the next use tries again.
  */
 export class OnDemandTemporalClient {
   private client?: Promise<Client>;

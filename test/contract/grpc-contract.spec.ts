@@ -1,12 +1,13 @@
 import { credentials, loadPackageDefinition, Metadata, ServiceError } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { FileDescriptorProto, FileDescriptorSet } from 'protobufjs/ext/descriptor';
 import { DESCRIPTOR_SET_PATH } from '../../apps/api/src/grpc/reflection';
 import { uniqueTenant } from '../helpers/database';
+import { reflectionClient } from '../helpers/grpc-clients';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 import { contractTool } from './tools';
 
@@ -71,19 +72,7 @@ function reflect(client: any, request: object): Promise<any> {
 
 describe('gRPC reflection serves every file the service needs', () => {
   it('resolves the service by symbol, then every import by file name, and calls Publish from those descriptors alone', async () => {
-    const reflectionProto = join(
-      dirname(require.resolve('@grpc/reflection')),
-      '..',
-      'proto',
-      'grpc',
-      'reflection',
-      'v1',
-      'reflection.proto',
-    );
-    const Reflection = (
-      loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, defaults: true, oneofs: true })) as any
-    ).grpc.reflection.v1.ServerReflection;
-    const reflection = new Reflection(stack.grpcAddress, credentials.createInsecure());
+    const reflection = reflectionClient(stack.grpcAddress, 'v1');
     try {
       const listed = await reflect(reflection, { list_services: '*' });
       expect(listed.list_services_response.service.map((s: { name: string }) => s.name)).toContain(SERVICE);

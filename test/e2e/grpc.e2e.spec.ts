@@ -1,44 +1,14 @@
-import { credentials, loadPackageDefinition, Metadata, ServiceError, status } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { dirname, join } from 'node:path';
-import { PROTO_PATH } from '../../apps/api/src/http-app';
+import { Metadata, ServiceError, status } from '@grpc/grpc-js';
 import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { subscribeReceiver } from '../helpers/fixtures';
+import { reflectionClient, webhooksClient } from '../helpers/grpc-clients';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
 
 let stack: Stack;
 let client: any;
 let reflection: any;
-
-/** A client generated at run time from the repository's .proto, as any gRPC user would. */
-function makeClient(address: string) {
-  const definition = loadSync(PROTO_PATH, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const WebhooksService = (loadPackageDefinition(definition) as any).intelliauth.webhooks.v1.WebhooksService;
-  return new WebhooksService(address, credentials.createInsecure());
-}
-
-function makeReflectionClient(address: string) {
-  const protoPath = join(
-    dirname(require.resolve('@grpc/reflection')),
-    '..',
-    'proto',
-    'grpc',
-    'reflection',
-    'v1alpha',
-    'reflection.proto',
-  );
-  const definition = loadSync(protoPath, { keepCase: true, defaults: true, oneofs: true });
-  const ServerReflection = (loadPackageDefinition(definition) as any).grpc.reflection.v1alpha.ServerReflection;
-  return new ServerReflection(address, credentials.createInsecure());
-}
 
 function auth(key: string | null) {
   const metadata = new Metadata();
@@ -70,8 +40,8 @@ const struct = (object: Record<string, string>) => ({
 
 beforeAll(async () => {
   stack = await startStack(WAITING_POLICY);
-  client = makeClient(stack.grpcAddress);
-  reflection = makeReflectionClient(stack.grpcAddress);
+  client = webhooksClient(stack.grpcAddress);
+  reflection = reflectionClient(stack.grpcAddress, 'v1alpha');
 });
 afterAll(async () => {
   client?.close();

@@ -209,7 +209,7 @@ describe('secrets at rest', () => {
     });
 
     const after = new SubscriptionsRepository(pool, SecretBox.parse(rotatedKeys));
-    const { resealed } = await after.resealSecrets();
+    const { resealed } = await after.secrets.reseal();
     expect(resealed).toBeGreaterThanOrEqual(1);
     const stored = (await pool.query(`SELECT secret FROM subscription_secrets WHERE subscription_id = $1::text`, [id]))
       .rows[0].secret as string;
@@ -220,7 +220,7 @@ describe('secrets at rest', () => {
     ]);
     // Put the shared test database back on the suite's key for the suites still running.
     expect(
-      (await new SubscriptionsRepository(pool, SecretBox.parse(`${oldKeys},${newKeyOnly}`)).resealSecrets()).resealed,
+      (await new SubscriptionsRepository(pool, SecretBox.parse(`${oldKeys},${newKeyOnly}`)).secrets.reseal()).resealed,
     ).toBeGreaterThanOrEqual(1);
   });
 });

@@ -4,6 +4,7 @@ import { EVENT_TYPES } from '../../libs/contracts/catalogue';
 import { DELIVERY_STATUSES } from '../../libs/contracts/delivery-status';
 import { testPool } from '../helpers/database';
 import { Stack, startStack } from '../helpers/stack';
+import { expectEventsStoredAsSent, expectOnlyAcceptedEventsStored } from '../helpers/stored-events';
 import {
   anyText,
   assertProperty,
@@ -963,13 +964,7 @@ describe('the database after the run', () => {
     expect(rejectedEvents.length).toBeGreaterThan(0);
     expect(ledger.acceptedEventIds.size).toBeGreaterThan(0);
 
-    // Whatever a rejected request named, the only events stored are ones the API answered 202 for (a tenant or id can
-    // appear in both a rejected and an accepted request, e.g. a 409 replay of an accepted event).
-    const named = await pool.query<{ id: string; tenant_id: string }>(
-      'SELECT id, tenant_id FROM events WHERE id = ANY($1::text[]) OR tenant_id = ANY($2::text[])',
-      [rejectedEvents, rejectedTenants],
-    );
-    expect(named.rows.filter((row) => !ledger.acceptedEventIds.has(row.id))).toEqual([]);
+    await expectOnlyAcceptedEventsStored(pool, ledger);
     const namedDeliveries = await pool.query<{ id: string; event_id: string }>(
       'SELECT id, event_id FROM deliveries WHERE event_id = ANY($1::text[]) OR tenant_id = ANY($2::text[])',
       [rejectedEvents, rejectedTenants],
@@ -986,50 +981,12 @@ describe('the database after the run', () => {
     );
     expect(leakedActions.rows).toEqual([]);
 
-    const accepted = [...ledger.acceptedEventIds];
-    const stored = await pool.query<{ id: string }>('SELECT id FROM events WHERE id = ANY($1::text[])', [accepted]);
-    expect(stored.rows.map((r) => r.id).sort()).toEqual([...accepted].sort());
     const subscriptions = await pool.query<{ id: string; tenant_id: string }>(
       'SELECT id, tenant_id FROM subscriptions WHERE tenant_id = ANY($1::text[])',
       [[...acceptedSubscriptions.keys()]],
     );
     expect(new Map(subscriptions.rows.map((r) => [r.tenant_id, r.id]))).toEqual(acceptedSubscriptions);
 
-    const rows = await pool.query<{
-      id: string;
-      tenant_id: string;
-      tenant_slug: string | null;
-      event_type: string;
-      occurred_at: Date;
-      actor: unknown;
-      data: unknown;
-    }>(
-      'SELECT id, tenant_id, tenant_slug, event_type, occurred_at, actor, data FROM events WHERE id = ANY($1::text[])',
-      [[...storedAsSent.keys()]],
-    );
-    expect(rows.rowCount).toBe(storedAsSent.size);
-    for (const row of rows.rows) {
-      const sent = storedAsSent.get(row.id) as {
-        event_type: string;
-        tenant: { id: string; slug?: string };
-        occurred_at?: string;
-        actor?: unknown;
-        data: unknown;
-      };
-      expect({
-        tenant_id: row.tenant_id,
-        tenant_slug: row.tenant_slug,
-        event_type: row.event_type,
-        actor: row.actor,
-        data: row.data,
-      }).toEqual({
-        tenant_id: sent.tenant.id,
-        tenant_slug: sent.tenant.slug ?? null,
-        event_type: sent.event_type,
-        actor: sent.actor ?? null,
-        data: JSON.parse(JSON.stringify(sent.data)),
-      });
-      if (sent.occurred_at) expect(row.occurred_at.toISOString()).toBe(new Date(sent.occurred_at).toISOString());
-    }
+    await expectEventsStoredAsSent(pool, storedAsSent);
   });
 });

@@ -56,11 +56,10 @@ export interface LaunchOptions {
 /**
  * V8 heap limits for the api and the worker on the one small box the embedded default runs on. V8 otherwise grows
  * its young generation to 3 x 16 MiB and its old space far beyond what these processes keep alive, which doubled
- * their resident memory under load; with these the bench measured the same CPU per delivery. The worker's limit
- * also bounds its workflow sandbox, which holds up to WORKER_CACHED_WORKFLOWS waiting deliveries. MALLOC_ARENA_MAX=1
- * keeps glibc from giving the Temporal core's threads arenas of their own, whose freed memory is rarely handed back:
- * the worker's peak in the bench's sustained run was 236-244 MiB with 2 arenas and 223-227 MiB with 1, at the same
- * CPU per delivery.
+ * their resident memory under load; with these a delivery costs the same CPU. The worker's limit also bounds its
+ * workflow sandbox, which holds up to WORKER_CACHED_WORKFLOWS waiting deliveries. MALLOC_ARENA_MAX=1 keeps glibc
+ * from giving the Temporal core's threads arenas of their own, whose freed memory is rarely handed back: one arena
+ * lowers the worker's peak memory under sustained load at the same CPU per delivery.
  */
 const APP_NODE_FLAGS: Record<'api' | 'worker', string[]> = {
   api: ['--max-semi-space-size=1', '--max-old-space-size=96'],
@@ -71,9 +70,8 @@ const APP_NODE_FLAGS: Record<'api' | 'worker', string[]> = {
  * The CPU priority of the parts that drain the outbox, the worker and the Temporal server, below the publish path's
  * (the api and Postgres) when they all share one small box: a publish is answered from what it commits, so when
  * the box is saturated the deliveries wait in the outbox rather than the publishers, and the drain has the CPU back
- * once they pause. Measured with the bench, equal priority against this one: a burst of 3,000 events accepted at
- * 319-374 against 664-703 events/s while the drain delivered as fast (64-78 against 69-71 deliveries/s); paced at
- * 17 events/s, publish p99 14.7-16.7 against 11.2-12.5 ms; sustained 62-72 against 66-77 deliveries/s.
+ * once they pause. Against equal priority, a burst of publishes is accepted about twice as fast while the drain
+ * delivers as fast, paced publishes are answered sooner, and sustained deliveries keep their pace.
  */
 const DRAIN_SESSION_NICE = 10;
 

@@ -12,7 +12,7 @@ export class SecretResealService implements OnApplicationBootstrap {
   constructor(private readonly subscriptions: SubscriptionsRepository) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { resealed, unreadable } = await this.subscriptions.resealSecrets();
+    const { resealed, unreadable } = await this.subscriptions.secrets.reseal();
     if (resealed > 0) this.logger.log(`resealed ${resealed} signing secrets with the current master key`);
     if (unreadable > 0) {
       this.logger.error(

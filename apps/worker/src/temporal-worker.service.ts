@@ -33,10 +33,9 @@ export const SHUTDOWN_GRACE = '20s';
 
 /**
  * The longest an attempt waits in this worker's queue for a permit its own attempts hold. Long enough for a queue
- * behind fast receivers (sustained bench: no attempt refused), short enough that a slow receiver's queue stays one
- * or two deep: at 2 s, its waiting tasks delayed the fast receivers' first attempts (mixed-paced bench at 4.2
- * events/s, p50 / p99 125 / 509 ms against 104 / 179 without the queue; 98 / 228 ms at 500 ms). Well inside the room
- * a local attempt has beyond its HTTP budget (localAttemptTimeoutMs).
+ * behind fast receivers (under sustained load no attempt is refused), short enough that a slow receiver's queue
+ * stays one or two deep: a longer wait lets its waiting tasks delay the fast receivers' first attempts. Well inside
+ * the room a local attempt has beyond its HTTP budget (localAttemptTimeoutMs).
  */
 const PERMIT_WAIT_MS = 500;
 

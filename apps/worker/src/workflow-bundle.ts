@@ -6,9 +6,8 @@ type BundleReply = { code: string } | { error: string };
 
 /**
  * Where the worker's workflow code comes from. Compiled (dist/), webpack bundles it in a child process and the
- * worker loads the finished bundle: bundling inside the worker leaves its heap and RSS about 65 MiB larger for
- * the life of the process (measured idle: 221 MiB bundling in-process, 155 MiB with the bundle made apart), because
- * webpack's garbage is never handed back to the system. Bundling at each start, not at build time, means the bundle
+ * worker loads the finished bundle: bundling inside the worker leaves its heap and RSS markedly larger for the life
+ * of the process, because webpack's garbage is never handed back to the system. Bundling at each start, not at build time, means the bundle
  * can never be older than the code beside it. Run from TypeScript sources (ts-jest), there is no compiled file to
  * fork, and the worker bundles itself as before.
  */
@@ -46,8 +45,7 @@ function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]
 /**
  * How the worker runs its workflow sandbox. The SDK's deadlock detection gives every call into the sandbox a time
  * limit, and Node enforces each one with a watchdog thread created and joined for that call alone: several per
- * delivery (strace during the bench's sustained run: 2,660 thread creations in 8 s, none without the limit), 78-90
- * µs of CPU per call instead of 5-7 µs, and the worker's resident memory higher. The workflow code is this project's
+ * delivery, which costs each call many times its CPU without the limit, and raises the worker's resident memory. The workflow code is this project's
  * own, small and lint-checked; the price is that a runaway loop in it would hang the workflow thread instead of
  * failing one workflow task. patches/@temporalio+worker+*.patch (applied by npm's postinstall) makes the SDK leave the
  * limit out when it is not finite and declares the option, which the SDK does not expose yet.
@@ -60,8 +58,8 @@ export const WORKFLOW_SANDBOX_OPTIONS = { isolateExecutionTimeout: Infinity } sa
 /**
  * The bundle's inline source map keeps its mappings (workflow stack traces still name the TypeScript file and line)
  * but not the 600 KB of sources it would otherwise embed: the SDK reads them only with showStackTraceSources, which
- * this worker leaves off, yet every copy of the map (the worker's, its workflow thread's) held them. Measured: the
- * worker's resident memory 8 MiB lower at start, its peak in the bench's sustained run 220-241 -> 209-226 MiB.
+ * this worker leaves off, yet every copy of the map (the worker's, its workflow thread's) held them, which kept the
+ * worker's resident memory higher at start and under load.
  */
 const SOURCE_MAP_WITHOUT_SOURCES = 'inline-nosources-source-map';
 

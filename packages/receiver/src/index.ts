@@ -99,7 +99,8 @@ export function verifyWebhook(
   if (!useStandard && bodyOnly && options.allowBodyOnlySignature !== true) {
     throw new WebhookVerificationError(
       'body_only_signature',
-      'the webhook-id/webhook-timestamp/webhook-signature headers are missing (IntelliAuth sends them with every delivery); X-IntelliAuth-Signature alone does not sign the timestamp, so it is accepted only with allowBodyOnlySignature',
+      'the webhook-id/webhook-timestamp/webhook-signature headers are missing (IntelliAuth sends them with every delivery); ' +
+        'X-IntelliAuth-Signature alone does not sign the timestamp, so it is accepted only with allowBodyOnlySignature',
     );
   }
   if (!useStandard && !bodyOnly) {

@@ -73,7 +73,8 @@ export function refusePlatformTenant(tenantId: string, platformTenantId: string,
     throw new ApiError(
       HttpStatus.UNPROCESSABLE_ENTITY,
       'platform_tenant',
-      `${tenantId} is the platform tenant, whose subscriptions receive every tenant's operational events: it is managed with service keys only, and has no ${what}`,
+      `${tenantId} is the platform tenant, whose subscriptions receive every tenant's operational events: ` +
+        `it is managed with service keys only, and has no ${what}`,
     );
   }
 }

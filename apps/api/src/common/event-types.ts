@@ -41,7 +41,8 @@ export function requirePublishableEventType(value: string): EventType {
   throw new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     'operational_event_type',
-    `${eventType} is an operational event: the service emits ${OPERATIONAL_CATEGORY}.* events itself, about a tenant's subscriptions and deliveries; they cannot be published`,
+    `${eventType} is an operational event: the service emits ${OPERATIONAL_CATEGORY}.* events itself, ` +
+      `about a tenant's subscriptions and deliveries; they cannot be published`,
   );
 }
 
@@ -52,7 +53,9 @@ export function requireOperationalFilters(values: string[], platformTenantId: st
   throw new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     'operational_events_only',
-    `subscriptions of the platform tenant ${platformTenantId} receive the operational events of every tenant and nothing else: name "${OPERATIONAL_CATEGORY}.*" or ${OPERATIONAL_CATEGORY}.* types, not ${other.map((v) => JSON.stringify(v)).join(', ')}`,
+    `subscriptions of the platform tenant ${platformTenantId} receive the operational events of every tenant ` +
+      `and nothing else: name "${OPERATIONAL_CATEGORY}.*" or ${OPERATIONAL_CATEGORY}.* types, ` +
+      `not ${other.map((v) => JSON.stringify(v)).join(', ')}`,
     {
       unknown: other,
       valid_event_types: EVENT_TYPES.filter(isOperationalEventType),

@@ -26,7 +26,8 @@ export async function withinTenantQuota<T>(create: () => Promise<T>): Promise<T>
     throw new ApiError(
       HttpStatus.UNPROCESSABLE_ENTITY,
       'quota_exceeded',
-      `tenant ${error.tenantId} already has ${error.limit} ${what}, its limit (${variable}=${error.limit}); ${remedy}, or ask the operator to raise ${variable}`,
+      `tenant ${error.tenantId} already has ${error.limit} ${what}, its limit (${variable}=${error.limit}); ` +
+        `${remedy}, or ask the operator to raise ${variable}`,
       { quota: error.quota, limit: error.limit },
     );
   }

@@ -126,7 +126,9 @@ function problemOf(error: ErrorObject): string {
     case 'additionalProperties':
       return 'is not a known field';
     case 'format':
-      return `must be ${error.params.format === 'date-time' ? 'an RFC 3339 date-time with a time zone, e.g. 2026-05-17T08:00:00.000Z' : `a valid ${error.params.format}`}`;
+      return error.params.format === 'date-time'
+        ? 'must be an RFC 3339 date-time with a time zone, e.g. 2026-05-17T08:00:00.000Z'
+        : `must be a valid ${error.params.format}`;
     default:
       return error.message ?? 'is invalid';
   }

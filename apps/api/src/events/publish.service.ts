@@ -93,7 +93,8 @@ export class PublishService {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'occurred_at_out_of_range',
-        `occurred_at must lie between ${new Date(now - this.config.delivery.ttlMs).toISOString()} (the delivery TTL ago) and ${new Date(now + MAX_FUTURE_SKEW_MS).toISOString()} (5 minutes ahead)`,
+        `occurred_at must lie between ${new Date(now - this.config.delivery.ttlMs).toISOString()} (the delivery TTL ago) ` +
+          `and ${new Date(now + MAX_FUTURE_SKEW_MS).toISOString()} (5 minutes ahead)`,
       );
     }
     return new Date(at);

@@ -8,7 +8,8 @@ export const createdPortalSessionSchema = objectOf({
     type: 'string',
     pattern: '^/portal/#token=iaw_pt_',
     description:
-      'relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer',
+      'relative to the API: open <api origin> + url, once, before expires_at; ' +
+      'the token travels in the fragment, which browsers never send to a server or in a Referer',
   },
   created_at: dateTime,
   expires_at: { ...dateTime, description: 'the token must be exchanged before this, and the session ends then' },

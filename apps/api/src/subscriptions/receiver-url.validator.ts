@@ -43,7 +43,8 @@ export class ReceiverUrlValidator {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'refused_url',
-        `url host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata or other non-public addresses unless the operator allows them in WEBHOOK_ALLOWED_TARGETS`,
+        `url host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata ` +
+          'or other non-public addresses unless the operator allows them in WEBHOOK_ALLOWED_TARGETS',
       );
     }
     return value;

@@ -31,7 +31,8 @@ const maxPerSecond = {
   minimum: 1,
   maximum: MAX_PER_SECOND_LIMIT,
   description:
-    'attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
+    'attempts to this subscription started per second (paced evenly), across every worker; ' +
+    'absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
 } as const;
 /** In an update, null puts the configured default back. */
 function orDefault<T extends { type: string; description: string }>(limit: T) {

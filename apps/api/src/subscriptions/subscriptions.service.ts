@@ -6,11 +6,8 @@ import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
-import {
-  MAX_LIVE_SIGNING_SECRETS,
-  SubscriptionsRepository,
-  SubscriptionView,
-} from '../../../../libs/db/subscriptions.repository';
+import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
+import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
@@ -45,7 +42,10 @@ function secretLimitReached(id: string, firstEndsAt: Date): ApiError {
   return new ApiError(
     HttpStatus.UNPROCESSABLE_ENTITY,
     'secret_limit_reached',
-    `subscription ${id} already has ${MAX_LIVE_SIGNING_SECRETS} live signing secrets (the current one and ${MAX_LIVE_SIGNING_SECRETS - 1} in their grace period); rotate again after ${firstEndsAt.toISOString()}, when the first of them ends, or now with grace_period_seconds 0, which ends every previous secret at once`,
+    `subscription ${id} already has ${MAX_LIVE_SIGNING_SECRETS} live signing secrets ` +
+      `(the current one and ${MAX_LIVE_SIGNING_SECRETS - 1} in their grace period); ` +
+      `rotate again after ${firstEndsAt.toISOString()}, when the first of them ends, ` +
+      'or now with grace_period_seconds 0, which ends every previous secret at once',
     { live_secrets: MAX_LIVE_SIGNING_SECRETS, first_ends_at: firstEndsAt.toISOString() },
   );
 }
@@ -170,14 +170,15 @@ export class SubscriptionsService {
     await this.rotations.admit(
       id,
       (retryAfter) =>
-        `subscription ${id} is over its limit of ${this.config.quotas.rotationsPerMinute} secret rotations per minute (SECRET_ROTATION_RATE_LIMIT); retry after ${retryAfter} s`,
+        `subscription ${id} is over its limit of ${this.config.quotas.rotationsPerMinute} secret rotations per minute ` +
+        `(SECRET_ROTATION_RATE_LIMIT); retry after ${retryAfter} s`,
     );
     const secret = generateSigningSecret();
     const rotated = await this.changeAndRecord(
       principal,
       'subscription.rotate_secret',
       async (client) => {
-        const result = await this.subscriptions.rotateSecret(id, scopeOf(principal), secret, grace, client);
+        const result = await this.subscriptions.secrets.rotate(id, scopeOf(principal), secret, grace, client);
         if (result !== undefined && 'secretLimitReached' in result)
           throw secretLimitReached(id, result.secretLimitReached.firstEndsAt);
         return result;

@@ -40,7 +40,8 @@ export class TestSendService {
     await this.limit.admit(
       subscription.tenant_id,
       (retryAfter) =>
-        `tenant ${subscription.tenant_id} is over its limit of ${this.config.quotas.testSendsPerMinute} test sends per minute (TEST_SEND_RATE_LIMIT); retry after ${retryAfter} s`,
+        `tenant ${subscription.tenant_id} is over its limit of ${this.config.quotas.testSendsPerMinute} test sends ` +
+        `per minute (TEST_SEND_RATE_LIMIT); retry after ${retryAfter} s`,
     );
     const target = await this.repository.target(id);
     if (!target) throw ApiError.notFound('subscription', id);

@@ -2,25 +2,12 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate, type Route } from '../router';
-import {
-  Choice,
-  Failure,
-  Json,
-  Loading,
-  Pager,
-  Section,
-  Status,
-  Table,
-  Time,
-  TimeInput,
-  useAction,
-  useLoad,
-} from '../ui';
+import { Choice, Failure, Loading, Pager, Section, Status, Table, Time, TimeInput, useLoad } from '../ui';
 import { useCatalogue } from './catalogue';
 
 type Delivery = Schemas['Delivery'];
 /** Every delivery status (the compiler holds this to the API's enum), and whether one in it is still under way. */
-const UNDER_WAY: Record<Schemas['DeliveryStatus'], boolean> = {
+export const UNDER_WAY: Record<Schemas['DeliveryStatus'], boolean> = {
   pending: true,
   attempting: true,
   throttled: true,
@@ -135,140 +122,6 @@ export function DeliveriesPage({ route }: { route: Route }) {
         <Failure error={list.error} />
         {list.data ? <DeliveryTable deliveries={list.data.data} /> : !list.error && <Loading />}
         <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
-      </Section>
-    </>
-  );
-}
-
-/** One delivery: the event as sent, every attempt, and what can be done now; refreshed while it is under way. */
-export function DeliveryPage({ id }: { id: string }) {
-  const delivery = useLoad(() => ok(api.GET('/v1/deliveries/{id}', { params: { path: { id } } })), [id]);
-  const eventId = delivery.data?.event_id;
-  const event = useLoad(
-    () =>
-      eventId ? ok(api.GET('/v1/events/{eventId}', { params: { path: { eventId } } })) : Promise.resolve(undefined),
-    [eventId],
-  );
-  const action = useAction();
-  const waiting = delivery.data ? UNDER_WAY[delivery.data.status] : false;
-  useEffect(() => {
-    if (!waiting) return;
-    const timer = setInterval(delivery.reload, 1500);
-    return () => clearInterval(timer);
-  }, [waiting, delivery.reload]);
-  if (delivery.error) return <Failure error={delivery.error} />;
-  if (!delivery.data) return <Loading />;
-  const d = delivery.data;
-  const e = event.data;
-  return (
-    <>
-      <h1>Delivery</h1>
-      <p class="muted">
-        <a href={href('deliveries')}>All deliveries</a> ·{' '}
-        <a href={href(`subscriptions/${d.subscription_id}`)}>Its subscription</a>
-      </p>
-      <Section title="Where it stands">
-        <dl class="facts">
-          <dt>Status</dt>
-          <dd data-testid="delivery-status">
-            <Status value={d.status} />
-            {d.failure_reason && ` (${d.failure_reason})`}
-          </dd>
-          <dt>Event</dt>
-          <dd>
-            {d.event_type} <code>{d.event_id}</code>
-          </dd>
-          <dt>Next attempt</dt>
-          <dd>
-            <Time value={d.next_attempt_at} />
-          </dd>
-          <dt>Redrives</dt>
-          <dd>{d.redrive_count}</dd>
-        </dl>
-        <Failure error={action.error} />
-        {waiting && (
-          <div class="actions">
-            <button
-              type="button"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(() =>
-                  ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload),
-                )
-              }
-            >
-              Retry now
-            </button>
-            <button
-              type="button"
-              class="danger"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(() =>
-                  ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(
-                    delivery.reload,
-                  ),
-                )
-              }
-            >
-              Cancel delivery
-            </button>
-          </div>
-        )}
-        {d.status === 'dead_lettered' && (
-          <button
-            type="button"
-            disabled={action.busy}
-            onClick={() =>
-              action.run(() =>
-                ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload),
-              )
-            }
-          >
-            Redrive
-          </button>
-        )}
-      </Section>
-      <Section title="Attempts">
-        {d.attempts.length === 0 ? (
-          <p>No attempt yet.</p>
-        ) : (
-          <Table testId="attempts" columns={['#', 'Sent', 'HTTP status', 'Duration', 'Error', 'Response']}>
-            {d.attempts.map((a) => (
-              <tr key={a.attempt} class={a.succeeded ? 'ok' : 'failed'}>
-                <td>{a.attempt}</td>
-                <td>
-                  <Time value={a.started_at} />
-                </td>
-                <td>{a.status_code ?? '—'}</td>
-                <td>{a.duration_ms} ms</td>
-                <td>{a.error ?? ''}</td>
-                <td>
-                  <code class="excerpt">{a.response_excerpt ?? ''}</code>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
-      </Section>
-      <Section title="Body as sent">
-        <p class="muted">The body of every attempt; only delivery.attempt changes from one attempt to the next.</p>
-        {e ? (
-          <Json
-            label="Event body"
-            value={{
-              event_id: e.event_id,
-              event_type: e.event_type,
-              occurred_at: e.occurred_at,
-              tenant: e.tenant,
-              ...(e.actor ? { actor: e.actor } : {}),
-              data: e.data,
-              delivery: { attempt: Math.max(1, d.attempt_count), subscription_id: d.subscription_id },
-            }}
-          />
-        ) : (
-          <Failure error={event.error} />
-        )}
       </Section>
     </>
   );
