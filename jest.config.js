@@ -19,7 +19,7 @@ const shared = {
 };
 
 /** Suites that run in this process alone: pure functions, and workflow replay (the SDK replays without a server). */
-const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/replay'];
+const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/tools', '<rootDir>/test/replay'];
 
 module.exports = {
   projects: [
@@ -28,7 +28,7 @@ module.exports = {
       ...shared,
       displayName: 'integration',
       roots: ['<rootDir>/test'],
-      testPathIgnorePatterns: ['/test/unit/', '/test/replay/', '/test/faults/'],
+      testPathIgnorePatterns: ['/test/unit/', '/test/tools/', '/test/replay/', '/test/faults/'],
     },
     // Each fault scenario starts a whole product of its own: tools/test.js runs them after the rest, one at a time.
     { ...shared, displayName: 'faults', roots: ['<rootDir>/test/faults'] },
