@@ -5,7 +5,9 @@
  * event delivered or dead-lettered as its receiver dictates, nothing lost, re-sent attempts counted, every workflow
  * visible by its tenant, every dashboard query answered. Prints the figures; exits 0 only if every check held.
  * REHEARSAL_RATE (events/s while the restarts happen), REHEARSAL_BURST (events published at once afterwards) and
- * REHEARSAL_KEEP (keep the run's folder with its logs) size and shape a run; .ci/run runs a short one.
+ * REHEARSAL_KEEP (keep the run's folder with its logs) size and shape a run; .ci/run runs a short one. For sizing,
+ * REHEARSAL_DISRUPT=off publishes steadily for REHEARSAL_STEADY_SECONDS instead of restarting anything, and
+ * REHEARSAL_WORKERS and REHEARSAL_SHARDS change the topology.
  */
 import { rmSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -25,6 +27,9 @@ import {
 
 const RATE = Number(process.env.REHEARSAL_RATE || 6);
 const BURST = Number(process.env.REHEARSAL_BURST || 600);
+const DISRUPT = process.env.REHEARSAL_DISRUPT !== 'off';
+const STEADY_SECONDS = Number(process.env.REHEARSAL_STEADY_SECONDS || 60);
+const WORKERS = Number(process.env.REHEARSAL_WORKERS || 2);
 /** Four attempts a few seconds apart, so a run's dead letters are final within it. */
 const RETRY_SCHEDULE = ['0s', '2s', '4s', '8s'];
 const ATTEMPT_TIMEOUT_MS = 1_500;
@@ -75,8 +80,9 @@ async function main(): Promise<boolean> {
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('ERROR') });
   const topology = new Topology({
     apis: 2,
-    workers: 2,
+    workers: WORKERS,
     temporalServers: 2,
+    shards: process.env.REHEARSAL_SHARDS ? Number(process.env.REHEARSAL_SHARDS) : undefined,
     variables: {
       WEBHOOK_RETRY_SCHEDULE: RETRY_SCHEDULE.join(','),
       WEBHOOK_ATTEMPT_TIMEOUT: `${ATTEMPT_TIMEOUT_MS}ms`,
@@ -127,8 +133,8 @@ async function main(): Promise<boolean> {
         stop: () => disrupted,
       }),
       (async () => {
-        await new Promise((resolve) => setTimeout(resolve, 10_000));
-        await disrupt(topology, notes);
+        await new Promise((resolve) => setTimeout(resolve, DISRUPT ? 10_000 : STEADY_SECONDS * 1000));
+        if (DISRUPT) await disrupt(topology, notes);
         disrupted = true;
       })(),
     ]);
@@ -194,15 +200,15 @@ async function main(): Promise<boolean> {
           {
             cpu_s: seconds(use.cpuMs),
             cpu_ms_per_delivery: Math.round((use.cpuMs / Math.max(1, ended)) * 10) / 10,
-            peak_rss_mib_one_process: Math.round(use.peakRssMiB),
-            peak_rss_mib_all_processes: Math.round(use.peakTotalRssMiB),
+            peak_pss_mib_one_process: Math.round(use.peakPssMiB),
+            peak_pss_mib_all_processes: Math.round(use.peakTotalPssMiB),
           },
         ]),
       );
       const steadyLatency = steady.map((event) => event.latencyMs);
       const burstLatency = burst.map((event) => event.latencyMs);
       const summary = {
-        topology: '1 Postgres, 2 Temporal servers (4 shards, postgres12), 2 apis, 2 workers, Prometheus',
+        topology: topology.describe(),
         published: { steady: steady.length, steady_rate_per_s: RATE, burst: burst.length },
         publish_ms: {
           steady_p50: percentile(steadyLatency, 50),
@@ -213,6 +219,7 @@ async function main(): Promise<boolean> {
         burst_accepted_per_s: Math.round(burst.length / (burstMs / 1000)),
         deliveries,
         seconds_from_first_publish_to_all_ended: seconds(drainedMs),
+        deliveries_ended_per_s: Math.round((ended / (drainedMs / 1000)) * 10) / 10,
         workflows_visible_by_tenant: visible,
         dashboard: { queries: panels.queries, without_data: panels.empty.length },
         usage,

@@ -1,11 +1,11 @@
-import { childrenMatching, rssMiB, treeCpuMs } from '../bench/process-stats';
+import { childrenMatching, pssMiB, treeCpuMs } from '../bench/process-stats';
 
 export interface PartUsage {
   cpuMs: number;
-  /** The largest resident set one process of the part had. */
-  peakRssMiB: number;
-  /** The largest sum of the part's processes' resident sets at one sample. */
-  peakTotalRssMiB: number;
+  /** The most memory (PSS) one process of the part held, with its children. */
+  peakPssMiB: number;
+  /** The most memory (PSS) the part's processes held together at one sample. */
+  peakTotalPssMiB: number;
 }
 
 /**
@@ -27,7 +27,7 @@ export class ResourceSampler {
 
   sample(): void {
     for (const [part, roots] of Object.entries(this.parts())) {
-      const usage = this.usage.get(part) ?? { cpuMs: 0, peakRssMiB: 0, peakTotalRssMiB: 0 };
+      const usage = this.usage.get(part) ?? { cpuMs: 0, peakPssMiB: 0, peakTotalPssMiB: 0 };
       let total = 0;
       for (const root of roots) {
         // The tree's CPU includes children already reaped (Postgres's backends of closed connections).
@@ -35,11 +35,11 @@ export class ResourceSampler {
         const previous = this.lastCpu.get(root);
         if (previous !== undefined && cpu >= previous) usage.cpuMs += cpu - previous;
         if (!Number.isNaN(cpu)) this.lastCpu.set(root, cpu);
-        const rss = [root, ...childrenMatching(root, /./)].reduce((sum, pid) => sum + (rssMiB(pid) || 0), 0);
-        usage.peakRssMiB = Math.max(usage.peakRssMiB, rss);
-        total += rss;
+        const memory = [root, ...childrenMatching(root, /./)].reduce((sum, pid) => sum + (pssMiB(pid) || 0), 0);
+        usage.peakPssMiB = Math.max(usage.peakPssMiB, memory);
+        total += memory;
       }
-      usage.peakTotalRssMiB = Math.max(usage.peakTotalRssMiB, total);
+      usage.peakTotalPssMiB = Math.max(usage.peakTotalPssMiB, total);
       this.usage.set(part, usage);
     }
   }

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { projectRoot } from '../../libs/config/project-root';
@@ -14,21 +15,31 @@ export interface PostgresAccess {
   password: string;
 }
 
-/** The deploy/temporal script an operator (or compose's one-shot jobs) runs, with this environment. */
-export function runDeployScript(script: string, env: NodeJS.ProcessEnv, say: (line: string) => void): void {
-  const path = join(projectRoot(), 'deploy', 'temporal', script);
-  const result = spawnSync('sh', [path], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 600_000 });
-  for (const line of `${result.stdout}${result.stderr}`.split('\n')) if (line.trim()) say(`${script}: ${line}`);
-  if (result.status !== 0) throw new Error(`${script} failed (exit ${result.status ?? result.signal})`);
+/**
+ * The deploy/temporal script an operator (or compose's one-shot jobs) runs, with this environment; its output goes
+ * to `<logDir>/<script>.log`. Asynchronous: the balancer in front of the frontends lives in this process.
+ */
+export async function runDeployScript(script: string, env: NodeJS.ProcessEnv, logDir: string): Promise<void> {
+  const child = spawn('sh', [join(projectRoot(), 'deploy', 'temporal', script)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 600_000,
+  });
+  const log = createWriteStream(join(logDir, `${script}.log`));
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  log.end();
+  if (code !== 0) throw new Error(`${script} failed (exit ${code}); its output is in ${join(logDir, `${script}.log`)}`);
 }
 
 /** Temporal's two databases created and migrated with the server release's SQL tool: deploy/temporal/setup-schema.sh. */
 export function setUpTemporalSchema(
   binaries: TemporalServerBinaries,
   postgres: PostgresAccess,
-  say: (line: string) => void,
-): void {
-  runDeployScript(
+  logDir: string,
+): Promise<void> {
+  return runDeployScript(
     'setup-schema.sh',
     {
       TEMPORAL_SQL_TOOL: binaries.sqlTool,
@@ -37,7 +48,7 @@ export function setUpTemporalSchema(
       POSTGRES_USER: postgres.user,
       POSTGRES_PWD: postgres.password,
     },
-    say,
+    logDir,
   );
 }
 
@@ -58,6 +69,8 @@ export interface TemporalNodeOptions {
   compose: ComposeFile;
   binaries: TemporalServerBinaries;
   postgres: PostgresAccess;
+  /** Undefined keeps compose's NUM_HISTORY_SHARDS. */
+  shards?: number;
   logDir: string;
 }
 
@@ -100,6 +113,7 @@ export async function temporalNode(options: TemporalNodeOptions): Promise<{
         PROMETHEUS_ENDPOINT: `127.0.0.1:${metricsPort}`,
         DYNAMIC_CONFIG_FILE_PATH: join(projectRoot(), 'deploy', 'temporal', 'dynamicconfig.yaml'),
         LOG_LEVEL: 'warn',
+        ...(options.shards ? { NUM_HISTORY_SHARDS: String(options.shards) } : {}),
       },
       ready: () => frontendServes(frontendPort),
       startTimeoutMs: 180_000,

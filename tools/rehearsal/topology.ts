@@ -18,6 +18,8 @@ export interface TopologyOptions {
   apis: number;
   workers: number;
   temporalServers: number;
+  /** History shards; undefined keeps compose's NUM_HISTORY_SHARDS. */
+  shards?: number;
   /** Compose's variables for the app services (the delivery policy the run needs, the allowlist...). */
   variables: Record<string, string>;
   say: (message: string) => void;
@@ -68,11 +70,13 @@ export class Topology {
 
     this.postgresPort = await freePort();
     await this.startPostgres();
-    setUpTemporalSchema(binaries, this.postgresAccess, say);
+    await setUpTemporalSchema(binaries, this.postgresAccess, this.logDir);
+    say('Temporal schema created and migrated (deploy/temporal/setup-schema.sh)');
     for (let i = 1; i <= this.options.temporalServers; i++) {
       const node = await temporalNode({
         index: i,
         compose,
+        shards: this.options.shards,
         binaries,
         postgres: this.postgresAccess,
         logDir: this.logDir,
@@ -83,7 +87,12 @@ export class Topology {
     }
     this.balancer = new TcpBalancer(this.temporal.map((node) => node.frontendPort));
     this.temporalAddress = await this.balancer.listen();
-    runDeployScript('setup-namespace.sh', { TEMPORAL_CLI: cli, TEMPORAL_ADDRESS: this.temporalAddress }, say);
+    await runDeployScript(
+      'setup-namespace.sh',
+      { TEMPORAL_CLI: cli, TEMPORAL_ADDRESS: this.temporalAddress },
+      this.logDir,
+    );
+    say('namespace and search attributes registered (deploy/temporal/setup-namespace.sh)');
 
     const replicaOptions = {
       compose,
@@ -115,6 +124,14 @@ export class Topology {
       this.logDir,
     );
     await this.prometheus.process.start();
+  }
+
+  describe(): string {
+    const shards = this.temporal[0]?.process.spec.env.NUM_HISTORY_SHARDS;
+    return (
+      `1 Postgres, ${this.temporal.length} Temporal servers (${shards} history shards), ` +
+      `${this.apis.length} apis, ${this.workers.length} workers, Prometheus`
+    );
   }
 
   async startPostgres(): Promise<void> {
