@@ -18,7 +18,10 @@ const shared = {
   },
 };
 
-/** Suites that run in this process alone: pure functions, the tooling's own parts, and workflow replay (the SDK replays without a server). */
+/**
+ * Suites that run in this process alone: pure functions, the tooling's own parts, and workflow replay (the SDK
+ * replays without a server).
+ */
 const UNIT_ROOTS = ['<rootDir>/test/unit', '<rootDir>/test/tools', '<rootDir>/test/replay'];
 
 module.exports = {

@@ -66,7 +66,7 @@ function run(command: string, args: string[], env: Record<string, string> = {}) 
 }
 
 describe('Prometheus', () => {
-  it('has a config promtool accepts, scraping every api and worker replica through compose DNS', () => {
+  it('has a config promtool accepts, scraping every api and worker replica and the Temporal server through compose DNS', () => {
     const checked = run(contractTool('TEST_PROMTOOL'), ['check', 'config', 'docker/prometheus/prometheus.yml']);
     expect(checked).toMatchObject({ status: 0, output: expect.stringContaining('SUCCESS') });
     const config = parse(file('docker/prometheus/prometheus.yml')) as {
@@ -75,6 +75,7 @@ describe('Prometheus', () => {
     expect(config.scrape_configs.map(({ job_name, dns_sd_configs }) => [job_name, dns_sd_configs])).toEqual([
       ['api', [expect.objectContaining({ names: ['api'], type: 'A', port: 3000 })]],
       ['worker', [expect.objectContaining({ names: ['worker'], type: 'A', port: 9091 })]],
+      ['temporal', [expect.objectContaining({ names: ['temporal'], type: 'A', port: 8000 })]],
     ]);
   });
 });

@@ -90,3 +90,18 @@ export function rssMiB(pid: number | undefined): number {
     return NaN;
   }
 }
+
+/**
+ * Proportional memory of one process, in MiB (NaN once it has exited): its private pages plus its share of pages it
+ * shares, so the processes of a server that share memory (Postgres's backends and its shared buffers) add up to
+ * what they hold together.
+ */
+export function pssMiB(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

@@ -31,22 +31,31 @@ export function temporalCliPath(configured: string | undefined, say: Say): strin
   }
   const fromPath = onPath('temporal');
   if (fromPath) return fromPath;
-  const binDir = join(TOOLCHAIN_CACHE_DIR, 'bin');
-  const cached = join(binDir, 'temporal');
+  const cached = join(TOOLCHAIN_CACHE_DIR, 'bin', 'temporal');
   if (existsSync(cached)) return cached;
   if (!onPath('go')) {
     say('temporal CLI not found and Go is not installed: the Temporal SDK will download the dev server');
     return undefined;
   }
-  say(`building the temporal CLI once with go install ${TEMPORAL_CLI_MODULE} into ${binDir} (a few minutes)...`);
+  return goInstalled([TEMPORAL_CLI_MODULE], join(TOOLCHAIN_CACHE_DIR, 'bin'), say)[0];
+}
+
+/**
+ * The binaries of `modules` (each `package@version`, one binary per package, named after its last path element),
+ * built once with `go install` into `binDir` and found there afterwards.
+ */
+export function goInstalled(modules: string[], binDir: string, say: Say): string[] {
+  const binaries = modules.map((module) => join(binDir, module.split('@')[0].split('/').pop()!));
+  const missing = modules.filter((_, i) => !existsSync(binaries[i]));
+  if (missing.length === 0) return binaries;
+  if (!onPath('go')) throw new Error(`Go is needed to build ${missing.join(' ')} once; install it (go.dev/dl)`);
+  say(`building ${missing.join(' ')} once with go install into ${binDir} (a few minutes)...`);
   mkdirSync(binDir, { recursive: true });
-  const build = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], {
-    env: { ...process.env, GOBIN: binDir },
-    stdio: 'inherit',
-  });
-  if (build.status !== 0 || !existsSync(cached))
-    throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${build.status})`);
-  return cached;
+  const build = spawnSync('go', ['install', ...missing], { env: { ...process.env, GOBIN: binDir }, stdio: 'inherit' });
+  const absent = binaries.filter((binary) => !existsSync(binary));
+  if (build.status !== 0 || absent.length > 0)
+    throw new Error(`go install ${missing.join(' ')} failed (exit ${build.status}; missing ${absent.join(', ')})`);
+  return binaries;
 }
 
 export function timeSkippingServerPath(say: Say): string | undefined {
