@@ -12,6 +12,8 @@ export interface DeliveryCheck {
   deliveries: number;
   delivered: number;
   deadLettered: number;
+  /** Attempts recorded in the attempt log. */
+  attempts: number;
   /** A delivery the receivers' answers called for that is not there. */
   missing: number;
   /** A delivery that ended otherwise than its receiver's answers dictate, or one of an event never published. */
@@ -79,6 +81,7 @@ export async function checkDeliveries(
     deliveries: rows.length,
     delivered: rows.filter((row) => row.status === 'delivered').length,
     deadLettered: rows.filter((row) => row.status === 'dead_lettered').length,
+    attempts: attempts.length,
     missing,
     wrong,
     resentAttempts,

@@ -20,12 +20,14 @@ export function useLoad<T>(
   return { ...state, reload: useCallback(() => setRound((n) => n + 1), []) };
 }
 
-/** Runs an action of a button: busy while it runs, its failure shown beside it. */
-export function useAction(): {
+export interface Action {
   busy: boolean;
   error?: ApiFailure;
   run: (action: () => Promise<unknown>) => Promise<void>;
-} {
+}
+
+/** Runs an action of a button: busy while it runs, its failure shown beside it. */
+export function useAction(): Action {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiFailure>();
   const run = async (action: () => Promise<unknown>) => {
@@ -209,4 +211,27 @@ export function TimeInput({
 /** `datetime-local` takes local wall-clock time without a zone: the date's own, shifted by its offset. */
 function toLocalInput(date: Date): string {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** A button that performs an API call through `action`: disabled while any call of that action runs. */
+export function ActionButton(props: {
+  action: Action;
+  perform: () => Promise<unknown>;
+  kind?: 'primary' | 'danger';
+  label?: string;
+  disabled?: boolean;
+  children: ComponentChildren;
+}) {
+  const { action, perform, kind, label, disabled, children } = props;
+  return (
+    <button
+      type="button"
+      class={kind}
+      aria-label={label}
+      disabled={action.busy || disabled}
+      onClick={() => action.run(perform)}
+    >
+      {children}
+    </button>
+  );
 }

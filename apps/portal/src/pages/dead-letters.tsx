@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { navigate, type Route } from '../router';
-import { Choice, Failure, Loading, Pager, Section, Time, useAction, useLoad } from '../ui';
+import { ActionButton, Choice, Failure, Loading, Pager, Section, Time, useAction, useLoad } from '../ui';
 import { DeliveryTable, Filters } from './deliveries';
 
 const REASONS = ['exhausted', 'expired', 'subscription_disabled', 'subscription_deleted'];
@@ -37,16 +37,14 @@ export function DeadLettersPage({ route }: { route: Route }) {
       <Filters route={route} page="dead-letters" statuses={false} times="Dead-lettered" extra={reason} />
       <Section title="Redrive all that match">
         <Failure error={action.error} />
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy || (bulk !== undefined && bulk.status === 'running')}
-          onClick={() =>
-            action.run(async () => setBulk(await ok(api.POST('/v1/dead-letters/redrive', { body: query as never }))))
-          }
+        <ActionButton
+          action={action}
+          kind="primary"
+          disabled={bulk !== undefined && bulk.status === 'running'}
+          perform={async () => setBulk(await ok(api.POST('/v1/dead-letters/redrive', { body: query as never })))}
         >
           Redrive all matching
-        </button>
+        </ActionButton>
         {bulk && <BulkProgress job={bulk} onUpdate={setBulk} onDone={list.reload} />}
       </Section>
       <Section title="Newest first">
@@ -66,16 +64,13 @@ function RedriveOne({ id, onDone }: { id: string; onDone: () => void }) {
   const action = useAction();
   return (
     <>
-      <button
-        type="button"
-        disabled={action.busy}
-        aria-label={`Redrive ${id}`}
-        onClick={() =>
-          action.run(() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(onDone))
-        }
+      <ActionButton
+        action={action}
+        label={`Redrive ${id}`}
+        perform={() => ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(onDone)}
       >
         Redrive
-      </button>
+      </ActionButton>
       <Failure error={action.error} />
     </>
   );

@@ -1,7 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { api, ok } from '../api';
 import { href } from '../router';
-import { Failure, Json, Loading, Section, Status, Table, Time, useAction, useLoad } from '../ui';
+import { ActionButton, Failure, Json, Loading, Section, Status, Table, Time, useAction, useLoad } from '../ui';
 import { UNDER_WAY } from './deliveries';
 
 /** One delivery: the event as sent, every attempt, and what can be done now; refreshed while it is under way. */
@@ -52,45 +52,34 @@ export function DeliveryPage({ id }: { id: string }) {
         <Failure error={action.error} />
         {waiting && (
           <div class="actions">
-            <button
-              type="button"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(() =>
-                  ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload),
-                )
+            <ActionButton
+              action={action}
+              perform={() =>
+                ok(api.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })).then(delivery.reload)
               }
             >
               Retry now
-            </button>
-            <button
-              type="button"
-              class="danger"
-              disabled={action.busy}
-              onClick={() =>
-                action.run(() =>
-                  ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(
-                    delivery.reload,
-                  ),
-                )
+            </ActionButton>
+            <ActionButton
+              action={action}
+              kind="danger"
+              perform={() =>
+                ok(api.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } }, body: {} })).then(delivery.reload)
               }
             >
               Cancel delivery
-            </button>
+            </ActionButton>
           </div>
         )}
         {d.status === 'dead_lettered' && (
-          <button
-            type="button"
-            disabled={action.busy}
-            onClick={() =>
-              action.run(() =>
-                ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload),
-              )
+          <ActionButton
+            action={action}
+            perform={() =>
+              ok(api.POST('/v1/dead-letters/{id}/redrive', { params: { path: { id } } })).then(delivery.reload)
             }
           >
             Redrive
-          </button>
+          </ActionButton>
         )}
       </Section>
       <Section title="Attempts">

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
-import { Choice, Failure, Json, Secret, Section, Time, useAction } from '../ui';
+import { ActionButton, Choice, Failure, Json, Secret, Section, Time, useAction } from '../ui';
 import { useCatalogue } from './catalogue';
 
 // What a subscription's receiving endpoint is given to check its side: a test event, and a new signing secret.
@@ -19,24 +19,21 @@ export function TestSend({ id }: { id: string }) {
         onChange={setType}
       />
       <Failure error={action.error} />
-      <button
-        type="button"
-        disabled={action.busy}
-        onClick={() =>
-          action.run(async () =>
-            setResult(
-              await ok(
-                api.POST('/v1/subscriptions/{id}/test', {
-                  params: { path: { id } },
-                  body: { event_type: type as never },
-                }),
-              ),
+      <ActionButton
+        action={action}
+        perform={async () =>
+          setResult(
+            await ok(
+              api.POST('/v1/subscriptions/{id}/test', {
+                params: { path: { id } },
+                body: { event_type: type as never },
+              }),
             ),
           )
         }
       >
         Send test
-      </button>
+      </ActionButton>
       {result && (
         <div data-testid="test-result" role="status">
           <p>
@@ -75,24 +72,21 @@ export function Rotate({ id }: { id: string }) {
         onChange={(value) => setGrace(Number(value))}
       />
       <Failure error={action.error} />
-      <button
-        type="button"
-        disabled={action.busy}
-        onClick={() =>
-          action.run(async () =>
-            setRotated(
-              await ok(
-                api.POST('/v1/subscriptions/{id}/rotate-secret', {
-                  params: { path: { id } },
-                  body: { grace_period_seconds: grace },
-                }),
-              ),
+      <ActionButton
+        action={action}
+        perform={async () =>
+          setRotated(
+            await ok(
+              api.POST('/v1/subscriptions/{id}/rotate-secret', {
+                params: { path: { id } },
+                body: { grace_period_seconds: grace },
+              }),
             ),
           )
         }
       >
         Rotate secret
-      </button>
+      </ActionButton>
       {rotated && (
         <>
           <Secret label="New signing secret." value={rotated.secret} />

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href, navigate } from '../router';
-import { Failure, Loading, Section, Time, useAction, useLoad } from '../ui';
+import { ActionButton, Failure, Loading, Section, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
 import { Rotate, TestSend } from './subscription-endpoint';
@@ -65,14 +65,13 @@ function EnableDisable({ subscription, onDone }: { subscription: Subscription; o
           redrive it.
         </p>
         <Failure error={action.error} />
-        <button
-          type="button"
-          class="primary"
-          disabled={action.busy}
-          onClick={() => action.run(() => ok(api.POST('/v1/subscriptions/{id}/enable', path(id))).then(onDone))}
+        <ActionButton
+          action={action}
+          kind="primary"
+          perform={() => ok(api.POST('/v1/subscriptions/{id}/enable', path(id))).then(onDone)}
         >
           Enable subscription
-        </button>
+        </ActionButton>
       </Section>
     );
   }
@@ -82,19 +81,14 @@ function EnableDisable({ subscription, onDone }: { subscription: Subscription; o
       <label for="disable-reason">Reason (optional)</label>
       <input id="disable-reason" value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
       <Failure error={action.error} />
-      <button
-        type="button"
-        disabled={action.busy}
-        onClick={() =>
-          action.run(() =>
-            ok(api.POST('/v1/subscriptions/{id}/disable', { ...path(id), body: reason ? { reason } : {} })).then(
-              onDone,
-            ),
-          )
+      <ActionButton
+        action={action}
+        perform={() =>
+          ok(api.POST('/v1/subscriptions/{id}/disable', { ...path(id), body: reason ? { reason } : {} })).then(onDone)
         }
       >
         Disable subscription
-      </button>
+      </ActionButton>
     </Section>
   );
 }
@@ -149,16 +143,13 @@ function Delete({ id }: { id: string }) {
           <p>
             <strong>Delete this subscription for good?</strong>
           </p>
-          <button
-            type="button"
-            class="danger"
-            disabled={action.busy}
-            onClick={() =>
-              action.run(() => ok(api.DELETE('/v1/subscriptions/{id}', path(id))).then(() => navigate('subscriptions')))
-            }
+          <ActionButton
+            action={action}
+            kind="danger"
+            perform={() => ok(api.DELETE('/v1/subscriptions/{id}', path(id))).then(() => navigate('subscriptions'))}
           >
             Yes, delete it
-          </button>{' '}
+          </ActionButton>{' '}
           <button type="button" onClick={() => setConfirming(false)}>
             Keep it
           </button>
