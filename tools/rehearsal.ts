@@ -11,12 +11,13 @@
  */
 import { rmSync } from 'node:fs';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { CountingReceiver } from './faults/harness';
 import { createPool } from '../libs/db/pool';
 import { checkDeliveries, dashboardPanelsWithoutData, untilAllEnded, workflowsVisible } from './rehearsal/checks';
 import { ResourceSampler } from './rehearsal/resources';
 import { Topology } from './rehearsal/topology';
 import {
-  attemptReceiver,
+  attemptReceivers,
   percentile,
   publish,
   Published,
@@ -32,16 +33,23 @@ const STEADY_SECONDS = Number(process.env.REHEARSAL_STEADY_SECONDS || 60);
 const WORKERS = Number(process.env.REHEARSAL_WORKERS || 2);
 /** Four attempts a few seconds apart, so a run's dead letters are final within it. */
 const RETRY_SCHEDULE = ['0s', '2s', '4s', '8s'];
-const ATTEMPT_TIMEOUT_MS = 1_500;
+/** Generous for a receiver on this machine that answers at once, while every part shares two busy cores. */
+const ATTEMPT_TIMEOUT_MS = 3_000;
 /** The whole run stops by itself after this, whatever state it is in. */
 const RUN_TIMEOUT_MS = Number(process.env.REHEARSAL_TIMEOUT_MS || 40 * 60_000);
 
 const say = (message: string) => console.log(`[rehearsal ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
-async function createSubscriptions(apiUrl: string, apiKey: string, tenantId: string, base: string) {
+async function createSubscriptions(
+  apiUrl: string,
+  apiKey: string,
+  tenantId: string,
+  receivers: Map<SubscriptionName, CountingReceiver>,
+) {
   const paths = new Map<string, string>();
   for (const [name, eventTypes] of Object.entries(SUBSCRIPTIONS) as [SubscriptionName, readonly string[]][]) {
+    const base = await receivers.get(name)!.start();
     const response = await fetch(`${apiUrl}/v1/subscriptions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -90,16 +98,18 @@ async function main(): Promise<boolean> {
     },
     say,
   });
-  const { receiver, attemptReceipts } = attemptReceiver(ATTEMPT_TIMEOUT_MS);
+  const { receivers, attemptReceipts } = attemptReceivers(ATTEMPT_TIMEOUT_MS);
   const failures: string[] = [];
   const notes: string[] = [];
   let keep = Boolean(process.env.REHEARSAL_KEEP);
-  const watchdog = setTimeout(() => {
-    say(`the run took over ${RUN_TIMEOUT_MS / 60_000} minutes: stopping everything`);
+  const abandon = (why: string) => {
+    say(`${why}: stopping everything`);
     void topology.stop().finally(() => process.exit(1));
-  }, RUN_TIMEOUT_MS);
+  };
+  const watchdog = setTimeout(() => abandon(`the run took over ${RUN_TIMEOUT_MS / 60_000} minutes`), RUN_TIMEOUT_MS);
+  // The topology's processes lead process groups of their own: a Ctrl-C or a kill of the run must stop them too.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => abandon(signal));
   try {
-    const base = await receiver.start();
     const startedAt = Date.now();
     await topology.start();
     say(`topology up in ${seconds(Date.now() - startedAt)} s; logs in ${topology.logDir}`);
@@ -115,7 +125,7 @@ async function main(): Promise<boolean> {
     }));
     const apiUrls = topology.apis.map((replica) => replica.url);
     const tenantId = `tnt_rehearsal_${Date.now()}`;
-    const subscriptionPaths = await createSubscriptions(apiUrls[0], topology.apiKey, tenantId, base);
+    const subscriptionPaths = await createSubscriptions(apiUrls[0], topology.apiKey, tenantId, receivers);
     const runStart = Date.now();
     sampler.start();
 
@@ -169,7 +179,9 @@ async function main(): Promise<boolean> {
       );
       if (deliveries.missing > 0) failures.push(`${deliveries.missing} deliveries lost`);
       if (deliveries.wrong > 0)
-        failures.push(`${deliveries.wrong} deliveries ended otherwise than their receiver said`);
+        failures.push(
+          `${deliveries.wrong} deliveries ended otherwise than their receiver said: ${deliveries.wrongExamples.join('; ')}`,
+        );
       if (deliveries.unexplainedReceipts > 0)
         failures.push(`${deliveries.unexplainedReceipts} receipts of attempts the attempt log does not have`);
 
@@ -235,7 +247,7 @@ async function main(): Promise<boolean> {
     failures.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
   } finally {
     clearTimeout(watchdog);
-    await receiver.stop();
+    await Promise.all([...receivers.values()].map((receiver) => receiver.stop()));
     say('stopping the topology...');
     await topology.stop();
     if (failures.length > 0) keep = true;

@@ -18,6 +18,8 @@ export interface DeliveryCheck {
   missing: number;
   /** A delivery that ended otherwise than its receiver's answers dictate, or one of an event never published. */
   wrong: number;
+  /** The first few of them, for the report. */
+  wrongExamples: string[];
   /** Receipts of an attempt the attempt log has once: the same attempt sent again (at-least-once). */
   resentAttempts: number;
   /** Receipts no recorded attempt explains. */
@@ -53,11 +55,17 @@ export async function checkDeliveries(
   const byKey = new Map(rows.map((row) => [`${row.event_id}|${subscriptionPaths.get(row.subscription_id)}`, row]));
   let missing = 0;
   let wrong = 0;
+  const wrongExamples: string[] = [];
   for (const { eventId, eventType } of published)
     for (const path of expectedPaths(eventType)) {
       const row = byKey.get(`${eventId}|${path}`);
+      const deserved = deservedStatus(path, eventId, policy.attempts, policy.attemptTimeoutMs);
       if (!row) missing += 1;
-      else if (row.status !== deservedStatus(path, eventId, policy.attempts, policy.attemptTimeoutMs)) wrong += 1;
+      else if (row.status !== deserved) {
+        wrong += 1;
+        if (wrongExamples.length < 5)
+          wrongExamples.push(`${row.id} (${path}): ${row.status}, its receiver said ${deserved}`);
+      }
     }
   const publishedIds = new Set(published.map((event) => event.eventId));
   wrong += rows.filter((row) => !publishedIds.has(row.event_id)).length;
@@ -84,6 +92,7 @@ export async function checkDeliveries(
     attempts: attempts.length,
     missing,
     wrong,
+    wrongExamples,
     resentAttempts,
     unexplainedReceipts,
   };

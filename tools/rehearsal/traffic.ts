@@ -47,19 +47,24 @@ export function subscribedPaths(eventType: string): string[] {
     .map(([name]) => `/${name}`);
 }
 
-/** A CountingReceiver answering by path that also counts receipts per attempt number. */
-export function attemptReceiver(attemptTimeoutMs: number): {
-  receiver: CountingReceiver;
+/**
+ * One receiver per subscription, each on a port of its own as distinct receivers are distinct origins (a slow one
+ * holding its connections must not queue the others' attempts), answering by path; receipts are also counted per
+ * attempt number.
+ */
+export function attemptReceivers(attemptTimeoutMs: number): {
+  receivers: Map<SubscriptionName, CountingReceiver>;
   /** Receipts per `event|path|attempt`: the same attempt received twice is a re-sent attempt. */
   attemptReceipts: Map<string, number>;
 } {
   const attemptReceipts = new Map<string, number>();
-  const receiver = new CountingReceiver((path, eventId, attempt) => {
+  const answer = (path: string, eventId: string, attempt: number) => {
     const key = `${eventId}|${path}|${attempt}`;
     attemptReceipts.set(key, (attemptReceipts.get(key) ?? 0) + 1);
     return answerOf(path, eventId, attempt, attemptTimeoutMs);
-  });
-  return { receiver, attemptReceipts };
+  };
+  const names = Object.keys(SUBSCRIPTIONS) as SubscriptionName[];
+  return { receivers: new Map(names.map((name) => [name, new CountingReceiver(answer)])), attemptReceipts };
 }
 
 export interface Published {
