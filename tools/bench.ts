@@ -29,7 +29,6 @@ import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../libs/config/config';
-import { deliveryWorkflowId } from '../libs/contracts/ids';
 import { createPool } from '../libs/db/pool';
 import { freePort } from './embedded/free-port';
 import { Launched, launchEmbedded } from './embedded/launcher';
@@ -107,10 +106,22 @@ interface ModeResult {
   throttled: number;
   /** The outbox relay's workflow starts: eager (first task handed straight to the worker), normal, failed. */
   starts: RelayStarts;
-  historyEvents?: number[];
+  /** Every delivery's workflow history: how many went beyond a delivered-at-once delivery's, and its timers. */
+  histories?: DeliveryHistories;
   waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
   /** The flood's own requests, by what they asked and what they got. */
   flood?: { clients: number; seconds: number; requestsPerSecond: number; answers: Record<string, number> };
+}
+
+/** A delivery attempted once, at once: started, one workflow task (3 events), the attempt marker, the status upsert, completed. */
+const DELIVERED_AT_ONCE_EVENTS = 7;
+
+interface DeliveryHistories {
+  deliveries: number;
+  /** Deliveries whose history has more than DELIVERED_AT_ONCE_EVENTS events. */
+  longer: number;
+  throttleTimers: number;
+  mostEvents: number;
 }
 
 /** The receiver: paths /fast/<n> answer 200 at once, /slow/<n> after 5 s; notes every arrival per event and path (one path per subscription). */
@@ -351,21 +362,11 @@ class Bench {
   }
 
   async allFast(mode: string, events: number, rate?: number): Promise<ModeResult> {
-    const { tenantId, subscriptionIds } = await this.subscribe(
+    const { tenantId } = await this.subscribe(
       Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
     );
     const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
-    if (mode === 'sustained') {
-      // History size of a delivered-at-once delivery, from a sample of finished workflows.
-      const client = new Client({ connection: await Connection.connect({ address: this.launched.temporalAddress }) });
-      const sample = [0, Math.floor(events / 2), events - 1].map((n) =>
-        deliveryWorkflowId(`evt_${tenantId}_${n}`, subscriptionIds[0]),
-      );
-      base.historyEvents = await Promise.all(
-        sample.map(async (id) => (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0),
-      );
-      await client.connection.close();
-    }
+    base.histories = await this.histories(tenantId);
     return base;
   }
 
@@ -445,7 +446,37 @@ class Bench {
       deliveriesPerSecond: fastTimes.length / fastSeconds,
       firstAttemptMs: { p50: percentile(fastFirst, 50), p99: percentile(fastFirst, 99) },
     };
+    base.histories = await this.histories(tenantId);
     return base;
+  }
+
+  /**
+   * Reads the history of every delivery of the tenant, after the mode's figures are taken. Every receiver of these
+   * modes answers 200 within the attempt timeout, so each timer in them is a throttle timer.
+   */
+  private async histories(tenantId: string): Promise<DeliveryHistories> {
+    const { rows } = await this.pool.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM deliveries WHERE tenant_id = $1::text`,
+      [tenantId],
+    );
+    const client = new Client({ connection: await Connection.connect({ address: this.launched.temporalAddress }) });
+    const found: DeliveryHistories = { deliveries: rows.length, longer: 0, throttleTimers: 0, mostEvents: 0 };
+    let next = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: PUBLISHERS }, async () => {
+          while (next < rows.length) {
+            const events = (await client.workflow.getHandle(rows[next++].workflow_id).fetchHistory()).events ?? [];
+            if (events.length > DELIVERED_AT_ONCE_EVENTS) found.longer += 1;
+            found.mostEvents = Math.max(found.mostEvents, events.length);
+            found.throttleTimers += events.filter((event) => event.timerStartedEventAttributes).length;
+          }
+        }),
+      );
+    } finally {
+      await client.connection.close();
+    }
+    return found;
   }
 
   /** The receiver down (a port nothing listens on): every delivery fails its first attempt and parks on its retry timer. */
@@ -576,8 +607,11 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
       `${head}: RSS peak`,
       `api ${fmt(r.rssMiB.api)} + worker ${fmt(r.rssMiB.worker)} = ${fmt(r.rssMiB.apiPlusWorker)} MiB; Temporal ${fmt(r.rssMiB.temporal)} MiB`,
     );
-    if (r.historyEvents)
-      row(`${head}: history events/delivery`, `${r.historyEvents.join(', ')} (sampled, delivered on attempt 1)`);
+    if (r.histories)
+      row(
+        `${head}: histories`,
+        `${r.histories.longer} of ${r.histories.deliveries} deliveries beyond ${DELIVERED_AT_ONCE_EVENTS} events (most ${r.histories.mostEvents}); ${r.histories.throttleTimers} throttle timers`,
+      );
     row(`${head}: receipts beyond one`, String(r.duplicates));
     row(`${head}: attempts refused a permit`, String(r.throttled));
     const started = r.starts.eager + r.starts.normal;
