@@ -60,6 +60,8 @@ export interface DeliveryActivityDependencies {
   defaultLimits: SubscriptionLimits;
   /** This worker's queue in front of the subscriptions' in-flight permits. */
   permits: PermitQueue;
+  /** An attempt is over and gave back whatever permit it held: deliveries waiting in the outbox may have room now. */
+  permitReleased: () => void;
 }
 
 /** Beyond the attempt's own budget, how long a permit outlives a worker that died holding it. */
@@ -84,6 +86,7 @@ export function createDeliveryActivities({
   log,
   defaultLimits,
   permits,
+  permitReleased,
 }: DeliveryActivityDependencies) {
   const unrecorded = new UnrecordedAttempts();
 
@@ -223,6 +226,7 @@ export function createDeliveryActivities({
           return await attempt(input, turn);
         } finally {
           turn.leave();
+          permitReleased();
         }
       } catch (error) {
         return givenUp(input, error);

@@ -4,6 +4,7 @@ import { StoredEvent } from '../contracts/envelope';
 import { EndedDelivery } from '../contracts/operational-event-builders';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { EVENT_COLUMNS, TARGET_COLUMNS, TargetRow, toStoredEvent } from './rows';
+import { limitsOf, nextStartAfterNow, NOW_MS } from './subscription-limiters';
 import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
 
 export interface AttemptRecord {
@@ -52,11 +53,17 @@ export interface PermitRequest {
   backoffMs: number;
 }
 
-/** The database's clock in epoch ms: every worker's permits are judged on one clock. */
-const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+const LIMITS = limitsOf('$2', '$3');
 
 /** The live holders of limiter row `l` other than delivery $1 (its own earlier permit, from a retried attempt). */
 const OTHER_LIVE_HOLDERS = `jsonb_each(l.holders) h WHERE h.key <> $1::text AND h.value::bigint > ${NOW_MS}`;
+
+/**
+ * Whether delivery $1 holds a live permit of limiter row `l` already: the outbox admitted its first attempt, or this
+ * is a retry of an attempt that took it. It keeps its place under max_in_flight, which its taking already judged;
+ * the pacing is still judged here, at the start of the attempt, the moment the receiver sees.
+ */
+const HOLDS_LIVE_PERMIT = `COALESCE((l.holders ->> $1::text)::bigint > ${NOW_MS}, false)`;
 
 /** Removes delivery $1's permit from its subscription's limiter row, if it holds one. */
 const RELEASE_PERMIT = `UPDATE subscription_limiters SET holders = holders - $1::text
@@ -86,10 +93,8 @@ export class AttemptsRepository {
            .map((c) => `e.${c}`)
            .join(', ')},
                 CASE WHEN s.id IS NOT NULL THEN (SELECT row_to_json(t) FROM (SELECT ${TARGET_COLUMNS}) t) END AS target,
-                COALESCE(s.max_in_flight, $2::int) AS in_flight_limit,
-                COALESCE(s.max_per_second, $3::int) AS per_second_limit,
-                d.status <> 'delivered' AND s.enabled AND s.deleted_at IS NULL
-                  AND (COALESCE(s.max_in_flight, $2::int) > 0 OR COALESCE(s.max_per_second, $3::int) > 0) AS limited,
+                ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
+                d.status <> 'delivered' AND ${LIMITS.limited} AS limited,
                 GREATEST($5::int, COALESCE(ceil(extract(epoch FROM l.next_start_at - clock_timestamp()) * 1000), 0))::int AS wait_ms
            FROM deliveries d JOIN events e ON e.id = d.event_id
            LEFT JOIN subscriptions s ON s.id = d.subscription_id
@@ -98,16 +103,15 @@ export class AttemptsRepository {
        ), permit AS (
          INSERT INTO subscription_limiters AS l (subscription_id, holders, next_start_at, in_flight_limit, per_second_limit)
          SELECT subscription_id, jsonb_build_object($1::text, ${NOW_MS} + $4::bigint),
-                CASE WHEN per_second_limit > 0 THEN clock_timestamp() + make_interval(secs => 1.0 / per_second_limit) END,
-                in_flight_limit, per_second_limit
+                ${nextStartAfterNow('per_second_limit')}, in_flight_limit, per_second_limit
            FROM ctx WHERE limited
          ON CONFLICT (subscription_id) DO UPDATE SET
            holders = (SELECT COALESCE(jsonb_object_agg(h.key, h.value), '{}'::jsonb) FROM ${OTHER_LIVE_HOLDERS}) || EXCLUDED.holders,
-           next_start_at = CASE WHEN EXCLUDED.per_second_limit > 0
-             THEN clock_timestamp() + make_interval(secs => 1.0 / EXCLUDED.per_second_limit) END,
+           next_start_at = ${nextStartAfterNow('EXCLUDED.per_second_limit')},
            in_flight_limit = EXCLUDED.in_flight_limit,
            per_second_limit = EXCLUDED.per_second_limit
-         WHERE (EXCLUDED.in_flight_limit = 0 OR (SELECT count(*) FROM ${OTHER_LIVE_HOLDERS}) < EXCLUDED.in_flight_limit)
+         WHERE (${HOLDS_LIVE_PERMIT} OR EXCLUDED.in_flight_limit = 0
+                OR (SELECT count(*) FROM ${OTHER_LIVE_HOLDERS}) < EXCLUDED.in_flight_limit)
            AND (EXCLUDED.per_second_limit = 0 OR l.next_start_at IS NULL OR l.next_start_at <= clock_timestamp())
          RETURNING l.subscription_id
        ), throttled AS (
@@ -189,9 +193,14 @@ export class AttemptsRepository {
     return rows[0]?.failing_since ?? null;
   }
 
+  /**
+   * Also gives back a permit the delivery still holds: the one the outbox admitted it with, when it ends (cancelled,
+   * stopped) before its first attempt took it over.
+   */
   async recordState(deliveryId: string, change: DeliveryStateChange): Promise<EndedDelivery | undefined> {
     const { rows } = await this.pool.query<EndedDelivery>(
-      `UPDATE deliveries SET
+      `WITH released AS (${RELEASE_PERMIT})
+       UPDATE deliveries SET
          status = $2::text,
          next_attempt_at = $3::timestamptz,
          failure_reason = $4::text,

@@ -7,6 +7,7 @@ import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
 import { AttemptsRepository, PermitRequest } from '../../libs/db/attempts.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { EventsRepository } from '../../libs/db/events.repository';
+import { OutboxClaim, OutboxRepository } from '../../libs/db/outbox.repository';
 import { createPool } from '../../libs/db/pool';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { OutboundPolicy } from '../../libs/outbound/address-policy';
@@ -32,6 +33,7 @@ let deliveries: DeliveriesRepository;
 let attempts: AttemptsRepository;
 let wideAttempts: AttemptsRepository;
 let events: EventsRepository;
+let outbox: OutboxRepository;
 
 beforeAll(() => {
   pool = testPool();
@@ -41,6 +43,7 @@ beforeAll(() => {
   attempts = new AttemptsRepository(pool, subscriptions);
   wideAttempts = new AttemptsRepository(wide, subscriptions);
   events = new EventsRepository(pool);
+  outbox = new OutboxRepository(pool);
 });
 afterAll(async () => {
   await wide.end();
@@ -240,5 +243,83 @@ describe('attemptDelivery under the limits', () => {
       await sender.close();
       await receiver.stop();
     }
+  });
+});
+
+describe('admission in the outbox', () => {
+  const LEASE_MS = 30_000;
+  /** Of a claim's rows, these deliveries', in claim order. */
+  const claimedOf = (claim: OutboxClaim, ids: string[]) =>
+    claim.rows.map((row) => row.id).filter((id) => ids.includes(id));
+
+  // The outbox holds only each test's own rows: the deliveries the tests above left unstarted are taken out of it.
+  beforeEach(async () => {
+    await pool.query(`UPDATE deliveries SET workflow_started_at = now() WHERE workflow_started_at IS NULL`);
+  });
+
+  it("claims a max_in_flight 1 subscription's oldest delivery only, whose first attempt keeps the permit, then the next once it is given back", async () => {
+    const receiver = new TestReceiver(() => ({ status: 200 }));
+    const url = await receiver.start();
+    const sender = new WebhookSender({ policy: new OutboundPolicy(['127.0.0.1/32']) });
+    try {
+      const { subscription, ids } = await deliveriesTo(3, { maxInFlight: 1 }, url);
+      const first = await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS);
+      expect(claimedOf(first, ids)).toEqual([ids[0]]);
+      expect(first.heldBack).toBe(true);
+      expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual([]);
+      // An attempt of another run (as a retry would) finds the room taken by the admitted delivery.
+      expect((await attempts.attemptContext(ids[2], permit()))!.throttledForMs).not.toBeNull();
+
+      const { attemptDelivery } = limitedActivities(sender);
+      const deadline = new Date(Date.now() + 60_000).toISOString();
+      expect(
+        await attemptDelivery({
+          deliveryId: ids[0],
+          attempt: 1,
+          attemptTimeoutMs: 1000,
+          deadline,
+          subscriptionId: subscription.id,
+        }),
+      ).toMatchObject({ kind: 'delivered' });
+
+      expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual([ids[1]]);
+    } finally {
+      await sender.close();
+      await receiver.stop();
+    }
+  });
+
+  it('judges a subscription without limits of its own by the defaults, and claims all of one without any', async () => {
+    const limited = await deliveriesTo(3, {});
+    const claim = await outbox.claim(100, LEASE_MS, { maxInFlight: 2, maxPerSecond: 0 });
+    expect(claimedOf(claim, limited.ids)).toEqual(limited.ids.slice(0, 2));
+    const unlimited = await deliveriesTo(3, {});
+    expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), unlimited.ids)).toEqual(unlimited.ids);
+  });
+
+  it("takes turns across subscriptions: one's backlog does not hold back the first rows of another published after it", async () => {
+    const busy = await deliveriesTo(12, {});
+    const other = await deliveriesTo(2, {});
+    const claim = await outbox.claim(4, LEASE_MS, NO_DEFAULT_LIMITS);
+    expect(claim.rows.map((row) => row.id)).toEqual([busy.ids[0], busy.ids[1], other.ids[0], other.ids[1]]);
+  });
+
+  it('leaves max_per_second to the attempt: admitted by in-flight room alone, the first attempt is paced as any', async () => {
+    const { ids } = await deliveriesTo(2, { maxPerSecond: 2 });
+    const claim = await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS);
+    expect(claimedOf(claim, ids)).toEqual(ids);
+    expect(claim.heldBack).toBe(false);
+    expect((await attempts.attemptContext(ids[0], permit()))!.throttledForMs).toBeNull();
+    expect((await attempts.attemptContext(ids[1], permit()))!.throttledForMs).not.toBeNull();
+  });
+
+  it('gives the permit of a row whose start failed back with the row, and lets a lapsed claim take it again', async () => {
+    const { ids } = await deliveriesTo(2, { maxInFlight: 1 });
+    expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual([ids[0]]);
+    await outbox.release([ids[0]]);
+    expect(claimedOf(await outbox.claim(100, 200, NO_DEFAULT_LIMITS), ids)).toEqual([ids[0]]);
+    // A relay that died after its claim: the claim and its permit lapse together.
+    await sleep(300);
+    expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual([ids[0]]);
   });
 });

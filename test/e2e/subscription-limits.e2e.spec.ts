@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
 import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
@@ -89,10 +90,14 @@ async function expectAllDeliveredOnce(subscriptionId: string, deliveryIds: strin
   }
 }
 
-/** The identities of the workers that completed these workflows' tasks, and whether any of them waited throttled. */
+/**
+ * The identities of the workers that completed these workflows' tasks, how many of them waited throttled (a timer:
+ * their receivers never fail), and how many history events each had.
+ */
 async function historiesOf(subscriptionId: string, eventIds: string[]) {
   const identities = new Set<string>();
   let throttled = 0;
+  const lengths: number[] = [];
   for (const eventId of eventIds) {
     const history = await stack.temporal.workflow.getHandle(deliveryWorkflowId(eventId, subscriptionId)).fetchHistory();
     for (const event of history.events ?? []) {
@@ -100,8 +105,9 @@ async function historiesOf(subscriptionId: string, eventIds: string[]) {
       if (identity) identities.add(identity);
     }
     if ((history.events ?? []).some((event) => event.timerStartedEventAttributes)) throttled += 1;
+    lengths.push(history.events?.length ?? 0);
   }
-  return { identities, throttled };
+  return { identities, throttled, lengths };
 }
 
 /**
@@ -133,30 +139,63 @@ async function deliverAllThrough(
   }
 }
 
+/** A delivery attempted once, at once: started, one workflow task, the attempt's marker, its status, completed. */
+const DELIVERED_AT_ONCE_EVENTS = 7;
+
 describe('subscription limits across two worker processes', () => {
-  it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each`, async () => {
+  it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each, none throttled`, async () => {
     const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
     expect(recorder.peakInFlight).toBeLessThanOrEqual(2);
     expect(identities.size).toBe(2); // both workers ran these deliveries
-    expect(throttled).toBeGreaterThan(0); // and the limit made some of them wait
+    expect(throttled).toBe(0); // the limit made them wait in the outbox, not on timers
   }, 120_000);
 
   it('paces a max_per_second 4 receiver: never more than 4 attempts arrive within 950 ms', async () => {
     const { recorder, throttled } = await deliverAllThrough({ max_per_second: 4 });
     // One start every 250 ms: four fit in 950 ms, a fifth only with 50 ms of jitter squeezed out of four gaps.
     expect(recorder.mostWithin(950)).toBeLessThanOrEqual(4);
-    expect(throttled).toBeGreaterThan(0);
+    expect(throttled).toBeGreaterThan(0); // the pacing is judged at the attempt: its waits are throttle timers
   }, 120_000);
 
-  it('shows a waiting delivery as throttled, with the time it looks again', async () => {
-    const { recorder } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
-      const waiting = await eventually(async () => (await deliveriesIn(subscriptionId, 'throttled'))[0], {
-        timeout: 30_000,
-        description: 'a throttled delivery',
-      });
-      expect(waiting).toMatchObject({ status: 'throttled', attempt_count: 0, next_attempt_at: expect.any(String) });
+  it(`keeps a max_in_flight 1 backlog waiting in the outbox (pending, no attempt, no run) and never on throttle timers: every history stays at ${DELIVERED_AT_ONCE_EVENTS} events`, async () => {
+    const { recorder, throttled, lengths } = await deliverAllThrough({ max_in_flight: 1 }, async (subscriptionId) => {
+      const waiting = await eventually(
+        // The newest: the last to be admitted, so it still waits while the test looks.
+        async () =>
+          (await deliveriesIn(subscriptionId, 'pending')).sort((a, b) => String(b.id).localeCompare(String(a.id)))[0],
+        { timeout: 30_000, description: 'a delivery waiting in the outbox' },
+      );
+      expect(waiting).toMatchObject({ status: 'pending', attempt_count: 0 });
+      const run = stack.temporal.workflow.getHandle(deliveryWorkflowId(String(waiting.event_id), subscriptionId));
+      await expect(run.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     });
     expect(recorder.peakInFlight).toBe(1);
+    expect(throttled).toBe(0);
+    expect(lengths).toEqual(Array(EVENTS).fill(DELIVERED_AT_ONCE_EVENTS));
+  }, 120_000);
+
+  it("gives another tenant's subscription its first attempts while a max_in_flight 1 backlog still waits in the outbox", async () => {
+    const slow = new TestReceiver(() => ({ status: 200, delayMs: HOLD_MS }));
+    const fast = new TestReceiver(() => ({ status: 200 }));
+    try {
+      const backlog = await publishTo(slow, { max_in_flight: 1 });
+      const other = await publishTo(fast, {});
+      // The other subscription's events were published after the whole backlog: oldest first, they would wait
+      // about EVENTS x HOLD_MS behind it.
+      await eventually(async () => fast.requests.length === EVENTS, {
+        timeout: 30_000,
+        description: "the other subscription's deliveries",
+      });
+      expect(slow.requests.length).toBeLessThan(EVENTS / 2);
+      expect((await deliveriesIn(backlog.subscriptionId, 'pending')).length).toBeGreaterThan(0);
+      await expectAllDeliveredOnce(
+        other.subscriptionId,
+        other.published.map((p) => p.deliveryId),
+      );
+    } finally {
+      await slow.stop();
+      await fast.stop();
+    }
   }, 120_000);
 });
 

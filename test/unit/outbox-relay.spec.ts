@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { OutboxRelayService } from '../../apps/worker/src/outbox-relay.service';
 import type { AppConfig } from '../../libs/config/config';
-import type { OutboxRepository, OutboxRow } from '../../libs/db/outbox.repository';
+import type { OutboxClaim, OutboxRepository, OutboxRow } from '../../libs/db/outbox.repository';
 import type { WorkerMetrics } from '../../libs/observability/metrics';
 import type { OutboxRunStarter, RunsStarted } from '../../libs/temporal/outbox-run-starter';
 
@@ -12,11 +12,15 @@ const rows = (count: number): OutboxRow[] =>
 
 /** The relay's pass logic over an outbox and a starter that answer as the test says (no Postgres, no Temporal). */
 function relayWith(
-  claim: (limit: number) => Promise<OutboxRow[]>,
+  claim: (limit: number) => Promise<OutboxRow[] | OutboxClaim>,
   start: (batch: OutboxRow[]) => Promise<RunsStarted>,
 ) {
   const outbox = {
-    claim: jest.fn(claim),
+    // Rows alone: nothing held back.
+    claim: jest.fn(async (limit: number): Promise<OutboxClaim> => {
+      const answer = await claim(limit);
+      return Array.isArray(answer) ? { rows: answer, heldBack: false } : answer;
+    }),
     markStarted: jest.fn(async (_ids: string[]) => {}),
     release: jest.fn(async (_ids: string[]) => {}),
   };
@@ -101,6 +105,22 @@ describe('OutboxRelayService', () => {
     await new Promise((resolve) => setTimeout(resolve, 150)); // the pause after a miss
     await until(() => outbox.claim.mock.calls.length === 3);
     expect(outbox.claim.mock.calls.map(([limit]) => limit)).toEqual([8, 4, 5]);
+  });
+
+  it('claims again when a permit is given back only while its last claim held rows back for want of room', async () => {
+    const answers: OutboxClaim[] = [
+      { rows: rows(1), heldBack: true },
+      { rows: rows(1), heldBack: false },
+    ];
+    const { relay, outbox } = relayWith(async () => answers.shift() ?? [], allEager);
+    relay.wake();
+    await until(() => outbox.markStarted.mock.calls.length === 1);
+    relay.roomMade();
+    await until(() => outbox.markStarted.mock.calls.length === 2);
+    relay.roomMade();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outbox.claim).toHaveBeenCalledTimes(2);
+    expect(outbox.markStarted.mock.calls).toEqual([[['whdlv_0']], [['whdlv_1']]]);
   });
 
   it('ends a pass whose claim failed with a warning, not an unhandled rejection, and starts the rows on the next wake', async () => {

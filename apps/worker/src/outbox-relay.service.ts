@@ -27,9 +27,13 @@ const RELISTEN_AFTER_MS = 1_000;
 
 /**
  * Turns committed deliveries into workflow runs: woken by Postgres NOTIFY after publish commits (RelayWakeup), and
- * by a timer as the safety net, it claims unstarted rows (several workers share the outbox through SKIP LOCKED
- * claims with a lease), starts them eagerly on this worker and marks them started. An answered publish is never
- * lost: whatever a pass did not start, the next one (here or in another worker) does.
+ * by a timer as the safety net, it claims unstarted rows (several workers share the outbox through claims with a
+ * lease), starts them eagerly on this worker and marks them started. An answered publish is never lost: whatever a
+ * pass did not start, the next one (here or in another worker) does.
+ *
+ * A row is claimed only when its subscription has room for its first attempt; the rest wait in the outbox. A
+ * permit given back by one of this worker's attempts wakes the relay while it holds rows back; permits given back
+ * on other workers reach it at the next publish or by the timer.
  */
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,6 +43,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private timer?: NodeJS.Timeout;
   private pass?: Promise<void>;
   private wokenDuringPass = false;
+  /** The last claim left rows for want of room: a permit given back may let them in. */
+  private heldBack = false;
+  /** Permits given back by this worker's attempts so far. */
+  private permitsReleased = 0;
   private window = WINDOW.initial;
   private stopped = false;
 
@@ -74,6 +82,12 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
       .finally(() => (this.pass = undefined));
   }
 
+  /** An attempt gave its subscription's permit back: rows this relay left for want of room may now be admitted. */
+  roomMade(): void {
+    this.permitsReleased += 1;
+    if (this.heldBack) this.wake();
+  }
+
   private async relay(): Promise<void> {
     do {
       this.wokenDuringPass = false;
@@ -85,7 +99,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, BeforeApplica
   private async drain(): Promise<void> {
     for (;;) {
       const claimedUpTo = this.window;
-      const rows = await this.outbox.claim(claimedUpTo, START_CLAIM_LEASE_MS);
+      const releasedBefore = this.permitsReleased;
+      const { rows, heldBack } = await this.outbox.claim(
+        claimedUpTo,
+        START_CLAIM_LEASE_MS,
+        this.config.subscriptionLimits,
+      );
+      this.heldBack = heldBack;
+      // A permit given back while the claim ran may not have been counted by it: one more pass makes sure.
+      if (heldBack && this.permitsReleased !== releasedBefore) this.wokenDuringPass = true;
       if (rows.length === 0) return;
       const { started, failed, eager } = await this.starter.start(rows);
       this.metrics.outboxStarts.inc({ outcome: 'eager' }, eager);

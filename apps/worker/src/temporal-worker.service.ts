@@ -25,6 +25,7 @@ import { WorkerMetrics } from '../../../libs/observability/metrics';
 import { OperationalEvents } from '../../../libs/operational/operational-event-emitter';
 import { DeadLetterRedriver } from '../../../libs/temporal/dead-letter-redriver';
 import { SubscriptionDisabler } from '../../../libs/temporal/subscription-disabler';
+import { OutboxRelayService } from './outbox-relay.service';
 import { WORKER_CONNECTION } from './worker-connection';
 import { WORKFLOW_SANDBOX_OPTIONS, workflowCodeOptions } from './workflow-bundle';
 
@@ -59,6 +60,7 @@ export class TemporalWorkerService
     private readonly retention: RetentionRepository,
     private readonly metrics: WorkerMetrics,
     private readonly sender: WebhookSender,
+    private readonly relay: OutboxRelayService,
   ) {}
 
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
@@ -82,6 +84,7 @@ export class TemporalWorkerService
           log: serviceLogger(this.config, 'worker').child({ component: 'attempt' }),
           defaultLimits: this.config.subscriptionLimits,
           permits: new PermitQueue(PERMIT_WAIT_MS),
+          permitReleased: () => this.relay.roomMade(),
         }),
         ...createBulkRedriveActivities({
           bulkRedrives: this.bulkRedrives,
