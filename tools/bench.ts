@@ -173,7 +173,8 @@ class ProductTarget implements Target {
   }
 
   parts(): Record<string, number | undefined> {
-    return { api: this.launched.api.pid, worker: this.launched.worker.pid, ...this.pids };
+    // Undefined while the launcher restarts the part.
+    return { api: this.launched.api?.pid, worker: this.launched.worker?.pid, ...this.pids };
   }
 
   async call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<any> {
