@@ -33,13 +33,6 @@ export interface DevServerOptions {
   sessionNice?: number;
 }
 
-/**
- * The Go runtime's soft memory limit for the dev server (a GOMEMLIMIT of the caller's own wins): Go otherwise lets
- * its heap grow to twice what a backlog of open workflows keeps alive before collecting. Near the limit it collects
- * more often, which under a burst costs little CPU beside the memory it gives back; below it nothing changes.
- */
-const DEV_SERVER_MEMORY_LIMIT = '128MiB';
-
 /** The dev server answers and has this product's search attributes (registered by start-dev's flags). */
 async function serving(address: string, namespace: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: '2s' });
@@ -93,10 +86,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     ...devServerFlags(options),
   ];
   const tail = new OutputTail();
-  const child = spawnDetached(options.cliPath, args, {
-    sessionNice: options.sessionNice,
-    env: { GOMEMLIMIT: DEV_SERVER_MEMORY_LIMIT, ...process.env },
-  });
+  const child = spawnDetached(options.cliPath, args, { sessionNice: options.sessionNice });
   readOutput(child, (text) => {
     tail.push(text);
     options.log?.(text);
