@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: the product as `npm start` runs it (api and worker processes, embedded Postgres, the Temporal
- * dev server with its SQLite file), driven by publishers and a receiver in this process, all on 127.0.0.1. Every
- * mode runs against the same servers in one run, and prints a progress line while it runs; at the end a summary
- * table, and with BENCH_JSON=FILE the same figures as JSON. Everything stops by itself.
+ * `npm run bench`: the product exactly as `npm start` runs it (api and worker processes, embedded Postgres, the
+ * Temporal dev server with its SQLite file and Web UI, the default limits), driven by publishers and a receiver in
+ * this process, all on 127.0.0.1. Every mode runs against the same servers in one run, and prints a progress line
+ * while it runs; at the end a summary table, and with BENCH_JSON=FILE the same figures as JSON. Everything stops by
+ * itself. BENCH_LIMITS=off turns the per-tenant publish limit and the subscriptions' default limits off.
  *
- * BENCH_MODES (comma-separated, in order; default probe,sustained,paced,burst,mixed,mixed-paced):
+ * BENCH_MODES (comma-separated, in order; default idle,probe,sustained,paced,burst,mixed,mixed-paced):
+ *   idle         nothing to do for BENCH_IDLE_SECONDS (30): CPU per minute and memory of each part
  *   probe        the bare Temporal stack: the same workflow, input and start, with an attempt that does nothing
  *   sustained    BENCH_EVENTS events x BENCH_SUBSCRIPTIONS subscriptions, publishers unpaced, receiver answers 200
  *   paced        the same at BENCH_RATE events/s (default: 80 % of the sustained rate of this run)
@@ -16,10 +18,11 @@
  *                bearer key each time (each one unknown, so the unknown-key cache does not help), for
  *                BENCH_FLOOD_SECONDS (10), while publishing paced at BENCH_RATE (default as paced, else 100 events/s);
  *                run `paced,flood` with one BENCH_RATE to read the publish latency without and with the flood
- * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after.
+ * With BENCH_COMPARE_URL (see bench/peer.ts) it starts nothing and runs idle, sustained, paced and burst against that
+ * publish endpoint instead, its deliveries expected at the receiver (BENCH_RECEIVER_HOST, BENCH_RECEIVER_PORT).
+ * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after;
+ * memory is PSS (/proc/<pid>/smaps_rollup) of each part's process tree, sampled every second.
  */
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,13 +31,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../libs/config/config';
+import { AppConfig, loadConfig } from '../libs/config/config';
 import { createPool } from '../libs/db/pool';
 import { freePort } from './embedded/free-port';
 import { Launched, launchEmbedded } from './embedded/launcher';
 import { loadLauncherConfig } from './embedded/launcher-config';
-import { childrenMatching, ownCpuMs, rssMiB, treeCpuMs } from './bench/process-stats';
+import { PeerTarget } from './bench/peer';
+import { childrenMatching, ownCpuMs, treeCpuMs, treePssMiB } from './bench/process-stats';
 import { ProbeResult, runProbe } from './bench/probe';
+import { BenchReceiver } from './bench/receiver';
+import { benchEvent, BenchEvent, send, Target } from './bench/target';
 
 const number = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -50,13 +56,21 @@ const WAITING = number('BENCH_WAITING', 20_000);
 const PROBE_WORKFLOWS = number('BENCH_PROBE_WORKFLOWS', 1500);
 const PUBLISHERS = number('BENCH_CONCURRENCY', 16);
 const TIMEOUT_MS = number('BENCH_TIMEOUT_MS', 15 * 60_000);
-const SLOW_RECEIVER_MS = 5_000;
+const COMPARE_URL = process.env.BENCH_COMPARE_URL || undefined;
+/**
+ * A phase stops waiting for deliveries once none has arrived for this long after its last publish: by default only
+ * against a peer, whose deliveries may never reach the receiver; the product's retries wait a minute and more.
+ */
+const STALL_MS = number('BENCH_STALL_MS', COMPARE_URL ? 30_000 : TIMEOUT_MS);
+const IDLE_SECONDS = number('BENCH_IDLE_SECONDS', 30);
 const FLOOD_CLIENTS = number('BENCH_FLOOD_CLIENTS', 200);
 const FLOOD_SECONDS = number('BENCH_FLOOD_SECONDS', 10);
-const MODES = (process.env.BENCH_MODES || 'probe,sustained,paced,burst,mixed,mixed-paced')
-  .split(',')
-  .map((mode) => mode.trim());
-const KNOWN_MODES = ['probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting', 'flood'];
+const COMPARE_MODES = ['idle', 'sustained', 'paced', 'burst'];
+const KNOWN_MODES = ['idle', 'probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting', 'flood'];
+const DEFAULT_MODES = COMPARE_URL
+  ? COMPARE_MODES
+  : ['idle', 'probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced'];
+const MODES = (process.env.BENCH_MODES || DEFAULT_MODES.join(',')).split(',').map((mode) => mode.trim());
 
 const percentile = (values: number[], p: number) => {
   if (values.length === 0) return NaN;
@@ -64,14 +78,10 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
-
-interface CpuReading {
-  api: number;
-  worker: number;
-  temporal: number;
-  postgres: number;
-  bench: number;
-}
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+/** `a` minus `b`, part by part. */
+const minus = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.keys(a).map((part) => [part, a[part] - b[part]]));
 
 interface RelayStarts {
   eager: number;
@@ -82,6 +92,40 @@ interface RelayStarts {
 interface WorkerCounters {
   throttled: number;
   starts: RelayStarts;
+}
+
+/** The peak PSS of each part and of the whole stack (the parts' sum at one sample), in MiB. */
+interface MemoryPeaks {
+  parts: Record<string, number>;
+  stack: number;
+  /** The product's own processes together. */
+  apiPlusWorker?: number;
+}
+
+/** Samples the PSS of each part's process tree and keeps the peaks. */
+class MemorySampler {
+  private readonly peaks: MemoryPeaks = { parts: {}, stack: 0 };
+
+  constructor(private readonly target: Target) {}
+
+  sample(): void {
+    const now: Record<string, number> = {};
+    for (const [part, pid] of Object.entries(this.target.parts())) if (pid !== undefined) now[part] = treePssMiB(pid);
+    for (const [part, mib] of Object.entries(now)) this.peaks.parts[part] = Math.max(this.peaks.parts[part] ?? 0, mib);
+    this.peaks.stack = Math.max(this.peaks.stack, sum(Object.values(now)));
+    if (now.api !== undefined && now.worker !== undefined)
+      this.peaks.apiPlusWorker = Math.max(this.peaks.apiPlusWorker ?? 0, now.api + now.worker);
+  }
+
+  result(): MemoryPeaks {
+    return structuredClone(this.peaks);
+  }
+}
+
+interface IdleResult {
+  seconds: number;
+  cpuMsPerMinute: { parts: Record<string, number>; total: number };
+  pssMiB: MemoryPeaks;
 }
 
 interface ModeResult {
@@ -99,20 +143,22 @@ interface ModeResult {
   firstAttemptMs: { p50: number; p99: number };
   /** The fast receivers' figures in the mixed modes. */
   fast?: { delivered: number; deliveriesPerSecond: number; firstAttemptMs: { p50: number; p99: number } };
-  cpuMsPerDelivery: CpuReading & { total: number };
-  rssMiB: { api: number; worker: number; apiPlusWorker: number; temporal: number };
+  /** Per part, their total, and the bench's own (its publishers and receiver). */
+  cpuMsPerDelivery: { parts: Record<string, number>; total: number; bench: number };
+  pssMiB: MemoryPeaks;
   duplicates: number;
   /** Attempts the subscriptions' limits refused a permit (each then waited on a durable timer). */
-  throttled: number;
+  throttled?: number;
   /** The outbox relay's workflow starts: eager (first task handed straight to the worker), normal, failed. */
-  starts: RelayStarts;
+  starts?: RelayStarts;
   /** Every delivery's workflow history: how many went beyond a delivered-at-once delivery's, and its timers. */
   histories?: DeliveryHistories;
-  waiting?: { parked: number; workerRssMiB: number; temporalRssMiB: number; apiRssMiB: number };
+  waiting?: { parked: number; pssMiB: Record<string, number> };
   /** The flood's own requests, by what they asked and what they got. */
   flood?: { clients: number; seconds: number; requestsPerSecond: number; answers: Record<string, number> };
 }
 
+/** The product the bench launched: its api, worker, Temporal server and Postgres. */
 /** A delivery attempted once, at once: started, one workflow task (3 events), the attempt marker, the status upsert, completed. */
 const DELIVERED_AT_ONCE_EVENTS = 7;
 
@@ -124,53 +170,15 @@ interface DeliveryHistories {
   mostEvents: number;
 }
 
-/** The receiver: paths /fast/<n> answer 200 at once, /slow/<n> after 5 s; notes every arrival per event and path (one path per subscription). */
-class BenchReceiver {
-  readonly arrivals = new Map<string, number[]>();
-  received = 0;
-  private readonly server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      const eventId = String(req.headers['x-intelliauth-event-id'] ?? '');
-      if (eventId) {
-        const key = `${eventId} ${req.url}`;
-        const list = this.arrivals.get(key) ?? [];
-        list.push(performance.now());
-        this.arrivals.set(key, list);
-        this.received += 1;
-      }
-      if (req.url?.startsWith('/slow')) setTimeout(() => res.end('ok'), SLOW_RECEIVER_MS);
-      else res.end('ok');
-    });
-  });
-  url = '';
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  reset(): void {
-    this.arrivals.clear();
-    this.received = 0;
-  }
-
-  stop(): void {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-}
-
-class Bench {
-  private readonly agent = new Agent({ connections: PUBLISHERS, keepAliveTimeout: 30_000 });
+class ProductTarget implements Target {
   private readonly pids: { temporal?: number; postgres?: number };
   private tenants = 0;
 
   constructor(
-    private readonly launched: Launched,
-    private readonly apiKey: string,
-    private readonly receiver: BenchReceiver,
-    private readonly pool: Pool,
+    readonly launched: Launched,
+    readonly config: AppConfig,
+    private readonly agent: Agent,
+    readonly pool: Pool,
   ) {
     this.pids = {
       temporal: childrenMatching(process.pid, /start-dev/)[0],
@@ -178,8 +186,35 @@ class Bench {
     };
   }
 
+  parts(): Record<string, number | undefined> {
+    // Undefined while the launcher restarts the part.
+    return { api: this.launched.api?.pid, worker: this.launched.worker?.pid, ...this.pids };
+  }
+
+  async call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<any> {
+    const headers = { authorization: `Bearer ${this.config.apiKeys[0]}`, 'content-type': 'application/json' };
+    const url = `${this.launched.apiUrl}${path}`;
+    return JSON.parse(
+      await send(this.agent, url, method, headers, body === undefined ? undefined : JSON.stringify(body)),
+    );
+  }
+
+  async subscribe(urls: string[]): Promise<{ tenantId: string; subscriptionIds: string[] }> {
+    const tenantId = `tnt_bench_${++this.tenants}_${Date.now().toString(36)}`;
+    const subscriptionIds: string[] = [];
+    for (const url of urls)
+      subscriptionIds.push(
+        (await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).id,
+      );
+    return { tenantId, subscriptionIds };
+  }
+
+  async publish(event: BenchEvent): Promise<void> {
+    await this.call('POST', '/v1/events', event);
+  }
+
   /** From the worker's /metrics: webhook_attempts_throttled_total and webhook_outbox_starts_total, summed over their other labels. */
-  private async workerCounters(): Promise<WorkerCounters> {
+  async workerCounters(): Promise<WorkerCounters> {
     const response = await request(`${this.launched.workerUrl}/metrics`, { dispatcher: this.agent });
     const counters: WorkerCounters = { throttled: 0, starts: { eager: 0, normal: 0, failed: 0 } };
     for (const line of (await response.body.text()).split('\n')) {
@@ -191,51 +226,75 @@ class Bench {
     return counters;
   }
 
-  async call(method: 'POST' | 'GET', path: string, body?: unknown): Promise<any> {
-    const response = await request(`${this.launched.apiUrl}${path}`, {
-      method,
-      dispatcher: this.agent,
-      headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.body.text();
-    // Over a PUBLISH_RATE_LIMIT the operator set: wait as the answer says, as a publisher would, and send it again.
-    if (response.statusCode === 429 && method === 'POST') {
-      await sleep(Number(response.headers['retry-after'] ?? 1) * 1000);
-      return this.call(method, path, body);
-    }
-    if (response.statusCode >= 300) throw new Error(`${method} ${path} answered ${response.statusCode}: ${text}`);
-    return JSON.parse(text);
-  }
-
-  cpu(): CpuReading {
-    const tree = (pid: number | undefined) => (pid === undefined ? NaN : treeCpuMs(pid));
-    return {
-      api: tree(this.launched.api.pid),
-      worker: tree(this.launched.worker.pid),
-      temporal: tree(this.pids.temporal),
-      postgres: tree(this.pids.postgres),
-      bench: ownCpuMs(),
-    };
-  }
-
-  rss() {
-    return {
-      api: rssMiB(this.launched.api.pid),
-      worker: rssMiB(this.launched.worker.pid),
-      temporal: rssMiB(this.pids.temporal),
-    };
-  }
-
-  /** A tenant of its own per mode, with `paths.length` subscriptions pointing at the receiver paths given. */
-  async subscribe(urls: string[]): Promise<{ tenantId: string; subscriptionIds: string[] }> {
-    const tenantId = `tnt_bench_${++this.tenants}_${Date.now().toString(36)}`;
-    const subscriptionIds: string[] = [];
-    for (const url of urls)
-      subscriptionIds.push(
-        (await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).id,
+  /**
+   * Reads the history of every delivery of the tenant, after the mode's figures are taken. Every receiver of the
+   * modes that ask answers 200 within the attempt timeout, so each timer in them is a throttle timer.
+   */
+  async histories(tenantId: string): Promise<DeliveryHistories> {
+    const { rows } = await this.pool.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM deliveries WHERE tenant_id = $1::text`,
+      [tenantId],
+    );
+    const client = new Client({ connection: await Connection.connect({ address: this.launched.temporalAddress }) });
+    const found: DeliveryHistories = { deliveries: rows.length, longer: 0, throttleTimers: 0, mostEvents: 0 };
+    let next = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: PUBLISHERS }, async () => {
+          while (next < rows.length) {
+            const events = (await client.workflow.getHandle(rows[next++].workflow_id).fetchHistory()).events ?? [];
+            if (events.length > DELIVERED_AT_ONCE_EVENTS) found.longer += 1;
+            found.mostEvents = Math.max(found.mostEvents, events.length);
+            found.throttleTimers += events.filter((event) => event.timerStartedEventAttributes).length;
+          }
+        }),
       );
-    return { tenantId, subscriptionIds };
+    } finally {
+      await client.connection.close();
+    }
+    return found;
+  }
+}
+
+class Bench {
+  constructor(
+    private readonly target: Target,
+    private readonly receiver: BenchReceiver,
+  ) {}
+
+  /** The modes that need more of the product than its publish endpoint. */
+  private get product(): ProductTarget {
+    if (!(this.target instanceof ProductTarget)) throw new Error('this mode runs on the product only');
+    return this.target;
+  }
+
+  /** CPU milliseconds of each part's process tree so far, and of this process. */
+  private cpu(): { parts: Record<string, number>; bench: number } {
+    const parts: Record<string, number> = {};
+    for (const [part, pid] of Object.entries(this.target.parts())) if (pid !== undefined) parts[part] = treeCpuMs(pid);
+    return { parts, bench: ownCpuMs() };
+  }
+
+  private async workerCounters(): Promise<WorkerCounters | undefined> {
+    return this.target instanceof ProductTarget ? this.target.workerCounters() : undefined;
+  }
+
+  /** Nothing published for `seconds`: what the stack costs while it waits for work. */
+  async idle(seconds: number): Promise<IdleResult> {
+    const memory = new MemorySampler(this.target);
+    const before = this.cpu();
+    const started = performance.now();
+    while (performance.now() - started < seconds * 1000) {
+      await sleep(1000);
+      memory.sample();
+      process.stdout.write(`\r[bench] idle: ${fmt((performance.now() - started) / 1000, 0)}/${seconds}s        `);
+    }
+    process.stdout.write('\n');
+    const minutes = (performance.now() - started) / 60_000;
+    const parts = Object.fromEntries(
+      Object.entries(minus(this.cpu().parts, before.parts)).map(([part, ms]) => [part, ms / minutes]),
+    );
+    return { seconds, cpuMsPerMinute: { parts, total: sum(Object.values(parts)) }, pssMiB: memory.result() };
   }
 
   /**
@@ -261,20 +320,13 @@ class Bench {
     const publishLatencies: number[] = [];
     const publishedAt = new Map<string, number>();
     let published = 0;
-    const peak = { api: 0, worker: 0, apiPlusWorker: 0, temporal: 0 };
-    const sampleMemory = () => {
-      const now = this.rss();
-      peak.api = Math.max(peak.api, now.api);
-      peak.worker = Math.max(peak.worker, now.worker);
-      peak.apiPlusWorker = Math.max(peak.apiPlusWorker, now.api + now.worker);
-      peak.temporal = Math.max(peak.temporal, now.temporal);
-    };
+    const memory = new MemorySampler(this.target);
     const cpuBefore = this.cpu();
     const countersBefore = await this.workerCounters();
     const started = performance.now();
     const progressDone = options.progress ?? (() => `delivered ${this.receiver.received}/${expected}`);
     const progress = setInterval(() => {
-      sampleMemory();
+      memory.sample();
       const seconds = (performance.now() - started) / 1000;
       process.stdout.write(
         `\r[bench] ${mode}: ${fmt(seconds, 0)}s  published ${published}/${events}  ${progressDone()}        `,
@@ -289,26 +341,22 @@ class Bench {
             const due = started + (n * 1000) / rate;
             if (due > performance.now()) await sleep(due - performance.now());
           }
-          const eventId = `evt_${tenantId}_${n}`;
+          const event = benchEvent(tenantId, n);
           const sentAt = performance.now();
-          publishedAt.set(eventId, sentAt);
-          await this.call('POST', '/v1/events', {
-            event_id: eventId,
-            event_type: 'user.signed_in',
-            tenant: { id: tenantId, slug: 'bench' },
-            actor: { kind: 'user', id: `usr_${n}` },
-            data: { user: { id: `usr_${n}`, email: `user${n}@example.com` }, ip: '203.0.113.7' },
-          });
+          publishedAt.set(event.event_id, sentAt);
+          await this.target.publish(event);
           publishLatencies.push(performance.now() - sentAt);
           published += 1;
         }
       }),
     );
-    const publishSeconds = (performance.now() - started) / 1000;
-    const giveUpAt = performance.now() + TIMEOUT_MS;
-    const done = options.until ?? (async () => this.receiver.received >= expected);
+    const publishedEnd = performance.now();
+    const publishSeconds = (publishedEnd - started) / 1000;
+    const giveUpAt = publishedEnd + TIMEOUT_MS;
+    const stalled = () => performance.now() - Math.max(publishedEnd, this.receiver.lastArrivalAt) > STALL_MS;
+    const done = options.until ?? (async () => this.receiver.received >= expected || stalled());
     while (!(await done()) && performance.now() < giveUpAt) await sleep(200);
-    sampleMemory();
+    memory.sample();
     clearInterval(progress);
     process.stdout.write('\n');
     const arrivals = [...this.receiver.arrivals.values()].flat();
@@ -318,21 +366,11 @@ class Bench {
     await sleep(1000);
     const cpuAfter = this.cpu();
     const countersAfter = await this.workerCounters();
-    const starts = {
-      eager: countersAfter.starts.eager - countersBefore.starts.eager,
-      normal: countersAfter.starts.normal - countersBefore.starts.normal,
-      failed: countersAfter.starts.failed - countersBefore.starts.failed,
-    };
     const delivered = this.receiver.received;
-    const perDelivery = (key: keyof CpuReading) =>
-      (cpuAfter[key] - cpuBefore[key]) / Math.max(1, options.until ? expected : delivered);
-    const cpu = {
-      api: perDelivery('api'),
-      worker: perDelivery('worker'),
-      temporal: perDelivery('temporal'),
-      postgres: perDelivery('postgres'),
-      bench: perDelivery('bench'),
-    };
+    const perDelivery = (ms: number) => ms / Math.max(1, options.until ? expected : delivered);
+    const cpuParts = Object.fromEntries(
+      Object.entries(minus(cpuAfter.parts, cpuBefore.parts)).map(([part, ms]) => [part, perDelivery(ms)]),
+    );
     const firstAttempts: number[] = [];
     for (const [key, times] of this.receiver.arrivals) {
       const sentAt = publishedAt.get(key.split(' ')[0]);
@@ -352,21 +390,41 @@ class Bench {
         rate,
         publishMs: { p50: percentile(publishLatencies, 50), p99: percentile(publishLatencies, 99) },
         firstAttemptMs: { p50: percentile(firstAttempts, 50), p99: percentile(firstAttempts, 99) },
-        cpuMsPerDelivery: { ...cpu, total: cpu.api + cpu.worker + cpu.temporal + cpu.postgres },
-        rssMiB: peak,
-        duplicates: [...this.receiver.arrivals.values()].reduce((sum, times) => sum + times.length - 1, 0),
-        throttled: countersAfter.throttled - countersBefore.throttled,
-        starts,
+        cpuMsPerDelivery: {
+          parts: cpuParts,
+          total: sum(Object.values(cpuParts)),
+          bench: perDelivery(cpuAfter.bench - cpuBefore.bench),
+        },
+        pssMiB: memory.result(),
+        duplicates: [...this.receiver.arrivals.values()].reduce((total, times) => total + times.length - 1, 0),
+        ...(countersBefore &&
+          countersAfter && {
+            throttled: countersAfter.throttled - countersBefore.throttled,
+            starts: {
+              eager: countersAfter.starts.eager - countersBefore.starts.eager,
+              normal: countersAfter.starts.normal - countersBefore.starts.normal,
+              failed: countersAfter.starts.failed - countersBefore.starts.failed,
+            },
+          }),
       },
     };
   }
 
+  async probe(): Promise<ProbeResult> {
+    return runProbe({
+      temporalAddress: this.product.launched.temporalAddress,
+      workflows: PROBE_WORKFLOWS,
+      starters: 32,
+      tuning: this.product.config.worker,
+    });
+  }
+
   async allFast(mode: string, events: number, rate?: number): Promise<ModeResult> {
-    const { tenantId } = await this.subscribe(
+    const { tenantId } = await this.target.subscribe(
       Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
     );
     const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
-    base.histories = await this.histories(tenantId);
+    if (this.target instanceof ProductTarget) base.histories = await this.target.histories(tenantId);
     return base;
   }
 
@@ -375,7 +433,7 @@ class Bench {
    * flood ends with the last publish, or at three times FLOOD_SECONDS if the publishers fall that far behind.
    */
   async flood(mode: string, rate: number): Promise<ModeResult> {
-    const { tenantId } = await this.subscribe(
+    const { tenantId } = await this.target.subscribe(
       Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
     );
     const agent = new Agent({ connections: FLOOD_CLIENTS, keepAliveTimeout: 30_000 });
@@ -393,10 +451,13 @@ class Bench {
       while (flooding) {
         const kind = scraper ? '/metrics' : 'bad key';
         try {
-          const response = await request(`${this.launched.apiUrl}${scraper ? '/metrics' : '/v1/subscriptions'}`, {
-            dispatcher: agent,
-            headers: scraper ? {} : { authorization: `Bearer iaw_tk_${randomBytes(32).toString('base64url')}` },
-          });
+          const response = await request(
+            `${this.product.launched.apiUrl}${scraper ? '/metrics' : '/v1/subscriptions'}`,
+            {
+              dispatcher: agent,
+              headers: scraper ? {} : { authorization: `Bearer iaw_tk_${randomBytes(32).toString('base64url')}` },
+            },
+          );
           await response.body.dump();
           answers[`${kind} ${response.statusCode}`] = (answers[`${kind} ${response.statusCode}`] ?? 0) + 1;
         } catch (error) {
@@ -422,14 +483,13 @@ class Bench {
     await Promise.all(clients);
     await agent.close();
     const seconds = (floodEndedAt - started) / 1000;
-    const requests = Object.values(answers).reduce((sum, n) => sum + n, 0);
-    base.flood = { clients: FLOOD_CLIENTS, seconds, requestsPerSecond: requests / seconds, answers };
+    base.flood = { clients: FLOOD_CLIENTS, seconds, requestsPerSecond: sum(Object.values(answers)) / seconds, answers };
     return base;
   }
 
   async mixed(mode: string, events: number, rate?: number): Promise<ModeResult> {
     const urls = Array.from({ length: 10 }, (_, i) => `${this.receiver.url}/${i === 0 ? 'slow' : 'fast'}/${i}`);
-    const { tenantId } = await this.subscribe(urls);
+    const { tenantId } = await this.target.subscribe(urls);
     const { base, publishedAt } = await this.drive(mode, { tenantId, events, expected: events * urls.length, rate });
     const fastTimes: number[] = [];
     const fastFirst: number[] = [];
@@ -446,48 +506,19 @@ class Bench {
       deliveriesPerSecond: fastTimes.length / fastSeconds,
       firstAttemptMs: { p50: percentile(fastFirst, 50), p99: percentile(fastFirst, 99) },
     };
-    base.histories = await this.histories(tenantId);
+    if (this.target instanceof ProductTarget) base.histories = await this.target.histories(tenantId);
     return base;
-  }
-
-  /**
-   * Reads the history of every delivery of the tenant, after the mode's figures are taken. Every receiver of these
-   * modes answers 200 within the attempt timeout, so each timer in them is a throttle timer.
-   */
-  private async histories(tenantId: string): Promise<DeliveryHistories> {
-    const { rows } = await this.pool.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM deliveries WHERE tenant_id = $1::text`,
-      [tenantId],
-    );
-    const client = new Client({ connection: await Connection.connect({ address: this.launched.temporalAddress }) });
-    const found: DeliveryHistories = { deliveries: rows.length, longer: 0, throttleTimers: 0, mostEvents: 0 };
-    let next = 0;
-    try {
-      await Promise.all(
-        Array.from({ length: PUBLISHERS }, async () => {
-          while (next < rows.length) {
-            const events = (await client.workflow.getHandle(rows[next++].workflow_id).fetchHistory()).events ?? [];
-            if (events.length > DELIVERED_AT_ONCE_EVENTS) found.longer += 1;
-            found.mostEvents = Math.max(found.mostEvents, events.length);
-            found.throttleTimers += events.filter((event) => event.timerStartedEventAttributes).length;
-          }
-        }),
-      );
-    } finally {
-      await client.connection.close();
-    }
-    return found;
   }
 
   /** The receiver down (a port nothing listens on): every delivery fails its first attempt and parks on its retry timer. */
   async waiting(deliveries: number): Promise<ModeResult> {
     const downUrl = `http://127.0.0.1:${await freePort()}/down`;
-    const { tenantId } = await this.subscribe(Array.from({ length: SUBSCRIPTIONS }, () => downUrl));
+    const { tenantId } = await this.target.subscribe(Array.from({ length: SUBSCRIPTIONS }, () => downUrl));
     const events = Math.ceil(deliveries / SUBSCRIPTIONS);
     const expected = events * SUBSCRIPTIONS;
     const parked = async () =>
       (
-        await this.pool.query<{ n: number }>(
+        await this.product.pool.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM deliveries WHERE tenant_id = $1::text AND status = 'retry_scheduled'`,
           [tenantId],
         )
@@ -504,19 +535,11 @@ class Bench {
       progress: () => `parked ${lastCount}/${expected}`,
     });
     await sleep(2000);
-    const memory = this.rss();
+    const memory = new MemorySampler(this.target);
+    memory.sample();
     base.delivered = 0;
-    base.waiting = {
-      parked: lastCount,
-      workerRssMiB: memory.worker,
-      temporalRssMiB: memory.temporal,
-      apiRssMiB: memory.api,
-    };
+    base.waiting = { parked: lastCount, pssMiB: memory.result().parts };
     return base;
-  }
-
-  async close(): Promise<void> {
-    await this.agent.close();
   }
 }
 
@@ -547,11 +570,42 @@ async function plainPostRate(url: string, count: number): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRate: number): string {
-  const byMode = new Map(results.map((r) => [r.mode, r]));
-  const sustained = byMode.get('sustained');
+const NO_PARTS = 'not counted: no processes named (BENCH_COMPARE_PIDS)';
+
+/** Figures per part, in the parts' order, and their total: `api 1.0, worker 2.0: total 3.0`. */
+const byPart = (figures: Record<string, number>, total: string) =>
+  Object.keys(figures).length === 0
+    ? NO_PARTS
+    : `${Object.entries(figures)
+        .map(([part, value]) => `${part} ${fmt(value)}`)
+        .join(', ')}${total}`;
+
+const memoryRow = (pss: MemoryPeaks) =>
+  byPart(
+    pss.parts,
+    `; whole stack ${fmt(pss.stack)}` +
+      (pss.apiPlusWorker === undefined ? '' : `, api + worker ${fmt(pss.apiPlusWorker)}`),
+  );
+
+function summary(run: {
+  stack: string;
+  results: ModeResult[];
+  probe?: ProbeResult;
+  idle?: IdleResult;
+  plainRate: number;
+}): string {
+  const { results, probe, idle } = run;
+  const sustained = results.find((r) => r.mode === 'sustained');
   const lines: string[] = ['', '| figure | value |', '|---|---|'];
   const row = (figure: string, value: string) => lines.push(`| ${figure} | ${value} |`);
+  row('stack', run.stack);
+  if (idle) {
+    row(
+      `idle (${idle.seconds} s): CPU ms per minute`,
+      byPart(idle.cpuMsPerMinute.parts, `: total ${fmt(idle.cpuMsPerMinute.total)}`),
+    );
+    row('idle: PSS peak, MiB', memoryRow(idle.pssMiB));
+  }
   if (probe) {
     row(
       'probe: bare Temporal, same workflow, no-op attempt',
@@ -564,7 +618,7 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
     if (r.mode === 'waiting') {
       row(
         head,
-        `${r.waiting?.parked}/${r.deliveries} parked on their retry timer; RSS worker ${fmt(r.waiting?.workerRssMiB)} MiB, Temporal ${fmt(r.waiting?.temporalRssMiB)} MiB, api ${fmt(r.waiting?.apiRssMiB)} MiB`,
+        `${r.waiting?.parked}/${r.deliveries} parked on their retry timer; PSS, MiB: ${byPart(r.waiting?.pssMiB ?? {}, '')}`,
       );
       continue;
     }
@@ -601,39 +655,54 @@ function summary(results: ModeResult[], probe: ProbeResult | undefined, plainRat
     }
     row(
       `${head}: CPU ms/delivery`,
-      `api ${fmt(cpu.api)}, worker ${fmt(cpu.worker)}, Temporal ${fmt(cpu.temporal)}, Postgres ${fmt(cpu.postgres)}: total ${fmt(cpu.total)} (bench load + receiver ${fmt(cpu.bench)})`,
+      `${byPart(cpu.parts, `: total ${fmt(cpu.total)}`)} (bench load + receiver ${fmt(cpu.bench)})`,
     );
-    row(
-      `${head}: RSS peak`,
-      `api ${fmt(r.rssMiB.api)} + worker ${fmt(r.rssMiB.worker)} = ${fmt(r.rssMiB.apiPlusWorker)} MiB; Temporal ${fmt(r.rssMiB.temporal)} MiB`,
-    );
+    row(`${head}: PSS peak, MiB`, memoryRow(r.pssMiB));
     if (r.histories)
       row(
         `${head}: histories`,
-        `${r.histories.longer} of ${r.histories.deliveries} deliveries beyond ${DELIVERED_AT_ONCE_EVENTS} events (most ${r.histories.mostEvents}); ${r.histories.throttleTimers} throttle timers`,
+        `${r.histories.longer} of ${r.histories.deliveries} deliveries beyond ${DELIVERED_AT_ONCE_EVENTS} events ` +
+          `(most ${r.histories.mostEvents}); ${r.histories.throttleTimers} throttle timers`,
       );
     row(`${head}: receipts beyond one`, String(r.duplicates));
-    row(`${head}: attempts refused a permit`, String(r.throttled));
-    const started = r.starts.eager + r.starts.normal;
-    row(
-      `${head}: relay starts`,
-      `${r.starts.eager} eager, ${r.starts.normal} normal (${fmt(started > 0 ? (100 * r.starts.eager) / started : NaN, 0)} % eager), ${r.starts.failed} failed`,
-    );
+    if (r.throttled !== undefined) row(`${head}: attempts refused a permit`, String(r.throttled));
+    if (r.starts) {
+      const started = r.starts.eager + r.starts.normal;
+      row(
+        `${head}: relay starts`,
+        `${r.starts.eager} eager, ${r.starts.normal} normal (${fmt(started > 0 ? (100 * r.starts.eager) / started : NaN, 0)} % eager), ${r.starts.failed} failed`,
+      );
+    }
   }
-  row('plain HTTP POST rate to the same receiver', `${fmt(plainRate)} requests/s (${PUBLISHERS} in parallel)`);
+  const peaks = [...(idle ? [idle.pssMiB] : []), ...results.map((r) => r.pssMiB)];
+  if (peaks.length > 0)
+    row(
+      'PSS peak over every mode, MiB',
+      `whole stack ${fmt(Math.max(...peaks.map((p) => p.stack)))}` +
+        (peaks.some((p) => p.apiPlusWorker !== undefined)
+          ? `, api + worker ${fmt(Math.max(...peaks.map((p) => p.apiPlusWorker ?? 0)))}`
+          : ''),
+    );
+  row('plain HTTP POST rate to the same receiver', `${fmt(run.plainRate)} requests/s (${PUBLISHERS} in parallel)`);
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  const unknown = MODES.filter((mode) => !KNOWN_MODES.includes(mode));
-  if (unknown.length > 0)
-    throw new Error(`BENCH_MODES: unknown ${unknown.join(', ')}; known: ${KNOWN_MODES.join(', ')}`);
+/** The limits the product runs with, as `npm start` would read them from this environment. */
+const limitsOf = (config: AppConfig) =>
+  `PUBLISH_RATE_LIMIT ${config.publishRatePerTenant}, SUBSCRIPTION_MAX_IN_FLIGHT ${config.subscriptionLimits.maxInFlight}, ` +
+  `SUBSCRIPTION_MAX_PER_SECOND ${config.subscriptionLimits.maxPerSecond} (0: no cap)`;
+
+/** The product as `npm start` runs it, on free ports and a data directory of its own, removed at the end. */
+async function launchProduct(agent: Agent): Promise<{ target: ProductTarget; stack: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_LIMITS === 'off') {
+    process.env.PUBLISH_RATE_LIMIT = '0';
+    process.env.SUBSCRIPTION_MAX_IN_FLIGHT = '0';
+    process.env.SUBSCRIPTION_MAX_PER_SECOND = '0';
+  } else if (process.env.BENCH_LIMITS !== undefined && process.env.BENCH_LIMITS !== '')
+    throw new Error(`BENCH_LIMITS: "${process.env.BENCH_LIMITS}" is not "off"`);
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-bench-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
   const apiKey = 'bench-service-key-0123456789';
-  // The bench measures what its publishers can push through for one tenant, which the per-tenant publish limit (a
-  // fairness policy, 1000 events/s by default) would cap instead; set PUBLISH_RATE_LIMIT to bench with a limit.
-  process.env.PUBLISH_RATE_LIMIT ??= '0';
   const base = loadConfig();
   const config = {
     ...base,
@@ -642,11 +711,9 @@ async function main(): Promise<void> {
     workerMetricsPort: await freePort(),
     workerSdkMetricsPort: await freePort(),
     apiKeys: [apiKey],
-    // First attempts decide every mode but `waiting`, whose deliveries must stay parked: the retry waits an hour.
-    delivery: { ...base.delivery, retryScheduleMs: [0, 3_600_000] },
+    // `waiting`'s deliveries must stay parked: there the retry waits an hour.
+    delivery: MODES.includes('waiting') ? { ...base.delivery, retryScheduleMs: [0, 3_600_000] } : base.delivery,
   };
-  const receiver = new BenchReceiver();
-  await receiver.start();
   const launched = await launchEmbedded({
     config,
     apiKey,
@@ -655,6 +722,7 @@ async function main(): Promise<void> {
     postgresDir: join(dataDir, 'postgres'),
     postgresPort: await freePort(),
     temporalPort: undefined,
+    temporalUiPort: await freePort(),
     temporalDbFile: join(dataDir, 'temporal.db'),
     say: (message) => console.log(`[bench] ${message}`),
     childOutput: process.env.BENCH_VERBOSE ? 'inherit' : 'ignore',
@@ -662,13 +730,45 @@ async function main(): Promise<void> {
     outboundAllowlist: [...new Set([...config.outboundAllowlist, '127.0.0.1/32'])],
   });
   const pool = createPool(launched.databaseUrl, 2);
-  const bench = new Bench(launched, apiKey, receiver, pool);
+  return {
+    target: new ProductTarget(launched, config, agent, pool),
+    stack: `the product as npm start runs it; ${limitsOf(config)}`,
+    async stop() {
+      await pool.end();
+      await launched.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const known = COMPARE_URL ? COMPARE_MODES : KNOWN_MODES;
+  const unknown = MODES.filter((mode) => !known.includes(mode));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_MODES: unknown ${unknown.join(', ')}; known${COMPARE_URL ? ' with BENCH_COMPARE_URL' : ''}: ${known.join(', ')}`,
+    );
+  const receiver = new BenchReceiver();
+  await receiver.start(process.env.BENCH_RECEIVER_HOST || '127.0.0.1', number('BENCH_RECEIVER_PORT', 0));
+  const agent = new Agent({ connections: PUBLISHERS, keepAliveTimeout: 30_000 });
+  const stack = COMPARE_URL
+    ? {
+        target: new PeerTarget(COMPARE_URL, process.env, agent),
+        stack: `a peer at ${COMPARE_URL}, its deliveries expected at ${receiver.url}/fast/0..${SUBSCRIPTIONS - 1}`,
+        stop: async () => undefined,
+      }
+    : await launchProduct(agent);
+  if (COMPARE_URL) console.log(`[bench] ${stack.stack}`);
+  const bench = new Bench(stack.target, receiver);
   const results: ModeResult[] = [];
   let probe: ProbeResult | undefined;
+  let idle: IdleResult | undefined;
   try {
-    // Warm-up: one delivery end to end, so the figures start once the worker has bundled its workflows and polls.
-    const warm = await bench.subscribe([`${receiver.url}/fast`]);
-    await bench.drive('warm-up', { tenantId: warm.tenantId, events: 20, expected: 20 });
+    // Warm-up: deliveries end to end, so the figures start once the worker has bundled its workflows and polls.
+    const warm = await stack.target.subscribe(
+      Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${receiver.url}/fast/${i}`),
+    );
+    await bench.drive('warm-up', { tenantId: warm.tenantId, events: 20, expected: 20 * SUBSCRIPTIONS });
     const sustainedRate = () => results.find((r) => r.mode === 'sustained')?.deliveriesPerSecond;
     const pacedRate = (subscriptions: number) => {
       if (process.env.BENCH_RATE) return number('BENCH_RATE', 1);
@@ -678,13 +778,9 @@ async function main(): Promise<void> {
     };
     for (const mode of MODES) {
       console.log(`[bench] ${mode}...`);
-      if (mode === 'probe') {
-        probe = await runProbe({
-          temporalAddress: launched.temporalAddress,
-          workflows: PROBE_WORKFLOWS,
-          starters: 32,
-          tuning: config.worker,
-        });
+      if (mode === 'idle') idle = await bench.idle(IDLE_SECONDS);
+      else if (mode === 'probe') {
+        probe = await bench.probe();
         console.log(`[bench] probe: ${fmt(probe.perSecond)} workflows/s`);
       } else if (mode === 'sustained') results.push(await bench.allFast(mode, EVENTS));
       else if (mode === 'paced') results.push(await bench.allFast(mode, EVENTS, pacedRate(SUBSCRIPTIONS)));
@@ -699,22 +795,20 @@ async function main(): Promise<void> {
         );
     }
     const plainRate = await plainPostRate(`${receiver.url}/fast`, 4000);
-    const table = summary(results, probe, plainRate);
-    console.log(table);
+    console.log(summary({ stack: stack.stack, results, probe, idle, plainRate }));
     if (process.env.BENCH_JSON) {
       writeFileSync(
         process.env.BENCH_JSON,
-        `${JSON.stringify({ at: new Date().toISOString(), tuning: config.worker, probe, results, plainPostRate: plainRate }, null, 2)}\n`,
+        `${JSON.stringify({ at: new Date().toISOString(), stack: stack.stack, idle, probe, results, plainPostRate: plainRate }, null, 2)}\n`,
       );
       console.log(`\n[bench] figures written to ${process.env.BENCH_JSON}`);
     }
-    if (results.some((r) => r.mode !== 'waiting' && r.delivered < r.deliveries)) process.exitCode = 1;
+    // A peer's deliveries may not reach the receiver at all; the product's must.
+    if (!COMPARE_URL && results.some((r) => r.mode !== 'waiting' && r.delivered < r.deliveries)) process.exitCode = 1;
   } finally {
-    await bench.close();
-    await pool.end();
-    await launched.stop();
+    await agent.close();
+    await stack.stop();
     receiver.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

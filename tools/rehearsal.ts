@@ -128,6 +128,7 @@ async function main(): Promise<boolean> {
     const subscriptionPaths = await createSubscriptions(apiUrls[0], topology.apiKey, tenantId, receivers);
     const runStart = Date.now();
     sampler.start();
+    const writesBefore = await topology.databaseWrites();
 
     let disrupted = false;
     const steadyStart = Date.now();
@@ -167,6 +168,7 @@ async function main(): Promise<boolean> {
       const open = await untilAllEnded(pool, tenantId, 15 * 60_000);
       const drainedMs = Date.now() - runStart;
       sampler.stop();
+      const writesAfter = await topology.databaseWrites();
       if (open > 0) failures.push(`${open} deliveries still open after 15 minutes of draining`);
       const deliveries = await checkDeliveries(
         pool,
@@ -235,6 +237,20 @@ async function main(): Promise<boolean> {
         workflows_visible_by_tenant: visible,
         dashboard: { queries: panels.queries, without_data: panels.empty.length },
         usage,
+        // Per delivery ended: which database takes Postgres's writes (pg_stat_database's counters survive a clean restart).
+        postgres_per_delivery: Object.fromEntries(
+          Object.entries(writesAfter).map(([database, after]) => [
+            database,
+            {
+              commits:
+                Math.round(((after.commits - (writesBefore[database]?.commits ?? 0)) / Math.max(1, ended)) * 10) / 10,
+              rows_written:
+                Math.round(
+                  ((after.rowsWritten - (writesBefore[database]?.rowsWritten ?? 0)) / Math.max(1, ended)) * 10,
+                ) / 10,
+            },
+          ]),
+        ),
         notes,
         failures,
       };

@@ -24,8 +24,10 @@ export const PG_POOL = Symbol('PG_POOL');
     {
       provide: PG_POOL,
       inject: [APP_CONFIG],
+      // Statements are short, so ten connections keep up with the process's work; every connection more is a
+      // Postgres backend holding memory of its own.
       useFactory: (config: AppConfig): Pool =>
-        createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 20, config.database),
+        createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 10, config.database),
     },
     {
       provide: SubscriptionsRepository,

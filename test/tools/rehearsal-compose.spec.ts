@@ -32,7 +32,7 @@ describe('compose and the production rehearsal', () => {
     expect(raw.temporal.volumes).toEqual([
       `./deploy/temporal/dynamicconfig.yaml:${server.DYNAMIC_CONFIG_FILE_PATH}:ro`,
     ]);
-    expect(server).toMatchObject({ DB: 'postgres12', NUM_HISTORY_SHARDS: '4' });
+    expect(server).toMatchObject({ DB: 'postgres12_pgx', NUM_HISTORY_SHARDS: '4' });
   });
 
   it("start each app replica with compose's command and environment, changing only where things are on the host", async () => {

@@ -54,12 +54,8 @@ export function childrenMatching(parent: number, pattern: RegExp): number[] {
     .map((stat) => stat.pid);
 }
 
-/**
- * CPU milliseconds a process and all its descendants have used, the exited ones included (reaped children are in
- * their parent's cutime/cstime). Compare two readings to get the CPU a run cost.
- */
-export function treeCpuMs(root: number): number {
-  const processes = allProcesses();
+/** A process and all its descendants, from one listing of /proc. */
+function treeOf(root: number, processes: ProcStat[]): ProcStat[] {
   const inTree = new Set([root]);
   let grew = true;
   while (grew) {
@@ -71,7 +67,15 @@ export function treeCpuMs(root: number): number {
       }
     }
   }
-  const ticks = processes.filter((stat) => inTree.has(stat.pid)).reduce((sum, stat) => sum + stat.treeTicks, 0);
+  return processes.filter((stat) => inTree.has(stat.pid));
+}
+
+/**
+ * CPU milliseconds a process and all its descendants have used, the exited ones included (reaped children are in
+ * their parent's cutime/cstime). Compare two readings to get the CPU a run cost.
+ */
+export function treeCpuMs(root: number): number {
+  const ticks = treeOf(root, allProcesses()).reduce((sum, stat) => sum + stat.treeTicks, 0);
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
@@ -80,11 +84,14 @@ export function ownCpuMs(pid = process.pid): number {
   return ((readStat(pid)?.ownTicks ?? NaN) * 1000) / TICKS_PER_SECOND;
 }
 
-/** Resident memory of one process, in MiB (NaN once it has exited). */
-export function rssMiB(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+/**
+ * Proportional memory of one process, in MiB (NaN once it has exited): its private pages plus its share of pages it
+ * shares, so the processes of a server that share memory (Postgres's backends and its shared buffers) add up to
+ * what they hold together.
+ */
+function pssMiB(pid: number): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return match ? Number(match[1]) / 1024 : NaN;
   } catch {
     return NaN;
@@ -92,16 +99,9 @@ export function rssMiB(pid: number | undefined): number {
 }
 
 /**
- * Proportional memory of one process, in MiB (NaN once it has exited): its private pages plus its share of pages it
- * shares, so the processes of a server that share memory (Postgres's backends and its shared buffers) add up to
- * what they hold together.
+ * Proportional memory of a process and all its descendants, in MiB: a server of many processes (Postgres's
+ * postmaster and its backends) counted once, whatever they share.
  */
-export function pssMiB(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
+export function treePssMiB(root: number): number {
+  return treeOf(root, allProcesses()).reduce((sum, stat) => sum + (pssMiB(stat.pid) || 0), 0);
 }

@@ -1,4 +1,4 @@
-import { childrenMatching, pssMiB, treeCpuMs } from '../bench/process-stats';
+import { treeCpuMs, treePssMiB } from '../bench/process-stats';
 
 export interface PartUsage {
   cpuMs: number;
@@ -35,7 +35,7 @@ export class ResourceSampler {
         const previous = this.lastCpu.get(root);
         if (previous !== undefined && cpu >= previous) usage.cpuMs += cpu - previous;
         if (!Number.isNaN(cpu)) this.lastCpu.set(root, cpu);
-        const memory = [root, ...childrenMatching(root, /./)].reduce((sum, pid) => sum + (pssMiB(pid) || 0), 0);
+        const memory = treePssMiB(root);
         usage.peakPssMiB = Math.max(usage.peakPssMiB, memory);
         total += memory;
       }

@@ -162,6 +162,24 @@ export class Topology {
     }
   }
 
+  /** Commits and rows written so far per database of the one Postgres (the app's and Temporal's two). */
+  async databaseWrites(): Promise<Record<string, { commits: number; rowsWritten: number }>> {
+    const client = new Client({ ...this.postgresAccess, database: 'postgres' });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ datname: string; commits: string; written: string }>(
+        `SELECT datname, xact_commit::text AS commits, (tup_inserted + tup_updated + tup_deleted)::text AS written
+           FROM pg_stat_database WHERE datname = ANY($1::text[])`,
+        [['webhooks', 'temporal', 'temporal_visibility']],
+      );
+      return Object.fromEntries(
+        rows.map((row) => [row.datname, { commits: Number(row.commits), rowsWritten: Number(row.written) }]),
+      );
+    } finally {
+      await client.end();
+    }
+  }
+
   async stop(): Promise<void> {
     const stopAll = (parts: { process: ManagedProcess }[]) => Promise.all(parts.map((part) => part.process.stop()));
     await stopAll([...this.apis, ...this.workers]).catch(() => undefined);
