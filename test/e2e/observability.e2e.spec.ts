@@ -144,14 +144,15 @@ describe('metrics', () => {
     expect(worker('webhook_outbox_starts_total', { outcome: 'failed' })).toBe(0);
   });
 
-  it('count the attempts a subscription limit held back, each one a throttle wait in its workflow', async () => {
+  it("count the attempts a subscription's pace held back, each one a throttle wait in its workflow", async () => {
     const tenantId = uniqueTenant();
     const url = await stack.startReceiver(new TestReceiver(() => ({ status: 200, delayMs: 400 })));
     await stack.request('POST', '/v1/subscriptions', {
       tenant_id: tenantId,
       url,
       event_types: ['user.updated'],
-      max_in_flight: 1,
+      // The pace is kept at the attempt (max_in_flight is kept in the outbox, where nothing waits on a timer).
+      max_per_second: 1,
     });
     const before = await Scrape.of(stack.workerUrl!);
     const ids: string[] = [];
@@ -177,7 +178,7 @@ describe('metrics', () => {
         .fetchHistory();
       waits += (history.events ?? []).filter((event) => event.timerStartedEventAttributes).length;
     }
-    // Three deliveries one at a time through a 400 ms receiver: the later ones waited at least once.
+    // Three deliveries published at once, one attempt a second: the later ones waited at least once.
     expect(waits).toBeGreaterThan(0);
     expect(throttled).toBe(waits);
   });
