@@ -11,8 +11,7 @@ import type { OperationalEvents } from '../libs/operational/operational-event-em
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { printableText } from '../libs/outbound/response-excerpt';
-import { sendSignedDelivery } from '../libs/outbound/signed-delivery';
-import { WebhookSender } from '../libs/outbound/webhook-sender';
+import { Outbound, sendSignedDelivery } from '../libs/outbound/signed-delivery';
 import { PermitQueue, PermitTurn } from './permit-queue';
 import { SentAttempt, UnrecordedAttempts } from './unrecorded-attempts';
 
@@ -46,9 +45,9 @@ export interface RecordStateInput {
   failureReason: string | null;
 }
 
-export interface DeliveryActivityDependencies {
+/** Outbound: the sender, and the OAuth2 tokens of subscriptions whose receivers ask for one. */
+export interface DeliveryActivityDependencies extends Outbound {
   attempts: AttemptsRepository;
-  sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
   operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered'>;
   /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription failing every attempt this long is disabled; 0 never. */
@@ -79,6 +78,7 @@ const activityTry = () => asyncLocalStorage.getStore()?.info.attempt ?? 1;
 export function createDeliveryActivities({
   attempts,
   sender,
+  tokens,
   disabler,
   operational,
   failureDisableAfterMs,
@@ -89,6 +89,7 @@ export function createDeliveryActivities({
   permitReleased,
 }: DeliveryActivityDependencies) {
   const unrecorded = new UnrecordedAttempts();
+  const outbound = { sender, tokens };
 
   /**
    * An attempt that threw. Postgres out of reach is retried by the workflow's infrastructure retry until it is back
@@ -160,7 +161,7 @@ export function createDeliveryActivities({
         await attempts.releasePermit(input.deliveryId);
         return { kind: 'stopped', reason: 'expired' };
       }
-      sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+      sent = await sendSignedDelivery(outbound, subscription, context.event, input.attempt, input.attemptTimeoutMs);
     }
     // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
     const tracksFailures = !isOperationalEventType(context.event.event_type);

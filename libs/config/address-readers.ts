@@ -20,6 +20,23 @@ export function url(...protocols: string[]): Reader<string> {
   };
 }
 
+/** `http://[user:password@]host:port`: an HTTP proxy that opens CONNECT tunnels; an error never shows the password. */
+export function egressProxy(): Reader<string> {
+  const base = url('http:');
+  return {
+    parse(raw, variable) {
+      const parsed = new URL(base.parse(raw, variable));
+      if (parsed.port === '' || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash)
+        throw new ConfigError(
+          variable,
+          'expected http://[user:password@]host:port, with the port and nothing after it',
+        );
+      return raw;
+    },
+    show: (value) => value.replace(/\/\/[^@/]*@/, '//***@'),
+  };
+}
+
 export function hostPort(): Reader<string> {
   return {
     parse(raw, variable) {

@@ -1,6 +1,6 @@
 import { DEFAULT_DELIVERY_POLICY as DEFAULT_POLICY } from '../contracts/delivery-policy';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../contracts/throttle-policy';
-import { allowlist, frameAncestors, hostPort, trustProxy, url } from './address-readers';
+import { allowlist, egressProxy, frameAncestors, hostPort, trustProxy, url } from './address-readers';
 import {
   count,
   duration,
@@ -37,6 +37,7 @@ export const APP_SETTINGS = {
   temporalTaskQueue: setting('TEMPORAL_TASK_QUEUE', 'both', text(), 'webhook-delivery', "the delivery workflows' task queue"),
   apiKeys: setting('API_KEYS', 'api', keys(16), [], 'service keys, which act for every tenant'),
   outboundAllowlist: setting('WEBHOOK_ALLOWED_TARGETS', 'both', allowlist(), [], 'private CIDRs, addresses and hostnames webhooks may reach'),
+  egressProxy: optional('WEBHOOK_EGRESS_PROXY', 'both', egressProxy(), 'unset: straight out', 'every outbound request leaves through this proxy (CONNECT)'),
   secretsMasterKeys: optional('SECRETS_MASTER_KEYS', 'both', masterKeys(), 'required', 'the keyring that seals signing secrets at rest'),
   publishRatePerTenant: setting('PUBLISH_RATE_LIMIT', 'api', count(), 1000, 'events per second each tenant may publish, per api process'),
   delivery: {

@@ -205,6 +205,27 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
       recovered_at: '2026-05-17T08:00:00.000Z',
     },
   },
+  'webhook.subscription.certificate_expiring': {
+    description:
+      "Operational: a subscription's client certificate (mutual TLS) expires within 14 days; " +
+      'replace it (PATCH tls_client) before its receiver starts refusing every attempt.',
+    dataSchema: object(['subscription', 'certificate'], {
+      subscription,
+      certificate: object(['subject', 'issuer', 'expires_at'], {
+        subject: { type: 'string' },
+        issuer: { type: 'string' },
+        expires_at: at,
+      }),
+    }),
+    example: {
+      subscription: exampleSubscription,
+      certificate: {
+        subject: 'O=Acme, CN=intelliauth-webhooks',
+        issuer: 'O=Acme, CN=Acme Client CA',
+        expires_at: '2026-05-31T00:00:00.000Z',
+      },
+    },
+  },
 };
 
 export const EVENT_TYPE_DEFINITIONS: readonly EventTypeDefinition[] = EVENT_TYPES.map((name) => ({

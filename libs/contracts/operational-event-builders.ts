@@ -136,6 +136,29 @@ export function subscriptionRecoveredEvent(
   );
 }
 
+/** One per certificate: named by the subscription and the certificate's expiry. */
+export function certificateExpiringEvent(
+  certificate: { subscriptionId: string; tenantId: string; subject: string; issuer: string; expiresAt: Date },
+  now: Date,
+): StoredEvent {
+  const data = {
+    subscription: { id: certificate.subscriptionId },
+    certificate: {
+      subject: certificate.subject,
+      issuer: certificate.issuer,
+      expires_at: certificate.expiresAt.toISOString(),
+    },
+  };
+  return operationalEvent(
+    `evt_wh_cert_expiring_${certificate.subscriptionId}_${certificate.expiresAt.getTime()}`,
+    'webhook.subscription.certificate_expiring',
+    certificate.tenantId,
+    SYSTEM,
+    data,
+    now,
+  );
+}
+
 /** Whether a run of failures begun at `failingSince` has lasted long enough to disable its subscription (0: never). */
 export function failingTooLong(failingSince: Date | null, nowMs: number, disableAfterMs: number): failingSince is Date {
   return disableAfterMs > 0 && failingSince !== null && nowMs - failingSince.getTime() >= disableAfterMs;

@@ -2,6 +2,8 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig, requireSetting } from '../config/config';
 import { SecretBox } from '../secrets/secret-box';
+import { ClientCertificatesRepository } from './client-certificates.repository';
+import { OAuth2TokensRepository } from './oauth2-tokens.repository';
 import { APP_CONFIG } from '../config/config.module';
 import { ApiKeysRepository } from './api-keys.repository';
 import { AttemptsRepository } from './attempts.repository';
@@ -30,13 +32,25 @@ export const PG_POOL = Symbol('PG_POOL');
         createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 10, config.database),
     },
     {
+      provide: SecretBox,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        SecretBox.parse(requireSetting(config.secretsMasterKeys, 'SECRETS_MASTER_KEYS')),
+    },
+    {
       provide: SubscriptionsRepository,
-      inject: [PG_POOL, APP_CONFIG],
-      useFactory: (pool: Pool, config: AppConfig) =>
-        new SubscriptionsRepository(
-          pool,
-          SecretBox.parse(requireSetting(config.secretsMasterKeys, 'SECRETS_MASTER_KEYS')),
-        ),
+      inject: [PG_POOL, SecretBox],
+      useFactory: (pool: Pool, box: SecretBox) => new SubscriptionsRepository(pool, box),
+    },
+    {
+      provide: ClientCertificatesRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new ClientCertificatesRepository(pool),
+    },
+    {
+      provide: OAuth2TokensRepository,
+      inject: [PG_POOL, SecretBox],
+      useFactory: (pool: Pool, box: SecretBox) => new OAuth2TokensRepository(pool, box),
     },
     { provide: EventsRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new EventsRepository(pool) },
     { provide: ApiKeysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ApiKeysRepository(pool) },
@@ -67,7 +81,10 @@ export const PG_POOL = Symbol('PG_POOL');
   ],
   exports: [
     PG_POOL,
+    SecretBox,
     SubscriptionsRepository,
+    OAuth2TokensRepository,
+    ClientCertificatesRepository,
     EventsRepository,
     DeliveriesRepository,
     AttemptsRepository,

@@ -4,6 +4,7 @@
  */
 import { DeliveryStatus } from '../contracts/delivery-status';
 import { StoredEvent } from '../contracts/envelope';
+import type { StoredCredentials } from './receiver-credentials';
 
 /** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
 export type TenantScope = string | undefined;
@@ -50,10 +51,11 @@ export function toStoredEvent(row: Omit<EventRow, 'received_at'>): StoredEvent {
 
 /** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
 export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+  s.headers, s.oauth2, s.tls_client,
   (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
     WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
 
-export interface TargetRow {
+export interface TargetRow extends StoredCredentials {
   id: string;
   tenant_id: string;
   url: string;

@@ -1,12 +1,21 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
+import { ReceiverCredentials } from '../contracts/receiver-credentials';
 import { Db, withTransaction } from './pool';
+import {
+  CredentialChanges,
+  headersAfter,
+  NewCredentials,
+  ReceiverCredentialsSeal,
+  ReceiverCredentialsView,
+  StoredCredentials,
+} from './receiver-credentials';
 import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
 
-export interface SubscriptionView {
+export interface SubscriptionView extends ReceiverCredentialsView {
   id: string;
   tenant_id: string;
   url: string;
@@ -31,9 +40,11 @@ export interface SubscriptionTarget {
   deleted: boolean;
   /** Valid signing secrets, newest first. */
   signingSecrets: string[];
+  /** What the receiver's front door asks of each attempt, opened. */
+  credentials: ReceiverCredentials;
 }
 
-export interface NewSubscription {
+export interface NewSubscription extends NewCredentials {
   id: string;
   tenantId: string;
   url: string;
@@ -45,7 +56,7 @@ export interface NewSubscription {
   maxPerSecond?: number | null;
 }
 
-export interface SubscriptionChanges {
+export interface SubscriptionChanges extends CredentialChanges {
   url?: string;
   eventTypes?: string[];
   description?: string | null;
@@ -55,28 +66,34 @@ export interface SubscriptionChanges {
 }
 
 const VIEW_COLUMNS =
-  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
+  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at, headers, oauth2, tls_client';
+
+type ViewRow = Omit<SubscriptionView, keyof ReceiverCredentialsView> & StoredCredentials;
 
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
 export class SubscriptionsRepository {
   /** The subscriptions' signing secrets, stored sealed by `box` and opened only to sign an attempt. */
   readonly secrets: SubscriptionSecrets;
+  /** Seals the receiver credentials kept in the row, opens them for an attempt, shows them masked. */
+  private readonly seal: ReceiverCredentialsSeal;
 
   constructor(
     private readonly pool: Pool,
     box: SecretBox,
   ) {
     this.secrets = new SubscriptionSecrets(pool, box);
+    this.seal = new ReceiverCredentialsSeal(box);
   }
 
   /** Throws TenantQuotaExceeded when the tenant already has `maxPerTenant` subscriptions (0: no limit). */
   async create(subscription: NewSubscription, maxPerTenant = 0): Promise<SubscriptionView> {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
-      const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
+      const { rows } = await client.query<ViewRow>(
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second,
+                                    headers, oauth2, tls_client)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::jsonb, $9::jsonb, $10::jsonb)
          RETURNING ${VIEW_COLUMNS}`,
         [
           subscription.id,
@@ -86,19 +103,20 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          ...this.seal.columns(subscription),
         ],
       );
       await this.secrets.add(subscription.id, subscription.signingSecret, client);
-      return rows[0];
+      return this.view(rows[0]);
     });
   }
 
   async get(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
+    const { rows } = await this.pool.query<ViewRow>(
       `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
       [id, scope ?? null],
     );
-    return rows[0];
+    return rows[0] && this.view(rows[0]);
   }
 
   /** One tenant's subscriptions, or every tenant's (tenantId undefined), newest first. */
@@ -107,42 +125,65 @@ export class SubscriptionsRepository {
     afterId: string | undefined,
     limit: number,
   ): Promise<Page<SubscriptionView>> {
-    const { rows } = await this.pool.query<SubscriptionView>(
+    const { rows } = await this.pool.query<ViewRow>(
       `SELECT ${VIEW_COLUMNS} FROM subscriptions
         WHERE ($1::text IS NULL OR tenant_id = $1::text) AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
         ORDER BY id DESC LIMIT $3::int`,
       [tenantId ?? null, afterId ?? null, limit + 1],
     );
-    return toPage(rows, limit);
+    return toPage(
+      rows.map((row) => this.view(row)),
+      limit,
+    );
   }
 
-  /** A new URL starts a fresh failure window (the old one's failures say nothing about it). */
-  async update(id: string, scope: TenantScope, changes: SubscriptionChanges): Promise<SubscriptionView | undefined> {
-    const { rows } = await this.pool.query<SubscriptionView>(
-      `UPDATE subscriptions SET
+  /**
+   * A new URL starts a fresh failure window (the old one's failures say nothing about it). Throws TooManyHeaders
+   * when the header changes would leave more than `maxHeaders`.
+   */
+  async update(
+    id: string,
+    scope: TenantScope,
+    changes: SubscriptionChanges,
+    maxHeaders = Infinity,
+  ): Promise<SubscriptionView | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const headers =
+        changes.headers === undefined
+          ? undefined
+          : await headersAfter(client, this.seal, { id, scope }, changes.headers, maxHeaders);
+      if (headers === 'missing') return undefined;
+      const { rows } = await client.query<ViewRow>(
+        `UPDATE subscriptions SET
           url = COALESCE($3::text, url),
           failing_since = CASE WHEN $3::text <> url THEN NULL ELSE failing_since END,
           event_types = COALESCE($4::text[], event_types),
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           max_in_flight = CASE WHEN $7::boolean THEN $8::int ELSE max_in_flight END,
           max_per_second = CASE WHEN $9::boolean THEN $10::int ELSE max_per_second END,
+          headers = CASE WHEN $11::boolean THEN $12::jsonb ELSE headers END,
+          oauth2 = CASE WHEN $13::boolean THEN $14::jsonb ELSE oauth2 END,
+          tls_client = CASE WHEN $15::boolean THEN $16::jsonb ELSE tls_client END,
+          tls_client_expiry_warned_at = CASE WHEN $15::boolean THEN NULL ELSE tls_client_expiry_warned_at END,
           updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
-      [
-        id,
-        scope ?? null,
-        changes.url ?? null,
-        changes.eventTypes ?? null,
-        changes.description !== undefined,
-        changes.description ?? null,
-        changes.maxInFlight !== undefined,
-        changes.maxInFlight ?? null,
-        changes.maxPerSecond !== undefined,
-        changes.maxPerSecond ?? null,
-      ],
-    );
-    return rows[0];
+        [
+          id,
+          scope ?? null,
+          changes.url ?? null,
+          changes.eventTypes ?? null,
+          changes.description !== undefined,
+          changes.description ?? null,
+          changes.maxInFlight !== undefined,
+          changes.maxInFlight ?? null,
+          changes.maxPerSecond !== undefined,
+          changes.maxPerSecond ?? null,
+          ...this.seal.columnChanges(changes, headers),
+        ],
+      );
+      return rows[0] && this.view(rows[0]);
+    });
   }
 
   /** Enables (reason cleared, and a fresh failure window) or disables with a reason. */
@@ -153,14 +194,14 @@ export class SubscriptionsRepository {
     reason: string | null,
     db: Db = this.pool,
   ): Promise<SubscriptionView | undefined> {
-    const { rows } = await db.query<SubscriptionView>(
+    const { rows } = await db.query<ViewRow>(
       `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
               failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
     );
-    return rows[0];
+    return rows[0] && this.view(rows[0]);
   }
 
   /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
@@ -172,13 +213,13 @@ export class SubscriptionsRepository {
   }
 
   async softDelete(id: string, scope: TenantScope, db: Db = this.pool): Promise<SubscriptionView | undefined> {
-    const { rows } = await db.query<SubscriptionView>(
+    const { rows } = await db.query<ViewRow>(
       `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
       [id, scope ?? null],
     );
-    return rows[0];
+    return rows[0] && this.view(rows[0]);
   }
 
   async target(id: string): Promise<SubscriptionTarget | undefined> {
@@ -198,6 +239,11 @@ export class SubscriptionsRepository {
       enabled: row.enabled,
       deleted: row.deleted,
       signingSecrets: this.secrets.open(row.secrets ?? []),
+      credentials: this.seal.open(row),
     };
+  }
+
+  private view({ headers, oauth2, tls_client, ...row }: ViewRow): SubscriptionView {
+    return { ...row, ...this.seal.view({ headers, oauth2, tls_client }) };
   }
 }

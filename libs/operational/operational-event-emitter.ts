@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { StoredEvent } from '../contracts/envelope';
 import {
   AutomaticDisable,
+  certificateExpiringEvent,
   deadLetteredEvent,
   EndedDelivery,
   subscriptionDisabledEvent,
   subscriptionRecoveredEvent,
 } from '../contracts/operational-event-builders';
+import type { ExpiringCertificate } from '../db/client-certificates.repository';
 import { EventsRepository } from '../db/events.repository';
 import { SubscriptionsRepository } from '../db/subscriptions.repository';
 
@@ -41,6 +43,11 @@ export class OperationalEvents {
   async subscriptionRecovered(subscription: { id: string; tenantId: string }, failingSince: Date): Promise<void> {
     await this.emit(subscriptionRecoveredEvent(subscription, failingSince, new Date()), subscription.id);
     await this.subscriptions.clearFailing(subscription.id, failingSince);
+  }
+
+  /** A subscription's client certificate expires soon (once per certificate). */
+  async certificateExpiring(certificate: ExpiringCertificate): Promise<void> {
+    await this.emit(certificateExpiringEvent(certificate, new Date()), certificate.subscriptionId);
   }
 
   /** Emitting an id already stored (a retried activity) is a no-op, whatever its content. */

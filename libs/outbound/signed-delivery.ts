@@ -1,6 +1,7 @@
 import { renderDeliveryBody, StoredEvent } from '../contracts/envelope';
 import { SubscriptionTarget } from '../db/subscriptions.repository';
 import { deliveryHeaders } from '../signing/signing';
+import { OAuth2Tokens } from './oauth2-tokens';
 import { SendOutcome, WebhookSender } from './webhook-sender';
 
 export interface SignedDeliveryOutcome extends SendOutcome {
@@ -8,27 +9,78 @@ export interface SignedDeliveryOutcome extends SendOutcome {
   body: string;
 }
 
+/** The way out to receivers: the sender, and the OAuth2 tokens of the subscriptions that need one. */
+export interface Outbound {
+  sender: WebhookSender;
+  tokens: OAuth2Tokens;
+}
+
+/** A receiver's 401 to a request with our token: the token is fetched again once and the request sent again. */
+const UNAUTHORIZED = 401;
+
 /**
- * Renders, signs and POSTs one attempt of an event to a subscription: the single path shared by real deliveries
- * (the attempt activity) and test sends, so both carry the same body, headers and outbound rules.
+ * Renders, signs and POSTs one attempt of an event to a subscription, with the receiver's own credentials (its
+ * headers, an OAuth2 bearer token, a client certificate): the single path shared by real deliveries (the attempt
+ * activity) and test sends, so both carry the same body, headers and outbound rules.
  */
 export async function sendSignedDelivery(
-  sender: WebhookSender,
+  { sender, tokens }: Outbound,
   subscription: SubscriptionTarget,
   event: StoredEvent,
   attempt: number,
   timeoutMs: number,
 ): Promise<SignedDeliveryOutcome> {
   const body = renderDeliveryBody(event, { attempt, subscriptionId: subscription.id });
-  const headers = deliveryHeaders({
-    secrets: subscription.signingSecrets,
-    eventId: event.event_id,
-    eventType: event.event_type,
-    attempt,
-    timestampSeconds: Math.floor(Date.now() / 1000),
+  const { headers: receiverHeaders, oauth2, tlsClient } = subscription.credentials;
+  const headers: Record<string, string> = {
+    ...Object.fromEntries(
+      receiverHeaders
+        // The OAuth2 token is the authorization when both are set.
+        .filter(({ name }) => oauth2 === null || name.toLowerCase() !== 'authorization')
+        .map(({ name, value }) => [name, value]),
+    ),
+    ...deliveryHeaders({
+      secrets: subscription.signingSecrets,
+      eventId: event.event_id,
+      eventType: event.event_type,
+      attempt,
+      timestampSeconds: Math.floor(Date.now() / 1000),
+      body,
+    }),
+  };
+  const startedAt = new Date();
+  const deadline = performance.now() + timeoutMs;
+  // Token fetches and the POST share the attempt's one budget.
+  const remaining = () => Math.max(1, Math.round(deadline - performance.now()));
+  const post = async (token: string | undefined): Promise<SignedDeliveryOutcome> => {
+    const sent = await sender.send(
+      subscription.url,
+      token === undefined ? headers : { ...headers, authorization: `Bearer ${token}` },
+      body,
+      remaining(),
+      tlsClient,
+    );
+    const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
+    return { ...sent, startedAt, durationMs: Math.round(timeoutMs - (deadline - performance.now())), succeeded, body };
+  };
+  if (oauth2 === null) return post(undefined);
+
+  const tokenFailed = (failure: string): SignedDeliveryOutcome => ({
+    startedAt,
+    durationMs: Math.round(timeoutMs - (deadline - performance.now())),
+    statusCode: null,
+    error: failure,
+    responseExcerpt: null,
+    retryAfterMs: null,
+    networkFailure: 'oauth_token',
+    succeeded: false,
     body,
   });
-  const sent = await sender.send(subscription.url, headers, body, timeoutMs);
-  const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
-  return { ...sent, succeeded, body };
+  const first = await tokens.token(subscription.id, oauth2, remaining());
+  if ('failure' in first) return tokenFailed(first.failure);
+  const sent = await post(first.token);
+  if (sent.statusCode !== UNAUTHORIZED) return sent;
+  const renewed = await tokens.token(subscription.id, oauth2, remaining(), first.token);
+  if ('failure' in renewed) return tokenFailed(renewed.failure);
+  return post(renewed.token);
 }

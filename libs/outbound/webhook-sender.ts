@@ -1,7 +1,10 @@
-import { Agent, request } from 'undici';
+import { createHash } from 'node:crypto';
+import { Agent, Dispatcher, request } from 'undici';
+import type { TlsClientCredentials } from '../contracts/receiver-credentials';
 import { withoutTracePropagation } from '../observability/trace-context';
 import { OutboundPolicy } from './address-policy';
-import { NetworkFailure } from './attempt-status-class';
+import { describeNetworkError, NetworkFailure } from './attempt-status-class';
+import { EgressProxy } from './egress-proxy';
 import { guardedConnector, Resolver } from './guarded-connector';
 import { printableText, responseExcerpt } from './response-excerpt';
 
@@ -9,6 +12,10 @@ import { printableText, responseExcerpt } from './response-excerpt';
 export const RESPONSE_EXCERPT_BYTES = 1024;
 /** Past this, a response body is abandoned rather than read to the end. */
 const RESPONSE_DRAIN_LIMIT_BYTES = 1024 * 1024;
+/** A token endpoint's answer is read whole up to this; a token response is a few hundred bytes. */
+const FORM_ANSWER_LIMIT_BYTES = 64 * 1024;
+/** Client certificates whose connections are kept open at once; the least recently used one beyond is closed. */
+const MAX_CLIENT_CERTIFICATE_AGENTS = 100;
 
 export interface SendOutcome {
   startedAt: Date;
@@ -39,7 +46,12 @@ export interface WebhookSenderOptions {
   lookup?: Resolver;
   /** OTEL_PROPAGATE_TO_RECEIVERS: send `traceparent` (when tracing); off, receivers learn nothing of our traces. */
   propagateTraceContext?: boolean;
+  /** WEBHOOK_EGRESS_PROXY: every request leaves through this HTTP proxy (CONNECT); undefined: straight out. */
+  egressProxy?: string;
 }
+
+/** A form POST's answer (a token endpoint's), or why none arrived. */
+export type FormAnswer = { statusCode: number; body: string } | { statusCode: null; error: string };
 
 /**
  * One HTTP POST of a signed body: no redirects followed, one time budget for connect + send + the whole
@@ -48,35 +60,113 @@ export interface WebhookSenderOptions {
  */
 export class WebhookSender {
   private readonly dispatcher: Agent;
+  /** One agent per client certificate in use (by fingerprint), least recently used first. */
+  private readonly certificateAgents = new Map<string, Agent>();
+  private readonly proxy: EgressProxy | undefined;
   /** The policy this sender enforces, so the API judges URLs at create time by the same rules. */
   readonly policy: OutboundPolicy;
   private readonly propagateTraceContext: boolean;
 
-  constructor(options: WebhookSenderOptions) {
+  constructor(private readonly options: WebhookSenderOptions) {
     this.policy = options.policy;
     this.propagateTraceContext = options.propagateTraceContext ?? false;
-    this.dispatcher = new Agent({
+    this.proxy = options.egressProxy === undefined ? undefined : new EgressProxy(options.egressProxy);
+    this.dispatcher = this.agent(null);
+  }
+
+  private agent(tls: TlsClientCredentials | null): Agent {
+    return new Agent({
       keepAliveTimeout: 30_000,
       connections: 64,
-      connect: guardedConnector({ policy: options.policy, resolver: options.lookup }),
+      connect: guardedConnector({ policy: this.policy, resolver: this.options.lookup, tls, proxy: this.proxy }),
     });
   }
 
-  async send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendOutcome> {
+  /** The agent that presents `tls` (the shared one without a certificate). */
+  private dispatcherFor(tls: TlsClientCredentials | null): Dispatcher {
+    if (tls === null) return this.dispatcher;
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([tls.certificate, tls.privateKey, tls.ca]))
+      .digest('base64');
+    const agent = this.certificateAgents.get(fingerprint) ?? this.agent(tls);
+    this.certificateAgents.delete(fingerprint);
+    this.certificateAgents.set(fingerprint, agent);
+    if (this.certificateAgents.size > MAX_CLIENT_CERTIFICATE_AGENTS) {
+      const [oldest, evicted] = this.certificateAgents.entries().next().value!;
+      this.certificateAgents.delete(oldest);
+      void evicted.close();
+    }
+    return agent;
+  }
+
+  /** A POST, with or without our trace context as configured. */
+  private post(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+    dispatcher: Dispatcher,
+  ) {
+    const post = () =>
+      request(url, {
+        method: 'POST',
+        headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
+        body,
+        signal,
+        dispatcher,
+      });
+    return this.propagateTraceContext ? post() : withoutTracePropagation(post);
+  }
+
+  /**
+   * A form POST (an OAuth2 token request) through the same guard, proxy and budget as an attempt; the answer read
+   * whole, up to 64 KiB. Failures come back as data, described as an attempt's are.
+   */
+  async postForm(
+    url: string,
+    headers: Record<string, string>,
+    form: URLSearchParams,
+    timeoutMs: number,
+  ): Promise<FormAnswer> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await this.post(
+        url,
+        { ...headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        form.toString(),
+        signal,
+        this.dispatcher,
+      );
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > FORM_ANSWER_LIMIT_BYTES) {
+          response.body.destroy();
+          return { statusCode: null, error: `answer larger than ${FORM_ANSWER_LIMIT_BYTES} bytes` };
+        }
+        chunks.push(chunk);
+      }
+      return { statusCode: response.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+    } catch (cause) {
+      return { statusCode: null, error: signal.aborted ? 'timeout' : describeNetworkError(cause).kind };
+    }
+  }
+
+  /** One attempt's POST; `tls` is the client certificate to present to an https:// receiver. */
+  async send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    timeoutMs: number,
+    tls: TlsClientCredentials | null = null,
+  ): Promise<SendOutcome> {
     const startedAt = new Date();
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const post = () =>
-        request(url, {
-          method: 'POST',
-          headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
-          body,
-          signal,
-          dispatcher: this.dispatcher,
-        });
-      const response = await (this.propagateTraceContext ? post() : withoutTracePropagation(post));
+      const response = await this.post(url, headers, body, signal, this.dispatcherFor(tls));
       const responseExcerpt = await readExcerpt(response.body, response.headers);
       const { statusCode } = response;
       let error: string | null = null;
@@ -100,7 +190,7 @@ export class WebhookSender {
     } catch (cause) {
       const failure: { kind: NetworkFailure; error: string } = signal.aborted
         ? { kind: 'timeout', error: `no complete response within ${timeoutMs} ms` }
-        : describeNetworkError(cause);
+        : describeNetworkError(cause, tls?.certificate != null);
       return {
         startedAt,
         durationMs: elapsed(),
@@ -114,7 +204,8 @@ export class WebhookSender {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher, ...this.certificateAgents.values()].map((agent) => agent.close()));
+    await this.proxy?.close();
   }
 }
 
@@ -150,32 +241,4 @@ async function readExcerpt(
     contentType: first('content-type'),
     contentEncoding: first('content-encoding'),
   });
-}
-
-function describeNetworkError(cause: unknown): { kind: NetworkFailure; error: string } {
-  const error = cause as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = error.code ?? error.cause?.code;
-  switch (code) {
-    case 'ERR_OUTBOUND_REFUSED':
-      // The SSRF guard's own message: which address, and why it is not allowed.
-      return {
-        kind: 'ssrf_refused',
-        error: ((error.code === code ? error.message : error.cause?.message) ?? String(cause)).slice(0, 300),
-      };
-    case 'ECONNREFUSED':
-      return { kind: 'refused', error: 'connection refused' };
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return { kind: 'network', error: 'connection reset before a complete response' };
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'ETIMEOUT':
-      return { kind: 'network', error: `DNS lookup failed (${code})` };
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return { kind: 'timeout', error: 'connect timed out' };
-    default:
-      if (code?.startsWith('ERR_TLS') || code?.startsWith('CERT_') || code?.includes('SSL'))
-        return { kind: 'network', error: `TLS error (${code})` };
-      return { kind: 'network', error: `request failed: ${(error.message ?? String(cause)).slice(0, 300)}` };
-  }
 }

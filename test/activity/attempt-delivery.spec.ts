@@ -26,7 +26,7 @@ import { OutboundPolicy } from '../../libs/outbound/address-policy';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { freePort } from '../../tools/embedded/free-port';
 import { TestReceiver } from '../helpers/receiver';
-import { testAttemptSettings } from '../helpers/attempt-settings';
+import { testAttemptSettings, testTokens } from '../helpers/attempt-settings';
 
 let pool: Pool;
 let subscriptions: SubscriptionsRepository;
@@ -65,6 +65,7 @@ beforeAll(async () => {
   activities = createDeliveryActivities({
     attempts,
     sender,
+    tokens: testTokens(sender, pool),
     disabler,
     operational,
     failureDisableAfterMs: 0,
@@ -73,6 +74,7 @@ beforeAll(async () => {
   failDisabling = createDeliveryActivities({
     attempts,
     sender,
+    tokens: testTokens(sender, pool),
     disabler,
     operational,
     failureDisableAfterMs: FIVE_DAYS_MS,
@@ -320,6 +322,7 @@ function activitiesWith(faults: Partial<Pick<AttemptsRepository, 'attemptContext
   return createDeliveryActivities({
     attempts: faulty,
     sender,
+    tokens: testTokens(sender, pool),
     disabler,
     operational,
     failureDisableAfterMs: 0,

@@ -16,7 +16,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
-import { testAttemptSettings } from '../helpers/attempt-settings';
+import { testAttemptSettings, testTokens } from '../helpers/attempt-settings';
 
 /**
  * The SSRF guard at connect time, against real listeners on loopback only. Hostnames resolve through a fake
@@ -217,15 +217,18 @@ describe('SSRF guard and redirects through the attempt activity', () => {
     await pool.end();
   });
 
-  const activitiesWith = (allowlist: string[]): DeliveryActivities =>
-    createDeliveryActivities({
+  const activitiesWith = (allowlist: string[]): DeliveryActivities => {
+    const guarded = sender(allowlist);
+    return createDeliveryActivities({
       attempts,
-      sender: sender(allowlist),
+      sender: guarded,
+      tokens: testTokens(guarded, pool),
       disabler: { disable: async () => undefined } as never,
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
       failureDisableAfterMs: 0,
       ...testAttemptSettings(),
     });
+  };
 
   async function deliveryTo(url: string): Promise<string> {
     const tenantId = uniqueTenant();

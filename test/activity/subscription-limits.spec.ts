@@ -15,7 +15,7 @@ import { SecretBox } from '../../libs/secrets/secret-box';
 import { OperationalEvents } from '../../libs/operational/operational-event-emitter';
 import { generateSigningSecret } from '../../libs/signing/signing';
 import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
-import { testAttemptSettings } from '../helpers/attempt-settings';
+import { testAttemptSettings, testTokens } from '../helpers/attempt-settings';
 import { TestReceiver } from '../helpers/receiver';
 
 const NO_DEFAULT_LIMITS: SubscriptionLimits = { maxInFlight: 0, maxPerSecond: 0 };
@@ -89,6 +89,7 @@ const limitedActivities = (sender: WebhookSender) =>
   createDeliveryActivities({
     attempts,
     sender,
+    tokens: testTokens(sender, pool),
     disabler: { disable: async () => undefined } as never,
     operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
     failureDisableAfterMs: 0,

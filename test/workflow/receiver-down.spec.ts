@@ -22,7 +22,7 @@ import { SubscriptionDisabler } from '../../libs/temporal/subscription-disabler'
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { TestReceiver } from '../helpers/receiver';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/time-skipping';
-import { testAttemptSettings } from '../helpers/attempt-settings';
+import { testAttemptSettings, testTokens } from '../helpers/attempt-settings';
 
 /**
  * A receiver that is down for a while, on the default delivery policy's real schedule (time-skipping server), with the real attempt
@@ -94,6 +94,7 @@ async function scenario(
     const activities = createDeliveryActivities({
       attempts,
       sender,
+      tokens: testTokens(sender, pool),
       disabler,
       operational,
       failureDisableAfterMs: 0,

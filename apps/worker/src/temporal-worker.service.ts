@@ -12,6 +12,7 @@ import { createBulkRedriveActivities } from '../../../activities/bulk-redrive.ac
 import { createDeliveryActivities } from '../../../activities/delivery.activities';
 import { PermitQueue } from '../../../activities/permit-queue';
 import { createRetentionActivities } from '../../../activities/retention.activities';
+import { OAuth2Tokens } from '../../../libs/outbound/oauth2-tokens';
 import { WebhookSender } from '../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
@@ -60,6 +61,7 @@ export class TemporalWorkerService
     private readonly retention: RetentionRepository,
     private readonly metrics: WorkerMetrics,
     private readonly sender: WebhookSender,
+    private readonly tokens: OAuth2Tokens,
     private readonly relay: OutboxRelayService,
   ) {}
 
@@ -77,6 +79,7 @@ export class TemporalWorkerService
         ...createDeliveryActivities({
           attempts: this.attempts,
           sender: this.sender,
+          tokens: this.tokens,
           disabler: this.disabler,
           operational: this.operational,
           failureDisableAfterMs: this.config.failureDisableAfterMs,

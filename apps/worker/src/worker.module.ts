@@ -8,6 +8,7 @@ import { TracingModule } from '../../../libs/observability/tracing.module';
 import { OutboundModule } from '../../../libs/outbound/outbound.module';
 import { TemporalClientModule } from '../../../libs/temporal/temporal-client.module';
 import { WorkerMetrics } from '../../../libs/observability/metrics';
+import { CertificateExpiryService } from './certificate-expiry.service';
 import { OutboxRelayService } from './outbox-relay.service';
 import { RetentionScheduleService } from './retention-schedule.service';
 import { SecretResealService } from './secret-reseal.service';
@@ -35,6 +36,7 @@ import { WorkerEndpointService } from './worker-endpoint.service';
     OutboxRelayService,
     SecretResealService,
     RetentionScheduleService,
+    CertificateExpiryService,
   ],
 })
 export class WorkerModule {}

@@ -977,6 +977,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "webhook.subscription.certificate_expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.subscription.certificate_expiring: Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt.
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookSubscriptionCertificateExpiring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1168,12 +1188,12 @@ export interface components {
          * @description a name of the event catalogue (GET /v1/event-types)
          * @enum {string}
          */
-        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered";
+        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.certificate_expiring";
         /**
          * @description a catalogue name, "category.*" or "*"
          * @enum {string}
          */
-        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
+        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.certificate_expiring" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
         /** @description A user signed in. */
         UserSignedInData: {
             user: {
@@ -1627,6 +1647,24 @@ export interface components {
             failing_since: string;
             /** Format: date-time */
             recovered_at?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt. */
+        WebhookSubscriptionCertificateExpiringData: {
+            subscription: {
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            certificate: {
+                subject: string;
+                issuer: string;
+                /** Format: date-time */
+                expires_at: string;
+            } & {
+                [key: string]: unknown;
+            };
         } & {
             [key: string]: unknown;
         };
@@ -3284,8 +3322,66 @@ export interface components {
                 subscription_id: string;
             };
         };
+        /**
+         * @description Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt.
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.subscription.certificate_expiring",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "subscription": {
+         *           "id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *         },
+         *         "certificate": {
+         *           "subject": "O=Acme, CN=intelliauth-webhooks",
+         *           "issuer": "O=Acme, CN=Acme Client CA",
+         *           "expires_at": "2026-05-31T00:00:00.000Z"
+         *         }
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookSubscriptionCertificateExpiringWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.subscription.certificate_expiring";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookSubscriptionCertificateExpiringData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
         /** @description the body of every delivery, by event_type */
-        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
+        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookSubscriptionCertificateExpiringWebhook"];
         EventTypeList: {
             data: {
                 name: components["schemas"]["EventType"];
@@ -3517,6 +3613,30 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description the receiver headers by name, secret values masked as ********; null: none */
+            headers: {
+                [key: string]: string;
+            } | null;
+            oauth2: {
+                token_url: string;
+                client_id: string;
+                scope: string | null;
+                audience: string | null;
+                /** @enum {string} */
+                client_auth: "basic" | "body";
+            } | null;
+            tls_client: {
+                /** @description the client certificate's subject; null: no certificate */
+                subject: string | null;
+                issuer: string | null;
+                /**
+                 * Format: date-time
+                 * @description the certificate's notAfter
+                 */
+                expires_at: string | null;
+                /** @description whether a CA bundle verifies the receiver instead of the system's roots */
+                ca: boolean;
+            } | null;
         };
         CreatedSubscription: {
             id: string;
@@ -3535,6 +3655,30 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description the receiver headers by name, secret values masked as ********; null: none */
+            headers: {
+                [key: string]: string;
+            } | null;
+            oauth2: {
+                token_url: string;
+                client_id: string;
+                scope: string | null;
+                audience: string | null;
+                /** @enum {string} */
+                client_auth: "basic" | "body";
+            } | null;
+            tls_client: {
+                /** @description the client certificate's subject; null: no certificate */
+                subject: string | null;
+                issuer: string | null;
+                /**
+                 * Format: date-time
+                 * @description the certificate's notAfter
+                 */
+                expires_at: string | null;
+                /** @description whether a CA bundle verifies the receiver instead of the system's roots */
+                ca: boolean;
+            } | null;
             /** @description the signing secret, shown this once: keep it in the receiver */
             secret: string;
         };
@@ -3711,6 +3855,38 @@ export interface operations {
                     max_in_flight?: number;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
                     max_per_second?: number;
+                    /** @description name -> value, added to every attempt (at most 20); values are sealed at rest and shown masked unless set with secret false. Refused: Host, Content-Length, Content-Type, Transfer-Encoding, Connection, X-IntelliAuth-*, webhook-*, and CR or LF anywhere */
+                    headers?: {
+                        [key: string]: string | {
+                            value: string;
+                            /** @description false: answers show the value; true (the default): masked */
+                            secret?: boolean;
+                        };
+                    };
+                    /** @description OAuth2 client credentials (RFC 6749 4.4): each attempt carries Authorization: Bearer <token>, the token fetched from token_url and shared by every worker until shortly before it expires */
+                    oauth2?: {
+                        /** @description the token endpoint; judged by the same outbound rules as receiver URLs */
+                        token_url: string;
+                        client_id: string;
+                        /** @description sealed at rest, never answered */
+                        client_secret: string;
+                        scope?: string;
+                        audience?: string;
+                        /**
+                         * @description how the client authenticates to the token endpoint: HTTP Basic (the default) or in the form body
+                         * @enum {string}
+                         */
+                        client_auth?: "basic" | "body";
+                    };
+                    /** @description mutual TLS with https:// receivers: a client certificate and its key (both or neither), a CA bundle, or both */
+                    tls_client?: {
+                        /** @description PEM: the client certificate, then any intermediates */
+                        certificate?: string;
+                        /** @description PEM: its private key (unencrypted); sealed at rest, never answered */
+                        private_key?: string;
+                        /** @description PEM bundle the receiver's certificate is verified by instead of the system's roots */
+                        ca?: string;
+                    };
                 };
             };
         };
@@ -3901,6 +4077,38 @@ export interface operations {
                     max_in_flight?: number | null;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set); null puts the default back */
                     max_per_second?: number | null;
+                    /** @description name -> value, added to every attempt (at most 20); values are sealed at rest and shown masked unless set with secret false. Refused: Host, Content-Length, Content-Type, Transfer-Encoding, Connection, X-IntelliAuth-*, webhook-*, and CR or LF anywhere. Changes the named headers only: a value sets one, null removes one; headers null removes them all */
+                    headers?: {
+                        [key: string]: string | {
+                            value: string;
+                            /** @description false: answers show the value; true (the default): masked */
+                            secret?: boolean;
+                        } | null;
+                    } | null;
+                    /** @description replaces the OAuth2 credentials; null removes them */
+                    oauth2?: {
+                        /** @description the token endpoint; judged by the same outbound rules as receiver URLs */
+                        token_url: string;
+                        client_id: string;
+                        /** @description sealed at rest, never answered */
+                        client_secret: string;
+                        scope?: string;
+                        audience?: string;
+                        /**
+                         * @description how the client authenticates to the token endpoint: HTTP Basic (the default) or in the form body
+                         * @enum {string}
+                         */
+                        client_auth?: "basic" | "body";
+                    } | null;
+                    /** @description replaces the client certificate; null removes it */
+                    tls_client?: {
+                        /** @description PEM: the client certificate, then any intermediates */
+                        certificate?: string;
+                        /** @description PEM: its private key (unencrypted); sealed at rest, never answered */
+                        private_key?: string;
+                        /** @description PEM bundle the receiver's certificate is verified by instead of the system's roots */
+                        ca?: string;
+                    } | null;
                 };
             };
         };
@@ -7066,6 +7274,66 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookSubscriptionCertificateExpiring: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.subscription.certificate_expiring";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionCertificateExpiringWebhook"];
             };
         };
         responses: {

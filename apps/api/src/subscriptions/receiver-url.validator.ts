@@ -11,7 +11,8 @@ import { ApiError } from '../common/api-error';
 export class ReceiverUrlValidator {
   constructor(private readonly policy: OutboundPolicy) {}
 
-  require(value: string): string {
+  /** `field` names the value in errors: `url`, or `oauth2.token_url`. */
+  require(value: string, field = 'url'): string {
     let parsed: URL;
     try {
       parsed = new URL(value);
@@ -19,21 +20,21 @@ export class ReceiverUrlValidator {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'invalid_url',
-        'url must be an absolute http:// or https:// URL',
+        `${field} must be an absolute http:// or https:// URL`,
       );
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'invalid_url',
-        `url must use http or https, not ${parsed.protocol.replace(':', '')}`,
+        `${field} must use http or https, not ${parsed.protocol.replace(':', '')}`,
       );
     }
     if (parsed.username || parsed.password) {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'invalid_url',
-        'url must not carry credentials; authenticate receivers by the signature',
+        `${field} must not carry credentials; authenticate receivers by the signature, headers or OAuth2`,
       );
     }
     // The WHATWG parser already turned 0x7f.1, 2130706433, 127.1… into 127.0.0.1; the policy parses any form anyway.
@@ -43,7 +44,7 @@ export class ReceiverUrlValidator {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
         'refused_url',
-        `url host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata ` +
+        `${field} host ${address} is ${verdict.reason}: webhooks are not sent to private, loopback, link-local, metadata ` +
           'or other non-public addresses unless the operator allows them in WEBHOOK_ALLOWED_TARGETS',
       );
     }

@@ -1,6 +1,11 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
 import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
+import {
+  receiverCredentialChanges,
+  receiverCredentials,
+  receiverCredentialsShown,
+} from './receiver-credentials.schemas';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -65,6 +70,7 @@ export const createSubscriptionSchema = {
     description: { type: 'string', maxLength: 1024 },
     max_in_flight: maxInFlight,
     max_per_second: maxPerSecond,
+    ...receiverCredentials,
   },
 } as const;
 
@@ -79,6 +85,7 @@ export const updateSubscriptionSchema = {
     enabled: { type: 'boolean' },
     max_in_flight: orDefault(maxInFlight),
     max_per_second: orDefault(maxPerSecond),
+    ...receiverCredentialChanges,
   },
 } as const;
 
@@ -132,6 +139,7 @@ export const subscriptionSchema = objectOf({
   },
   created_at: dateTime,
   updated_at: dateTime,
+  ...receiverCredentialsShown,
 });
 
 export const createdSubscriptionSchema = {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { OutboundModule } from '../../../../libs/outbound/outbound.module';
+import { ReceiverCredentialsValidator } from './receiver-credentials.validator';
 import { ReceiverUrlValidator } from './receiver-url.validator';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
@@ -8,6 +9,6 @@ import { TestSendService } from './test-send.service';
 @Module({
   imports: [OutboundModule],
   controllers: [SubscriptionsController],
-  providers: [SubscriptionsService, ReceiverUrlValidator, TestSendService],
+  providers: [SubscriptionsService, ReceiverUrlValidator, ReceiverCredentialsValidator, TestSendService],
 })
 export class SubscriptionsModule {}

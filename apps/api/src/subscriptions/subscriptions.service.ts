@@ -7,6 +7,8 @@ import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository'
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { Page } from '../../../../libs/db/page';
 import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
+import { MAX_RECEIVER_HEADERS } from '../../../../libs/contracts/receiver-credentials';
+import { TooManyHeaders } from '../../../../libs/db/receiver-credentials';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
@@ -24,6 +26,7 @@ import {
   rotateSecretSchema,
   updateSubscriptionSchema,
 } from './subscription.schemas';
+import { ReceiverCredentialsValidator } from './receiver-credentials.validator';
 import { ReceiverUrlValidator } from './receiver-url.validator';
 
 const createValidator = BodyValidator.of(createSubscriptionSchema);
@@ -63,6 +66,7 @@ export class SubscriptionsService {
     private readonly disabler: SubscriptionDisabler,
     private readonly operatorActions: OperatorActionsRepository,
     private readonly receiverUrls: ReceiverUrlValidator,
+    private readonly credentials: ReceiverCredentialsValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.rotations = new RateLimit(config.quotas.rotationsPerMinute, 60);
@@ -89,6 +93,9 @@ export class SubscriptionsService {
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
+      headers: input.headers === undefined ? [] : this.credentials.headers(input.headers),
+      oauth2: input.oauth2 === undefined ? null : this.credentials.oauth2(input.oauth2),
+      tlsClient: input.tls_client === undefined ? null : this.credentials.tlsClient(input.tls_client),
     };
     const created = await withinTenantQuota(() =>
       this.subscriptions.create(subscription, this.config.quotas.subscriptions),
@@ -114,19 +121,34 @@ export class SubscriptionsService {
     const { enabled, ...fields } = input;
     let updated: SubscriptionView | undefined;
     if (Object.keys(fields).length > 0) {
-      updated = this.found(
-        id,
-        await this.subscriptions.update(id, scopeOf(principal), {
-          url: fields.url === undefined ? undefined : this.receiverUrls.require(fields.url),
-          eventTypes:
-            fields.event_types === undefined
-              ? undefined
-              : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
-          description: fields.description,
-          maxInFlight: fields.max_in_flight,
-          maxPerSecond: fields.max_per_second,
-        }),
-      );
+      const { headers, oauth2, tls_client: tlsClient } = fields;
+      const changes = {
+        url: fields.url === undefined ? undefined : this.receiverUrls.require(fields.url),
+        eventTypes:
+          fields.event_types === undefined
+            ? undefined
+            : this.eventTypesFor((await this.get(principal, id)).tenant_id, fields.event_types),
+        description: fields.description,
+        maxInFlight: fields.max_in_flight,
+        maxPerSecond: fields.max_per_second,
+        headers: headers === undefined ? undefined : this.credentials.headerChanges(headers),
+        oauth2: oauth2 === undefined || oauth2 === null ? oauth2 : this.credentials.oauth2(oauth2),
+        tlsClient: tlsClient === undefined || tlsClient === null ? tlsClient : this.credentials.tlsClient(tlsClient),
+      };
+      try {
+        updated = this.found(
+          id,
+          await this.subscriptions.update(id, scopeOf(principal), changes, MAX_RECEIVER_HEADERS),
+        );
+      } catch (error) {
+        if (!(error instanceof TooManyHeaders)) throw error;
+        throw new ApiError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'too_many_headers',
+          `a subscription has at most ${error.limit} headers; remove some (a header set to null) to add others`,
+          [{ field: 'headers', problem: `would hold more than ${error.limit} headers` }],
+        );
+      }
     }
     if (enabled === undefined) return updated ?? this.get(principal, id);
     return enabled ? this.enable(principal, id) : this.disable(principal, id, {});

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { OAuth2Tokens } from '../../../../libs/outbound/oauth2-tokens';
 import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
 import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
@@ -18,7 +19,7 @@ const testValidator = BodyValidator.of(testSendSchema);
 
 /**
  * Sends a signed example event of a type to the subscription through the delivery path itself (same body,
- * headers, signing and outbound rules), records nothing, and reports what the receiver did.
+ * headers, signing, receiver credentials and outbound rules), records nothing, and reports what the receiver did.
  */
 @Injectable()
 export class TestSendService {
@@ -28,6 +29,7 @@ export class TestSendService {
     private readonly subscriptions: SubscriptionsService,
     private readonly repository: SubscriptionsRepository,
     private readonly sender: WebhookSender,
+    private readonly tokens: OAuth2Tokens,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     // Per tenant, not per subscription: a tenant's many subscriptions do not multiply what it may send.
@@ -53,7 +55,13 @@ export class TestSendService {
       actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
       data: eventTypeDefinition(eventType).example,
     };
-    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    const sent = await sendSignedDelivery(
+      { sender: this.sender, tokens: this.tokens },
+      target,
+      event,
+      1,
+      this.config.delivery.attemptTimeoutMs,
+    );
     return {
       delivered: sent.succeeded,
       status_code: sent.statusCode,
