@@ -4,6 +4,7 @@ import { href, navigate } from '../router';
 import { ActionButton, Failure, Loading, Section, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
+import { ReceiverCredentialFacts } from './subscription-credentials';
 import { Rotate, TestSend } from './subscription-endpoint';
 
 type Subscription = Schemas['Subscription'];
@@ -33,6 +34,7 @@ export function SubscriptionPage({ id }: { id: string }) {
           </dd>
           <dt>Events</dt>
           <dd>{s.event_types.join(', ')}</dd>
+          <ReceiverCredentialFacts subscription={s} />
           <dt>Id</dt>
           <dd>
             <code>{s.id}</code>
