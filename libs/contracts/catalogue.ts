@@ -32,7 +32,7 @@ export const EVENT_TYPES = [
   'webhook.subscription.disabled',
   'webhook.delivery.dead_lettered',
   'webhook.subscription.recovered',
-  'webhook.subscription.certificate_expiring',
+  'webhook.certificate.expiring',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -205,7 +205,7 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
       recovered_at: '2026-05-17T08:00:00.000Z',
     },
   },
-  'webhook.subscription.certificate_expiring': {
+  'webhook.certificate.expiring': {
     description:
       "Operational: a subscription's client certificate (mutual TLS) expires within 14 days; " +
       'replace it (PATCH tls_client) before its receiver starts refusing every attempt.',

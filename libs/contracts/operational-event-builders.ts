@@ -151,7 +151,7 @@ export function certificateExpiringEvent(
   };
   return operationalEvent(
     `evt_wh_cert_expiring_${certificate.subscriptionId}_${certificate.expiresAt.getTime()}`,
-    'webhook.subscription.certificate_expiring',
+    'webhook.certificate.expiring',
     certificate.tenantId,
     SYSTEM,
     data,

@@ -35,8 +35,6 @@ export interface ReceiverCredentials {
   tlsClient: TlsClientCredentials | null;
 }
 
-export const NO_RECEIVER_CREDENTIALS: ReceiverCredentials = { headers: [], oauth2: null, tlsClient: null };
-
 /** Custom headers per subscription, and the size of each name and value. */
 export const MAX_RECEIVER_HEADERS = 20;
 export const MAX_HEADER_NAME_LENGTH = 256;

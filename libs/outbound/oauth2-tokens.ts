@@ -32,7 +32,7 @@ export class OAuth2Tokens {
   async token(
     subscriptionId: string,
     credentials: OAuth2Credentials,
-    timeoutMs: number,
+    signal: AbortSignal,
     stale?: string,
   ): Promise<SharedToken | TokenFailure> {
     const fingerprint = createHash('sha256').update(JSON.stringify(credentials)).digest('base64');
@@ -44,13 +44,13 @@ export class OAuth2Tokens {
       held.token !== stale
     )
       return held;
-    const taken = await this.shared.take(subscriptionId, fingerprint, stale, () => this.fetch(credentials, timeoutMs));
+    const taken = await this.shared.take(subscriptionId, fingerprint, stale, () => this.fetch(credentials, signal));
     if ('token' in taken) this.held.set(subscriptionId, { ...taken, credentials: fingerprint });
     else this.held.delete(subscriptionId);
     return taken;
   }
 
-  private async fetch(credentials: OAuth2Credentials, timeoutMs: number): Promise<SharedToken | TokenFailure> {
+  private async fetch(credentials: OAuth2Credentials, signal: AbortSignal): Promise<SharedToken | TokenFailure> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (credentials.scope !== null) form.set('scope', credentials.scope);
     if (credentials.audience !== null) form.set('audience', credentials.audience);
@@ -64,7 +64,7 @@ export class OAuth2Tokens {
       form.set('client_secret', credentials.clientSecret);
     }
     const requestedAt = Date.now();
-    const answer = await this.sender.postForm(credentials.tokenUrl, headers, form, timeoutMs);
+    const answer = await this.sender.postForm(credentials.tokenUrl, headers, form, signal);
     if (answer.statusCode === null) return { failure: `oauth_token_failed: ${answer.error}` };
     const parsed = parseTokenAnswer(answer.body);
     if (answer.statusCode < 200 || answer.statusCode >= 300)

@@ -49,25 +49,27 @@ export async function sendSignedDelivery(
     }),
   };
   const startedAt = new Date();
-  const deadline = performance.now() + timeoutMs;
-  // Token fetches and the POST share the attempt's one budget.
-  const remaining = () => Math.max(1, Math.round(deadline - performance.now()));
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  // Token fetches and the POSTs share the attempt's one budget.
+  const signal = AbortSignal.timeout(timeoutMs);
   const post = async (token: string | undefined): Promise<SignedDeliveryOutcome> => {
     const sent = await sender.send(
       subscription.url,
       token === undefined ? headers : { ...headers, authorization: `Bearer ${token}` },
       body,
-      remaining(),
+      timeoutMs,
       tlsClient,
+      signal,
     );
     const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
-    return { ...sent, startedAt, durationMs: Math.round(timeoutMs - (deadline - performance.now())), succeeded, body };
+    return { ...sent, startedAt, durationMs: elapsed(), succeeded, body };
   };
   if (oauth2 === null) return post(undefined);
 
   const tokenFailed = (failure: string): SignedDeliveryOutcome => ({
     startedAt,
-    durationMs: Math.round(timeoutMs - (deadline - performance.now())),
+    durationMs: elapsed(),
     statusCode: null,
     error: failure,
     responseExcerpt: null,
@@ -76,11 +78,11 @@ export async function sendSignedDelivery(
     succeeded: false,
     body,
   });
-  const first = await tokens.token(subscription.id, oauth2, remaining());
+  const first = await tokens.token(subscription.id, oauth2, signal);
   if ('failure' in first) return tokenFailed(first.failure);
   const sent = await post(first.token);
   if (sent.statusCode !== UNAUTHORIZED) return sent;
-  const renewed = await tokens.token(subscription.id, oauth2, remaining(), first.token);
+  const renewed = await tokens.token(subscription.id, oauth2, signal, first.token);
   if ('failure' in renewed) return tokenFailed(renewed.failure);
   return post(renewed.token);
 }

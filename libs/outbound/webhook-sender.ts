@@ -126,9 +126,8 @@ export class WebhookSender {
     url: string,
     headers: Record<string, string>,
     form: URLSearchParams,
-    timeoutMs: number,
+    signal: AbortSignal,
   ): Promise<FormAnswer> {
-    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await this.post(
         url,
@@ -153,18 +152,21 @@ export class WebhookSender {
     }
   }
 
-  /** One attempt's POST; `tls` is the client certificate to present to an https:// receiver. */
+  /**
+   * One attempt's POST within `timeoutMs`; `tls` is the client certificate to present to an https:// receiver, and
+   * `signal` the attempt's own budget when it began before this POST (a token fetched first).
+   */
   async send(
     url: string,
     headers: Record<string, string>,
     body: string,
     timeoutMs: number,
     tls: TlsClientCredentials | null = null,
+    signal = AbortSignal.timeout(timeoutMs),
   ): Promise<SendOutcome> {
     const startedAt = new Date();
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await this.post(url, headers, body, signal, this.dispatcherFor(tls));
       const responseExcerpt = await readExcerpt(response.body, response.headers);

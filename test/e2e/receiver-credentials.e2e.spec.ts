@@ -13,6 +13,7 @@ import { makeTestPki, TestPki } from '../helpers/certificates';
 import { testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn, publish, subscribe } from '../helpers/fixtures';
+import { OtlpCollector } from '../helpers/otlp-collector';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 import { TokenServer } from '../helpers/token-server';
@@ -25,11 +26,17 @@ let stack: Stack;
 let secondWorker: WorkerProcess;
 let pool: Pool;
 let pki: TestPki;
+/** Where the second worker sends its spans. */
+let collector: OtlpCollector;
 
 beforeAll(async () => {
   pki = makeTestPki();
+  collector = new OtlpCollector();
+  const otlpEndpoint = await collector.start();
   stack = await startStack(POLICY);
   secondWorker = await startWorkerProcess(stack.config, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
     WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
     WEBHOOK_RETRY_SCHEDULE: '0s,1s,1s,1s',
     WEBHOOK_ATTEMPT_TIMEOUT: '3s',
@@ -42,6 +49,7 @@ afterAll(async () => {
   await secondWorker?.stop();
   await stack?.stop();
   await pool?.end();
+  await collector?.stop();
 });
 
 /** Every row of every table, as one text: what a database dump would hold. */
@@ -255,11 +263,18 @@ describe('OAuth2 client credentials', () => {
       )
     ).join('');
     const dump = await databaseDump();
+    const spans = await eventually(
+      () =>
+        collector.spans.some((span) => span.service === 'intelliauth-webhooks-worker') &&
+        JSON.stringify(collector.spans),
+      { timeout: 10_000, description: "the second worker's spans" },
+    );
     for (const secret of [clientSecret, ...tokens.tokens()])
       for (const [where, text] of [
         ['answers', answers],
         ['second worker log', secondWorker.output()],
         ['metrics', metrics],
+        ['spans', spans],
         ['database', dump],
       ])
         expect({ where, found: text.includes(secret) }).toEqual({ where, found: false });
@@ -411,7 +426,7 @@ describe('mutual TLS', () => {
     });
     await subscribe(stack.client, await stack.startReceiver(warned), {
       tenantId,
-      eventTypes: ['webhook.subscription.certificate_expiring'],
+      eventTypes: ['webhook.certificate.expiring'],
     });
     const expiry = new CertificateExpiryService(
       new ClientCertificatesRepository(pool),
@@ -425,7 +440,7 @@ describe('mutual TLS', () => {
     expect(await expiry.warnOfExpiring()).toBe(0);
     const warning = await eventually(() => warned.requests[0], { timeout: 20_000, description: 'the warning' });
     expect(JSON.parse(warning.body)).toMatchObject({
-      event_type: 'webhook.subscription.certificate_expiring',
+      event_type: 'webhook.certificate.expiring',
       tenant: { id: tenantId },
       data: {
         subscription: { id },

@@ -18,7 +18,7 @@ describe('event catalogue', () => {
       'webhook.subscription.disabled',
       'webhook.delivery.dead_lettered',
       'webhook.subscription.recovered',
-      'webhook.subscription.certificate_expiring',
+      'webhook.certificate.expiring',
     ]);
     expect(isEventType('security.breach_incident_opened')).toBe(true);
     expect(isEventType('user.teleported')).toBe(false);

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ClientCertificatesRepository } from '../../../libs/db/client-certificates.repository';
 import { OperationalEvents } from '../../../libs/operational/operational-event-emitter';
 
-/** A client certificate expiring within this is warned about (`webhook.subscription.certificate_expiring`). */
+/** A client certificate expiring within this is warned about (`webhook.certificate.expiring`). */
 export const CERTIFICATE_EXPIRY_WARNING_MS = 14 * 86_400_000;
 /** How often the worker looks for such certificates (and once at start). */
 const CHECK_INTERVAL_MS = 3_600_000;

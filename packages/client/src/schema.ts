@@ -977,7 +977,7 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
-    "webhook.subscription.certificate_expiring": {
+    "webhook.certificate.expiring": {
         parameters: {
             query?: never;
             header?: never;
@@ -987,10 +987,10 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * webhook.subscription.certificate_expiring: Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt.
+         * webhook.certificate.expiring: Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt.
          * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
          */
-        post: operations["receiveWebhookSubscriptionCertificateExpiring"];
+        post: operations["receiveWebhookCertificateExpiring"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1188,12 +1188,12 @@ export interface components {
          * @description a name of the event catalogue (GET /v1/event-types)
          * @enum {string}
          */
-        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.certificate_expiring";
+        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring";
         /**
          * @description a catalogue name, "category.*" or "*"
          * @enum {string}
          */
-        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.certificate_expiring" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
+        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
         /** @description A user signed in. */
         UserSignedInData: {
             user: {
@@ -1651,7 +1651,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @description Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt. */
-        WebhookSubscriptionCertificateExpiringData: {
+        WebhookCertificateExpiringData: {
             subscription: {
                 id: string;
             } & {
@@ -3326,7 +3326,7 @@ export interface components {
          * @description Operational: a subscription's client certificate (mutual TLS) expires within 14 days; replace it (PATCH tls_client) before its receiver starts refusing every attempt.
          * @example {
          *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
-         *       "event_type": "webhook.subscription.certificate_expiring",
+         *       "event_type": "webhook.certificate.expiring",
          *       "occurred_at": "2026-05-17T08:00:00.000Z",
          *       "tenant": {
          *         "id": "tnt_acme",
@@ -3353,14 +3353,14 @@ export interface components {
          *       }
          *     }
          */
-        WebhookSubscriptionCertificateExpiringWebhook: {
+        WebhookCertificateExpiringWebhook: {
             /** @description stable across attempts and redrives: dedupe on it */
             event_id: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            event_type: "webhook.subscription.certificate_expiring";
+            event_type: "webhook.certificate.expiring";
             /** Format: date-time */
             occurred_at: string;
             tenant: {
@@ -3374,14 +3374,14 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
-            data: components["schemas"]["WebhookSubscriptionCertificateExpiringData"];
+            data: components["schemas"]["WebhookCertificateExpiringData"];
             delivery: {
                 attempt: number;
                 subscription_id: string;
             };
         };
         /** @description the body of every delivery, by event_type */
-        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookSubscriptionCertificateExpiringWebhook"];
+        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookCertificateExpiringWebhook"];
         EventTypeList: {
             data: {
                 name: components["schemas"]["EventType"];
@@ -7307,7 +7307,7 @@ export interface operations {
             };
         };
     };
-    receiveWebhookSubscriptionCertificateExpiring: {
+    receiveWebhookCertificateExpiring: {
         parameters: {
             query?: never;
             header: {
@@ -7326,14 +7326,14 @@ export interface operations {
                 /** @description Unix seconds when this attempt was sent */
                 "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
                 /** @description the event type */
-                "X-IntelliAuth-Event-Type": "webhook.subscription.certificate_expiring";
+                "X-IntelliAuth-Event-Type": "webhook.certificate.expiring";
             };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookSubscriptionCertificateExpiringWebhook"];
+                "application/json": components["schemas"]["WebhookCertificateExpiringWebhook"];
             };
         };
         responses: {
