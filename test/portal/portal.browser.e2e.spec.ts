@@ -112,6 +112,26 @@ describe('the tenant portal in a browser', () => {
     await page.getByTestId('test-result').getByText('test received').waitFor();
   });
 
+  it('sets a receiver header that the test send carries, shows it masked, and removes it', async () => {
+    await page.getByLabel('Header name', { exact: true }).fill('X-Api-Key');
+    await page.getByLabel('Value', { exact: true }).fill('portal-header-secret');
+    await page.getByRole('button', { name: 'Set header' }).click();
+    await page.getByTestId('subscription-headers').getByText('X-Api-Key: ********').waitFor();
+    await expectAccessible('subscription-headers');
+    const sent = receiver.requests.length;
+    await page.getByRole('button', { name: 'Send test' }).click();
+    await eventually(
+      () => receiver.requests.slice(sent).some((r) => r.headers['x-api-key'] === 'portal-header-secret'),
+      {
+        timeout: 10_000,
+        description: 'the test send with the header',
+      },
+    );
+    expect(await page.content()).not.toContain('portal-header-secret');
+    await page.getByRole('button', { name: 'Remove X-Api-Key' }).click();
+    await page.getByTestId('subscription-headers').getByText('none').waitFor();
+  });
+
   it('shows the attempts of a delivery that fails twice and then succeeds, as they happen', async () => {
     const published = await stack.request('POST', '/v1/events', {
       event_type: 'user.signed_up',

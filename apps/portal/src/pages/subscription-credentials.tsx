@@ -1,5 +1,6 @@
-import type { Schemas } from '../api';
-import { Time } from '../ui';
+import { useState } from 'preact/hooks';
+import { api, ok, type Schemas } from '../api';
+import { Failure, Section, Time, useAction } from '../ui';
 
 type Subscription = Schemas['Subscription'];
 
@@ -43,5 +44,60 @@ export function ReceiverCredentialFacts({ subscription: s }: { subscription: Sub
         )}
       </dd>
     </>
+  );
+}
+
+/**
+ * Sets and removes the headers every delivery to the receiver carries (an API key its gateway checks, a routing
+ * header). The API refuses reserved names and CR/LF itself, and never answers a secret value again.
+ */
+export function HeaderEditor({ subscription, onDone }: { subscription: Subscription; onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [value, setValue] = useState('');
+  const [shown, setShown] = useState(false);
+  const action = useAction();
+  const change = (headers: Record<string, { value: string; secret: boolean } | null>) =>
+    action.run(() =>
+      ok(api.PATCH('/v1/subscriptions/{id}', { params: { path: { id: subscription.id } }, body: { headers } })).then(
+        () => {
+          setName('');
+          setValue('');
+          onDone();
+        },
+      ),
+    );
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void change({ [name]: { value, secret: !shown } });
+  };
+  return (
+    <Section title="Receiver headers">
+      <p>
+        Added to every delivery and test send. Values are stored sealed; a secret one is never shown again, so set it
+        anew to change it.
+      </p>
+      {Object.keys(subscription.headers ?? {}).map((header) => (
+        <p key={header}>
+          <code>{header}</code>{' '}
+          <button type="button" disabled={action.busy} onClick={() => void change({ [header]: null })}>
+            Remove {header}
+          </button>
+        </p>
+      ))}
+      <form onSubmit={submit}>
+        <label for="header-name">Header name</label>
+        <input id="header-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <label for="header-value">Value</label>
+        <input id="header-value" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+        <label>
+          <input type="checkbox" checked={shown} onChange={(e) => setShown(e.currentTarget.checked)} /> Not secret: show
+          the value here
+        </label>
+        <Failure error={action.error} />
+        <button type="submit" disabled={action.busy}>
+          Set header
+        </button>
+      </form>
+    </Section>
   );
 }

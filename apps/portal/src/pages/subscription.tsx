@@ -4,7 +4,7 @@ import { href, navigate } from '../router';
 import { ActionButton, Failure, Loading, Section, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
-import { ReceiverCredentialFacts } from './subscription-credentials';
+import { HeaderEditor, ReceiverCredentialFacts } from './subscription-credentials';
 import { Rotate, TestSend } from './subscription-endpoint';
 
 type Subscription = Schemas['Subscription'];
@@ -47,6 +47,7 @@ export function SubscriptionPage({ id }: { id: string }) {
         {stats.data ? <AttemptsChart stats={stats.data} /> : <Failure error={stats.error} />}
       </Section>
       <EnableDisable subscription={s} onDone={subscription.reload} />
+      <HeaderEditor subscription={s} onDone={subscription.reload} />
       <TestSend id={id} />
       <Rotate id={id} />
       <Edit subscription={s} onDone={subscription.reload} />
