@@ -241,6 +241,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deliveries/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resend an ended delivery (delivered included): a new run of attempts, numbered on from the last */
+        post: operations["resendDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -1120,6 +1137,11 @@ export interface components {
             /** @enum {string} */
             status: "retry_requested";
         };
+        Redriven: {
+            id: string;
+            /** @enum {string} */
+            status: "pending";
+        };
         BulkRedrive: {
             id: string;
             /** @description null when a service key redrove across tenants */
@@ -1158,11 +1180,6 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             finished_at: string | null;
-        };
-        Redriven: {
-            id: string;
-            /** @enum {string} */
-            status: "pending";
         };
         /**
          * @description a name of the event catalogue (GET /v1/event-types)
@@ -4689,6 +4706,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RetryRequested"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resendDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a delivery id (whdlv_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redriven */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redriven"];
                 };
             };
             /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */

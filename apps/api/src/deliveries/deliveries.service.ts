@@ -3,6 +3,7 @@ import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../.
 import { DeliveriesRepository, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
 import { DeliveryFilter } from '../../../../libs/db/rows';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { DeliveryNotActiveError, DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { listTenant, Principal, scopeOf } from '../auth/principal';
 import { ApiError } from '../common/api-error';
@@ -10,6 +11,7 @@ import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import { cancelDeliverySchema } from './delivery.schemas';
+import { recordedRerun } from './recorded-rerun';
 
 const STATUS_PATTERN = new RegExp(`^(${DELIVERY_STATUSES.join('|')})$`);
 const ENDED: ReadonlySet<DeliveryStatus> = new Set(ENDED_DELIVERY_STATUSES);
@@ -29,7 +31,26 @@ export class DeliveriesService {
     private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
     private readonly operatorActions: OperatorActionsRepository,
+    private readonly redriver: DeadLetterRedriver,
   ) {}
+
+  /** A new run of attempts of an ended delivery (delivered included) to its subscription, numbered on from the last. */
+  resend(principal: Principal, id: string) {
+    return recordedRerun(
+      this.redriver,
+      this.operatorActions,
+      principal,
+      id,
+      { action: 'delivery.resend', missing: 'delivery' },
+      (status) =>
+        new ApiError(
+          HttpStatus.CONFLICT,
+          'delivery_not_ended',
+          `delivery ${id} is ${status}; only an ended delivery (delivered, dead_lettered, cancelled) can be resent ` +
+            `(retry skips the wait of an active one)`,
+        ),
+    );
+  }
 
   async get(principal: Principal, id: string) {
     const delivery = await this.deliveries.get(id, scopeOf(principal));
