@@ -50,7 +50,7 @@ export interface DeliveryActivityDependencies {
   attempts: AttemptsRepository;
   sender: WebhookSender;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
-  operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered'>;
+  operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered' | 'subscriptionFailed'>;
   /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription failing every attempt this long is disabled; 0 never. */
   failureDisableAfterMs: number;
   metrics: WorkerMetrics;
@@ -213,6 +213,7 @@ export function createDeliveryActivities({
       });
       return { kind: 'stopped', reason: 'subscription_disabled' };
     }
+    if (tracksFailures) await operational.subscriptionFailed(subscription.id, failingSince, log);
     return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
   }
 

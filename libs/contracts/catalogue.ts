@@ -32,6 +32,7 @@ export const EVENT_TYPES = [
   'webhook.subscription.disabled',
   'webhook.delivery.dead_lettered',
   'webhook.subscription.recovered',
+  'webhook.subscription.failing',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -205,6 +205,26 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
       recovered_at: '2026-05-17T08:00:00.000Z',
     },
   },
+  'webhook.subscription.failing': {
+    description:
+      'Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, ' +
+      'or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be ' +
+      'disabled if every attempt keeps failing (null: never).',
+    dataSchema: object(['subscription', 'failing_since', 'reason', 'disables_at'], {
+      subscription,
+      failing_since: at,
+      reason: { type: 'string', enum: ['dead_lettered', 'failing'] },
+      disables_at: { type: ['string', 'null'], format: 'date-time' },
+      disables_in_seconds: { type: ['integer', 'null'], minimum: 0 },
+    }),
+    example: {
+      subscription: exampleSubscription,
+      failing_since: '2026-05-17T07:00:00.000Z',
+      reason: 'failing',
+      disables_at: '2026-05-22T07:00:00.000Z',
+      disables_in_seconds: 428_400,
+    },
+  },
 };
 
 export const EVENT_TYPE_DEFINITIONS: readonly EventTypeDefinition[] = EVENT_TYPES.map((name) => ({

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { ApiKeysRepository } from './api-keys.repository';
 import { AttemptsRepository } from './attempts.repository';
 import { BulkRedrivesRepository } from './bulk-redrives.repository';
+import { ReplaysRepository } from './replays.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { GaugesRepository } from './gauges.repository';
@@ -55,6 +56,7 @@ export const PG_POOL = Symbol('PG_POOL');
       inject: [PG_POOL],
       useFactory: (pool: Pool) => new BulkRedrivesRepository(pool),
     },
+    { provide: ReplaysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReplaysRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
@@ -75,6 +77,7 @@ export const PG_POOL = Symbol('PG_POOL');
     OperatorActionsRepository,
     PortalSessionsRepository,
     BulkRedrivesRepository,
+    ReplaysRepository,
     OutboxRepository,
     RetentionRepository,
     GaugesRepository,

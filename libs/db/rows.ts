@@ -68,6 +68,9 @@ export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
 /** When every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
 export const FAILING_DISABLE_REASON = 'failing';
 
+/** When the subscription was created with `enabled: false`, to be tested before it goes live. */
+export const CREATED_DISABLED_REASON = 'created disabled';
+
 /** Which deliveries a listing or a bulk redrive takes (every field optional: absent, no condition). */
 export interface DeliveryFilter {
   tenantId?: string;

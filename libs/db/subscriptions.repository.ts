@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, withTransaction } from './pool';
-import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
+import { CREATED_DISABLED_REASON, TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
 
@@ -20,6 +20,8 @@ export interface SubscriptionView {
   max_per_second: number | null;
   created_at: Date;
   updated_at: Date;
+  /** Set while a run of failures that was warned about goes on; disables_at null: it will not be disabled by it. */
+  failing_warning: { failing_since: string; warned_at: string; disables_at: string | null } | null;
 }
 
 /** What an attempt needs: where to send and with which secrets; deleted rows included so the attempt can stop cleanly. */
@@ -39,6 +41,8 @@ export interface NewSubscription {
   url: string;
   eventTypes: string[];
   description: string | null;
+  /** false: created disabled (reason CREATED_DISABLED_REASON), tested before it goes live; absent: enabled. */
+  enabled?: boolean;
   signingSecret: string;
   /** Absent or null: the configured default. */
   maxInFlight?: number | null;
@@ -54,8 +58,17 @@ export interface SubscriptionChanges {
   maxPerSecond?: number | null;
 }
 
+/** An ISO 8601 UTC time with milliseconds, as every other time the API answers. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The warning of the run of failures going on, if it was warned about (webhook.subscription.failing): the banner's facts. */
+const FAILING_WARNING = `CASE WHEN failing_warned_for = failing_since THEN json_build_object(
+    'failing_since', ${iso('failing_since')}, 'warned_at', ${iso('failing_warned_at')},
+    'disables_at', ${iso('failing_disables_at')}) END AS failing_warning`;
+
 const VIEW_COLUMNS =
-  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
+  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at, ' +
+  FAILING_WARNING;
 
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
@@ -75,8 +88,9 @@ export class SubscriptionsRepository {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second, enabled, disabled_reason)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::boolean,
+                 CASE WHEN $8::boolean THEN NULL ELSE $9::text END)
          RETURNING ${VIEW_COLUMNS}`,
         [
           subscription.id,
@@ -86,6 +100,8 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          subscription.enabled ?? true,
+          CREATED_DISABLED_REASON,
         ],
       );
       await this.secrets.add(subscription.id, subscription.signingSecret, client);
@@ -161,6 +177,25 @@ export class SubscriptionsRepository {
       [id, scope ?? null, enabled, reason],
     );
     return rows[0];
+  }
+
+  /** The subscription's run of failures, if it is failing, and whether that run was warned about already. */
+  async failingRun(id: string): Promise<{ tenantId: string; failingSince: Date; warned: boolean } | undefined> {
+    const { rows } = await this.pool.query<{ tenant_id: string; failing_since: Date; warned: boolean }>(
+      `SELECT tenant_id, failing_since, failing_warned_for IS NOT DISTINCT FROM failing_since AS warned
+         FROM subscriptions WHERE id = $1::text AND failing_since IS NOT NULL AND enabled AND deleted_at IS NULL`,
+      [id],
+    );
+    return rows[0] && { tenantId: rows[0].tenant_id, failingSince: rows[0].failing_since, warned: rows[0].warned };
+  }
+
+  /** Marks the run of failures that began at `since` warned (unless it has ended meanwhile). */
+  async markFailingWarned(id: string, since: Date, disablesAt: Date | null): Promise<void> {
+    await this.pool.query(
+      `UPDATE subscriptions SET failing_warned_for = $2::timestamptz, failing_warned_at = now(), failing_disables_at = $3::timestamptz
+        WHERE id = $1::text AND failing_since = $2::timestamptz`,
+      [id, since, disablesAt],
+    );
   }
 
   /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */

@@ -20,6 +20,7 @@ import { HealthModule } from './health/health.module';
 import { OperatorActionsModule } from './operator-actions/operator-actions.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalSessionsModule } from './portal-sessions/portal-sessions.module';
+import { ReplaysModule } from './replays/replays.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 
 @Module({
@@ -39,6 +40,7 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module';
     EventsModule,
     DeliveriesModule,
     DeadLettersModule,
+    ReplaysModule,
     ApiKeysModule,
     PortalSessionsModule,
     PortalModule,

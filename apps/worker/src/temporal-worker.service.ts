@@ -18,6 +18,8 @@ import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { AttemptsRepository } from '../../../libs/db/attempts.repository';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
+import { ReplaysRepository } from '../../../libs/db/replays.repository';
+import { SubscriptionsRepository } from '../../../libs/db/subscriptions.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { serviceLogger } from '../../../libs/observability/logging';
@@ -54,6 +56,8 @@ export class TemporalWorkerService
     private readonly attempts: AttemptsRepository,
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
+    private readonly replays: ReplaysRepository,
+    private readonly subscriptions: SubscriptionsRepository,
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
     private readonly operational: OperationalEvents,
@@ -89,6 +93,8 @@ export class TemporalWorkerService
         ...createBulkRedriveActivities({
           bulkRedrives: this.bulkRedrives,
           deliveries: this.deliveries,
+          replays: this.replays,
+          subscriptions: this.subscriptions,
           redriver: this.redriver,
         }),
         ...createRetentionActivities({ retention: this.retention }),

@@ -326,6 +326,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again every event of the window the subscription matches now (or only its dead letters), in the background; answers the job to poll */
+        post: operations["replaySubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a replay stands: matched, delivered, failed, pending, status */
+        get: operations["getReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants/{tenantId}/api-keys": {
         parameters: {
             query?: never;
@@ -994,6 +1028,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "webhook.subscription.failing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.subscription.failing: Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never).
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookSubscriptionFailing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1185,12 +1239,12 @@ export interface components {
          * @description a name of the event catalogue (GET /v1/event-types)
          * @enum {string}
          */
-        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered";
+        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.failing";
         /**
          * @description a catalogue name, "category.*" or "*"
          * @enum {string}
          */
-        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
+        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.subscription.failing" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
         /** @description A user signed in. */
         UserSignedInData: {
             user: {
@@ -1644,6 +1698,23 @@ export interface components {
             failing_since: string;
             /** Format: date-time */
             recovered_at?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never). */
+        WebhookSubscriptionFailingData: {
+            subscription: {
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            failing_since: string;
+            /** @enum {string} */
+            reason: "dead_lettered" | "failing";
+            /** Format: date-time */
+            disables_at: string | null;
+            disables_in_seconds?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -3301,8 +3372,65 @@ export interface components {
                 subscription_id: string;
             };
         };
+        /**
+         * @description Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never).
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.subscription.failing",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "subscription": {
+         *           "id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *         },
+         *         "failing_since": "2026-05-17T07:00:00.000Z",
+         *         "reason": "failing",
+         *         "disables_at": "2026-05-22T07:00:00.000Z",
+         *         "disables_in_seconds": 428400
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookSubscriptionFailingWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.subscription.failing";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookSubscriptionFailingData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
         /** @description the body of every delivery, by event_type */
-        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
+        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookSubscriptionFailingWebhook"];
         EventTypeList: {
             data: {
                 name: components["schemas"]["EventType"];
@@ -3480,6 +3608,49 @@ export interface components {
             event_type: "security.breach_incident_opened";
             data: components["schemas"]["SecurityBreachIncidentOpenedData"];
         });
+        Replay: {
+            id: string;
+            tenant_id: string;
+            subscription_id: string;
+            /**
+             * Format: date-time
+             * @description the start of the window replayed: the one asked for, or the oldest retention kept
+             */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            event_types: string[] | null;
+            only_failed: boolean;
+            /** @description the part of the window asked for that is older than RETENTION: its events are gone */
+            not_replayed: {
+                /** Format: date-time */
+                from: string;
+                /** Format: date-time */
+                to: string;
+                /** @enum {string} */
+                reason: "retention";
+            } | null;
+            /**
+             * @description completed: every event in the window taken
+             * @enum {string}
+             */
+            status: "running" | "completed";
+            /** @description events in the window the subscription matches now (and the filters take) */
+            matched: number;
+            /** @description of those, delivered by this replay */
+            delivered: number;
+            /** @description dead-lettered or cancelled again, or whose new run could not start */
+            failed: number;
+            /** @description still on their way */
+            pending: number;
+            /** @description already on their way when their turn came: not sent again */
+            skipped: number;
+            requested_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
         OperatorActionPage: {
             data: {
                 id: string;
@@ -3534,6 +3705,15 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the subscription will be disabled (null: never); null otherwise */
+            failing_warning: {
+                /** Format: date-time */
+                failing_since: string;
+                /** Format: date-time */
+                warned_at: string;
+                /** Format: date-time */
+                disables_at: string | null;
+            } | null;
         };
         CreatedSubscription: {
             id: string;
@@ -3552,6 +3732,15 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the subscription will be disabled (null: never); null otherwise */
+            failing_warning: {
+                /** Format: date-time */
+                failing_since: string;
+                /** Format: date-time */
+                warned_at: string;
+                /** Format: date-time */
+                disables_at: string | null;
+            } | null;
             /** @description the signing secret, shown this once: keep it in the receiver */
             secret: string;
         };
@@ -3724,6 +3913,8 @@ export interface operations {
                     /** @description catalogue names, "category.*" or "*" */
                     event_types: components["schemas"]["EventTypeFilter"][];
                     description?: string;
+                    /** @description false creates it disabled (no deliveries until it is enabled), so it can be test-sent before it goes live; default true */
+                    enabled?: boolean;
                     /** @description attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set) */
                     max_in_flight?: number;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
@@ -5050,6 +5241,165 @@ export interface operations {
             };
             /** @description the resource is not in a state that allows this */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replaySubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description events that occurred at or after this
+                     */
+                    from: string;
+                    /**
+                     * Format: date-time
+                     * @description and before this; at most REPLAY_MAX_WINDOW (7 days) after from
+                     */
+                    to: string;
+                    /** @description only these (catalogue names, "category.*" or "*"), among those the subscription matches now */
+                    event_types?: components["schemas"]["EventTypeFilter"][];
+                    /** @description only the events whose delivery to this subscription is dead-lettered; default false */
+                    only_failed?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Replay */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            /**
+             * @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             *
+             *     the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description well-formed but not acceptable: see the code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a replay id (rply_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7142,6 +7492,66 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WebhookSubscriptionRecoveredWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookSubscriptionFailing: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.subscription.failing";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionFailingWebhook"];
             };
         };
         responses: {

@@ -1,6 +1,14 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
-import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
+import {
+  anyObject,
+  dateTime,
+  nullableDateTime,
+  nullableInteger,
+  nullableString,
+  objectOf,
+  ResponseOf,
+} from '../common/schema-parts';
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -63,6 +71,11 @@ export const createSubscriptionSchema = {
     url,
     event_types: eventTypes,
     description: { type: 'string', maxLength: 1024 },
+    enabled: {
+      type: 'boolean',
+      description:
+        'false creates it disabled (no deliveries until it is enabled), so it can be test-sent before it goes live; default true',
+    },
     max_in_flight: maxInFlight,
     max_per_second: maxPerSecond,
   },
@@ -132,6 +145,15 @@ export const subscriptionSchema = objectOf({
   },
   created_at: dateTime,
   updated_at: dateTime,
+  failing_warning: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['failing_since', 'warned_at', 'disables_at'],
+    properties: { failing_since: dateTime, warned_at: dateTime, disables_at: nullableDateTime },
+    description:
+      'set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the ' +
+      'subscription will be disabled (null: never); null otherwise',
+  },
 });
 
 export const createdSubscriptionSchema = {

@@ -86,6 +86,7 @@ export class SubscriptionsService {
       url: this.receiverUrls.require(input.url),
       eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
+      enabled: input.enabled,
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
