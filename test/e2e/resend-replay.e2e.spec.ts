@@ -1,6 +1,8 @@
+import { Metadata, ServiceError, status } from '@grpc/grpc-js';
 import { Pool } from 'pg';
 import { testPool, uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
+import { webhooksClient } from '../helpers/grpc-clients';
 import { deadLetter, deliveryIn, publish, subscribeReceiver } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
@@ -263,5 +265,77 @@ describe('POST /v1/subscriptions/{id}/replay', () => {
     expect(missing).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     const unknown = await stack.request('GET', '/v1/replays/rply_01JZZZZZZZZZZZZZZZZZZZZZZZ');
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'replay_not_found' } } });
+  });
+});
+
+describe('over gRPC', () => {
+  let grpc: any;
+  beforeAll(() => (grpc = webhooksClient(stack.grpcAddress)));
+  afterAll(() => grpc?.close());
+
+  function call<T = any>(method: string, request: object): Promise<T> {
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${stack.apiKey}`);
+    return new Promise((resolve, reject) =>
+      grpc[method](request, metadata, (error: ServiceError | null, response: T) =>
+        error ? reject(error) : resolve(response),
+      ),
+    );
+  }
+
+  it('resends a delivered delivery, replays a window and reads the replay back, as REST does', async () => {
+    const receiver = TestReceiver.answering(200);
+    const { tenantId, id } = await subscribeReceiver(stack, receiver);
+    const { eventId, deliveries } = await publish(stack.client, tenantId);
+    await deliveryIn(stack.client, deliveries[0].id, 'delivered');
+
+    expect(await call('ResendDelivery', { id: deliveries[0].id })).toEqual({ id: deliveries[0].id, status: 'pending' });
+    await eventually(() => stack.client.get(`/v1/deliveries/${deliveries[0].id}`), {
+      timeout: 20_000,
+      description: 'the resend delivered',
+      until: (d: any) => d.status === 'delivered' && d.attempt_count === 2,
+    });
+
+    const replay = await call('ReplaySubscription', { subscription_id: id, ...aroundNow() });
+    expect(replay).toMatchObject({ id: expect.stringMatching(/^rply_/), subscription_id: id, only_failed: false });
+    expect(replay.not_replayed).toBeNull();
+    await replaySettled(replay.id);
+    expect(await call('GetReplay', { id: replay.id })).toMatchObject({ status: 'completed', matched: 1, delivered: 1 });
+    expect(eventIdsOf(receiver)).toEqual([eventId, eventId, eventId]);
+
+    const refused = await call('ReplaySubscription', {
+      subscription_id: id,
+      from: aroundNow().to,
+      to: aroundNow().from,
+    }).catch((error: ServiceError) => error);
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused.metadata.get('error-code')).toEqual(['invalid_replay_window']);
+  });
+});
+
+describe('the tenant quota on running replays', () => {
+  let apiOnly: Stack;
+  // No worker: a replay's job stays running, as a long one would.
+  beforeAll(async () => {
+    apiOnly = await startStack(ONE_ATTEMPT, {
+      worker: false,
+      config: { quotas: { ...stack.config.quotas, runningReplays: 1 } },
+    });
+  });
+  afterAll(() => apiOnly?.stop());
+
+  it('answers 422 quota_exceeded naming TENANT_MAX_RUNNING_REPLAYS once the tenant has that many running', async () => {
+    const { id, tenantId } = await subscribeReceiver(apiOnly, TestReceiver.answering(200));
+    expect((await apiOnly.request('POST', `/v1/subscriptions/${id}/replay`, aroundNow())).status).toBe(202);
+    const second = await apiOnly.request('POST', `/v1/subscriptions/${id}/replay`, aroundNow());
+    expect(second).toMatchObject({
+      status: 422,
+      body: { error: { code: 'quota_exceeded', details: { quota: 'running_replays', limit: 1 } } },
+    });
+    expect(second.body.error.message).toContain('TENANT_MAX_RUNNING_REPLAYS=1');
+    // Another tenant is not held back.
+    const other = await subscribeReceiver(apiOnly, TestReceiver.answering(200));
+    expect(other.tenantId).not.toBe(tenantId);
+    expect((await apiOnly.request('POST', `/v1/subscriptions/${other.id}/replay`, aroundNow())).status).toBe(202);
   });
 });
