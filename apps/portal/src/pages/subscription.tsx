@@ -5,6 +5,7 @@ import { ActionButton, Failure, Loading, Section, Time, useAction, useLoad } fro
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
 import { Rotate, TestSend } from './subscription-endpoint';
+import { FailingBanner, ReplayForm } from './subscription-replay';
 
 type Subscription = Schemas['Subscription'];
 const path = (id: string) => ({ params: { path: { id } } });
@@ -24,6 +25,7 @@ export function SubscriptionPage({ id }: { id: string }) {
         <a href={href('dead-letters', { subscription_id: id })}>Its dead letters</a>
       </p>
       <Section title="Overview">
+        <FailingBanner subscription={s} />
         <dl class="facts">
           <dt>Endpoint</dt>
           <dd data-testid="subscription-url">{s.url}</dd>
@@ -46,6 +48,7 @@ export function SubscriptionPage({ id }: { id: string }) {
       </Section>
       <EnableDisable subscription={s} onDone={subscription.reload} />
       <TestSend id={id} />
+      {s.enabled && <ReplayForm id={id} />}
       <Rotate id={id} />
       <Edit subscription={s} onDone={subscription.reload} />
       <Delete id={id} />

@@ -43,6 +43,7 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [types, setTypes] = useState<string[]>([]);
+  const [disabled, setDisabled] = useState(false);
   const [created, setCreated] = useState<Schemas['CreatedSubscription']>();
   const action = useAction();
   const submit = (event: Event) => {
@@ -50,7 +51,12 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
     void action.run(async () => {
       const subscription = await ok(
         api.POST('/v1/subscriptions', {
-          body: { url, event_types: types as never, ...(description ? { description } : {}) } as never,
+          body: {
+            url,
+            event_types: types as never,
+            ...(description ? { description } : {}),
+            ...(disabled ? { enabled: false } : {}),
+          } as never,
         }),
       );
       setCreated(subscription);
@@ -83,6 +89,10 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
         <label for="new-description">Description (optional)</label>
         <input id="new-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         <EventTypePicker catalogue={catalogue} selected={types} onChange={setTypes} legend="Events to send" />
+        <label>
+          <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.currentTarget.checked)} /> Create it
+          disabled: send test events to it first, enable it when the endpoint is ready
+        </label>
         <Failure error={action.error} />
         <button type="submit" class="primary" disabled={action.busy || types.length === 0}>
           Create subscription
