@@ -193,7 +193,10 @@ describe('operator actions and their audit rows', () => {
       (await stack.request('POST', `/v1/subscriptions/${subscriptionId}/disable`, { reason: 'maintenance' })).status,
     ).toBe(200);
     expect(await auditOf(deliveryId)).toEqual([
-      expect.objectContaining({ action: 'dead_letter.redrive', details: { outcome: 'completed' } }),
+      expect.objectContaining({
+        action: 'dead_letter.redrive',
+        details: { previous_status: 'dead_lettered', first_attempt: 2, outcome: 'completed' },
+      }),
     ]);
     expect(await auditOf(subscriptionId)).toEqual([
       expect.objectContaining({

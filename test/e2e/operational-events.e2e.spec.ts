@@ -299,7 +299,12 @@ describe('the platform tenant and the API', () => {
       catalogue.data
         .filter((type: { category: string }) => type.category === 'webhook')
         .map((type: { name: string }) => type.name),
-    ).toEqual(['webhook.subscription.disabled', 'webhook.delivery.dead_lettered', 'webhook.subscription.recovered']);
+    ).toEqual([
+      'webhook.subscription.disabled',
+      'webhook.delivery.dead_lettered',
+      'webhook.subscription.recovered',
+      'webhook.subscription.failing',
+    ]);
     expect(catalogue.filters).toContain('webhook.*');
   });
 
