@@ -102,7 +102,7 @@ export class ReplaysService {
     if (toMs <= oldest.getTime())
       throw invalidWindow(
         'replay_beyond_retention',
-        `every event of the window ended before ${oldest.toISOString()}, the oldest time RETENTION keeps: ` +
+        `the whole window (to ${to}) is before ${oldest.toISOString()}, the oldest time RETENTION keeps events: ` +
           'they are gone and cannot be replayed',
         { oldest_replayable: oldest.toISOString() },
       );
