@@ -7,6 +7,7 @@ import {
   DELIVERY_ID_PATTERN,
   EVENT_ID_PATTERN,
   PORTAL_SESSION_ID_PATTERN,
+  REPLAY_ID_PATTERN,
   SUBSCRIPTION_ID_PATTERN,
   TENANT_ID_PATTERN,
 } from '../../libs/contracts/ids';
@@ -99,6 +100,7 @@ describe('the OpenAPI document', () => {
       [API_KEY_ID_PATTERN.source, `key_${ulid}`],
       [PORTAL_SESSION_ID_PATTERN.source, `psn_${ulid}`],
       [BULK_REDRIVE_ID_PATTERN.source, `redrv_${ulid}`],
+      [REPLAY_ID_PATTERN.source, `rply_${ulid}`],
     ]);
     const malformed = [
       'not an id',
