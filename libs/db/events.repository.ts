@@ -19,6 +19,8 @@ export type PublishOutcome =
 
 export interface EventRecord {
   event: StoredEvent;
+  /** Stored beside the envelope, never in it (null: the event has none). */
+  ordering_key: string | null;
   received_at: Date;
 }
 
@@ -144,14 +146,14 @@ export class EventsRepository {
   }
 
   async get(eventId: string, scope: TenantScope): Promise<EventRecord | undefined> {
-    const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1::text AND ($2::text IS NULL OR tenant_id = $2::text)`,
+    const { rows } = await this.pool.query<EventRow & { ordering_key: string | null }>(
+      `SELECT ${EVENT_COLUMNS}, ordering_key FROM events WHERE id = $1::text AND ($2::text IS NULL OR tenant_id = $2::text)`,
       [eventId, scope ?? null],
     );
     return rows[0] && toEventRecord(rows[0]);
   }
 }
 
-function toEventRecord(row: EventRow): EventRecord {
-  return { event: toStoredEvent(row), received_at: row.received_at };
+function toEventRecord(row: EventRow & { ordering_key: string | null }): EventRecord {
+  return { event: toStoredEvent(row), ordering_key: row.ordering_key, received_at: row.received_at };
 }

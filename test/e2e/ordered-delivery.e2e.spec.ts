@@ -67,7 +67,7 @@ describe('ordered delivery (ordering per_entity) on the real stack', () => {
     expect(JSON.parse(ofA[3].body)).not.toHaveProperty('ordering_key');
   });
 
-  it('orders under the publisher’s own ordering_key, sent back as X-IntelliAuth-Ordering-Key', async () => {
+  it("orders under the publisher's own ordering_key, stored with the event, sent back as X-IntelliAuth-Ordering-Key, and refuses a bad one", async () => {
     const { receiver, subscription } = await orderedSubscription(new Set());
     const published = [];
     for (const user of ['usr_1', 'usr_2', 'usr_3'])
@@ -75,6 +75,18 @@ describe('ordered delivery (ordering per_entity) on the real stack', () => {
         (await publish(stack.client, subscription.tenantId, { data: { user: { id: user } }, ordering_key: 'org/7' }))
           .eventId,
       );
+    expect((await stack.client.get(`/v1/events/${published[0]}`)).ordering_key).toBe('org/7');
+    const refused = await stack.request('POST', '/v1/events', {
+      event_type: 'user.updated',
+      tenant: { id: subscription.tenantId },
+      data: { user: { id: 'usr_1' } },
+      ordering_key: 'x'.repeat(257),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: expect.arrayContaining([expect.objectContaining({ field: 'ordering_key' })]),
+    });
     await eventually(() => receiver.requests.length === 3, { timeout: 20_000, description: 'three deliveries' });
     expect(receiver.requests.map(eventIdOf)).toEqual(published);
     expect(receiver.requests.map((request) => request.headers['x-intelliauth-ordering-key'])).toEqual([

@@ -3347,6 +3347,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered) */
+            ordering_key: string | null;
             /** Format: date-time */
             received_at: string;
             deliveries: components["schemas"]["Delivery"][];

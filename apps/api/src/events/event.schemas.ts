@@ -1,7 +1,7 @@
 import { PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
 import { EVENT_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { ORDERING_KEY_MAX_LENGTH, ORDERING_KEY_PATTERN } from '../../../../libs/contracts/ordering-key';
-import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
+import { anyObject, dateTime, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
 import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
 import { dataComponents, eventActorSchema, withCatalogue } from '../event-types/event-type.schemas';
@@ -94,6 +94,10 @@ export const eventSchema = objectOf(
     tenant: tenantSchema,
     actor: actorSchema,
     data: anyObject,
+    ordering_key: {
+      ...nullableString,
+      description: 'the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered)',
+    },
     received_at: dateTime,
     deliveries: { type: 'array', items: deliverySchema },
   },
