@@ -86,10 +86,11 @@ it('keeps each key one at a time in publish order through a worker SIGKILL mid-r
     // Publish order: the key's requests, repeats of one delivery (a retry, a resend after the kill) folded.
     const sequence = requests.map(eventIdOf).filter((eventId, n, all) => n === 0 || all[n - 1] !== eventId);
     expect(sequence).toEqual(published.filter((event) => event.key === key).map((event) => event.eventId));
-    // One at a time: a delivery's first request comes after the previous delivery's last one was answered.
+    // One at a time: a delivery's first request comes after the previous delivery's last one was answered (less a
+    // few ms for the clocks' rounding).
     for (let n = 1; n < requests.length; n++)
       if (eventIdOf(requests[n]) !== eventIdOf(requests[n - 1]))
-        expect(requests[n].at - requests[n - 1].at).toBeGreaterThanOrEqual(HOLD_MS);
+        expect(requests[n].at - requests[n - 1].at).toBeGreaterThanOrEqual(HOLD_MS - 5);
   }
 
   // No key left blocked, nor a head left behind.

@@ -35,12 +35,13 @@ describe('ordered delivery (ordering per_entity) on the real stack', () => {
   it("holds user A's later events behind A's first until it is delivered (after two failures), in publish order, while B..Z go meanwhile", async () => {
     const { receiver, publishFor } = await orderedSubscription(new Set());
     const a1 = await publishFor('usr_A', 'user.disabled');
-    // A's first delivery fails twice, then succeeds: its third attempt is two retry waits away.
+    // A's first delivery fails twice, then succeeds: asking for 2 s each time (Retry-After, which doubles the second's
+    // wait), its third attempt is about 4 s away, while the other users' events are published and delivered.
     let failuresLeft = 2;
     receiver.respondWith((_index, request) => {
       if (eventIdOf(request) !== a1 || failuresLeft === 0) return { status: 200 };
       failuresLeft -= 1;
-      return { status: 500 };
+      return { status: 503, headers: { 'retry-after': '2' } };
     });
     const others: string[] = [];
     const laterOfA: string[] = [];
