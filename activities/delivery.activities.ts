@@ -160,7 +160,7 @@ export function createDeliveryActivities({
         await attempts.releasePermit(input.deliveryId);
         return { kind: 'stopped', reason: 'expired' };
       }
-      sent = await sendSignedDelivery(sender, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+      sent = await sendSignedDelivery(sender, subscription, context, input.attempt, input.attemptTimeoutMs);
     }
     // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
     const tracksFailures = !isOperationalEventType(context.event.event_type);

@@ -10,6 +10,7 @@ import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { GaugesRepository } from './gauges.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
+import { OrderingHeadsRepository } from './ordering-heads';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
 import { PortalSessionsRepository } from './portal-sessions.repository';
@@ -56,6 +57,11 @@ export const PG_POOL = Symbol('PG_POOL');
       useFactory: (pool: Pool) => new BulkRedrivesRepository(pool),
     },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
+    {
+      provide: OrderingHeadsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new OrderingHeadsRepository(pool),
+    },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
     { provide: DeliveriesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new DeliveriesRepository(pool) },
@@ -76,6 +82,7 @@ export const PG_POOL = Symbol('PG_POOL');
     PortalSessionsRepository,
     BulkRedrivesRepository,
     OutboxRepository,
+    OrderingHeadsRepository,
     RetentionRepository,
     GaugesRepository,
   ],

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { Ordering } from '../contracts/ordering-key';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, withTransaction } from './pool';
@@ -18,6 +19,8 @@ export interface SubscriptionView {
   max_in_flight: number | null;
   /** Attempt starts per second, across every worker; null: the configured default (SUBSCRIPTION_MAX_PER_SECOND). */
   max_per_second: number | null;
+  /** per_entity: the deliveries of one ordering key are sent one at a time, in publish order. */
+  ordering: Ordering;
   created_at: Date;
   updated_at: Date;
 }
@@ -43,6 +46,8 @@ export interface NewSubscription {
   /** Absent or null: the configured default. */
   maxInFlight?: number | null;
   maxPerSecond?: number | null;
+  /** Absent: none. */
+  ordering?: Ordering;
 }
 
 export interface SubscriptionChanges {
@@ -52,10 +57,11 @@ export interface SubscriptionChanges {
   /** null puts the configured default back; undefined leaves the limit as it is. */
   maxInFlight?: number | null;
   maxPerSecond?: number | null;
+  ordering?: Ordering;
 }
 
 const VIEW_COLUMNS =
-  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at';
+  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, ordering, created_at, updated_at';
 
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
@@ -75,8 +81,8 @@ export class SubscriptionsRepository {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second, ordering)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::text)
          RETURNING ${VIEW_COLUMNS}`,
         [
           subscription.id,
@@ -86,6 +92,7 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          subscription.ordering ?? 'none',
         ],
       );
       await this.secrets.add(subscription.id, subscription.signingSecret, client);
@@ -126,6 +133,7 @@ export class SubscriptionsRepository {
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           max_in_flight = CASE WHEN $7::boolean THEN $8::int ELSE max_in_flight END,
           max_per_second = CASE WHEN $9::boolean THEN $10::int ELSE max_per_second END,
+          ordering = COALESCE($11::text, ordering),
           updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
         RETURNING ${VIEW_COLUMNS}`,
@@ -140,6 +148,7 @@ export class SubscriptionsRepository {
         changes.maxInFlight ?? null,
         changes.maxPerSecond !== undefined,
         changes.maxPerSecond ?? null,
+        changes.ordering ?? null,
       ],
     );
     return rows[0];

@@ -1,3 +1,4 @@
+import { ORDERING_KEY_HEADER } from '../contracts/ordering-key';
 import { renderDeliveryBody, StoredEvent } from '../contracts/envelope';
 import { SubscriptionTarget } from '../db/subscriptions.repository';
 import { deliveryHeaders } from '../signing/signing';
@@ -15,7 +16,7 @@ export interface SignedDeliveryOutcome extends SendOutcome {
 export async function sendSignedDelivery(
   sender: WebhookSender,
   subscription: SubscriptionTarget,
-  event: StoredEvent,
+  { event, orderingKey }: { event: StoredEvent; orderingKey: string | null },
   attempt: number,
   timeoutMs: number,
 ): Promise<SignedDeliveryOutcome> {
@@ -28,6 +29,8 @@ export async function sendSignedDelivery(
     timestampSeconds: Math.floor(Date.now() / 1000),
     body,
   });
+  // The key travels beside the body, not in it: the body's envelope is fixed and the signature covers the body alone.
+  if (orderingKey !== null) headers[ORDERING_KEY_HEADER] = orderingKey;
   const sent = await sender.send(subscription.url, headers, body, timeoutMs);
   const succeeded = sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300;
   return { ...sent, succeeded, body };

@@ -50,7 +50,7 @@ export interface paths {
         delete: operations["deleteSubscription"];
         options?: never;
         head?: never;
-        /** Change url, event_types, enabled, description, max_in_flight or max_per_second */
+        /** Change url, event_types, enabled, description, max_in_flight, max_per_second or ordering */
         patch: operations["updateSubscription"];
         trace?: never;
     };
@@ -63,6 +63,23 @@ export interface paths {
         };
         /** A subscription's attempts per hour over the last 24 h, by outcome */
         get: operations["getSubscriptionAttemptStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/blocked-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An ordered subscription's keys whose next deliveries wait for an earlier one (the head) to end, and since when */
+        get: operations["listSubscriptionBlockedKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3330,6 +3347,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered) */
+            ordering_key: string | null;
             /** Format: date-time */
             received_at: string;
             deliveries: components["schemas"]["Delivery"][];
@@ -3358,6 +3377,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description optional: the entity this event is ordered under for subscriptions with ordering per_entity (visible ASCII, at most 256 characters); absent: the catalogue derives it from data (user:<data.user.id> for user.*, mfa.* and security.*, application:<id>, connection:<id>). Sent as the X-IntelliAuth-Ordering-Key header, not in the body */
+            ordering_key?: string;
         } & ({
             /** @constant */
             event_type: "user.signed_in";
@@ -3513,6 +3534,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3531,6 +3557,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3583,6 +3614,26 @@ export interface components {
                 /** @description attempts that failed (any other outcome) */
                 failed: number;
             }[];
+        };
+        BlockedKeys: {
+            subscription_id: string;
+            /** @description the keys with deliveries waiting behind their head, longest blocked first */
+            data: {
+                ordering_key: string;
+                /** @description the delivery the key waits for: cancel it, or retry it now, to let the next one go */
+                head_delivery_id: string;
+                /** @description the head's status (retry_scheduled: it waits on its schedule) */
+                head_status: string;
+                /**
+                 * Format: date-time
+                 * @description when the head was let start
+                 */
+                since: string;
+                /** @description deliveries of the key waiting behind it */
+                waiting: number;
+            }[];
+            /** @description more than 100 keys are blocked: the longest blocked are shown */
+            has_more: boolean;
         };
     };
     responses: never;
@@ -3711,6 +3762,11 @@ export interface operations {
                     max_in_flight?: number;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
                     max_per_second?: number;
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -3901,6 +3957,11 @@ export interface operations {
                     max_in_flight?: number | null;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set); null puts the default back */
                     max_per_second?: number | null;
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -3989,6 +4050,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttemptStats"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSubscriptionBlockedKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description BlockedKeys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedKeys"];
                 };
             };
             /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */

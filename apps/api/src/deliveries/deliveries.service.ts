@@ -71,8 +71,18 @@ export class DeliveriesService {
     return { id, status: 'cancel_requested' };
   }
 
+  /** A delivery waiting for its ordering key's turn is refused: starting it now would overtake an earlier one. */
   async retryNow(principal: Principal, id: string) {
     const row = await this.activeDelivery(principal, id);
+    if (row.queued_under_key !== null) {
+      throw new ApiError(
+        HttpStatus.CONFLICT,
+        'waiting_for_turn',
+        `delivery ${id} waits for the earlier deliveries of its ordering key to end; retry or cancel the key's head ` +
+          `(GET /v1/subscriptions/${row.subscription_id}/blocked-keys), or cancel this one`,
+        { ordering_key: row.queued_under_key },
+      );
+    }
     const actionId = await this.operatorActions.record({
       tenantId: row.tenant_id,
       action: 'delivery.retry',

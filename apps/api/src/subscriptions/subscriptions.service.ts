@@ -5,6 +5,7 @@ import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { OrderingHeadsRepository } from '../../../../libs/db/ordering-heads';
 import { Page } from '../../../../libs/db/page';
 import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
@@ -19,6 +20,7 @@ import { requireEventTypeFilters, requireOperationalFilters } from '../common/ev
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
+  BLOCKED_KEYS_SHOWN,
   createSubscriptionSchema,
   disableSubscriptionSchema,
   rotateSecretSchema,
@@ -59,6 +61,7 @@ export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly deliveries: DeliveriesRepository,
+    private readonly orderingHeads: OrderingHeadsRepository,
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly operatorActions: OperatorActionsRepository,
@@ -89,6 +92,7 @@ export class SubscriptionsService {
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
+      ordering: input.ordering,
     };
     const created = await withinTenantQuota(() =>
       this.subscriptions.create(subscription, this.config.quotas.subscriptions),
@@ -109,6 +113,12 @@ export class SubscriptionsService {
     return { subscription_id: id, hours: await this.deliveries.attemptsPerHour(id) };
   }
 
+  async blockedKeys(principal: Principal, id: string) {
+    await this.get(principal, id);
+    const { keys, more } = await this.orderingHeads.blockedKeys(id, BLOCKED_KEYS_SHOWN);
+    return { subscription_id: id, data: keys, has_more: more };
+  }
+
   async update(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const input = updateValidator.parse(body);
     const { enabled, ...fields } = input;
@@ -125,6 +135,7 @@ export class SubscriptionsService {
           description: fields.description,
           maxInFlight: fields.max_in_flight,
           maxPerSecond: fields.max_per_second,
+          ordering: fields.ordering,
         }),
       );
     }

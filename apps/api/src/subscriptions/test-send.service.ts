@@ -4,6 +4,7 @@ import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
+import { derivedOrderingKey } from '../../../../libs/contracts/ordering-key';
 import { newTestEventId } from '../../../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
 import { Principal } from '../auth/principal';
@@ -53,7 +54,15 @@ export class TestSendService {
       actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
       data: eventTypeDefinition(eventType).example,
     };
-    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    // With the ordering key the catalogue gives the example, so the receiver sees the header as deliveries carry it.
+    const orderingKey = derivedOrderingKey(eventType, event.data);
+    const sent = await sendSignedDelivery(
+      this.sender,
+      target,
+      { event, orderingKey },
+      1,
+      this.config.delivery.attemptTimeoutMs,
+    );
     return {
       delivered: sent.succeeded,
       status_code: sent.statusCode,
