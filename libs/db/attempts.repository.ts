@@ -4,7 +4,7 @@ import { StoredEvent } from '../contracts/envelope';
 import { EndedDelivery } from '../contracts/operational-event-builders';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { EVENT_COLUMNS, TARGET_COLUMNS, TargetRow, toStoredEvent } from './rows';
-import { releaseKeyCte } from './ordering-heads';
+import { ENDED_STATUSES, releaseKeyCte } from './ordering-heads';
 import { RelayWakeup } from './relay-wakeup';
 import { limitsOf, nextStartAfterNow, NOW_MS } from './subscription-limiters';
 import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
@@ -213,7 +213,11 @@ export class AttemptsRepository {
    * Also gives back a permit the delivery still holds: the one the outbox admitted it with, when it ends (cancelled,
    * stopped) before its first attempt took it over, and releases the ordering key it heads when this ends it.
    */
-  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<EndedDelivery | undefined> {
+  async recordState(
+    deliveryId: string,
+    change: DeliveryStateChange,
+    { unlessEnded = false }: { unlessEnded?: boolean } = {},
+  ): Promise<EndedDelivery | undefined> {
     const { rows } = await this.pool.query<EndedDelivery & { key_released: boolean }>(
       `WITH released AS (${RELEASE_PERMIT}), ${releaseKeyCte('$2::text')}
        UPDATE deliveries SET
@@ -222,10 +226,10 @@ export class AttemptsRepository {
          failure_reason = $4::text,
          dead_lettered_at = CASE WHEN $2::text = 'dead_lettered' THEN COALESCE(dead_lettered_at, now()) ELSE NULL END,
          updated_at = now()
-       WHERE id = $1::text
+       WHERE id = $1::text AND NOT ($5::boolean AND status IN ${ENDED_STATUSES})
        RETURNING id, event_id, event_type, subscription_id, tenant_id, attempt_count, redrive_count,
                  EXISTS (SELECT 1 FROM key_released) AS key_released`,
-      [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null],
+      [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null, unlessEnded],
     );
     if (rows[0] === undefined) return undefined;
     const { key_released: keyReleased, ...ended } = rows[0];

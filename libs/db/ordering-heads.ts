@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { ENDED_DELIVERY_STATUSES } from '../contracts/delivery-status';
 
 /**
  * Ordered delivery's state in Postgres: the head of each (subscription, ordering key) in `ordering_heads`, taken by
@@ -6,8 +7,8 @@ import { Pool } from 'pg';
  * ordering key only when its subscription ordered per entity at publish; a redrive is never ordered.
  */
 
-/** The statuses after which a delivery sends nothing more. */
-const ENDED_STATUSES = `('delivered', 'dead_lettered', 'cancelled')`;
+/** The statuses after which a delivery sends nothing more, as an SQL list. */
+export const ENDED_STATUSES = `(${ENDED_DELIVERY_STATUSES.map((status) => `'${status}'`).join(', ')})`;
 
 /**
  * The one unstarted delivery per (subscription, key) that may be claimed now: the key's head when its claim lapsed

@@ -1,4 +1,5 @@
-import { uniqueTenant } from '../helpers/database';
+import { Pool } from 'pg';
+import { testPool, uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn, publish, subscribeReceiver } from '../helpers/fixtures';
 import { ReceivedRequest, TestReceiver } from '../helpers/receiver';
@@ -8,11 +9,16 @@ import { Stack, startStack } from '../helpers/stack';
 const POLICY = { retryScheduleMs: [0, 1_000, 1_000, 3_600_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 
 let stack: Stack;
+let pool: Pool;
 
 beforeAll(async () => {
   stack = await startStack(POLICY);
+  pool = testPool();
 }, 60_000);
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await pool?.end();
+  await stack?.stop();
+});
 
 const eventIdOf = (request: ReceivedRequest) => request.headers['x-intelliauth-event-id'] as string;
 
@@ -158,5 +164,30 @@ describe('ordered delivery (ordering per_entity) on the real stack', () => {
       timeout: 10_000,
       description: 'the next delivery of the key',
     });
+  });
+
+  it('releases the key when an operator cancels a head whose workflow was terminated from the Temporal UI', async () => {
+    const failing = new Set<string>();
+    const { receiver, publishFor } = await orderedSubscription(failing);
+    const head = await publishFor('usr_T');
+    failing.add(head);
+    const next = await publishFor('usr_T');
+    const headDelivery = (await stack.client.get(`/v1/events/${head}`)).deliveries[0].id as string;
+    await deliveryIn(stack.client, headDelivery, 'retry_scheduled', 20_000);
+    const { rows } = await pool.query<{ workflow_id: string }>(
+      'SELECT workflow_id FROM deliveries WHERE id = $1::text',
+      [headDelivery],
+    );
+    const workflowId = rows[0].workflow_id;
+    await stack.temporal.workflow.getHandle(workflowId).terminate('an operator in the Temporal UI');
+    expect((await stack.client.get(`/v1/deliveries/${headDelivery}`)).status).toBe('retry_scheduled');
+    await stack.client.post(`/v1/deliveries/${headDelivery}/cancel`, { reason: 'terminated head' }, 202);
+    const cancelled = await stack.client.get(`/v1/deliveries/${headDelivery}`);
+    expect([cancelled.status, cancelled.failure_reason]).toEqual(['cancelled', 'cancelled: terminated head']);
+    await eventually(() => receiver.requests.some((request) => eventIdOf(request) === next), {
+      timeout: 10_000,
+      description: 'the next delivery of the key',
+    });
+    await stack.client.post(`/v1/deliveries/${headDelivery}/cancel`, {}, 409);
   });
 });

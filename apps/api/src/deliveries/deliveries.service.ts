@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { DELIVERY_STATUSES, DeliveryStatus, ENDED_DELIVERY_STATUSES } from '../../../../libs/contracts/delivery-status';
+import { AttemptsRepository } from '../../../../libs/db/attempts.repository';
 import { DeliveriesRepository, DeliveryForOperation } from '../../../../libs/db/deliveries.repository';
 import { DeliveryFilter } from '../../../../libs/db/rows';
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
@@ -29,6 +30,7 @@ export class DeliveriesService {
     private readonly deliveries: DeliveriesRepository,
     private readonly signals: DeliverySignals,
     private readonly operatorActions: OperatorActionsRepository,
+    private readonly attempts: AttemptsRepository,
   ) {}
 
   async get(principal: Principal, id: string) {
@@ -65,10 +67,28 @@ export class DeliveriesService {
       actor: principal.actor,
       details: { reason: reason ?? null },
     });
-    await this.operatorActions.carryOut(actionId, () =>
-      this.signal(row, () => this.signals.cancel(row, { reason, requestedBy: principal.actor })),
-    );
+    await this.operatorActions.carryOut(actionId, () => this.cancelRun(row, reason, principal.actor));
     return { id, status: 'cancel_requested' };
+  }
+
+  /**
+   * A delivery whose workflow no longer runs while its row is not ended (the run was terminated from the Temporal
+   * UI) would never record an end, and as the head of an ordering key would block the key for good: the cancel
+   * records the end itself, which gives back its permit and key.
+   */
+  private async cancelRun(row: DeliveryForOperation, reason: string | undefined, actor: string): Promise<void> {
+    try {
+      await this.signals.cancel(row, { reason, requestedBy: actor });
+    } catch (error) {
+      if (!(error instanceof DeliveryNotActiveError)) throw error;
+      const failureReason = `cancelled: ${reason ?? 'its workflow no longer runs'}`;
+      const ended = await this.attempts.recordState(
+        row.id,
+        { status: 'cancelled', nextAttemptAt: null, failureReason },
+        { unlessEnded: true },
+      );
+      if (ended === undefined) throw notActive(row.id, 'finished');
+    }
   }
 
   /** A delivery waiting for its ordering key's turn is refused: starting it now would overtake an earlier one. */
