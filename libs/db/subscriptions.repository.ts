@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, withTransaction } from './pool';
-import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
+import { SubscriptionKind, TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
 
@@ -26,6 +26,7 @@ export interface SubscriptionView {
 export interface SubscriptionTarget {
   id: string;
   tenantId: string;
+  kind: SubscriptionKind;
   url: string;
   enabled: boolean;
   deleted: boolean;
@@ -43,6 +44,8 @@ export interface NewSubscription {
   /** Absent or null: the configured default. */
   maxInFlight?: number | null;
   maxPerSecond?: number | null;
+  /** A listen session, which ends this long from now unless kept alive; absent: a subscription POSTing to its URL. */
+  listenTtlMs?: number;
 }
 
 export interface SubscriptionChanges {
@@ -75,8 +78,10 @@ export class SubscriptionsRepository {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int)
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second,
+                                    kind, expires_at)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int,
+                 CASE WHEN $8::int IS NULL THEN 'webhook' ELSE 'listen' END, now() + $8::int * interval '1 millisecond')
          RETURNING ${VIEW_COLUMNS}`,
         [
           subscription.id,
@@ -86,6 +91,7 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          subscription.listenTtlMs ?? null,
         ],
       );
       await this.secrets.add(subscription.id, subscription.signingSecret, client);
@@ -194,6 +200,7 @@ export class SubscriptionsRepository {
     return {
       id: row.id,
       tenantId: row.tenant_id,
+      kind: row.kind,
       url: row.url,
       enabled: row.enabled,
       deleted: row.deleted,
