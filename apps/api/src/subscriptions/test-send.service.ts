@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ListenHandoff } from '../../../../libs/outbound/listen-handoff';
 import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
 import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
@@ -28,6 +29,7 @@ export class TestSendService {
     private readonly subscriptions: SubscriptionsService,
     private readonly repository: SubscriptionsRepository,
     private readonly sender: WebhookSender,
+    private readonly listen: ListenHandoff,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     // Per tenant, not per subscription: a tenant's many subscriptions do not multiply what it may send.
@@ -53,7 +55,9 @@ export class TestSendService {
       actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
       data: eventTypeDefinition(eventType).example,
     };
-    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    // A listen session's test send goes to its tool, as its attempts do.
+    const through = target.kind === 'listen' ? this.listen.to(target.id) : this.sender;
+    const sent = await sendSignedDelivery(through, target, event, 1, this.config.delivery.attemptTimeoutMs);
     return {
       delivered: sent.succeeded,
       status_code: sent.statusCode,
