@@ -45,12 +45,12 @@ const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 export class ListenSessionsRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** One tenant's live sessions, or every tenant's, newest first. */
-  async list(tenantId: string | undefined): Promise<ListenSessionView[]> {
+  /** One tenant's live sessions, or every tenant's, newest first, at most `limit`. */
+  async list(tenantId: string | undefined, limit: number): Promise<ListenSessionView[]> {
     const { rows } = await this.pool.query<ListenSessionView>(
       `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE ${LIVE_SESSION} AND ($1::text IS NULL OR tenant_id = $1::text)
-        ORDER BY id DESC`,
-      [tenantId ?? null],
+        ORDER BY id DESC LIMIT $2::int`,
+      [tenantId ?? null, limit],
     );
     return rows;
   }

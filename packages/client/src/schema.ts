@@ -146,7 +146,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The live listen sessions (a service key sees every tenant unless tenant_id is given) */
+        /** The live listen sessions, newest first, at most 200 (a service key sees every tenant unless tenant_id is given) */
         get: operations["listListenSessions"];
         put?: never;
         /** Open a listen session: a subscription whose deliveries the tool fetches and forwards; answers its signing secret, once */
@@ -4472,6 +4472,15 @@ export interface operations {
                     "application/json": components["schemas"]["ListenSessionList"];
                 };
             };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
             401: {
                 headers: {
@@ -4503,7 +4512,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /** @description required with a service key; a tenant key may leave it out */
-                    tenant_id?: string;
+                    tenant_id: string;
                     /** @description catalogue names, "category.*" or "*" */
                     event_types: components["schemas"]["EventTypeFilter"][];
                     /** @description the local URL the tool forwards to (shown in listings; the product never connects to it, so it may be loopback) */
@@ -4519,6 +4528,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedListenSession"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */

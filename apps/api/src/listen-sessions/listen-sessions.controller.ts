@@ -14,7 +14,7 @@ import {
   listenRequestsSchema,
   listenSessionListSchema,
 } from './listen-session.schemas';
-import { ListenSessionsService, MAX_POLL_WAIT_SECONDS } from './listen-sessions.service';
+import { ListenSessionsService, MAX_LISTED, MAX_POLL_WAIT_SECONDS } from './listen-sessions.service';
 
 const CreatedListenSession = component('CreatedListenSession', createdListenSessionSchema);
 const ListenSessionList = component('ListenSessionList', listenSessionListSchema);
@@ -41,11 +41,15 @@ export class ListenSessionsController {
     // Not to the long poll: a client following links would wait out each one.
     links: { deleteListenSession: { id: '$response.body#/id' } },
     body: {
-      schema: withCatalogue(createListenSessionSchema),
+      // Documented as required, as for a subscription: a tenant key may leave tenant_id out, a service key must not.
+      schema: {
+        ...withCatalogue(createListenSessionSchema),
+        required: ['tenant_id', ...createListenSessionSchema.required],
+      },
       required: true,
-      example: { event_types: ['user.*'], forward_to: 'http://localhost:3000/hooks' },
+      example: { tenant_id: 'tnt_acme', event_types: ['user.*'], forward_to: 'http://localhost:3000/hooks' },
     },
-    errors: [403, 413, 415, 422],
+    errors: [400, 403, 413, 415, 422],
   })
   create(@Caller() caller: Principal, @Body() body: unknown) {
     return this.sessions.create(caller, body);
@@ -54,10 +58,10 @@ export class ListenSessionsController {
   @Get()
   @Operation({
     operationId: 'listListenSessions',
-    summary: 'The live listen sessions (a service key sees every tenant unless tenant_id is given)',
+    summary: `The live listen sessions, newest first, at most ${MAX_LISTED} (a service key sees every tenant unless tenant_id is given)`,
     status: 200,
     response: ListenSessionList,
-    errors: [403],
+    errors: [400, 403],
   })
   @QueryParam('tenant_id', pageQuerySchemas.tenant_id)
   list(@Caller() caller: Principal, @Query() query: Record<string, string>) {

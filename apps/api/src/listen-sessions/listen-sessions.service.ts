@@ -22,6 +22,8 @@ const answerValidator = BodyValidator.of(listenAnswerSchema);
 export const MAX_POLL_WAIT_SECONDS = 20;
 /** How often a waiting poll looks for a request handed to its session. */
 const POLL_CHECK_MS = 200;
+/** Sessions listed at most: a tenant holds few (its subscription quota); every tenant's at once may be many. */
+export const MAX_LISTED = 200;
 /** Requests answered to one poll at most. */
 const POLL_BATCH = 20;
 
@@ -35,6 +37,8 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('ListenSessions');
   private sweeper?: NodeJS.Timeout;
   private sweeping = false;
+  /** The api is shutting down: waiting polls answer at once, before the pool they query is closed. */
+  private closing = false;
 
   constructor(
     private readonly sessions: ListenSessionsRepository,
@@ -51,6 +55,7 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.closing = true;
     clearInterval(this.sweeper);
   }
 
@@ -78,7 +83,7 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async list(principal: Principal, query: Record<string, unknown>) {
-    return { data: await this.sessions.list(listTenant(principal, query)) };
+    return { data: await this.sessions.list(listTenant(principal, query), MAX_LISTED) };
   }
 
   /** Ends the session as a deletion of its subscription does: waiting deliveries end as dead letters. */
@@ -101,6 +106,7 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
       const left = until - performance.now();
       if (requests.length > 0 || left <= 0) return { requests };
       await sleep(Math.min(POLL_CHECK_MS, left));
+      if (this.closing) return { requests: [] };
     }
   }
 
