@@ -9,6 +9,7 @@ import { BulkRedrivesRepository } from './bulk-redrives.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { GaugesRepository } from './gauges.repository';
+import { ListenSessionsRepository } from './listen-sessions.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
 import { OrderingHeadsRepository } from './ordering-heads';
 import { OutboxRepository } from './outbox.repository';
@@ -66,6 +67,11 @@ export const PG_POOL = Symbol('PG_POOL');
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
     { provide: DeliveriesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new DeliveriesRepository(pool) },
     {
+      provide: ListenSessionsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new ListenSessionsRepository(pool),
+    },
+    {
       provide: AttemptsRepository,
       inject: [PG_POOL, SubscriptionsRepository],
       useFactory: (pool: Pool, subscriptions: SubscriptionsRepository) => new AttemptsRepository(pool, subscriptions),
@@ -85,6 +91,7 @@ export const PG_POOL = Symbol('PG_POOL');
     OrderingHeadsRepository,
     RetentionRepository,
     GaugesRepository,
+    ListenSessionsRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

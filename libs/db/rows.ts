@@ -48,14 +48,18 @@ export function toStoredEvent(row: Omit<EventRow, 'received_at'>): StoredEvent {
   return event;
 }
 
+/** A subscription POSTs to its URL; a listen session hands its attempts to the command-line tool that opened it. */
+export type SubscriptionKind = 'webhook' | 'listen';
+
 /** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
-export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+export const TARGET_COLUMNS = `s.id, s.tenant_id, s.kind, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
   (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
     WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
 
 export interface TargetRow {
   id: string;
   tenant_id: string;
+  kind: SubscriptionKind;
   url: string;
   enabled: boolean;
   deleted: boolean;

@@ -3,7 +3,7 @@ import { Ordering } from '../contracts/ordering-key';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, withTransaction } from './pool';
-import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
+import { SubscriptionKind, TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
 
@@ -29,6 +29,7 @@ export interface SubscriptionView {
 export interface SubscriptionTarget {
   id: string;
   tenantId: string;
+  kind: SubscriptionKind;
   url: string;
   enabled: boolean;
   deleted: boolean;
@@ -48,6 +49,8 @@ export interface NewSubscription {
   maxPerSecond?: number | null;
   /** Absent: none. */
   ordering?: Ordering;
+  /** A listen session, which ends this long from now unless kept alive; absent: a subscription POSTing to its URL. */
+  listenTtlMs?: number;
 }
 
 export interface SubscriptionChanges {
@@ -81,8 +84,10 @@ export class SubscriptionsRepository {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second, ordering)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::text)
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second,
+                                    ordering, kind, expires_at)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::text,
+                 CASE WHEN $9::int IS NULL THEN 'webhook' ELSE 'listen' END, now() + $9::int * interval '1 millisecond')
          RETURNING ${VIEW_COLUMNS}`,
         [
           subscription.id,
@@ -93,6 +98,7 @@ export class SubscriptionsRepository {
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
           subscription.ordering ?? 'none',
+          subscription.listenTtlMs ?? null,
         ],
       );
       await this.secrets.add(subscription.id, subscription.signingSecret, client);
@@ -203,6 +209,7 @@ export class SubscriptionsRepository {
     return {
       id: row.id,
       tenantId: row.tenant_id,
+      kind: row.kind,
       url: row.url,
       enabled: row.enabled,
       deleted: row.deleted,

@@ -4,6 +4,9 @@ import { SubscriptionTarget } from '../db/subscriptions.repository';
 import { deliveryHeaders } from '../signing/signing';
 import { SendOutcome, WebhookSender } from './webhook-sender';
 
+/** Where a signed attempt goes: POSTed to the subscription's URL (WebhookSender) or handed to a listen session. */
+export type DeliverySender = Pick<WebhookSender, 'send'>;
+
 export interface SignedDeliveryOutcome extends SendOutcome {
   succeeded: boolean;
   body: string;
@@ -14,7 +17,7 @@ export interface SignedDeliveryOutcome extends SendOutcome {
  * (the attempt activity) and test sends, so both carry the same body, headers and outbound rules.
  */
 export async function sendSignedDelivery(
-  sender: WebhookSender,
+  sender: DeliverySender,
   subscription: SubscriptionTarget,
   { event, orderingKey }: { event: StoredEvent; orderingKey: string | null },
   attempt: number,

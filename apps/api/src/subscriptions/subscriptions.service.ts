@@ -12,7 +12,7 @@ import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/s
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
-import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { Principal, scopeOf, tenantToCreateFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { RateLimit } from '../common/rate-limit';
 import { withinTenantQuota } from '../common/tenant-quota';
@@ -73,15 +73,7 @@ export class SubscriptionsService {
 
   async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
-    const tenantId = tenantFor(principal, input.tenant_id);
-    if (tenantId === undefined) {
-      throw new ApiError(
-        HttpStatus.BAD_REQUEST,
-        'validation_failed',
-        'the request body is invalid: tenant_id is required with a service key',
-        [{ field: 'tenant_id', problem: 'is required' }],
-      );
-    }
+    const tenantId = tenantToCreateFor(principal, input.tenant_id);
     const secret = generateSigningSecret();
     const subscription = {
       id: newSubscriptionId(),
