@@ -84,6 +84,7 @@ export const APP_SETTINGS = {
     sessionTtlMs: setting('PORTAL_SESSION_TTL', 'api', duration({ atLeast: 60_000 }), 3_600_000, "a portal session's one-time token and the session"),
     frameAncestors: setting('PORTAL_FRAME_ANCESTORS', 'api', frameAncestors(), "'self'", 'the CSP frame-ancestors that may embed the portal'),
   },
+  listenSessionTtlMs: setting('LISTEN_SESSION_TTL', 'api', duration({ atLeast: 1_000 }), 60_000, "a listen session ends this long after its tool's last poll"),
   /** OpenTelemetry tracing; the exporter itself reads the other OTEL_* variables. */
   tracing: {
     otlpEndpoint: optional('OTEL_EXPORTER_OTLP_ENDPOINT', 'both', url('http:', 'https:'), 'unset: no tracing', 'where spans go, OTLP over HTTP'),

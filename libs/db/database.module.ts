@@ -10,7 +10,9 @@ import { ReplaysRepository } from './replays.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { GaugesRepository } from './gauges.repository';
+import { ListenSessionsRepository } from './listen-sessions.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
+import { OrderingHeadsRepository } from './ordering-heads';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
 import { PortalSessionsRepository } from './portal-sessions.repository';
@@ -58,9 +60,19 @@ export const PG_POOL = Symbol('PG_POOL');
     },
     { provide: ReplaysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReplaysRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
+    {
+      provide: OrderingHeadsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new OrderingHeadsRepository(pool),
+    },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
     { provide: DeliveriesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new DeliveriesRepository(pool) },
+    {
+      provide: ListenSessionsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new ListenSessionsRepository(pool),
+    },
     {
       provide: AttemptsRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -79,8 +91,10 @@ export const PG_POOL = Symbol('PG_POOL');
     BulkRedrivesRepository,
     ReplaysRepository,
     OutboxRepository,
+    OrderingHeadsRepository,
     RetentionRepository,
     GaugesRepository,
+    ListenSessionsRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

@@ -3,6 +3,7 @@ import { EndedDeliveryStatus } from '../contracts/delivery-status';
 import { Db } from './pool';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
+import { OUTBOX_ORDERING } from './ordering-heads';
 import { limitsOf, NOW_MS } from './subscription-limiters';
 
 /** How long a claim to start a row's run holds: a claimer that died (relay or redriver) is taken over after it. */
@@ -49,17 +50,21 @@ export class OutboxRepository {
    * back another's first attempts. Room is judged on the limiter rows locked (in subscription order, so relays never
    * deadlock) and read at their latest version: admission and attempts of every worker never overshoot a limit
    * together.
+   *
+   * Ordered: a delivery of a `per_entity` subscription is admitted only when no earlier delivery of its key is still
+   * running, and takes its key's head with its claim (libs/db/ordering-heads.ts).
    */
   async claim(limit: number, leaseMs: number, defaults: SubscriptionLimits): Promise<OutboxClaim> {
     const { rows } = await this.pool.query<OutboxRow & { held_back: boolean }>({
       name: 'outbox-claim',
-      text: `WITH outbox AS (
+      text: `WITH ${OUTBOX_ORDERING.keyTurnsCte}, outbox AS (
          -- Pending only: a row whose run started (and moved on) before it was marked needs no start.
-         SELECT id, subscription_id, created_at,
+         SELECT id, subscription_id, created_at, ${OUTBOX_ORDERING.ordered} AS ordered,
                 row_number() OVER (PARTITION BY subscription_id ORDER BY created_at, id)::int AS turn
            FROM deliveries
           WHERE workflow_started_at IS NULL AND status = 'pending'
             AND (start_claimed_until IS NULL OR start_claimed_until < now())
+            AND ${OUTBOX_ORDERING.admits}
        ), waiting AS (
          SELECT o.subscription_id, ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
                 ${LIMITS.limited} AS limited
@@ -78,10 +83,12 @@ export class OutboxRepository {
             SELECT COALESCE(jsonb_object_agg(h.key, h.value), '{}'::jsonb) AS holders, count(*)::int AS held
               FROM jsonb_each(COALESCE(l.holders, '{}'::jsonb)) h WHERE h.value::bigint > ${NOW_MS}
           ) live
-       ), picked AS (
-         SELECT o.id, o.subscription_id FROM outbox o JOIN room a ON a.subscription_id = o.subscription_id
+       ), candidates AS (
+         SELECT o.id, o.subscription_id, o.ordered FROM outbox o JOIN room a ON a.subscription_id = o.subscription_id
           WHERE o.turn <= a.admits
           ORDER BY o.turn, o.created_at LIMIT $1::int
+       ), ${OUTBOX_ORDERING.takeHeadsCtes}, picked AS (
+         SELECT id, subscription_id FROM candidates WHERE NOT ordered OR id IN (SELECT delivery_id FROM heads_taken)
        ), permits AS (
          SELECT a.subscription_id, a.has_limiter, a.in_flight_limit, a.per_second_limit,
                 a.live_holders || jsonb_object_agg(p.id, ${NOW_MS} + $2::bigint) AS holders

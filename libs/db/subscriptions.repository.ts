@@ -1,8 +1,16 @@
 import { Pool } from 'pg';
+import { Ordering } from '../contracts/ordering-key';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
 import { Db, withTransaction } from './pool';
-import { CREATED_DISABLED_REASON, TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
+import {
+  CREATED_DISABLED_REASON,
+  SUBSCRIPTION_VIEW_COLUMNS,
+  SubscriptionKind,
+  TARGET_COLUMNS,
+  TargetRow,
+  TenantScope,
+} from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
 
@@ -18,6 +26,8 @@ export interface SubscriptionView {
   max_in_flight: number | null;
   /** Attempt starts per second, across every worker; null: the configured default (SUBSCRIPTION_MAX_PER_SECOND). */
   max_per_second: number | null;
+  /** per_entity: the deliveries of one ordering key are sent one at a time, in publish order. */
+  ordering: Ordering;
   created_at: Date;
   updated_at: Date;
   /** Set while a run of failures that was warned about goes on; disables_at null: it will not be disabled by it. */
@@ -28,6 +38,7 @@ export interface SubscriptionView {
 export interface SubscriptionTarget {
   id: string;
   tenantId: string;
+  kind: SubscriptionKind;
   url: string;
   enabled: boolean;
   deleted: boolean;
@@ -47,6 +58,10 @@ export interface NewSubscription {
   /** Absent or null: the configured default. */
   maxInFlight?: number | null;
   maxPerSecond?: number | null;
+  /** Absent: none. */
+  ordering?: Ordering;
+  /** A listen session, which ends this long from now unless kept alive; absent: a subscription POSTing to its URL. */
+  listenTtlMs?: number;
 }
 
 export interface SubscriptionChanges {
@@ -56,19 +71,8 @@ export interface SubscriptionChanges {
   /** null puts the configured default back; undefined leaves the limit as it is. */
   maxInFlight?: number | null;
   maxPerSecond?: number | null;
+  ordering?: Ordering;
 }
-
-/** An ISO 8601 UTC time with milliseconds, as every other time the API answers. */
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-/** The warning of the run of failures going on, if it was warned about (webhook.subscription.failing): the banner's facts. */
-const FAILING_WARNING = `CASE WHEN failing_warned_for = failing_since THEN json_build_object(
-    'failing_since', ${iso('failing_since')}, 'warned_at', ${iso('failing_warned_at')},
-    'disables_at', ${iso('failing_disables_at')}) END AS failing_warning`;
-
-const VIEW_COLUMNS =
-  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at, ' +
-  FAILING_WARNING;
 
 const SCOPED = '($2::text IS NULL OR tenant_id = $2::text)';
 
@@ -88,10 +92,12 @@ export class SubscriptionsRepository {
     return withTransaction(this.pool, async (client) => {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<SubscriptionView>(
-        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second, enabled, disabled_reason)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::boolean,
-                 CASE WHEN $8::boolean THEN NULL ELSE $9::text END)
-         RETURNING ${VIEW_COLUMNS}`,
+        `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second,
+                                    ordering, kind, expires_at, enabled, disabled_reason)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::text,
+                 CASE WHEN $9::int IS NULL THEN 'webhook' ELSE 'listen' END, now() + $9::int * interval '1 millisecond',
+                 $10::boolean, CASE WHEN $10::boolean THEN NULL ELSE $11::text END)
+         RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
         [
           subscription.id,
           subscription.tenantId,
@@ -100,6 +106,8 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          subscription.ordering ?? 'none',
+          subscription.listenTtlMs ?? null,
           subscription.enabled ?? true,
           CREATED_DISABLED_REASON,
         ],
@@ -111,7 +119,7 @@ export class SubscriptionsRepository {
 
   async get(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<SubscriptionView>(
-      `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
+      `SELECT ${SUBSCRIPTION_VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
       [id, scope ?? null],
     );
     return rows[0];
@@ -124,7 +132,7 @@ export class SubscriptionsRepository {
     limit: number,
   ): Promise<Page<SubscriptionView>> {
     const { rows } = await this.pool.query<SubscriptionView>(
-      `SELECT ${VIEW_COLUMNS} FROM subscriptions
+      `SELECT ${SUBSCRIPTION_VIEW_COLUMNS} FROM subscriptions
         WHERE ($1::text IS NULL OR tenant_id = $1::text) AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
         ORDER BY id DESC LIMIT $3::int`,
       [tenantId ?? null, afterId ?? null, limit + 1],
@@ -142,9 +150,10 @@ export class SubscriptionsRepository {
           description = CASE WHEN $5::boolean THEN $6::text ELSE description END,
           max_in_flight = CASE WHEN $7::boolean THEN $8::int ELSE max_in_flight END,
           max_per_second = CASE WHEN $9::boolean THEN $10::int ELSE max_per_second END,
+          ordering = COALESCE($11::text, ordering),
           updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
       [
         id,
         scope ?? null,
@@ -156,6 +165,7 @@ export class SubscriptionsRepository {
         changes.maxInFlight ?? null,
         changes.maxPerSecond !== undefined,
         changes.maxPerSecond ?? null,
+        changes.ordering ?? null,
       ],
     );
     return rows[0];
@@ -173,7 +183,7 @@ export class SubscriptionsRepository {
       `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
               failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
     );
     return rows[0];
@@ -210,7 +220,7 @@ export class SubscriptionsRepository {
     const { rows } = await db.query<SubscriptionView>(
       `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
       [id, scope ?? null],
     );
     return rows[0];
@@ -229,6 +239,7 @@ export class SubscriptionsRepository {
     return {
       id: row.id,
       tenantId: row.tenant_id,
+      kind: row.kind,
       url: row.url,
       enabled: row.enabled,
       deleted: row.deleted,

@@ -100,10 +100,13 @@ export class OperationalEvents {
     await this.subscriptions.markFailingWarned(subscriptionId, run.failingSince, disables);
   }
 
-  /** Emitting an id already stored (a retried activity) is a no-op, whatever its content. */
+  /**
+   * Emitting an id already stored (a retried activity) is a no-op, whatever its content. Operational events have no
+   * ordering key: each is about one moment of a subscription, delivered as soon as it can be.
+   */
   private async emit(event: StoredEvent, aboutSubscription: string): Promise<void> {
     const contentHash = createHash('sha256').update(JSON.stringify(event), 'utf8').digest('hex');
-    await this.events.publish(event, contentHash, {
+    await this.events.publish(event, contentHash, null, {
       tenants: [...new Set([event.tenant.id, this.platformTenantId])],
       excludedSubscription: aboutSubscription,
     });

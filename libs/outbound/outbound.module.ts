@@ -1,13 +1,15 @@
 import { Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { ListenSessionsRepository } from '../db/listen-sessions.repository';
 import { OutboundPolicy } from './address-policy';
+import { ListenHandoff } from './listen-handoff';
 import { WebhookSender } from './webhook-sender';
 
 /**
  * The one way out to receivers, for the worker's attempts and the api's test sends alike: every request goes through
  * the SSRF guard with the operator's allowlist (WEBHOOK_ALLOWED_TARGETS), the same policy that judges receiver URLs
- * when they are set.
+ * when they are set; or, for a listen session, the hand-off to the tool that opened it.
  */
 @Module({
   providers: [
@@ -22,8 +24,13 @@ import { WebhookSender } from './webhook-sender';
       useFactory: (config: AppConfig, policy: OutboundPolicy) =>
         new WebhookSender({ policy, propagateTraceContext: config.tracing.propagateToReceivers }),
     },
+    {
+      provide: ListenHandoff,
+      inject: [ListenSessionsRepository],
+      useFactory: (sessions: ListenSessionsRepository) => new ListenHandoff(sessions),
+    },
   ],
-  exports: [OutboundPolicy, WebhookSender],
+  exports: [OutboundPolicy, WebhookSender, ListenHandoff],
 })
 export class OutboundModule implements OnApplicationShutdown {
   constructor(private readonly sender: WebhookSender) {}

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   API_KEY_ID_PATTERN,
   BULK_REDRIVE_ID_PATTERN,
+  LISTEN_REQUEST_ID_PATTERN,
   DELIVERY_ID_PATTERN,
   EVENT_ID_PATTERN,
   PORTAL_SESSION_ID_PATTERN,
@@ -101,6 +102,7 @@ describe('the OpenAPI document', () => {
       [PORTAL_SESSION_ID_PATTERN.source, `psn_${ulid}`],
       [BULK_REDRIVE_ID_PATTERN.source, `redrv_${ulid}`],
       [REPLAY_ID_PATTERN.source, `rply_${ulid}`],
+      [LISTEN_REQUEST_ID_PATTERN.source, `lreq_${ulid}`],
     ]);
     const malformed = [
       'not an id',

@@ -132,6 +132,15 @@ function configuration(apiKey: string, cursor: string, ids?: SeededIds): string 
       undefined,
       '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n',
     ),
+    // A listen session is a subscription: the tenant's subscription quota (422 quota_exceeded) and the catalogue's
+    // filters (422 unknown_event_type) hold for it too.
+    operation(
+      'POST /v1/listen-sessions',
+      undefined,
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n',
+    ),
+    // The long poll waits up to 20 s for a request, past schemathesis's read timeout: it is asked not to wait.
+    operation('GET /v1/listen-sessions/{id}/requests', { wait_seconds: '0' }),
     operation(
       'PATCH /v1/subscriptions/{id}',
       subscription,

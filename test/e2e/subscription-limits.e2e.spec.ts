@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { deliveryWorkflowId } from '../../libs/contracts/ids';
 import { uniqueTenant } from '../helpers/database';
@@ -8,49 +6,25 @@ import { publish } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
+import { WorkerProcess } from '../helpers/worker-process';
 
 /** How long the receiver holds each request: long enough for attempts to overlap when nothing limits them. */
 const HOLD_MS = 300;
 const EVENTS = 20;
 
 let stack: Stack;
-/** The second worker: a process of its own (dist/apps/worker/src/main.js), on the same task queue, Postgres and Temporal. */
-let secondWorker: ChildProcess;
+/** The second worker: a process of its own, on the same task queue, Postgres and Temporal. */
+let secondWorker: WorkerProcess;
 
 beforeAll(async () => {
   stack = await startStack(WAITING_POLICY);
-  const { config } = stack;
-  secondWorker = spawn(process.execPath, [join(__dirname, '../../dist/apps/worker/src/main.js')], {
-    env: {
-      ...process.env,
-      DATABASE_URL: config.databaseUrl,
-      TEMPORAL_ADDRESS: config.temporalAddress,
-      TEMPORAL_TASK_QUEUE: config.temporalTaskQueue,
-      SECRETS_MASTER_KEYS: config.secretsMasterKeys,
-      WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
-      WEBHOOK_RETRY_SCHEDULE: '0s,1h',
-      WEBHOOK_ATTEMPT_TIMEOUT: '2s',
-      // Not the default ports, which another suite's worker process may hold: a free one, and no SDK exporter.
-      WORKER_METRICS_PORT: '0',
-      WORKER_SDK_METRICS_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  secondWorker = await WorkerProcess.start(stack.config, {
+    WEBHOOK_RETRY_SCHEDULE: '0s,1h',
+    WEBHOOK_ATTEMPT_TIMEOUT: '2s',
   });
-  let output = '';
-  secondWorker.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  secondWorker.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(() => /polling task queue/.test(output) || secondWorker.exitCode !== null, {
-    timeout: 60_000,
-    description: 'the second worker',
-  });
-  if (secondWorker.exitCode !== null) throw new Error(`the second worker exited: ${output}`);
 }, 90_000);
 afterAll(async () => {
-  if (secondWorker && secondWorker.exitCode === null) {
-    const exited = new Promise((resolve) => secondWorker.once('exit', resolve));
-    secondWorker.kill('SIGTERM');
-    await exited;
-  }
+  await secondWorker?.stop();
   await stack?.stop();
 });
 

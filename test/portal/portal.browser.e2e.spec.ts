@@ -224,6 +224,42 @@ describe('the tenant portal in a browser', () => {
     await expectAccessible('subscription-replay');
   });
 
+  it("switches the subscription to ordering per entity and shows a user's key blocked behind the delivery it waits for", async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await page.getByLabel(/^Ordering/).selectOption('per_entity');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page
+      .getByTestId('subscription-ordering')
+      .getByText(/^per entity/)
+      .waitFor();
+    expect((await apiGet(`/v1/subscriptions/${subscriptionId}`)).ordering).toBe('per_entity');
+    await page.getByTestId('blocked-keys-none').waitFor();
+    // Two events of one user: the first fails its first two attempts, the second waits for it.
+    const published: string[] = [];
+    for (const name of ['Grace', 'Grace Hopper'])
+      published.push(
+        (
+          await stack.request('POST', '/v1/events', {
+            event_type: 'user.updated',
+            tenant: { id: tenantId },
+            data: { user: { id: 'usr_ordered', name }, changed_fields: ['name'] },
+          })
+        ).body.deliveries[0].id as string,
+      );
+    await eventually(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return page.getByTestId('blocked-keys').getByRole('link', { name: published[0] }).isVisible();
+      },
+      { timeout: 10_000, description: 'the blocked key' },
+    );
+    await page.getByTestId('blocked-keys').getByText('user:usr_ordered').waitFor();
+    await expectAccessible('subscription-ordered');
+    await deliveryIn(stack.client, published[1], 'delivered', 30_000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('blocked-keys-none').waitFor();
+  });
+
   it('disables the subscription with a reason', async () => {
     await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
     await page.getByLabel('Reason (optional)').fill('receiver retired');

@@ -17,6 +17,7 @@ import { EventTypesModule } from './event-types/event-types.module';
 import { EventsModule } from './events/events.module';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
+import { ListenSessionsModule } from './listen-sessions/listen-sessions.module';
 import { OperatorActionsModule } from './operator-actions/operator-actions.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalSessionsModule } from './portal-sessions/portal-sessions.module';
@@ -37,6 +38,7 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module';
     HealthModule,
     EventTypesModule,
     SubscriptionsModule,
+    ListenSessionsModule,
     EventsModule,
     DeliveriesModule,
     DeadLettersModule,

@@ -13,6 +13,7 @@ import { createDeliveryActivities } from '../../../activities/delivery.activitie
 import { PermitQueue } from '../../../activities/permit-queue';
 import { createRetentionActivities } from '../../../activities/retention.activities';
 import { WebhookSender } from '../../../libs/outbound/webhook-sender';
+import { ListenHandoff } from '../../../libs/outbound/listen-handoff';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
@@ -64,6 +65,7 @@ export class TemporalWorkerService
     private readonly retention: RetentionRepository,
     private readonly metrics: WorkerMetrics,
     private readonly sender: WebhookSender,
+    private readonly listen: ListenHandoff,
     private readonly relay: OutboxRelayService,
   ) {}
 
@@ -81,6 +83,7 @@ export class TemporalWorkerService
         ...createDeliveryActivities({
           attempts: this.attempts,
           sender: this.sender,
+          listen: this.listen,
           disabler: this.disabler,
           operational: this.operational,
           failureDisableAfterMs: this.config.failureDisableAfterMs,

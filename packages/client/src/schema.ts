@@ -50,7 +50,7 @@ export interface paths {
         delete: operations["deleteSubscription"];
         options?: never;
         head?: never;
-        /** Change url, event_types, enabled, description, max_in_flight or max_per_second */
+        /** Change url, event_types, enabled, description, max_in_flight, max_per_second or ordering */
         patch: operations["updateSubscription"];
         trace?: never;
     };
@@ -63,6 +63,23 @@ export interface paths {
         };
         /** A subscription's attempts per hour over the last 24 h, by outcome */
         get: operations["getSubscriptionAttemptStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/blocked-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An ordered subscription's keys whose next deliveries wait for an earlier one (the head) to end, and since when */
+        get: operations["listSubscriptionBlockedKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -133,6 +150,75 @@ export interface paths {
         put?: never;
         /** Send a signed example of an event type through the delivery path and answer what the receiver did */
         post: operations["testSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live listen sessions, newest first, at most 200 (a service key sees every tenant unless tenant_id is given) */
+        get: operations["listListenSessions"];
+        put?: never;
+        /** Open a listen session: a subscription whose deliveries the tool fetches and forwards; answers its signing secret, once */
+        post: operations["createListenSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a listen session; its waiting deliveries end as dead letters (subscription_deleted) */
+        delete: operations["deleteListenSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Long poll: the signed requests handed to the session, each answered once; keeps the session alive */
+        get: operations["pollListenSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/requests/{requestId}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report what the local receiver answered; the attempt records it as the receiver's answer */
+        post: operations["answerListenRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3475,6 +3561,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered) */
+            ordering_key: string | null;
             /** Format: date-time */
             received_at: string;
             deliveries: components["schemas"]["Delivery"][];
@@ -3503,6 +3591,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description optional: the entity this event is ordered under for subscriptions with ordering per_entity (visible ASCII, at most 256 characters); absent: the catalogue derives it from data (user:<data.user.id> for user.*, mfa.* and security.*, application:<id>, connection:<id>). Sent as the X-IntelliAuth-Ordering-Key header, not in the body */
+            ordering_key?: string;
         } & ({
             /** @constant */
             event_type: "user.signed_in";
@@ -3651,43 +3741,6 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
         };
-        OperatorActionPage: {
-            data: {
-                id: string;
-                tenant_id: string | null;
-                /**
-                 * @example delivery.cancel
-                 * @example subscription.rotate_secret
-                 */
-                action: string;
-                /** @enum {string} */
-                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive" | "portal_session";
-                target_id: string;
-                /** @description service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver */
-                actor: string;
-                details: {
-                    [key: string]: unknown;
-                };
-                /** Format: date-time */
-                created_at: string;
-            }[];
-            /** @description pass as `cursor` for the next page; null on the last page */
-            next_cursor: string | null;
-        };
-        CreatedPortalSession: {
-            /** @description revoke the session with this id */
-            id: string;
-            tenant_id: string;
-            /** @description relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer */
-            url: string;
-            /** Format: date-time */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @description the token must be exchanged before this, and the session ends then
-             */
-            expires_at: string;
-        };
         Subscription: {
             id: string;
             tenant_id: string;
@@ -3701,6 +3754,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3728,6 +3786,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3789,6 +3852,117 @@ export interface components {
                 /** @description attempts that failed (any other outcome) */
                 failed: number;
             }[];
+        };
+        BlockedKeys: {
+            subscription_id: string;
+            /** @description the keys with deliveries waiting behind their head, longest blocked first */
+            data: {
+                ordering_key: string;
+                /** @description the delivery the key waits for: cancel it, or retry it now, to let the next one go */
+                head_delivery_id: string;
+                /** @description the head's status (retry_scheduled: it waits on its schedule) */
+                head_status: string;
+                /**
+                 * Format: date-time
+                 * @description when the head was let start
+                 */
+                since: string;
+                /** @description deliveries of the key waiting behind it */
+                waiting: number;
+            }[];
+            /** @description more than 100 keys are blocked: the longest blocked are shown */
+            has_more: boolean;
+        };
+        CreatedListenSession: {
+            /** @description the subscription the session is */
+            id: string;
+            tenant_id: string;
+            event_types: string[];
+            forward_to: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the session ends then unless its tool polls before
+             */
+            expires_at: string;
+            /** @description the session's signing secret, shown this once: the local receiver verifies with it */
+            secret: string;
+            /** @description how long the session lives past its last poll (LISTEN_SESSION_TTL) */
+            ttl_seconds: number;
+        };
+        ListenSessionList: {
+            data: {
+                /** @description the subscription the session is */
+                id: string;
+                tenant_id: string;
+                event_types: string[];
+                forward_to: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description the session ends then unless its tool polls before
+                 */
+                expires_at: string;
+            }[];
+        };
+        ListenRequests: {
+            requests: {
+                id: string;
+                /** @description the headers of the POST, signatures included, exactly as the product would send them */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description the body of the POST, byte for byte once encoded as UTF-8 */
+                body: string;
+                /**
+                 * Format: date-time
+                 * @description the attempt stops waiting for the answer then (its timeout)
+                 */
+                expires_at: string;
+            }[];
+        };
+        ListenAnswerResult: {
+            /** @description false when the attempt no longer waited for this answer (past its timeout): it was not recorded */
+            recorded: boolean;
+        };
+        OperatorActionPage: {
+            data: {
+                id: string;
+                tenant_id: string | null;
+                /**
+                 * @example delivery.cancel
+                 * @example subscription.rotate_secret
+                 */
+                action: string;
+                /** @enum {string} */
+                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive" | "portal_session";
+                target_id: string;
+                /** @description service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver */
+                actor: string;
+                details: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        CreatedPortalSession: {
+            /** @description revoke the session with this id */
+            id: string;
+            tenant_id: string;
+            /** @description relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer */
+            url: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the token must be exchanged before this, and the session ends then
+             */
+            expires_at: string;
         };
     };
     responses: never;
@@ -3919,6 +4093,11 @@ export interface operations {
                     max_in_flight?: number;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
                     max_per_second?: number;
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -4109,6 +4288,11 @@ export interface operations {
                     max_in_flight?: number | null;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set); null puts the default back */
                     max_per_second?: number | null;
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -4197,6 +4381,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttemptStats"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSubscriptionBlockedKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description BlockedKeys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedKeys"];
                 };
             };
             /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
@@ -4528,6 +4762,328 @@ export interface operations {
             };
             /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listListenSessions: {
+        parameters: {
+            query?: {
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ListenSessionList */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenSessionList"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createListenSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description required with a service key; a tenant key may leave it out */
+                    tenant_id: string;
+                    /** @description catalogue names, "category.*" or "*" */
+                    event_types: components["schemas"]["EventTypeFilter"][];
+                    /** @description the local URL the tool forwards to (shown in listings; the product never connects to it, so it may be loopback) */
+                    forward_to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description CreatedListenSession */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedListenSession"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description well-formed but not acceptable: see the code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteListenSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pollListenSession: {
+        parameters: {
+            query?: {
+                /** @description how long to wait for a first request (default and cap: the lesser of 20 and half LISTEN_SESSION_TTL) */
+                wait_seconds?: number;
+            };
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ListenRequests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenRequests"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    answerListenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+                /** @description a listen request id (lreq_…) */
+                requestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the local receiver's status; null when it gave none (refused, timed out) */
+                    status_code: number | null;
+                    duration_ms: number;
+                    /** @description why there was no status */
+                    error?: string | null;
+                    response_excerpt?: string | null;
+                    /** @description the answer's Retry-After header */
+                    retry_after?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description ListenAnswerResult */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenAnswerResult"];
+                };
+            };
+            /**
+             * @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             *
+             *     the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

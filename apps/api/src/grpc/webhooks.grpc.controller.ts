@@ -39,6 +39,7 @@ interface PublishRequest {
   tenant?: { id?: string; slug?: string };
   actor?: Struct;
   data?: Struct;
+  ordering_key?: string;
 }
 
 /** The gRPC face of the same services REST uses: requests become the REST body or query shapes, then the same code runs. */
@@ -66,6 +67,7 @@ export class WebhooksGrpcController {
       },
       actor: request.actor && structToJson(request.actor),
       data: request.data && structToJson(request.data),
+      ordering_key: present(request.ordering_key),
     };
     const event = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     // The same 256 KiB cap as a REST body (413 there): an event is as large whichever way it arrives.

@@ -5,13 +5,14 @@ import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { OrderingHeadsRepository } from '../../../../libs/db/ordering-heads';
 import { Page } from '../../../../libs/db/page';
 import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
 import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
-import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { Principal, scopeOf, tenantToCreateFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { RateLimit } from '../common/rate-limit';
 import { withinTenantQuota } from '../common/tenant-quota';
@@ -19,6 +20,7 @@ import { requireEventTypeFilters, requireOperationalFilters } from '../common/ev
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
+  BLOCKED_KEYS_SHOWN,
   createSubscriptionSchema,
   disableSubscriptionSchema,
   rotateSecretSchema,
@@ -59,6 +61,7 @@ export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly deliveries: DeliveriesRepository,
+    private readonly orderingHeads: OrderingHeadsRepository,
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly operatorActions: OperatorActionsRepository,
@@ -70,15 +73,7 @@ export class SubscriptionsService {
 
   async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
-    const tenantId = tenantFor(principal, input.tenant_id);
-    if (tenantId === undefined) {
-      throw new ApiError(
-        HttpStatus.BAD_REQUEST,
-        'validation_failed',
-        'the request body is invalid: tenant_id is required with a service key',
-        [{ field: 'tenant_id', problem: 'is required' }],
-      );
-    }
+    const tenantId = tenantToCreateFor(principal, input.tenant_id);
     const secret = generateSigningSecret();
     const subscription = {
       id: newSubscriptionId(),
@@ -90,6 +85,7 @@ export class SubscriptionsService {
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
+      ordering: input.ordering,
     };
     const created = await withinTenantQuota(() =>
       this.subscriptions.create(subscription, this.config.quotas.subscriptions),
@@ -110,6 +106,12 @@ export class SubscriptionsService {
     return { subscription_id: id, hours: await this.deliveries.attemptsPerHour(id) };
   }
 
+  async blockedKeys(principal: Principal, id: string) {
+    await this.get(principal, id);
+    const { keys, more } = await this.orderingHeads.blockedKeys(id, BLOCKED_KEYS_SHOWN);
+    return { subscription_id: id, data: keys, has_more: more };
+  }
+
   async update(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const input = updateValidator.parse(body);
     const { enabled, ...fields } = input;
@@ -126,6 +128,7 @@ export class SubscriptionsService {
           description: fields.description,
           maxInFlight: fields.max_in_flight,
           maxPerSecond: fields.max_per_second,
+          ordering: fields.ordering,
         }),
       );
     }

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ListenHandoff } from '../../../../libs/outbound/listen-handoff';
 import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
 import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
+import { derivedOrderingKey } from '../../../../libs/contracts/ordering-key';
 import { newTestEventId } from '../../../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
 import { Principal } from '../auth/principal';
@@ -28,6 +30,7 @@ export class TestSendService {
     private readonly subscriptions: SubscriptionsService,
     private readonly repository: SubscriptionsRepository,
     private readonly sender: WebhookSender,
+    private readonly listen: ListenHandoff,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     // Per tenant, not per subscription: a tenant's many subscriptions do not multiply what it may send.
@@ -53,7 +56,17 @@ export class TestSendService {
       actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
       data: eventTypeDefinition(eventType).example,
     };
-    const sent = await sendSignedDelivery(this.sender, target, event, 1, this.config.delivery.attemptTimeoutMs);
+    // With the ordering key the catalogue gives the example, so the receiver sees the header as deliveries carry it;
+    // a listen session's test send goes to its tool, as its attempts do.
+    const orderingKey = derivedOrderingKey(eventType, event.data);
+    const through = target.kind === 'listen' ? this.listen.to(target.id) : this.sender;
+    const sent = await sendSignedDelivery(
+      through,
+      target,
+      { event, orderingKey },
+      1,
+      this.config.delivery.attemptTimeoutMs,
+    );
     return {
       delivered: sent.succeeded,
       status_code: sent.statusCode,

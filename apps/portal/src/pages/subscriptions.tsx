@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href } from '../router';
-import { Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
+import { ORDERING_CHOICES } from './subscription';
 
 export function SubscriptionsPage() {
   const [cursor, setCursor] = useState<string>();
@@ -44,6 +45,7 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
   const [description, setDescription] = useState('');
   const [types, setTypes] = useState<string[]>([]);
   const [disabled, setDisabled] = useState(false);
+  const [ordering, setOrdering] = useState<Schemas['Subscription']['ordering']>('none');
   const [created, setCreated] = useState<Schemas['CreatedSubscription']>();
   const action = useAction();
   const submit = (event: Event) => {
@@ -54,6 +56,7 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
           body: {
             url,
             event_types: types as never,
+            ordering,
             ...(description ? { description } : {}),
             ...(disabled ? { enabled: false } : {}),
           } as never,
@@ -63,6 +66,7 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
       setUrl('');
       setDescription('');
       setTypes([]);
+      setOrdering('none');
       onCreated();
     });
   };
@@ -89,6 +93,12 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
         <label for="new-description">Description (optional)</label>
         <input id="new-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         <EventTypePicker catalogue={catalogue} selected={types} onChange={setTypes} legend="Events to send" />
+        <Choice
+          label="Ordering"
+          value={ordering}
+          options={ORDERING_CHOICES}
+          onChange={(value) => setOrdering(value as Schemas['Subscription']['ordering'])}
+        />
         <label>
           <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.currentTarget.checked)} /> Create it
           disabled: send test events to it first, enable it when the endpoint is ready
