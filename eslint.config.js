@@ -155,6 +155,22 @@ module.exports = tseslint.config(
     languageOptions: { globals: { Buffer: 'readonly', TextEncoder: 'readonly', Headers: 'readonly' } },
   },
   {
+    // The command-line tool is plain JavaScript, so a clone runs it with no build; it uses Node's globals.
+    files: ['packages/cli/**/*.js'],
+    languageOptions: {
+      globals: {
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        Buffer: 'readonly',
+        fetch: 'readonly',
+        NodeJS: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        URL: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',

@@ -4,14 +4,16 @@ import { isOperationalEventType } from '../libs/contracts/catalogue';
 import { failingTooLong } from '../libs/contracts/operational-event-builders';
 import { SubscriptionLimits, throttleBackoffMs } from '../libs/contracts/throttle-policy';
 import { AttemptsRepository } from '../libs/db/attempts.repository';
-import { isDataException, isTransientDatabaseError } from '../libs/db/pool';
+import { isTransientDatabaseError } from '../libs/db/pool';
 import { FAILING_DISABLE_REASON, GONE_DISABLE_REASON } from '../libs/db/rows';
 import { WorkerMetrics } from '../libs/observability/metrics';
 import type { OperationalEvents } from '../libs/operational/operational-event-emitter';
 import { attemptStatusClass } from '../libs/outbound/attempt-status-class';
 import type { SubscriptionDisabler } from '../libs/temporal/subscription-disabler';
 import { printableText } from '../libs/outbound/response-excerpt';
+import type { ListenHandoff } from '../libs/outbound/listen-handoff';
 import { Outbound, sendSignedDelivery } from '../libs/outbound/signed-delivery';
+import { recordSentAttempt } from './attempt-record';
 import { PermitQueue, PermitTurn } from './permit-queue';
 import { SentAttempt, UnrecordedAttempts } from './unrecorded-attempts';
 
@@ -48,8 +50,10 @@ export interface RecordStateInput {
 /** Outbound: the sender, and the OAuth2 tokens of subscriptions whose receivers ask for one. */
 export interface DeliveryActivityDependencies extends Outbound {
   attempts: AttemptsRepository;
+  /** Where a listen session's attempts go instead of out over HTTP. */
+  listen: Pick<ListenHandoff, 'to'>;
   disabler: Pick<SubscriptionDisabler, 'disable'>;
-  operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered'>;
+  operational: Pick<OperationalEvents, 'deliveryDeadLettered' | 'subscriptionRecovered' | 'subscriptionFailed'>;
   /** SUBSCRIPTION_FAILURE_DISABLE_AFTER: a subscription failing every attempt this long is disabled; 0 never. */
   failureDisableAfterMs: number;
   metrics: WorkerMetrics;
@@ -79,6 +83,7 @@ export function createDeliveryActivities({
   attempts,
   sender,
   tokens,
+  listen,
   disabler,
   operational,
   failureDisableAfterMs,
@@ -115,21 +120,6 @@ export function createDeliveryActivities({
     };
   }
 
-  /** Records a sent attempt; an answer Postgres refuses as a value is recorded without it, never sent again for it. */
-  async function record(input: AttemptInput, sent: SentAttempt, tracksFailures: boolean) {
-    const row = { deliveryId: input.deliveryId, attempt: input.attempt, ...sent, tracksFailures };
-    try {
-      return await attempts.recordAttempt(row);
-    } catch (error) {
-      if (!isDataException(error)) throw error;
-      return attempts.recordAttempt({
-        ...row,
-        error: row.error === null ? null : printableText(row.error),
-        responseExcerpt: `[the answer could not be stored: ${(error as Error).message.slice(0, 200)}]`,
-      });
-    }
-  }
-
   async function attempt(input: AttemptInput, turn: PermitTurn | undefined): Promise<AttemptOutcome> {
     const context = await attempts.attemptContext(input.deliveryId, {
       defaults: defaultLimits,
@@ -161,13 +151,15 @@ export function createDeliveryActivities({
         await attempts.releasePermit(input.deliveryId);
         return { kind: 'stopped', reason: 'expired' };
       }
-      sent = await sendSignedDelivery(outbound, subscription, context.event, input.attempt, input.attemptTimeoutMs);
+      // A listen session's attempt is the same signed request, handed to its tool rather than POSTed.
+      const through = subscription.kind === 'listen' ? { sender: listen.to(subscription.id), tokens } : outbound;
+      sent = await sendSignedDelivery(through, subscription, context, input.attempt, input.attemptTimeoutMs);
     }
     // Deliveries of operational events stay out of failure tracking: their failures never emit another event.
     const tracksFailures = !isOperationalEventType(context.event.event_type);
     let failingSince: Date | null;
     try {
-      failingSince = await record(input, sent, tracksFailures);
+      failingSince = await recordSentAttempt(attempts, input, sent, tracksFailures);
     } catch (error) {
       unrecorded.remember(input, sent);
       throw error;
@@ -214,6 +206,7 @@ export function createDeliveryActivities({
       });
       return { kind: 'stopped', reason: 'subscription_disabled' };
     }
+    if (tracksFailures) await operational.subscriptionFailed(subscription.id, failingSince, log);
     return { kind: 'failed', statusCode: sent.statusCode, error: sent.error, retryAfterMs: sent.retryAfterMs };
   }
 

@@ -13,6 +13,9 @@
  *   burst        BENCH_BURST_EVENTS events as fast as the publishers can send; then every delivery drains
  *   mixed        10 subscriptions of which 1 answers after 5 s; unpaced: do slow receivers starve the fast ones?
  *   mixed-paced  the same, paced at 80 % of the sustained rate (in deliveries/s)
+ *   ordered      as sustained, to subscriptions with ordering per_entity, the events spread over BENCH_ORDERED_USERS
+ *                (1000) user ids, so each user's deliveries go one at a time; its rate is also given as a share of
+ *                the sustained (unordered) rate when sustained ran before it (BENCH_MODES=sustained,ordered)
  *   waiting      the receiver down: BENCH_WAITING deliveries parked on their retry timer, then memory read
  *   flood        BENCH_FLOOD_CLIENTS (200) anonymous clients, half scraping /metrics and half sending a new random
  *                bearer key each time (each one unknown, so the unknown-key cache does not help), for
@@ -65,8 +68,20 @@ const STALL_MS = number('BENCH_STALL_MS', COMPARE_URL ? 30_000 : TIMEOUT_MS);
 const IDLE_SECONDS = number('BENCH_IDLE_SECONDS', 30);
 const FLOOD_CLIENTS = number('BENCH_FLOOD_CLIENTS', 200);
 const FLOOD_SECONDS = number('BENCH_FLOOD_SECONDS', 10);
+const ORDERED_USERS = number('BENCH_ORDERED_USERS', 1000);
 const COMPARE_MODES = ['idle', 'sustained', 'paced', 'burst'];
-const KNOWN_MODES = ['idle', 'probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced', 'waiting', 'flood'];
+const KNOWN_MODES = [
+  'idle',
+  'probe',
+  'sustained',
+  'paced',
+  'burst',
+  'mixed',
+  'mixed-paced',
+  'ordered',
+  'waiting',
+  'flood',
+];
 const DEFAULT_MODES = COMPARE_URL
   ? COMPARE_MODES
   : ['idle', 'probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced'];
@@ -199,12 +214,16 @@ class ProductTarget implements Target {
     );
   }
 
-  async subscribe(urls: string[]): Promise<{ tenantId: string; subscriptionIds: string[] }> {
+  async subscribe(
+    urls: string[],
+    fields: Record<string, unknown> = {},
+  ): Promise<{ tenantId: string; subscriptionIds: string[] }> {
     const tenantId = `tnt_bench_${++this.tenants}_${Date.now().toString(36)}`;
     const subscriptionIds: string[] = [];
     for (const url of urls)
       subscriptionIds.push(
-        (await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'] })).id,
+        (await this.call('POST', '/v1/subscriptions', { tenant_id: tenantId, url, event_types: ['user.*'], ...fields }))
+          .id,
       );
     return { tenantId, subscriptionIds };
   }
@@ -308,6 +327,8 @@ class Bench {
       events: number;
       expected: number;
       rate?: number;
+      /** The events' user ids cycle through this many (each event its own user when absent). */
+      users?: number;
       until?: () => Promise<boolean>;
       progress?: () => string;
     },
@@ -341,7 +362,7 @@ class Bench {
             const due = started + (n * 1000) / rate;
             if (due > performance.now()) await sleep(due - performance.now());
           }
-          const event = benchEvent(tenantId, n);
+          const event = benchEvent(tenantId, n, options.users);
           const sentAt = performance.now();
           publishedAt.set(event.event_id, sentAt);
           await this.target.publish(event);
@@ -419,11 +440,19 @@ class Bench {
     });
   }
 
-  async allFast(mode: string, events: number, rate?: number): Promise<ModeResult> {
-    const { tenantId } = await this.target.subscribe(
+  /** Every receiver fast; `ordered`: the subscriptions order per entity, the events spread over ORDERED_USERS users. */
+  async allFast(mode: string, events: number, options: { rate?: number; ordered?: boolean } = {}): Promise<ModeResult> {
+    const { tenantId } = await (options.ordered ? this.product : this.target).subscribe(
       Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
+      options.ordered ? { ordering: 'per_entity' } : {},
     );
-    const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
+    const { base } = await this.drive(mode, {
+      tenantId,
+      events,
+      expected: events * SUBSCRIPTIONS,
+      rate: options.rate,
+      users: options.ordered ? ORDERED_USERS : undefined,
+    });
     if (this.target instanceof ProductTarget) base.histories = await this.target.histories(tenantId);
     return base;
   }
@@ -627,6 +656,9 @@ function summary(run: {
       `${fmt(r.deliveriesPerSecond)} (${r.delivered}/${r.deliveries} in ${fmt(r.seconds)} s)` +
         (r.mode === 'sustained' && probe
           ? `, ${fmt((100 * r.deliveriesPerSecond) / probe.perSecond, 0)} % of the probe`
+          : '') +
+        (r.mode === 'ordered' && sustained
+          ? `, ${fmt((100 * r.deliveriesPerSecond) / sustained.deliveriesPerSecond, 0)} % of sustained (unordered)`
           : ''),
     );
     row(
@@ -783,9 +815,10 @@ async function main(): Promise<void> {
         probe = await bench.probe();
         console.log(`[bench] probe: ${fmt(probe.perSecond)} workflows/s`);
       } else if (mode === 'sustained') results.push(await bench.allFast(mode, EVENTS));
-      else if (mode === 'paced') results.push(await bench.allFast(mode, EVENTS, pacedRate(SUBSCRIPTIONS)));
+      else if (mode === 'paced') results.push(await bench.allFast(mode, EVENTS, { rate: pacedRate(SUBSCRIPTIONS) }));
       else if (mode === 'burst') results.push(await bench.allFast(mode, BURST_EVENTS));
       else if (mode === 'mixed') results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10)));
+      else if (mode === 'ordered') results.push(await bench.allFast(mode, EVENTS, { ordered: true }));
       else if (mode === 'mixed-paced')
         results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10), pacedRate(10)));
       else if (mode === 'waiting') results.push(await bench.waiting(WAITING));

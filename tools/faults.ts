@@ -2,7 +2,8 @@
  * `npm run faults -- [worker-kill|api-kill|restarts|graceful|all]`: fault scenarios against the whole product on
  * 127.0.0.1 (their own Postgres, Temporal dev server, api, worker and receiver), long form. Each prints what was
  * published, how every delivery ended against what its receiver deserved, and the duplicate receipts; it exits 1
- * when anything is missing or wrong. FAULT_EVENTS and FAULT_KILLS size the runs. The test suite runs a short form.
+ * when anything is missing or wrong, or when the ordered subscription's deliveries of one key overlapped or left a
+ * key blocked. FAULT_EVENTS and FAULT_KILLS size the runs. The test suite runs a short form.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { apiKill, FaultReport, gracefulShutdown, restarts, workerKills } from './faults/scenarios';
@@ -29,7 +30,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 2));
     // One line for programs (the test suite's short form) to read.
     console.log(`FAULT_REPORT ${JSON.stringify(report)}`);
-    if (report.missing > 0 || report.wrong > 0 || report.unmatchedReceipts > 0) failed = true;
+    if (
+      [report.missing, report.wrong, report.unmatchedReceipts, report.interleaved, report.keysLeftBlocked].some(Boolean)
+    )
+      failed = true;
   }
   process.exitCode = failed ? 1 : 0;
 }

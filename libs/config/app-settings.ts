@@ -40,6 +40,7 @@ export const APP_SETTINGS = {
   egressProxy: optional('WEBHOOK_EGRESS_PROXY', 'both', egressProxy(), 'unset: straight out', 'every outbound request leaves through this proxy (CONNECT)'),
   secretsMasterKeys: optional('SECRETS_MASTER_KEYS', 'both', masterKeys(), 'required', 'the keyring that seals signing secrets at rest'),
   publishRatePerTenant: setting('PUBLISH_RATE_LIMIT', 'api', count(), 1000, 'events per second each tenant may publish, per api process'),
+  replayMaxWindowMs: setting('REPLAY_MAX_WINDOW', 'api', duration({ positive: true }), 7 * DAY_MS, 'the longest window (to - from) one replay takes'),
   delivery: {
     retryScheduleMs: setting('WEBHOOK_RETRY_SCHEDULE', 'both', durationList(), DEFAULT_POLICY.retryScheduleMs, 'the wait before each attempt'),
     attemptTimeoutMs: setting('WEBHOOK_ATTEMPT_TIMEOUT', 'both', duration({ positive: true }), DEFAULT_POLICY.attemptTimeoutMs, 'the budget of one attempt'),
@@ -47,6 +48,13 @@ export const APP_SETTINGS = {
   },
   failureDisableAfterMs: setting('SUBSCRIPTION_FAILURE_DISABLE_AFTER', 'worker', durationOrOff('never disables'), 5 * DAY_MS,
     'a subscription whose every attempt has failed this long is disabled'),
+  /** When webhook.subscription.failing warns, once per run of failures, before the disable above. */
+  failingWarning: {
+    afterMs: setting('SUBSCRIPTION_FAILING_WARN_AFTER', 'worker', durationOrOff('never warns by time'), 3_600_000,
+      'a subscription whose every attempt has failed this long is warned'),
+    onDeadLetter: setting('SUBSCRIPTION_FAILING_WARN_ON_DEAD_LETTER', 'worker', flag(), true,
+      'a failing subscription is warned at its first dead letter'),
+  },
   platformTenantId: setting('PLATFORM_TENANT_ID', 'both', tenantId(), 'tnt_platform', "the tenant that receives every tenant's operational events"),
   /** Limits of a subscription that sets none of its own, enforced across every worker; 0: no cap. */
   subscriptionLimits: {
@@ -55,7 +63,7 @@ export const APP_SETTINGS = {
   },
   /** What the retention-purge schedule deletes from Postgres; 0 keeps everything of that kind. */
   retention: {
-    retentionMs: setting('RETENTION', 'worker', durationOrOff('keeps everything'), 30 * DAY_MS, 'events and ended deliveries'),
+    retentionMs: setting('RETENTION', 'both', durationOrOff('keeps everything'), 30 * DAY_MS, 'events and ended deliveries (the api bounds replays by it)'),
     deadLetterRetentionMs: setting('DEAD_LETTER_RETENTION', 'worker', durationOrOff('keeps everything'), 30 * DAY_MS, 'how long dead letters are kept'),
     // Temporal Schedules take intervals in whole seconds.
     purgeIntervalMs: setting('RETENTION_PURGE_INTERVAL', 'worker', duration({ atLeast: 1_000 }), 3_600_000, 'how often the purge runs'),
@@ -77,6 +85,7 @@ export const APP_SETTINGS = {
     sessionTtlMs: setting('PORTAL_SESSION_TTL', 'api', duration({ atLeast: 60_000 }), 3_600_000, "a portal session's one-time token and the session"),
     frameAncestors: setting('PORTAL_FRAME_ANCESTORS', 'api', frameAncestors(), "'self'", 'the CSP frame-ancestors that may embed the portal'),
   },
+  listenSessionTtlMs: setting('LISTEN_SESSION_TTL', 'api', duration({ atLeast: 1_000 }), 60_000, "a listen session ends this long after its tool's last poll"),
   /** OpenTelemetry tracing; the exporter itself reads the other OTEL_* variables. */
   tracing: {
     otlpEndpoint: optional('OTEL_EXPORTER_OTLP_ENDPOINT', 'both', url('http:', 'https:'), 'unset: no tracing', 'where spans go, OTLP over HTTP'),
@@ -103,6 +112,7 @@ export const APP_SETTINGS = {
     subscriptions: setting('TENANT_MAX_SUBSCRIPTIONS', 'api', count(), 100, 'subscriptions (not deleted) per tenant'),
     apiKeys: setting('TENANT_MAX_API_KEYS', 'api', count(), 20, 'tenant keys (not revoked) per tenant'),
     portalSessions: setting('TENANT_MAX_PORTAL_SESSIONS', 'api', count(), 20, 'portal sessions (live) per tenant'),
+    runningReplays: setting('TENANT_MAX_RUNNING_REPLAYS', 'api', count(), 3, 'replays running at once per tenant'),
     testSendsPerMinute: setting('TEST_SEND_RATE_LIMIT', 'api', count(), 10, 'test sends per tenant per minute, per api process'),
     rotationsPerMinute: setting('SECRET_ROTATION_RATE_LIMIT', 'api', count(), 5, 'secret rotations per subscription per minute, per api process'),
   },

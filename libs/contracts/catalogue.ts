@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   'webhook.delivery.dead_lettered',
   'webhook.subscription.recovered',
   'webhook.certificate.expiring',
+  'webhook.subscription.failing',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

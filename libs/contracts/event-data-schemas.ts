@@ -1,22 +1,19 @@
 import { EVENT_TYPES, EventType } from './catalogue';
 import {
   application,
-  at,
   connection,
-  count,
   exampleApplication,
   exampleConnection,
-  exampleSubscription,
   exampleUser,
   factor,
   id,
   ip,
   object,
-  subscription,
   text,
   user,
   userEvent,
 } from './event-schema-parts';
+import { OPERATIONAL_EVENT_DEFINITIONS } from './operational-event-data-schemas';
 
 /** One catalogue entry: what the event means, the JSON Schema its `data` must satisfy, and an example `data`. */
 export interface EventTypeDefinition {
@@ -151,81 +148,7 @@ const DEFINITIONS: Record<EventType, Omit<EventTypeDefinition, 'name'>> = {
     }),
     example: { incident: { id: 'inc_01HZX', severity: 'high', summary: 'Credential stuffing from a known botnet' } },
   },
-  'webhook.subscription.disabled': {
-    description:
-      'Operational: a subscription of the tenant was disabled, by its receiver answering 410 Gone (gone), ' +
-      'by failing every attempt for SUBSCRIPTION_FAILURE_DISABLE_AFTER (failing), or by an operator (operator); ' +
-      'its waiting deliveries were dead-lettered.',
-    dataSchema: object(['subscription', 'reason', 'message'], {
-      subscription,
-      reason: { type: 'string', enum: ['gone', 'failing', 'operator'] },
-      message: text,
-      failing_since: at,
-      waiting_deliveries_stopped: count,
-    }),
-    example: {
-      subscription: exampleSubscription,
-      reason: 'failing',
-      message: 'every attempt has failed since 2026-05-12T08:00:00.000Z',
-      failing_since: '2026-05-12T08:00:00.000Z',
-      waiting_deliveries_stopped: 12,
-    },
-  },
-  'webhook.delivery.dead_lettered': {
-    description:
-      'Operational: a delivery of the tenant ran out of attempts (exhausted) or of time (expired) and went to the dead-letter queue.',
-    dataSchema: object(['delivery', 'reason'], {
-      delivery: object(['id', 'event_id', 'subscription_id', 'attempts'], {
-        id,
-        event_id: id,
-        event_type: id,
-        subscription_id: id,
-        attempts: count,
-      }),
-      reason: { type: 'string', enum: ['exhausted', 'expired'] },
-    }),
-    example: {
-      delivery: {
-        id: 'whdlv_01HZX3Q5M8Y2K7N4P6R9T0V1W6',
-        event_id: 'evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2',
-        event_type: 'user.signed_up',
-        subscription_id: exampleSubscription.id,
-        attempts: 6,
-      },
-      reason: 'exhausted',
-    },
-  },
-  'webhook.subscription.recovered': {
-    description:
-      'Operational: a subscription of the tenant that was failing has delivered again (its first success after failed attempts).',
-    dataSchema: object(['subscription', 'failing_since'], { subscription, failing_since: at, recovered_at: at }),
-    example: {
-      subscription: exampleSubscription,
-      failing_since: '2026-05-17T07:40:00.000Z',
-      recovered_at: '2026-05-17T08:00:00.000Z',
-    },
-  },
-  'webhook.certificate.expiring': {
-    description:
-      "Operational: a subscription's client certificate (mutual TLS) expires within 14 days; " +
-      'replace it (PATCH tls_client) before its receiver starts refusing every attempt.',
-    dataSchema: object(['subscription', 'certificate'], {
-      subscription,
-      certificate: object(['subject', 'issuer', 'expires_at'], {
-        subject: { type: 'string' },
-        issuer: { type: 'string' },
-        expires_at: at,
-      }),
-    }),
-    example: {
-      subscription: exampleSubscription,
-      certificate: {
-        subject: 'O=Acme, CN=intelliauth-webhooks',
-        issuer: 'O=Acme, CN=Acme Client CA',
-        expires_at: '2026-05-31T00:00:00.000Z',
-      },
-    },
-  },
+  ...OPERATIONAL_EVENT_DEFINITIONS,
 };
 
 export const EVENT_TYPE_DEFINITIONS: readonly EventTypeDefinition[] = EVENT_TYPES.map((name) => ({

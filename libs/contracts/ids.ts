@@ -28,6 +28,8 @@ export const DELIVERY_ID_PATTERN = prefixedUlid('whdlv');
 export const API_KEY_ID_PATTERN = prefixedUlid('key');
 export const PORTAL_SESSION_ID_PATTERN = prefixedUlid('psn');
 export const BULK_REDRIVE_ID_PATTERN = prefixedUlid('redrv');
+export const REPLAY_ID_PATTERN = prefixedUlid('rply');
+export const LISTEN_REQUEST_ID_PATTERN = prefixedUlid('lreq');
 
 /** Prefixed ULIDs: sortable by creation time, so cursor pagination can order by id. */
 export const newEventId = (): string => `evt_${newUlid()}`;
@@ -37,6 +39,8 @@ export const newApiKeyId = (): string => `key_${newUlid()}`;
 export const newPortalSessionId = (): string => `psn_${newUlid()}`;
 export const newOperatorActionId = (): string => `opa_${newUlid()}`;
 export const newBulkRedriveId = (): string => `redrv_${newUlid()}`;
+export const newReplayId = (): string => `rply_${newUlid()}`;
+export const newListenRequestId = (): string => `lreq_${newUlid()}`;
 /** A test send's event (never stored): the prefix tells a receiver it is a test. */
 export const newTestEventId = (): string => `evt_test_${newUlid()}`;
 

@@ -159,7 +159,47 @@ export function certificateExpiringEvent(
   );
 }
 
-/** Whether a run of failures begun at `failingSince` has lasted long enough to disable its subscription (0: never). */
-export function failingTooLong(failingSince: Date | null, nowMs: number, disableAfterMs: number): failingSince is Date {
-  return disableAfterMs > 0 && failingSince !== null && nowMs - failingSince.getTime() >= disableAfterMs;
+/**
+ * Whether a run of failures begun at `failingSince` has lasted `afterMs` (0: never): long enough to disable its
+ * subscription (SUBSCRIPTION_FAILURE_DISABLE_AFTER), or to warn about it (SUBSCRIPTION_FAILING_WARN_AFTER).
+ */
+export function failingTooLong(failingSince: Date | null, nowMs: number, afterMs: number): failingSince is Date {
+  return afterMs > 0 && failingSince !== null && nowMs - failingSince.getTime() >= afterMs;
+}
+
+/** Why a subscription is warned: a delivery of its run of failures was dead-lettered, or the run lasted long enough. */
+export type FailingWarningReason = 'dead_lettered' | 'failing';
+
+/**
+ * The warning before the axe: one per run of failures (its id names the run), saying when the subscription will be
+ * disabled if nothing succeeds before (null when SUBSCRIPTION_FAILURE_DISABLE_AFTER is 0).
+ */
+export function subscriptionFailingEvent(
+  subscription: { id: string; tenantId: string },
+  failingSince: Date,
+  reason: FailingWarningReason,
+  disablesAt: Date | null,
+  now: Date,
+): StoredEvent {
+  const data = {
+    subscription: { id: subscription.id },
+    failing_since: failingSince.toISOString(),
+    reason,
+    disables_at: disablesAt?.toISOString() ?? null,
+    disables_in_seconds:
+      disablesAt === null ? null : Math.max(0, Math.round((disablesAt.getTime() - now.getTime()) / 1000)),
+  };
+  return operationalEvent(
+    `evt_wh_failing_${subscription.id}_${failingSince.getTime()}`,
+    'webhook.subscription.failing',
+    subscription.tenantId,
+    SYSTEM,
+    data,
+    now,
+  );
+}
+
+/** When a run of failures begun at `failingSince` disables its subscription; null when it never does. */
+export function disablesAt(failingSince: Date, disableAfterMs: number): Date | null {
+  return disableAfterMs > 0 ? new Date(failingSince.getTime() + disableAfterMs) : null;
 }

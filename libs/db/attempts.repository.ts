@@ -4,8 +4,11 @@ import { StoredEvent } from '../contracts/envelope';
 import { EndedDelivery } from '../contracts/operational-event-builders';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { EVENT_COLUMNS, TARGET_COLUMNS, TargetRow, toStoredEvent } from './rows';
+import { ENDED_STATUSES, releaseKeyCte } from './ordering-heads';
+import { RelayWakeup } from './relay-wakeup';
 import { limitsOf, nextStartAfterNow, NOW_MS } from './subscription-limiters';
-import { SubscriptionsRepository, SubscriptionTarget } from './subscriptions.repository';
+import { SubscriptionsRepository } from './subscriptions.repository';
+import { SubscriptionTarget } from './subscription-records';
 
 export interface AttemptRecord {
   deliveryId: string;
@@ -30,6 +33,8 @@ export interface DeliveryStateChange {
 export interface AttemptContext {
   delivery: { id: string; status: DeliveryStatus; subscription_id: string; created_at: Date };
   event: StoredEvent;
+  /** The event's ordering key, sent as a header (null: it has none). */
+  orderingKey: string | null;
   subscription: SubscriptionTarget | undefined;
   /**
    * Set when the subscription's limits had no permit free: the delivery is now `throttled` until this many ms from
@@ -69,12 +74,20 @@ const HOLDS_LIVE_PERMIT = `COALESCE((l.holders ->> $1::text)::bigint > ${NOW_MS}
 const RELEASE_PERMIT = `UPDATE subscription_limiters SET holders = holders - $1::text
   WHERE subscription_id = (SELECT subscription_id FROM deliveries WHERE id = $1::text) AND holders ? $1::text`;
 
-/** The attempt's writes: its context and permit, its row in delivery_attempts, the state the workflow decided after it. */
+/**
+ * The attempt's writes: its context and permit, its row in delivery_attempts, the state the workflow decided after it.
+ * A write that ends the head of an ordering key wakes the relays after its commit, as a publish does: the key's next
+ * delivery is ready to start at once.
+ */
 export class AttemptsRepository {
+  private readonly relayWakeup: RelayWakeup;
+
   constructor(
     private readonly pool: Pool,
     private readonly subscriptions: SubscriptionsRepository,
-  ) {}
+  ) {
+    this.relayWakeup = new RelayWakeup(pool);
+  }
 
   /**
    * Everything one attempt needs, read fresh so the receiver always gets the current URL and secrets, and the
@@ -94,7 +107,7 @@ export class AttemptsRepository {
            .join(', ')},
                 CASE WHEN s.id IS NOT NULL THEN (SELECT row_to_json(t) FROM (SELECT ${TARGET_COLUMNS}) t) END AS target,
                 ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
-                d.status <> 'delivered' AND ${LIMITS.limited} AS limited,
+                d.status <> 'delivered' AND ${LIMITS.limited} AS limited, e.ordering_key,
                 GREATEST($5::int, COALESCE(ceil(extract(epoch FROM l.next_start_at - clock_timestamp()) * 1000), 0))::int AS wait_ms
            FROM deliveries d JOIN events e ON e.id = d.event_id
            LEFT JOIN subscriptions s ON s.id = d.subscription_id
@@ -132,6 +145,7 @@ export class AttemptsRepository {
         created_at: row.delivery_created_at,
       },
       event: toStoredEvent(row),
+      orderingKey: row.ordering_key,
       subscription: row.target === null ? undefined : this.subscriptions.toTarget(row.target as TargetRow),
       throttledForMs: row.throttled_for_ms,
       inFlightLimit: row.in_flight_limit,
@@ -147,13 +161,14 @@ export class AttemptsRepository {
   /**
    * Idempotent per (delivery, attempt): an activity retried after an infrastructure fault overwrites its own row.
    * In the same statement, the attempt's permit is released, and a failed attempt that counts starts its
-   * subscription's run of failures (when none is running); answers when the run began, as it stood before a
-   * success (null: the subscription was not failing).
+   * subscription's run of failures (when none is running), and a delivered attempt releases the ordering key its
+   * delivery heads. Answers when the run began, as it stood before a success (null: the subscription was not
+   * failing).
    */
   async recordAttempt(record: AttemptRecord): Promise<Date | null> {
-    const { rows } = await this.pool.query<{ failing_since: Date | null }>({
+    const { rows } = await this.pool.query<{ failing_since: Date | null; key_released: boolean }>({
       name: 'record-attempt',
-      text: `WITH released AS (${RELEASE_PERMIT}), attempt AS (
+      text: `WITH released AS (${RELEASE_PERMIT}), ${releaseKeyCte(`CASE WHEN $8::boolean THEN 'delivered' END`)}, attempt AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, succeeded)
          VALUES ($1::text, $2::int, $3::timestamptz, $4::int, $5::int, $6::text, $7::text, $8::boolean)
          ON CONFLICT (delivery_id, attempt) DO UPDATE SET
@@ -176,7 +191,8 @@ export class AttemptsRepository {
            FROM delivery d WHERE s.id = d.subscription_id AND $9::boolean AND NOT $8::boolean AND s.failing_since IS NULL
          RETURNING s.failing_since
        )
-       SELECT COALESCE((SELECT failing_since FROM failing), s.failing_since) AS failing_since
+       SELECT COALESCE((SELECT failing_since FROM failing), s.failing_since) AS failing_since,
+              EXISTS (SELECT 1 FROM key_released) AS key_released
          FROM delivery d JOIN subscriptions s ON s.id = d.subscription_id`,
       values: [
         record.deliveryId,
@@ -190,26 +206,35 @@ export class AttemptsRepository {
         record.tracksFailures,
       ],
     });
+    if (rows[0]?.key_released === true) this.relayWakeup.deliveriesCommitted();
     return rows[0]?.failing_since ?? null;
   }
 
   /**
    * Also gives back a permit the delivery still holds: the one the outbox admitted it with, when it ends (cancelled,
-   * stopped) before its first attempt took it over.
+   * stopped) before its first attempt took it over, and releases the ordering key it heads when this ends it.
    */
-  async recordState(deliveryId: string, change: DeliveryStateChange): Promise<EndedDelivery | undefined> {
-    const { rows } = await this.pool.query<EndedDelivery>(
-      `WITH released AS (${RELEASE_PERMIT})
+  async recordState(
+    deliveryId: string,
+    change: DeliveryStateChange,
+    { unlessEnded = false }: { unlessEnded?: boolean } = {},
+  ): Promise<EndedDelivery | undefined> {
+    const { rows } = await this.pool.query<EndedDelivery & { key_released: boolean }>(
+      `WITH released AS (${RELEASE_PERMIT}), ${releaseKeyCte('$2::text')}
        UPDATE deliveries SET
          status = $2::text,
          next_attempt_at = $3::timestamptz,
          failure_reason = $4::text,
          dead_lettered_at = CASE WHEN $2::text = 'dead_lettered' THEN COALESCE(dead_lettered_at, now()) ELSE NULL END,
          updated_at = now()
-       WHERE id = $1::text
-       RETURNING id, event_id, event_type, subscription_id, tenant_id, attempt_count, redrive_count`,
-      [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null],
+       WHERE id = $1::text AND NOT ($5::boolean AND status IN ${ENDED_STATUSES})
+       RETURNING id, event_id, event_type, subscription_id, tenant_id, attempt_count, redrive_count,
+                 EXISTS (SELECT 1 FROM key_released) AS key_released`,
+      [deliveryId, change.status, change.nextAttemptAt ?? null, change.failureReason ?? null, unlessEnded],
     );
-    return rows[0];
+    if (rows[0] === undefined) return undefined;
+    const { key_released: keyReleased, ...ended } = rows[0];
+    if (keyReleased) this.relayWakeup.deliveriesCommitted();
+    return ended;
   }
 }

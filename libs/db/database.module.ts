@@ -8,10 +8,13 @@ import { APP_CONFIG } from '../config/config.module';
 import { ApiKeysRepository } from './api-keys.repository';
 import { AttemptsRepository } from './attempts.repository';
 import { BulkRedrivesRepository } from './bulk-redrives.repository';
+import { ReplaysRepository } from './replays.repository';
 import { DeliveriesRepository } from './deliveries.repository';
 import { EventsRepository } from './events.repository';
 import { GaugesRepository } from './gauges.repository';
+import { ListenSessionsRepository } from './listen-sessions.repository';
 import { OperatorActionsRepository } from './operator-actions.repository';
+import { OrderingHeadsRepository } from './ordering-heads';
 import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
 import { PortalSessionsRepository } from './portal-sessions.repository';
@@ -69,10 +72,21 @@ export const PG_POOL = Symbol('PG_POOL');
       inject: [PG_POOL],
       useFactory: (pool: Pool) => new BulkRedrivesRepository(pool),
     },
+    { provide: ReplaysRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new ReplaysRepository(pool) },
     { provide: OutboxRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new OutboxRepository(pool) },
+    {
+      provide: OrderingHeadsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new OrderingHeadsRepository(pool),
+    },
     { provide: RetentionRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new RetentionRepository(pool) },
     { provide: GaugesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new GaugesRepository(pool) },
     { provide: DeliveriesRepository, inject: [PG_POOL], useFactory: (pool: Pool) => new DeliveriesRepository(pool) },
+    {
+      provide: ListenSessionsRepository,
+      inject: [PG_POOL],
+      useFactory: (pool: Pool) => new ListenSessionsRepository(pool),
+    },
     {
       provide: AttemptsRepository,
       inject: [PG_POOL, SubscriptionsRepository],
@@ -92,9 +106,12 @@ export const PG_POOL = Symbol('PG_POOL');
     OperatorActionsRepository,
     PortalSessionsRepository,
     BulkRedrivesRepository,
+    ReplaysRepository,
     OutboxRepository,
+    OrderingHeadsRepository,
     RetentionRepository,
     GaugesRepository,
+    ListenSessionsRepository,
   ],
 })
 export class DatabaseModule implements OnApplicationShutdown {

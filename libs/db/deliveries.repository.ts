@@ -33,7 +33,12 @@ export interface AttemptView {
 }
 
 /** A delivery with what an operator action needs to signal (or start) its workflow. */
-export type DeliveryForOperation = DeliveryToStart & { attempt_count: number; status: DeliveryStatus };
+export type DeliveryForOperation = DeliveryToStart & {
+  attempt_count: number;
+  status: DeliveryStatus;
+  /** The ordering key it waits in the outbox under for its turn (null: not ordered, or started). */
+  queued_under_key: string | null;
+};
 
 const VIEW_COLUMNS = `d.id, d.event_id, d.subscription_id, d.tenant_id, d.event_type, d.status, d.attempt_count,
   d.next_attempt_at, d.last_status_code, d.last_error, d.failure_reason, d.redrive_count, d.delivered_at,
@@ -65,7 +70,8 @@ function filterParams(filter: DeliveryFilter): unknown[] {
 }
 
 /** DeliveryForOperation's columns, from deliveries `d` joined to their events `e`. */
-const FOR_OPERATION_COLUMNS = `${DELIVERY_TO_START_COLUMNS}, d.attempt_count, d.status`;
+const FOR_OPERATION_COLUMNS = `${DELIVERY_TO_START_COLUMNS}, d.attempt_count, d.status,
+  CASE WHEN d.workflow_started_at IS NULL AND d.redrive_count = 0 THEN d.ordering_key END AS queued_under_key`;
 
 export interface HourOfAttempts {
   hour: Date;

@@ -1,7 +1,9 @@
 import { Pool } from 'pg';
+import { EndedDeliveryStatus } from '../contracts/delivery-status';
 import { Db } from './pool';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
 import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
+import { OUTBOX_ORDERING } from './ordering-heads';
 import { limitsOf, NOW_MS } from './subscription-limiters';
 
 /** How long a claim to start a row's run holds: a claimer that died (relay or redriver) is taken over after it. */
@@ -9,6 +11,9 @@ export const START_CLAIM_LEASE_MS = 30_000;
 
 /** An outbox row: a first run to start, or (redrive_count > 0) a redrive whose redriver died before its start. */
 export type ClaimedDelivery = DeliveryToStart & { attempt_count: number; redrive_count: number };
+
+/** A claimed redrive or resend, with the status its row had, to put back when its run cannot start. */
+export type RedriveClaim = ClaimedDelivery & { previous_status: EndedDeliveryStatus };
 
 /** ClaimedDelivery's columns, from deliveries `d` joined to their events `e`. */
 const CLAIMED_COLUMNS = `${DELIVERY_TO_START_COLUMNS}, d.attempt_count, d.redrive_count`;
@@ -45,17 +50,21 @@ export class OutboxRepository {
    * back another's first attempts. Room is judged on the limiter rows locked (in subscription order, so relays never
    * deadlock) and read at their latest version: admission and attempts of every worker never overshoot a limit
    * together.
+   *
+   * Ordered: a delivery of a `per_entity` subscription is admitted only when no earlier delivery of its key is still
+   * running, and takes its key's head with its claim (libs/db/ordering-heads.ts).
    */
   async claim(limit: number, leaseMs: number, defaults: SubscriptionLimits): Promise<OutboxClaim> {
     const { rows } = await this.pool.query<OutboxRow & { held_back: boolean }>({
       name: 'outbox-claim',
-      text: `WITH outbox AS (
+      text: `WITH ${OUTBOX_ORDERING.keyTurnsCte}, outbox AS (
          -- Pending only: a row whose run started (and moved on) before it was marked needs no start.
-         SELECT id, subscription_id, created_at,
+         SELECT id, subscription_id, created_at, ${OUTBOX_ORDERING.ordered} AS ordered,
                 row_number() OVER (PARTITION BY subscription_id ORDER BY created_at, id)::int AS turn
            FROM deliveries
           WHERE workflow_started_at IS NULL AND status = 'pending'
             AND (start_claimed_until IS NULL OR start_claimed_until < now())
+            AND ${OUTBOX_ORDERING.admits}
        ), waiting AS (
          SELECT o.subscription_id, ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
                 ${LIMITS.limited} AS limited
@@ -74,10 +83,12 @@ export class OutboxRepository {
             SELECT COALESCE(jsonb_object_agg(h.key, h.value), '{}'::jsonb) AS holders, count(*)::int AS held
               FROM jsonb_each(COALESCE(l.holders, '{}'::jsonb)) h WHERE h.value::bigint > ${NOW_MS}
           ) live
-       ), picked AS (
-         SELECT o.id, o.subscription_id FROM outbox o JOIN room a ON a.subscription_id = o.subscription_id
+       ), candidates AS (
+         SELECT o.id, o.subscription_id, o.ordered FROM outbox o JOIN room a ON a.subscription_id = o.subscription_id
           WHERE o.turn <= a.admits
           ORDER BY o.turn, o.created_at LIMIT $1::int
+       ), ${OUTBOX_ORDERING.takeHeadsCtes}, picked AS (
+         SELECT id, subscription_id FROM candidates WHERE NOT ordered OR id IN (SELECT delivery_id FROM heads_taken)
        ), permits AS (
          SELECT a.subscription_id, a.has_limiter, a.in_flight_limit, a.per_second_limit,
                 a.live_holders || jsonb_object_agg(p.id, ${NOW_MS} + $2::bigint) AS holders
@@ -149,29 +160,40 @@ export class OutboxRepository {
   }
 
   /**
-   * Claims a dead letter for a new workflow run (status pending, reason kept until the next attempt); undefined
-   * when it is not, or no longer, dead-lettered, so two concurrent redrives cannot both start a run. The row goes
-   * back into the outbox under this claim's lease: if the redriver dies before its start, a relay starts the run.
+   * Claims an ended delivery (in one of `from`: a dead letter for a redrive, any ended one for a resend) for a new
+   * workflow run (status pending, reason kept until the next attempt); undefined when it is not, or no longer, in
+   * one of them, so two concurrent claims cannot both start a run. The row goes back into the outbox under this
+   * claim's lease: if the claimer dies before its start, a relay starts the run.
    */
-  async claimRedrive(deliveryId: string, scope: TenantScope, db: Db = this.pool): Promise<ClaimedDelivery | undefined> {
-    const { rows } = await db.query<ClaimedDelivery>(
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now(),
+  async claimRedrive(
+    deliveryId: string,
+    scope: TenantScope,
+    from: readonly EndedDeliveryStatus[],
+    db: Db = this.pool,
+  ): Promise<RedriveClaim | undefined> {
+    const { rows } = await db.query<RedriveClaim>(
+      `WITH previous AS (
+         SELECT id, status FROM deliveries
+          WHERE id = $1::text AND status = ANY($4::text[]) AND ($2::text IS NULL OR tenant_id = $2::text)
+          FOR UPDATE
+       )
+       UPDATE deliveries d SET status = 'pending', next_attempt_at = NULL, redrive_count = redrive_count + 1, updated_at = now(),
               workflow_started_at = NULL, start_claimed_until = now() + make_interval(secs => $3::int / 1000.0)
-         FROM events e
-        WHERE d.id = $1::text AND d.status = 'dead_lettered' AND e.id = d.event_id AND ($2::text IS NULL OR d.tenant_id = $2::text)
-        RETURNING ${CLAIMED_COLUMNS}`,
-      [deliveryId, scope ?? null, START_CLAIM_LEASE_MS],
+         FROM events e, previous p
+        WHERE d.id = p.id AND e.id = d.event_id
+        RETURNING ${CLAIMED_COLUMNS}, p.status AS previous_status`,
+      [deliveryId, scope ?? null, START_CLAIM_LEASE_MS, from],
     );
     return rows[0];
   }
 
-  /** Puts a claimed redrive back when Temporal refused the new run (unless a relay started one meanwhile). */
-  async abortRedrive(deliveryId: string): Promise<void> {
+  /** Puts a claimed redrive back as it was when Temporal refused the new run (unless a relay started one meanwhile). */
+  async abortRedrive(claim: Pick<RedriveClaim, 'id' | 'previous_status'>): Promise<void> {
     await this.pool.query(
-      `UPDATE deliveries SET status = 'dead_lettered', redrive_count = redrive_count - 1, updated_at = now(),
+      `UPDATE deliveries SET status = $2::text, redrive_count = redrive_count - 1, updated_at = now(),
               workflow_started_at = now(), start_claimed_until = NULL
         WHERE id = $1::text AND status = 'pending' AND workflow_started_at IS NULL`,
-      [deliveryId],
+      [claim.id, claim.previous_status],
     );
   }
 }

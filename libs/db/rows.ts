@@ -49,8 +49,11 @@ export function toStoredEvent(row: Omit<EventRow, 'received_at'>): StoredEvent {
   return event;
 }
 
+/** A subscription POSTs to its URL; a listen session hands its attempts to the command-line tool that opened it. */
+export type SubscriptionKind = 'webhook' | 'listen';
+
 /** The columns of a SubscriptionTarget, read from subscriptions aliased `s`, for `toTarget`. */
-export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
+export const TARGET_COLUMNS = `s.id, s.tenant_id, s.kind, s.url, s.enabled, s.deleted_at IS NOT NULL AS deleted,
   s.headers, s.oauth2, s.tls_client,
   (SELECT array_agg(x.secret ORDER BY x.created_at DESC) FROM subscription_secrets x
     WHERE x.subscription_id = s.id AND (x.expires_at IS NULL OR x.expires_at > clock_timestamp())) AS secrets`;
@@ -58,6 +61,7 @@ export const TARGET_COLUMNS = `s.id, s.tenant_id, s.url, s.enabled, s.deleted_at
 export interface TargetRow extends StoredCredentials {
   id: string;
   tenant_id: string;
+  kind: SubscriptionKind;
   url: string;
   enabled: boolean;
   deleted: boolean;
@@ -69,6 +73,9 @@ export interface TargetRow extends StoredCredentials {
 export const GONE_DISABLE_REASON = 'receiver answered 410 Gone';
 /** When every attempt failed for SUBSCRIPTION_FAILURE_DISABLE_AFTER (its start is in the event and the row's failing_since). */
 export const FAILING_DISABLE_REASON = 'failing';
+
+/** When the subscription was created with `enabled: false`, to be tested before it goes live. */
+export const CREATED_DISABLED_REASON = 'created disabled';
 
 /** Which deliveries a listing or a bulk redrive takes (every field optional: absent, no condition). */
 export interface DeliveryFilter {
@@ -84,3 +91,17 @@ export interface DeliveryFilter {
   createdFrom?: Date;
   createdTo?: Date;
 }
+
+/** An ISO 8601 UTC time with milliseconds, as every other time the API answers. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The warning of the run of failures going on, if it was warned about (webhook.subscription.failing): the banner's facts. */
+const SUBSCRIPTION_FAILING_WARNING = `CASE WHEN failing_warned_for = failing_since THEN json_build_object(
+    'failing_since', ${iso('failing_since')}, 'warned_at', ${iso('failing_warned_at')},
+    'disables_at', ${iso('failing_disables_at')}) END AS failing_warning`;
+
+/** The columns of a subscription as the API answers it. */
+export const SUBSCRIPTION_VIEW_COLUMNS =
+  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, ordering, ' +
+  'created_at, updated_at, headers, oauth2, tls_client, ' +
+  SUBSCRIPTION_FAILING_WARNING;

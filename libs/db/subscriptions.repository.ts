@@ -1,72 +1,17 @@
 import { Pool } from 'pg';
 import { Page, toPage } from './page';
 import { SecretBox } from '../secrets/secret-box';
-import { ReceiverCredentials } from '../contracts/receiver-credentials';
 import { Db, withTransaction } from './pool';
 import {
-  CredentialChanges,
   headersAfter,
-  NewCredentials,
   ReceiverCredentialsSeal,
   ReceiverCredentialsView,
   StoredCredentials,
 } from './receiver-credentials';
-import { TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
+import { NewSubscription, SubscriptionChanges, SubscriptionTarget, SubscriptionView } from './subscription-records';
+import { CREATED_DISABLED_REASON, SUBSCRIPTION_VIEW_COLUMNS, TARGET_COLUMNS, TargetRow, TenantScope } from './rows';
 import { SubscriptionSecrets } from './subscription-secrets';
 import { requireTenantQuota } from './tenant-quotas';
-
-export interface SubscriptionView extends ReceiverCredentialsView {
-  id: string;
-  tenant_id: string;
-  url: string;
-  event_types: string[];
-  description: string | null;
-  enabled: boolean;
-  disabled_reason: string | null;
-  /** Attempts in flight at once, across every worker; null: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT). */
-  max_in_flight: number | null;
-  /** Attempt starts per second, across every worker; null: the configured default (SUBSCRIPTION_MAX_PER_SECOND). */
-  max_per_second: number | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-/** What an attempt needs: where to send and with which secrets; deleted rows included so the attempt can stop cleanly. */
-export interface SubscriptionTarget {
-  id: string;
-  tenantId: string;
-  url: string;
-  enabled: boolean;
-  deleted: boolean;
-  /** Valid signing secrets, newest first. */
-  signingSecrets: string[];
-  /** What the receiver's front door asks of each attempt, opened. */
-  credentials: ReceiverCredentials;
-}
-
-export interface NewSubscription extends NewCredentials {
-  id: string;
-  tenantId: string;
-  url: string;
-  eventTypes: string[];
-  description: string | null;
-  signingSecret: string;
-  /** Absent or null: the configured default. */
-  maxInFlight?: number | null;
-  maxPerSecond?: number | null;
-}
-
-export interface SubscriptionChanges extends CredentialChanges {
-  url?: string;
-  eventTypes?: string[];
-  description?: string | null;
-  /** null puts the configured default back; undefined leaves the limit as it is. */
-  maxInFlight?: number | null;
-  maxPerSecond?: number | null;
-}
-
-const VIEW_COLUMNS =
-  'id, tenant_id, url, event_types, description, enabled, disabled_reason, max_in_flight, max_per_second, created_at, updated_at, headers, oauth2, tls_client';
 
 type ViewRow = Omit<SubscriptionView, keyof ReceiverCredentialsView> & StoredCredentials;
 
@@ -92,9 +37,11 @@ export class SubscriptionsRepository {
       await requireTenantQuota(client, 'subscriptions', subscription.tenantId, maxPerTenant);
       const { rows } = await client.query<ViewRow>(
         `INSERT INTO subscriptions (id, tenant_id, url, event_types, description, max_in_flight, max_per_second,
-                                    headers, oauth2, tls_client)
-         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::jsonb, $9::jsonb, $10::jsonb)
-         RETURNING ${VIEW_COLUMNS}`,
+                                    ordering, kind, expires_at, enabled, disabled_reason, headers, oauth2, tls_client)
+         VALUES ($1::text, $2::text, $3::text, $4::text[], $5::text, $6::int, $7::int, $8::text,
+                 CASE WHEN $9::int IS NULL THEN 'webhook' ELSE 'listen' END, now() + $9::int * interval '1 millisecond',
+                 $10::boolean, CASE WHEN $10::boolean THEN NULL ELSE $11::text END, $12::jsonb, $13::jsonb, $14::jsonb)
+         RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
         [
           subscription.id,
           subscription.tenantId,
@@ -103,6 +50,10 @@ export class SubscriptionsRepository {
           subscription.description,
           subscription.maxInFlight ?? null,
           subscription.maxPerSecond ?? null,
+          subscription.ordering ?? 'none',
+          subscription.listenTtlMs ?? null,
+          subscription.enabled ?? true,
+          CREATED_DISABLED_REASON,
           ...this.seal.columns(subscription),
         ],
       );
@@ -113,7 +64,7 @@ export class SubscriptionsRepository {
 
   async get(id: string, scope: TenantScope): Promise<SubscriptionView | undefined> {
     const { rows } = await this.pool.query<ViewRow>(
-      `SELECT ${VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
+      `SELECT ${SUBSCRIPTION_VIEW_COLUMNS} FROM subscriptions WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}`,
       [id, scope ?? null],
     );
     return rows[0] && this.view(rows[0]);
@@ -126,7 +77,7 @@ export class SubscriptionsRepository {
     limit: number,
   ): Promise<Page<SubscriptionView>> {
     const { rows } = await this.pool.query<ViewRow>(
-      `SELECT ${VIEW_COLUMNS} FROM subscriptions
+      `SELECT ${SUBSCRIPTION_VIEW_COLUMNS} FROM subscriptions
         WHERE ($1::text IS NULL OR tenant_id = $1::text) AND deleted_at IS NULL AND ($2::text IS NULL OR id < $2::text)
         ORDER BY id DESC LIMIT $3::int`,
       [tenantId ?? null, afterId ?? null, limit + 1],
@@ -165,9 +116,10 @@ export class SubscriptionsRepository {
           oauth2 = CASE WHEN $13::boolean THEN $14::jsonb ELSE oauth2 END,
           tls_client = CASE WHEN $15::boolean THEN $16::jsonb ELSE tls_client END,
           tls_client_expiry_warned_at = CASE WHEN $15::boolean THEN NULL ELSE tls_client_expiry_warned_at END,
+          ordering = COALESCE($17::text, ordering),
           updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
         [
           id,
           scope ?? null,
@@ -180,6 +132,7 @@ export class SubscriptionsRepository {
           changes.maxPerSecond !== undefined,
           changes.maxPerSecond ?? null,
           ...this.seal.columnChanges(changes, headers),
+          changes.ordering ?? null,
         ],
       );
       return rows[0] && this.view(rows[0]);
@@ -198,10 +151,29 @@ export class SubscriptionsRepository {
       `UPDATE subscriptions SET enabled = $3::boolean, disabled_reason = CASE WHEN $3::boolean THEN NULL ELSE $4::text END,
               failing_since = CASE WHEN $3::boolean THEN NULL ELSE failing_since END, updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
       [id, scope ?? null, enabled, reason],
     );
     return rows[0] && this.view(rows[0]);
+  }
+
+  /** The subscription's run of failures, if it is failing, and whether that run was warned about already. */
+  async failingRun(id: string): Promise<{ tenantId: string; failingSince: Date; warned: boolean } | undefined> {
+    const { rows } = await this.pool.query<{ tenant_id: string; failing_since: Date; warned: boolean }>(
+      `SELECT tenant_id, failing_since, failing_warned_for IS NOT DISTINCT FROM failing_since AS warned
+         FROM subscriptions WHERE id = $1::text AND failing_since IS NOT NULL AND enabled AND deleted_at IS NULL`,
+      [id],
+    );
+    return rows[0] && { tenantId: rows[0].tenant_id, failingSince: rows[0].failing_since, warned: rows[0].warned };
+  }
+
+  /** Marks the run of failures that began at `since` warned (unless it has ended meanwhile). */
+  async markFailingWarned(id: string, since: Date, disablesAt: Date | null): Promise<void> {
+    await this.pool.query(
+      `UPDATE subscriptions SET failing_warned_for = $2::timestamptz, failing_warned_at = now(), failing_disables_at = $3::timestamptz
+        WHERE id = $1::text AND failing_since = $2::timestamptz`,
+      [id, since, disablesAt],
+    );
   }
 
   /** Ends the subscription's run of failures that began at `since` (a run begun since then is left alone). */
@@ -216,7 +188,7 @@ export class SubscriptionsRepository {
     const { rows } = await db.query<ViewRow>(
       `UPDATE subscriptions SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', updated_at = now()
         WHERE id = $1::text AND deleted_at IS NULL AND ${SCOPED}
-        RETURNING ${VIEW_COLUMNS}`,
+        RETURNING ${SUBSCRIPTION_VIEW_COLUMNS}`,
       [id, scope ?? null],
     );
     return rows[0] && this.view(rows[0]);
@@ -235,6 +207,7 @@ export class SubscriptionsRepository {
     return {
       id: row.id,
       tenantId: row.tenant_id,
+      kind: row.kind,
       url: row.url,
       enabled: row.enabled,
       deleted: row.deleted,

@@ -1,14 +1,17 @@
 import { PoolClient } from 'pg';
 
 /** What a tenant may hold only so many of. */
-export type TenantQuota = 'subscriptions' | 'api_keys' | 'portal_sessions';
+export type TenantQuota = 'subscriptions' | 'api_keys' | 'portal_sessions' | 'running_replays';
 
 /** What counts against each quota: what is still live (a deleted subscription, a revoked key, an ended session do not). */
 const LIVE_COUNT: Record<TenantQuota, string> = {
-  subscriptions: `SELECT count(*)::int AS n FROM subscriptions WHERE tenant_id = $1::text AND deleted_at IS NULL`,
+  // A listen session past its end counts no more, though its row waits for the sweep that ends it.
+  subscriptions: `SELECT count(*)::int AS n FROM subscriptions
+                   WHERE tenant_id = $1::text AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
   api_keys: `SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1::text AND revoked_at IS NULL`,
   portal_sessions: `SELECT count(*)::int AS n FROM portal_sessions
                      WHERE tenant_id = $1::text AND revoked_at IS NULL AND expires_at > now()`,
+  running_replays: `SELECT count(*)::int AS n FROM bulk_redrives WHERE tenant_id = $1::text AND kind = 'replay' AND status = 'running'`,
 };
 
 export class TenantQuotaExceeded extends Error {

@@ -1,5 +1,6 @@
+import { ORDERING_KEY_HEADER } from '../contracts/ordering-key';
 import { renderDeliveryBody, StoredEvent } from '../contracts/envelope';
-import { SubscriptionTarget } from '../db/subscriptions.repository';
+import { SubscriptionTarget } from '../db/subscription-records';
 import { deliveryHeaders } from '../signing/signing';
 import { OAuth2Tokens } from './oauth2-tokens';
 import { SendOutcome, WebhookSender } from './webhook-sender';
@@ -9,9 +10,12 @@ export interface SignedDeliveryOutcome extends SendOutcome {
   body: string;
 }
 
+/** Where a signed attempt goes: POSTed to the subscription's URL (WebhookSender) or handed to a listen session. */
+export type DeliverySender = Pick<WebhookSender, 'send'>;
+
 /** The way out to receivers: the sender, and the OAuth2 tokens of the subscriptions that need one. */
 export interface Outbound {
-  sender: WebhookSender;
+  sender: DeliverySender;
   tokens: OAuth2Tokens;
 }
 
@@ -26,7 +30,7 @@ const UNAUTHORIZED = 401;
 export async function sendSignedDelivery(
   { sender, tokens }: Outbound,
   subscription: SubscriptionTarget,
-  event: StoredEvent,
+  { event, orderingKey }: { event: StoredEvent; orderingKey: string | null },
   attempt: number,
   timeoutMs: number,
 ): Promise<SignedDeliveryOutcome> {
@@ -48,6 +52,8 @@ export async function sendSignedDelivery(
       body,
     }),
   };
+  // The key travels beside the body, not in it: the body's envelope is fixed and the signature covers the body alone.
+  if (orderingKey !== null) headers[ORDERING_KEY_HEADER] = orderingKey;
   const startedAt = new Date();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

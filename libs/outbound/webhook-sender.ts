@@ -10,6 +10,8 @@ import { printableText, responseExcerpt } from './response-excerpt';
 
 /** Receivers' answers are kept only as a short excerpt; the rest is read and dropped. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
+/** How every delivery introduces itself to its receiver. */
+export const USER_AGENT = 'IntelliAuth-Webhooks/1.0';
 /** Past this, a response body is abandoned rather than read to the end. */
 const RESPONSE_DRAIN_LIMIT_BYTES = 1024 * 1024;
 /** A token endpoint's answer is read whole up to this; a token response is a few hundred bytes. */
@@ -37,6 +39,14 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
   if (/^\s*\d{1,9}\s*$/.test(text)) return Number(text) * 1000;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** What a receiver's answer means for the attempt, in words: null for a 2xx; redirects are never followed. */
+export function answerError(statusCode: number, location?: string | string[]): string | null {
+  if (statusCode >= 300 && statusCode < 400)
+    return `redirect (${statusCode}${location ? ` to ${printableText(String(location).slice(0, 200))}` : ''}) not followed`;
+  if (statusCode < 200 || statusCode >= 300) return `receiver answered ${statusCode}`;
+  return null;
 }
 
 export interface WebhookSenderOptions {
@@ -110,7 +120,7 @@ export class WebhookSender {
     const post = () =>
       request(url, {
         method: 'POST',
-        headers: { ...headers, 'user-agent': 'IntelliAuth-Webhooks/1.0' },
+        headers: { ...headers, 'user-agent': USER_AGENT },
         body,
         signal,
         dispatcher,
@@ -171,13 +181,7 @@ export class WebhookSender {
       const response = await this.post(url, headers, body, signal, this.dispatcherFor(tls));
       const responseExcerpt = await readExcerpt(response.body, response.headers);
       const { statusCode } = response;
-      let error: string | null = null;
-      if (statusCode >= 300 && statusCode < 400) {
-        const location = response.headers.location;
-        error = `redirect (${statusCode}${location ? ` to ${printableText(String(location).slice(0, 200))}` : ''}) not followed`;
-      } else if (statusCode < 200 || statusCode >= 300) {
-        error = `receiver answered ${statusCode}`;
-      }
+      const error = answerError(statusCode, response.headers.location);
       const retryAfterMs =
         statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers['retry-after']) : null;
       return {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { DeliveryStatus } from '../contracts/delivery-status';
-import { ClaimedDelivery } from '../db/outbox.repository';
+import { DeliveryStatus, ENDED_DELIVERY_STATUSES, EndedDeliveryStatus } from '../contracts/delivery-status';
+import { RedriveClaim } from '../db/outbox.repository';
 import { Db } from '../db/pool';
 import type { TenantScope } from '../db/rows';
 import {
@@ -19,59 +19,78 @@ export type RedriveOutcome =
   | { kind: 'redriven'; tenantId: string }
   | { kind: 'missing' }
   | { kind: 'still_running' }
-  | { kind: 'not_dead_lettered'; status: DeliveryStatus };
+  /** Not in a status the run may start from (not a dead letter for a redrive, still active for a resend). */
+  | { kind: 'not_claimable'; status: DeliveryStatus };
+
+/** What a new run may start from: a redrive takes dead letters; a resend any ended delivery, delivered included. */
+const REDRIVE_FROM: readonly EndedDeliveryStatus[] = ['dead_lettered'];
+const RESEND_FROM: readonly EndedDeliveryStatus[] = ENDED_DELIVERY_STATUSES;
 
 /**
  * How a caller runs a redrive's two steps: the api claims inside the transaction that records the operator action
  * (whose result is `Claim`) and adds the start's outcome to that action; the bulk redrive runs them as they are.
  */
 export interface RedriveSteps<Claim> {
-  claim(claim: (db?: Db) => Promise<ClaimedDelivery | undefined>): Promise<Claim | undefined>;
-  start(claim: Claim, start: (claimed: ClaimedDelivery) => Promise<RedriveOutcome>): Promise<RedriveOutcome>;
+  claim(claim: (db?: Db) => Promise<RedriveClaim | undefined>): Promise<Claim | undefined>;
+  start(claim: Claim, start: (claimed: RedriveClaim) => Promise<RedriveOutcome>): Promise<RedriveOutcome>;
 }
 
-const STEPS_AS_THEY_ARE: RedriveSteps<ClaimedDelivery> = {
+const STEPS_AS_THEY_ARE: RedriveSteps<RedriveClaim> = {
   claim: (claim) => claim(),
   start: (claimed, start) => start(claimed),
 };
 
-/** Redrives of dead letters, one (the api) or many (the bulk-redrive workflow's activity). */
+/**
+ * New runs of ended deliveries under their own workflow ids: redrives of dead letters, one (the api) or many (the
+ * bulk-redrive workflow's activity), and resends of any ended delivery (the api, a replay's activity).
+ */
 export class DeadLetterRedriver {
   constructor(private readonly deps: DeliveryRunDependencies) {}
 
   /** A redrive of one dead letter: its claim, then its run's start; or why it could not be claimed. */
   redrive(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome>;
   redrive<Claim>(deliveryId: string, scope: TenantScope, steps: RedriveSteps<Claim>): Promise<RedriveOutcome>;
-  async redrive(
+  redrive(deliveryId: string, scope: TenantScope, steps: RedriveSteps<unknown> = STEPS_AS_THEY_ARE) {
+    return this.rerun(deliveryId, scope, REDRIVE_FROM, steps);
+  }
+
+  /** A resend of any ended delivery, delivered included: a new run whose attempts are numbered on from the last. */
+  resend<Claim>(deliveryId: string, scope: TenantScope, steps: RedriveSteps<Claim>): Promise<RedriveOutcome> {
+    return this.rerun(deliveryId, scope, RESEND_FROM, steps);
+  }
+
+  /**
+   * Claims an ended delivery inside the caller's transaction `db` (a conditional update, so concurrent or repeated
+   * claims, single or bulk, never start a delivery twice), for the caller to start its run when it has committed.
+   */
+  claimResend(deliveryId: string, scope: TenantScope, db: Db): Promise<RedriveClaim | undefined> {
+    return this.deps.outbox.claimRedrive(deliveryId, scope, RESEND_FROM, db);
+  }
+
+  private async rerun(
     deliveryId: string,
     scope: TenantScope,
-    steps: RedriveSteps<unknown> = STEPS_AS_THEY_ARE,
+    from: readonly EndedDeliveryStatus[],
+    steps: RedriveSteps<unknown>,
   ): Promise<RedriveOutcome> {
-    const claim = await steps.claim((db) => this.claim(deliveryId, scope, db));
+    // On `db`, inside the caller's transaction (the operator action row is written with it). The claim puts the row
+    // back in the outbox under a lease, so a claimer that dies before `start` is covered: a relay starts the run
+    // once the lease has passed.
+    const claim = await steps.claim((db) => this.deps.outbox.claimRedrive(deliveryId, scope, from, db));
     return claim ? steps.start(claim, (claimed) => this.start(claimed)) : this.refusal(deliveryId, scope);
   }
 
-  /**
-   * Claims a dead letter (a conditional update, so concurrent or repeated redrives, single or bulk, never start a
-   * delivery twice). On `db`, inside the caller's transaction (the operator action row is written with it). The
-   * claim puts the row back in the outbox under a lease, so a redriver that dies before `start` is covered: a
-   * relay starts the run once the lease has passed.
-   */
-  private claim(deliveryId: string, scope: TenantScope, db?: Db): Promise<ClaimedDelivery | undefined> {
-    return this.deps.outbox.claimRedrive(deliveryId, scope, db);
-  }
-
-  /** Why a dead letter could not be claimed. */
+  /** Why a delivery could not be claimed. */
   private async refusal(deliveryId: string, scope: TenantScope): Promise<RedriveOutcome> {
     const existing = await this.deps.deliveries.get(deliveryId, scope);
-    return existing ? { kind: 'not_dead_lettered', status: existing.status } : { kind: 'missing' };
+    return existing ? { kind: 'not_claimable', status: existing.status } : { kind: 'missing' };
   }
 
   /**
-   * Starts the claimed redrive's run under the same workflow id, with a fresh schedule and a TTL window counted
-   * from now. A run Temporal refuses puts the claim back.
+   * Starts the claimed run under the same workflow id, with a fresh schedule and a TTL window counted from now. A
+   * run Temporal refuses puts the claim back.
    */
-  private async start(claimed: ClaimedDelivery): Promise<RedriveOutcome> {
+  async start(claimed: RedriveClaim): Promise<RedriveOutcome> {
     const startRun = async () =>
       (await this.deps.client.get()).workflow.start<DeliveryWorkflow>(
         DELIVERY_WORKFLOW,
@@ -79,7 +98,7 @@ export class DeadLetterRedriver {
       );
     try {
       await startRun().catch(async (error: unknown) => {
-        // The row turns dead_lettered one workflow task before its run closes: a redrive sent in that moment waits
+        // The row turns ended one workflow task before its run closes: a redrive sent in that moment waits
         // for the close instead of bouncing the operator.
         if (
           error instanceof WorkflowExecutionAlreadyStartedError &&
@@ -89,7 +108,7 @@ export class DeadLetterRedriver {
         throw error;
       });
     } catch (error) {
-      await this.deps.outbox.abortRedrive(claimed.id);
+      await this.deps.outbox.abortRedrive(claimed);
       if (error instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'still_running' };
       throw error;
     }

@@ -1,7 +1,8 @@
 import { AutomaticDisable } from '../contracts/operational-event-builders';
 import { OperatorActionsRepository } from '../db/operator-actions.repository';
 import type { TenantScope } from '../db/rows';
-import { SubscriptionsRepository, SubscriptionView } from '../db/subscriptions.repository';
+import { SubscriptionView } from '../db/subscription-records';
+import { SubscriptionsRepository } from '../db/subscriptions.repository';
 import { OperationalEvents } from '../operational/operational-event-emitter';
 import { DeliverySignals } from './delivery-signals';
 

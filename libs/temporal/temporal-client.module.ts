@@ -57,7 +57,11 @@ const DELIVERY_RUN_DEPENDENCIES = Symbol('DELIVERY_RUN_DEPENDENCIES');
       provide: OperationalEvents,
       inject: [EventsRepository, SubscriptionsRepository, APP_CONFIG],
       useFactory: (events: EventsRepository, subscriptions: SubscriptionsRepository, config: AppConfig) =>
-        new OperationalEvents(events, subscriptions, config.platformTenantId),
+        new OperationalEvents(events, subscriptions, config.platformTenantId, {
+          warnAfterMs: config.failingWarning.afterMs,
+          warnOnDeadLetter: config.failingWarning.onDeadLetter,
+          disableAfterMs: config.failureDisableAfterMs,
+        }),
     },
     {
       provide: SubscriptionDisabler,

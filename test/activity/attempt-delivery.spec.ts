@@ -5,6 +5,8 @@ import { Webhook } from 'standardwebhooks';
 import { gzipSync } from 'node:zlib';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ATTEMPT_TRIES, createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { ListenSessionsRepository } from '../../libs/db/listen-sessions.repository';
+import { ListenHandoff } from '../../libs/outbound/listen-handoff';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
@@ -69,6 +71,7 @@ beforeAll(async () => {
     disabler,
     operational,
     failureDisableAfterMs: 0,
+    listen: new ListenHandoff(new ListenSessionsRepository(pool)),
     ...testAttemptSettings(),
   });
   failDisabling = createDeliveryActivities({
@@ -78,6 +81,7 @@ beforeAll(async () => {
     disabler,
     operational,
     failureDisableAfterMs: FIVE_DAYS_MS,
+    listen: new ListenHandoff(new ListenSessionsRepository(pool)),
     ...testAttemptSettings(),
   });
 });
@@ -326,6 +330,7 @@ function activitiesWith(faults: Partial<Pick<AttemptsRepository, 'attemptContext
     disabler,
     operational,
     failureDisableAfterMs: 0,
+    listen: new ListenHandoff(new ListenSessionsRepository(pool)),
     ...testAttemptSettings(),
   });
 }

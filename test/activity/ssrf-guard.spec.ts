@@ -2,6 +2,8 @@ import type { LookupAddress } from 'node:dns';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities, DeliveryActivities } from '../../activities/delivery.activities';
+import { ListenSessionsRepository } from '../../libs/db/listen-sessions.repository';
+import { ListenHandoff } from '../../libs/outbound/listen-handoff';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { StoredEvent } from '../../libs/contracts/envelope';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
@@ -226,6 +228,7 @@ describe('SSRF guard and redirects through the attempt activity', () => {
       disabler: { disable: async () => undefined } as never,
       operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
       failureDisableAfterMs: 0,
+      listen: new ListenHandoff(new ListenSessionsRepository(pool)),
       ...testAttemptSettings(),
     });
   };

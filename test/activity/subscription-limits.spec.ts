@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
+import { ListenSessionsRepository } from '../../libs/db/listen-sessions.repository';
+import { ListenHandoff } from '../../libs/outbound/listen-handoff';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
 import { SubscriptionLimits } from '../../libs/contracts/throttle-policy';
@@ -93,6 +95,7 @@ const limitedActivities = (sender: WebhookSender) =>
     disabler: { disable: async () => undefined } as never,
     operational: new OperationalEvents(events, subscriptions, 'tnt_platform'),
     failureDisableAfterMs: 0,
+    listen: new ListenHandoff(new ListenSessionsRepository(pool)),
     ...testAttemptSettings(NO_DEFAULT_LIMITS),
   });
 

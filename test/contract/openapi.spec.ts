@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import {
   API_KEY_ID_PATTERN,
   BULK_REDRIVE_ID_PATTERN,
+  LISTEN_REQUEST_ID_PATTERN,
   DELIVERY_ID_PATTERN,
   EVENT_ID_PATTERN,
   PORTAL_SESSION_ID_PATTERN,
+  REPLAY_ID_PATTERN,
   SUBSCRIPTION_ID_PATTERN,
   TENANT_ID_PATTERN,
 } from '../../libs/contracts/ids';
@@ -99,6 +101,8 @@ describe('the OpenAPI document', () => {
       [API_KEY_ID_PATTERN.source, `key_${ulid}`],
       [PORTAL_SESSION_ID_PATTERN.source, `psn_${ulid}`],
       [BULK_REDRIVE_ID_PATTERN.source, `redrv_${ulid}`],
+      [REPLAY_ID_PATTERN.source, `rply_${ulid}`],
+      [LISTEN_REQUEST_ID_PATTERN.source, `lreq_${ulid}`],
     ]);
     const malformed = [
       'not an id',

@@ -36,6 +36,7 @@ interface SeededIds {
   waitingDeliveryId: string;
   deadLetterId: string;
   bulkRedriveId: string;
+  replayId: string;
   cursor: string;
 }
 
@@ -64,6 +65,13 @@ async function seedIds(stack: Stack): Promise<SeededIds> {
   const portalSessionId = (await stack.request('POST', `/v1/tenants/${tenantId}/portal-sessions`)).body.id;
   const bulkRedriveId = (await stack.request('POST', '/v1/dead-letters/redrive', { tenant_id: uniqueTenant() })).body
     .id;
+  const now = Date.now();
+  const replayId = (
+    await stack.request('POST', `/v1/subscriptions/${subscriptionId}/replay`, {
+      from: new Date(now - 3_600_000).toISOString(),
+      to: new Date(now).toISOString(),
+    })
+  ).body.id;
   const cursor = (await stack.request('GET', `/v1/deliveries?tenant_id=${tenantId}&limit=1`)).body.next_cursor;
   return {
     tenantId,
@@ -75,6 +83,7 @@ async function seedIds(stack: Stack): Promise<SeededIds> {
     waitingDeliveryId: waiting,
     deadLetterId: doomed,
     bulkRedriveId,
+    replayId,
     cursor,
   };
 }
@@ -123,6 +132,15 @@ function configuration(apiKey: string, cursor: string, ids?: SeededIds): string 
       undefined,
       '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n',
     ),
+    // A listen session is a subscription: the tenant's subscription quota (422 quota_exceeded) and the catalogue's
+    // filters (422 unknown_event_type) hold for it too.
+    operation(
+      'POST /v1/listen-sessions',
+      undefined,
+      '[operations.checks.positive_data_acceptance]\nexpected-statuses = ["2xx", "403", "422"]\n',
+    ),
+    // The long poll waits up to 20 s for a request, past schemathesis's read timeout: it is asked not to wait.
+    operation('GET /v1/listen-sessions/{id}/requests', { wait_seconds: '0' }),
     operation(
       'PATCH /v1/subscriptions/{id}',
       subscription,
@@ -133,6 +151,9 @@ function configuration(apiKey: string, cursor: string, ids?: SeededIds): string 
     // ids (no seeded ones) are 404.
     limited('POST /v1/subscriptions/{id}/rotate-secret', subscription, ['2xx', '422', '429']),
     limited('POST /v1/subscriptions/{id}/test', subscription, ['2xx', '422', '429']),
+    // A replay's window is judged against the clock, RETENTION and REPLAY_MAX_WINDOW, and replays running at once
+    // against the tenant's quota (422s it documents); the run's disable makes it 409 subscription_disabled.
+    limited('POST /v1/subscriptions/{id}/replay', subscription, ['2xx', '409', '422']),
     limited('POST /v1/tenants/{tenantId}/api-keys', ids && { tenantId: ids.tenantId }, ['2xx', '422']),
     limited('POST /v1/tenants/{tenantId}/portal-sessions', ids && { tenantId: ids.tenantId }, ['2xx', '422']),
     ...(ids
@@ -147,6 +168,8 @@ function configuration(apiKey: string, cursor: string, ids?: SeededIds): string 
           operation('POST /v1/deliveries/{id}/retry', { id: ids.waitingDeliveryId }),
           operation('POST /v1/dead-letters/{id}/redrive', { id: ids.deadLetterId }),
           operation('GET /v1/dead-letters/redrives/{id}', { id: ids.bulkRedriveId }),
+          operation('POST /v1/deliveries/{id}/resend', { id: ids.deadLetterId }),
+          operation('GET /v1/replays/{id}', { id: ids.replayId }),
           operation('GET /v1/tenants/{tenantId}/api-keys', { tenantId: ids.tenantId }),
         ]
       : []),

@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Pool } from 'pg';
-import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
+import { newEventId } from '../../libs/contracts/ids';
 import { EventsRepository } from '../../libs/db/events.repository';
 import { DELIVERIES_COMMITTED_CHANNEL, RelayWakeup } from '../../libs/db/relay-wakeup';
 import { SubscriptionsRepository } from '../../libs/db/subscriptions.repository';
 import { SecretBox } from '../../libs/secrets/secret-box';
-import { generateSigningSecret } from '../../libs/signing/signing';
-import { testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
+import { newSubscriptionRow, testDatabaseUrl, testMasterKeys, testPool, uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 
 /** The notifications a relay would get, as a relay LISTENs for them. */
@@ -65,14 +64,7 @@ describe('RelayWakeup', () => {
     expect((await publish()).kind).toBe('created');
     await expectNotifications(0);
 
-    await new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys())).create({
-      id: newSubscriptionId(),
-      tenantId,
-      url: 'http://127.0.0.1:9/hook',
-      eventTypes: ['user.*'],
-      description: null,
-      signingSecret: generateSigningSecret(),
-    });
+    await new SubscriptionsRepository(pool, SecretBox.parse(testMasterKeys())).create(newSubscriptionRow(tenantId));
     expect(await publish()).toMatchObject({ kind: 'created', deliveries: [expect.anything()] });
     await expectNotifications(1);
   });

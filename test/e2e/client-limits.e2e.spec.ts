@@ -26,7 +26,14 @@ beforeAll(async () => {
           // Only the refresh at start: a scrape must not read Postgres.
           gaugesRefreshMs: 3_600_000,
         },
-        quotas: { subscriptions: 3, apiKeys: 2, portalSessions: 2, testSendsPerMinute: 10, rotationsPerMinute: 2 },
+        quotas: {
+          ...defaults.quotas,
+          subscriptions: 3,
+          apiKeys: 2,
+          portalSessions: 2,
+          testSendsPerMinute: 10,
+          rotationsPerMinute: 2,
+        },
       },
     },
   );

@@ -31,7 +31,10 @@ afterAll(async () => {
 
 /** What a redriver that died right after its claim leaves: the claim (the statement every redrive runs first), no start. */
 async function claimAndDie(deliveryId: string): Promise<void> {
-  expect(await outbox.claimRedrive(deliveryId, undefined)).toMatchObject({ id: deliveryId, redrive_count: 1 });
+  expect(await outbox.claimRedrive(deliveryId, undefined, ['dead_lettered'])).toMatchObject({
+    id: deliveryId,
+    redrive_count: 1,
+  });
 }
 
 /** The dead redriver's lease running out, without the test waiting the 30 s it lasts. */
@@ -190,7 +193,10 @@ describe('operator actions and their audit rows', () => {
       (await stack.request('POST', `/v1/subscriptions/${subscriptionId}/disable`, { reason: 'maintenance' })).status,
     ).toBe(200);
     expect(await auditOf(deliveryId)).toEqual([
-      expect.objectContaining({ action: 'dead_letter.redrive', details: { outcome: 'completed' } }),
+      expect.objectContaining({
+        action: 'dead_letter.redrive',
+        details: { previous_status: 'dead_lettered', first_attempt: 2, outcome: 'completed' },
+      }),
     ]);
     expect(await auditOf(subscriptionId)).toEqual([
       expect.objectContaining({

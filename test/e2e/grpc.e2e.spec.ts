@@ -139,6 +139,23 @@ describe('gRPC (intelliauth.webhooks.v1.WebhooksService)', () => {
     });
   });
 
+  it('publishes with an ordering_key stored beside the event (else the catalogue derives one), and refuses a bad one', async () => {
+    const { tenantId } = await subscribeReceiver(stack, new TestReceiver());
+    const event = {
+      event_type: 'user.updated',
+      tenant: { id: tenantId },
+      data: { fields: { user: { structValue: struct({ id: 'usr_7' }) } } },
+    };
+    const keyOf = async (published: { event_id: string }) =>
+      (await stack.client.get(`/v1/events/${published.event_id}`)).ordering_key;
+    expect(await keyOf(await call('Publish', { ...event, ordering_key: 'account/7' }))).toBe('account/7');
+    expect(await keyOf(await call('Publish', event))).toBe('user:usr_7');
+    expect(await failure(call('Publish', { ...event, ordering_key: 'account 7' }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      errorCode: 'validation_failed',
+    });
+  });
+
   it('answers bad input and missing ids with canonical codes and the REST error codes', async () => {
     const tenant = { id: uniqueTenant() };
     expect(await failure(call('Publish', { event_type: 'user.teleported', tenant, data: struct({}) }))).toEqual({

@@ -304,6 +304,7 @@ describe('the platform tenant and the API', () => {
       'webhook.delivery.dead_lettered',
       'webhook.subscription.recovered',
       'webhook.certificate.expiring',
+      'webhook.subscription.failing',
     ]);
     expect(catalogue.filters).toContain('webhook.*');
   });

@@ -17,7 +17,7 @@ import { OtlpCollector } from '../helpers/otlp-collector';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
 import { TokenServer } from '../helpers/token-server';
-import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
+import { WorkerProcess } from '../helpers/worker-process';
 
 /** Attempts one second apart: a failed attempt's retry comes within the test. */
 const POLICY = { retryScheduleMs: [0, 1_000, 1_000, 1_000], attemptTimeoutMs: 3_000, ttlMs: 86_400_000 };
@@ -34,7 +34,7 @@ beforeAll(async () => {
   collector = new OtlpCollector();
   const otlpEndpoint = await collector.start();
   stack = await startStack(POLICY);
-  secondWorker = await startWorkerProcess(stack.config, {
+  secondWorker = await WorkerProcess.start(stack.config, {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
@@ -186,7 +186,7 @@ describe('custom headers', () => {
     for (const [where, text] of [
       ['database', dump],
       ['answers', JSON.stringify([shown, changed.body, list, test])],
-      ['second worker log', secondWorker.output()],
+      ['second worker log', secondWorker.output],
     ])
       expect({ where, found: text.includes(apiKeyValue) }).toEqual({ where, found: false });
 
@@ -239,7 +239,7 @@ describe('OAuth2 client credentials', () => {
     expect(tokens.requests[0].form.get('client_secret')).toBeNull();
     expect(receiver.requests).toHaveLength(16);
     // Both workers took part: the second one logged some of the attempts.
-    const secondWorkerAttempts = deliveryIds.filter((deliveryId) => secondWorker.output().includes(deliveryId));
+    const secondWorkerAttempts = deliveryIds.filter((deliveryId) => secondWorker.output.includes(deliveryId));
     expect(secondWorkerAttempts.length).toBeGreaterThan(0);
     expect(secondWorkerAttempts.length).toBeLessThan(16);
 
@@ -272,7 +272,7 @@ describe('OAuth2 client credentials', () => {
     for (const secret of [clientSecret, ...tokens.tokens()])
       for (const [where, text] of [
         ['answers', answers],
-        ['second worker log', secondWorker.output()],
+        ['second worker log', secondWorker.output],
         ['metrics', metrics],
         ['spans', spans],
         ['database', dump],

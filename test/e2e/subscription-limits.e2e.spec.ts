@@ -4,9 +4,9 @@ import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { publish } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
-import { startWorkerProcess, WorkerProcess } from '../helpers/worker-process';
 
 import { Stack, startStack, WAITING_POLICY } from '../helpers/stack';
+import { WorkerProcess } from '../helpers/worker-process';
 
 /** How long the receiver holds each request: long enough for attempts to overlap when nothing limits them. */
 const HOLD_MS = 300;
@@ -18,8 +18,7 @@ let secondWorker: WorkerProcess;
 
 beforeAll(async () => {
   stack = await startStack(WAITING_POLICY);
-  secondWorker = await startWorkerProcess(stack.config, {
-    WEBHOOK_ALLOWED_TARGETS: '127.0.0.1/32',
+  secondWorker = await WorkerProcess.start(stack.config, {
     WEBHOOK_RETRY_SCHEDULE: '0s,1h',
     WEBHOOK_ATTEMPT_TIMEOUT: '2s',
   });

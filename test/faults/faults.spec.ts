@@ -24,11 +24,20 @@ function runScenario(name: string, env: Record<string, string>): Promise<FaultRe
   });
 }
 
+/** Also: the ordered subscription's deliveries of one key never overlapped, and no key was left blocked. */
 function expectNothingLost(report: FaultReport) {
-  expect({ missing: report.missing, wrong: report.wrong, unmatchedReceipts: report.unmatchedReceipts }).toEqual({
+  expect({
+    missing: report.missing,
+    wrong: report.wrong,
+    unmatchedReceipts: report.unmatchedReceipts,
+    interleaved: report.interleaved,
+    keysLeftBlocked: report.keysLeftBlocked,
+  }).toEqual({
     missing: 0,
     wrong: 0,
     unmatchedReceipts: 0,
+    interleaved: 0,
+    keysLeftBlocked: 0,
   });
   expect(report.published).toBeGreaterThan(0);
   // Every published event has two matching subscriptions; unanswered publishes may add more.

@@ -1,6 +1,9 @@
 import { Client, Pool } from 'pg';
+import { newSubscriptionId } from '../../libs/contracts/ids';
 import { migrate } from '../../libs/db/migrate';
 import { createPool } from '../../libs/db/pool';
+import { NewSubscription } from '../../libs/db/subscription-records';
+import { generateSigningSecret } from '../../libs/signing/signing';
 
 /**
  * This jest worker's own database on the Postgres that tools/test.js started (or DATABASE_URL), copied from the
@@ -54,3 +57,14 @@ export async function createIsolatedDatabase(prefix: string): Promise<{ url: str
     },
   };
 }
+
+/** A subscription row of the tenant to `user.*` at a closed port, as a repository test stores it directly. */
+export const newSubscriptionRow = (tenantId: string, fields: Partial<NewSubscription> = {}): NewSubscription => ({
+  id: newSubscriptionId(),
+  tenantId,
+  url: 'http://127.0.0.1:9/hook',
+  eventTypes: ['user.*'],
+  description: null,
+  signingSecret: generateSigningSecret(),
+  ...fields,
+});

@@ -193,6 +193,19 @@ describe('the tenant portal in a browser', () => {
       ).body.deliveries[0].id as string;
     const ids = [await publish(), await publish()];
     for (const id of ids) await deliveryIn(stack.client, id, 'dead_lettered', 30_000);
+    // The run of failures was warned about at its first dead letter (just after it): the subscription's page says so.
+    await eventually(() => apiGet(`/v1/subscriptions/${subscriptionId}`), {
+      timeout: 10_000,
+      description: 'the failing warning',
+      until: (subscription) => subscription.failing_warning !== null,
+    });
+    // The page is still the subscription's (same address): loaded again, with the warning.
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await page.reload();
+    await page
+      .getByTestId('failing-banner')
+      .getByText(/will be disabled/)
+      .waitFor();
     await page.goto(`${stack.baseUrl}/portal/#/dead-letters?reason=exhausted`);
     await page.getByRole('link', { name: ids[1] }).waitFor();
     await expectAccessible('dead-letters');
@@ -206,6 +219,65 @@ describe('the tenant portal in a browser', () => {
       .getByText(/Bulk redrive completed: 1 of 1/)
       .waitFor({ timeout: 30_000 });
     await deliveryIn(stack.client, ids[1], 'delivered', 30_000);
+  });
+
+  it('resends a delivered delivery from its page, and replays the subscription’s window with the job’s progress', async () => {
+    const [delivered] = (await apiGet(`/v1/deliveries?subscription_id=${subscriptionId}&status=delivered`)).data;
+    await page.goto(`${stack.baseUrl}/portal/#/deliveries/${delivered.id}`);
+    await page.getByRole('button', { name: 'Resend' }).click();
+    await eventually(() => apiGet(`/v1/deliveries/${delivered.id}`), {
+      timeout: 30_000,
+      description: 'the resend delivered',
+      until: (d) => d.status === 'delivered' && d.attempt_count === delivered.attempt_count + 1,
+    });
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    // Recovered since the redrives: no banner any more.
+    await page.getByTestId('subscription-url').waitFor();
+    expect(await page.getByTestId('failing-banner').count()).toBe(0);
+    await page.getByRole('checkbox', { name: /Only the events whose delivery failed/ }).uncheck();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    // The three events published above (a signed_up, two deleted), all delivered again.
+    await page
+      .getByTestId('replay-progress')
+      .getByText(/Replay done: 3 events, 3 delivered, 0 failed/)
+      .waitFor({ timeout: 30_000 });
+    await expectAccessible('subscription-replay');
+  });
+
+  it("switches the subscription to ordering per entity and shows a user's key blocked behind the delivery it waits for", async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions/${subscriptionId}`);
+    await page.getByLabel(/^Ordering/).selectOption('per_entity');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page
+      .getByTestId('subscription-ordering')
+      .getByText(/^per entity/)
+      .waitFor();
+    expect((await apiGet(`/v1/subscriptions/${subscriptionId}`)).ordering).toBe('per_entity');
+    await page.getByTestId('blocked-keys-none').waitFor();
+    // Two events of one user: the first fails its first two attempts, the second waits for it.
+    const published: string[] = [];
+    for (const name of ['Grace', 'Grace Hopper'])
+      published.push(
+        (
+          await stack.request('POST', '/v1/events', {
+            event_type: 'user.updated',
+            tenant: { id: tenantId },
+            data: { user: { id: 'usr_ordered', name }, changed_fields: ['name'] },
+          })
+        ).body.deliveries[0].id as string,
+      );
+    await eventually(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return page.getByTestId('blocked-keys').getByRole('link', { name: published[0] }).isVisible();
+      },
+      { timeout: 10_000, description: 'the blocked key' },
+    );
+    await page.getByTestId('blocked-keys').getByText('user:usr_ordered').waitFor();
+    await expectAccessible('subscription-ordered');
+    await deliveryIn(stack.client, published[1], 'delivered', 30_000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('blocked-keys-none').waitFor();
   });
 
   it('disables the subscription with a reason', async () => {
@@ -252,6 +324,16 @@ describe('the tenant portal in a browser', () => {
     // The first link of the page's content: back to the list.
     await narrow.getByRole('heading', { name: 'Subscriptions', exact: true }).waitFor();
     await narrow.close();
+  });
+
+  it('creates a subscription disabled, to be tested before it goes live', async () => {
+    await page.goto(`${stack.baseUrl}/portal/#/subscriptions`);
+    await page.getByLabel('Endpoint URL').fill(await stack.startReceiver(new TestReceiver()));
+    await page.getByRole('checkbox', { name: /Every event/ }).check();
+    await page.getByRole('checkbox', { name: /Create it disabled/ }).check();
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByRole('link', { name: 'Open the new subscription' }).click();
+    await page.getByTestId('subscription-state').getByText('disabled (created disabled)').waitFor();
   });
 
   it('met no Content-Security-Policy violation', () => {

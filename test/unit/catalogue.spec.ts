@@ -10,15 +10,16 @@ import { EVENT_TYPE_DEFINITIONS } from '../../libs/contracts/event-data-schemas'
 import { checkAgainstSchema } from '../../apps/api/src/common/validation';
 
 describe('event catalogue', () => {
-  it('holds the product contract’s 26 event types, which publishers send, and the 4 operational ones, which the service emits', () => {
-    expect(EVENT_TYPES).toHaveLength(30);
-    expect(new Set(EVENT_TYPES).size).toBe(30);
+  it('holds the product contract’s 26 event types, which publishers send, and the 5 operational ones, which the service emits', () => {
+    expect(EVENT_TYPES).toHaveLength(31);
+    expect(new Set(EVENT_TYPES).size).toBe(31);
     expect(PUBLISHABLE_EVENT_TYPES).toHaveLength(26);
     expect(EVENT_TYPES.filter((type) => !PUBLISHABLE_EVENT_TYPES.includes(type))).toEqual([
       'webhook.subscription.disabled',
       'webhook.delivery.dead_lettered',
       'webhook.subscription.recovered',
       'webhook.certificate.expiring',
+      'webhook.subscription.failing',
     ]);
     expect(isEventType('security.breach_incident_opened')).toBe(true);
     expect(isEventType('user.teleported')).toBe(false);

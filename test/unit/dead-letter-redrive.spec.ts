@@ -2,12 +2,12 @@ import { Test } from '@nestjs/testing';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
-import { DeliveryStatus } from '../../libs/contracts/delivery-status';
+import { DeliveryStatus, EndedDeliveryStatus } from '../../libs/contracts/delivery-status';
 import { DELIVERY_WORKFLOW } from '../../libs/contracts/delivery-workflow';
 import { BulkRedrivesRepository } from '../../libs/db/bulk-redrives.repository';
 import { DeliveriesRepository } from '../../libs/db/deliveries.repository';
 import { OperatorActionsRepository } from '../../libs/db/operator-actions.repository';
-import { ClaimedDelivery, OutboxRepository } from '../../libs/db/outbox.repository';
+import { OutboxRepository, RedriveClaim } from '../../libs/db/outbox.repository';
 import { Db } from '../../libs/db/pool';
 import type { TenantScope } from '../../libs/db/rows';
 import { DeadLetterRedriver } from '../../libs/temporal/dead-letter-redriver';
@@ -21,7 +21,7 @@ import { serviceKey, tenantKey } from '../helpers/principals';
  * actions are the real repository over a pool that records its statements.
  */
 
-const CLAIMED: ClaimedDelivery = {
+const CLAIMED: Omit<RedriveClaim, 'previous_status'> = {
   id: 'whdlv_dead',
   event_id: 'evt_1',
   subscription_id: 'whsub_1',
@@ -33,7 +33,7 @@ const CLAIMED: ClaimedDelivery = {
   redrive_count: 1,
 };
 
-/** One delivery row: dead-lettered (claimable) or in another status, or none at all. */
+/** One delivery row: dead-lettered, delivered or in another status, or none at all. */
 class StubDeliveryRow {
   status: DeliveryStatus | undefined = 'dead_lettered';
   readonly claims: Array<{ deliveryId: string; scope: TenantScope; db: Db | undefined }> = [];
@@ -41,15 +41,16 @@ class StubDeliveryRow {
   readonly started: string[][] = [];
 
   readonly outbox = {
-    claimRedrive: (deliveryId: string, scope: TenantScope, db?: Db) => {
+    claimRedrive: (deliveryId: string, scope: TenantScope, from: readonly EndedDeliveryStatus[], db?: Db) => {
       this.claims.push({ deliveryId, scope, db });
-      if (this.status !== 'dead_lettered' || deliveryId !== CLAIMED.id) return Promise.resolve(undefined);
+      const previous = this.status as EndedDeliveryStatus;
+      if (!from.includes(previous) || deliveryId !== CLAIMED.id) return Promise.resolve(undefined);
       this.status = 'pending';
-      return Promise.resolve(CLAIMED);
+      return Promise.resolve({ ...CLAIMED, previous_status: previous });
     },
-    abortRedrive: (deliveryId: string) => {
-      this.aborted.push(deliveryId);
-      this.status = 'dead_lettered';
+    abortRedrive: (claim: RedriveClaim) => {
+      this.aborted.push(claim.id);
+      this.status = claim.previous_status;
       return Promise.resolve();
     },
     markStarted: (ids: string[]) => {
@@ -201,9 +202,9 @@ describe('DeadLetterRedriver: one dead letter', () => {
     expect(temporal.starts).toEqual([]);
   });
 
-  it('answers not_dead_lettered with the status of a delivery that is not dead-lettered, and starts nothing', async () => {
+  it('answers not_claimable with the status of a delivery that is not dead-lettered, and starts nothing', async () => {
     row.status = 'delivered';
-    expect(await redriver.redrive(CLAIMED.id, undefined)).toEqual({ kind: 'not_dead_lettered', status: 'delivered' });
+    expect(await redriver.redrive(CLAIMED.id, undefined)).toEqual({ kind: 'not_claimable', status: 'delivered' });
     expect(temporal.starts).toEqual([]);
     expect(row.started).toEqual([]);
   });
@@ -230,6 +231,39 @@ describe('DeadLetterRedriver: one dead letter', () => {
     expect(temporal.starts).toHaveLength(1);
     expect(row.aborted).toEqual([CLAIMED.id]);
     expect(row.started).toEqual([]);
+  });
+});
+
+describe('DeadLetterRedriver: a resend of any ended delivery', () => {
+  const steps = {
+    claim: (claim: () => Promise<RedriveClaim | undefined>) => claim(),
+    start: (c: RedriveClaim, start: (c: RedriveClaim) => Promise<unknown>) => start(c),
+  } as never;
+
+  it.each(['delivered', 'dead_lettered', 'cancelled'] as const)(
+    'starts a new run of a %s delivery from the next attempt number',
+    async (status) => {
+      row.status = status;
+      expect(await redriver.resend(CLAIMED.id, undefined, steps)).toEqual({ kind: 'redriven', tenantId: 'tnt_acme' });
+      expect(temporal.starts[0].options.args[0]).toMatchObject({ firstAttempt: CLAIMED.attempt_count + 1 });
+      expect(row.started).toEqual([[CLAIMED.id]]);
+    },
+  );
+
+  it('refuses a delivery still active, naming its status', async () => {
+    row.status = 'retry_scheduled';
+    expect(await redriver.resend(CLAIMED.id, undefined, steps)).toEqual({
+      kind: 'not_claimable',
+      status: 'retry_scheduled',
+    });
+    expect(temporal.starts).toEqual([]);
+  });
+
+  it('puts a refused start back in the status it was claimed from', async () => {
+    row.status = 'delivered';
+    temporal.refuse = () => new Error('temporal unavailable');
+    await expect(redriver.resend(CLAIMED.id, undefined, steps)).rejects.toThrow('temporal unavailable');
+    expect(row.status).toBe('delivered');
   });
 });
 
@@ -263,7 +297,14 @@ describe('DeadLettersService: POST /v1/dead-letters/:id/redrive', () => {
     expect(pool.actions).toEqual([
       {
         on: 'transaction',
-        values: ['tnt_acme', 'dead_letter.redrive', 'delivery', CLAIMED.id, 'service:ops', '{}'],
+        values: [
+          'tnt_acme',
+          'dead_letter.redrive',
+          'delivery',
+          CLAIMED.id,
+          'service:ops',
+          JSON.stringify({ previous_status: 'dead_lettered', first_attempt: 7 }),
+        ],
       },
     ]);
     expect(pool.outcomes).toEqual([{ outcome: 'completed' }]);
@@ -289,7 +330,7 @@ describe('DeadLettersService: POST /v1/dead-letters/:id/redrive', () => {
     await expect(service.redrive(SERVICE, CLAIMED.id)).rejects.toMatchObject({
       status: 409,
       code: 'not_dead_lettered',
-      message: `delivery ${CLAIMED.id} is delivered, not dead-lettered; nothing to redrive`,
+      message: `delivery ${CLAIMED.id} is delivered, not dead-lettered; nothing to redrive (resend takes any ended delivery)`,
     });
     expect(pool.actions).toEqual([]);
   });

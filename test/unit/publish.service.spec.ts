@@ -13,11 +13,11 @@ import { serviceKey, tenantKey } from '../helpers/principals';
  * events table would (created with one delivery per matching subscription, replayed, or in conflict).
  */
 class StubEventsRepository {
-  readonly stored: Array<{ event: StoredEvent; contentHash: string }> = [];
+  readonly stored: Array<{ event: StoredEvent; contentHash: string; orderingKey: string | null }> = [];
   answer: (event: StoredEvent) => PublishOutcome = () => ({ kind: 'created', deliveries: [] });
 
-  publish(event: StoredEvent, contentHash: string): Promise<PublishOutcome> {
-    this.stored.push({ event, contentHash });
+  publish(event: StoredEvent, contentHash: string, orderingKey: string | null): Promise<PublishOutcome> {
+    this.stored.push({ event, contentHash, orderingKey });
     return Promise.resolve(this.answer(event));
   }
 }
@@ -97,6 +97,34 @@ describe('PublishService: what a valid publish stores and answers', () => {
     });
     const { result } = await service.publish(SERVICE, signedUp());
     expect(result.deliveries).toEqual([{ id: 'whdlv_03', subscription_id: 'whsub_c' }]);
+  });
+});
+
+describe('PublishService: the ordering key', () => {
+  it("stores the publisher's ordering_key beside the event, never in it", async () => {
+    await service.publish(SERVICE, signedUp({ ordering_key: 'account/42:profile' }));
+    expect(events.stored[0].orderingKey).toBe('account/42:profile');
+    expect(events.stored[0].event).not.toHaveProperty('ordering_key');
+  });
+
+  it("derives it from the catalogue when none is sent: the user's id for a user event", async () => {
+    await service.publish(SERVICE, signedUp());
+    expect(events.stored[0].orderingKey).toBe(`user:${(SIGNED_UP_DATA.user as { id: string }).id}`);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['longer than 256 characters', 'k'.repeat(257)],
+    ['with a space', 'user 1'],
+    ['with a control character', 'user\n1'],
+    ['outside ASCII', 'usér'],
+  ])('refuses an ordering_key %s: 400 validation_failed naming the field', async (_case, orderingKey) => {
+    await expect(service.publish(SERVICE, signedUp({ ordering_key: orderingKey }))).rejects.toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      details: expect.arrayContaining([{ field: 'ordering_key', problem: expect.any(String) }]),
+    });
+    expect(events.stored).toEqual([]);
   });
 });
 

@@ -2,6 +2,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createDeliveryActivities } from '../../activities/delivery.activities';
+import { ListenSessionsRepository } from '../../libs/db/listen-sessions.repository';
+import { ListenHandoff } from '../../libs/outbound/listen-handoff';
 import { WebhookSender } from '../../libs/outbound/webhook-sender';
 import { DEFAULT_DELIVERY_POLICY } from '../../libs/contracts/delivery-policy';
 import { newEventId, newSubscriptionId } from '../../libs/contracts/ids';
@@ -98,6 +100,7 @@ async function scenario(
       disabler,
       operational,
       failureDisableAfterMs: 0,
+      listen: new ListenHandoff(new ListenSessionsRepository(pool)),
       ...testAttemptSettings(),
     });
     const worker = await Worker.create({

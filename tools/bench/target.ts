@@ -1,14 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 
-/** The event the bench publishes as the n-th of a tenant's run; a peer is sent the same. */
-export function benchEvent(tenantId: string, n: number) {
+/**
+ * The event the bench publishes as the n-th of a tenant's run; a peer is sent the same. Its user is the n-th too, or,
+ * with `users`, one of that many in turn (the user is the event's ordering key).
+ */
+export function benchEvent(tenantId: string, n: number, users?: number) {
+  const user = users === undefined ? n : n % users;
   return {
     event_id: `evt_${tenantId}_${n}`,
     event_type: 'user.signed_in',
     tenant: { id: tenantId, slug: 'bench' },
-    actor: { kind: 'user', id: `usr_${n}` },
-    data: { user: { id: `usr_${n}`, email: `user${n}@example.com` }, ip: '203.0.113.7' },
+    actor: { kind: 'user', id: `usr_${user}` },
+    data: { user: { id: `usr_${user}`, email: `user${user}@example.com` }, ip: '203.0.113.7' },
   };
 }
 
@@ -18,8 +22,8 @@ export type BenchEvent = ReturnType<typeof benchEvent>;
 export interface Target {
   /** The processes whose CPU and memory are counted, by part, each with its descendants; undefined: not known. */
   parts(): Record<string, number | undefined>;
-  /** A tenant whose deliveries go to these receiver URLs, one subscription each. */
-  subscribe(urls: string[]): Promise<{ tenantId: string; subscriptionIds: string[] }>;
+  /** A tenant whose deliveries go to these receiver URLs, one subscription each (with these fields, on the product). */
+  subscribe(urls: string[], fields?: Record<string, unknown>): Promise<{ tenantId: string; subscriptionIds: string[] }>;
   publish(event: BenchEvent): Promise<void>;
 }
 

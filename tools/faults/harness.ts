@@ -159,6 +159,8 @@ export type ReceiverAnswer = (path: string, eventId: string, attempt: number) =>
 /** A receiver on 127.0.0.1 whose answers a scenario decides; it counts every receipt per (event, subscription). */
 export class CountingReceiver {
   readonly receipts = new Map<string, number>();
+  /** Every receipt's `event id|path`, in arrival order. */
+  readonly arrivals: string[] = [];
   private server?: Server;
 
   constructor(private answer: ReceiverAnswer) {}
@@ -169,6 +171,7 @@ export class CountingReceiver {
       req.on('end', () => {
         const key = `${req.headers['x-intelliauth-event-id']}|${req.url}`;
         this.receipts.set(key, (this.receipts.get(key) ?? 0) + 1);
+        this.arrivals.push(key);
         const { status, delayMs } = this.answer(
           req.url ?? '',
           String(req.headers['x-intelliauth-event-id']),

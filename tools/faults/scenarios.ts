@@ -28,25 +28,35 @@ export interface FaultReport {
   deliveredTwice: number;
   seconds: number;
   notes: string[];
+  /** Deliveries of the ordered subscription received while another delivery of their key was under way. */
+  interleaved: number;
+  /** Keys of the ordered subscription still headed by a delivery once every delivery ended. */
+  keysLeftBlocked: number;
 }
 
+/** The users the published user events are about, in turn: each is an ordering key of the `ordered` subscription. */
+const ORDERED_KEYS = 5;
+
 /**
- * One tenant, four subscriptions on one receiver: `ok` (user.*, always 200), `flaky` (*, 500 on about 30% of
- * attempts), `down` (security.*, always 500) and `never` (application.*, which no published event matches).
+ * One tenant, five subscriptions on one receiver: `ok` (user.*, always 200), `flaky` (*, 500 on about 30% of
+ * attempts), `down` (security.*, always 500), `never` (application.*, which no published event matches) and
+ * `ordered` (user.*, ordering per_entity, as flaky as `flaky`).
  */
 async function setUp(harness: FaultHarness, receiver: CountingReceiver, base: string) {
   const tenantId = `tnt_faults_${Date.now()}`;
   const ids: Record<string, string> = {};
-  for (const [name, eventTypes] of [
-    ['ok', ['user.*']],
-    ['flaky', ['*']],
-    ['down', ['security.*']],
-    ['never', ['application.*']],
+  for (const [name, eventTypes, fields] of [
+    ['ok', ['user.*'], {}],
+    ['flaky', ['*'], {}],
+    ['down', ['security.*'], {}],
+    ['never', ['application.*'], {}],
+    ['ordered', ['user.*'], { ordering: 'per_entity' }],
   ] as const) {
     const created = await harness.request('POST', '/v1/subscriptions', {
       tenant_id: tenantId,
       url: `${base}/${name}`,
       event_types: eventTypes,
+      ...fields,
     });
     if (created.status !== 201)
       throw new Error(`subscription ${name}: ${created.status} ${JSON.stringify(created.body)}`);
@@ -57,7 +67,7 @@ async function setUp(harness: FaultHarness, receiver: CountingReceiver, base: st
 
 function receiverAnswers(path: string, eventId: string, attempt: number): number {
   if (path === '/down') return 500;
-  if (path === '/flaky' && flakyFails(eventId, attempt)) return 500;
+  if ((path === '/flaky' || path === '/ordered') && flakyFails(eventId, attempt)) return 500;
   return 200;
 }
 
@@ -77,7 +87,7 @@ async function publishMany(
         const n = next++;
         const eventType = n % 3 === 2 ? 'security.brute_force_detected' : 'user.updated';
         const eventId = `evt_fault_${tenantId}_${n}`;
-        const data = eventType === 'user.updated' ? { user: { id: `usr_${n}` } } : { ip: '203.0.113.9' };
+        const data = eventType === 'user.updated' ? { user: { id: `usr_${n % ORDERED_KEYS}` } } : { ip: '203.0.113.9' };
         // Like a real publisher: a publish that failed (api killed under it, Postgres down) is retried with the same
         // event_id, which is idempotent, until it is answered.
         for (;;) {
@@ -138,7 +148,7 @@ async function verify(
   let missing = 0;
   let wrong = 0;
   for (const { eventId, eventType } of published) {
-    const expected = eventType.startsWith('user.') ? ['/ok', '/flaky'] : ['/flaky', '/down'];
+    const expected = eventType.startsWith('user.') ? ['/ok', '/flaky', '/ordered'] : ['/flaky', '/down'];
     for (const path of expected) {
       const row = byKey.get(`${eventId}|${path}`);
       if (!row) {
@@ -164,6 +174,7 @@ async function verify(
        WHERE d.tenant_id = $1::text AND a.succeeded GROUP BY delivery_id HAVING count(*) > 1) x`,
     [tenantId],
   );
+  const ordering = await orderingOf(harness, receiver, ids.ordered);
   return {
     scenario,
     published: published.length,
@@ -177,7 +188,35 @@ async function verify(
     deliveredTwice: twice[0].n,
     seconds: Math.round((Date.now() - startedAt) / 100) / 10,
     notes,
+    ...ordering,
   };
+}
+
+/**
+ * The ordered subscription's promise, once every delivery ended: per key, each delivery's receipts (its attempts, a
+ * resend after a kill) came together, none between two receipts of another delivery of the key; no head is left.
+ */
+async function orderingOf(harness: FaultHarness, receiver: CountingReceiver, subscriptionId: string) {
+  const { rows } = await harness.pool.query<{ event_id: string; ordering_key: string }>(
+    `SELECT event_id, ordering_key FROM deliveries WHERE subscription_id = $1::text`,
+    [subscriptionId],
+  );
+  const keyOf = new Map(rows.map((row) => [row.event_id, row.ordering_key]));
+  const runs = new Map<string, string[]>();
+  for (const arrival of receiver.arrivals) {
+    const [eventId, path] = arrival.split('|');
+    const key = keyOf.get(eventId);
+    if (path !== '/ordered' || key === undefined) continue;
+    const run = runs.get(key) ?? [];
+    if (run[run.length - 1] !== eventId) run.push(eventId);
+    runs.set(key, run);
+  }
+  const interleaved = [...runs.values()].reduce((sum, run) => sum + run.length - new Set(run).size, 0);
+  const { rows: heads } = await harness.pool.query(
+    `SELECT count(*)::int AS n FROM ordering_heads WHERE subscription_id = $1::text`,
+    [subscriptionId],
+  );
+  return { interleaved, keysLeftBlocked: heads[0].n as number };
 }
 
 async function withHarness<T>(

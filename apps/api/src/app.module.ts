@@ -17,9 +17,11 @@ import { EventTypesModule } from './event-types/event-types.module';
 import { EventsModule } from './events/events.module';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
+import { ListenSessionsModule } from './listen-sessions/listen-sessions.module';
 import { OperatorActionsModule } from './operator-actions/operator-actions.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalSessionsModule } from './portal-sessions/portal-sessions.module';
+import { ReplaysModule } from './replays/replays.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 
 @Module({
@@ -36,9 +38,11 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module';
     HealthModule,
     EventTypesModule,
     SubscriptionsModule,
+    ListenSessionsModule,
     EventsModule,
     DeliveriesModule,
     DeadLettersModule,
+    ReplaysModule,
     ApiKeysModule,
     PortalSessionsModule,
     PortalModule,

@@ -88,6 +88,9 @@ function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy(error);
 }
 
+/** Node's limit on the request line and headers: longer parameters never reach the router anyway. */
+const MAX_PARAM_LENGTH = 16 * 1024;
+
 export function createHttpAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
@@ -96,7 +99,7 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     // No router limit below Node's 16 KiB request line and headers: an id of any length reaches IdPatternPipe, whose
     // 400 invalid_id says what the id must look like, as the document states. No route has a regex parameter, the
     // case the router's limit guards.
-    routerOptions: { maxParamLength: 16 * 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Requests are logged by nestjs-pino (one line each), with the id made here.
     logger: false,
     genReqId: requestId,
@@ -110,7 +113,8 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
  * Fastify registers (Nest's and the docs') goes into a second router that only answers which methods a path has.
  */
 function answerUnknownMethods(fastify: FastifyInstance): void {
-  const known = FindMyWay();
+  // As long a parameter as the main router takes: a path it routes is a path whose methods this one knows.
+  const known = FindMyWay({ maxParamLength: MAX_PARAM_LENGTH });
   const methods = new Set<string>();
   fastify.addHook('onRoute', (route) => {
     for (const method of ([] as string[]).concat(route.method)) {

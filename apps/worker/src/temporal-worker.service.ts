@@ -14,11 +14,14 @@ import { PermitQueue } from '../../../activities/permit-queue';
 import { createRetentionActivities } from '../../../activities/retention.activities';
 import { OAuth2Tokens } from '../../../libs/outbound/oauth2-tokens';
 import { WebhookSender } from '../../../libs/outbound/webhook-sender';
+import { ListenHandoff } from '../../../libs/outbound/listen-handoff';
 import { AppConfig } from '../../../libs/config/config';
 import { APP_CONFIG } from '../../../libs/config/config.module';
 import { workerTracingOptions } from '../../../libs/observability/tracing';
 import { AttemptsRepository } from '../../../libs/db/attempts.repository';
 import { BulkRedrivesRepository } from '../../../libs/db/bulk-redrives.repository';
+import { ReplaysRepository } from '../../../libs/db/replays.repository';
+import { SubscriptionsRepository } from '../../../libs/db/subscriptions.repository';
 import { DeliveriesRepository } from '../../../libs/db/deliveries.repository';
 import { RetentionRepository } from '../../../libs/db/retention.repository';
 import { serviceLogger } from '../../../libs/observability/logging';
@@ -55,6 +58,8 @@ export class TemporalWorkerService
     private readonly attempts: AttemptsRepository,
     private readonly deliveries: DeliveriesRepository,
     private readonly bulkRedrives: BulkRedrivesRepository,
+    private readonly replays: ReplaysRepository,
+    private readonly subscriptions: SubscriptionsRepository,
     private readonly redriver: DeadLetterRedriver,
     private readonly disabler: SubscriptionDisabler,
     private readonly operational: OperationalEvents,
@@ -62,6 +67,7 @@ export class TemporalWorkerService
     private readonly metrics: WorkerMetrics,
     private readonly sender: WebhookSender,
     private readonly tokens: OAuth2Tokens,
+    private readonly listen: ListenHandoff,
     private readonly relay: OutboxRelayService,
   ) {}
 
@@ -80,6 +86,7 @@ export class TemporalWorkerService
           attempts: this.attempts,
           sender: this.sender,
           tokens: this.tokens,
+          listen: this.listen,
           disabler: this.disabler,
           operational: this.operational,
           failureDisableAfterMs: this.config.failureDisableAfterMs,
@@ -92,6 +99,8 @@ export class TemporalWorkerService
         ...createBulkRedriveActivities({
           bulkRedrives: this.bulkRedrives,
           deliveries: this.deliveries,
+          replays: this.replays,
+          subscriptions: this.subscriptions,
           redriver: this.redriver,
         }),
         ...createRetentionActivities({ retention: this.retention }),

@@ -50,7 +50,7 @@ export interface paths {
         delete: operations["deleteSubscription"];
         options?: never;
         head?: never;
-        /** Change url, event_types, enabled, description, max_in_flight or max_per_second */
+        /** Change url, event_types, enabled, description, max_in_flight, max_per_second or ordering */
         patch: operations["updateSubscription"];
         trace?: never;
     };
@@ -63,6 +63,23 @@ export interface paths {
         };
         /** A subscription's attempts per hour over the last 24 h, by outcome */
         get: operations["getSubscriptionAttemptStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/blocked-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An ordered subscription's keys whose next deliveries wait for an earlier one (the head) to end, and since when */
+        get: operations["listSubscriptionBlockedKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -133,6 +150,75 @@ export interface paths {
         put?: never;
         /** Send a signed example of an event type through the delivery path and answer what the receiver did */
         post: operations["testSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live listen sessions, newest first, at most 200 (a service key sees every tenant unless tenant_id is given) */
+        get: operations["listListenSessions"];
+        put?: never;
+        /** Open a listen session: a subscription whose deliveries the tool fetches and forwards; answers its signing secret, once */
+        post: operations["createListenSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a listen session; its waiting deliveries end as dead letters (subscription_deleted) */
+        delete: operations["deleteListenSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Long poll: the signed requests handed to the session, each answered once; keeps the session alive */
+        get: operations["pollListenSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/listen-sessions/{id}/requests/{requestId}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report what the local receiver answered; the attempt records it as the receiver's answer */
+        post: operations["answerListenRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -241,6 +327,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deliveries/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resend an ended delivery (delivered included): a new run of attempts, numbered on from the last */
+        post: operations["resendDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -303,6 +406,40 @@ export interface paths {
         put?: never;
         /** Redrive one dead letter: a new run of its workflow with a fresh schedule */
         post: operations["redriveDeadLetter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again every event of the window the subscription matches now (or only its dead letters), in the background; answers the job to poll */
+        post: operations["replaySubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a replay stands: matched, delivered, failed, pending, status */
+        get: operations["getReplay"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -997,6 +1134,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "webhook.subscription.failing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.subscription.failing: Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never).
+         * @description Sent to each subscription whose event_types match. Verify the signature over the raw body before trusting it (the receiver library does).
+         */
+        post: operations["receiveWebhookSubscriptionFailing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -1140,6 +1297,11 @@ export interface components {
             /** @enum {string} */
             status: "retry_requested";
         };
+        Redriven: {
+            id: string;
+            /** @enum {string} */
+            status: "pending";
+        };
         BulkRedrive: {
             id: string;
             /** @description null when a service key redrove across tenants */
@@ -1179,21 +1341,16 @@ export interface components {
             /** Format: date-time */
             finished_at: string | null;
         };
-        Redriven: {
-            id: string;
-            /** @enum {string} */
-            status: "pending";
-        };
         /**
          * @description a name of the event catalogue (GET /v1/event-types)
          * @enum {string}
          */
-        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring";
+        EventType: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring" | "webhook.subscription.failing";
         /**
          * @description a catalogue name, "category.*" or "*"
          * @enum {string}
          */
-        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
+        EventTypeFilter: "user.signed_in" | "user.signed_out" | "user.sign_in_failed" | "user.mfa_required" | "user.mfa_succeeded" | "user.mfa_failed" | "user.signed_up" | "user.updated" | "user.disabled" | "user.enabled" | "user.deleted" | "user.email_verified" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.backup_codes_regenerated" | "application.created" | "application.updated" | "application.secret_rotated" | "application.disabled" | "application.deleted" | "federation.connection_added" | "federation.sso_completed" | "federation.sso_failed" | "security.brute_force_detected" | "security.token_reuse_detected" | "security.breach_incident_opened" | "webhook.subscription.disabled" | "webhook.delivery.dead_lettered" | "webhook.subscription.recovered" | "webhook.certificate.expiring" | "webhook.subscription.failing" | "*" | "user.*" | "mfa.*" | "application.*" | "federation.*" | "security.*" | "webhook.*";
         /** @description A user signed in. */
         UserSignedInData: {
             user: {
@@ -1665,6 +1822,23 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never). */
+        WebhookSubscriptionFailingData: {
+            subscription: {
+                id: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            failing_since: string;
+            /** @enum {string} */
+            reason: "dead_lettered" | "failing";
+            /** Format: date-time */
+            disables_at: string | null;
+            disables_in_seconds?: number | null;
         } & {
             [key: string]: unknown;
         };
@@ -3380,8 +3554,65 @@ export interface components {
                 subscription_id: string;
             };
         };
+        /**
+         * @description Operational: a subscription of the tenant has been failing long enough to be warned (after its first dead letter, or SUBSCRIPTION_FAILING_WARN_AFTER of failed attempts), once per run of failures; disables_at says when it will be disabled if every attempt keeps failing (null: never).
+         * @example {
+         *       "event_id": "evt_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *       "event_type": "webhook.subscription.failing",
+         *       "occurred_at": "2026-05-17T08:00:00.000Z",
+         *       "tenant": {
+         *         "id": "tnt_acme",
+         *         "slug": "acme"
+         *       },
+         *       "actor": {
+         *         "kind": "user",
+         *         "id": "usr_01HZX3Q5M8Y2K7N4P6R9T0V1W2",
+         *         "email": "anita@cymmetri.com"
+         *       },
+         *       "data": {
+         *         "subscription": {
+         *           "id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *         },
+         *         "failing_since": "2026-05-17T07:00:00.000Z",
+         *         "reason": "failing",
+         *         "disables_at": "2026-05-22T07:00:00.000Z",
+         *         "disables_in_seconds": 428400
+         *       },
+         *       "delivery": {
+         *         "attempt": 1,
+         *         "subscription_id": "whsub_01HZX3Q5M8Y2K7N4P6R9T0V1W5"
+         *       }
+         *     }
+         */
+        WebhookSubscriptionFailingWebhook: {
+            /** @description stable across attempts and redrives: dedupe on it */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "webhook.subscription.failing";
+            /** Format: date-time */
+            occurred_at: string;
+            tenant: {
+                id: string;
+                slug?: string;
+            };
+            actor?: {
+                kind: string;
+                id?: string;
+                email?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            data: components["schemas"]["WebhookSubscriptionFailingData"];
+            delivery: {
+                attempt: number;
+                subscription_id: string;
+            };
+        };
         /** @description the body of every delivery, by event_type */
-        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookCertificateExpiringWebhook"];
+        WebhookEvent: components["schemas"]["UserSignedInWebhook"] | components["schemas"]["UserSignedOutWebhook"] | components["schemas"]["UserSignInFailedWebhook"] | components["schemas"]["UserMfaRequiredWebhook"] | components["schemas"]["UserMfaSucceededWebhook"] | components["schemas"]["UserMfaFailedWebhook"] | components["schemas"]["UserSignedUpWebhook"] | components["schemas"]["UserUpdatedWebhook"] | components["schemas"]["UserDisabledWebhook"] | components["schemas"]["UserEnabledWebhook"] | components["schemas"]["UserDeletedWebhook"] | components["schemas"]["UserEmailVerifiedWebhook"] | components["schemas"]["MfaFactorAddedWebhook"] | components["schemas"]["MfaFactorRemovedWebhook"] | components["schemas"]["MfaBackupCodesRegeneratedWebhook"] | components["schemas"]["ApplicationCreatedWebhook"] | components["schemas"]["ApplicationUpdatedWebhook"] | components["schemas"]["ApplicationSecretRotatedWebhook"] | components["schemas"]["ApplicationDisabledWebhook"] | components["schemas"]["ApplicationDeletedWebhook"] | components["schemas"]["FederationConnectionAddedWebhook"] | components["schemas"]["FederationSsoCompletedWebhook"] | components["schemas"]["FederationSsoFailedWebhook"] | components["schemas"]["SecurityBruteForceDetectedWebhook"] | components["schemas"]["SecurityTokenReuseDetectedWebhook"] | components["schemas"]["SecurityBreachIncidentOpenedWebhook"] | components["schemas"]["WebhookSubscriptionDisabledWebhook"] | components["schemas"]["WebhookDeliveryDeadLetteredWebhook"] | components["schemas"]["WebhookSubscriptionRecoveredWebhook"] | components["schemas"]["WebhookCertificateExpiringWebhook"] | components["schemas"]["WebhookSubscriptionFailingWebhook"];
         EventTypeList: {
             data: {
                 name: components["schemas"]["EventType"];
@@ -3426,6 +3657,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered) */
+            ordering_key: string | null;
             /** Format: date-time */
             received_at: string;
             deliveries: components["schemas"]["Delivery"][];
@@ -3454,6 +3687,8 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+            /** @description optional: the entity this event is ordered under for subscriptions with ordering per_entity (visible ASCII, at most 256 characters); absent: the catalogue derives it from data (user:<data.user.id> for user.*, mfa.* and security.*, application:<id>, connection:<id>). Sent as the X-IntelliAuth-Ordering-Key header, not in the body */
+            ordering_key?: string;
         } & ({
             /** @constant */
             event_type: "user.signed_in";
@@ -3559,42 +3794,48 @@ export interface components {
             event_type: "security.breach_incident_opened";
             data: components["schemas"]["SecurityBreachIncidentOpenedData"];
         });
-        OperatorActionPage: {
-            data: {
-                id: string;
-                tenant_id: string | null;
-                /**
-                 * @example delivery.cancel
-                 * @example subscription.rotate_secret
-                 */
-                action: string;
-                /** @enum {string} */
-                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive" | "portal_session";
-                target_id: string;
-                /** @description service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver */
-                actor: string;
-                details: {
-                    [key: string]: unknown;
-                };
-                /** Format: date-time */
-                created_at: string;
-            }[];
-            /** @description pass as `cursor` for the next page; null on the last page */
-            next_cursor: string | null;
-        };
-        CreatedPortalSession: {
-            /** @description revoke the session with this id */
+        Replay: {
             id: string;
             tenant_id: string;
-            /** @description relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer */
-            url: string;
-            /** Format: date-time */
-            created_at: string;
+            subscription_id: string;
             /**
              * Format: date-time
-             * @description the token must be exchanged before this, and the session ends then
+             * @description the start of the window replayed: the one asked for, or the oldest retention kept
              */
-            expires_at: string;
+            from: string;
+            /** Format: date-time */
+            to: string;
+            event_types: string[] | null;
+            only_failed: boolean;
+            /** @description the part of the window asked for that is older than RETENTION: its events are gone */
+            not_replayed: {
+                /** Format: date-time */
+                from: string;
+                /** Format: date-time */
+                to: string;
+                /** @enum {string} */
+                reason: "retention";
+            } | null;
+            /**
+             * @description completed: every event in the window taken
+             * @enum {string}
+             */
+            status: "running" | "completed";
+            /** @description events in the window the subscription matches now (and the filters take) */
+            matched: number;
+            /** @description of those, delivered by this replay */
+            delivered: number;
+            /** @description dead-lettered or cancelled again, or whose new run could not start */
+            failed: number;
+            /** @description still on their way */
+            pending: number;
+            /** @description already on their way when their turn came: not sent again */
+            skipped: number;
+            requested_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
         };
         Subscription: {
             id: string;
@@ -3609,6 +3850,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3636,6 +3882,15 @@ export interface components {
                 expires_at: string | null;
                 /** @description whether a CA bundle verifies the receiver instead of the system's roots */
                 ca: boolean;
+            } | null;
+            /** @description set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the subscription will be disabled (null: never); null otherwise */
+            failing_warning: {
+                /** Format: date-time */
+                failing_since: string;
+                /** Format: date-time */
+                warned_at: string;
+                /** Format: date-time */
+                disables_at: string | null;
             } | null;
         };
         CreatedSubscription: {
@@ -3651,6 +3906,11 @@ export interface components {
             max_in_flight: number | null;
             /** @description the subscription's limit on attempts started per second; null: the configured default applies */
             max_per_second: number | null;
+            /**
+             * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+             * @enum {string}
+             */
+            ordering: "none" | "per_entity";
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -3678,6 +3938,15 @@ export interface components {
                 expires_at: string | null;
                 /** @description whether a CA bundle verifies the receiver instead of the system's roots */
                 ca: boolean;
+            } | null;
+            /** @description set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the subscription will be disabled (null: never); null otherwise */
+            failing_warning: {
+                /** Format: date-time */
+                failing_since: string;
+                /** Format: date-time */
+                warned_at: string;
+                /** Format: date-time */
+                disables_at: string | null;
             } | null;
             /** @description the signing secret, shown this once: keep it in the receiver */
             secret: string;
@@ -3727,6 +3996,117 @@ export interface components {
                 /** @description attempts that failed (any other outcome) */
                 failed: number;
             }[];
+        };
+        BlockedKeys: {
+            subscription_id: string;
+            /** @description the keys with deliveries waiting behind their head, longest blocked first */
+            data: {
+                ordering_key: string;
+                /** @description the delivery the key waits for: cancel it, or retry it now, to let the next one go */
+                head_delivery_id: string;
+                /** @description the head's status (retry_scheduled: it waits on its schedule) */
+                head_status: string;
+                /**
+                 * Format: date-time
+                 * @description when the head was let start
+                 */
+                since: string;
+                /** @description deliveries of the key waiting behind it */
+                waiting: number;
+            }[];
+            /** @description more than 100 keys are blocked: the longest blocked are shown */
+            has_more: boolean;
+        };
+        CreatedListenSession: {
+            /** @description the subscription the session is */
+            id: string;
+            tenant_id: string;
+            event_types: string[];
+            forward_to: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the session ends then unless its tool polls before
+             */
+            expires_at: string;
+            /** @description the session's signing secret, shown this once: the local receiver verifies with it */
+            secret: string;
+            /** @description how long the session lives past its last poll (LISTEN_SESSION_TTL) */
+            ttl_seconds: number;
+        };
+        ListenSessionList: {
+            data: {
+                /** @description the subscription the session is */
+                id: string;
+                tenant_id: string;
+                event_types: string[];
+                forward_to: string;
+                /** Format: date-time */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description the session ends then unless its tool polls before
+                 */
+                expires_at: string;
+            }[];
+        };
+        ListenRequests: {
+            requests: {
+                id: string;
+                /** @description the headers of the POST, signatures included, exactly as the product would send them */
+                headers: {
+                    [key: string]: string;
+                };
+                /** @description the body of the POST, byte for byte once encoded as UTF-8 */
+                body: string;
+                /**
+                 * Format: date-time
+                 * @description the attempt stops waiting for the answer then (its timeout)
+                 */
+                expires_at: string;
+            }[];
+        };
+        ListenAnswerResult: {
+            /** @description false when the attempt no longer waited for this answer (past its timeout): it was not recorded */
+            recorded: boolean;
+        };
+        OperatorActionPage: {
+            data: {
+                id: string;
+                tenant_id: string | null;
+                /**
+                 * @example delivery.cancel
+                 * @example subscription.rotate_secret
+                 */
+                action: string;
+                /** @enum {string} */
+                target_type: "delivery" | "subscription" | "api_key" | "bulk_redrive" | "portal_session";
+                target_id: string;
+                /** @description service_key:<fingerprint>, tenant_key:<key id>, portal_session:<session id> or receiver */
+                actor: string;
+                details: {
+                    [key: string]: unknown;
+                };
+                /** Format: date-time */
+                created_at: string;
+            }[];
+            /** @description pass as `cursor` for the next page; null on the last page */
+            next_cursor: string | null;
+        };
+        CreatedPortalSession: {
+            /** @description revoke the session with this id */
+            id: string;
+            tenant_id: string;
+            /** @description relative to the API: open <api origin> + url, once, before expires_at; the token travels in the fragment, which browsers never send to a server or in a Referer */
+            url: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description the token must be exchanged before this, and the session ends then
+             */
+            expires_at: string;
         };
     };
     responses: never;
@@ -3851,6 +4231,8 @@ export interface operations {
                     /** @description catalogue names, "category.*" or "*" */
                     event_types: components["schemas"]["EventTypeFilter"][];
                     description?: string;
+                    /** @description false creates it disabled (no deliveries until it is enabled), so it can be test-sent before it goes live; default true */
+                    enabled?: boolean;
                     /** @description attempts to this subscription in flight at once, across every worker; absent: the configured default (SUBSCRIPTION_MAX_IN_FLIGHT, 10 unless set) */
                     max_in_flight?: number;
                     /** @description attempts to this subscription started per second (paced evenly), across every worker; absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set) */
@@ -3887,6 +4269,11 @@ export interface operations {
                         /** @description PEM bundle the receiver's certificate is verified by instead of the system's roots */
                         ca?: string;
                     };
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -4109,6 +4496,11 @@ export interface operations {
                         /** @description PEM bundle the receiver's certificate is verified by instead of the system's roots */
                         ca?: string;
                     } | null;
+                    /**
+                     * @description per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; none (the default): each delivery starts at once. A change applies to events published after it
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_entity";
                 };
             };
         };
@@ -4197,6 +4589,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttemptStats"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSubscriptionBlockedKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description BlockedKeys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedKeys"];
                 };
             };
             /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
@@ -4528,6 +4970,328 @@ export interface operations {
             };
             /** @description over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listListenSessions: {
+        parameters: {
+            query?: {
+                tenant_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ListenSessionList */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenSessionList"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createListenSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description required with a service key; a tenant key may leave it out */
+                    tenant_id: string;
+                    /** @description catalogue names, "category.*" or "*" */
+                    event_types: components["schemas"]["EventTypeFilter"][];
+                    /** @description the local URL the tool forwards to (shown in listings; the product never connects to it, so it may be loopback) */
+                    forward_to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description CreatedListenSession */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedListenSession"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description well-formed but not acceptable: see the code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteListenSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pollListenSession: {
+        parameters: {
+            query?: {
+                /** @description how long to wait for a first request (default and cap: the lesser of 20 and half LISTEN_SESSION_TTL) */
+                wait_seconds?: number;
+            };
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ListenRequests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenRequests"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    answerListenRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a listen session id (whsub_…, the subscription it is) */
+                id: string;
+                /** @description a listen request id (lreq_…) */
+                requestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the local receiver's status; null when it gave none (refused, timed out) */
+                    status_code: number | null;
+                    duration_ms: number;
+                    /** @description why there was no status */
+                    error?: string | null;
+                    response_excerpt?: string | null;
+                    /** @description the answer's Retry-After header */
+                    retry_after?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description ListenAnswerResult */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenAnswerResult"];
+                };
+            };
+            /**
+             * @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             *
+             *     the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4937,6 +5701,65 @@ export interface operations {
             };
         };
     };
+    resendDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a delivery id (whdlv_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redriven */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redriven"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listDeadLetters: {
         parameters: {
             query?: {
@@ -5182,6 +6005,165 @@ export interface operations {
             };
             /** @description the resource is not in a state that allows this */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replaySubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a subscription id (whsub_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description events that occurred at or after this
+                     */
+                    from: string;
+                    /**
+                     * Format: date-time
+                     * @description and before this; at most REPLAY_MAX_WINDOW (7 days) after from
+                     */
+                    to: string;
+                    /** @description only these (catalogue names, "category.*" or "*"), among those the subscription matches now */
+                    event_types?: components["schemas"]["EventTypeFilter"][];
+                    /** @description only the events whose delivery to this subscription is dead-lettered; default false */
+                    only_failed?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Replay */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            /**
+             * @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             *
+             *     the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the request body is over 256 KiB (payload_too_large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is not JSON (unsupported_media_type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description well-formed but not acceptable: see the code */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a replay id (rply_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Replay */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            /** @description the request is malformed (invalid_json, validation_failed, invalid_query, invalid_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid API key (unauthorized); for the portal: portal_header_required, portal_session_ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such resource, or one of another tenant */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7334,6 +8316,66 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WebhookCertificateExpiringWebhook"];
+            };
+        };
+        responses: {
+            /** @description gone: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description slow down: a Retry-After (seconds or an HTTP date) moves the next attempt later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description received: any 2xx within 10 s ends the delivery */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description anything else (or no answer within 10 s) is a failed attempt, retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveWebhookSubscriptionFailing: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Standard Webhooks: the event_id */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Standard Webhooks: Unix seconds when this attempt was signed */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+                /** @description hex HMAC-SHA256 of the exact body bytes (newest secret) */
+                "X-IntelliAuth-Signature": components["parameters"]["IntelliAuthSignature"];
+                /** @description the event_id */
+                "X-IntelliAuth-Event-Id": components["parameters"]["IntelliAuthEventId"];
+                /** @description 1, 2, 3…; numbering continues across redrives */
+                "X-IntelliAuth-Delivery-Attempt": components["parameters"]["IntelliAuthDeliveryAttempt"];
+                /** @description Unix seconds when this attempt was sent */
+                "X-IntelliAuth-Timestamp": components["parameters"]["IntelliAuthTimestamp"];
+                /** @description the event type */
+                "X-IntelliAuth-Event-Type": "webhook.subscription.failing";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionFailingWebhook"];
             };
         };
         responses: {

@@ -35,6 +35,20 @@ export function tenantFor(principal: Principal, requested: string | undefined): 
   return principal.tenantId;
 }
 
+/** The tenant a body creates something for: tenantFor, where a service key must name one. */
+export function tenantToCreateFor(principal: Principal, requested: string | undefined): string {
+  const tenantId = tenantFor(principal, requested);
+  if (tenantId === undefined) {
+    throw new ApiError(
+      HttpStatus.BAD_REQUEST,
+      'validation_failed',
+      'the request body is invalid: tenant_id is required with a service key',
+      [{ field: 'tenant_id', problem: 'is required' }],
+    );
+  }
+  return tenantId;
+}
+
 /** The tenant a list is limited to: the `tenant_id` parameter for service keys (every tenant without it), the key's own for tenant keys. */
 export function listTenant(principal: Principal, query: Record<string, unknown>): string | undefined {
   return tenantFor(principal, queryText(query, 'tenant_id', TENANT_ID_PATTERN, 'must be a tenant id'));

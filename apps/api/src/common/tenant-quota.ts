@@ -14,6 +14,11 @@ const QUOTAS: Record<TenantQuota, { variable: string; what: string; remedy: stri
     what: 'live portal sessions',
     remedy: 'revoke one, or wait for one to expire',
   },
+  running_replays: {
+    variable: 'TENANT_MAX_RUNNING_REPLAYS',
+    what: 'replays running',
+    remedy: 'wait for one to complete (GET /v1/replays/{id})',
+  },
 };
 
 /** Runs `create`; a tenant quota it hits becomes 422 `quota_exceeded`, naming the limit and the variable that sets it. */

@@ -4,6 +4,7 @@ import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository'
 import { OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
 import { DeadLetterRedriver } from '../../../../libs/temporal/dead-letter-redriver';
 import { listTenant, Principal, scopeOf, tenantFor } from '../auth/principal';
+import { recordedRerun } from '../deliveries/recorded-rerun';
 import { ApiError } from '../common/api-error';
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
 import { EVENT_TYPE_PATTERN, PageRequest, queryText, queryTime } from '../common/paging';
@@ -39,41 +40,20 @@ export class DeadLettersService {
   }
 
   /** A new run of the same workflow id for a dead letter, with a fresh schedule. */
-  async redrive(principal: Principal, id: string) {
-    const outcome = await this.redriver.redrive(id, scopeOf(principal), {
-      claim: (claim) =>
-        this.operatorActions.changeAndRecord(claim, (row) => ({
-          tenantId: row.tenant_id,
-          action: 'dead_letter.redrive',
-          targetType: 'delivery',
-          targetId: id,
-          actor: principal.actor,
-        })),
-      start: ({ result, actionId }, start) =>
-        this.operatorActions.carryOut(
-          actionId,
-          () => start(result),
-          (started) => (started.kind === 'redriven' ? {} : { outcome: 'refused', refused: started.kind }),
-        ),
-    });
-    switch (outcome.kind) {
-      case 'missing':
-        throw ApiError.notFound('dead_letter', id);
-      case 'still_running':
-        throw new ApiError(
-          HttpStatus.CONFLICT,
-          'delivery_still_running',
-          `delivery ${id} is still finishing its previous run; retry the redrive in a moment`,
-        );
-      case 'not_dead_lettered':
-        throw new ApiError(
+  redrive(principal: Principal, id: string) {
+    return recordedRerun(
+      this.redriver,
+      this.operatorActions,
+      principal,
+      id,
+      { action: 'dead_letter.redrive', missing: 'dead_letter' },
+      (status) =>
+        new ApiError(
           HttpStatus.CONFLICT,
           'not_dead_lettered',
-          `delivery ${id} is ${outcome.status}, not dead-lettered; nothing to redrive`,
-        );
-      case 'redriven':
-        return { id, status: 'pending' as const };
-    }
+          `delivery ${id} is ${status}, not dead-lettered; nothing to redrive (resend takes any ended delivery)`,
+        ),
+    );
   }
 
   /** Starts a background redrive of every dead letter matching the filter (dead-lettered before now). */

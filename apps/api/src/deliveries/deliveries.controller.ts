@@ -15,6 +15,7 @@ import {
   deliveryQuerySchemas,
   deliverySchema,
   deliveryStatusSchema,
+  redrivenSchema,
   retryRequestedSchema,
 } from './delivery.schemas';
 
@@ -25,6 +26,7 @@ const DeliveryDetail = component('DeliveryDetail', deliveryDetailSchema);
 const DeliveryPage = component('DeliveryPage', deliveryPageSchema);
 const CancelRequested = component('CancelRequested', cancelRequestedSchema);
 const RetryRequested = component('RetryRequested', retryRequestedSchema);
+const Redriven = component('Redriven', redrivenSchema);
 
 /** The filters of the delivery list (and, with reason and from/to, of the dead-letter list). */
 export const DeliveryFilters = (): MethodDecorator =>
@@ -97,5 +99,19 @@ export class DeliveriesController {
   @DeliveryId()
   retry(@Caller() caller: Principal, @Param('id') id: string) {
     return this.deliveries.retryNow(caller, id);
+  }
+
+  @Post(':id/resend')
+  @HttpCode(202)
+  @Operation({
+    operationId: 'resendDelivery',
+    summary: 'Resend an ended delivery (delivered included): a new run of attempts, numbered on from the last',
+    status: 202,
+    response: Redriven,
+    errors: [404, 409],
+  })
+  @DeliveryId()
+  resend(@Caller() caller: Principal, @Param('id') id: string) {
+    return this.deliveries.resend(caller, id);
   }
 }

@@ -1,6 +1,7 @@
 import { PUBLISHABLE_EVENT_TYPES } from '../../../../libs/contracts/catalogue';
 import { EVENT_ID_PATTERN } from '../../../../libs/contracts/ids';
-import { anyObject, dateTime, objectOf, ResponseOf } from '../common/schema-parts';
+import { ORDERING_KEY_MAX_LENGTH, ORDERING_KEY_PATTERN } from '../../../../libs/contracts/ordering-key';
+import { anyObject, dateTime, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
 import type { BodyOf } from '../common/validation';
 import { deliverySchema } from '../deliveries/delivery.schemas';
 import { dataComponents, eventActorSchema, withCatalogue } from '../event-types/event-type.schemas';
@@ -32,6 +33,16 @@ export const publishEventSchema = {
     },
     actor: eventActorSchema,
     data: { type: 'object', additionalProperties: true, description: 'the event payload, delivered as sent' },
+    ordering_key: {
+      type: 'string',
+      minLength: 1,
+      maxLength: ORDERING_KEY_MAX_LENGTH,
+      pattern: ORDERING_KEY_PATTERN.source,
+      description:
+        'optional: the entity this event is ordered under for subscriptions with ordering per_entity (visible ASCII, ' +
+        'at most 256 characters); absent: the catalogue derives it from data (user:<data.user.id> for user.*, mfa.* ' +
+        'and security.*, application:<id>, connection:<id>). Sent as the X-IntelliAuth-Ordering-Key header, not in the body',
+    },
   },
 } as const;
 
@@ -83,6 +94,10 @@ export const eventSchema = objectOf(
     tenant: tenantSchema,
     actor: actorSchema,
     data: anyObject,
+    ordering_key: {
+      ...nullableString,
+      description: 'the key its deliveries to per_entity subscriptions are ordered under (null: none, unordered)',
+    },
     received_at: dateTime,
     deliveries: { type: 'array', items: deliverySchema },
   },

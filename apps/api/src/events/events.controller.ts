@@ -77,7 +77,7 @@ export class EventsController {
   })
   @IdParam('eventId', 'an event id (evt_…)', EVENT_ID_PATTERN)
   async get(@Caller() caller: Principal, @Param('eventId') eventId: string) {
-    const { event, received_at, deliveries } = await this.events.get(caller, eventId);
-    return { ...event, received_at, deliveries };
+    const { event, ordering_key, received_at, deliveries } = await this.events.get(caller, eventId);
+    return { ...event, ordering_key, received_at, deliveries };
   }
 }

@@ -5,6 +5,7 @@ import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { StoredEvent } from '../../../../libs/contracts/envelope';
 import { newEventId } from '../../../../libs/contracts/ids';
+import { derivedOrderingKey } from '../../../../libs/contracts/ordering-key';
 import { EventsRepository } from '../../../../libs/db/events.repository';
 import { ApiError } from '../common/api-error';
 import { requirePublishableEventType } from '../common/event-types';
@@ -68,7 +69,8 @@ export class PublishService {
     };
     if (input.actor !== undefined) event.actor = input.actor;
 
-    const outcome = await this.events.publish(event, contentHash(input));
+    const orderingKey = input.ordering_key ?? derivedOrderingKey(eventType, input.data);
+    const outcome = await this.events.publish(event, contentHash(input), orderingKey);
     if (outcome.kind === 'conflict') {
       throw new ApiError(
         HttpStatus.CONFLICT,

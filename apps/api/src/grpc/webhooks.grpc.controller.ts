@@ -11,6 +11,7 @@ import { DeliveriesService } from '../deliveries/deliveries.service';
 import { EventsService } from '../events/events.service';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { PublishService } from '../events/publish.service';
+import { ReplaysService } from '../replays/replays.service';
 import { jsonToStruct, Struct, structToJson } from './struct';
 
 /** proto3 has no "unset" for strings and numbers: "" and 0 mean absent, as REST's missing fields do. */
@@ -38,6 +39,7 @@ interface PublishRequest {
   tenant?: { id?: string; slug?: string };
   actor?: Struct;
   data?: Struct;
+  ordering_key?: string;
 }
 
 /** The gRPC face of the same services REST uses: requests become the REST body or query shapes, then the same code runs. */
@@ -49,6 +51,7 @@ export class WebhooksGrpcController {
     private readonly deliveries: DeliveriesService,
     private readonly deadLetters: DeadLettersService,
     private readonly events: EventsService,
+    private readonly replays: ReplaysService,
   ) {}
 
   @GrpcMethod('WebhooksService', 'Publish')
@@ -64,6 +67,7 @@ export class WebhooksGrpcController {
       },
       actor: request.actor && structToJson(request.actor),
       data: request.data && structToJson(request.data),
+      ordering_key: present(request.ordering_key),
     };
     const event = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     // The same 256 KiB cap as a REST body (413 there): an event is as large whichever way it arrives.
@@ -130,5 +134,35 @@ export class WebhooksGrpcController {
   @GrpcMethod('WebhooksService', 'RedriveDeadLetter')
   redriveDeadLetter(@Payload() request: { id?: string }, @Caller() caller: Principal) {
     return this.deadLetters.redrive(caller, requireStorableId(request.id ?? '', 'id'));
+  }
+
+  @GrpcMethod('WebhooksService', 'ResendDelivery')
+  resendDelivery(@Payload() request: { id?: string }, @Caller() caller: Principal) {
+    return this.deliveries.resend(caller, requireStorableId(request.id ?? '', 'id'));
+  }
+
+  @GrpcMethod('WebhooksService', 'ReplaySubscription')
+  async replaySubscription(
+    @Payload()
+    request: { subscription_id?: string; from?: string; to?: string; event_types?: string[]; only_failed?: boolean },
+    @Caller() caller: Principal,
+  ) {
+    const body = {
+      from: present(request.from),
+      to: present(request.to),
+      event_types: request.event_types?.length ? request.event_types : undefined,
+      only_failed: request.only_failed ?? false,
+    };
+    const replay = await this.replays.replay(
+      caller,
+      requireStorableId(request.subscription_id ?? '', 'subscription_id'),
+      Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)),
+    );
+    return toMessage(replay);
+  }
+
+  @GrpcMethod('WebhooksService', 'GetReplay')
+  async getReplay(@Payload() request: { id?: string }, @Caller() caller: Principal) {
+    return toMessage(await this.replays.get(caller, requireStorableId(request.id ?? '', 'id')));
   }
 }

@@ -1,6 +1,15 @@
 import { SUBSCRIPTION_ID_PATTERN } from '../../../../libs/contracts/ids';
+import { ORDERINGS } from '../../../../libs/contracts/ordering-key';
 import { MAX_IN_FLIGHT_LIMIT, MAX_PER_SECOND_LIMIT } from '../../../../libs/contracts/throttle-policy';
-import { anyObject, dateTime, nullableInteger, nullableString, objectOf, ResponseOf } from '../common/schema-parts';
+import {
+  anyObject,
+  dateTime,
+  nullableDateTime,
+  nullableInteger,
+  nullableString,
+  objectOf,
+  ResponseOf,
+} from '../common/schema-parts';
 import {
   receiverCredentialChanges,
   receiverCredentials,
@@ -39,6 +48,15 @@ const maxPerSecond = {
     'attempts to this subscription started per second (paced evenly), across every worker; ' +
     'absent: the configured default (SUBSCRIPTION_MAX_PER_SECOND, no cap unless set)',
 } as const;
+const ordering = {
+  type: 'string',
+  enum: ORDERINGS,
+  description:
+    'per_entity: the deliveries of one ordering key (the user, application or connection an event is about, or the ' +
+    "publisher's ordering_key) are sent one at a time, in publish order, each after the previous one ended; " +
+    'none (the default): each delivery starts at once. A change applies to events published after it',
+} as const;
+
 /** In an update, null puts the configured default back. */
 function orDefault<T extends { type: string; description: string }>(limit: T) {
   // Spelled out: a spread of a generic is typed as an intersection, which would keep `type` as T['type'] too.
@@ -68,9 +86,15 @@ export const createSubscriptionSchema = {
     url,
     event_types: eventTypes,
     description: { type: 'string', maxLength: 1024 },
+    enabled: {
+      type: 'boolean',
+      description:
+        'false creates it disabled (no deliveries until it is enabled), so it can be test-sent before it goes live; default true',
+    },
     max_in_flight: maxInFlight,
     max_per_second: maxPerSecond,
     ...receiverCredentials,
+    ordering,
   },
 } as const;
 
@@ -86,6 +110,7 @@ export const updateSubscriptionSchema = {
     max_in_flight: orDefault(maxInFlight),
     max_per_second: orDefault(maxPerSecond),
     ...receiverCredentialChanges,
+    ordering,
   },
 } as const;
 
@@ -137,9 +162,19 @@ export const subscriptionSchema = objectOf({
     ...nullableInteger,
     description: "the subscription's limit on attempts started per second; null: the configured default applies",
   },
+  ordering: { type: 'string', enum: ORDERINGS, description: ordering.description },
   created_at: dateTime,
   updated_at: dateTime,
   ...receiverCredentialsShown,
+  failing_warning: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['failing_since', 'warned_at', 'disables_at'],
+    properties: { failing_since: dateTime, warned_at: dateTime, disables_at: nullableDateTime },
+    description:
+      'set while every attempt keeps failing after a webhook.subscription.failing warning: since when, and when the ' +
+      'subscription will be disabled (null: never); null otherwise',
+  },
 });
 
 export const createdSubscriptionSchema = {
@@ -165,6 +200,31 @@ export const testSendResultSchema = objectOf({
 });
 
 export type TestSendResult = ResponseOf<typeof testSendResultSchema>;
+
+/** How many blocked keys one answer lists. */
+export const BLOCKED_KEYS_SHOWN = 100;
+
+export const blockedKeysSchema = objectOf({
+  subscription_id: { type: 'string' },
+  data: {
+    type: 'array',
+    description: 'the keys with deliveries waiting behind their head, longest blocked first',
+    items: objectOf({
+      ordering_key: { type: 'string' },
+      head_delivery_id: {
+        type: 'string',
+        description: 'the delivery the key waits for: cancel it, or retry it now, to let the next one go',
+      },
+      head_status: { type: 'string', description: "the head's status (retry_scheduled: it waits on its schedule)" },
+      since: { ...dateTime, description: 'when the head was let start' },
+      waiting: { type: 'integer', minimum: 1, description: 'deliveries of the key waiting behind it' },
+    }),
+  },
+  has_more: {
+    type: 'boolean',
+    description: `more than ${BLOCKED_KEYS_SHOWN} keys are blocked: the longest blocked are shown`,
+  },
+});
 
 export const attemptStatsSchema = objectOf({
   subscription_id: { type: 'string' },

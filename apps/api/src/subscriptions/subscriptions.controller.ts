@@ -9,6 +9,7 @@ import { pageOf } from '../common/schema-parts';
 import { withCatalogue } from '../event-types/event-type.schemas';
 import {
   attemptStatsSchema,
+  blockedKeysSchema,
   createdSubscriptionSchema,
   createSubscriptionSchema,
   disableSubscriptionSchema,
@@ -26,6 +27,7 @@ const SubscriptionPage = component('SubscriptionPage', pageOf(subscriptionSchema
 const RotatedSecret = component('RotatedSecret', rotatedSecretSchema);
 const TestSendResult = component('TestSendResult', testSendResultSchema);
 const AttemptStats = component('AttemptStats', attemptStatsSchema);
+const BlockedKeys = component('BlockedKeys', blockedKeysSchema);
 const SubscriptionId = () => IdParam('id', 'a subscription id (whsub_…)', SUBSCRIPTION_ID_PATTERN);
 import { SubscriptionsService } from './subscriptions.service';
 import { TestSendService } from './test-send.service';
@@ -48,6 +50,7 @@ export class SubscriptionsController {
       [
         'getSubscription',
         'getSubscriptionAttemptStats',
+        'listSubscriptionBlockedKeys',
         'updateSubscription',
         'deleteSubscription',
         'rotateSubscriptionSecret',
@@ -115,10 +118,24 @@ export class SubscriptionsController {
     return this.subscriptions.attemptStats(caller, id);
   }
 
+  @Get(':id/blocked-keys')
+  @Operation({
+    operationId: 'listSubscriptionBlockedKeys',
+    summary:
+      "An ordered subscription's keys whose next deliveries wait for an earlier one (the head) to end, and since when",
+    status: 200,
+    response: BlockedKeys,
+    errors: [404],
+  })
+  @SubscriptionId()
+  blockedKeys(@Caller() caller: Principal, @Param('id') id: string) {
+    return this.subscriptions.blockedKeys(caller, id);
+  }
+
   @Patch(':id')
   @Operation({
     operationId: 'updateSubscription',
-    summary: 'Change url, event_types, enabled, description, max_in_flight or max_per_second',
+    summary: 'Change url, event_types, enabled, description, max_in_flight, max_per_second or ordering',
     status: 200,
     response: Subscription,
     body: { schema: withCatalogue(updateSubscriptionSchema), required: true, example: { event_types: ['*'] } },

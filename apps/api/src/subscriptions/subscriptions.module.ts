@@ -10,5 +10,7 @@ import { TestSendService } from './test-send.service';
   imports: [OutboundModule],
   controllers: [SubscriptionsController],
   providers: [SubscriptionsService, ReceiverUrlValidator, ReceiverCredentialsValidator, TestSendService],
+  // A listen session is a subscription: it ends as one is deleted.
+  exports: [SubscriptionsService],
 })
 export class SubscriptionsModule {}

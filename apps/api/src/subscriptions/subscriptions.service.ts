@@ -5,15 +5,17 @@ import { newSubscriptionId } from '../../../../libs/contracts/ids';
 import { PoolClient } from 'pg';
 import { DeliveriesRepository } from '../../../../libs/db/deliveries.repository';
 import { OperatorAction, OperatorActionsRepository } from '../../../../libs/db/operator-actions.repository';
+import { OrderingHeadsRepository } from '../../../../libs/db/ordering-heads';
 import { Page } from '../../../../libs/db/page';
 import { MAX_LIVE_SIGNING_SECRETS } from '../../../../libs/db/subscription-secrets';
 import { MAX_RECEIVER_HEADERS } from '../../../../libs/contracts/receiver-credentials';
 import { TooManyHeaders } from '../../../../libs/db/receiver-credentials';
-import { SubscriptionsRepository, SubscriptionView } from '../../../../libs/db/subscriptions.repository';
+import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
+import { SubscriptionView } from '../../../../libs/db/subscription-records';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
 import { SubscriptionDisabler } from '../../../../libs/temporal/subscription-disabler';
-import { Principal, scopeOf, tenantFor } from '../auth/principal';
+import { Principal, scopeOf, tenantToCreateFor } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { RateLimit } from '../common/rate-limit';
 import { withinTenantQuota } from '../common/tenant-quota';
@@ -21,6 +23,7 @@ import { requireEventTypeFilters, requireOperationalFilters } from '../common/ev
 import { PageRequest } from '../common/paging';
 import { BodyValidator } from '../common/validation';
 import {
+  BLOCKED_KEYS_SHOWN,
   createSubscriptionSchema,
   disableSubscriptionSchema,
   rotateSecretSchema,
@@ -62,6 +65,7 @@ export class SubscriptionsService {
   constructor(
     private readonly subscriptions: SubscriptionsRepository,
     private readonly deliveries: DeliveriesRepository,
+    private readonly orderingHeads: OrderingHeadsRepository,
     private readonly signals: DeliverySignals,
     private readonly disabler: SubscriptionDisabler,
     private readonly operatorActions: OperatorActionsRepository,
@@ -74,15 +78,7 @@ export class SubscriptionsService {
 
   async create(principal: Principal, body: unknown): Promise<CreatedSubscription> {
     const input = createValidator.parse(body);
-    const tenantId = tenantFor(principal, input.tenant_id);
-    if (tenantId === undefined) {
-      throw new ApiError(
-        HttpStatus.BAD_REQUEST,
-        'validation_failed',
-        'the request body is invalid: tenant_id is required with a service key',
-        [{ field: 'tenant_id', problem: 'is required' }],
-      );
-    }
+    const tenantId = tenantToCreateFor(principal, input.tenant_id);
     const secret = generateSigningSecret();
     const subscription = {
       id: newSubscriptionId(),
@@ -90,12 +86,14 @@ export class SubscriptionsService {
       url: this.receiverUrls.require(input.url),
       eventTypes: this.eventTypesFor(tenantId, input.event_types),
       description: input.description ?? null,
+      enabled: input.enabled,
       signingSecret: secret,
       maxInFlight: input.max_in_flight ?? null,
       maxPerSecond: input.max_per_second ?? null,
       headers: input.headers === undefined ? [] : this.credentials.headers(input.headers),
       oauth2: input.oauth2 === undefined ? null : this.credentials.oauth2(input.oauth2),
       tlsClient: input.tls_client === undefined ? null : this.credentials.tlsClient(input.tls_client),
+      ordering: input.ordering,
     };
     const created = await withinTenantQuota(() =>
       this.subscriptions.create(subscription, this.config.quotas.subscriptions),
@@ -116,6 +114,12 @@ export class SubscriptionsService {
     return { subscription_id: id, hours: await this.deliveries.attemptsPerHour(id) };
   }
 
+  async blockedKeys(principal: Principal, id: string) {
+    await this.get(principal, id);
+    const { keys, more } = await this.orderingHeads.blockedKeys(id, BLOCKED_KEYS_SHOWN);
+    return { subscription_id: id, data: keys, has_more: more };
+  }
+
   async update(principal: Principal, id: string, body: unknown): Promise<SubscriptionView> {
     const input = updateValidator.parse(body);
     const { enabled, ...fields } = input;
@@ -131,6 +135,7 @@ export class SubscriptionsService {
         description: fields.description,
         maxInFlight: fields.max_in_flight,
         maxPerSecond: fields.max_per_second,
+        ordering: fields.ordering,
         headers: headers === undefined ? undefined : this.credentials.headerChanges(headers),
         oauth2: oauth2 === undefined || oauth2 === null ? oauth2 : this.credentials.oauth2(oauth2),
         tlsClient: tlsClient === undefined || tlsClient === null ? tlsClient : this.credentials.tlsClient(tlsClient),

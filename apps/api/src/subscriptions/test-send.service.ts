@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { OAuth2Tokens } from '../../../../libs/outbound/oauth2-tokens';
+import { ListenHandoff } from '../../../../libs/outbound/listen-handoff';
 import { sendSignedDelivery } from '../../../../libs/outbound/signed-delivery';
 import { WebhookSender } from '../../../../libs/outbound/webhook-sender';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { eventTypeDefinition } from '../../../../libs/contracts/event-data-schemas';
+import { derivedOrderingKey } from '../../../../libs/contracts/ordering-key';
 import { newTestEventId } from '../../../../libs/contracts/ids';
 import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
 import { Principal } from '../auth/principal';
@@ -30,6 +32,7 @@ export class TestSendService {
     private readonly repository: SubscriptionsRepository,
     private readonly sender: WebhookSender,
     private readonly tokens: OAuth2Tokens,
+    private readonly listen: ListenHandoff,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     // Per tenant, not per subscription: a tenant's many subscriptions do not multiply what it may send.
@@ -55,10 +58,14 @@ export class TestSendService {
       actor: { kind: 'system', id: 'intelliauth-webhooks-test' },
       data: eventTypeDefinition(eventType).example,
     };
+    // With the ordering key the catalogue gives the example, so the receiver sees the header as deliveries carry it;
+    // a listen session's test send goes to its tool, as its attempts do.
+    const orderingKey = derivedOrderingKey(eventType, event.data);
+    const sender = target.kind === 'listen' ? this.listen.to(target.id) : this.sender;
     const sent = await sendSignedDelivery(
-      { sender: this.sender, tokens: this.tokens },
+      { sender, tokens: this.tokens },
       target,
-      event,
+      { event, orderingKey },
       1,
       this.config.delivery.attemptTimeoutMs,
     );

@@ -81,6 +81,16 @@ export function DeliveryPage({ id }: { id: string }) {
             Redrive
           </ActionButton>
         )}
+        {!waiting && (
+          <ActionButton
+            action={action}
+            perform={() =>
+              ok(api.POST('/v1/deliveries/{id}/resend', { params: { path: { id } } })).then(delivery.reload)
+            }
+          >
+            Resend
+          </ActionButton>
+        )}
       </Section>
       <Section title="Attempts">
         {d.attempts.length === 0 ? (

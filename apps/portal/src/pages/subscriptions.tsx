@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { href } from '../router';
-import { Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
+import { Choice, Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
+import { ORDERING_CHOICES } from './subscription';
 
 export function SubscriptionsPage() {
   const [cursor, setCursor] = useState<string>();
@@ -43,6 +44,8 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [types, setTypes] = useState<string[]>([]);
+  const [disabled, setDisabled] = useState(false);
+  const [ordering, setOrdering] = useState<Schemas['Subscription']['ordering']>('none');
   const [created, setCreated] = useState<Schemas['CreatedSubscription']>();
   const action = useAction();
   const submit = (event: Event) => {
@@ -50,13 +53,20 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
     void action.run(async () => {
       const subscription = await ok(
         api.POST('/v1/subscriptions', {
-          body: { url, event_types: types as never, ...(description ? { description } : {}) } as never,
+          body: {
+            url,
+            event_types: types as never,
+            ordering,
+            ...(description ? { description } : {}),
+            ...(disabled ? { enabled: false } : {}),
+          } as never,
         }),
       );
       setCreated(subscription);
       setUrl('');
       setDescription('');
       setTypes([]);
+      setOrdering('none');
       onCreated();
     });
   };
@@ -83,6 +93,16 @@ function NewSubscription({ onCreated }: { onCreated: () => void }) {
         <label for="new-description">Description (optional)</label>
         <input id="new-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
         <EventTypePicker catalogue={catalogue} selected={types} onChange={setTypes} legend="Events to send" />
+        <Choice
+          label="Ordering"
+          value={ordering}
+          options={ORDERING_CHOICES}
+          onChange={(value) => setOrdering(value as Schemas['Subscription']['ordering'])}
+        />
+        <label>
+          <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.currentTarget.checked)} /> Create it
+          disabled: send test events to it first, enable it when the endpoint is ready
+        </label>
         <Failure error={action.error} />
         <button type="submit" class="primary" disabled={action.busy || types.length === 0}>
           Create subscription
