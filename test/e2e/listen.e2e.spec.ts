@@ -35,10 +35,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** `intelliauth-webhooks` as a developer runs it, the API named by the environment. */
-function run(args: string[], key: string) {
+/** `intelliauth-webhooks` as a developer runs it, the API and the credential (a key, else a portal session) named by the environment. */
+function run(args: string[], credential: string | { portalSession: string }) {
   const tool = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, INTELLIAUTH_WEBHOOKS_URL: stack.baseUrl, INTELLIAUTH_WEBHOOKS_KEY: key },
+    env: {
+      ...process.env,
+      INTELLIAUTH_WEBHOOKS_URL: stack.baseUrl,
+      ...(typeof credential === 'string'
+        ? { INTELLIAUTH_WEBHOOKS_KEY: credential }
+        : { INTELLIAUTH_WEBHOOKS_PORTAL_SESSION: credential.portalSession }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   tools.push(tool);
@@ -183,5 +189,59 @@ describe('intelliauth-webhooks listen', () => {
     // The delivery handed to nobody ends as the deliveries of a deleted subscription do.
     const ended = await deliveryIn(stack.client, deliveryId, 'dead_lettered');
     expect(ended.failure_reason).toBe('subscription_deleted');
+  });
+
+  it('works with a portal session, scoped to its tenant as a tenant key is', async () => {
+    const tenantId = uniqueTenant();
+    const { key } = await tenantKey(stack.client, tenantId);
+    const { key: otherKey } = await tenantKey(stack.client, uniqueTenant());
+    const openPortalSession = async () =>
+      (await stack.client.post(`/v1/tenants/${tenantId}/portal-sessions`, {}, 201)).url as string;
+    const receiver = new TestReceiver();
+    const url = await stack.startReceiver(receiver);
+
+    // A portal link: the tool exchanges its one-time token for a session of its own.
+    const link = await openPortalSession();
+    const listen = run(['listen', '--forward-to', url, '--events', 'user.*'], { portalSession: link });
+    const sessionId = (await listen.line(/^Listen session whsub_/)).split(' ')[2];
+    expect(await listen.line(/^Listen session whsub_/)).toBe(
+      `Listen session ${sessionId} for tenant ${tenantId}: user.*`,
+    );
+    const secret = (await listen.line(/^Signing secret/)).split(': ')[1];
+    expect((await sessionsOf(stack.client.as(key))).map((s: { id: string }) => s.id)).toEqual([sessionId]);
+    expect(await sessionsOf(stack.client.as(otherKey))).toEqual([]);
+    const delivered = await deliveryIn(stack.client, await publishExample(tenantId, 'user.signed_up'), 'delivered');
+    expect(delivered.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([200]);
+    expect(verifyWebhook(receiver.requests[0].rawBody, receiver.requests[0].headers, secret).event_id).toBe(
+      delivered.event_id,
+    );
+
+    // The link's token opens one session only.
+    const reused = run(['listen', '--forward-to', url], { portalSession: link });
+    expect(await reused.exited).toEqual([1, null]);
+    expect(reused.lines.join('\n')).toMatch(/the API refused \(401 portal_token_used\)/);
+
+    // A browser's session, as its cookie holds it: another tenant is refused, its own is test-sent to.
+    const exchanged = await stack.client.request(
+      'POST',
+      '/portal/session',
+      { token: (await openPortalSession()).split('#token=')[1] },
+      { apiKey: null, headers: { 'x-intelliauth-portal': '1' } },
+    );
+    const cookieValue = /^iaw_portal=(iaw_ps_[\w-]+);/.exec(exchanged.headers.get('set-cookie') ?? '')![1];
+    const elsewhere = run(['listen', '--forward-to', url, '--tenant', uniqueTenant()], { portalSession: cookieValue });
+    expect(await elsewhere.exited).toEqual([1, null]);
+    expect(elsewhere.lines.join('\n')).toMatch(/the API refused \(403 permission_denied\)/);
+    const tested = run(['trigger', 'user.signed_up'], { portalSession: cookieValue });
+    expect(await tested.exited).toEqual([0, null]);
+    expect(tested.lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Test-sent user\\.signed_up evt_test_\\w+ to listen session ${sessionId}: .* answered 200$`),
+      ),
+    ]);
+
+    listen.tool.kill('SIGINT');
+    expect(await listen.exited).toEqual([0, null]);
+    await expectNothingLeft(stack.client.as(key), sessionId);
   });
 });

@@ -18,19 +18,57 @@ class ApiError extends Error {
 /** How long a call other than a poll may take. */
 const CALL_TIMEOUT_MS = 30_000;
 
+/** The portal's cookie and the header the API takes it with (a portal session counts only with both). */
+const PORTAL_COOKIE = 'iaw_portal';
+const PORTAL_HEADER = { 'x-intelliauth-portal': '1' };
+
 class Api {
   /**
    * @param {string} baseUrl the API's address, e.g. http://127.0.0.1:3000
-   * @param {string} key a tenant key (iaw_tk_…) or a service key
+   * @param {Record<string, string>} credentials the headers that authenticate each call
+   * @param {boolean} forOneTenant whether the credential acts for its own tenant only (a tenant key, a portal session)
    */
-  constructor(baseUrl, key) {
+  constructor(baseUrl, credentials, forOneTenant) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.key = key;
+    this.credentials = credentials;
+    this.forOneTenant = forOneTenant;
   }
 
-  /** A tenant key acts for its own tenant only; any other key is a service key. */
-  get isTenantKey() {
-    return this.key.startsWith('iaw_tk_');
+  /**
+   * With an API key: a tenant key (iaw_tk_…) acts for its own tenant, any other is a service key.
+   * @param {string} baseUrl
+   * @param {string} key
+   */
+  static withKey(baseUrl, key) {
+    return new Api(baseUrl, { authorization: `Bearer ${key}` }, key.startsWith('iaw_tk_'));
+  }
+
+  /**
+   * With a portal session, which the API takes only as the portal's cookie and header: either the session a browser
+   * holds (its cookie's value, iaw_ps_…) or a portal link's one-time token (iaw_pt_…, or the whole link), which is
+   * exchanged here for a session of the tool's own, as the portal does.
+   * @param {string} baseUrl
+   * @param {string} session
+   */
+  static async withPortalSession(baseUrl, session) {
+    const token = /(?:^|#token=)(iaw_pt_[\w-]+)$/.exec(session)?.[1];
+    if (token === undefined && !session.startsWith('iaw_ps_')) {
+      throw new Error(
+        'a portal session is a portal link (…/portal/#token=iaw_pt_…), its token, or a portal cookie value (iaw_ps_…)',
+      );
+    }
+    const api = new Api(baseUrl, {}, true);
+    if (token === undefined) {
+      // Over https the API reads the cookie only under its __Host- name (the one a browser keeps).
+      const name = new URL(api.baseUrl).protocol === 'https:' ? `__Host-${PORTAL_COOKIE}` : PORTAL_COOKIE;
+      api.credentials = { cookie: `${name}=${session}`, ...PORTAL_HEADER };
+      return api;
+    }
+    const exchanged = await api.send('POST', '/portal/session', { token }, { headers: PORTAL_HEADER });
+    const cookie = exchanged.headers.getSetCookie()[0]?.split(';')[0];
+    if (!cookie) throw new Error('the API exchanged the portal token but set no session cookie');
+    api.credentials = { cookie, ...PORTAL_HEADER };
+    return api;
   }
 
   /**
@@ -41,12 +79,23 @@ class Api {
    * @returns {Promise<any>} the answer's JSON (undefined for 204)
    */
   async call(method, path, body, options = {}) {
+    return (await this.send(method, path, body, { ...options, headers: this.credentials })).json;
+  }
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {{ timeoutMs?: number, signal?: AbortSignal, headers: Record<string, string> }} options
+   * @returns {Promise<{ json: any, headers: Headers }>}
+   */
+  async send(method, path, body, options) {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${this.key}`,
+        ...options.headers,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -62,7 +111,7 @@ class Api {
         error.message ?? `the API answered ${response.status}`,
       );
     }
-    return json;
+    return { json, headers: response.headers };
   }
 }
 

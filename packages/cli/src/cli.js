@@ -10,17 +10,19 @@ const print = {
 };
 
 /**
- * The API's address and key, from the options or the environment.
+ * The API's address and credential (an API key or a portal session), from the options or the environment.
  * @param {Command} program
+ * @returns {Promise<Api>}
  */
-function apiOf(program) {
-  const { apiUrl, apiKey } = program.opts();
-  if (!apiUrl || !apiKey) {
+async function apiOf(program) {
+  const { apiUrl, apiKey, portalSession } = program.opts();
+  if (!apiUrl || (!apiKey && !portalSession)) {
     throw new Error(
-      'the API is named by --api-url and --api-key, or INTELLIAUTH_WEBHOOKS_URL and INTELLIAUTH_WEBHOOKS_KEY',
+      'the API is named by --api-url (INTELLIAUTH_WEBHOOKS_URL), the credential by --api-key ' +
+        '(INTELLIAUTH_WEBHOOKS_KEY) or --portal-session (INTELLIAUTH_WEBHOOKS_PORTAL_SESSION)',
     );
   }
-  return new Api(apiUrl, apiKey);
+  return apiKey ? Api.withKey(apiUrl, apiKey) : Api.withPortalSession(apiUrl, portalSession);
 }
 
 /**
@@ -50,7 +52,15 @@ function run(argv) {
       new Option('--api-url <url>', "the API's address, e.g. http://127.0.0.1:3000").env('INTELLIAUTH_WEBHOOKS_URL'),
     )
     .addOption(
-      new Option('--api-key <key>', 'a tenant key (iaw_tk_…) or a service key').env('INTELLIAUTH_WEBHOOKS_KEY'),
+      new Option('--api-key <key>', 'a tenant key (iaw_tk_…) or a service key')
+        .env('INTELLIAUTH_WEBHOOKS_KEY')
+        .conflicts('portalSession'),
+    )
+    .addOption(
+      new Option(
+        '--portal-session <session>',
+        "the tenant's portal session: a portal link or its token (iaw_pt_…), or the portal cookie's value (iaw_ps_…)",
+      ).env('INTELLIAUTH_WEBHOOKS_PORTAL_SESSION'),
     )
     .showHelpAfterError();
 
@@ -59,11 +69,11 @@ function run(argv) {
     .description("forward the tenant's deliveries to a local receiver, signed as the product signs them, until Ctrl-C")
     .requiredOption('--forward-to <url>', 'the local receiver, e.g. http://localhost:3000/hooks')
     .option('--events <filters>', "comma-separated event types or filters, e.g. 'user.*,security.*'", '*')
-    .option('--tenant <id>', 'the tenant to listen to (a service key only; a tenant key listens to its own)')
+    .option('--tenant <id>', 'the tenant to listen to (a service key only; a tenant key or portal session: its own)')
     .action((options) =>
-      exitWith(() =>
+      exitWith(async () =>
         listen(
-          apiOf(program),
+          await apiOf(program),
           {
             forwardTo: options.forwardTo,
             events: options.events.split(',').map((/** @type {string} */ filter) => filter.trim()),
@@ -77,13 +87,18 @@ function run(argv) {
   program
     .command('trigger')
     .description(
-      "send the catalogue's example of an event type: published to --tenant (service key) or test-sent to the listen session (tenant key)",
+      "send the catalogue's example of an event type: published to --tenant (service key) or test-sent to the listen session (tenant key, portal session)",
     )
     .argument('<event-type>', 'a catalogue event type, e.g. user.signed_up')
     .option('--tenant <id>', 'the tenant to publish to (a service key)')
-    .option('--session <id>', "the listen session to test-send to (a tenant key; default: the tenant's newest)")
+    .option(
+      '--session <id>',
+      "the listen session to test-send to (a tenant key or portal session; default: the tenant's newest)",
+    )
     .action((eventType, options) =>
-      exitWith(() => trigger(apiOf(program), eventType, { tenant: options.tenant, session: options.session }, print)),
+      exitWith(async () =>
+        trigger(await apiOf(program), eventType, { tenant: options.tenant, session: options.session }, print),
+      ),
     );
 
   return program.parseAsync(argv);

@@ -2,7 +2,7 @@
 
 /**
  * Sends a catalogue example of an event type. With a service key it is published to `tenant` (every matching
- * subscription gets it, listen sessions included); with a tenant key, which cannot publish, it is test-sent to the
+ * subscription gets it, listen sessions included); with a tenant key or portal session, which cannot publish, it is test-sent to the
  * tenant's listen session (the newest, unless one is named), through the session's tool to the local receiver.
  * @param {import('./api').Api} api
  * @param {string} eventType
@@ -11,7 +11,7 @@
  * @returns {Promise<number>} the exit code
  */
 async function trigger(api, eventType, options, print) {
-  if (!api.isTenantKey) {
+  if (!api.forOneTenant) {
     if (options.tenant === undefined) {
       print.err('A service key publishes to a tenant: name it with --tenant <tenant id>.');
       return 2;
