@@ -3,21 +3,27 @@ import { api, ok, type Schemas } from '../api';
 import { href } from '../router';
 import { Choice, Failure, Loading, Pager, Secret, Section, Table, Time, useAction, useLoad } from '../ui';
 import { EventTypePicker, useCatalogue } from './catalogue';
+import { ListenSessions, useListenSessions } from './listen-sessions';
 import { ORDERING_CHOICES } from './subscription';
 
 export function SubscriptionsPage() {
   const [cursor, setCursor] = useState<string>();
   const list = useLoad(() => ok(api.GET('/v1/subscriptions', { params: { query: { cursor, limit: 25 } } })), [cursor]);
+  const sessions = useListenSessions();
+  // A listen session is a subscription too, but not an endpoint to edit: the product never POSTs to its local URL
+  // and it ends by itself, so it is listed (and ended) in its own section.
+  const listening = new Set(sessions.data?.data.map((session) => session.id));
+  const endpoints = list.data?.data.filter((subscription) => !listening.has(subscription.id));
   return (
     <>
       <h1>Subscriptions</h1>
       <Section title="Your endpoints">
         <Failure error={list.error} />
         {!list.data && !list.error && <Loading />}
-        {list.data && list.data.data.length === 0 && <p>No subscription yet: add your first endpoint below.</p>}
-        {list.data && list.data.data.length > 0 && (
+        {endpoints?.length === 0 && <p>No subscription yet: add your first endpoint below.</p>}
+        {endpoints && endpoints.length > 0 && (
           <Table columns={['Endpoint', 'Events', 'State', 'Created']}>
-            {list.data.data.map((subscription) => (
+            {endpoints.map((subscription) => (
               <tr key={subscription.id}>
                 <td>
                   <a href={href(`subscriptions/${subscription.id}`)}>{subscription.url}</a>
@@ -34,6 +40,8 @@ export function SubscriptionsPage() {
         )}
         <Pager cursor={cursor} next={list.data?.next_cursor} onPage={setCursor} />
       </Section>
+      <Failure error={sessions.error} />
+      <ListenSessions sessions={sessions.data?.data ?? []} onEnded={sessions.reload} />
       <NewSubscription onCreated={list.reload} />
     </>
   );
