@@ -36,15 +36,41 @@ describe('the command-line tool as a package', () => {
   });
 
   it('says how to name the API when neither option nor variable does', () => {
-    const env = { ...process.env, INTELLIAUTH_WEBHOOKS_URL: '', INTELLIAUTH_WEBHOOKS_KEY: '' };
+    const env = {
+      ...process.env,
+      INTELLIAUTH_WEBHOOKS_URL: '',
+      INTELLIAUTH_WEBHOOKS_KEY: '',
+      INTELLIAUTH_WEBHOOKS_PORTAL_SESSION: '',
+    };
     const run = spawnSync(process.execPath, [join(cli, 'bin/intelliauth-webhooks.js'), 'trigger', 'user.signed_up'], {
       encoding: 'utf8',
       env,
     });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
-      'intelliauth-webhooks: the API is named by --api-url and --api-key, ' +
-        'or INTELLIAUTH_WEBHOOKS_URL and INTELLIAUTH_WEBHOOKS_KEY\n',
+      'intelliauth-webhooks: the API is named by --api-url (INTELLIAUTH_WEBHOOKS_URL), the credential by --api-key ' +
+        '(INTELLIAUTH_WEBHOOKS_KEY) or --portal-session (INTELLIAUTH_WEBHOOKS_PORTAL_SESSION)\n',
+    );
+  });
+
+  it('says what a portal session looks like when given something else, before calling the API', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(cli, 'bin/intelliauth-webhooks.js'),
+        '--api-url',
+        'http://127.0.0.1:9',
+        '--portal-session',
+        'iaw_tk_x',
+        'trigger',
+        'user.signed_up',
+      ],
+      { encoding: 'utf8', env: { ...process.env, INTELLIAUTH_WEBHOOKS_KEY: '' } },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'intelliauth-webhooks: a portal session is a portal link (…/portal/#token=iaw_pt_…), its token, or a portal ' +
+        'cookie value (iaw_ps_…)\n',
     );
   });
 });

@@ -22,6 +22,7 @@ async function apiOf(program) {
         '(INTELLIAUTH_WEBHOOKS_KEY) or --portal-session (INTELLIAUTH_WEBHOOKS_PORTAL_SESSION)',
     );
   }
+  if (apiKey && portalSession) throw new Error('give an API key or a portal session, not both');
   return apiKey ? Api.withKey(apiUrl, apiKey) : Api.withPortalSession(apiUrl, portalSession);
 }
 
@@ -52,9 +53,7 @@ function run(argv) {
       new Option('--api-url <url>', "the API's address, e.g. http://127.0.0.1:3000").env('INTELLIAUTH_WEBHOOKS_URL'),
     )
     .addOption(
-      new Option('--api-key <key>', 'a tenant key (iaw_tk_…) or a service key')
-        .env('INTELLIAUTH_WEBHOOKS_KEY')
-        .conflicts('portalSession'),
+      new Option('--api-key <key>', 'a tenant key (iaw_tk_…) or a service key').env('INTELLIAUTH_WEBHOOKS_KEY'),
     )
     .addOption(
       new Option(
