@@ -169,6 +169,15 @@ describe('intelliauth-webhooks listen', () => {
   it('ends the session on Ctrl-C: nothing is left behind', async () => {
     const { tool, sessionId, asTenant, exited, lines } = await listening(new TestReceiver());
     expect((await sessionsOf(asTenant)).map((s: { id: string }) => s.id)).toEqual([sessionId]);
+    // Each poll (at most half the TTL apart) moves the last sight of the tool on, and the expiry a TTL after it.
+    const [polled] = await eventually(
+      async () => {
+        const listed = await sessionsOf(asTenant);
+        return Date.parse(listed[0].last_seen_at) > Date.parse(listed[0].created_at) && listed;
+      },
+      { timeout: TTL_MS * 2, description: 'a poll after the opening' },
+    );
+    expect(Date.parse(polled.expires_at) - Date.parse(polled.last_seen_at)).toBe(TTL_MS);
     tool.kill('SIGINT');
     expect(await exited).toEqual([0, null]);
     expect(lines.at(-1)).toBe(`Listen session ${sessionId} ended.`);

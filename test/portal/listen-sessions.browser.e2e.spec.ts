@@ -47,6 +47,8 @@ describe('listen sessions in the tenant portal', () => {
       expect.stringMatching(new RegExp(`^${kept.id}[\\s\\S]*user\\.\\*\\s+http://localhost:4000/other\\s`)),
       expect.stringMatching(new RegExp(`^${ended.id}[\\s\\S]*user\\.\\*\\s+http://localhost:3000/hooks\\s`)),
     ]);
+    // Opened, last poll, open until.
+    expect(await sessions.locator('tbody tr').first().locator('time').count()).toBe(3);
     // The endpoints list shows the subscription, not the sessions (which are subscriptions too).
     await page.getByRole('link', { name: url }).waitFor();
     expect(await page.getByText('http://localhost:3000/hooks').count()).toBe(1);

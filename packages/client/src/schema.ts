@@ -4030,6 +4030,11 @@ export interface components {
              * @description the session ends then unless its tool polls before
              */
             expires_at: string;
+            /**
+             * Format: date-time
+             * @description the tool's last call (a poll or an answer; the opening before the first)
+             */
+            last_seen_at: string;
             /** @description the session's signing secret, shown this once: the local receiver verifies with it */
             secret: string;
             /** @description how long the session lives past its last poll (LISTEN_SESSION_TTL) */
@@ -4049,6 +4054,11 @@ export interface components {
                  * @description the session ends then unless its tool polls before
                  */
                 expires_at: string;
+                /**
+                 * Format: date-time
+                 * @description the tool's last call (a poll or an answer; the opening before the first)
+                 */
+                last_seen_at: string;
             }[];
         };
         ListenRequests: {

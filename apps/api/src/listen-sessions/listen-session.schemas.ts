@@ -50,6 +50,10 @@ export const listenSessionSchema = objectOf({
   forward_to: { type: 'string' },
   created_at: dateTime,
   expires_at: { ...dateTime, description: 'the session ends then unless its tool polls before' },
+  last_seen_at: {
+    ...dateTime,
+    description: "the tool's last call (a poll or an answer; the opening before the first)",
+  },
 });
 
 export const createdListenSessionSchema = {

@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../../../libs/config/config';
 import { APP_CONFIG } from '../../../../libs/config/config.module';
 import { newSubscriptionId } from '../../../../libs/contracts/ids';
-import { ListenRequest, ListenSessionsRepository } from '../../../../libs/db/listen-sessions.repository';
+import {
+  ListenRequest,
+  ListenSessionsRepository,
+  ListenSessionView,
+} from '../../../../libs/db/listen-sessions.repository';
 import { SubscriptionsRepository } from '../../../../libs/db/subscriptions.repository';
 import { generateSigningSecret } from '../../../../libs/signing/signing';
 import { DeliverySignals } from '../../../../libs/temporal/delivery-signals';
@@ -83,7 +87,8 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async list(principal: Principal, query: Record<string, unknown>) {
-    return { data: await this.sessions.list(listTenant(principal, query), MAX_LISTED) };
+    const sessions = await this.sessions.list(listTenant(principal, query), MAX_LISTED);
+    return { data: sessions.map((session) => this.withLastSeen(session)) };
   }
 
   /** Ends the session as a deletion of its subscription does: waiting deliveries end as dead letters. */
@@ -128,7 +133,12 @@ export class ListenSessionsService implements OnModuleInit, OnModuleDestroy {
   private async live(principal: Principal, id: string) {
     const session = await this.sessions.keepAlive(id, scopeOf(principal), this.config.listenSessionTtlMs);
     if (session === undefined) throw ApiError.notFound('listen session', id);
-    return session;
+    return this.withLastSeen(session);
+  }
+
+  /** Every call of the tool (its opening, each poll and answer) moves the expiry to a TTL after it. */
+  private withLastSeen(session: ListenSessionView) {
+    return { ...session, last_seen_at: new Date(session.expires_at.getTime() - this.config.listenSessionTtlMs) };
   }
 
   /**

@@ -26,7 +26,7 @@ export function ListenSessions({
         tool keeps its session open a little longer; a session the tool stopped polling ends by itself.
       </p>
       <Failure error={action.error} />
-      <Table columns={['Session', 'Events', 'Forwarded to', 'Open until', '']} testId="listen-sessions">
+      <Table columns={['Session', 'Events', 'Forwarded to', 'Last poll', 'Open until', '']} testId="listen-sessions">
         {sessions.map((session) => (
           <tr key={session.id}>
             <td>
@@ -37,6 +37,9 @@ export function ListenSessions({
             </td>
             <td>{session.event_types.join(', ')}</td>
             <td>{session.forward_to}</td>
+            <td>
+              <Time value={session.last_seen_at} />
+            </td>
             <td>
               <Time value={session.expires_at} />
             </td>
