@@ -1,11 +1,13 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { makeTestPki } from '../helpers/certificates';
 import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
 import { Stack, startStack } from '../helpers/stack';
+import { TokenServer } from '../helpers/token-server';
 
 /**
  * The tenant portal in a real browser (Debian's Chromium, headless, driven by playwright-core) against the real
@@ -130,6 +132,68 @@ describe('the tenant portal in a browser', () => {
     expect(await page.content()).not.toContain('portal-header-secret');
     await page.getByRole('button', { name: 'Remove X-Api-Key' }).click();
     await page.getByTestId('subscription-headers').getByText('none').waitFor();
+  });
+
+  it('sets OAuth2 client credentials whose bearer token the test send carries, and removes them', async () => {
+    const tokens = new TokenServer('portal-client', 'portal-client-secret');
+    const tokenUrl = await tokens.start();
+    try {
+      await page.getByLabel('Token endpoint URL', { exact: true }).fill(tokenUrl);
+      await page.getByLabel('Client id', { exact: true }).fill('portal-client');
+      await page.getByLabel('Client secret', { exact: true }).fill('portal-client-secret');
+      await page.getByLabel('Scope (optional)', { exact: true }).fill('webhooks:receive');
+      await page.getByLabel('Client authentication at the token endpoint').selectOption('body');
+      await page.getByRole('button', { name: 'Set OAuth2' }).click();
+      await page
+        .getByTestId('subscription-oauth2')
+        .getByText(`client portal-client at ${tokenUrl}, scope webhooks:receive`)
+        .waitFor();
+      expect(await page.getByLabel('Client secret', { exact: true }).inputValue()).toBe('');
+      await expectAccessible('subscription-oauth2');
+      const sent = receiver.requests.length;
+      await page.getByRole('button', { name: 'Send test' }).click();
+      await eventually(() => receiver.requests.slice(sent).some((r) => tokens.accepts(r.headers.authorization)), {
+        timeout: 10_000,
+        description: "the test send with the token server's bearer token",
+      });
+      // Sent in the form body, as chosen, not as HTTP Basic.
+      expect(tokens.requests.map((r) => [r.authorization, r.form.get('client_id')])).toEqual([
+        [undefined, 'portal-client'],
+      ]);
+      const content = await page.content();
+      for (const secret of ['portal-client-secret', ...tokens.tokens()]) expect(content).not.toContain(secret);
+      await page.getByRole('button', { name: 'Remove OAuth2' }).click();
+      await page.getByTestId('subscription-oauth2').getByText('none').waitFor();
+      expect((await apiGet(`/v1/subscriptions/${subscriptionId}`)).oauth2).toBeNull();
+    } finally {
+      await tokens.stop();
+    }
+  });
+
+  it("sets a client certificate, shows the API's refusal of a key that is not its own, its subject and expiry, and removes it", async () => {
+    const pki = makeTestPki();
+    await page.getByLabel('Certificate (PEM, then any intermediates)', { exact: true }).fill(pki.client.certificate);
+    await page.getByLabel('Private key (PEM)', { exact: true }).fill(pki.stranger.privateKey);
+    await page.getByRole('button', { name: 'Set client certificate' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'invalid_tls_client tls_client.private_key is not the key of tls_client.certificate' })
+      .waitFor();
+    await page.getByLabel('Private key (PEM)', { exact: true }).fill(pki.client.privateKey);
+    await page.getByLabel('CA bundle (PEM, optional)', { exact: true }).fill(pki.ca);
+    await page.getByRole('button', { name: 'Set client certificate' }).click();
+    const shown = page.getByTestId('subscription-tls-client');
+    await shown.getByText('O=IntelliAuth, CN=webhooks client, issued by CN=Receiver Test CA').waitFor();
+    const { tls_client: certificate } = await apiGet(`/v1/subscriptions/${subscriptionId}`);
+    expect(Date.parse(certificate.expires_at)).toBeGreaterThan(Date.now() + 86_400_000);
+    expect(await shown.locator('time').getAttribute('datetime')).toBe(certificate.expires_at);
+    expect(await page.getByLabel('Private key (PEM)', { exact: true }).inputValue()).toBe('');
+    expect(await page.content()).not.toContain(pki.client.privateKey.split('\n')[1]);
+    await expectAccessible('subscription-tls-client');
+    await shoot('subscription-receiver-auth');
+    await page.getByRole('button', { name: 'Remove client certificate' }).click();
+    await shown.getByText('none', { exact: true }).waitFor();
+    expect((await apiGet(`/v1/subscriptions/${subscriptionId}`)).tls_client).toBeNull();
   });
 
   it('shows the attempts of a delivery that fails twice and then succeeds, as they happen', async () => {

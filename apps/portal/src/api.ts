@@ -1,7 +1,7 @@
-import { createPortalClient, type Schemas } from '@intelliauth/webhooks-client';
+import { createPortalClient, type operations, type Schemas } from '@intelliauth/webhooks-client';
 
 export const api = createPortalClient();
-export type { Schemas };
+export type { operations, Schemas };
 
 /** An error answer of the API, as the portal shows it: the code and the message. */
 export class ApiFailure extends Error {

@@ -1,8 +1,28 @@
 import { useState } from 'preact/hooks';
-import { api, ok, type Schemas } from '../api';
+import { api, ok, type operations, type Schemas } from '../api';
 import { Failure, Section, Time, useAction } from '../ui';
 
 type Subscription = Schemas['Subscription'];
+type CredentialChanges = Pick<
+  operations['updateSubscription']['requestBody']['content']['application/json'],
+  'headers' | 'oauth2' | 'tls_client'
+>;
+
+/**
+ * Changes a subscription's receiver credentials through one action, whose failure (the API's code and the field it
+ * refused) the form shows beside itself; `then` runs after the change was taken, before the page reloads it.
+ */
+export function useCredentialChange(subscription: Subscription, onDone: () => void) {
+  const action = useAction();
+  const change = (body: CredentialChanges, then?: () => void) =>
+    action.run(() =>
+      ok(api.PATCH('/v1/subscriptions/{id}', { params: { path: { id: subscription.id } }, body })).then(() => {
+        then?.();
+        onDone();
+      }),
+    );
+  return { action, change };
+}
 
 /**
  * What the receiver's front door gets besides the signature, as the API shows it: header names (secret values
@@ -55,20 +75,14 @@ export function HeaderEditor({ subscription, onDone }: { subscription: Subscript
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [shown, setShown] = useState(false);
-  const action = useAction();
-  const change = (headers: Record<string, { value: string; secret: boolean } | null>) =>
-    action.run(() =>
-      ok(api.PATCH('/v1/subscriptions/{id}', { params: { path: { id: subscription.id } }, body: { headers } })).then(
-        () => {
-          setName('');
-          setValue('');
-          onDone();
-        },
-      ),
-    );
+  const { action, change } = useCredentialChange(subscription, onDone);
+  const clear = () => {
+    setName('');
+    setValue('');
+  };
   const submit = (event: Event) => {
     event.preventDefault();
-    void change({ [name]: { value, secret: !shown } });
+    void change({ headers: { [name]: { value, secret: !shown } } }, clear);
   };
   return (
     <Section title="Receiver headers">
@@ -79,7 +93,7 @@ export function HeaderEditor({ subscription, onDone }: { subscription: Subscript
       {Object.keys(subscription.headers ?? {}).map((header) => (
         <p key={header}>
           <code>{header}</code>{' '}
-          <button type="button" disabled={action.busy} onClick={() => void change({ [header]: null })}>
+          <button type="button" disabled={action.busy} onClick={() => void change({ headers: { [header]: null } })}>
             Remove {header}
           </button>
         </p>

@@ -5,6 +5,7 @@ import { ActionButton, Choice, Failure, Loading, Section, Status, Table, Time, u
 import { EventTypePicker, useCatalogue } from './catalogue';
 import { AttemptsChart } from './chart';
 import { HeaderEditor, ReceiverCredentialFacts } from './subscription-credentials';
+import { ClientCertificateEditor, OAuth2Editor } from './subscription-receiver-auth';
 import { Rotate, TestSend } from './subscription-endpoint';
 import { FailingBanner, ReplayForm } from './subscription-replay';
 
@@ -59,6 +60,8 @@ export function SubscriptionPage({ id }: { id: string }) {
       {s.ordering === 'per_entity' && <BlockedKeys id={id} />}
       <EnableDisable subscription={s} onDone={subscription.reload} />
       <HeaderEditor subscription={s} onDone={subscription.reload} />
+      <OAuth2Editor subscription={s} onDone={subscription.reload} />
+      <ClientCertificateEditor subscription={s} onDone={subscription.reload} />
       <TestSend id={id} />
       {s.enabled && <ReplayForm id={id} />}
       <Rotate id={id} />
