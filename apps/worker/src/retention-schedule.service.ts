@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
   ScheduleAlreadyRunning,
@@ -12,6 +13,12 @@ import { OnDemandTemporalClient } from '../../../libs/temporal/client';
 import type { retentionPurgeWorkflow } from '../../../workflows/retention.workflow';
 
 const DEFAULT_TASK_QUEUE = 'webhook-delivery';
+
+/**
+ * How long a start keeps trying to set the schedule while Temporal does not answer (a server restarting, a balancer
+ * moving): longer than a rolling restart of a Temporal server, shorter than an orchestrator's patience with a start.
+ */
+const SCHEDULE_SETUP_PATIENCE_MS = 60_000;
 
 /** One schedule per task queue (per deployment sharing a namespace): `retention-purge` for the default one. */
 export function retentionScheduleId(taskQueue: string): string {
@@ -34,6 +41,21 @@ export class RetentionScheduleService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    const giveUpAt = Date.now() + SCHEDULE_SETUP_PATIENCE_MS;
+    for (let waitMs = 500; ; waitMs = Math.min(waitMs * 2, 8_000)) {
+      try {
+        return await this.setUpSchedule();
+      } catch (error) {
+        if (Date.now() + waitMs > giveUpAt) throw error;
+        this.logger.warn(
+          `the retention schedule could not be set yet (${(error as Error).message}); again in ${waitMs} ms`,
+        );
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  private async setUpSchedule(): Promise<void> {
     const { retentionMs, deadLetterRetentionMs, purgeIntervalMs, batchSize } = this.config.retention;
     const scheduleId = retentionScheduleId(this.config.temporalTaskQueue);
     const client = await this.temporal.get();
