@@ -8,6 +8,8 @@
  * BENCH_MODES (comma-separated, in order; default idle,probe,sustained,paced,burst,mixed,mixed-paced):
  *   idle         nothing to do for BENCH_IDLE_SECONDS (30): CPU per minute and memory of each part
  *   probe        the bare Temporal stack: the same workflow, input and start, with an attempt that does nothing
+ *   probe-paced  the probe's workflows started at the paced mode's deliveries/s (BENCH_RATE x BENCH_SUBSCRIPTIONS, or
+ *                80 % of the sustained rate): Temporal's own share of publish -> first attempt, start call to attempt
  *   sustained    BENCH_EVENTS events x BENCH_SUBSCRIPTIONS subscriptions, publishers unpaced, receiver answers 200
  *   paced        the same at BENCH_RATE events/s (default: 80 % of the sustained rate of this run)
  *   burst        BENCH_BURST_EVENTS events as fast as the publishers can send; then every delivery drains
@@ -21,6 +23,9 @@
  *                bearer key each time (each one unknown, so the unknown-key cache does not help), for
  *                BENCH_FLOOD_SECONDS (10), while publishing paced at BENCH_RATE (default as paced, else 100 events/s);
  *                run `paced,flood` with one BENCH_RATE to read the publish latency without and with the flood
+ *   traced       paced at each of BENCH_TRACE_RATES (10,30,60) events/s for BENCH_TRACE_SECONDS (20): publish ->
+ *                first attempt divided into stages by the product's own spans (an OTLP collector in this process);
+ *                with it in BENCH_MODES the whole run traces, so run it alone: tracing costs every mode CPU
  * With BENCH_COMPARE_URL (see bench/peer.ts) it starts nothing and runs idle, sustained, paced and burst against that
  * publish endpoint instead, its deliveries expected at the receiver (BENCH_RECEIVER_HOST, BENCH_RECEIVER_PORT).
  * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after;
@@ -41,9 +46,11 @@ import { Launched, launchEmbedded } from './embedded/launcher';
 import { loadLauncherConfig } from './embedded/launcher-config';
 import { PeerTarget } from './bench/peer';
 import { childrenMatching, ownCpuMs, treeCpuMs, treePssMiB } from './bench/process-stats';
-import { ProbeResult, runProbe } from './bench/probe';
+import { ProbeLatency, ProbeResult, runProbe, runProbeLatency } from './bench/probe';
 import { BenchReceiver } from './bench/receiver';
-import { benchEvent, BenchEvent, send, Target } from './bench/target';
+import { benchEvent, BenchEvent, percentile, send, Target } from './bench/target';
+import { FIRST_ATTEMPT_STAGES, firstAttemptStages, StageFigures } from './bench/first-attempt-stages';
+import { OtlpCollector } from './otlp-collector';
 
 const number = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -69,10 +76,14 @@ const IDLE_SECONDS = number('BENCH_IDLE_SECONDS', 30);
 const FLOOD_CLIENTS = number('BENCH_FLOOD_CLIENTS', 200);
 const FLOOD_SECONDS = number('BENCH_FLOOD_SECONDS', 10);
 const ORDERED_USERS = number('BENCH_ORDERED_USERS', 1000);
+const TRACE_RATES = (process.env.BENCH_TRACE_RATES || '10,30,60').split(',').map(Number);
+const TRACE_SECONDS = number('BENCH_TRACE_SECONDS', 20);
+const TRACE_EXPORT_EVERY_MS = 500;
 const COMPARE_MODES = ['idle', 'sustained', 'paced', 'burst'];
 const KNOWN_MODES = [
   'idle',
   'probe',
+  'probe-paced',
   'sustained',
   'paced',
   'burst',
@@ -81,17 +92,13 @@ const KNOWN_MODES = [
   'ordered',
   'waiting',
   'flood',
+  'traced',
 ];
 const DEFAULT_MODES = COMPARE_URL
   ? COMPARE_MODES
   : ['idle', 'probe', 'sustained', 'paced', 'burst', 'mixed', 'mixed-paced'];
 const MODES = (process.env.BENCH_MODES || DEFAULT_MODES.join(',')).split(',').map((mode) => mode.trim());
 
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 /** `a` minus `b`, part by part. */
@@ -169,6 +176,8 @@ interface ModeResult {
   /** Every delivery's workflow history: how many went beyond a delivered-at-once delivery's, and its timers. */
   histories?: DeliveryHistories;
   waiting?: { parked: number; pssMiB: Record<string, number> };
+  /** The traced mode's publish -> first attempt, stage by stage. */
+  stages?: StageFigures;
   /** The flood's own requests, by what they asked and what they got. */
   flood?: { clients: number; seconds: number; requestsPerSecond: number; answers: Record<string, number> };
 }
@@ -431,6 +440,15 @@ class Bench {
     };
   }
 
+  async probeLatency(rate: number): Promise<ProbeLatency> {
+    return runProbeLatency({
+      temporalAddress: this.product.launched.temporalAddress,
+      workflows: EVENTS * SUBSCRIPTIONS,
+      rate,
+      tuning: this.product.config.worker,
+    });
+  }
+
   async probe(): Promise<ProbeResult> {
     return runProbe({
       temporalAddress: this.product.launched.temporalAddress,
@@ -438,6 +456,25 @@ class Bench {
       starters: 32,
       tuning: this.product.config.worker,
     });
+  }
+
+  /** Paced at `rate`, traced: where the time from publish to first attempt goes, from the spans of every delivery. */
+  async traced(mode: string, rate: number, collector: OtlpCollector): Promise<ModeResult> {
+    collector.spans.length = 0;
+    const { tenantId, subscriptionIds } = await this.product.subscribe(
+      Array.from({ length: SUBSCRIPTIONS }, (_, i) => `${this.receiver.url}/fast/${i}`),
+    );
+    const events = Math.round(rate * TRACE_SECONDS);
+    const { base } = await this.drive(mode, { tenantId, events, expected: events * SUBSCRIPTIONS, rate });
+    // The processes export their spans in batches every OTEL_BSP_SCHEDULE_DELAY (set below).
+    await sleep(3 * TRACE_EXPORT_EVERY_MS);
+    const firstArrivalMs = (workflowId: string) => {
+      const [, eventId, subscriptionId] = workflowId.split(':');
+      const times = this.receiver.arrivals.get(`${eventId} /fast/${subscriptionIds.indexOf(subscriptionId)}`);
+      return times && performance.timeOrigin + Math.min(...times);
+    };
+    base.stages = firstAttemptStages(collector.spans, firstArrivalMs, base.deliveries);
+    return base;
   }
 
   /** Every receiver fast; `ordered`: the subscriptions order per entity, the events spread over ORDERED_USERS users. */
@@ -620,10 +657,11 @@ function summary(run: {
   stack: string;
   results: ModeResult[];
   probe?: ProbeResult;
+  probeLatency?: ProbeLatency;
   idle?: IdleResult;
   plainRate: number;
 }): string {
-  const { results, probe, idle } = run;
+  const { results, probe, probeLatency, idle } = run;
   const sustained = results.find((r) => r.mode === 'sustained');
   const lines: string[] = ['', '| figure | value |', '|---|---|'];
   const row = (figure: string, value: string) => lines.push(`| ${figure} | ${value} |`);
@@ -641,6 +679,12 @@ function summary(run: {
       `${fmt(probe.perSecond)} workflows/s (${probe.workflows} in ${fmt(probe.seconds)} s, ${fmt(probe.eagerShare * 100, 0)} % eager); CPU ms/workflow Temporal ${fmt(probe.cpuMsPerWorkflow.temporal)}, probe process ${fmt(probe.cpuMsPerWorkflow.probeProcess)}`,
     );
   }
+  if (probeLatency)
+    row(
+      `probe paced (${fmt(probeLatency.rate)} workflows/s): eager start call; call -> attempt begins`,
+      `p50 ${fmt(probeLatency.startMs.p50)} / p99 ${fmt(probeLatency.startMs.p99)} ms; ` +
+        `p50 ${fmt(probeLatency.toAttemptMs.p50)} / p99 ${fmt(probeLatency.toAttemptMs.p99)} ms (${probeLatency.workflows} workflows)`,
+    );
   for (const r of results) {
     const cpu = r.cpuMsPerDelivery;
     const head = `${r.mode}${r.rate ? ` (${fmt(r.rate)} events/s offered)` : ''}`;
@@ -695,6 +739,13 @@ function summary(run: {
         `${head}: histories`,
         `${r.histories.longer} of ${r.histories.deliveries} deliveries beyond ${DELIVERED_AT_ONCE_EVENTS} events ` +
           `(most ${r.histories.mostEvents}); ${r.histories.throttleTimers} throttle timers`,
+      );
+    if (r.stages)
+      row(
+        `${head}: first attempt by stage, p50 / p99 ms (${r.stages.traced} of ${r.stages.deliveries} traced)`,
+        FIRST_ATTEMPT_STAGES.map(
+          ([stage]) => `${stage} ${fmt(r.stages?.ms[stage].p50)} / ${fmt(r.stages?.ms[stage].p99)}`,
+        ).join(', '),
       );
     row(`${head}: receipts beyond one`, String(r.duplicates));
     if (r.throttled !== undefined) row(`${head}: attempts refused a permit`, String(r.throttled));
@@ -783,6 +834,15 @@ async function main(): Promise<void> {
   const receiver = new BenchReceiver();
   await receiver.start(process.env.BENCH_RECEIVER_HOST || '127.0.0.1', number('BENCH_RECEIVER_PORT', 0));
   const agent = new Agent({ connections: PUBLISHERS, keepAliveTimeout: 30_000 });
+  // The api and the worker trace when started with an OTLP endpoint in their environment.
+  const collector = MODES.includes('traced') && !COMPARE_URL ? new OtlpCollector() : undefined;
+  if (collector) {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = await collector.start();
+    process.env.OTEL_BSP_SCHEDULE_DELAY = String(TRACE_EXPORT_EVERY_MS);
+    // Every span of every delivery is kept: none is dropped for a full queue between two exports.
+    process.env.OTEL_BSP_MAX_QUEUE_SIZE = '100000';
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '4096';
+  }
   const stack = COMPARE_URL
     ? {
         target: new PeerTarget(COMPARE_URL, process.env, agent),
@@ -794,6 +854,7 @@ async function main(): Promise<void> {
   const bench = new Bench(stack.target, receiver);
   const results: ModeResult[] = [];
   let probe: ProbeResult | undefined;
+  let probeLatency: ProbeLatency | undefined;
   let idle: IdleResult | undefined;
   try {
     // Warm-up: deliveries end to end, so the figures start once the worker has bundled its workflows and polls.
@@ -814,7 +875,9 @@ async function main(): Promise<void> {
       else if (mode === 'probe') {
         probe = await bench.probe();
         console.log(`[bench] probe: ${fmt(probe.perSecond)} workflows/s`);
-      } else if (mode === 'sustained') results.push(await bench.allFast(mode, EVENTS));
+      } else if (mode === 'probe-paced')
+        probeLatency = await bench.probeLatency(pacedRate(SUBSCRIPTIONS) * SUBSCRIPTIONS);
+      else if (mode === 'sustained') results.push(await bench.allFast(mode, EVENTS));
       else if (mode === 'paced') results.push(await bench.allFast(mode, EVENTS, { rate: pacedRate(SUBSCRIPTIONS) }));
       else if (mode === 'burst') results.push(await bench.allFast(mode, BURST_EVENTS));
       else if (mode === 'mixed') results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10)));
@@ -822,17 +885,19 @@ async function main(): Promise<void> {
       else if (mode === 'mixed-paced')
         results.push(await bench.mixed(mode, Math.ceil((EVENTS * SUBSCRIPTIONS) / 10), pacedRate(10)));
       else if (mode === 'waiting') results.push(await bench.waiting(WAITING));
+      else if (mode === 'traced')
+        for (const rate of TRACE_RATES) results.push(await bench.traced(mode, rate, collector as OtlpCollector));
       else if (mode === 'flood')
         results.push(
           await bench.flood(mode, process.env.BENCH_RATE || sustainedRate() ? pacedRate(SUBSCRIPTIONS) : 100),
         );
     }
     const plainRate = await plainPostRate(`${receiver.url}/fast`, 4000);
-    console.log(summary({ stack: stack.stack, results, probe, idle, plainRate }));
+    console.log(summary({ stack: stack.stack, results, probe, probeLatency, idle, plainRate }));
     if (process.env.BENCH_JSON) {
       writeFileSync(
         process.env.BENCH_JSON,
-        `${JSON.stringify({ at: new Date().toISOString(), stack: stack.stack, idle, probe, results, plainPostRate: plainRate }, null, 2)}\n`,
+        `${JSON.stringify({ at: new Date().toISOString(), stack: stack.stack, idle, probe, probeLatency, results, plainPostRate: plainRate }, null, 2)}\n`,
       );
       console.log(`\n[bench] figures written to ${process.env.BENCH_JSON}`);
     }
@@ -842,6 +907,7 @@ async function main(): Promise<void> {
     await agent.close();
     await stack.stop();
     receiver.stop();
+    await collector?.stop();
   }
 }
 
