@@ -9,7 +9,6 @@ import { envDetectorSync, hostDetectorSync, Resource } from '@opentelemetry/reso
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
-  makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
   OpenTelemetryWorkflowClientInterceptor,
@@ -53,8 +52,11 @@ class WithholdingPropagator implements TextMapPropagator {
 
 /** What a process that traces adds to Temporal (started lazily by tracing.ts). */
 export interface Tracing {
-  /** The workflow interceptors (bundled with the workflows), the activity interceptors and the workflow spans' sink. */
-  workerOptions(): Pick<WorkerOptions, 'interceptors' | 'sinks'>;
+  /**
+   * The activity interceptors, which make each attempt's span a child of the context its workflow passes on, and
+   * the workflow interceptor modules that pass it on (bundled with the workflows).
+   */
+  workerOptions(workflowModules: string[]): Pick<WorkerOptions, 'interceptors'>;
   clientInterceptors(): ClientInterceptors;
   /** Ends the SDK: flushes the spans not exported yet. */
   shutdown(): Promise<void>;
@@ -93,10 +95,9 @@ export function startNodeTracing(serviceName: string): Tracing {
   });
   sdk.start();
   return {
-    workerOptions: () => ({
+    workerOptions: (workflowModules) => ({
       interceptors: {
-        // The package has no public entry for its workflow-side interceptors; its own OpenTelemetryPlugin registers this module.
-        workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+        workflowModules,
         activity: [
           (ctx) => ({
             inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
@@ -104,7 +105,6 @@ export function startNodeTracing(serviceName: string): Tracing {
           }),
         ],
       },
-      sinks: { exporter: makeWorkflowExporter(spanProcessor, resource) },
     }),
     clientInterceptors: () => ({ workflow: [new OpenTelemetryWorkflowClientInterceptor()] }),
     shutdown: () => sdk.shutdown(),

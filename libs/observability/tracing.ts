@@ -17,9 +17,12 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   active = startNodeTracing(serviceName);
 }
 
-/** Spread into Worker.create's options: empty when not tracing. */
-export function workerTracingOptions(): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
-  return active?.workerOptions() ?? {};
+/**
+ * Spread into Worker.create's options: empty when not tracing. `workflowModules` pass the trace context a run was
+ * started with on to its activities (bundled with the workflows).
+ */
+export function workerTracingOptions(workflowModules: string[]): Pick<WorkerOptions, 'interceptors'> {
+  return active?.workerOptions(workflowModules) ?? {};
 }
 
 /** A Temporal Client's interceptors: none when not tracing. */

@@ -112,8 +112,8 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
     () => {
       const run = collector.spans.find(
         (span) =>
-          span.name === 'RunWorkflow:deliveryWorkflow' &&
-          String(span.attributes.workflowId).startsWith(`delivery:${eventId}:`),
+          span.name === 'StartWorkflow:deliveryWorkflow' &&
+          String(span.attributes.temporalWorkflowId).startsWith(`delivery:${eventId}:`),
       );
       const post =
         run &&
@@ -132,7 +132,7 @@ async function traceOfDelivery(eventId: string): Promise<{ post: CollectedSpan; 
 }
 
 describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTTP collector on 127.0.0.1)', () => {
-  it("runs one trace from the publish request through the workflow to the attempt POST, naming only the receiver's origin, with no traceparent sent to the receiver", async () => {
+  it("runs one trace from the publish request through the run's start to the attempt POST, naming only the receiver's origin, with no traceparent sent to the receiver", async () => {
     // Probes and scrapes (the worker's /metrics fetches the Temporal SDK's exporter in turn) make no spans.
     const probes = [
       `${apiUrl}/healthz`,
@@ -148,8 +148,6 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set; a real OTLP/HTT
     expect(chain.map((span) => [span.service, span.name])).toEqual([
       ['intelliauth-webhooks-worker', 'POST'],
       ['intelliauth-webhooks-worker', 'RunActivity:attemptDelivery'],
-      ['intelliauth-webhooks-worker', 'StartActivity:attemptDelivery'],
-      ['intelliauth-webhooks-worker', 'RunWorkflow:deliveryWorkflow'],
       ['intelliauth-webhooks-worker', 'StartWorkflow:deliveryWorkflow'],
       ['intelliauth-webhooks-api', expect.stringMatching(/^POST/)],
     ]);

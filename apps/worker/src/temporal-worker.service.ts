@@ -74,7 +74,10 @@ export class TemporalWorkerService
   /** Created eagerly so a bad bundle or an unreachable server fails the start, not the first delivery. */
   async onModuleInit(): Promise<void> {
     const tuning = this.config.worker;
-    const workflowCode = await workflowCodeOptions(require.resolve('../../../workflows/index'), workerTracingOptions());
+    const workflowCode = await workflowCodeOptions(
+      require.resolve('../../../workflows/index'),
+      workerTracingOptions([require.resolve('../../../workflows/trace-context-interceptors')]),
+    );
     this.worker = await Worker.create({
       connection: this.connection,
       namespace: this.config.temporalNamespace,

@@ -13,8 +13,8 @@ type BundleReply = { code: string } | { error: string };
  */
 export async function workflowCodeOptions(
   workflowsPath: string,
-  tracing: Pick<WorkerOptions, 'interceptors' | 'sinks'>,
-): Promise<Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'interceptors' | 'sinks'>> {
+  tracing: Pick<WorkerOptions, 'interceptors'>,
+): Promise<Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle' | 'interceptors'>> {
   if (__filename.endsWith('.ts')) return { workflowsPath, ...tracing };
   // Workflow interceptors are compiled into the bundle; the worker itself keeps the activity ones.
   const { workflowModules = [], ...interceptors } = tracing.interceptors ?? {};
