@@ -33,7 +33,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -101,6 +101,11 @@ const MODES = (process.env.BENCH_MODES || DEFAULT_MODES.join(',')).split(',').ma
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+/** CPU milliseconds of each part, their total and the bench's own, divided by `events`. */
+const perEvent = (parts: Record<string, number>, bench: number, events: number) => {
+  const each = Object.fromEntries(Object.entries(parts).map(([part, ms]) => [part, ms / Math.max(1, events)]));
+  return { parts: each, total: sum(Object.values(each)), bench: bench / Math.max(1, events) };
+};
 /** `a` minus `b`, part by part. */
 const minus = (a: Record<string, number>, b: Record<string, number>) =>
   Object.fromEntries(Object.keys(a).map((part) => [part, a[part] - b[part]]));
@@ -167,6 +172,8 @@ interface ModeResult {
   fast?: { delivered: number; deliveriesPerSecond: number; firstAttemptMs: { p50: number; p99: number } };
   /** Per part, their total, and the bench's own (its publishers and receiver). */
   cpuMsPerDelivery: { parts: Record<string, number>; total: number; bench: number };
+  /** While the events were being published (the burst's acceptance), per event: what holds the publishers back. */
+  cpuMsPerEventPublishing: { parts: Record<string, number>; total: number; bench: number };
   pssMiB: MemoryPeaks;
   duplicates: number;
   /** Attempts the subscriptions' limits refused a permit (each then waited on a durable timer). */
@@ -381,6 +388,7 @@ class Bench {
       }),
     );
     const publishedEnd = performance.now();
+    const cpuPublished = this.cpu();
     const publishSeconds = (publishedEnd - started) / 1000;
     const giveUpAt = publishedEnd + TIMEOUT_MS;
     const stalled = () => performance.now() - Math.max(publishedEnd, this.receiver.lastArrivalAt) > STALL_MS;
@@ -420,6 +428,11 @@ class Bench {
         rate,
         publishMs: { p50: percentile(publishLatencies, 50), p99: percentile(publishLatencies, 99) },
         firstAttemptMs: { p50: percentile(firstAttempts, 50), p99: percentile(firstAttempts, 99) },
+        cpuMsPerEventPublishing: perEvent(
+          minus(cpuPublished.parts, cpuBefore.parts),
+          cpuPublished.bench - cpuBefore.bench,
+          events,
+        ),
         cpuMsPerDelivery: {
           parts: cpuParts,
           total: sum(Object.values(cpuParts)),
@@ -733,6 +746,14 @@ function summary(run: {
       `${head}: CPU ms/delivery`,
       `${byPart(cpu.parts, `: total ${fmt(cpu.total)}`)} (bench load + receiver ${fmt(cpu.bench)})`,
     );
+    if (r.mode === 'burst') {
+      const publishing = r.cpuMsPerEventPublishing;
+      row(
+        `${head}: CPU ms per event while publishing`,
+        `${byPart(publishing.parts, `: total ${fmt(publishing.total)}`)} (bench load ${fmt(publishing.bench)}); ` +
+          `${fmt((1000 * availableParallelism()) / (publishing.total + publishing.bench), 0)} events/s would fill the ${availableParallelism()} cores`,
+      );
+    }
     row(`${head}: PSS peak, MiB`, memoryRow(r.pssMiB));
     if (r.histories)
       row(
