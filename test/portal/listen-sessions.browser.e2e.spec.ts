@@ -1,4 +1,5 @@
 import { Browser, chromium, Page } from 'playwright-core';
+import { expectAccessible } from '../helpers/accessibility';
 import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { subscribe, tenantKey } from '../helpers/fixtures';
@@ -47,6 +48,7 @@ describe('listen sessions in the tenant portal', () => {
       expect.stringMatching(new RegExp(`^${kept.id}[\\s\\S]*user\\.\\*\\s+http://localhost:4000/other\\s`)),
       expect.stringMatching(new RegExp(`^${ended.id}[\\s\\S]*user\\.\\*\\s+http://localhost:3000/hooks\\s`)),
     ]);
+    await expectAccessible(page, 'listen-sessions');
     // Opened, last poll, open until.
     expect(await sessions.locator('tbody tr').first().locator('time').count()).toBe(3);
     // The endpoints list shows the subscription, not the sessions (which are subscriptions too).

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { makeTestPki } from '../helpers/certificates';
@@ -6,6 +6,7 @@ import { uniqueTenant } from '../helpers/database';
 import { eventually } from '../helpers/eventually';
 import { deliveryIn } from '../helpers/fixtures';
 import { TestReceiver } from '../helpers/receiver';
+import { expectAccessible } from '../helpers/accessibility';
 import { Stack, startStack } from '../helpers/stack';
 import { TokenServer } from '../helpers/token-server';
 
@@ -17,7 +18,6 @@ import { TokenServer } from '../helpers/token-server';
 const POLICY = { retryScheduleMs: [0, 2_000, 2_000], attemptTimeoutMs: 2_000, ttlMs: 86_400_000 };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'portal');
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let stack: Stack;
 let browser: Browser;
@@ -60,18 +60,6 @@ async function shoot(name: string, target: Page = page): Promise<void> {
   await target.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-/** axe-core in the page (evaluated over DevTools, which the CSP does not restrict): no serious or critical violation. */
-async function expectAccessible(name: string, target: Page = page): Promise<void> {
-  await target.evaluate(AXE);
-  const result = (await target.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as {
-    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
-  };
-  const violations = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect({ page: name, violations }).toEqual({ page: name, violations: [] });
-}
-
 const apiGet = async (path: string) => (await stack.request('GET', path)).body;
 
 describe('the tenant portal in a browser', () => {
@@ -99,7 +87,7 @@ describe('the tenant portal in a browser', () => {
     const secret = await page.getByTestId('secret').textContent();
     expect(secret).toMatch(/^whsec_/);
     await page.getByRole('link', { name: url }).waitFor();
-    await expectAccessible('subscriptions');
+    await expectAccessible(page, 'subscriptions');
     await shoot('subscriptions');
     await page.getByRole('link', { name: 'Open the new subscription' }).click();
     await page.getByTestId('subscription-url').waitFor();
@@ -119,7 +107,7 @@ describe('the tenant portal in a browser', () => {
     await page.getByLabel('Value', { exact: true }).fill('portal-header-secret');
     await page.getByRole('button', { name: 'Set header' }).click();
     await page.getByTestId('subscription-headers').getByText('X-Api-Key: ********').waitFor();
-    await expectAccessible('subscription-headers');
+    await expectAccessible(page, 'subscription-headers');
     const sent = receiver.requests.length;
     await page.getByRole('button', { name: 'Send test' }).click();
     await eventually(
@@ -149,7 +137,7 @@ describe('the tenant portal in a browser', () => {
         .getByText(`client portal-client at ${tokenUrl}, scope webhooks:receive`)
         .waitFor();
       expect(await page.getByLabel('Client secret', { exact: true }).inputValue()).toBe('');
-      await expectAccessible('subscription-oauth2');
+      await expectAccessible(page, 'subscription-oauth2');
       const sent = receiver.requests.length;
       await page.getByRole('button', { name: 'Send test' }).click();
       await eventually(() => receiver.requests.slice(sent).some((r) => tokens.accepts(r.headers.authorization)), {
@@ -189,7 +177,7 @@ describe('the tenant portal in a browser', () => {
     expect(await shown.locator('time').getAttribute('datetime')).toBe(certificate.expires_at);
     expect(await page.getByLabel('Private key (PEM)', { exact: true }).inputValue()).toBe('');
     expect(await page.content()).not.toContain(pki.client.privateKey.split('\n')[1]);
-    await expectAccessible('subscription-tls-client');
+    await expectAccessible(page, 'subscription-tls-client');
     await shoot('subscription-receiver-auth');
     await page.getByRole('button', { name: 'Remove client certificate' }).click();
     await shown.getByText('none', { exact: true }).waitFor();
@@ -217,11 +205,11 @@ describe('the tenant portal in a browser', () => {
     const rows = await page.locator('[data-testid=attempts] tbody tr').allInnerTexts();
     expect(rows.map((row) => row.split('\t')[2])).toEqual(['503', '503', '200']);
     await page.getByText('"email": "ada@example.com"').waitFor();
-    await expectAccessible('delivery');
+    await expectAccessible(page, 'delivery');
     await shoot('delivery');
     await page.goto(`${stack.baseUrl}/portal/#/deliveries?subscription_id=${subscriptionId}`);
     await page.getByRole('link', { name: deliveryId }).waitFor();
-    await expectAccessible('deliveries');
+    await expectAccessible(page, 'deliveries');
     await shoot('deliveries');
     // A time window after it leaves nothing; the filter is kept in the address.
     await page.getByLabel('Created from').fill('2099-01-01T00:00');
@@ -237,7 +225,7 @@ describe('the tenant portal in a browser', () => {
     await page.getByLabel('Grace period').selectOption('3600');
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     expect(await page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
-    await expectAccessible('subscription');
+    await expectAccessible(page, 'subscription');
     await shoot('subscription');
     await page.emulateMedia({ colorScheme: 'dark' });
     await shoot('subscription-dark');
@@ -272,7 +260,7 @@ describe('the tenant portal in a browser', () => {
       .waitFor();
     await page.goto(`${stack.baseUrl}/portal/#/dead-letters?reason=exhausted`);
     await page.getByRole('link', { name: ids[1] }).waitFor();
-    await expectAccessible('dead-letters');
+    await expectAccessible(page, 'dead-letters');
     await shoot('dead-letters');
     deadEnd = false;
     await page.getByRole('button', { name: `Redrive ${ids[0]}` }).click();
@@ -305,7 +293,7 @@ describe('the tenant portal in a browser', () => {
       .getByTestId('replay-progress')
       .getByText(/Replay done: 3 events, 3 delivered, 0 failed/)
       .waitFor({ timeout: 30_000 });
-    await expectAccessible('subscription-replay');
+    await expectAccessible(page, 'subscription-replay');
   });
 
   it("switches the subscription to ordering per entity and shows a user's key blocked behind the delivery it waits for", async () => {
@@ -338,7 +326,7 @@ describe('the tenant portal in a browser', () => {
       { timeout: 10_000, description: 'the blocked key' },
     );
     await page.getByTestId('blocked-keys').getByText('user:usr_ordered').waitFor();
-    await expectAccessible('subscription-ordered');
+    await expectAccessible(page, 'subscription-ordered');
     await deliveryIn(stack.client, published[1], 'delivered', 30_000);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByTestId('blocked-keys-none').waitFor();
@@ -361,14 +349,14 @@ describe('the tenant portal in a browser', () => {
       'dead_letter.bulk_redrive',
     ])
       await page.getByText(action).first().waitFor();
-    await expectAccessible('audit');
+    await expectAccessible(page, 'audit');
     await shoot('audit');
     await page.goto(`${stack.baseUrl}/portal/#/catalogue`);
     await page.getByRole('heading', { name: 'security.breach_incident_opened' }).waitFor();
     // Every type of the catalogue: the product contract's 26 and the operational webhook.* ones.
     expect(await page.locator('section[id^=type-]').count()).toBe((await apiGet('/v1/event-types')).data.length);
     await page.getByText('new Webhook(process.env.WEBHOOK_SECRET)').waitFor();
-    await expectAccessible('catalogue');
+    await expectAccessible(page, 'catalogue');
     await shoot('catalogue');
   });
 
