@@ -205,12 +205,15 @@ describe('intelliauth-webhooks listen', () => {
     const { key } = await tenantKey(stack.client, tenantId);
     const { key: otherKey } = await tenantKey(stack.client, uniqueTenant());
     const openPortalSession = async () =>
-      (await stack.client.post(`/v1/tenants/${tenantId}/portal-sessions`, {}, 201)).url as string;
+      (await stack.client.post(`/v1/tenants/${tenantId}/portal-sessions`, {}, 201)) as { id: string; url: string };
+    const revoked = async (portalSessionId: string) =>
+      (await pool.query(`SELECT revoked_at FROM portal_sessions WHERE id = $1::text`, [portalSessionId])).rows[0]
+        .revoked_at !== null;
     const receiver = new TestReceiver();
     const url = await stack.startReceiver(receiver);
 
     // A portal link: the tool exchanges its one-time token for a session of its own.
-    const link = await openPortalSession();
+    const { id: linkSessionId, url: link } = await openPortalSession();
     const listen = run(['listen', '--forward-to', url, '--events', 'user.*'], { portalSession: link });
     const sessionId = (await listen.line(/^Listen session whsub_/)).split(' ')[2];
     expect(await listen.line(/^Listen session whsub_/)).toBe(
@@ -231,10 +234,11 @@ describe('intelliauth-webhooks listen', () => {
     expect(reused.lines.join('\n')).toMatch(/the API refused \(401 portal_token_used\)/);
 
     // A browser's session, as its cookie holds it: another tenant is refused, its own is test-sent to.
+    const browserSession = await openPortalSession();
     const exchanged = await stack.client.request(
       'POST',
       '/portal/session',
-      { token: (await openPortalSession()).split('#token=')[1] },
+      { token: browserSession.url.split('#token=')[1] },
       { apiKey: null, headers: { 'x-intelliauth-portal': '1' } },
     );
     const cookieValue = /^iaw_portal=(iaw_ps_[\w-]+);/.exec(exchanged.headers.get('set-cookie') ?? '')![1];
@@ -249,8 +253,12 @@ describe('intelliauth-webhooks listen', () => {
       ),
     ]);
 
+    expect(await revoked(linkSessionId)).toBe(false);
     listen.tool.kill('SIGINT');
     expect(await listen.exited).toEqual([0, null]);
     await expectNothingLeft(stack.client.as(key), sessionId);
+    // The session the tool opened from the link ends with it; the browser's, given as a cookie value, stays.
+    expect(await revoked(linkSessionId)).toBe(true);
+    expect(await revoked(browserSession.id)).toBe(false);
   });
 });

@@ -17,6 +17,8 @@ class ApiError extends Error {
 
 /** How long a call other than a poll may take. */
 const CALL_TIMEOUT_MS = 30_000;
+/** How long ending the tool's own portal session may hold up its exit. */
+const END_TIMEOUT_MS = 5_000;
 
 /** The portal's cookie and the header the API takes it with (a portal session counts only with both). */
 const PORTAL_COOKIE = 'iaw_portal';
@@ -32,6 +34,8 @@ class Api {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.credentials = credentials;
     this.forOneTenant = forOneTenant;
+    /** Whether the credential is a portal session this tool opened from a link's token (and so ends at exit). */
+    this.ownsSession = false;
   }
 
   /**
@@ -68,7 +72,22 @@ class Api {
     const cookie = exchanged.headers.getSetCookie()[0]?.split(';')[0];
     if (!cookie) throw new Error('the API exchanged the portal token but set no session cookie');
     api.credentials = { cookie, ...PORTAL_HEADER };
+    api.ownsSession = true;
     return api;
+  }
+
+  /**
+   * Ends the portal session this tool exchanged a link's token for, as the portal's sign-out does: nobody else holds
+   * it, so it would otherwise stay valid until it expires. A session given as a cookie value is the browser's, and
+   * stays. Best effort: the tool is exiting either way.
+   */
+  async endOwnSession() {
+    if (!this.ownsSession) return;
+    this.ownsSession = false;
+    await this.send('DELETE', '/portal/session', undefined, {
+      headers: this.credentials,
+      timeoutMs: END_TIMEOUT_MS,
+    }).catch(() => undefined);
   }
 
   /**

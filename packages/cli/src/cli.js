@@ -27,6 +27,21 @@ async function apiOf(program) {
 }
 
 /**
+ * Runs a command with the API, then ends the portal session the tool opened for it, if it opened one.
+ * @param {Command} program
+ * @param {(api: Api) => Promise<number>} command
+ * @returns {Promise<number>}
+ */
+async function withApi(program, command) {
+  const api = await apiOf(program);
+  try {
+    return await command(api);
+  } finally {
+    await api.endOwnSession();
+  }
+}
+
+/**
  * Runs a command and exits with its code; an error is one line on stderr, never a stack.
  * @param {() => Promise<number>} command
  */
@@ -70,15 +85,17 @@ function run(argv) {
     .option('--events <filters>', "comma-separated event types or filters, e.g. 'user.*,security.*'", '*')
     .option('--tenant <id>', 'the tenant to listen to (a service key only; a tenant key or portal session: its own)')
     .action((options) =>
-      exitWith(async () =>
-        listen(
-          await apiOf(program),
-          {
-            forwardTo: options.forwardTo,
-            events: options.events.split(',').map((/** @type {string} */ filter) => filter.trim()),
-            tenant: options.tenant,
-          },
-          print,
+      exitWith(() =>
+        withApi(program, (api) =>
+          listen(
+            api,
+            {
+              forwardTo: options.forwardTo,
+              events: options.events.split(',').map((/** @type {string} */ filter) => filter.trim()),
+              tenant: options.tenant,
+            },
+            print,
+          ),
         ),
       ),
     );
@@ -95,8 +112,8 @@ function run(argv) {
       "the listen session to test-send to (a tenant key or portal session; default: the tenant's newest)",
     )
     .action((eventType, options) =>
-      exitWith(async () =>
-        trigger(await apiOf(program), eventType, { tenant: options.tenant, session: options.session }, print),
+      exitWith(() =>
+        withApi(program, (api) => trigger(api, eventType, { tenant: options.tenant, session: options.session }, print)),
       ),
     );
 
