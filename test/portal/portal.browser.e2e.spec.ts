@@ -287,8 +287,21 @@ describe('the tenant portal in a browser', () => {
     await page.getByTestId('subscription-url').waitFor();
     expect(await page.getByTestId('failing-banner').count()).toBe(0);
     await page.getByRole('checkbox', { name: /Only the events whose delivery failed/ }).uncheck();
+    // The three events published above are a signed_up and two deleted: first the deleted ones alone.
+    const types = page.getByRole('group', { name: /Event types to replay/ });
+    await types.getByRole('checkbox', { name: /Every event/ }).uncheck();
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
-    // The three events published above (a signed_up, two deleted), all delivered again.
+    // None picked: the API's refusal, beside the form.
+    await page.getByRole('alert').filter({ hasText: 'validation_failed' }).filter({ hasText: 'event_types' }).waitFor();
+    await types.getByRole('checkbox', { name: /^user\.deleted / }).check();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page
+      .getByTestId('replay-progress')
+      .getByText(/Replay done: 2 events, 2 delivered, 0 failed/)
+      .waitFor({ timeout: 30_000 });
+    // Then every type: all three delivered again.
+    await types.getByRole('checkbox', { name: /Every event/ }).check();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
     await page
       .getByTestId('replay-progress')
       .getByText(/Replay done: 3 events, 3 delivered, 0 failed/)

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok, type Schemas } from '../api';
 import { Failure, Section, Time, TimeInput, useAction } from '../ui';
+import { EventTypePicker, useCatalogue } from './catalogue';
 
 type Replay = Schemas['Replay'];
 type Subscription = Schemas['Subscription'];
@@ -31,6 +32,8 @@ export function ReplayForm({ id }: { id: string }) {
   const [from, setFrom] = useState(() => new Date(Date.now() - 86_400_000).toISOString());
   const [to, setTo] = useState(() => new Date().toISOString());
   const [onlyFailed, setOnlyFailed] = useState(true);
+  const catalogue = useCatalogue();
+  const [types, setTypes] = useState<string[]>(['*']);
   const [job, setJob] = useState<Replay>();
   const action = useAction();
   const submit = (event: Event) => {
@@ -40,7 +43,13 @@ export function ReplayForm({ id }: { id: string }) {
         await ok(
           api.POST('/v1/subscriptions/{id}/replay', {
             params: { path: { id } },
-            body: { from, to, only_failed: onlyFailed },
+            // None picked is sent as it is, so the API's refusal says what to fix.
+            body: {
+              from,
+              to,
+              only_failed: onlyFailed,
+              ...(types.includes('*') ? {} : { event_types: types as never }),
+            },
           }),
         ),
       ),
@@ -55,6 +64,12 @@ export function ReplayForm({ id }: { id: string }) {
       <form onSubmit={submit}>
         <TimeInput label="From" value={from} onChange={setFrom} />
         <TimeInput label="To" value={to} onChange={setTo} />
+        <EventTypePicker
+          catalogue={catalogue}
+          selected={types}
+          onChange={setTypes}
+          legend="Event types to replay (of those this subscription takes)"
+        />
         <label>
           <input type="checkbox" checked={onlyFailed} onChange={(e) => setOnlyFailed(e.currentTarget.checked)} /> Only
           the events whose delivery failed (dead letters)
