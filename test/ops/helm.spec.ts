@@ -287,6 +287,98 @@ describe('the Helm chart', () => {
     expect(manifests.filter(({ kind }) => kind === 'Secret')).toHaveLength(1);
   });
 
+  it('runs every container with its root filesystem read-only and a writable /tmp of its pod', () => {
+    const { find } = render();
+    for (const [kind, name] of [
+      ['Deployment', 'api'],
+      ['Deployment', 'worker'],
+      ['Job', 'migrations'],
+    ]) {
+      const { spec } = find(kind, `${FULLNAME}-${name}`).spec.template;
+      expect(spec.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+      expect(spec.containers[0].securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(spec.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    }
+  });
+
+  it('leaves the replicas to a HorizontalPodAutoscaler on CPU when autoscaling is enabled', () => {
+    const { find } = render(
+      'api.autoscaling.enabled=true',
+      'worker.autoscaling.enabled=true',
+      'worker.autoscaling.maxReplicas=20',
+    );
+    for (const [component, max] of [
+      ['api', 6],
+      ['worker', 20],
+    ] as const) {
+      expect(find('Deployment', `${FULLNAME}-${component}`).spec).not.toHaveProperty('replicas');
+      expect(find('HorizontalPodAutoscaler', `${FULLNAME}-${component}`).spec).toEqual({
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `${FULLNAME}-${component}` },
+        minReplicas: 2,
+        maxReplicas: max,
+        metrics: [
+          { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        ],
+      });
+    }
+  });
+
+  it("routes an Ingress's hosts to the api's http port, with its class and TLS, and refuses one with no host", () => {
+    const { find } = render(
+      'api.ingress.enabled=true',
+      'api.ingress.className=nginx',
+      'api.ingress.hosts[0].host=webhooks.example.com',
+      'api.ingress.tls[0].secretName=webhooks-tls',
+      'api.ingress.tls[0].hosts[0]=webhooks.example.com',
+    );
+    expect(find('Ingress', `${FULLNAME}-api`).spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ secretName: 'webhooks-tls', hosts: ['webhooks.example.com'] }],
+      rules: [
+        {
+          host: 'webhooks.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: `${FULLNAME}-api`, port: { name: 'http' } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    const refused = helm('template', RELEASE, CHART, ...setting(['api.ingress.enabled=true']));
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain('api.ingress.hosts: name at least one host');
+  });
+
+  it("has a PodMonitor scrape the api's http and the worker's metrics port, each pod's component as its job", () => {
+    const { find, container } = render('podMonitor.enabled=true');
+    const { spec } = find('PodMonitor', FULLNAME);
+    expect(spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'intelliauth-webhooks',
+      'app.kubernetes.io/instance': RELEASE,
+    });
+    expect(
+      spec.podMetricsEndpoints.map((endpoint: { port: string; path: string }) => [endpoint.port, endpoint.path]),
+    ).toEqual([
+      ['http', '/metrics'],
+      ['metrics', '/metrics'],
+    ]);
+    expect(container('api').ports.map((port) => port.name)).toContain('http');
+    expect(container('worker').ports.map((port) => port.name)).toContain('metrics');
+    for (const endpoint of spec.podMetricsEndpoints)
+      expect(endpoint.relabelings).toEqual([
+        { sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], targetLabel: 'job' },
+      ]);
+  });
+
   it('refuses to render a secret with neither a Secret to read nor a value', () => {
     const refused = helm('template', RELEASE, CHART, ...setting(['secrets.databaseUrl.existingSecret=']));
     expect(refused.status).not.toBe(0);
