@@ -21,6 +21,21 @@ describe('readiness', () => {
       },
     });
     expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
+    // A publish meanwhile is told to come back, never that it was at fault.
+    const published = await stack.client.request('POST', '/v1/events', {
+      event_type: 'user.signed_up',
+      tenant: { id: 'tnt_readiness' },
+      data: { user: { id: 'usr_1', email: 'user@example.com' } },
+    });
+    expect({
+      status: published.status,
+      retryAfter: published.headers.get('retry-after'),
+      body: published.body,
+    }).toEqual({
+      status: 503,
+      retryAfter: '2',
+      body: { error: { code: 'database_unavailable', message: expect.stringContaining('send the request again') } },
+    });
   });
 
   it('answers 503 naming Temporal while its frontend is unreachable, and still accepts publishes', async () => {

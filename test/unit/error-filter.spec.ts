@@ -1,16 +1,17 @@
 import { ArgumentsHost, HttpStatus, Logger } from '@nestjs/common';
+import { DatabaseError } from 'pg';
 import { ErrorFilter } from '../../apps/api/src/common/error.filter';
 import { ApiMetrics } from '../../libs/observability/metrics';
 
-/** An HTTP request as the filter reads it, and the reply it writes. */
-function httpHost() {
-  const sent: { status?: number; body?: unknown } = {};
+/** An HTTP request as the filter reads it (`complete`: its body arrived in full), and the reply it writes. */
+function httpHost({ complete = true } = {}) {
+  const sent: { status?: number; body?: unknown; headers?: Record<string, string> } = {};
   const reply = {
-    headers: () => reply,
+    headers: (headers: Record<string, string>) => ((sent.headers = headers), reply),
     status: (status: number) => ((sent.status = status), reply),
     send: (body: unknown) => ((sent.body = body), reply),
   };
-  const request = { method: 'POST', routeOptions: { url: '/v1/subscriptions' } };
+  const request = { method: 'POST', routeOptions: { url: '/v1/subscriptions' }, raw: { complete } };
   const host = {
     getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
@@ -26,13 +27,38 @@ describe('ErrorFilter', () => {
 
   it('does not log a request whose client went away before its body arrived as an error', () => {
     for (const gone of [Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), new Error('aborted')]) {
-      const { host, sent } = httpHost();
+      const { host, sent } = httpHost({ complete: false });
       filter.catch(gone, host);
       expect(sent).toEqual({
         status: HttpStatus.BAD_REQUEST,
+        headers: {},
         body: { error: expect.objectContaining({ code: 'request_aborted' }) },
       });
     }
+    expect(logged).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 database_unavailable with Retry-After when Postgres goes away mid-request, not the client’s 400', () => {
+    const lost = [
+      // The API's own connection reset while Postgres shuts down: the same code as a client going away.
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      new Error('Connection terminated unexpectedly'),
+      new DatabaseError('the database system is shutting down', 0, 'error'),
+    ];
+    (lost[3] as DatabaseError).code = '57P03';
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    for (const error of lost) {
+      const { host, sent } = httpHost();
+      filter.catch(error, host);
+      expect(sent).toEqual({
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        headers: { 'Retry-After': '2' },
+        body: { error: expect.objectContaining({ code: 'database_unavailable' }) },
+      });
+    }
+    expect(warned).toHaveBeenCalledTimes(lost.length);
+    warned.mockRestore();
     expect(logged).not.toHaveBeenCalled();
   });
 

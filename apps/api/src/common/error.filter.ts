@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable, throwError } from 'rxjs';
+import { isTransientDatabaseError } from '../../../../libs/db/pool';
 import { ApiMetrics } from '../../../../libs/observability/metrics';
 import { ApiError } from './api-error';
 
@@ -32,12 +33,17 @@ function fromParsingFailure(status: number, message: string): ApiError | undefin
 
 /**
  * The client went away, or the request timeout cut it off, before its body arrived in full: there is nobody left to
- * answer and nothing went wrong here, so it is no error to log.
+ * answer and nothing went wrong here, so it is no error to log. A reset of one of the API's own connections (to
+ * Postgres, restarting) raises the same ECONNRESET, but in a request whose body had arrived: that one is not the
+ * client's doing.
  */
-function clientGone(exception: unknown): boolean {
+function clientGone(exception: unknown, request: FastifyRequest | undefined): boolean {
   const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'ECONNRESET' || message === 'aborted';
+  return (code === 'ECONNRESET' || message === 'aborted') && request !== undefined && !request.raw.complete;
 }
+
+/** Postgres restarting, failing over or out of connections: the request may pass if sent again shortly. */
+const DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 /** The canonical gRPC code for each HTTP status this API answers with. */
 function grpcCode(error: ApiError): GrpcStatus {
@@ -56,6 +62,8 @@ function grpcCode(error: ApiError): GrpcStatus {
       return error.code === 'event_conflict' ? GrpcStatus.ALREADY_EXISTS : GrpcStatus.FAILED_PRECONDITION;
     case HttpStatus.TOO_MANY_REQUESTS:
       return GrpcStatus.RESOURCE_EXHAUSTED;
+    case HttpStatus.SERVICE_UNAVAILABLE:
+      return GrpcStatus.UNAVAILABLE;
     default:
       return GrpcStatus.INTERNAL;
   }
@@ -113,21 +121,21 @@ export class ErrorFilter implements ExceptionFilter {
   constructor(private readonly metrics: ApiMetrics) {}
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
-    const error = bounded(this.toApiError(exception));
-    if (host.getType() === 'rpc') {
+    const request = host.getType() === 'http' ? host.switchToHttp().getRequest<FastifyRequest>() : undefined;
+    const error = bounded(this.toApiError(exception, request));
+    if (request === undefined) {
       // Counted here rather than in the handler, so a publish refused by the guard counts too.
       const call = host.getArgByIndex<{ getPath?(): string } | undefined>(2);
       if (call?.getPath?.() === GRPC_PUBLISH_PATH) this.metrics.published('grpc', 'rejected', error.code, undefined);
       return throwError(() => toGrpcError(error));
     }
-    const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (request.method === 'POST' && request.routeOptions.url === '/v1/events')
       this.metrics.published('rest', 'rejected', error.code, reply.elapsedTime);
     void reply.headers(error.headers).status(error.status).send(error.toBody());
   }
 
-  private toApiError(exception: unknown): ApiError {
+  private toApiError(exception: unknown, request: FastifyRequest | undefined): ApiError {
     if (exception instanceof ApiError) return exception;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -135,8 +143,19 @@ export class ErrorFilter implements ExceptionFilter {
         return new ApiError(status, 'route_not_found', 'no such route; the API lives under /v1 (see /docs)');
       return fromParsingFailure(status, exception.message) ?? new ApiError(status, `http_${status}`, exception.message);
     }
-    if (clientGone(exception))
+    if (clientGone(exception, request))
       return new ApiError(HttpStatus.BAD_REQUEST, 'request_aborted', 'the request ended before its body arrived');
+    if (isTransientDatabaseError(exception)) {
+      this.logger.warn(`database unavailable: ${exception instanceof Error ? exception.message : String(exception)}`);
+      return new ApiError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'database_unavailable',
+        `the database cannot be reached right now; send the request again in ${DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS} s ` +
+          '(a publish sent again with the same event_id is stored once)',
+        undefined,
+        { 'Retry-After': String(DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS) },
+      );
+    }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return new ApiError(
       HttpStatus.INTERNAL_SERVER_ERROR,
