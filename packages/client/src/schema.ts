@@ -4169,6 +4169,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listSubscriptions: {
@@ -4215,6 +4224,15 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4351,6 +4369,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getSubscription: {
@@ -4401,6 +4428,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteSubscription: {
@@ -4442,6 +4478,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4578,6 +4623,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getSubscriptionAttemptStats: {
@@ -4628,6 +4682,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listSubscriptionBlockedKeys: {
@@ -4671,6 +4734,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4752,6 +4824,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     enableSubscription: {
@@ -4795,6 +4876,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4895,6 +4985,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     testSubscription: {
@@ -4987,6 +5086,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listListenSessions: {
@@ -5029,6 +5137,15 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5121,6 +5238,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteListenSession: {
@@ -5162,6 +5288,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5215,6 +5350,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5302,6 +5446,15 @@ export interface operations {
             };
             /** @description the body is not JSON (unsupported_media_type) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5407,6 +5560,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getEvent: {
@@ -5450,6 +5612,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5517,6 +5688,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getDelivery: {
@@ -5560,6 +5740,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5650,6 +5839,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     retryDelivery: {
@@ -5702,6 +5900,15 @@ export interface operations {
             };
             /** @description the resource is not in a state that allows this */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5768,6 +5975,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listDeadLetters: {
@@ -5821,6 +6037,15 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5913,6 +6138,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getBulkRedrive: {
@@ -5956,6 +6190,15 @@ export interface operations {
             };
             /** @description no such resource, or one of another tenant */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6015,6 +6258,15 @@ export interface operations {
             };
             /** @description the resource is not in a state that allows this */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6131,6 +6383,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getReplay: {
@@ -6181,6 +6442,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listApiKeys: {
@@ -6224,6 +6494,15 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6315,6 +6594,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     revokeApiKey: {
@@ -6378,6 +6666,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createPortalSession: {
@@ -6430,6 +6727,15 @@ export interface operations {
             };
             /** @description well-formed but not acceptable: see the code */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6500,6 +6806,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listOperatorActions: {
@@ -6550,6 +6865,15 @@ export interface operations {
             };
             /** @description the key may not do this (permission_denied, service_key_required, api_key_required) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

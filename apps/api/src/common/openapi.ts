@@ -43,6 +43,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   415: 'the body is not JSON (unsupported_media_type)',
   422: 'well-formed but not acceptable: see the code',
   429: 'over a rate limit (rate_limited): publishes, test sends or secret rotations; Retry-After says when to try again',
+  503: 'Postgres cannot be reached right now (database_unavailable); send the request again after Retry-After',
 };
 
 export interface OperationSpec {
@@ -53,7 +54,7 @@ export interface OperationSpec {
   response?: Component;
   responseDescription?: string;
   body?: { schema: object; required: boolean; example?: unknown };
-  /** Error statuses beyond 401 (every route) and 400 (every route with a path parameter). */
+  /** Error statuses beyond 401 and 503 (every route) and 400 (every route with a path parameter). */
   errors?: number[];
   responseHeaders?: Record<string, { description: string; schema: object }>;
   /** OpenAPI links from the success answer: where its ids lead (operationId → parameter → runtime expression). */
@@ -65,7 +66,7 @@ export interface OperationSpec {
  * validator takes it, the success answer (declared and used for serialization) and every error status it can answer.
  */
 export function Operation(spec: OperationSpec): MethodDecorator {
-  const errors = new Set([401, ...(spec.errors ?? [])]);
+  const errors = new Set([401, 503, ...(spec.errors ?? [])]);
   const decorators: Array<MethodDecorator | ClassDecorator> = [
     ApiOperation({ operationId: spec.operationId, summary: spec.summary }),
     ApiBearerAuth(),
