@@ -101,14 +101,23 @@ const MODES = (process.env.BENCH_MODES || DEFAULT_MODES.join(',')).split(',').ma
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
-/** CPU milliseconds of each part, their total and the bench's own, divided by `events`. */
-const perEvent = (parts: Record<string, number>, bench: number, events: number) => {
-  const each = Object.fromEntries(Object.entries(parts).map(([part, ms]) => [part, ms / Math.max(1, events)]));
-  return { parts: each, total: sum(Object.values(each)), bench: bench / Math.max(1, events) };
-};
 /** `a` minus `b`, part by part. */
 const minus = (a: Record<string, number>, b: Record<string, number>) =>
   Object.fromEntries(Object.keys(a).map((part) => [part, a[part] - b[part]]));
+
+/** CPU milliseconds so far: each part's process tree, and this process's. */
+interface CpuReading {
+  parts: Record<string, number>;
+  bench: number;
+}
+
+/** The CPU between two readings divided by `count` (deliveries, events): each part, their total and the bench's own. */
+function cpuPer(before: CpuReading, after: CpuReading, count: number): CpuFigures {
+  const parts = Object.fromEntries(
+    Object.entries(minus(after.parts, before.parts)).map(([part, ms]) => [part, ms / Math.max(1, count)]),
+  );
+  return { parts, total: sum(Object.values(parts)), bench: (after.bench - before.bench) / Math.max(1, count) };
+}
 
 interface RelayStarts {
   eager: number;
@@ -155,6 +164,13 @@ interface IdleResult {
   pssMiB: MemoryPeaks;
 }
 
+/** CPU milliseconds per delivery or event: each part, their total, and the bench's own. */
+interface CpuFigures {
+  parts: Record<string, number>;
+  total: number;
+  bench: number;
+}
+
 interface ModeResult {
   mode: string;
   events: number;
@@ -171,9 +187,9 @@ interface ModeResult {
   /** The fast receivers' figures in the mixed modes. */
   fast?: { delivered: number; deliveriesPerSecond: number; firstAttemptMs: { p50: number; p99: number } };
   /** Per part, their total, and the bench's own (its publishers and receiver). */
-  cpuMsPerDelivery: { parts: Record<string, number>; total: number; bench: number };
+  cpuMsPerDelivery: CpuFigures;
   /** While the events were being published (the burst's acceptance), per event: what holds the publishers back. */
-  cpuMsPerEventPublishing: { parts: Record<string, number>; total: number; bench: number };
+  cpuMsPerEventPublishing: CpuFigures;
   pssMiB: MemoryPeaks;
   duplicates: number;
   /** Attempts the subscriptions' limits refused a permit (each then waited on a durable timer). */
@@ -304,7 +320,7 @@ class Bench {
   }
 
   /** CPU milliseconds of each part's process tree so far, and of this process. */
-  private cpu(): { parts: Record<string, number>; bench: number } {
+  private cpu(): CpuReading {
     const parts: Record<string, number> = {};
     for (const [part, pid] of Object.entries(this.target.parts())) if (pid !== undefined) parts[part] = treeCpuMs(pid);
     return { parts, bench: ownCpuMs() };
@@ -405,10 +421,6 @@ class Bench {
     const cpuAfter = this.cpu();
     const countersAfter = await this.workerCounters();
     const delivered = this.receiver.received;
-    const perDelivery = (ms: number) => ms / Math.max(1, options.until ? expected : delivered);
-    const cpuParts = Object.fromEntries(
-      Object.entries(minus(cpuAfter.parts, cpuBefore.parts)).map(([part, ms]) => [part, perDelivery(ms)]),
-    );
     const firstAttempts: number[] = [];
     for (const [key, times] of this.receiver.arrivals) {
       const sentAt = publishedAt.get(key.split(' ')[0]);
@@ -428,16 +440,8 @@ class Bench {
         rate,
         publishMs: { p50: percentile(publishLatencies, 50), p99: percentile(publishLatencies, 99) },
         firstAttemptMs: { p50: percentile(firstAttempts, 50), p99: percentile(firstAttempts, 99) },
-        cpuMsPerEventPublishing: perEvent(
-          minus(cpuPublished.parts, cpuBefore.parts),
-          cpuPublished.bench - cpuBefore.bench,
-          events,
-        ),
-        cpuMsPerDelivery: {
-          parts: cpuParts,
-          total: sum(Object.values(cpuParts)),
-          bench: perDelivery(cpuAfter.bench - cpuBefore.bench),
-        },
+        cpuMsPerEventPublishing: cpuPer(cpuBefore, cpuPublished, events),
+        cpuMsPerDelivery: cpuPer(cpuBefore, cpuAfter, options.until ? expected : delivered),
         pssMiB: memory.result(),
         duplicates: [...this.receiver.arrivals.values()].reduce((total, times) => total + times.length - 1, 0),
         ...(countersBefore &&

@@ -44,7 +44,7 @@ async function serving(address: string, namespace: string): Promise<boolean> {
   }
 }
 
-/** Workflows whose mutable state the dev server's history service keeps in memory (Temporal's default: 128,000). */
+/** Workflows whose mutable state the dev server's history service keeps in memory (Temporal's default: 128,000, each up to an hour). */
 const HISTORY_CACHE_ENTRIES = 500;
 
 /** The flags `temporal server start-dev` gets, the same whether this module or the SDK spawns it. */
@@ -59,9 +59,8 @@ function devServerFlags(options: DevServerOptions): string[] {
     // WAL with synchronous=NORMAL survives a killed process (not a power cut) and is several times faster than
     // the default rollback journal for the dev server's many small writes.
     ...(options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : []),
-    // The history service keeps up to 128,000 workflows' mutable state in memory for an hour, closed ones included:
-    // each delivery's stayed there long after it ended. A delivery's state is needed for the milliseconds of its
-    // start and its task, then again only when a retry timer fires, when reading it back from SQLite is cheap.
+    // By default each delivery's state stayed cached for an hour after it ended. It is needed for the milliseconds
+    // of its start and its task, then again only when a retry timer fires, when reading it back from SQLite is cheap.
     '--dynamic-config-value',
     `history.hostLevelCacheMaxSize=${HISTORY_CACHE_ENTRIES}`,
   ];
