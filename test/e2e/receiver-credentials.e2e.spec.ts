@@ -310,9 +310,11 @@ describe('OAuth2 client credentials', () => {
     });
     const attempts = await attemptsOf(refused);
     expect(attempts.slice(0, 2).map((attempt) => attempt.status_code)).toEqual([401, 401]);
-    // Each attempt: its cached token, refused; one new token, refused too; no more.
+    // Each attempt: its held token, refused; then a token no one has seen refused, refused too. Two workers share
+    // the tokens, so an attempt whose worker held an older token takes the one the other fetched: at least one new
+    // token, never more than one per refused attempt.
     const fetchedSince = tokens.requests.length - 2;
-    expect(fetchedSince).toBeGreaterThanOrEqual(2);
+    expect(fetchedSince).toBeGreaterThanOrEqual(1);
     // At most one more than the attempts recorded: the attempt in flight may have fetched its own already.
     expect(fetchedSince).toBeLessThanOrEqual((await attemptsOf(refused)).length + 1);
   });
