@@ -74,10 +74,17 @@ describe('a redrive whose redriver died between its claim and its start', () => 
     expect(row.rows[0]).toEqual({ workflow_started_at: expect.any(Date), start_claimed_until: null });
     // A second run under the same workflow id, with the redrive's input (attempt 2, a window from now).
     const workflowId = `delivery:${delivered.event_id}:${delivered.subscription_id}`;
-    const runs: string[] = [];
-    for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
-      runs.push(execution.runId);
-    expect(new Set(runs).size).toBe(2);
+    // Temporal's list (visibility) catches up with the runs a moment after they start.
+    const runs = await eventually(
+      async () => {
+        const listed = new Set<string>();
+        for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+          listed.add(execution.runId);
+        return listed.size >= 2 && listed;
+      },
+      { timeout: 10_000, description: 'both runs in the visibility list' },
+    );
+    expect(runs.size).toBe(2);
   });
 
   it('is started by the outbox relay when a bulk redrive ran after the claim: the claimed one counts skipped, all delivered once', async () => {

@@ -46,6 +46,9 @@ async function serving(address: string, namespace: string): Promise<boolean> {
 
 /** Workflows whose mutable state the dev server's history service keeps in memory (Temporal's default: 128,000, each up to an hour). */
 const HISTORY_CACHE_ENTRIES = 500;
+/** How often the visibility queue reads its tasks (Temporal's default: 20), and how many each read may take (100). */
+const VISIBILITY_READS_PER_SECOND = 5;
+const VISIBILITY_TASKS_PER_READ = 1_000;
 
 /** The flags `temporal server start-dev` gets, the same whether this module or the SDK spawns it. */
 function devServerFlags(options: DevServerOptions): string[] {
@@ -63,6 +66,14 @@ function devServerFlags(options: DevServerOptions): string[] {
     // of its start and its task, then again only when a retry timer fires, when reading it back from SQLite is cheap.
     '--dynamic-config-value',
     `history.hostLevelCacheMaxSize=${HISTORY_CACHE_ENTRIES}`,
+    // The visibility queue reads its tasks a few times a second instead of as they come: a delivery that ended
+    // before its start task was read gets only its closed record (the server skips the start record of a run that
+    // has closed), and each record costs the dev server a row in some 45 SQLite indexes and two full-text tables.
+    // The Web UI's list shows a run at most this much later; reads of a run itself are not delayed.
+    '--dynamic-config-value',
+    `history.visibilityProcessorMaxPollRPS=${VISIBILITY_READS_PER_SECOND}`,
+    '--dynamic-config-value',
+    `history.visibilityTaskBatchSize=${VISIBILITY_TASKS_PER_READ}`,
   ];
 }
 
