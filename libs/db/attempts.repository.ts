@@ -70,6 +70,13 @@ const OTHER_LIVE_HOLDERS = `jsonb_each(l.holders) h WHERE h.key <> $1::text AND 
  */
 const HOLDS_LIVE_PERMIT = `COALESCE((l.holders ->> $1::text)::bigint > ${NOW_MS}, false)`;
 
+/**
+ * Whether delivery $1's live permit (the outbox admitted it moments ago) lasts the whole attempt ($4: the attempt's
+ * lease) and no pacing applies: then the attempt keeps it as it is, and its subscription's limiter row, which every
+ * attempt of the subscription would otherwise lock and rewrite, is not touched.
+ */
+const PERMIT_LASTS = `(${LIMITS.perSecond} = 0 AND COALESCE((l.holders ->> $1::text)::bigint >= ${NOW_MS} + $4::bigint, false))`;
+
 /** Removes delivery $1's permit from its subscription's limiter row, if it holds one. */
 const RELEASE_PERMIT = `UPDATE subscription_limiters SET holders = holders - $1::text
   WHERE subscription_id = (SELECT subscription_id FROM deliveries WHERE id = $1::text) AND holders ? $1::text`;
@@ -107,7 +114,7 @@ export class AttemptsRepository {
            .join(', ')},
                 CASE WHEN s.id IS NOT NULL THEN (SELECT row_to_json(t) FROM (SELECT ${TARGET_COLUMNS}) t) END AS target,
                 ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
-                d.status <> 'delivered' AND ${LIMITS.limited} AS limited, e.ordering_key,
+                d.status <> 'delivered' AND ${LIMITS.limited} AS limited, ${PERMIT_LASTS} AS permit_lasts, e.ordering_key,
                 GREATEST($5::int, COALESCE(ceil(extract(epoch FROM l.next_start_at - clock_timestamp()) * 1000), 0))::int AS wait_ms
            FROM deliveries d JOIN events e ON e.id = d.event_id
            LEFT JOIN subscriptions s ON s.id = d.subscription_id
@@ -117,7 +124,7 @@ export class AttemptsRepository {
          INSERT INTO subscription_limiters AS l (subscription_id, holders, next_start_at, in_flight_limit, per_second_limit)
          SELECT subscription_id, jsonb_build_object($1::text, ${NOW_MS} + $4::bigint),
                 ${nextStartAfterNow('per_second_limit')}, in_flight_limit, per_second_limit
-           FROM ctx WHERE limited
+           FROM ctx WHERE limited AND NOT permit_lasts
          ON CONFLICT (subscription_id) DO UPDATE SET
            holders = (SELECT COALESCE(jsonb_object_agg(h.key, h.value), '{}'::jsonb) FROM ${OTHER_LIVE_HOLDERS}) || EXCLUDED.holders,
            next_start_at = ${nextStartAfterNow('EXCLUDED.per_second_limit')},
@@ -129,7 +136,7 @@ export class AttemptsRepository {
          RETURNING l.subscription_id
        ), throttled AS (
          UPDATE deliveries d SET status = 'throttled', next_attempt_at = clock_timestamp() + make_interval(secs => ctx.wait_ms / 1000.0), updated_at = now()
-           FROM ctx WHERE d.id = ctx.delivery_id AND ctx.limited AND NOT EXISTS (SELECT 1 FROM permit)
+           FROM ctx WHERE d.id = ctx.delivery_id AND ctx.limited AND NOT ctx.permit_lasts AND NOT EXISTS (SELECT 1 FROM permit)
          RETURNING ctx.wait_ms
        )
        SELECT ctx.*, (SELECT wait_ms FROM throttled) AS throttled_for_ms FROM ctx`,

@@ -308,6 +308,33 @@ describe('admission in the outbox', () => {
     expect(claim.rows.map((row) => row.id)).toEqual([busy.ids[0], busy.ids[1], other.ids[0], other.ids[1]]);
   });
 
+  it('keeps an admitted permit that outlasts the attempt without rewriting the limiter row, and renews one that would lapse during it', async () => {
+    const { subscription, ids } = await deliveriesTo(2, { maxInFlight: 2 });
+    expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual(ids);
+    const limiterRow = async () =>
+      (
+        await pool.query<{ version: string; holders: Record<string, string> }>(
+          `SELECT xmin::text AS version, holders FROM subscription_limiters WHERE subscription_id = $1::text`,
+          [subscription.id],
+        )
+      ).rows[0];
+    const admitted = await limiterRow();
+
+    const within = (await attempts.attemptContext(ids[0], permit(NO_DEFAULT_LIMITS, LEASE_MS / 2)))!;
+    expect({ throttledForMs: within.throttledForMs, holdsPermit: within.holdsPermit }).toEqual({
+      throttledForMs: null,
+      holdsPermit: true,
+    });
+    expect(await limiterRow()).toEqual(admitted);
+
+    const beyond = (await attempts.attemptContext(ids[1], permit(NO_DEFAULT_LIMITS, LEASE_MS * 2)))!;
+    expect(beyond.holdsPermit).toBe(true);
+    const renewed = await limiterRow();
+    expect(renewed.version).not.toBe(admitted.version);
+    expect(Number(renewed.holders[ids[1]])).toBeGreaterThan(Number(admitted.holders[ids[1]]));
+    expect(renewed.holders[ids[0]]).toBe(admitted.holders[ids[0]]);
+  });
+
   it('leaves max_per_second to the attempt: admitted by in-flight room alone, the first attempt is paced as any', async () => {
     const { ids } = await deliveriesTo(2, { maxPerSecond: 2 });
     const claim = await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS);
