@@ -118,11 +118,19 @@ const DELIVERED_AT_ONCE_EVENTS = 7;
 
 describe('subscription limits across two worker processes', () => {
   it(`never lets a max_in_flight 2 receiver hold more than 2 attempts, and delivers all ${EVENTS} events with one attempt each, none throttled`, async () => {
-    const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
-    expect(recorder.peakInFlight).toBeLessThanOrEqual(2);
-    expect(identities.size).toBe(2); // both workers ran these deliveries
-    expect(throttled).toBe(0); // the limit made them wait in the outbox, not on timers
-  }, 120_000);
+    // Which worker's relay admits a delivery is a race: a permit given back wakes its own worker's relay at once, so
+    // the worker that took the first permits may keep them all. The property needs both workers holding permits, so
+    // a round run by one worker alone (every check still made) is followed by another, at most ROUNDS in all.
+    const ROUNDS = 3;
+    const workersPerRound: number[] = [];
+    while (workersPerRound.length < ROUNDS && !workersPerRound.includes(2)) {
+      const { recorder, identities, throttled } = await deliverAllThrough({ max_in_flight: 2 });
+      expect(recorder.peakInFlight).toBeLessThanOrEqual(2);
+      expect(throttled).toBe(0); // the limit made them wait in the outbox, not on timers
+      workersPerRound.push(identities.size);
+    }
+    expect(workersPerRound).toContain(2); // both workers ran the deliveries of a round
+  }, 240_000);
 
   it('paces a max_per_second 4 receiver: never more than 4 attempts arrive within 950 ms', async () => {
     const { recorder, throttled } = await deliverAllThrough({ max_per_second: 4 });
