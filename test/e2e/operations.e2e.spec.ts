@@ -137,6 +137,8 @@ describe('operator actions through the API', () => {
       attemptsThisRun: 1,
       lastStatusCode: 500,
     });
+    // The Web UI's Stack Trace tab: the worker records no promise stack traces (docs/operations.md).
+    await expect(handle.query('__stack_trace')).rejects.toThrow('Workflow stack traces are not enabled on this worker');
     await handle.signal('retryNow');
     await deliveryIn(stack.client, deliveryId, 'delivered');
     expect(receiver.requests).toHaveLength(2);

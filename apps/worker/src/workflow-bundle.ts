@@ -47,13 +47,21 @@ function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]
  * limit, and Node enforces each one with a watchdog thread created and joined for that call alone: several per
  * delivery, which costs each call many times its CPU without the limit, and raises the worker's resident memory. The workflow code is this project's
  * own, small and lint-checked; the price is that a runaway loop in it would hang the workflow thread instead of
- * failing one workflow task. patches/@temporalio+worker+*.patch (applied by npm's postinstall) makes the SDK leave the
- * limit out when it is not finite and declares the option, which the SDK does not expose yet.
+ * failing one workflow task.
+ *
+ * The SDK also records, at every promise a workflow creates, a stack trace of where it was created (a promise hook
+ * that builds an Error and source-maps its frames), so that the `__stack_trace` query can list where a workflow
+ * waits: about a third of the workflow thread's CPU per delivery. A delivery's run only ever waits in one place, its
+ * attempt or its retry timer, which the `state` query and the history already show; the Web UI's Stack Trace tab
+ * answers "not enabled" for it instead.
+ *
+ * patches/@temporalio+worker+*.patch (applied by npm's postinstall) makes the SDK leave the limit out when it is not
+ * finite, adds `workflowStackTraces`, and declares both options, which the SDK does not expose yet.
  */
-export const WORKFLOW_SANDBOX_OPTIONS = { isolateExecutionTimeout: Infinity } satisfies Pick<
-  WorkerOptions,
-  'isolateExecutionTimeout'
->;
+export const WORKFLOW_SANDBOX_OPTIONS = {
+  isolateExecutionTimeout: Infinity,
+  workflowStackTraces: false,
+} satisfies Pick<WorkerOptions, 'isolateExecutionTimeout' | 'workflowStackTraces'>;
 
 /**
  * The bundle's inline source map keeps its mappings (workflow stack traces still name the TypeScript file and line)
