@@ -43,15 +43,22 @@ function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]
 }
 
 /**
- * How the worker runs its workflow sandbox. The SDK's deadlock detection gives every call into the sandbox a time
- * limit, and Node enforces each one with a watchdog thread created and joined for that call alone: several per
- * delivery, which costs each call many times its CPU without the limit, and raises the worker's resident memory. The workflow code is this project's
- * own, small and lint-checked; the price is that a runaway loop in it would hang the workflow thread instead of
- * failing one workflow task.
+ * How the worker runs its workflow sandbox.
+ *
+ * On the worker's own thread (`debugMode`, the SDK's name for it): otherwise the SDK runs the sandbox on a worker
+ * thread of its own, with an isolate and heap of its own, and every activation and its completion cross between the
+ * threads as structured clones. Run here, a delivery costs the worker less CPU and the worker holds one heap
+ * instead of two. A delivery's workflow task is short (its history is a handful of events, its attempt a local
+ * activity that waits on I/O, not on this thread), so running it here keeps the event loop as free as before.
+ *
+ * Without deadlock detection: it gives every call into the sandbox a time limit, which Node enforces with a watchdog
+ * thread created and joined for that call alone, several per delivery, many times the call's own CPU. The workflow
+ * code is this project's own, small and lint-checked; the price is that a runaway loop in it would hang the worker
+ * instead of failing one workflow task.
  *
  * The SDK also records, at every promise a workflow creates, a stack trace of where it was created (a promise hook
  * that builds an Error and source-maps its frames), so that the `__stack_trace` query can list where a workflow
- * waits: about a third of the workflow thread's CPU per delivery. A delivery's run only ever waits in one place, its
+ * waits: about a third of the sandbox's CPU per delivery. A delivery's run only ever waits in one place, its
  * attempt or its retry timer, which the `state` query and the history already show; the Web UI's Stack Trace tab
  * answers "not enabled" for it instead.
  *
@@ -59,14 +66,15 @@ function bundleApart(workflowsPath: string, workflowInterceptorModules: string[]
  * finite, adds `workflowStackTraces`, and declares both options, which the SDK does not expose yet.
  */
 export const WORKFLOW_SANDBOX_OPTIONS = {
+  debugMode: true,
   isolateExecutionTimeout: Infinity,
   workflowStackTraces: false,
-} satisfies Pick<WorkerOptions, 'isolateExecutionTimeout' | 'workflowStackTraces'>;
+} satisfies Pick<WorkerOptions, 'debugMode' | 'isolateExecutionTimeout' | 'workflowStackTraces'>;
 
 /**
  * The bundle's inline source map keeps its mappings (workflow stack traces still name the TypeScript file and line)
  * but not the 600 KB of sources it would otherwise embed: the SDK reads them only with showStackTraceSources, which
- * this worker leaves off, yet every copy of the map (the worker's, its workflow thread's) held them, which kept the
+ * this worker leaves off, yet every copy of the map held them, which kept the
  * worker's resident memory higher at start and under load.
  */
 const SOURCE_MAP_WITHOUT_SOURCES = 'inline-nosources-source-map';
