@@ -56,14 +56,16 @@ export interface LaunchOptions {
 /**
  * V8 heap limits for the api and the worker on the one small box the embedded default runs on. V8 otherwise grows
  * its young generation to 3 x 16 MiB and its old space far beyond what these processes keep alive, which doubled
- * their resident memory under load; with these a delivery costs the same CPU. The worker's limit also bounds its
- * workflow sandbox, which holds up to WORKER_CACHED_WORKFLOWS waiting deliveries. MALLOC_ARENA_MAX=1 keeps glibc
- * from giving the Temporal core's threads arenas of their own, whose freed memory is rarely handed back: one arena
- * lowers the worker's peak memory under sustained load at the same CPU per delivery.
+ * their resident memory under load; with these a delivery costs the same CPU. The worker's young generation is the
+ * larger because its heap also runs the workflow sandbox: at half the size, its scavenges cost more CPU per delivery.
+ * The worker's old-space limit also bounds that sandbox, which holds up to WORKER_CACHED_WORKFLOWS waiting
+ * deliveries. MALLOC_ARENA_MAX=1 keeps glibc from giving the Temporal core's threads arenas of their own, whose
+ * freed memory is rarely handed back: one arena lowers the worker's peak memory under sustained load at the same CPU
+ * per delivery.
  */
 const APP_NODE_FLAGS: Record<'api' | 'worker', string[]> = {
   api: ['--max-semi-space-size=1', '--max-old-space-size=96'],
-  worker: ['--max-semi-space-size=2', '--max-old-space-size=192'],
+  worker: ['--max-semi-space-size=4', '--max-old-space-size=192'],
 };
 
 /**
