@@ -74,8 +74,8 @@ export const WORKFLOW_SANDBOX_OPTIONS = {
 /**
  * The bundle's inline source map keeps its mappings (workflow stack traces still name the TypeScript file and line)
  * but not the 600 KB of sources it would otherwise embed: the SDK reads them only with showStackTraceSources, which
- * this worker leaves off, yet every copy of the map held them, which kept the
- * worker's resident memory higher at start and under load.
+ * this worker leaves off, yet every copy of the map held them, which kept the worker's resident memory higher at
+ * start and under load.
  */
 const SOURCE_MAP_WITHOUT_SOURCES = 'inline-nosources-source-map';
 
