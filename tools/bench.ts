@@ -28,7 +28,8 @@
  *                with it in BENCH_MODES the whole run traces, so run it alone: tracing costs every mode CPU
  * With BENCH_COMPARE_URL (see bench/peer.ts) it starts nothing and runs idle, sustained, paced and burst against that
  * publish endpoint instead, its deliveries expected at the receiver (BENCH_RECEIVER_HOST, BENCH_RECEIVER_PORT).
- * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after;
+ * CPU per process comes from /proc/<pid>/stat (utime + stime, the reaped children's included) before and after,
+ * the Temporal server's once the work a mode defers (its workflow tasks' timeout timers) is done, the probe's alike;
  * memory is PSS (/proc/<pid>/smaps_rollup) of each part's process tree, sampled every second.
  */
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import { AppConfig, loadConfig } from '../libs/config/config';
+import { workflowTaskTimeoutMs } from '../libs/contracts/delivery-workflow';
 import { createPool } from '../libs/db/pool';
 import { freePort } from './embedded/free-port';
 import { Launched, launchEmbedded } from './embedded/launcher';
@@ -79,6 +81,8 @@ const ORDERED_USERS = number('BENCH_ORDERED_USERS', 1000);
 const TRACE_RATES = (process.env.BENCH_TRACE_RATES || '10,30,60').split(',').map(Number);
 const TRACE_SECONDS = number('BENCH_TRACE_SECONDS', 20);
 const TRACE_EXPORT_EVERY_MS = 500;
+/** How late a timer may run on a busy server: its timer queue reads due tasks in batches. */
+const TIMER_LAG_MS = 1000;
 const COMPARE_MODES = ['idle', 'sustained', 'paced', 'burst'];
 const KNOWN_MODES = [
   'idle',
@@ -308,9 +312,16 @@ class ProductTarget implements Target {
 }
 
 class Bench {
+  /**
+   * @param temporalDeferredMs how long after a mode's last workflow task its Temporal server still works for it:
+   *   every task's timeout timer fires that long after the task, and the server then loads the run again (from
+   *   SQLite once its cache has moved on) to find the task done. A mode's Temporal CPU is read after it, so that
+   *   work is the mode's own and not the next one's; 0 for a peer.
+   */
   constructor(
     private readonly target: Target,
     private readonly receiver: BenchReceiver,
+    private readonly temporalDeferredMs: number,
   ) {}
 
   /** The modes that need more of the product than its publish endpoint. */
@@ -419,6 +430,10 @@ class Bench {
     // The servers finish the last workflow tasks after the last receipt; their CPU belongs to this run.
     await sleep(1000);
     const cpuAfter = this.cpu();
+    if (this.temporalDeferredMs > 0) {
+      await sleep(this.temporalDeferredMs);
+      cpuAfter.parts.temporal = this.cpu().parts.temporal;
+    }
     const countersAfter = await this.workerCounters();
     const delivered = this.receiver.received;
     const firstAttempts: number[] = [];
@@ -458,12 +473,15 @@ class Bench {
   }
 
   async probeLatency(rate: number): Promise<ProbeLatency> {
-    return runProbeLatency({
+    const latency = await runProbeLatency({
       temporalAddress: this.product.launched.temporalAddress,
       workflows: EVENTS * SUBSCRIPTIONS,
       rate,
       tuning: this.product.config.worker,
     });
+    // Its deferred work done before the next mode reads its CPU.
+    await sleep(this.temporalDeferredMs);
+    return latency;
   }
 
   async probe(): Promise<ProbeResult> {
@@ -472,6 +490,7 @@ class Bench {
       workflows: PROBE_WORKFLOWS,
       starters: 32,
       tuning: this.product.config.worker,
+      temporalDeferredMs: this.temporalDeferredMs,
     });
   }
 
@@ -876,7 +895,13 @@ async function main(): Promise<void> {
       }
     : await launchProduct(agent);
   if (COMPARE_URL) console.log(`[bench] ${stack.stack}`);
-  const bench = new Bench(stack.target, receiver);
+  const bench = new Bench(
+    stack.target,
+    receiver,
+    stack.target instanceof ProductTarget
+      ? workflowTaskTimeoutMs(stack.target.config.delivery.attemptTimeoutMs) + TIMER_LAG_MS
+      : 0,
+  );
   const results: ModeResult[] = [];
   let probe: ProbeResult | undefined;
   let probeLatency: ProbeLatency | undefined;

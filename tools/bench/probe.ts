@@ -89,6 +89,8 @@ export async function runProbe(options: {
   workflows: number;
   starters: number;
   tuning: ProbeTuning;
+  /** How long after the last workflow task the server still works for the probe's runs (see Bench). */
+  temporalDeferredMs: number;
 }): Promise<ProbeResult> {
   let attempts = 0;
   let lastAttemptAt = 0;
@@ -117,10 +119,11 @@ export async function runProbe(options: {
       );
       await untilTrue(() => attempts >= options.workflows, 600_000);
       const seconds = (lastAttemptAt - started) / 1000;
-      // Let the last workflow tasks complete before reading the CPU they cost.
+      // Let the last workflow tasks complete before reading the CPU they cost, and the server its deferred work.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const temporal = (temporalPid ? treeCpuMs(temporalPid) : NaN) - cpuBefore.temporal;
       const probeProcess = ownCpuMs() - cpuBefore.self;
+      await new Promise((resolve) => setTimeout(resolve, options.temporalDeferredMs));
+      const temporal = (temporalPid ? treeCpuMs(temporalPid) : NaN) - cpuBefore.temporal;
       return {
         workflows: attempts,
         seconds,
