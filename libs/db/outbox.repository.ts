@@ -49,7 +49,8 @@ export class OutboxRepository {
    * Fair: the subscriptions take turns, each one's oldest row first, so one subscription's backlog never holds
    * back another's first attempts. Room is judged on the limiter rows locked (in subscription order, so relays never
    * deadlock) and read at their latest version: admission and attempts of every worker never overshoot a limit
-   * together.
+   * together. A claim reads the oldest `limit` claimable rows of each subscription with rows waiting, not the whole
+   * backlog, so a claim costs as much behind a million waiting rows as behind ten.
    *
    * Ordered: a delivery of a `per_entity` subscription is admitted only when no earlier delivery of its key is still
    * running, and takes its key's head with its claim (libs/db/ordering-heads.ts).
@@ -57,14 +58,28 @@ export class OutboxRepository {
   async claim(limit: number, leaseMs: number, defaults: SubscriptionLimits): Promise<OutboxClaim> {
     const { rows } = await this.pool.query<OutboxRow & { held_back: boolean }>({
       name: 'outbox-claim',
-      text: `WITH ${OUTBOX_ORDERING.keyTurnsCte}, outbox AS (
-         -- Pending only: a row whose run started (and moved on) before it was marked needs no start.
-         SELECT id, subscription_id, created_at, ${OUTBOX_ORDERING.ordered} AS ordered,
-                row_number() OVER (PARTITION BY subscription_id ORDER BY created_at, id)::int AS turn
-           FROM deliveries
-          WHERE workflow_started_at IS NULL AND status = 'pending'
-            AND (start_claimed_until IS NULL OR start_claimed_until < now())
-            AND ${OUTBOX_ORDERING.admits}
+      text: `WITH RECURSIVE ${OUTBOX_ORDERING.keyTurnsCte}, outbox_subscriptions AS (
+         -- The subscriptions with unstarted rows, one probe of the outbox index each (the last row is NULL).
+         (SELECT subscription_id FROM deliveries WHERE workflow_started_at IS NULL ORDER BY subscription_id LIMIT 1)
+         UNION ALL
+         SELECT (SELECT d.subscription_id FROM deliveries d
+                  WHERE d.workflow_started_at IS NULL AND d.subscription_id > s.subscription_id
+                  ORDER BY d.subscription_id LIMIT 1)
+           FROM outbox_subscriptions s WHERE s.subscription_id IS NOT NULL
+       ), outbox AS (
+         -- A claim takes at most $1 rows of a subscription, so its oldest $1 claimable rows are all it needs to read.
+         SELECT o.id, o.subscription_id, o.created_at, o.ordered,
+                row_number() OVER (PARTITION BY o.subscription_id ORDER BY o.created_at, o.id)::int AS turn
+           FROM outbox_subscriptions s CROSS JOIN LATERAL (
+             -- Pending only: a row whose run started (and moved on) before it was marked needs no start.
+             SELECT id, subscription_id, created_at, ${OUTBOX_ORDERING.ordered} AS ordered
+               FROM deliveries
+              WHERE subscription_id = s.subscription_id AND workflow_started_at IS NULL AND status = 'pending'
+                AND (start_claimed_until IS NULL OR start_claimed_until < now())
+                AND ${OUTBOX_ORDERING.admits}
+              ORDER BY created_at, id LIMIT $1::int
+           ) o
+          WHERE s.subscription_id IS NOT NULL
        ), waiting AS (
          SELECT o.subscription_id, ${LIMITS.inFlight} AS in_flight_limit, ${LIMITS.perSecond} AS per_second_limit,
                 ${LIMITS.limited} AS limited
