@@ -50,7 +50,7 @@ export class OutboxRepository {
    * back another's first attempts. Room is judged on the limiter rows locked (in subscription order, so relays never
    * deadlock) and read at their latest version: admission and attempts of every worker never overshoot a limit
    * together. A claim reads the oldest `limit` claimable rows of each subscription with rows waiting, not the whole
-   * backlog, so a claim costs as much behind a million waiting rows as behind ten.
+   * backlog: what a claim reads grows with the subscriptions that have rows waiting, not with the rows.
    *
    * Ordered: a delivery of a `per_entity` subscription is admitted only when no earlier delivery of its key is still
    * running, and takes its key's head with its claim (libs/db/ordering-heads.ts).
