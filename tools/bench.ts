@@ -829,6 +829,8 @@ async function launchProduct(agent: Agent): Promise<{ target: ProductTarget; sta
     throw new Error(`BENCH_LIMITS: "${process.env.BENCH_LIMITS}" is not "off"`);
   const dataDir = mkdtempSync(join(tmpdir(), 'iaw-bench-'));
   chmodSync(dataDir, 0o755); // embedded Postgres runs as an unprivileged user under root
+  // Also when a signal ends the bench: the launcher stops the parts, then exits.
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const apiKey = 'bench-service-key-0123456789';
   const base = loadConfig();
   const config = {
