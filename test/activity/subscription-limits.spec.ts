@@ -308,6 +308,30 @@ describe('admission in the outbox', () => {
     expect(claim.rows.map((row) => row.id)).toEqual([busy.ids[0], busy.ids[1], other.ids[0], other.ids[1]]);
   });
 
+  it('gives a window smaller than the subscriptions waiting one row of each in turn, the oldest turns first', async () => {
+    const waiting = [];
+    for (let n = 0; n < 5; n++) waiting.push(await deliveriesTo(3, {}));
+    const claim = await outbox.claim(3, LEASE_MS, NO_DEFAULT_LIMITS);
+    expect(claim.rows.map((row) => row.id)).toEqual(waiting.slice(0, 3).map(({ ids }) => ids[0]));
+    // Each subscription's next claimable row is its turn now: the first three's second rows are older than the
+    // last two's first.
+    const next = await outbox.claim(4, LEASE_MS, NO_DEFAULT_LIMITS);
+    expect(next.rows.map((row) => row.id)).toEqual([
+      waiting[0].ids[1],
+      waiting[1].ids[1],
+      waiting[2].ids[1],
+      waiting[3].ids[0],
+    ]);
+  });
+
+  it("reads past a subscription's rows that another claim holds to its next ones", async () => {
+    const { ids } = await deliveriesTo(6, {});
+    expect(claimedOf(await outbox.claim(2, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual(ids.slice(0, 2));
+    expect(claimedOf(await outbox.claim(2, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual(ids.slice(2, 4));
+    await outbox.release([ids[1]]);
+    expect(claimedOf(await outbox.claim(2, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual([ids[1], ids[4]]);
+  });
+
   it('keeps an admitted permit that outlasts the attempt without rewriting the limiter row, and renews one that would lapse during it', async () => {
     const { subscription, ids } = await deliveriesTo(2, { maxInFlight: 2 });
     expect(claimedOf(await outbox.claim(100, LEASE_MS, NO_DEFAULT_LIMITS), ids)).toEqual(ids);
