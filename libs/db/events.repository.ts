@@ -133,10 +133,12 @@ export class EventsRepository {
     orderingKey: string | null = null,
     routing: EventRouting = { tenants: [event.tenant.id], excludedSubscription: null },
   ): Promise<PublishOutcome> {
-    const row: PublishRow = { event, contentHash, orderingKey, routing, traceParent: activeTraceParent(), idCount: 0 };
-    let result = await this.publishes.submit({ ...row, idCount: TYPICAL_FAN_OUT });
+    const traceParent = activeTraceParent();
+    const stored = (idCount: number) =>
+      this.publishes.submit({ event, contentHash, orderingKey, routing, traceParent, idCount });
+    let result = await stored(TYPICAL_FAN_OUT);
     // More subscriptions matched than delivery ids were drawn for: nothing was written; again with enough ids.
-    while (!result.fits) result = await this.publishes.submit({ ...row, idCount: result.matching });
+    while (!result.fits) result = await stored(result.matching);
     if (result.created) {
       if (result.deliveries.length > 0) this.relayWakeup.deliveriesCommitted();
       return { kind: 'created', deliveries: result.deliveries };
@@ -153,7 +155,7 @@ export class EventsRepository {
     return { kind: 'replayed', deliveries };
   }
 
-  /** The publish statement for `rows`, their delivery ids drawn here (ULIDs are made here, not in SQL). */
+  /** The publish statement for `rows`, with their delivery ids drawn here (ULIDs are made here, not in SQL). */
   private async store(rows: PublishRow[]): Promise<StoredRow[]> {
     const firstIds: number[] = [];
     let idsDrawn = 0;
