@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { ENDED_DELIVERY_STATUSES } from '../contracts/delivery-status';
+import { notStartedById } from './rows';
 
 /**
  * Ordered delivery's state in Postgres: the head of each (subscription, ordering key) in `ordering_heads`, taken by
@@ -40,7 +41,7 @@ export const OUTBOX_ORDERING = {
   takeHeadsCtes: `ordered_locked AS MATERIALIZED (
          SELECT d.id, d.subscription_id, d.ordering_key FROM deliveries d
           WHERE d.id IN (SELECT id FROM candidates WHERE ordered)
-            AND d.workflow_started_at IS NULL AND d.status = 'pending'
+            AND ${notStartedById('d')} AND d.status = 'pending'
             AND (d.start_claimed_until IS NULL OR d.start_claimed_until < now())
           ORDER BY d.id FOR UPDATE OF d
        ), heads_taken AS (

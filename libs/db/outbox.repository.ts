@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { EndedDeliveryStatus } from '../contracts/delivery-status';
 import { Db } from './pool';
 import { SubscriptionLimits } from '../contracts/throttle-policy';
-import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, TenantScope } from './rows';
+import { DELIVERY_TO_START_COLUMNS, DeliveryToStart, notStartedById, TenantScope } from './rows';
 import { OUTBOX_ORDERING } from './ordering-heads';
 import { limitsOf, NOW_MS } from './subscription-limiters';
 
@@ -126,7 +126,7 @@ export class OutboxRepository {
          UPDATE deliveries d SET start_claimed_until = now() + make_interval(secs => $2::int / 1000.0)
            FROM events e, picked p
           WHERE d.id = p.id AND e.id = d.event_id
-            AND d.workflow_started_at IS NULL AND d.status = 'pending'
+            AND ${notStartedById('d')} AND d.status = 'pending'
             AND (d.start_claimed_until IS NULL OR d.start_claimed_until < now())
             AND (p.subscription_id NOT IN (SELECT subscription_id FROM permits)
                  OR p.subscription_id IN (SELECT subscription_id FROM taken UNION ALL SELECT subscription_id FROM created))
@@ -156,7 +156,7 @@ export class OutboxRepository {
     if (deliveryIds.length === 0) return;
     await this.pool.query(
       `WITH released AS (
-         UPDATE deliveries SET start_claimed_until = NULL WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL
+         UPDATE deliveries SET start_claimed_until = NULL WHERE id = ANY($1::text[]) AND ${notStartedById()}
          RETURNING subscription_id
        )
        UPDATE subscription_limiters SET holders = holders - $1::text[]
@@ -169,7 +169,7 @@ export class OutboxRepository {
     if (deliveryIds.length === 0) return;
     await this.pool.query(
       `UPDATE deliveries SET workflow_started_at = now(), start_claimed_until = NULL
-        WHERE id = ANY($1::text[]) AND workflow_started_at IS NULL`,
+        WHERE id = ANY($1::text[]) AND ${notStartedById()}`,
       [deliveryIds],
     );
   }
@@ -207,7 +207,7 @@ export class OutboxRepository {
     await this.pool.query(
       `UPDATE deliveries SET status = $2::text, redrive_count = redrive_count - 1, updated_at = now(),
               workflow_started_at = now(), start_claimed_until = NULL
-        WHERE id = $1::text AND status = 'pending' AND workflow_started_at IS NULL`,
+        WHERE id = $1::text AND status = 'pending' AND ${notStartedById()}`,
       [claim.id, claim.previous_status],
     );
   }

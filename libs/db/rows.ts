@@ -9,6 +9,15 @@ import type { StoredCredentials } from './receiver-credentials';
 /** undefined: every tenant (service keys); a tenant id: only that tenant's rows, anything else reads as missing. */
 export type TenantScope = string | undefined;
 
+/**
+ * "Its run is not started yet", for a statement that finds its deliveries by id (`alias`: the deliveries' alias in
+ * it, if any). Written so it does not match the predicate of the outbox's partial indexes (`workflow_started_at IS
+ * NULL`): while a burst fills the outbox, the table's statistics still count it small, and the planner then chose to
+ * read the whole outbox index for the few ids (a prepared statement kept that plan) instead of their primary key.
+ */
+export const notStartedById = (alias?: string) =>
+  `(${alias === undefined ? '' : `${alias}.`}workflow_started_at IS NULL) IS NOT FALSE`;
+
 /** A delivery row that still needs (or had) its workflow started: everything the workflow input carries. */
 export interface DeliveryToStart {
   id: string;
