@@ -29,8 +29,8 @@ export const PG_POOL = Symbol('PG_POOL');
     {
       provide: PG_POOL,
       inject: [APP_CONFIG],
-      // Statements are short, so five connections keep up with the process's work (a worker used all of ten, and
-      // delivered no faster for them); every connection more is a Postgres backend holding memory of its own.
+      // Statements are short, so five connections keep up with the process's work; every connection more is a
+      // Postgres backend holding memory of its own.
       useFactory: (config: AppConfig): Pool =>
         createPool(requireSetting(config.databaseUrl, 'DATABASE_URL'), 5, config.database),
     },

@@ -12,8 +12,8 @@ export type TenantScope = string | undefined;
 /**
  * "Its run is not started yet", for a statement that finds its deliveries by id (`alias`: the deliveries' alias in
  * it, if any). Written so it does not match the predicate of the outbox's partial indexes (`workflow_started_at IS
- * NULL`): while a burst fills the outbox, the table's statistics still count it small, and the planner then chose to
- * read the whole outbox index for the few ids (a prepared statement kept that plan) instead of their primary key.
+ * NULL`): while a burst fills the outbox, the table's statistics still count it small, and the planner would read
+ * the whole outbox index for the few ids (and a prepared statement keep that plan) instead of their primary key.
  */
 export const notStartedById = (alias?: string) =>
   `(${alias === undefined ? '' : `${alias}.`}workflow_started_at IS NULL) IS NOT FALSE`;
